@@ -1,0 +1,241 @@
+//! Diagnostics for configuration files: every error names `file:line:column`,
+//! what is wrong and what to do about it.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The file cannot be used as it is.
+    Error,
+    /// The file is usable, but something will not work as written.
+    Warning,
+}
+
+impl Severity {
+    fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// One finding in a configuration file, located by line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The file, as the user named it.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// The offending source line, for display.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.severity.label(),
+            self.message
+        )?;
+        if let Some(src) = &self.source_line {
+            let gutter = self.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{gutter} | {src}")?;
+            let caret_pad: String = src
+                .chars()
+                .take(self.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            writeln!(f, "{pad} | {caret_pad}^")?;
+        }
+        if let Some(help) = &self.help {
+            writeln!(f, "  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A configuration file's text with a line index, to turn byte offsets
+/// into line and column.
+#[derive(Debug)]
+pub struct SourceFile {
+    path: PathBuf,
+    text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// Wraps a file's text.
+    pub fn new(path: impl Into<PathBuf>, text: String) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self {
+            path: path.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line_idx = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let start = self.line_starts.get(line_idx).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line_idx + 1, column + 1)
+    }
+
+    fn line_text(&self, line: usize) -> Option<String> {
+        self.text
+            .lines()
+            .nth(line.checked_sub(1)?)
+            .map(|l| l.trim_end_matches('\r').to_owned())
+    }
+
+    /// A diagnostic at a byte span of this file.
+    pub fn diag(
+        &self,
+        severity: Severity,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let (line, column) = self.position(span.map_or(0, |s| s.start));
+        Diagnostic {
+            severity,
+            file: self.path.clone(),
+            line,
+            column,
+            message: message.into(),
+            help,
+            source_line: self.line_text(line),
+        }
+    }
+
+    /// An error at a byte span, with advice.
+    pub fn error(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Diagnostic {
+        self.diag(Severity::Error, Some(span), message, Some(help.into()))
+    }
+
+    /// A warning at a byte span, with advice.
+    pub fn warning(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Diagnostic {
+        self.diag(Severity::Warning, Some(span), message, Some(help.into()))
+    }
+
+    /// Turns a `toml` parse or deserialize error into a diagnostic, adding
+    /// advice for the common cases.
+    /// `what` names the table being read (`device`, `[event] table`), or is
+    /// `None` for a syntax error of the whole file.
+    pub fn from_toml(&self, err: &toml::de::Error, what: Option<&str>) -> Diagnostic {
+        let message = err.message().trim().to_owned();
+        let help = toml_help(&message, what);
+        let mut d = self.diag(Severity::Error, err.span(), message, Some(help));
+        if let Some(what) = what {
+            if d.message.starts_with("unknown field") || d.message.starts_with("unknown variant") {
+                d.message = format!("{} in {what}", d.message);
+            }
+        }
+        d
+    }
+}
+
+fn toml_help(message: &str, what: Option<&str>) -> String {
+    let Some(what) = what else {
+        return "fix the TOML syntax at this point; see https://toml.io/en/v1.0.0".to_owned();
+    };
+    if message.starts_with("unknown field") {
+        format!("remove the key or fix its spelling; docs/config.md lists the keys of this {what}")
+    } else if message.starts_with("missing field") {
+        format!("add the key to this {what}; docs/config.md says what it holds")
+    } else if message.starts_with("invalid type") {
+        "write the value with the type docs/config.md gives (strings in quotes, numbers bare, lists in [ ])".to_owned()
+    } else if message.starts_with("unknown variant") {
+        "use one of the values listed".to_owned()
+    } else if message.starts_with("duplicate key") {
+        "each key may appear once per table; remove one".to_owned()
+    } else if message.contains("duration") {
+        "durations are strings with a unit: \"250ms\", \"5s\", \"2m\"".to_owned()
+    } else {
+        format!("docs/config.md gives the keys of this {what} and their values")
+    }
+}
+
+/// Prints diagnostics to a writer, errors and warnings in file order.
+pub fn render(diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&d.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_lines_and_characters() {
+        let src = SourceFile::new("f.toml", "ab\nçé = 1\n\nx".to_owned());
+        assert_eq!(src.position(0), (1, 1));
+        assert_eq!(src.position(1), (1, 2));
+        assert_eq!(src.position(3), (2, 1));
+        // "çé" is 4 bytes, 2 characters: the space after it is column 3.
+        assert_eq!(src.position(7), (2, 3));
+        assert_eq!(src.position(13), (4, 1));
+        assert_eq!(src.position(10_000), (4, 2));
+    }
+
+    #[test]
+    fn display_names_file_line_column_and_help() {
+        let src = SourceFile::new("v.toml", "a = 1\nbad = 2\n".to_owned());
+        let d = src.error(6..9, "unknown field `bad`", "remove it");
+        let text = d.to_string();
+        assert!(text.starts_with("v.toml:2:1: error: unknown field `bad`\n"), "{text}");
+        assert!(text.contains("2 | bad = 2"), "{text}");
+        assert!(text.contains("= help: remove it"), "{text}");
+    }
+}

@@ -1,0 +1,152 @@
+//! Value types shared by the configuration files: durations with units,
+//! percentages, and "one or many" references.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A duration written with a unit (`250ms`, `5s`, `1m 30s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration string with a unit, like \"5s\" or \"250ms\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
+                parse_duration(s).map(Dur).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Parses a duration with a unit, with an error that says how to write one.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let trimmed = s.trim();
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "invalid duration `{s}`: a number needs a unit, like `{trimmed}s` or `{trimmed}ms`"
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|e| {
+        format!("invalid duration `{s}` ({e}); write it with a unit, like `250ms`, `5s` or `2m`")
+    })
+}
+
+/// A percentage, written as an integer or a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percent(pub f64);
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Percent;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a percentage, like 50 or 37.5")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percent, E> {
+                Ok(Percent(v))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percent, E> {
+                Ok(Percent(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Percent, E> {
+                Ok(Percent(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A reference written as one string or an array of strings
+/// (`parent = "x"` or `parent = ["x", "y"]`). Elements keep their spans;
+/// a lone string gets the span of the whole value.
+#[derive(Debug, Clone, Default)]
+pub struct OneOrMany(pub Vec<Spanned<String>>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a device id or an array of device ids")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![Spanned::new(0..0, s.to_owned())]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    out.push(item);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl OneOrMany {
+    /// The references, a lone string taking the span of the whole value.
+    pub fn into_spanned(outer: Spanned<OneOrMany>) -> Vec<Spanned<String>> {
+        let span = outer.span();
+        outer
+            .into_inner()
+            .0
+            .into_iter()
+            .map(|s| {
+                if s.span() == (0..0) {
+                    Spanned::new(span.clone(), s.into_inner())
+                } else {
+                    s
+                }
+            })
+            .collect()
+    }
+}
+
+/// `lower-kebab-case`: lower-case letters, digits and inner dashes.
+pub fn is_kebab(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("5s", Duration::from_secs(5))]
+    #[case("250ms", Duration::from_millis(250))]
+    #[case("2m", Duration::from_secs(120))]
+    #[case("1m 30s", Duration::from_secs(90))]
+    #[case("2350ms", Duration::from_millis(2350))]
+    fn durations_parse(#[case] text: &str, #[case] want: Duration) {
+        assert_eq!(parse_duration(text), Ok(want));
+    }
+
+    #[rstest]
+    #[case("5", "needs a unit")]
+    #[case("5 parsecs", "write it with a unit")]
+    #[case("", "write it with a unit")]
+    #[case("-1s", "write it with a unit")]
+    fn bad_durations_explain(#[case] text: &str, #[case] needle: &str) {
+        let err = parse_duration(text).expect_err("must fail");
+        assert!(err.contains(needle), "{err}");
+    }
+}

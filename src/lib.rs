@@ -1,0 +1,5 @@
+//! toc: a Technology Operations Center console for multi-venue sports
+//! events. See README.md and docs/config.md.
+
+pub mod config;
+pub mod model;

@@ -1,0 +1,2 @@
+//! TEMPORARY stub until the model lands (helper writing it).
+pub mod topology;
