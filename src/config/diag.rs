@@ -171,11 +171,22 @@ impl SourceFile {
     /// `what` names the table being read (`device`, `[event] table`), or is
     /// `None` for a syntax error of the whole file.
     pub fn from_toml(&self, err: &toml::de::Error, what: Option<&str>) -> Diagnostic {
-        let message = err.message().trim().to_owned();
+        let mut message = err.message().trim().to_owned();
+        for (raw, plain) in [
+            ("expected i64", "expected an integer"),
+            ("expected u32", "expected an integer"),
+            ("expected a boolean", "expected true or false"),
+            ("expected a string", "expected a string in quotes"),
+        ] {
+            message = message.replace(raw, plain);
+        }
         let help = toml_help(&message, what);
         let mut d = self.diag(Severity::Error, err.span(), message, Some(help));
         if let Some(what) = what {
-            if d.message.starts_with("unknown field") || d.message.starts_with("unknown variant") {
+            if ["unknown field", "unknown variant", "missing field"]
+                .iter()
+                .any(|p| d.message.starts_with(p))
+            {
                 d.message = format!("{} in {what}", d.message);
             }
         }

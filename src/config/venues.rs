@@ -2,7 +2,7 @@
 //! that each error names `file:line:column`; validation reports every
 //! error of a file in one run, not only the first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -304,7 +304,12 @@ impl Inventory {
 
     /// Validates a file's text.
     pub fn parse(src: &SourceFile) -> Result<(Inventory, Vec<Diagnostic>), Vec<Diagnostic>> {
-        let mut cx = Cx { src, diags: Vec::new() };
+        let mut cx = Cx {
+            src,
+            diags: Vec::new(),
+            broken: HashSet::new(),
+            event_broken: false,
+        };
         let raw = cx.read_document();
         let inv = raw.and_then(|raw| cx.validate(raw));
         let mut diags = cx.diags;
@@ -482,6 +487,11 @@ const VENUE_LISTS: &[&str] = &["devices", "groups", "feeds"];
 struct Cx<'a> {
     src: &'a SourceFile,
     diags: Vec<Diagnostic>,
+    /// Ids (`device:X`, `group:X`, `profile:X`) of tables that had errors
+    /// of their own: references to them are not reported again.
+    broken: HashSet<String>,
+    /// The `[event]` table had errors: SLO references are not checked.
+    event_broken: bool,
 }
 
 impl Cx<'_> {
@@ -491,6 +501,10 @@ impl Cx<'_> {
 
     fn warning(&mut self, span: Range<usize>, message: impl Into<String>, help: impl Into<String>) {
         self.diags.push(self.src.warning(span, message, help));
+    }
+
+    fn is_broken(&self, kind: &str, id: &str) -> bool {
+        self.broken.contains(&format!("{kind}:{id}"))
     }
 
     fn de<T: DeserializeOwned>(&mut self, value: Spanned<DeValue<'_>>, what: &str) -> Option<T> {
@@ -524,6 +538,7 @@ impl Cx<'_> {
                 "event" => {
                     doc.event_missing = false;
                     doc.event = self.de(value, "[event] table");
+                    self.event_broken = doc.event.is_none();
                 }
                 "profiles" => self.read_profiles(value, &mut doc),
                 "venues" => self.read_venues(value, &mut doc),
@@ -556,6 +571,9 @@ impl Cx<'_> {
         for (name, body) in table {
             let name = Spanned::new(name.span(), name.get_ref().to_string());
             let profile = self.de(body, "profile");
+            if profile.is_none() {
+                self.broken.insert(format!("profile:{}", name.get_ref()));
+            }
             doc.profiles.push((name, profile));
         }
     }
@@ -595,10 +613,21 @@ impl Cx<'_> {
                     continue;
                 };
                 for elem in elems {
+                    let kind = list_key.trim_end_matches('s');
+                    let peeked_id = elem
+                        .get_ref()
+                        .as_table()
+                        .and_then(|t| t.get("id"))
+                        .and_then(|v| v.get_ref().as_str())
+                        .map(|id| format!("{kind}:{id}"));
+                    let before = self.diags.len();
                     match *list_key {
                         "devices" => venue.devices.extend(self.de(elem, "device")),
                         "groups" => venue.groups.extend(self.de(elem, "group")),
                         _ => venue.feeds.extend(self.de(elem, "feed")),
+                    }
+                    if self.diags.len() > before {
+                        self.broken.extend(peeked_id);
                     }
                 }
             }
@@ -839,6 +868,7 @@ impl Cx<'_> {
 
     fn validate_event(&mut self, raw: Option<RawEvent>, missing: bool) -> Option<Event> {
         if missing {
+            self.event_broken = true;
             self.error(
                 0..0,
                 "missing [event] table",
@@ -953,6 +983,8 @@ impl Cx<'_> {
             let Some(p) = p else { continue };
             if let Some(profile) = self.validate_profile(name.get_ref(), p) {
                 out.insert(name.get_ref().clone(), (name.span(), profile));
+            } else {
+                self.broken.insert(format!("profile:{}", name.get_ref()));
             }
         }
         out
@@ -1158,7 +1190,7 @@ impl Cx<'_> {
                         format!("add profile = \"...\" (defined: {})", or_none(&names)),
                     );
                 }
-                Some(p) if !profiles.contains_key(p.get_ref()) => {
+                Some(p) if !profiles.contains_key(p.get_ref()) && !self.is_broken("profile", p.get_ref()) => {
                     let names = profiles.keys().map(String::as_str).collect::<Vec<_>>();
                     self.error(
                         p.span(),
@@ -1310,6 +1342,7 @@ impl Cx<'_> {
         let venue = devices.get(didx.0).map(|dev| dev.venue);
         if let Some(g) = &d.group {
             match group_ids.get(g.get_ref()) {
+                None if self.is_broken("group", g.get_ref()) => {}
                 None => self.error(
                     g.span(),
                     format!("device `{id}` names unknown group `{}`", g.get_ref()),
@@ -1341,6 +1374,7 @@ impl Cx<'_> {
             let mut parents = Vec::new();
             for p in refs {
                 match device_ids.get(p.get_ref()) {
+                    None if self.is_broken("device", p.get_ref()) => {}
                     None => self.error(
                         p.span(),
                         format!("device `{id}` names unknown parent `{}`", p.get_ref()),
@@ -1376,6 +1410,7 @@ impl Cx<'_> {
     ) -> Option<Feed> {
         let id = f.id.get_ref().clone();
         let source = |cx: &mut Self, s: &Spanned<String>, which: &str| match device_ids.get(s.get_ref()) {
+            None if cx.is_broken("device", s.get_ref()) => None,
             None => {
                 cx.error(
                     s.span(),
@@ -1408,6 +1443,9 @@ impl Cx<'_> {
             self.error(f.consumers.span(), format!("feed `{id}` has no consumers"), "list the consumer classes it serves, e.g. [\"commentators\"]");
         }
         for c in f.consumers.get_ref() {
+            if self.event_broken {
+                break;
+            }
             if !slo.iter().any(|s| s == c.get_ref()) {
                 self.error(
                     c.span(),
