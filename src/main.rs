@@ -50,7 +50,10 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
             Some(inv)
         }
         Err(diags) => {
-            errors += diags.iter().filter(|d| d.severity == Severity::Error).count();
+            errors += diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
             print_diags(&diags);
             None
         }
@@ -60,14 +63,19 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
         Some(d) => Some(d.to_path_buf()),
         None => default_dir.filter(|d| d.is_dir()),
     };
-    let books = dir.as_ref().and_then(|d| match config::playbook::load_dir(d) {
-        Ok(books) => Some(books),
-        Err(diags) => {
-            errors += diags.iter().filter(|d| d.severity == Severity::Error).count();
-            print_diags(&diags);
-            None
-        }
-    });
+    let books = dir
+        .as_ref()
+        .and_then(|d| match config::playbook::load_dir(d) {
+            Ok(books) => Some(books),
+            Err(diags) => {
+                errors += diags
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count();
+                print_diags(&diags);
+                None
+            }
+        });
     if errors > 0 {
         eprintln!(
             "{}: {errors} error{} found; nothing was changed",

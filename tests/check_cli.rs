@@ -2,6 +2,8 @@
 //! right counts, and every bad fixture fails with its message at its
 //! line:column, exit status 2, and nothing on stdout.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -23,34 +25,164 @@ fn text(bytes: &[u8]) -> String {
 
 #[rstest]
 #[case::syntax_error("syntax_error", "2:22", "invalid basic string", "TOML syntax")]
-#[case::unknown_top_key("unknown_top_key", "59:2", "unknown top-level key `alerts`", "`event`, `profiles`, `venues`")]
-#[case::unknown_device_field("unknown_device_field", "39:1", "unknown field `colour`", "fix its spelling")]
-#[case::missing_probe("missing_probe", "29:1", "missing field `probe` in device", "add the key")]
-#[case::wrong_type("wrong_type", "50:10", "invalid type: string \"one\", expected an integer", "docs/config.md")]
-#[case::duplicate_device_id("duplicate_device_id", "49:6", "duplicate device id `STA-ovr-a` (first defined on line 37)", "rename one")]
-#[case::duplicate_venue_code("duplicate_venue_code", "60:8", "duplicate venue code `STA` (first defined on line 17)", "its own code")]
-#[case::dangling_group("dangling_group", "27:9", "device `STA-core-a` names unknown group `STA-cores`", "[[venues.groups]]")]
-#[case::dangling_parent("dangling_parent", "40:25", "device `STA-ovr-a` names unknown parent `STA-core-c`", "uplink")]
-#[case::dangling_profile("dangling_profile", "26:11", "device `STA-core-a` names unknown profile `venue-v3`", "venue-v2c")]
-#[case::parent_cycle("parent_cycle", "28:10", "parent cycle: STA-core-a -> STA-ovr-a -> STA-core-a", "break the loop")]
-#[case::min_up_too_large("min_up_too_large", "50:10", "min_up of group `STA-core` is 3 but the group has only 2 members", "lower min_up")]
+#[case::unknown_top_key(
+    "unknown_top_key",
+    "59:2",
+    "unknown top-level key `alerts`",
+    "`event`, `profiles`, `venues`"
+)]
+#[case::unknown_device_field(
+    "unknown_device_field",
+    "39:1",
+    "unknown field `colour`",
+    "fix its spelling"
+)]
+#[case::missing_probe(
+    "missing_probe",
+    "29:1",
+    "missing field `probe` in device",
+    "add the key"
+)]
+#[case::wrong_type(
+    "wrong_type",
+    "50:10",
+    "invalid type: string \"one\", expected an integer",
+    "docs/config.md"
+)]
+#[case::duplicate_device_id(
+    "duplicate_device_id",
+    "49:6",
+    "duplicate device id `STA-ovr-a` (first defined on line 37)",
+    "rename one"
+)]
+#[case::duplicate_venue_code(
+    "duplicate_venue_code",
+    "60:8",
+    "duplicate venue code `STA` (first defined on line 17)",
+    "its own code"
+)]
+#[case::dangling_group(
+    "dangling_group",
+    "27:9",
+    "device `STA-core-a` names unknown group `STA-cores`",
+    "[[venues.groups]]"
+)]
+#[case::dangling_parent(
+    "dangling_parent",
+    "40:25",
+    "device `STA-ovr-a` names unknown parent `STA-core-c`",
+    "uplink"
+)]
+#[case::dangling_profile(
+    "dangling_profile",
+    "26:11",
+    "device `STA-core-a` names unknown profile `venue-v3`",
+    "venue-v2c"
+)]
+#[case::parent_cycle(
+    "parent_cycle",
+    "28:10",
+    "parent cycle: STA-core-a -> STA-ovr-a -> STA-core-a",
+    "break the loop"
+)]
+#[case::min_up_too_large(
+    "min_up_too_large",
+    "50:10",
+    "min_up of group `STA-core` is 3 but the group has only 2 members",
+    "lower min_up"
+)]
 #[case::bad_duration("bad_duration", "3:17", "invalid duration `5 parsecs`", "unit")]
-#[case::duration_without_unit("duration_without_unit", "57:15", "invalid duration `30`: a number needs a unit", "\"5s\"")]
-#[case::bad_url_scheme("bad_url_scheme", "45:9", "unsupported probe scheme `ftp`", "snmp://, http://, https:// or tcp://")]
-#[case::not_a_url("not_a_url", "45:9", "probe URL `127.0.0.1:18081` of `STA-ovr-b` is not a URL", "tcp://host:port")]
-#[case::tcp_without_port("tcp_without_port", "45:9", "tcp probe URL `tcp://127.0.0.1` of `STA-ovr-b` has no port", "tcp://host:port")]
-#[case::unknown_snmp_version("unknown_snmp_version", "13:11", "unknown SNMP version `v4` in profile `venue-v2c`", "\"v2c\" or \"v3\"")]
+#[case::duration_without_unit(
+    "duration_without_unit",
+    "57:15",
+    "invalid duration `30`: a number needs a unit",
+    "\"5s\""
+)]
+#[case::bad_url_scheme(
+    "bad_url_scheme",
+    "45:9",
+    "unsupported probe scheme `ftp`",
+    "snmp://, http://, https:// or tcp://"
+)]
+#[case::not_a_url(
+    "not_a_url",
+    "45:9",
+    "probe URL `127.0.0.1:18081` of `STA-ovr-b` is not a URL",
+    "tcp://host:port"
+)]
+#[case::tcp_without_port(
+    "tcp_without_port",
+    "45:9",
+    "tcp probe URL `tcp://127.0.0.1` of `STA-ovr-b` has no port",
+    "tcp://host:port"
+)]
+#[case::unknown_snmp_version(
+    "unknown_snmp_version",
+    "13:11",
+    "unknown SNMP version `v4` in profile `venue-v2c`",
+    "\"v2c\" or \"v3\""
+)]
 #[case::snmp_v1("snmp_v1", "13:11", "SNMP v1 is not supported", "no GETBULK")]
-#[case::snmp_without_profile("snmp_without_profile", "25:9", "SNMP device `STA-core-a` names no credential profile", "defined: venue-v2c")]
-#[case::interfaces_on_http("interfaces_on_http", "39:14", "`interfaces` applies to snmp:// devices only", "remove `interfaces`")]
-#[case::feed_same_source("feed_same_source", "55:10", "feed `STA-results` has the same primary and backup source", "different results server")]
-#[case::consumer_without_slo("consumer_without_slo", "56:30", "consumer class `broadcast`, which has no SLO", "[event.slo]")]
-#[case::flap_low_above_high("flap_low_above_high", "8:12", "flap_low (40) must be lower than flap_high (20)", "toggling")]
-#[case::timeout_over_interval("timeout_over_interval", "4:11", "timeout x (retries + 1) = 6s exceeds poll_interval 5s", "shorten timeout")]
-#[case::group_without_members("group_without_members", "53:6", "group `STA-ovr` has no members", "group = \"STA-ovr\"")]
-#[case::v3_without_passphrase("v3_without_passphrase", "17:11", "v3 profile `core-v3` has no `auth_passphrase_env`", "auth_passphrase_env = ")]
-#[case::bad_venue_code("bad_venue_code", "17:8", "venue code `Stade` is not 2 to 8 upper-case letters or digits", "`STA`")]
-#[case::cpu_threshold_out_of_range("cpu_threshold_out_of_range", "28:17", "cpu_threshold of `STA-core-a` is 150", "DEGRADED")]
+#[case::snmp_without_profile(
+    "snmp_without_profile",
+    "25:9",
+    "SNMP device `STA-core-a` names no credential profile",
+    "defined: venue-v2c"
+)]
+#[case::interfaces_on_http(
+    "interfaces_on_http",
+    "39:14",
+    "`interfaces` applies to snmp:// devices only",
+    "remove `interfaces`"
+)]
+#[case::feed_same_source(
+    "feed_same_source",
+    "55:10",
+    "feed `STA-results` has the same primary and backup source",
+    "different results server"
+)]
+#[case::consumer_without_slo(
+    "consumer_without_slo",
+    "56:30",
+    "consumer class `broadcast`, which has no SLO",
+    "[event.slo]"
+)]
+#[case::flap_low_above_high(
+    "flap_low_above_high",
+    "8:12",
+    "flap_low (40) must be lower than flap_high (20)",
+    "toggling"
+)]
+#[case::timeout_over_interval(
+    "timeout_over_interval",
+    "4:11",
+    "timeout x (retries + 1) = 6s exceeds poll_interval 5s",
+    "shorten timeout"
+)]
+#[case::group_without_members(
+    "group_without_members",
+    "53:6",
+    "group `STA-ovr` has no members",
+    "group = \"STA-ovr\""
+)]
+#[case::v3_without_passphrase(
+    "v3_without_passphrase",
+    "17:11",
+    "v3 profile `core-v3` has no `auth_passphrase_env`",
+    "auth_passphrase_env = "
+)]
+#[case::bad_venue_code(
+    "bad_venue_code",
+    "17:8",
+    "venue code `Stade` is not 2 to 8 upper-case letters or digits",
+    "`STA`"
+)]
+#[case::cpu_threshold_out_of_range(
+    "cpu_threshold_out_of_range",
+    "28:17",
+    "cpu_threshold of `STA-core-a` is 150",
+    "DEGRADED"
+)]
 #[case::missing_event("missing_event", "1:1", "missing [event] table", "name = ")]
 fn bad_fixture_is_rejected_at_its_position(
     #[case] fixture: &str,
@@ -62,7 +194,11 @@ fn bad_fixture_is_rejected_at_its_position(
     let out = toc(&["check", &path]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "exit status; stderr:\n{stderr}");
-    assert!(out.stdout.is_empty(), "nothing on stdout, got:\n{}", text(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout, got:\n{}",
+        text(&out.stdout)
+    );
     let head = format!("{path}:{position}: error: ");
     let line = stderr
         .lines()
@@ -71,8 +207,14 @@ fn bad_fixture_is_rejected_at_its_position(
     assert!(line.contains(message), "want {message:?} in {line:?}");
     // The help line follows the source excerpt of the same diagnostic.
     let after = stderr.split(line).nth(1).unwrap_or_default();
-    let help_line = after.lines().find(|l| l.trim_start().starts_with("= help:")).unwrap_or_default();
-    assert!(help_line.contains(help), "want help {help:?}, got {help_line:?}");
+    let help_line = after
+        .lines()
+        .find(|l| l.trim_start().starts_with("= help:"))
+        .unwrap_or_default();
+    assert!(
+        help_line.contains(help),
+        "want help {help:?}, got {help_line:?}"
+    );
     // One defect, one error: no cascade of follow-on errors.
     let errors = stderr.lines().filter(|l| l.contains(": error: ")).count();
     assert_eq!(errors, 1, "exactly one error expected:\n{stderr}");
@@ -99,8 +241,17 @@ fn every_fixture_in_the_folder_is_covered() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
     let mut count = 0;
     for entry in std::fs::read_dir(dir).expect("fixtures") {
-        let name = entry.expect("entry").path().file_stem().expect("stem").to_string_lossy().into_owned();
-        assert!(listed.contains(&format!("{name}\"")) || listed.contains(&format!("{name}.toml")), "fixture {name} has no test case");
+        let name = entry
+            .expect("entry")
+            .path()
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            listed.contains(&format!("{name}\"")) || listed.contains(&format!("{name}.toml")),
+            "fixture {name} has no test case"
+        );
         count += 1;
     }
     assert!(count >= 15, "at least 15 bad fixtures, found {count}");
@@ -117,7 +268,9 @@ fn the_fixture_base_is_valid() {
 fn a_missing_file_is_an_error_naming_it() {
     let out = toc(&["check", "tests/fixtures/nope.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with("tests/fixtures/nope.toml:1:1: error: cannot read the file"));
+    assert!(
+        text(&out.stderr).starts_with("tests/fixtures/nope.toml:1:1: error: cannot read the file")
+    );
 }
 
 /// Counts taken from the file with a plain TOML parser, independent of
@@ -133,12 +286,24 @@ struct Counts {
 }
 
 fn count_independently(path: &Path) -> Counts {
-    let doc: toml::Table = std::fs::read_to_string(path).expect("read").parse().expect("toml");
+    let doc: toml::Table = std::fs::read_to_string(path)
+        .expect("read")
+        .parse()
+        .expect("toml");
     let venues = doc["venues"].as_array().expect("venues");
-    let list = |v: &toml::Value, key: &str| v.get(key).and_then(toml::Value::as_array).map_or(0, Vec::len);
+    let list = |v: &toml::Value, key: &str| {
+        v.get(key)
+            .and_then(toml::Value::as_array)
+            .map_or(0, Vec::len)
+    };
     let probes: Vec<String> = venues
         .iter()
-        .flat_map(|v| v.get("devices").and_then(toml::Value::as_array).cloned().unwrap_or_default())
+        .flat_map(|v| {
+            v.get("devices")
+                .and_then(toml::Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
         .map(|d| d["probe"].as_str().expect("probe").to_owned())
         .collect();
     Counts {
@@ -156,7 +321,11 @@ fn summary_value(stdout: &str, key: &str) -> String {
     stdout
         .lines()
         .filter(|l| l.starts_with("  "))
-        .find_map(|l| l.trim_start().strip_prefix(key).filter(|rest| rest.starts_with(' ')))
+        .find_map(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .filter(|rest| rest.starts_with(' '))
+        })
         .unwrap_or_else(|| panic!("no `{key}` line in:\n{stdout}"))
         .trim()
         .to_owned()
@@ -169,7 +338,11 @@ fn shipped_inventory_passes_with_right_counts(#[case] file: &str) {
     let out = toc(&["check", file]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("error"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("error"),
+        "{}",
+        text(&out.stderr)
+    );
     let want = count_independently(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file));
     assert_eq!(summary_value(&stdout, "venues"), want.venues.to_string());
     assert_eq!(
@@ -177,7 +350,10 @@ fn shipped_inventory_passes_with_right_counts(#[case] file: &str) {
         Some(want.devices.to_string().as_str())
     );
     let per_scheme = format!("(snmp {}, http {}, tcp {};", want.snmp, want.http, want.tcp);
-    assert!(summary_value(&stdout, "devices").contains(&per_scheme), "{stdout}");
+    assert!(
+        summary_value(&stdout, "devices").contains(&per_scheme),
+        "{stdout}"
+    );
     assert_eq!(summary_value(&stdout, "groups"), want.groups.to_string());
     assert_eq!(summary_value(&stdout, "feeds"), want.feeds.to_string());
 }
@@ -195,6 +371,10 @@ fn shipped_playbooks_pass() {
     let out = toc(&["check", "venues.toml", "--playbooks", "playbooks"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let line = summary_value(&text(&out.stdout), "playbooks");
-    let n: usize = line.split(' ').next().and_then(|n| n.parse().ok()).expect("count");
+    let n: usize = line
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("count");
     assert!(n >= 3, "{line}");
 }

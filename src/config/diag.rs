@@ -245,7 +245,10 @@ mod tests {
         let src = SourceFile::new("v.toml", "a = 1\nbad = 2\n".to_owned());
         let d = src.error(6..9, "unknown field `bad`", "remove it");
         let text = d.to_string();
-        assert!(text.starts_with("v.toml:2:1: error: unknown field `bad`\n"), "{text}");
+        assert!(
+            text.starts_with("v.toml:2:1: error: unknown field `bad`\n"),
+            "{text}"
+        );
         assert!(text.contains("2 | bad = 2"), "{text}");
         assert!(text.contains("= help: remove it"), "{text}");
     }

@@ -154,12 +154,17 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Playbook>, Vec<Diagnostic>> {
             Err(mut d) => diags.append(&mut d),
         }
     }
-    if diags.is_empty() { Ok(books) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(books)
+    } else {
+        Err(diags)
+    }
 }
 
 /// Parses and validates one playbook.
 pub fn parse(src: &SourceFile) -> Result<Playbook, Vec<Diagnostic>> {
-    let book: Playbook = toml::from_str(src.text()).map_err(|e| vec![src.from_toml(&e, Some("playbook"))])?;
+    let book: Playbook =
+        toml::from_str(src.text()).map_err(|e| vec![src.from_toml(&e, Some("playbook"))])?;
     let mut diags = Vec::new();
     let id = book.id.get_ref();
     if !is_kebab(id) {
@@ -170,13 +175,21 @@ pub fn parse(src: &SourceFile) -> Result<Playbook, Vec<Diagnostic>> {
         ));
     }
     if book.steps.is_empty() {
-        diags.push(src.error(book.id.span(), format!("playbook `{id}` has no steps"), "add [[steps]] tables"));
+        diags.push(src.error(
+            book.id.span(),
+            format!("playbook `{id}` has no steps"),
+            "add [[steps]] tables",
+        ));
     }
     let mut step_ids: HashMap<&str, usize> = HashMap::new();
     for step in &book.steps {
         let sid = step.id.get_ref().as_str();
         if !is_kebab(sid) {
-            diags.push(src.error(step.id.span(), format!("step id `{sid}` is not kebab-case"), "write it like `confirm-uplink`"));
+            diags.push(src.error(
+                step.id.span(),
+                format!("step id `{sid}` is not kebab-case"),
+                "write it like `confirm-uplink`",
+            ));
         }
         if let Some(first) = step_ids.get(sid) {
             let (line, _) = src.position(*first);
@@ -208,7 +221,12 @@ pub fn parse(src: &SourceFile) -> Result<Playbook, Vec<Diagnostic>> {
                 "add dangerous = true: a reroute moves live results and needs a duty manager's approval",
             ));
         }
-        if step.kind == StepKind::Reroute && !matches!(book.trigger.kind, TriggerKind::FeedStale | TriggerKind::LatencySlo | TriggerKind::Manual) {
+        if step.kind == StepKind::Reroute
+            && !matches!(
+                book.trigger.kind,
+                TriggerKind::FeedStale | TriggerKind::LatencySlo | TriggerKind::Manual
+            )
+        {
             diags.push(src.error(
                 step.id.span(),
                 format!("reroute step `{sid}` in a playbook not about a feed"),
@@ -216,5 +234,9 @@ pub fn parse(src: &SourceFile) -> Result<Playbook, Vec<Diagnostic>> {
             ));
         }
     }
-    if diags.is_empty() { Ok(book) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(book)
+    } else {
+        Err(diags)
+    }
 }

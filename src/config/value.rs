@@ -4,8 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
 /// A duration written with a unit (`250ms`, `5s`, `1m 30s`).
@@ -120,7 +120,8 @@ impl OneOrMany {
 /// `lower-kebab-case`: lower-case letters, digits and inner dashes.
 pub fn is_kebab(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.ends_with('-')
         && !s.contains("--")
 }

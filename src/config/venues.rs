@@ -15,7 +15,9 @@ use toml::de::{DeTable, DeValue};
 
 use super::diag::{Diagnostic, Severity, SourceFile};
 use super::value::{Dur, OneOrMany, Percent, is_kebab};
-use crate::model::topology::{DeviceIdx, DeviceNode, GroupIdx, GroupNode, Topology, VenueIdx, VenueNode};
+use crate::model::topology::{
+    DeviceIdx, DeviceNode, GroupIdx, GroupNode, Topology, VenueIdx, VenueNode,
+};
 
 // ---------------------------------------------------------------------------
 // The validated inventory
@@ -94,33 +96,33 @@ impl Secret {
     }
 }
 
-/// SNMPv3 authentication protocol.
+/// `SNMPv3` authentication protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthProtocol {
-    /// HMAC-SHA-96.
+    /// `HMAC-SHA-96`.
     Sha1,
-    /// HMAC-SHA-256 (usmHMAC192SHA256AuthProtocol).
+    /// `HMAC-SHA-256` (`usmHMAC192SHA256AuthProtocol`).
     Sha256,
 }
 
-/// SNMPv3 privacy protocol.
+/// `SNMPv3` privacy protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrivProtocol {
-    /// AES-128-CFB.
+    /// `AES-128-CFB`.
     Aes128,
-    /// AES-256-CFB.
+    /// `AES-256-CFB`.
     Aes256,
 }
 
 /// An SNMP credential profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Profile {
-    /// SNMPv2c with a community.
+    /// `SNMPv2c` with a community.
     V2c {
         /// The community string.
         community: Secret,
     },
-    /// SNMPv3 USM, authNoPriv or authPriv.
+    /// `SNMPv3` USM, `authNoPriv` or `authPriv`.
     V3 {
         /// USM user name.
         user: String,
@@ -323,7 +325,12 @@ impl Inventory {
 
     /// Counts for the summary.
     pub fn summary(&self) -> Summary {
-        let count = |kind: &str| self.devices.iter().filter(|d| d.probe.kind() == kind).count();
+        let count = |kind: &str| {
+            self.devices
+                .iter()
+                .filter(|d| d.probe.kind() == kind)
+                .count()
+        };
         Summary {
             venues: self.venues.len(),
             devices: self.devices.len(),
@@ -591,7 +598,11 @@ impl Cx<'_> {
         for item in items {
             let span = item.span();
             let DeValue::Table(mut table) = item.into_inner() else {
-                self.error(span, "a venue must be a table", "write each venue as a [[venues]] table");
+                self.error(
+                    span,
+                    "a venue must be a table",
+                    "write each venue as a [[venues]] table",
+                );
                 continue;
             };
             let mut venue = RawVenue {
@@ -602,7 +613,9 @@ impl Cx<'_> {
                 feeds: Vec::new(),
             };
             for list_key in VENUE_LISTS {
-                let Some(list) = table.remove(*list_key) else { continue };
+                let Some(list) = table.remove(*list_key) else {
+                    continue;
+                };
                 let list_span = list.span();
                 let DeValue::Array(elems) = list.into_inner() else {
                     self.error(
@@ -638,7 +651,11 @@ impl Cx<'_> {
 }
 
 fn list(items: &[&str]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 // ---------------------------------------------------------------------------
@@ -653,7 +670,9 @@ fn is_id(s: &str) -> bool {
 }
 
 fn is_venue_code(s: &str) -> bool {
-    (2..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    (2..=8).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 fn is_env_name(s: &str) -> bool {
@@ -662,208 +681,235 @@ fn is_env_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// An error was found and reported; the caller only stops.
+#[derive(Debug)]
+struct Reported;
+
 struct Defaults {
     poll_interval: Duration,
     timeout: Duration,
+}
+
+/// What validation builds up, venue by venue.
+#[derive(Default)]
+struct Build {
+    venues: Vec<Venue>,
+    devices: Vec<Device>,
+    groups: Vec<Group>,
+    feeds: Vec<Feed>,
+    /// `kind:id` -> span of its first definition.
+    first_seen: HashMap<String, Range<usize>>,
+    device_idx: HashMap<String, DeviceIdx>,
+    group_idx: HashMap<String, GroupIdx>,
+    /// Spans of each group's id and `min_up`, by group index.
+    group_spans: Vec<(Range<usize>, Range<usize>)>,
+    pending_devices: Vec<(DeviceIdx, RawDevice)>,
+    pending_feeds: Vec<(VenueIdx, RawFeed)>,
 }
 
 impl Cx<'_> {
     fn validate(&mut self, doc: RawDocument) -> Option<Inventory> {
         let event = self.validate_event(doc.event, doc.event_missing);
         let defaults = Defaults {
-            poll_interval: event.as_ref().map_or(Duration::from_secs(5), |e| e.poll_interval),
+            poll_interval: event
+                .as_ref()
+                .map_or(Duration::from_secs(5), |e| e.poll_interval),
             timeout: event.as_ref().map_or(Duration::from_secs(2), |e| e.timeout),
         };
         let profiles = self.validate_profiles(doc.profiles);
-        let slo: Vec<String> = event.as_ref().map(|e| e.slo.keys().cloned().collect()).unwrap_or_default();
-
-        let mut venues = Vec::new();
-        let mut devices: Vec<Device> = Vec::new();
-        let mut groups: Vec<Group> = Vec::new();
-        let mut feeds: Vec<Feed> = Vec::new();
-        let mut venue_codes: HashMap<String, Range<usize>> = HashMap::new();
-        let mut device_ids: HashMap<String, (DeviceIdx, Range<usize>)> = HashMap::new();
-        let mut group_ids: HashMap<String, (GroupIdx, Range<usize>)> = HashMap::new();
-        let mut feed_ids: HashMap<String, Range<usize>> = HashMap::new();
-        // Spans kept for the second pass (references need every id first).
-        let mut pending_devices: Vec<(DeviceIdx, RawDevice)> = Vec::new();
-        let mut pending_feeds: Vec<(VenueIdx, RawFeed)> = Vec::new();
-        let mut group_spans: Vec<Range<usize>> = Vec::new();
-        let mut group_min_up_spans: Vec<Range<usize>> = Vec::new();
-
+        let slo: Vec<String> = event
+            .as_ref()
+            .map(|e| e.slo.keys().cloned().collect())
+            .unwrap_or_default();
         if doc.venues.is_empty() {
-            self.error(0..0, "the file defines no venues", "add at least one [[venues]] table");
+            self.error(
+                0..0,
+                "the file defines no venues",
+                "add at least one [[venues]] table",
+            );
         }
-
+        let mut b = Build::default();
         for raw in doc.venues {
-            let vidx = VenueIdx(venues.len());
-            let mut venue = Venue {
-                code: String::new(),
-                name: String::new(),
-                city: String::new(),
-                sports: Vec::new(),
-                devices: Vec::new(),
-                groups: Vec::new(),
-                feeds: Vec::new(),
-            };
-            if let Some(h) = raw.header {
-                let code = h.code.get_ref().clone();
-                if !is_venue_code(&code) {
-                    self.error(
-                        h.code.span(),
-                        format!("venue code `{code}` is not 2 to 8 upper-case letters or digits"),
-                        "write it like `STA` or `MRN`",
-                    );
-                } else if let Some(first) = venue_codes.get(&code) {
-                    let (line, _) = self.src.position(first.start);
-                    self.error(
-                        h.code.span(),
-                        format!("duplicate venue code `{code}` (first defined on line {line})"),
-                        "give each venue its own code",
-                    );
-                } else {
-                    venue_codes.insert(code.clone(), h.code.span());
-                }
-                if h.name.get_ref().trim().is_empty() {
-                    self.error(h.name.span(), "venue name is empty", "write the venue's full name");
-                }
-                venue.code = code;
-                venue.name = h.name.into_inner();
-                venue.city = h.city.into_inner();
-                venue.sports = h.sports;
-            }
-            if raw.devices.is_empty() {
-                self.warning(
-                    raw.span.clone(),
-                    format!("venue `{}` has no devices", venue.code),
-                    "add [[venues.devices]] tables, or remove the venue",
-                );
-            }
-
-            for g in raw.groups {
-                let id = g.id.get_ref().clone();
-                let gidx = GroupIdx(groups.len());
-                if !is_id(&id) {
-                    self.error(g.id.span(), format!("group id `{id}` is not a valid id"), ID_HELP);
-                } else if let Some((_, first)) = group_ids.get(&id) {
-                    let (line, _) = self.src.position(first.start);
-                    self.error(
-                        g.id.span(),
-                        format!("duplicate group id `{id}` (first defined on line {line})"),
-                        "group ids are unique across the whole file",
-                    );
-                    continue;
-                }
-                group_ids.insert(id.clone(), (gidx, g.id.span()));
-                let min_up = *g.min_up.get_ref();
-                if min_up < 1 {
-                    self.error(
-                        g.min_up.span(),
-                        format!("min_up of group `{id}` is {min_up}; it must be at least 1"),
-                        "a redundancy group needs at least one member up to be serving",
-                    );
-                }
-                group_spans.push(g.id.span());
-                group_min_up_spans.push(g.min_up.span());
-                venue.groups.push(gidx);
-                groups.push(Group {
-                    id,
-                    venue: vidx,
-                    min_up: usize::try_from(min_up).unwrap_or(0),
-                    members: Vec::new(),
-                    description: g.description,
-                });
-            }
-
-            for d in raw.devices {
-                let id = d.id.get_ref().clone();
-                let didx = DeviceIdx(devices.len());
-                if !is_id(&id) {
-                    self.error(d.id.span(), format!("device id `{id}` is not a valid id"), ID_HELP);
-                } else if let Some((_, first)) = device_ids.get(&id) {
-                    let (line, _) = self.src.position(first.start);
-                    self.error(
-                        d.id.span(),
-                        format!("duplicate device id `{id}` (first defined on line {line})"),
-                        "device ids are unique across the whole file; rename one",
-                    );
-                    continue;
-                }
-                device_ids.insert(id.clone(), (didx, d.id.span()));
-                let device = self.validate_device(&d, vidx, &defaults, &profiles);
-                venue.devices.push(didx);
-                devices.push(device);
-                pending_devices.push((didx, d));
-            }
-
-            for f in raw.feeds {
-                let id = f.id.get_ref().clone();
-                if !is_id(&id) {
-                    self.error(f.id.span(), format!("feed id `{id}` is not a valid id"), ID_HELP);
-                } else if let Some(first) = feed_ids.get(&id) {
-                    let (line, _) = self.src.position(first.start);
-                    self.error(
-                        f.id.span(),
-                        format!("duplicate feed id `{id}` (first defined on line {line})"),
-                        "feed ids are unique across the whole file",
-                    );
-                    continue;
-                }
-                feed_ids.insert(id, f.id.span());
-                pending_feeds.push((vidx, f));
-            }
-            venues.push(venue);
+            self.add_venue(raw, &mut b, &defaults, &profiles);
         }
-
-        // Second pass: references.
-        for (didx, d) in &pending_devices {
-            self.resolve_device_refs(*didx, d, &device_ids, &group_ids, &mut devices, &mut groups);
+        // Second pass: references need every id first.
+        let pending = std::mem::take(&mut b.pending_devices);
+        for (didx, d) in &pending {
+            self.resolve_device_refs(*didx, d, &mut b);
         }
-        for (gidx, group) in groups.iter().enumerate() {
-            let (Some(span), Some(min_span)) = (group_spans.get(gidx), group_min_up_spans.get(gidx)) else {
-                continue;
-            };
-            if group.members.is_empty() {
-                self.error(
-                    span.clone(),
-                    format!("group `{}` has no members", group.id),
-                    format!("add group = \"{}\" to its devices, or remove the group", group.id),
-                );
-            } else if group.min_up > group.members.len() {
-                self.error(
-                    min_span.clone(),
-                    format!(
-                        "min_up of group `{}` is {} but the group has only {} member{}",
-                        group.id,
-                        group.min_up,
-                        group.members.len(),
-                        if group.members.len() == 1 { "" } else { "s" }
-                    ),
-                    "lower min_up or add members (devices with group = \"...\")",
-                );
+        self.check_group_sizes(&b);
+        for (vidx, f) in std::mem::take(&mut b.pending_feeds) {
+            if let Some(feed) = self.validate_feed(vidx, &f, &b, &slo) {
+                if let Some(v) = b.venues.get_mut(vidx.0) {
+                    v.feeds.push(b.feeds.len());
+                }
+                b.feeds.push(feed);
             }
         }
-        for (vidx, f) in pending_feeds {
-            if let Some(feed) = self.validate_feed(vidx, f, &device_ids, &devices, &slo) {
-                if let Some(v) = venues.get_mut(vidx.0) {
-                    v.feeds.push(feeds.len());
-                }
-                feeds.push(feed);
-            }
-        }
-        self.check_cycles(&devices, &pending_devices);
-        self.check_secrets(&profiles, &devices);
+        self.check_cycles(&b.devices, &pending);
+        self.check_secrets(&profiles, &b.devices);
 
         let event = event?;
         Some(Inventory {
             source: self.src.path().to_path_buf(),
             event,
             profiles: profiles.into_iter().map(|(k, (_, p))| (k, p)).collect(),
-            venues,
-            devices,
-            groups,
-            feeds,
+            venues: b.venues,
+            devices: b.devices,
+            groups: b.groups,
+            feeds: b.feeds,
         })
+    }
+
+    /// Checks an id's form and that it is the first of its kind; reports
+    /// and returns false otherwise.
+    fn claim_id(&mut self, b: &mut Build, kind: &str, id: &Spanned<String>) -> bool {
+        let name = id.get_ref();
+        if !is_id(name) {
+            self.error(
+                id.span(),
+                format!("{kind} id `{name}` is not a valid id"),
+                ID_HELP,
+            );
+            return false;
+        }
+        let key = format!("{kind}:{name}");
+        if let Some(first) = b.first_seen.get(&key) {
+            let (line, _) = self.src.position(first.start);
+            self.error(
+                id.span(),
+                format!("duplicate {kind} id `{name}` (first defined on line {line})"),
+                format!("{kind} ids are unique across the whole file; rename one"),
+            );
+            return false;
+        }
+        b.first_seen.insert(key, id.span());
+        true
+    }
+
+    fn add_venue(
+        &mut self,
+        raw: RawVenue,
+        b: &mut Build,
+        defaults: &Defaults,
+        profiles: &BTreeMap<String, (Range<usize>, Profile)>,
+    ) {
+        let vidx = VenueIdx(b.venues.len());
+        let mut venue = Venue {
+            code: String::new(),
+            name: String::new(),
+            city: String::new(),
+            sports: Vec::new(),
+            devices: Vec::new(),
+            groups: Vec::new(),
+            feeds: Vec::new(),
+        };
+        if let Some(h) = raw.header {
+            let code = h.code.get_ref().clone();
+            if !is_venue_code(&code) {
+                self.error(
+                    h.code.span(),
+                    format!("venue code `{code}` is not 2 to 8 upper-case letters or digits"),
+                    "write it like `STA` or `MRN`",
+                );
+            } else if let Some(first) = b.first_seen.get(&format!("venue:{code}")) {
+                let (line, _) = self.src.position(first.start);
+                self.error(
+                    h.code.span(),
+                    format!("duplicate venue code `{code}` (first defined on line {line})"),
+                    "give each venue its own code",
+                );
+            } else {
+                b.first_seen.insert(format!("venue:{code}"), h.code.span());
+            }
+            if h.name.get_ref().trim().is_empty() {
+                self.error(
+                    h.name.span(),
+                    "venue name is empty",
+                    "write the venue's full name",
+                );
+            }
+            venue.code = code;
+            venue.name = h.name.into_inner();
+            venue.city = h.city.into_inner();
+            venue.sports = h.sports;
+        }
+        if raw.devices.is_empty() {
+            self.warning(
+                raw.span.clone(),
+                format!("venue `{}` has no devices", venue.code),
+                "add [[venues.devices]] tables, or remove the venue",
+            );
+        }
+        for g in raw.groups {
+            if !self.claim_id(b, "group", &g.id) {
+                continue;
+            }
+            let id = g.id.get_ref().clone();
+            let gidx = GroupIdx(b.groups.len());
+            let min_up = *g.min_up.get_ref();
+            if min_up < 1 {
+                self.error(
+                    g.min_up.span(),
+                    format!("min_up of group `{id}` is {min_up}; it must be at least 1"),
+                    "a redundancy group needs at least one member up to be serving",
+                );
+            }
+            b.group_idx.insert(id.clone(), gidx);
+            b.group_spans.push((g.id.span(), g.min_up.span()));
+            venue.groups.push(gidx);
+            b.groups.push(Group {
+                id,
+                venue: vidx,
+                min_up: usize::try_from(min_up).unwrap_or(0),
+                members: Vec::new(),
+                description: g.description,
+            });
+        }
+        for d in raw.devices {
+            if !self.claim_id(b, "device", &d.id) {
+                continue;
+            }
+            let didx = DeviceIdx(b.devices.len());
+            b.device_idx.insert(d.id.get_ref().clone(), didx);
+            let device = self.validate_device(&d, vidx, defaults, profiles);
+            venue.devices.push(didx);
+            b.devices.push(device);
+            b.pending_devices.push((didx, d));
+        }
+        for f in raw.feeds {
+            if self.claim_id(b, "feed", &f.id) {
+                b.pending_feeds.push((vidx, f));
+            }
+        }
+        b.venues.push(venue);
+    }
+
+    fn check_group_sizes(&mut self, b: &Build) {
+        for (group, (span, min_span)) in b.groups.iter().zip(&b.group_spans) {
+            let members = group.members.len();
+            if members == 0 {
+                self.error(
+                    span.clone(),
+                    format!("group `{}` has no members", group.id),
+                    format!(
+                        "add group = \"{}\" to its devices, or remove the group",
+                        group.id
+                    ),
+                );
+            } else if group.min_up > members {
+                self.error(
+                    min_span.clone(),
+                    format!(
+                        "min_up of group `{}` is {} but the group has only {members} member{}",
+                        group.id,
+                        group.min_up,
+                        if members == 1 { "" } else { "s" }
+                    ),
+                    "lower min_up or add members (devices with group = \"...\")",
+                );
+            }
+        }
     }
 
     fn validate_event(&mut self, raw: Option<RawEvent>, missing: bool) -> Option<Event> {
@@ -878,41 +924,22 @@ impl Cx<'_> {
         }
         let raw = raw?;
         let dur = |v: &Option<Spanned<Dur>>, default: u64| {
-            v.as_ref().map_or(Duration::from_millis(default), |d| d.get_ref().0)
+            v.as_ref()
+                .map_or(Duration::from_millis(default), |d| d.get_ref().0)
         };
         let poll_interval = dur(&raw.poll_interval, 5000);
         let timeout = dur(&raw.timeout, 2000);
-        for (name, value) in [("poll_interval", &raw.poll_interval), ("timeout", &raw.timeout)] {
-            if let Some(v) = value {
-                if v.get_ref().0.is_zero() {
-                    self.error(v.span(), format!("{name} must be longer than zero"), "write e.g. `5s`");
-                }
-            }
-        }
-        let retries = self.int_in(raw.retries.as_ref(), 1, 0, 5, "retries");
-        let max_attempts = self.int_in(raw.max_attempts.as_ref(), 3, 1, 10, "max_attempts");
-        let flap_high = raw.flap_high.as_ref().map_or(50.0, |p| p.get_ref().0);
-        let flap_low = raw.flap_low.as_ref().map_or(25.0, |p| p.get_ref().0);
-        for (name, value) in [("flap_high", &raw.flap_high), ("flap_low", &raw.flap_low)] {
-            if let Some(v) = value {
-                let p = v.get_ref().0;
-                if !(0.0..=100.0).contains(&p) {
-                    self.error(v.span(), format!("{name} is {p}; a percentage is between 0 and 100"), "write e.g. 50");
-                }
-            }
-        }
-        if flap_low >= flap_high {
-            let span = raw
-                .flap_low
-                .as_ref()
-                .or(raw.flap_high.as_ref())
-                .map_or(raw.name.span(), Spanned::span);
-            self.error(
-                span,
-                format!("flap_low ({flap_low}) must be lower than flap_high ({flap_high})"),
-                "the gap between them keeps a device from toggling in and out of flapping",
-            );
-        }
+        self.positive(raw.poll_interval.as_ref(), "poll_interval");
+        self.positive(raw.timeout.as_ref(), "timeout");
+        let mut count = |v: &Option<Spanned<i64>>, default: u32, range, name: &str| {
+            v.as_ref()
+                .and_then(|v| self.int_range(v, range, name, "write a whole number in that range"))
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(default)
+        };
+        let retries = count(&raw.retries, 1, 0..=5, "retries");
+        let max_attempts = count(&raw.max_attempts, 3, 1..=10, "max_attempts");
+        let (flap_high, flap_low) = self.validate_flapping(&raw);
         let budget = timeout.saturating_mul(retries + 1);
         if budget > poll_interval {
             let span = raw
@@ -927,22 +954,37 @@ impl Cx<'_> {
                     humantime::format_duration(budget),
                     humantime::format_duration(poll_interval)
                 ),
-                "shorten timeout, lower retries or lengthen poll_interval, or a slow device is still in its last check when the next is due",
+                "shorten timeout, lower retries or lengthen poll_interval: \
+                 a slow device would still be in its last check when the next is due",
             );
         }
         let mut slo = BTreeMap::new();
         for (k, v) in raw.slo {
             if !is_id(k.get_ref()) {
-                self.error(k.span(), format!("consumer class `{}` is not a valid name", k.get_ref()), ID_HELP);
+                self.error(
+                    k.span(),
+                    format!("consumer class `{}` is not a valid name", k.get_ref()),
+                    ID_HELP,
+                );
             }
             if v.get_ref().0.is_zero() {
-                self.error(v.span(), format!("the SLO of `{}` must be longer than zero", k.get_ref()), "write e.g. `350ms`");
+                self.error(
+                    v.span(),
+                    format!("the SLO of `{}` must be longer than zero", k.get_ref()),
+                    "write e.g. `350ms`",
+                );
             }
             slo.insert(k.into_inner(), v.into_inner().0);
         }
-        let data_dir = raw.data_dir.map_or_else(|| PathBuf::from("toc-data"), |d| PathBuf::from(d.into_inner()));
+        let data_dir = raw.data_dir.map_or_else(
+            || PathBuf::from("toc-data"),
+            |d| PathBuf::from(d.into_inner()),
+        );
         let data_dir = if data_dir.is_relative() {
-            self.src.path().parent().map_or(data_dir.clone(), |p| p.join(&data_dir))
+            self.src
+                .path()
+                .parent()
+                .map_or(data_dir.clone(), |p| p.join(&data_dir))
         } else {
             data_dir
         };
@@ -959,19 +1001,34 @@ impl Cx<'_> {
         })
     }
 
-    fn int_in(&mut self, v: Option<&Spanned<i64>>, default: u32, lo: u32, hi: u32, name: &str) -> u32 {
-        let Some(v) = v else { return default };
-        match u32::try_from(*v.get_ref()) {
-            Ok(n) if (lo..=hi).contains(&n) => n,
-            _ => {
-                self.error(
-                    v.span(),
-                    format!("{name} is {}; it must be between {lo} and {hi}", v.get_ref()),
-                    format!("write a whole number from {lo} to {hi}"),
-                );
-                default
+    fn validate_flapping(&mut self, raw: &RawEvent) -> (f64, f64) {
+        let flap_high = raw.flap_high.as_ref().map_or(50.0, |p| p.get_ref().0);
+        let flap_low = raw.flap_low.as_ref().map_or(25.0, |p| p.get_ref().0);
+        for (name, value) in [("flap_high", &raw.flap_high), ("flap_low", &raw.flap_low)] {
+            if let Some(v) = value {
+                let p = v.get_ref().0;
+                if !(0.0..=100.0).contains(&p) {
+                    self.error(
+                        v.span(),
+                        format!("{name} is {p}; a percentage is between 0 and 100"),
+                        "write e.g. 50",
+                    );
+                }
             }
         }
+        if flap_low >= flap_high {
+            let span = raw
+                .flap_low
+                .as_ref()
+                .or(raw.flap_high.as_ref())
+                .map_or(raw.name.span(), Spanned::span);
+            self.error(
+                span,
+                format!("flap_low ({flap_low}) must be lower than flap_high ({flap_high})"),
+                "the gap between them keeps a device from toggling in and out of flapping",
+            );
+        }
+        (flap_high, flap_low)
     }
 
     fn validate_profiles(
@@ -992,126 +1049,9 @@ impl Cx<'_> {
 
     fn validate_profile(&mut self, name: &str, p: RawProfile) -> Option<Profile> {
         let version = p.version.get_ref().to_ascii_lowercase();
-        let not_for = |cx: &mut Self, field: &Option<Spanned<String>>, key: &str, ver: &str| {
-            if let Some(f) = field {
-                cx.error(
-                    f.span(),
-                    format!("`{key}` does not apply to an SNMP {ver} profile (`{name}`)"),
-                    format!("remove `{key}`, or change the profile's version"),
-                );
-            }
-        };
         match version.as_str() {
-            "v2c" | "2c" => {
-                for (f, k) in [
-                    (&p.user, "user"),
-                    (&p.auth, "auth"),
-                    (&p.auth_passphrase_env, "auth_passphrase_env"),
-                    (&p.privacy, "privacy"),
-                    (&p.privacy_passphrase_env, "privacy_passphrase_env"),
-                ] {
-                    not_for(self, f, k, "v2c");
-                }
-                match (p.community, p.community_env) {
-                    (Some(c), None) => Some(Profile::V2c { community: Secret::Literal(c.into_inner()) }),
-                    (None, Some(e)) => {
-                        self.check_env_name(&e);
-                        Some(Profile::V2c { community: Secret::Env(e.into_inner()) })
-                    }
-                    (Some(c), Some(_)) => {
-                        self.error(
-                            c.span(),
-                            format!("profile `{name}` sets both `community` and `community_env`"),
-                            "keep one: the community itself, or the environment variable that holds it",
-                        );
-                        None
-                    }
-                    (None, None) => {
-                        self.error(
-                            p.version.span(),
-                            format!("v2c profile `{name}` has no community"),
-                            "add community = \"...\" or community_env = \"VARIABLE\"",
-                        );
-                        None
-                    }
-                }
-            }
-            "v3" | "3" => {
-                not_for(self, &p.community, "community", "v3");
-                not_for(self, &p.community_env, "community_env", "v3");
-                let mut ok = true;
-                let mut require = |cx: &mut Self, field: &Option<Spanned<String>>, key: &str| {
-                    if field.is_none() {
-                        cx.error(
-                            p.version.span(),
-                            format!("v3 profile `{name}` has no `{key}`"),
-                            format!("add {key} = \"...\"; see docs/config.md"),
-                        );
-                        ok = false;
-                    }
-                };
-                require(self, &p.user, "user");
-                require(self, &p.auth, "auth");
-                require(self, &p.auth_passphrase_env, "auth_passphrase_env");
-                let auth = p.auth.as_ref().and_then(|a| match a.get_ref().to_ascii_lowercase().as_str() {
-                    "sha" | "sha1" => Some(AuthProtocol::Sha1),
-                    "sha256" | "sha-256" => Some(AuthProtocol::Sha256),
-                    other => {
-                        self.error(
-                            a.span(),
-                            format!("unknown auth protocol `{other}` in profile `{name}`"),
-                            "use `sha` or `sha256` (MD5 is not accepted)",
-                        );
-                        None
-                    }
-                });
-                if let Some(e) = &p.auth_passphrase_env {
-                    self.check_env_name(e);
-                }
-                let privacy = match (&p.privacy, &p.privacy_passphrase_env) {
-                    (None, None) => Some(None),
-                    (Some(pr), Some(env)) => {
-                        self.check_env_name(env);
-                        match pr.get_ref().to_ascii_lowercase().as_str() {
-                            "aes" | "aes128" | "aes-128" => Some(Some((PrivProtocol::Aes128, Secret::Env(env.get_ref().clone())))),
-                            "aes256" | "aes-256" => Some(Some((PrivProtocol::Aes256, Secret::Env(env.get_ref().clone())))),
-                            other => {
-                                self.error(
-                                    pr.span(),
-                                    format!("unknown privacy protocol `{other}` in profile `{name}`"),
-                                    "use `aes128` or `aes256` (DES is not accepted)",
-                                );
-                                None
-                            }
-                        }
-                    }
-                    (Some(pr), None) => {
-                        self.error(
-                            pr.span(),
-                            format!("profile `{name}` sets `privacy` without `privacy_passphrase_env`"),
-                            "add privacy_passphrase_env = \"VARIABLE\", or remove privacy for authNoPriv",
-                        );
-                        None
-                    }
-                    (None, Some(env)) => {
-                        self.error(
-                            env.span(),
-                            format!("profile `{name}` sets `privacy_passphrase_env` without `privacy`"),
-                            "add privacy = \"aes128\" or \"aes256\", or remove the passphrase",
-                        );
-                        None
-                    }
-                };
-                match (ok, p.user, auth, p.auth_passphrase_env, privacy) {
-                    (true, Some(user), Some(auth), Some(env), Some(privacy)) => Some(Profile::V3 {
-                        user: user.into_inner(),
-                        auth,
-                        auth_passphrase: Secret::Env(env.into_inner()),
-                        privacy,
-                    }),
-                    _ => None,
-                }
-            }
+            "v2c" | "2c" => self.validate_v2c(name, p),
+            "v3" | "3" => self.validate_v3(name, p),
             "v1" | "1" => {
                 self.error(
                     p.version.span(),
@@ -1127,6 +1067,162 @@ impl Cx<'_> {
                     "use \"v2c\" or \"v3\"",
                 );
                 None
+            }
+        }
+    }
+
+    /// Reports keys that belong to another SNMP version.
+    fn not_for_version(
+        &mut self,
+        name: &str,
+        version: &str,
+        keys: &[(Option<&Spanned<String>>, &str)],
+    ) {
+        for (field, key) in keys {
+            if let Some(f) = field {
+                self.error(
+                    f.span(),
+                    format!("`{key}` does not apply to an SNMP {version} profile (`{name}`)"),
+                    format!("remove `{key}`, or change the profile's version"),
+                );
+            }
+        }
+    }
+
+    fn validate_v2c(&mut self, name: &str, p: RawProfile) -> Option<Profile> {
+        self.not_for_version(
+            name,
+            "v2c",
+            &[
+                (p.user.as_ref(), "user"),
+                (p.auth.as_ref(), "auth"),
+                (p.auth_passphrase_env.as_ref(), "auth_passphrase_env"),
+                (p.privacy.as_ref(), "privacy"),
+                (p.privacy_passphrase_env.as_ref(), "privacy_passphrase_env"),
+            ],
+        );
+        match (p.community, p.community_env) {
+            (Some(c), None) => Some(Profile::V2c {
+                community: Secret::Literal(c.into_inner()),
+            }),
+            (None, Some(e)) => {
+                self.check_env_name(&e);
+                Some(Profile::V2c {
+                    community: Secret::Env(e.into_inner()),
+                })
+            }
+            (Some(c), Some(_)) => {
+                self.error(
+                    c.span(),
+                    format!("profile `{name}` sets both `community` and `community_env`"),
+                    "keep one: the community itself, or the environment variable that holds it",
+                );
+                None
+            }
+            (None, None) => {
+                self.error(
+                    p.version.span(),
+                    format!("v2c profile `{name}` has no community"),
+                    "add community = \"...\" or community_env = \"VARIABLE\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn validate_v3(&mut self, name: &str, p: RawProfile) -> Option<Profile> {
+        self.not_for_version(
+            name,
+            "v3",
+            &[
+                (p.community.as_ref(), "community"),
+                (p.community_env.as_ref(), "community_env"),
+            ],
+        );
+        for (field, key) in [
+            (&p.user, "user"),
+            (&p.auth, "auth"),
+            (&p.auth_passphrase_env, "auth_passphrase_env"),
+        ] {
+            if field.is_none() {
+                self.error(
+                    p.version.span(),
+                    format!("v3 profile `{name}` has no `{key}`"),
+                    format!("add {key} = \"...\"; see docs/config.md"),
+                );
+            }
+        }
+        let auth = p.auth.as_ref().and_then(|a| {
+            let parsed = match a.get_ref().to_ascii_lowercase().as_str() {
+                "sha" | "sha1" => Some(AuthProtocol::Sha1),
+                "sha256" | "sha-256" => Some(AuthProtocol::Sha256),
+                _ => None,
+            };
+            if parsed.is_none() {
+                self.error(
+                    a.span(),
+                    format!(
+                        "unknown auth protocol `{}` in profile `{name}`",
+                        a.get_ref()
+                    ),
+                    "use `sha` or `sha256` (MD5 is not accepted)",
+                );
+            }
+            parsed
+        });
+        if let Some(e) = &p.auth_passphrase_env {
+            self.check_env_name(e);
+        }
+        let privacy =
+            self.validate_privacy(name, p.privacy.as_ref(), p.privacy_passphrase_env.as_ref());
+        Some(Profile::V3 {
+            user: p.user?.into_inner(),
+            auth: auth?,
+            auth_passphrase: Secret::Env(p.auth_passphrase_env?.into_inner()),
+            privacy: privacy.ok()?,
+        })
+    }
+
+    /// `Ok(None)` for `authNoPriv`, `Ok(Some(..))` for `authPriv`.
+    fn validate_privacy(
+        &mut self,
+        name: &str,
+        privacy: Option<&Spanned<String>>,
+        env: Option<&Spanned<String>>,
+    ) -> Result<Option<(PrivProtocol, Secret)>, Reported> {
+        match (privacy, env) {
+            (None, None) => Ok(None),
+            (Some(pr), Some(env)) => {
+                self.check_env_name(env);
+                let protocol = match pr.get_ref().to_ascii_lowercase().as_str() {
+                    "aes" | "aes128" | "aes-128" => PrivProtocol::Aes128,
+                    "aes256" | "aes-256" => PrivProtocol::Aes256,
+                    other => {
+                        self.error(
+                            pr.span(),
+                            format!("unknown privacy protocol `{other}` in profile `{name}`"),
+                            "use `aes128` or `aes256` (DES is not accepted)",
+                        );
+                        return Err(Reported);
+                    }
+                };
+                Ok(Some((protocol, Secret::Env(env.get_ref().clone()))))
+            }
+            (Some(pr), None) => {
+                self.error(
+                    pr.span(),
+                    format!("profile `{name}` sets `privacy` without `privacy_passphrase_env`"),
+                    "add privacy_passphrase_env = \"VARIABLE\", or remove privacy for authNoPriv",
+                );
+                Err(Reported)
+            }
+            (None, Some(env)) => {
+                self.error(
+                    env.span(),
+                    format!("profile `{name}` sets `privacy_passphrase_env` without `privacy`"),
+                    "add privacy = \"aes128\" or \"aes256\", or remove the passphrase",
+                );
+                Err(Reported)
             }
         }
     }
@@ -1152,98 +1248,59 @@ impl Cx<'_> {
         if !is_kebab(d.role.get_ref()) {
             self.error(
                 d.role.span(),
-                format!("role `{}` of device `{id}` is not kebab-case", d.role.get_ref()),
+                format!(
+                    "role `{}` of device `{id}` is not kebab-case",
+                    d.role.get_ref()
+                ),
                 "write it like `core-switch` or `ovr-server`",
             );
         }
         let probe = self.parse_probe(&d.probe, id);
         let kind = probe.as_ref().map(ProbeTarget::kind);
-        let is_snmp = kind == Some("snmp");
-        let is_http = kind == Some("http");
         if let Some(kind) = kind {
-            let only = |cx: &mut Self, present: Option<Range<usize>>, key: &str, scheme: &str| {
-                if let Some(span) = present {
-                    cx.error(
-                        span,
-                        format!("`{key}` applies to {scheme} devices only, and `{id}` is probed by {kind}"),
-                        format!("remove `{key}` from this device"),
-                    );
-                }
-            };
-            if !is_snmp {
-                only(self, d.profile.as_ref().map(Spanned::span), "profile", "snmp://");
-                only(self, d.context.as_ref().map(Spanned::span), "context", "snmp://");
-                only(self, d.interfaces.as_ref().map(Spanned::span), "interfaces", "snmp://");
-                only(self, d.cpu_threshold.as_ref().map(Spanned::span), "cpu_threshold", "snmp://");
-            }
-            if !is_http {
-                only(self, d.expect_status.as_ref().map(Spanned::span), "expect_status", "http(s)://");
-            }
+            self.check_scheme_keys(d, kind);
         }
-        if is_snmp {
-            match &d.profile {
-                None => {
-                    let names = profiles.keys().map(String::as_str).collect::<Vec<_>>();
-                    self.error(
-                        d.probe.span(),
-                        format!("SNMP device `{id}` names no credential profile"),
-                        format!("add profile = \"...\" (defined: {})", or_none(&names)),
-                    );
-                }
-                Some(p) if !profiles.contains_key(p.get_ref()) && !self.is_broken("profile", p.get_ref()) => {
-                    let names = profiles.keys().map(String::as_str).collect::<Vec<_>>();
-                    self.error(
-                        p.span(),
-                        format!("device `{id}` names unknown profile `{}`", p.get_ref()),
-                        format!("define [profiles.{}] or use one of: {}", p.get_ref(), or_none(&names)),
-                    );
-                }
-                Some(_) => {}
-            }
+        if kind == Some("snmp") {
+            self.check_profile_ref(d, profiles);
         }
         if let Some(ifs) = &d.interfaces {
-            let mut seen = std::collections::HashSet::new();
-            for i in ifs.get_ref() {
-                if i.get_ref().trim().is_empty() {
-                    self.error(i.span(), "empty interface name", "name the interface by ifIndex (\"1\") or ifName (\"Gi1/0/1\")");
-                } else if !seen.insert(i.get_ref().clone()) {
-                    self.error(i.span(), format!("interface `{}` is listed twice", i.get_ref()), "remove the repeat");
-                }
-            }
+            self.check_interfaces(ifs.get_ref());
         }
-        let cpu_threshold = d.cpu_threshold.as_ref().and_then(|c| match u8::try_from(*c.get_ref()) {
-            Ok(n) if (1..=100).contains(&n) => Some(n),
-            _ => {
-                self.error(
-                    c.span(),
-                    format!("cpu_threshold of `{id}` is {}; it must be between 1 and 100", c.get_ref()),
-                    "write the CPU load percent above which the device is DEGRADED",
-                );
-                None
-            }
+        let cpu_threshold = d.cpu_threshold.as_ref().and_then(|c| {
+            self.int_range(
+                c,
+                1..=100,
+                &format!("cpu_threshold of `{id}`"),
+                "write the CPU load percent above which the device is DEGRADED",
+            )
         });
-        let expect_status = d.expect_status.as_ref().and_then(|s| match u16::try_from(*s.get_ref()) {
-            Ok(n) if (100..=599).contains(&n) => Some(n),
-            _ => {
-                self.error(
-                    s.span(),
-                    format!("expect_status of `{id}` is {}; an HTTP status is between 100 and 599", s.get_ref()),
-                    "write e.g. 200 or 204",
-                );
-                None
-            }
+        let expect_status = d.expect_status.as_ref().and_then(|s| {
+            self.int_range(
+                s,
+                100..=599,
+                &format!("expect_status of `{id}`"),
+                "write an HTTP status, e.g. 200 or 204",
+            )
         });
-        let poll_interval = d.poll_interval.as_ref().map_or(defaults.poll_interval, |v| v.get_ref().0);
-        let timeout = d.timeout.as_ref().map_or(defaults.timeout, |v| v.get_ref().0);
-        for (name, value) in [("poll_interval", &d.poll_interval), ("timeout", &d.timeout)] {
-            if let Some(v) = value {
-                if v.get_ref().0.is_zero() {
-                    self.error(v.span(), format!("{name} of `{id}` must be longer than zero"), "write e.g. `5s`");
-                }
-            }
-        }
+        self.positive(
+            d.poll_interval.as_ref(),
+            &format!("poll_interval of `{id}`"),
+        );
+        self.positive(d.timeout.as_ref(), &format!("timeout of `{id}`"));
+        let poll_interval = d
+            .poll_interval
+            .as_ref()
+            .map_or(defaults.poll_interval, |v| v.get_ref().0);
+        let timeout = d
+            .timeout
+            .as_ref()
+            .map_or(defaults.timeout, |v| v.get_ref().0);
         if timeout > poll_interval {
-            let span = d.timeout.as_ref().or(d.poll_interval.as_ref()).map_or(d.id.span(), Spanned::span);
+            let span = d
+                .timeout
+                .as_ref()
+                .or(d.poll_interval.as_ref())
+                .map_or(d.id.span(), Spanned::span);
             self.error(
                 span,
                 format!(
@@ -1254,11 +1311,15 @@ impl Cx<'_> {
                 "shorten the timeout or lengthen the interval",
             );
         }
+        let is_http = kind == Some("http");
         Device {
             id: id.clone(),
             venue,
             role: d.role.get_ref().clone(),
-            probe: probe.unwrap_or(ProbeTarget::Tcp { host: String::new(), port: 0 }),
+            probe: probe.unwrap_or(ProbeTarget::Tcp {
+                host: String::new(),
+                port: 0,
+            }),
             description: d.description.clone(),
             profile: d.profile.as_ref().map(|p| p.get_ref().clone()),
             context: d.context.as_ref().map(|c| c.get_ref().clone()),
@@ -1271,11 +1332,157 @@ impl Cx<'_> {
                     .as_ref()
                     .map(|v| v.get_ref().iter().map(|s| s.get_ref().clone()).collect())
                     .unwrap_or_default(),
-                cpu_threshold,
-                expect_status: if is_http { Some(expect_status.unwrap_or(200)) } else { None },
+                cpu_threshold: cpu_threshold.and_then(|n| u8::try_from(n).ok()),
+                expect_status: is_http.then(|| {
+                    expect_status
+                        .and_then(|n| u16::try_from(n).ok())
+                        .unwrap_or(200)
+                }),
             },
             poll_interval,
             timeout,
+        }
+    }
+
+    fn check_interfaces(&mut self, ifs: &[Spanned<String>]) {
+        let mut seen = HashSet::new();
+        for i in ifs {
+            if i.get_ref().trim().is_empty() {
+                self.error(
+                    i.span(),
+                    "empty interface name",
+                    "name the interface by ifIndex (\"1\") or ifName (\"Gi1/0/1\")",
+                );
+            } else if !seen.insert(i.get_ref().clone()) {
+                self.error(
+                    i.span(),
+                    format!("interface `{}` is listed twice", i.get_ref()),
+                    "remove the repeat",
+                );
+            }
+        }
+    }
+
+    /// Keys that only make sense for one probe scheme.
+    fn check_scheme_keys(&mut self, d: &RawDevice, kind: &str) {
+        let span = |v: Option<Range<usize>>| v;
+        let keys = [
+            (
+                "profile",
+                "snmp",
+                span(d.profile.as_ref().map(Spanned::span)),
+            ),
+            (
+                "context",
+                "snmp",
+                span(d.context.as_ref().map(Spanned::span)),
+            ),
+            (
+                "interfaces",
+                "snmp",
+                d.interfaces.as_ref().map(Spanned::span),
+            ),
+            (
+                "cpu_threshold",
+                "snmp",
+                d.cpu_threshold.as_ref().map(Spanned::span),
+            ),
+            (
+                "expect_status",
+                "http",
+                d.expect_status.as_ref().map(Spanned::span),
+            ),
+        ];
+        for (key, scheme, present) in keys {
+            if let (Some(at), true) = (present, scheme != kind) {
+                let shown = if scheme == "http" {
+                    "http(s)://"
+                } else {
+                    "snmp://"
+                };
+                self.error(
+                    at,
+                    format!(
+                        "`{key}` applies to {shown} devices only, and `{}` is probed by {kind}",
+                        d.id.get_ref()
+                    ),
+                    format!("remove `{key}` from this device"),
+                );
+            }
+        }
+    }
+
+    fn check_profile_ref(
+        &mut self,
+        d: &RawDevice,
+        profiles: &BTreeMap<String, (Range<usize>, Profile)>,
+    ) {
+        let names = || or_none(&profiles.keys().map(String::as_str).collect::<Vec<_>>());
+        match &d.profile {
+            None => self.error(
+                d.probe.span(),
+                format!(
+                    "SNMP device `{}` names no credential profile",
+                    d.id.get_ref()
+                ),
+                format!("add profile = \"...\" (defined: {})", names()),
+            ),
+            Some(p)
+                if !profiles.contains_key(p.get_ref())
+                    && !self.is_broken("profile", p.get_ref()) =>
+            {
+                self.error(
+                    p.span(),
+                    format!(
+                        "device `{}` names unknown profile `{}`",
+                        d.id.get_ref(),
+                        p.get_ref()
+                    ),
+                    format!(
+                        "define [profiles.{}] or use one of: {}",
+                        p.get_ref(),
+                        names()
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// An integer within a range; reports and returns `None` otherwise.
+    fn int_range(
+        &mut self,
+        v: &Spanned<i64>,
+        range: std::ops::RangeInclusive<i64>,
+        what: &str,
+        help: &str,
+    ) -> Option<i64> {
+        let n = *v.get_ref();
+        if range.contains(&n) {
+            return Some(n);
+        }
+        self.error(
+            v.span(),
+            format!(
+                "{what} is {n}; it must be between {} and {}",
+                range.start(),
+                range.end()
+            ),
+            help,
+        );
+        None
+    }
+
+    /// Reports a zero duration.
+    fn positive(&mut self, v: Option<&Spanned<Dur>>, what: &str) {
+        if let Some(v) = v {
+            if v.get_ref().0.is_zero() {
+                self.error(
+                    v.span(),
+                    format!("{what} must be longer than zero"),
+                    "write it with a unit, e.g. `5s`",
+                );
+            }
         }
     }
 
@@ -1293,9 +1500,16 @@ impl Cx<'_> {
                 return None;
             }
         };
-        let host = url.host_str().filter(|h| !h.is_empty()).map(|h| h.trim_matches(['[', ']']).to_owned());
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .map(|h| h.trim_matches(['[', ']']).to_owned());
         let Some(host) = host else {
-            self.error(span, format!("probe URL `{text}` of `{id}` has no host"), "write the device's address after the scheme, e.g. snmp://10.1.2.3");
+            self.error(
+                span,
+                format!("probe URL `{text}` of `{id}` has no host"),
+                "write the device's address after the scheme, e.g. snmp://10.1.2.3",
+            );
             return None;
         };
         match url.scheme() {
@@ -1308,13 +1522,22 @@ impl Cx<'_> {
                     );
                     return None;
                 }
-                Some(ProbeTarget::Snmp { host, port: url.port().unwrap_or(161) })
+                Some(ProbeTarget::Snmp {
+                    host,
+                    port: url.port().unwrap_or(161),
+                })
             }
-            "http" | "https" => Some(ProbeTarget::Http { url: url.to_string() }),
+            "http" | "https" => Some(ProbeTarget::Http {
+                url: url.to_string(),
+            }),
             "tcp" => match url.port() {
                 Some(port) if port != 0 => Some(ProbeTarget::Tcp { host, port }),
                 _ => {
-                    self.error(span, format!("tcp probe URL `{text}` of `{id}` has no port"), "write tcp://host:port");
+                    self.error(
+                        span,
+                        format!("tcp probe URL `{text}` of `{id}` has no port"),
+                        "write tcp://host:port",
+                    );
                     None
                 }
             },
@@ -1329,30 +1552,22 @@ impl Cx<'_> {
         }
     }
 
-    fn resolve_device_refs(
-        &mut self,
-        didx: DeviceIdx,
-        d: &RawDevice,
-        device_ids: &HashMap<String, (DeviceIdx, Range<usize>)>,
-        group_ids: &HashMap<String, (GroupIdx, Range<usize>)>,
-        devices: &mut [Device],
-        groups: &mut [Group],
-    ) {
+    fn resolve_device_refs(&mut self, didx: DeviceIdx, d: &RawDevice, b: &mut Build) {
         let id = d.id.get_ref();
-        let venue = devices.get(didx.0).map(|dev| dev.venue);
+        let venue = b.devices.get(didx.0).map(|dev| dev.venue);
         if let Some(g) = &d.group {
-            match group_ids.get(g.get_ref()) {
+            match b.group_idx.get(g.get_ref()) {
                 None if self.is_broken("group", g.get_ref()) => {}
                 None => self.error(
                     g.span(),
                     format!("device `{id}` names unknown group `{}`", g.get_ref()),
                     format!("add a [[venues.groups]] table with id = \"{}\" to this venue, or fix the name", g.get_ref()),
                 ),
-                Some((gidx, _)) => {
-                    if let Some(group) = groups.get_mut(gidx.0) {
+                Some(gidx) => {
+                    if let Some(group) = b.groups.get_mut(gidx.0) {
                         if Some(group.venue) == venue {
                             group.members.push(didx);
-                            if let Some(dev) = devices.get_mut(didx.0) {
+                            if let Some(dev) = b.devices.get_mut(didx.0) {
                                 dev.group = Some(*gidx);
                             }
                         } else {
@@ -1369,32 +1584,40 @@ impl Cx<'_> {
         if let Some(parent) = &d.parent {
             let refs = OneOrMany::into_spanned(parent.clone());
             if refs.is_empty() {
-                self.error(parent.span(), format!("`parent` of `{id}` is an empty list"), "name at least one device, or remove `parent`");
+                self.error(
+                    parent.span(),
+                    format!("`parent` of `{id}` is an empty list"),
+                    "name at least one device, or remove `parent`",
+                );
             }
             let mut parents = Vec::new();
             for p in refs {
-                match device_ids.get(p.get_ref()) {
+                match b.device_idx.get(p.get_ref()) {
                     None if self.is_broken("device", p.get_ref()) => {}
                     None => self.error(
                         p.span(),
                         format!("device `{id}` names unknown parent `{}`", p.get_ref()),
                         "a parent is the id of another device, e.g. the venue's uplink router",
                     ),
-                    Some((pidx, _)) if *pidx == didx => self.error(
+                    Some(pidx) if *pidx == didx => self.error(
                         p.span(),
                         format!("device `{id}` names itself as its parent"),
                         "a parent is another device that this one is reached through",
                     ),
-                    Some((pidx, _)) => {
+                    Some(pidx) => {
                         if parents.contains(pidx) {
-                            self.error(p.span(), format!("parent `{}` is listed twice", p.get_ref()), "remove the repeat");
+                            self.error(
+                                p.span(),
+                                format!("parent `{}` is listed twice", p.get_ref()),
+                                "remove the repeat",
+                            );
                         } else {
                             parents.push(*pidx);
                         }
                     }
                 }
             }
-            if let Some(dev) = devices.get_mut(didx.0) {
+            if let Some(dev) = b.devices.get_mut(didx.0) {
                 dev.parents = parents;
             }
         }
@@ -1403,32 +1626,35 @@ impl Cx<'_> {
     fn validate_feed(
         &mut self,
         venue: VenueIdx,
-        f: RawFeed,
-        device_ids: &HashMap<String, (DeviceIdx, Range<usize>)>,
-        devices: &[Device],
+        f: &RawFeed,
+        b: &Build,
         slo: &[String],
     ) -> Option<Feed> {
         let id = f.id.get_ref().clone();
-        let source = |cx: &mut Self, s: &Spanned<String>, which: &str| match device_ids.get(s.get_ref()) {
-            None if cx.is_broken("device", s.get_ref()) => None,
-            None => {
-                cx.error(
-                    s.span(),
-                    format!("feed `{id}` names unknown {which} source `{}`", s.get_ref()),
-                    "name the results server (a device id of this venue)",
-                );
-                None
-            }
-            Some((idx, _)) if devices.get(idx.0).map(|d| d.venue) != Some(venue) => {
-                cx.error(
-                    s.span(),
-                    format!("{which} source `{}` of feed `{id}` is in another venue", s.get_ref()),
-                    "a feed's sources are results servers of its own venue",
-                );
-                None
-            }
-            Some((idx, _)) => Some(*idx),
-        };
+        let source =
+            |cx: &mut Self, s: &Spanned<String>, which: &str| match b.device_idx.get(s.get_ref()) {
+                None if cx.is_broken("device", s.get_ref()) => None,
+                None => {
+                    cx.error(
+                        s.span(),
+                        format!("feed `{id}` names unknown {which} source `{}`", s.get_ref()),
+                        "name the results server (a device id of this venue)",
+                    );
+                    None
+                }
+                Some(idx) if b.devices.get(idx.0).map(|d| d.venue) != Some(venue) => {
+                    cx.error(
+                        s.span(),
+                        format!(
+                            "{which} source `{}` of feed `{id}` is in another venue",
+                            s.get_ref()
+                        ),
+                        "a feed's sources are results servers of its own venue",
+                    );
+                    None
+                }
+                Some(idx) => Some(*idx),
+            };
         let primary = source(self, &f.primary, "primary");
         let backup = source(self, &f.backup, "backup");
         if primary.is_some() && primary == backup {
@@ -1438,9 +1664,18 @@ impl Cx<'_> {
                 "the backup must be a different results server, or the feed has no redundancy",
             );
         }
-        let consumers: Vec<String> = f.consumers.get_ref().iter().map(|c| c.get_ref().clone()).collect();
+        let consumers: Vec<String> = f
+            .consumers
+            .get_ref()
+            .iter()
+            .map(|c| c.get_ref().clone())
+            .collect();
         if consumers.is_empty() {
-            self.error(f.consumers.span(), format!("feed `{id}` has no consumers"), "list the consumer classes it serves, e.g. [\"commentators\"]");
+            self.error(
+                f.consumers.span(),
+                format!("feed `{id}` has no consumers"),
+                "list the consumer classes it serves, e.g. [\"commentators\"]",
+            );
         }
         for c in f.consumers.get_ref() {
             if self.event_broken {
@@ -1449,16 +1684,34 @@ impl Cx<'_> {
             if !slo.iter().any(|s| s == c.get_ref()) {
                 self.error(
                     c.span(),
-                    format!("feed `{id}` names consumer class `{}`, which has no SLO", c.get_ref()),
-                    format!("add {} = \"...\" to [event.slo] (defined: {})", c.get_ref(), or_none(&slo.iter().map(String::as_str).collect::<Vec<_>>())),
+                    format!(
+                        "feed `{id}` names consumer class `{}`, which has no SLO",
+                        c.get_ref()
+                    ),
+                    format!(
+                        "add {} = \"...\" to [event.slo] (defined: {})",
+                        c.get_ref(),
+                        or_none(&slo.iter().map(String::as_str).collect::<Vec<_>>())
+                    ),
                 );
             }
         }
         let stale_after = f.stale_after.get_ref().0;
         if stale_after.is_zero() {
-            self.error(f.stale_after.span(), format!("stale_after of feed `{id}` must be longer than zero"), "write e.g. `30s`");
+            self.error(
+                f.stale_after.span(),
+                format!("stale_after of feed `{id}` must be longer than zero"),
+                "write e.g. `30s`",
+            );
         }
-        Some(Feed { id, venue, primary: primary?, backup: backup?, consumers, stale_after })
+        Some(Feed {
+            id,
+            venue,
+            primary: primary?,
+            backup: backup?,
+            consumers,
+            stale_after,
+        })
     }
 
     /// Reports each parent cycle once, at the device of the cycle that
@@ -1495,7 +1748,8 @@ impl Cx<'_> {
                         }
                         Some(Mark::Active) => {
                             let pos = stack.iter().position(|(n, _)| *n == p.0).unwrap_or(0);
-                            let cycle: Vec<usize> = stack.iter().skip(pos).map(|(n, _)| *n).collect();
+                            let cycle: Vec<usize> =
+                                stack.iter().skip(pos).map(|(n, _)| *n).collect();
                             let first = cycle.iter().copied().min().unwrap_or(p.0);
                             let rotate = cycle.iter().position(|n| *n == first).unwrap_or(0);
                             let mut path: Vec<&str> = cycle
@@ -1531,15 +1785,28 @@ impl Cx<'_> {
         }
     }
 
-    fn check_secrets(&mut self, profiles: &BTreeMap<String, (Range<usize>, Profile)>, devices: &[Device]) {
+    fn check_secrets(
+        &mut self,
+        profiles: &BTreeMap<String, (Range<usize>, Profile)>,
+        devices: &[Device],
+    ) {
         for (name, (span, profile)) in profiles {
-            if !devices.iter().any(|d| d.profile.as_deref() == Some(name.as_str())) {
+            if !devices
+                .iter()
+                .any(|d| d.profile.as_deref() == Some(name.as_str()))
+            {
                 continue;
             }
             let vars: Vec<&str> = match profile {
-                Profile::V2c { community: Secret::Env(v) } => vec![v],
+                Profile::V2c {
+                    community: Secret::Env(v),
+                } => vec![v],
                 Profile::V2c { .. } => vec![],
-                Profile::V3 { auth_passphrase, privacy, .. } => {
+                Profile::V3 {
+                    auth_passphrase,
+                    privacy,
+                    ..
+                } => {
                     let mut v = Vec::new();
                     if let Secret::Env(a) = auth_passphrase {
                         v.push(a.as_str());
@@ -1563,8 +1830,13 @@ impl Cx<'_> {
     }
 }
 
-const ID_HELP: &str = "ids start with a letter or digit and hold letters, digits, `-`, `_` and `.` (at most 64)";
+const ID_HELP: &str =
+    "ids start with a letter or digit and hold letters, digits, `-`, `_` and `.` (at most 64)";
 
 fn or_none(names: &[&str]) -> String {
-    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
 }
