@@ -43,18 +43,21 @@ fn print_diags(diags: &[Diagnostic]) {
 }
 
 fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
-    let mut errors = 0usize;
+    let count_errors = |diags: &[Diagnostic]| {
+        diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    };
+    let mut failed: Vec<(PathBuf, usize)> = Vec::new();
     let inventory = match Inventory::load(file) {
         Ok((inv, warnings)) => {
             print_diags(&warnings);
             Some(inv)
         }
         Err(diags) => {
-            errors += diags
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .count();
             print_diags(&diags);
+            failed.push((file.to_path_buf(), count_errors(&diags)));
             None
         }
     };
@@ -68,20 +71,20 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
         .and_then(|d| match config::playbook::load_dir(d) {
             Ok(books) => Some(books),
             Err(diags) => {
-                errors += diags
-                    .iter()
-                    .filter(|d| d.severity == Severity::Error)
-                    .count();
                 print_diags(&diags);
+                failed.push((d.clone(), count_errors(&diags)));
                 None
             }
         });
-    if errors > 0 {
-        eprintln!(
-            "{}: {errors} error{} found; nothing was changed",
-            file.display(),
-            if errors == 1 { "" } else { "s" }
-        );
+    if !failed.is_empty() {
+        for (path, n) in &failed {
+            eprintln!(
+                "{}: {n} error{} found",
+                path.display(),
+                if *n == 1 { "" } else { "s" }
+            );
+        }
+        eprintln!("fix them and run `toc check` again");
         return ExitCode::from(EXIT_CONFIG);
     }
     let Some(inv) = inventory else {

@@ -232,7 +232,10 @@ fn every_error_of_a_file_is_reported_in_one_run() {
         .filter_map(|l| l.strip_prefix(path)?.split(": error").next())
         .collect();
     assert_eq!(positions, [":13:11", ":27:9", ":58:1"], "{stderr}");
-    assert!(stderr.contains("3 errors found"), "{stderr}");
+    assert!(
+        stderr.contains("several_errors.toml: 3 errors found"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -377,4 +380,37 @@ fn shipped_playbooks_pass() {
         .and_then(|n| n.parse().ok())
         .expect("count");
     assert!(n >= 3, "{line}");
+}
+
+#[test]
+fn bad_playbooks_are_all_reported_at_their_positions() {
+    let out = toc(&[
+        "check",
+        "tests/fixtures/base.toml",
+        "--playbooks",
+        "tests/fixtures/bad-playbooks",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let dir = "tests/fixtures/bad-playbooks";
+    for (file, pos, message) in [
+        (
+            "a-reroute-not-dangerous",
+            "8:6",
+            "reroute step `switch` is not marked dangerous",
+        ),
+        (
+            "b-duplicate-step",
+            "13:6",
+            "duplicate step id `check` (first on line 8)",
+        ),
+        ("c-unknown-trigger", "5:8", "unknown variant `power_lost`"),
+    ] {
+        let head = format!("{dir}/{file}.toml:{pos}: error: {message}");
+        assert!(stderr.contains(&head), "want {head:?} in:\n{stderr}");
+    }
+    assert!(
+        stderr.contains(&format!("{dir}: 3 errors found")),
+        "{stderr}"
+    );
 }

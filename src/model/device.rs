@@ -243,8 +243,12 @@ impl DeviceState {
         }
     }
 
-    /// What is shown now: Maintenance if in maintenance, else Degraded if
-    /// flapping, else the current soft or hard status.
+    /// What the wall shows and rolls up: Maintenance if in maintenance,
+    /// else Degraded if flapping, else the last *hard* status. A soft
+    /// failure (not yet confirmed by `max_attempts` checks) does not change
+    /// it: one lost packet must not turn a venue red. The device view shows
+    /// the soft state from [`raw_status`](Self::raw_status) and
+    /// [`attempt`](Self::attempt).
     #[must_use]
     pub fn status(&self) -> Status {
         if self.maintenance {
@@ -252,7 +256,7 @@ impl DeviceState {
         } else if self.flapping {
             Status::Degraded
         } else {
-            self.status
+            self.hard_status
         }
     }
 
