@@ -3,7 +3,11 @@
 //!
 //! The engine feeds every probe verdict to [`DeviceState::record`] and acts
 //! on the returned [`Change`]s (alert on hard changes, notify once when
-//! flapping starts). Recording works the same in maintenance; it is the
+//! flapping starts). The wall shows [`DeviceState::status`], which follows
+//! hard states only; the device view adds the soft state
+//! ([`raw_status`](DeviceState::raw_status),
+//! [`state_type`](DeviceState::state_type),
+//! [`attempt`](DeviceState::attempt)). Recording works the same in maintenance; it is the
 //! engine's job to hold alerts for a device [`in
 //! maintenance`](DeviceState::in_maintenance).
 
@@ -65,8 +69,8 @@ impl CheckResult {
 /// (soft).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StateType {
-    /// A problem seen fewer than `max_attempts` times in a row: shown, not
-    /// alerted.
+    /// A problem seen fewer than `max_attempts` times in a row: shown in
+    /// the device view, neither on the wall nor alerted.
     Soft,
     /// Confirmed: OK, or a problem seen `max_attempts` times in a row.
     Hard,
@@ -260,7 +264,9 @@ impl DeviceState {
         }
     }
 
-    /// The current soft or hard status, ignoring maintenance and flapping.
+    /// The latest result's status, soft or hard, ignoring maintenance and
+    /// flapping: what the device view shows next to
+    /// [`state_type`](Self::state_type) and [`attempt`](Self::attempt).
     #[must_use]
     pub fn raw_status(&self) -> Status {
         self.status
@@ -444,7 +450,9 @@ mod tests {
     }
 
     /// Consecutive failures: soft with attempts 1, 2, ... until exactly
-    /// `hard_on`, where one `Change::Hard` is emitted; never beyond.
+    /// `hard_on`, where one `Change::Hard` is emitted; never beyond. While
+    /// soft, the raw status is DOWN but the shown status stays the previous
+    /// hard one (OK, or UNKNOWN before the first hard result).
     #[rstest]
     #[case::max1(1, 1)]
     #[case::max2(2, 2)]
@@ -470,13 +478,15 @@ mod tests {
         for n in 1..=hard_on + 3 {
             let changes = state.record(fail("link down"), &policy);
             assert_eq!(state.raw_status(), Down, "result {n}");
-            assert_eq!(state.status(), Down, "result {n}");
+            assert!(!state.is_flapping(), "result {n}");
             if n < hard_on {
                 assert_eq!(state.state_type(), Soft, "result {n}");
                 assert_eq!(state.attempt(), n, "result {n}");
                 assert_eq!(state.hard_status(), before, "result {n}");
+                assert_eq!(state.status(), before, "result {n}");
                 assert!(hard_changes(&changes).is_empty(), "result {n}");
             } else {
+                assert_eq!(state.status(), Down, "result {n}");
                 assert_eq!(state.state_type(), Hard, "result {n}");
                 assert_eq!(state.attempt(), hard_on, "result {n}");
                 assert_eq!(state.hard_status(), Down, "result {n}");
@@ -490,8 +500,9 @@ mod tests {
         }
     }
 
-    /// One step: the result fed, then the expected status, state type,
-    /// attempt, hard status and hard change.
+    /// One step: the result fed, then the expected raw status, state type,
+    /// attempt, shown status (the hard status: no flapping or maintenance
+    /// here) and hard change.
     type Step = (
         CheckResult,
         Status,
@@ -551,14 +562,15 @@ mod tests {
     fn transitions(#[case] max_attempts: u32, #[case] steps: Vec<Step>) {
         let policy = policy(max_attempts);
         let mut state = DeviceState::new();
-        for (n, (result, status, state_type, attempt, hard, change)) in
-            steps.into_iter().enumerate()
+        for (n, (result, raw, state_type, attempt, shown, change)) in steps.into_iter().enumerate()
         {
             let changes = state.record(result, &policy);
-            assert_eq!(state.status(), status, "step {n}");
+            assert_eq!(state.raw_status(), raw, "step {n}");
             assert_eq!(state.state_type(), state_type, "step {n}");
             assert_eq!(state.attempt(), attempt, "step {n}");
-            assert_eq!(state.hard_status(), hard, "step {n}");
+            assert_eq!(state.hard_status(), shown, "step {n}");
+            assert_eq!(state.status(), shown, "step {n}");
+            assert!(!state.is_flapping(), "step {n}");
             assert_eq!(
                 hard_changes(&changes),
                 change.into_iter().collect::<Vec<_>>(),
@@ -566,6 +578,75 @@ mod tests {
             );
             assert!(state.is_polled());
         }
+    }
+
+    /// A soft problem (fewer than `max_attempts` in a row) after hard OK,
+    /// then OK, repeated: the shown status stays OK throughout and no
+    /// `Change::Hard` is ever emitted; the device view sees the soft state.
+    #[rstest]
+    #[case::max2_one_soft(2, 1)]
+    #[case::max3_one_soft(3, 1)]
+    #[case::max3_two_soft(3, 2)]
+    #[case::max5_four_soft(5, 4)]
+    fn soft_problem_then_ok_never_changes_status(
+        #[case] max_attempts: u32,
+        #[case] soft_run: u32,
+        #[values(warn("hot"), fail("lost"), unknown("timeout"))] problem: CheckResult,
+    ) {
+        let policy = policy(max_attempts);
+        let mut state = DeviceState::new();
+        assert_eq!(
+            hard_changes(&state.record(ok(), &policy)),
+            vec![(Unknown, Ok)]
+        );
+        for round in 1..=3 {
+            for n in 1..=soft_run {
+                let changes = state.record(problem.clone(), &policy);
+                let at = format!("round {round}, problem {n}");
+                assert_eq!(state.raw_status(), problem.status(), "{at}");
+                assert_eq!(state.state_type(), Soft, "{at}");
+                assert_eq!(state.attempt(), n, "{at}");
+                assert_eq!(state.check_reason(), problem.reason(), "{at}");
+                assert_eq!(state.status(), Ok, "{at}");
+                assert_eq!(state.hard_status(), Ok, "{at}");
+                assert!(hard_changes(&changes).is_empty(), "{at}");
+            }
+            let changes = state.record(ok(), &policy);
+            assert_eq!(
+                (state.raw_status(), state.state_type(), state.attempt()),
+                (Ok, Hard, 0),
+                "round {round}, recovery"
+            );
+            assert_eq!(state.status(), Ok, "round {round}, recovery");
+            assert!(hard_changes(&changes).is_empty(), "round {round}, recovery");
+        }
+    }
+
+    /// A never-polled device with a problem stays UNKNOWN on the wall while
+    /// the problem is soft, and shows it only once hard.
+    #[rstest]
+    #[case::max2(2)]
+    #[case::max3(3)]
+    #[case::max5(5)]
+    fn unpolled_soft_problem_stays_unknown_until_hard(
+        #[case] max_attempts: u32,
+        #[values(warn("hot"), fail("lost"))] problem: CheckResult,
+    ) {
+        let policy = policy(max_attempts);
+        let mut state = DeviceState::new();
+        for n in 1..max_attempts {
+            let changes = state.record(problem.clone(), &policy);
+            assert_eq!(state.raw_status(), problem.status(), "problem {n}");
+            assert_eq!(state.state_type(), Soft, "problem {n}");
+            assert_eq!(state.attempt(), n, "problem {n}");
+            assert_eq!(state.status(), Unknown, "problem {n}");
+            assert_eq!(state.hard_status(), Unknown, "problem {n}");
+            assert!(hard_changes(&changes).is_empty(), "problem {n}");
+        }
+        let changes = state.record(problem.clone(), &policy);
+        assert_eq!((state.state_type(), state.attempt()), (Hard, max_attempts));
+        assert_eq!(state.status(), problem.status());
+        assert_eq!(hard_changes(&changes), vec![(Unknown, problem.status())]);
     }
 
     #[rstest]

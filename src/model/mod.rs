@@ -2,6 +2,13 @@
 //! machine ([`DeviceState`]), and the [`Topology`] of venues, devices and
 //! redundancy groups with its [`evaluate`]d roll-up.
 //!
+//! Only hard states reach the wall: [`DeviceState::status`] is the last hard
+//! status (or MAINTENANCE, or DEGRADED while flapping), so a soft failure not
+//! yet confirmed by `max_attempts` checks changes neither a device's shown
+//! status nor its group, venue or dependants. The device view shows the soft
+//! state through [`DeviceState::raw_status`], [`DeviceState::state_type`] and
+//! [`DeviceState::attempt`].
+//!
 //! Imports nothing but `std`: no IO, no clock, no serialisation.
 
 pub mod device;

@@ -4,6 +4,8 @@
 //!
 //! The config layer builds a [`Topology`]; the engine keeps one
 //! [`DeviceState`] per device, in the same order, and calls [`evaluate`].
+//! Only hard states reach the roll-up: a soft problem does not count in
+//! dependencies, groups, venues or the wall until it is confirmed.
 //! Evaluation never panics: a mismatched length or an index out of range
 //! reads as UNKNOWN.
 
@@ -74,7 +76,8 @@ pub struct VenueNode {
 /// The evaluated status tree; vectors are indexed like the [`Topology`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
-    /// Status of each device after dependencies (may be Unreachable).
+    /// Shown (hard) status of each device after dependencies (may be
+    /// Unreachable).
     pub devices: Vec<Status>,
     /// Each redundancy group.
     pub groups: Vec<GroupEval>,
@@ -185,9 +188,16 @@ pub struct VenueEval {
 ///
 /// `states[i]` is the state of device `i`; a missing state is UNKNOWN.
 ///
-/// - A device shown DOWN or UNKNOWN with at least one parent, every parent
-///   being hard DOWN or itself UNREACHABLE, is UNREACHABLE. Devices on a
-///   dependency cycle are never made UNREACHABLE.
+/// - A device counts with its shown status, [`DeviceState::status`]:
+///   MAINTENANCE, else DEGRADED if flapping, else its last *hard* status. A
+///   soft problem (fewer than `max_attempts` in a row) therefore counts as
+///   the previous hard status (OK, or UNKNOWN before the first hard result)
+///   in dependencies, groups and venues until it turns hard.
+/// - A device whose shown (hard) status is DOWN or UNKNOWN, with at least
+///   one parent, every parent being hard DOWN or itself UNREACHABLE, is
+///   UNREACHABLE. A soft-down parent is not a cause, and a soft-down child
+///   that was hard OK stays OK. Devices on a dependency cycle are never made
+///   UNREACHABLE.
 /// - A group is OK when all members are up (OK or DEGRADED); MAINTENANCE
 ///   when every member that is not up is in maintenance; DEGRADED when at
 ///   least `min_up` are up; UNKNOWN when the UNKNOWN members could still make
@@ -221,7 +231,9 @@ fn status_at(statuses: &[Status], idx: DeviceIdx) -> Status {
     statuses.get(idx.0).copied().unwrap_or(Status::Unknown)
 }
 
-/// Shown status of every device, with dependencies applied.
+/// Shown status of every device ([`DeviceState::status`]: maintenance,
+/// flapping or the last hard status, never a soft one), with dependencies
+/// applied.
 fn device_statuses(topo: &Topology, states: &[DeviceState]) -> Vec<Status> {
     let count = topo.devices.len();
     let mut statuses: Vec<Status> = (0..count)
@@ -422,7 +434,7 @@ fn evaluate_venue(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::device::{CheckResult, Policy};
+    use crate::model::device::{Change, CheckResult, Policy};
     use rstest::rstest;
 
     use Status::{Degraded, Down, Maintenance, Ok, Unknown, Unreachable};
@@ -434,8 +446,10 @@ mod tests {
         Up,
         /// Hard DEGRADED.
         Warn,
-        /// Soft DOWN (attempt 1 of 3) after OK: hard status OK.
+        /// Soft DOWN (attempt 1 of 3) after OK: shown OK (its hard status).
         SoftDown,
+        /// Never polled, then soft DOWN (attempt 1 of 3): shown UNKNOWN.
+        UnpolledSoftDown,
         /// Hard DOWN.
         HardDown,
         /// Hard UNKNOWN from a check.
@@ -447,7 +461,9 @@ mod tests {
         /// Hard DOWN, in maintenance.
         MaintDown,
     }
-    use Kind::{HardDown, HardUnknown, Maint, MaintDown, SoftDown, Unpolled, Up, Warn};
+    use Kind::{
+        HardDown, HardUnknown, Maint, MaintDown, SoftDown, Unpolled, UnpolledSoftDown, Up, Warn,
+    };
 
     fn state(kind: Kind) -> DeviceState {
         let hard = Policy {
@@ -465,6 +481,9 @@ mod tests {
             }
             SoftDown => {
                 state.record(CheckResult::Ok, &soft);
+                state.record(CheckResult::Fail("lost".into()), &soft);
+            }
+            UnpolledSoftDown => {
                 state.record(CheckResult::Fail("lost".into()), &soft);
             }
             HardDown => {
@@ -488,19 +507,32 @@ mod tests {
 
     #[test]
     fn test_kinds_make_the_intended_states() {
+        use crate::model::device::StateType::{Hard, Soft};
+        // (kind, shown, hard, raw, state type, attempt)
         let cases = [
-            (Up, Ok, Ok),
-            (Warn, Degraded, Degraded),
-            (SoftDown, Down, Ok),
-            (HardDown, Down, Down),
-            (HardUnknown, Unknown, Unknown),
-            (Unpolled, Unknown, Unknown),
-            (Maint, Maintenance, Ok),
-            (MaintDown, Maintenance, Down),
+            (Up, Ok, Ok, Ok, Hard, 0),
+            (Warn, Degraded, Degraded, Degraded, Hard, 1),
+            (SoftDown, Ok, Ok, Down, Soft, 1),
+            (UnpolledSoftDown, Unknown, Unknown, Down, Soft, 1),
+            (HardDown, Down, Down, Down, Hard, 1),
+            (HardUnknown, Unknown, Unknown, Unknown, Hard, 1),
+            (Unpolled, Unknown, Unknown, Unknown, Hard, 0),
+            (Maint, Maintenance, Ok, Ok, Hard, 0),
+            (MaintDown, Maintenance, Down, Down, Hard, 1),
         ];
-        for (kind, shown, hard) in cases {
+        for (kind, shown, hard, raw, state_type, attempt) in cases {
             let s = state(kind);
-            assert_eq!((s.status(), s.hard_status()), (shown, hard), "{kind:?}");
+            assert_eq!(
+                (
+                    s.status(),
+                    s.hard_status(),
+                    s.raw_status(),
+                    s.state_type(),
+                    s.attempt()
+                ),
+                (shown, hard, raw, state_type, attempt),
+                "{kind:?}"
+            );
         }
     }
 
@@ -581,7 +613,11 @@ mod tests {
     #[case::pair_1_up(1, &[Up, HardDown], Degraded, 1)]
     #[case::pair_0_up(1, &[HardDown, HardDown], Down, 0)]
     #[case::pair_degraded_member_is_up(1, &[Warn, Up], Ok, 2)]
-    #[case::pair_soft_down_counts(1, &[Up, SoftDown], Degraded, 1)]
+    // Soft problems do not count until hard: the member is still up.
+    #[case::pair_soft_down_still_up(1, &[Up, SoftDown], Ok, 2)]
+    #[case::pair_hard_and_soft_down(1, &[HardDown, SoftDown], Degraded, 1)]
+    #[case::pair_all_soft_down_still_up(1, &[SoftDown, SoftDown], Ok, 2)]
+    #[case::pair_unpolled_soft_down_is_unknown(1, &[HardDown, UnpolledSoftDown], Unknown, 0)]
     // 3 members, min_up 2.
     #[case::trio_3_up(2, &[Up, Up, Up], Ok, 3)]
     #[case::trio_2_up(2, &[Up, Up, HardDown], Degraded, 2)]
@@ -593,6 +629,7 @@ mod tests {
     #[case::pair_up_and_unknown(1, &[Up, HardUnknown], Degraded, 1)]
     #[case::trio_1_up_1_unknown(2, &[Up, HardDown, HardUnknown], Unknown, 1)]
     #[case::trio_1_unknown_too_few(2, &[HardDown, HardDown, HardUnknown], Down, 0)]
+    #[case::trio_2_soft_down_still_up(2, &[Up, SoftDown, SoftDown], Ok, 3)]
     // Maintenance.
     #[case::pair_all_maintenance(1, &[Maint, MaintDown], Maintenance, 0)]
     #[case::pair_up_and_maintenance(1, &[Up, MaintDown], Maintenance, 1)]
@@ -666,7 +703,10 @@ mod tests {
 
     #[rstest]
     #[case::parent_down_child_down(&[HardDown], HardDown, Unreachable)]
-    #[case::parent_down_child_soft_down(&[HardDown], SoftDown, Unreachable)]
+    // A soft-down child shows its hard status: OK stays OK ...
+    #[case::parent_down_child_soft_down_stays_ok(&[HardDown], SoftDown, Ok)]
+    // ... UNKNOWN (never hard yet) is UNREACHABLE.
+    #[case::parent_down_child_unpolled_soft_down(&[HardDown], UnpolledSoftDown, Unreachable)]
     #[case::parent_down_child_unpolled(&[HardDown], Unpolled, Unreachable)]
     #[case::parent_down_child_unknown(&[HardDown], HardUnknown, Unreachable)]
     #[case::parent_down_child_ok(&[HardDown], Up, Ok)]
@@ -676,6 +716,8 @@ mod tests {
     #[case::one_of_two_parents_down(&[HardDown, Up], HardDown, Down)]
     #[case::both_parents_down(&[HardDown, HardDown], HardDown, Unreachable)]
     #[case::parent_only_soft_down(&[SoftDown], HardDown, Down)]
+    #[case::parent_unpolled_soft_down(&[UnpolledSoftDown], HardDown, Down)]
+    #[case::parents_hard_and_soft_down(&[HardDown, SoftDown], HardDown, Down)]
     #[case::parent_unknown(&[HardUnknown], HardDown, Down)]
     #[case::parent_unpolled(&[Unpolled], HardDown, Down)]
     #[case::parent_degraded(&[Warn], HardDown, Down)]
@@ -718,11 +760,14 @@ mod tests {
     #[rstest]
     #[case::all_down(&[HardDown, HardDown, HardDown], &[Down, Unreachable, Unreachable])]
     #[case::middle_never_polled(&[HardDown, Unpolled, HardDown], &[Down, Unreachable, Unreachable])]
-    #[case::middle_soft_down(&[HardDown, SoftDown, SoftDown], &[Down, Unreachable, Unreachable])]
+    #[case::middle_soft_down_stays_ok(&[HardDown, SoftDown, SoftDown], &[Down, Ok, Ok])]
+    #[case::middle_soft_down_breaks_chain(&[HardDown, SoftDown, HardDown], &[Down, Ok, Down])]
+    #[case::middle_unpolled_soft_down(&[HardDown, UnpolledSoftDown, UnpolledSoftDown], &[Down, Unreachable, Unreachable])]
     #[case::middle_up(&[HardDown, Up, HardDown], &[Down, Ok, Down])]
     #[case::middle_in_maintenance(&[HardDown, Maint, HardDown], &[Down, Maintenance, Down])]
-    #[case::root_only_soft(&[SoftDown, HardDown, HardDown], &[Down, Down, Unreachable])]
-    #[case::root_up(&[Up, HardDown, SoftDown], &[Ok, Down, Unreachable])]
+    #[case::root_soft_down_shows_ok(&[SoftDown, HardDown, HardDown], &[Ok, Down, Unreachable])]
+    #[case::root_up(&[Up, HardDown, HardDown], &[Ok, Down, Unreachable])]
+    #[case::root_up_leaf_soft_down_stays_ok(&[Up, HardDown, SoftDown], &[Ok, Down, Ok])]
     fn transitive_unreachable(#[case] kinds: &[Kind], #[case] expected: &[Status]) {
         let mut b = Builder::venues(1);
         let mut parent: Vec<DeviceIdx> = Vec::new();
@@ -820,7 +865,12 @@ mod tests {
     #[rstest]
     #[case::worst_ungrouped_degraded(&[(Up, true), (Warn, true)], vec![], Degraded)]
     #[case::worst_ungrouped_down(&[(Up, true), (HardDown, true), (Warn, true)], vec![], Down)]
-    #[case::soft_down_is_down(&[(Up, true), (SoftDown, true)], vec![], Down)]
+    // Soft problems do not count until hard.
+    #[case::soft_down_is_not_down(&[(Up, true), (SoftDown, true)], vec![], Ok)]
+    #[case::non_critical_soft_down_is_not_degraded(&[(Up, true), (SoftDown, false)], vec![], Ok)]
+    #[case::unpolled_soft_down_is_unknown(&[(Up, true), (UnpolledSoftDown, true)], vec![], Unknown)]
+    #[case::pair_soft_down_is_ok(&[(Up, true)], vec![(1, vec![Up, SoftDown])], Ok)]
+    #[case::pair_both_soft_down_is_ok(&[(Up, true)], vec![(1, vec![SoftDown, SoftDown])], Ok)]
     #[case::non_critical_down_is_degraded(&[(Up, true), (HardDown, false)], vec![], Degraded)]
     #[case::non_critical_unknown_stays(&[(Up, true), (Unpolled, false)], vec![], Unknown)]
     #[case::non_critical_degraded_stays(&[(Warn, false)], vec![], Degraded)]
@@ -852,6 +902,153 @@ mod tests {
         assert_eq!(eval.wall, expected);
     }
 
+    /// Where the device under test sits in its venue, next to a hard OK
+    /// critical device.
+    #[derive(Debug, Clone, Copy)]
+    enum Place {
+        /// Ungrouped, critical.
+        Critical,
+        /// Ungrouped, not critical.
+        NonCritical,
+        /// In a pair (`min_up` 1) whose other member is hard OK.
+        Pair,
+        /// Ungrouped, critical, child of a hard DOWN parent.
+        BehindDownParent,
+    }
+
+    /// One result fed to the device under test (`max_attempts` 3), then its
+    /// evaluated status, its venue's status (also the wall) and the hard
+    /// change the result emits.
+    type Poll = (CheckResult, Status, Status, Option<(Status, Status)>);
+
+    fn ok() -> CheckResult {
+        CheckResult::Ok
+    }
+    fn fail() -> CheckResult {
+        CheckResult::Fail("no ping".into())
+    }
+    fn warn() -> CheckResult {
+        CheckResult::Warn("hot".into())
+    }
+
+    /// Soft problems do not reach groups, venues, dependencies or the wall;
+    /// the result that makes a problem hard does, at once.
+    #[rstest]
+    // (a) Hard OK, then failing: two failures change nothing, the third
+    // does.
+    #[case::pair_third_failure_degrades(Place::Pair, vec![ok()], vec![
+        (fail(), Ok, Ok, None),
+        (fail(), Ok, Ok, None),
+        (fail(), Down, Degraded, Some((Ok, Down))),
+        (fail(), Down, Degraded, None),
+        (ok(), Ok, Ok, Some((Down, Ok))),
+    ])]
+    #[case::critical_third_failure_is_red(Place::Critical, vec![ok()], vec![
+        (fail(), Ok, Ok, None),
+        (fail(), Ok, Ok, None),
+        (fail(), Down, Down, Some((Ok, Down))),
+        (ok(), Ok, Ok, Some((Down, Ok))),
+    ])]
+    #[case::non_critical_third_failure_is_orange(Place::NonCritical, vec![ok()], vec![
+        (fail(), Ok, Ok, None),
+        (fail(), Ok, Ok, None),
+        (fail(), Down, Degraded, Some((Ok, Down))),
+    ])]
+    #[case::critical_third_warning_is_orange(Place::Critical, vec![ok()], vec![
+        (warn(), Ok, Ok, None),
+        (warn(), Ok, Ok, None),
+        (warn(), Degraded, Degraded, Some((Ok, Degraded))),
+    ])]
+    #[case::behind_down_parent_third_failure_unreachable(Place::BehindDownParent, vec![ok()], vec![
+        (fail(), Ok, Down, None),
+        (fail(), Ok, Down, None),
+        (fail(), Unreachable, Down, Some((Ok, Down))),
+    ])]
+    // (b) Hard OK, soft failures, then OK: nothing ever changes.
+    #[case::critical_soft_failures_then_ok(Place::Critical, vec![ok()], vec![
+        (fail(), Ok, Ok, None),
+        (ok(), Ok, Ok, None),
+        (fail(), Ok, Ok, None),
+        (fail(), Ok, Ok, None),
+        (ok(), Ok, Ok, None),
+    ])]
+    #[case::pair_soft_failures_then_ok(Place::Pair, vec![ok()], vec![
+        (fail(), Ok, Ok, None),
+        (fail(), Ok, Ok, None),
+        (ok(), Ok, Ok, None),
+    ])]
+    #[case::critical_soft_warning_then_ok(Place::Critical, vec![ok()], vec![
+        (warn(), Ok, Ok, None),
+        (ok(), Ok, Ok, None),
+    ])]
+    // (c) Never polled, then failing: UNKNOWN until hard.
+    #[case::unpolled_critical_unknown_until_hard(Place::Critical, vec![], vec![
+        (fail(), Unknown, Unknown, None),
+        (fail(), Unknown, Unknown, None),
+        (fail(), Down, Down, Some((Unknown, Down))),
+    ])]
+    #[case::unpolled_pair_member_unknown_until_hard(Place::Pair, vec![], vec![
+        (fail(), Unknown, Degraded, None),
+        (fail(), Unknown, Degraded, None),
+        (fail(), Down, Degraded, Some((Unknown, Down))),
+        (ok(), Ok, Ok, Some((Down, Ok))),
+    ])]
+    #[case::unpolled_soft_failure_then_ok(Place::Critical, vec![], vec![
+        (fail(), Unknown, Unknown, None),
+        (ok(), Ok, Ok, Some((Unknown, Ok))),
+    ])]
+    #[case::unpolled_behind_down_parent_unreachable(Place::BehindDownParent, vec![], vec![
+        (fail(), Unreachable, Down, None),
+        (fail(), Unreachable, Down, None),
+        (fail(), Unreachable, Down, Some((Unknown, Down))),
+    ])]
+    fn only_hard_states_reach_the_wall(
+        #[case] place: Place,
+        #[case] before: Vec<CheckResult>,
+        #[case] polls: Vec<Poll>,
+    ) {
+        let policy = Policy::default();
+        assert_eq!(policy.max_attempts, 3);
+        let mut b = Builder::venues(1);
+        let device = match place {
+            Place::Critical => b.add(0, Unpolled, true, &[]),
+            Place::NonCritical => b.add(0, Unpolled, false, &[]),
+            Place::Pair => {
+                let g = b.group(0, 1, &[Unpolled, Up]);
+                b.topo.groups[g.0].members[0]
+            }
+            Place::BehindDownParent => {
+                let parent = b.add(0, HardDown, true, &[]);
+                b.child(0, Unpolled, &[parent])
+            }
+        };
+        if !matches!(place, Place::BehindDownParent) {
+            b.device(0, Up);
+        }
+        for result in before {
+            b.states[device.0].record(result, &policy);
+        }
+        for (n, (result, shown, venue, change)) in polls.into_iter().enumerate() {
+            let changes = b.states[device.0].record(result, &policy);
+            let hard: Vec<(Status, Status)> = changes
+                .iter()
+                .filter_map(|c| match *c {
+                    Change::Hard { from, to } => Some((from, to)),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(hard, change.into_iter().collect::<Vec<_>>(), "poll {n}");
+            let eval = b.eval();
+            assert_eq!(eval.device(device), shown, "poll {n}");
+            assert_eq!(
+                eval.venue(VenueIdx(0)).map(|v| v.status),
+                Some(venue),
+                "poll {n}"
+            );
+            assert_eq!(eval.wall, venue, "poll {n}");
+        }
+    }
+
     #[test]
     fn venue_counts_devices_by_evaluated_status() {
         let mut b = Builder::venues(1);
@@ -861,6 +1058,9 @@ mod tests {
         b.child(0, HardDown, &[switch]);
         b.device(0, Unpolled);
         b.device(0, Maint);
+        // Soft problems are counted by their shown (hard) status.
+        b.device(0, SoftDown);
+        b.device(0, UnpolledSoftDown);
         let eval = b.eval();
         assert_eq!(
             eval.venue(VenueIdx(0)).copied(),
@@ -869,10 +1069,10 @@ mod tests {
                 down: 2,
                 degraded: 1,
                 unreachable: 1,
-                unknown: 1,
-                ok: 1,
+                unknown: 2,
+                ok: 2,
                 maintenance: 1,
-                total: 7,
+                total: 9,
             })
         );
     }
@@ -882,6 +1082,7 @@ mod tests {
     #[case::one_degraded(&[Up, Warn], Degraded)]
     #[case::one_down(&[Up, HardDown, Warn], Down)]
     #[case::one_unknown(&[Up, Unpolled], Unknown)]
+    #[case::one_soft_down(&[Up, SoftDown], Ok)]
     #[case::maintenance_venue_ignored(&[Maint, Up], Ok)]
     #[case::all_maintenance(&[Maint, Maint], Maintenance)]
     #[case::no_venues(&[], Unknown)]
