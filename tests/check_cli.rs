@@ -414,3 +414,15 @@ fn bad_playbooks_are_all_reported_at_their_positions() {
         "{stderr}"
     );
 }
+
+#[test]
+fn without_arguments_it_checks_venues_toml_here_and_prints_no_secret() {
+    let out = toc(&["check"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{all}");
+    assert!(all.starts_with("venues.toml: ok"), "{all}");
+    assert!(
+        !all.contains("toc-demo"),
+        "the v2c community must not be printed:\n{all}"
+    );
+}
