@@ -41,6 +41,8 @@ pub struct Inventory {
     pub groups: Vec<Group>,
     /// All result feeds.
     pub feeds: Vec<Feed>,
+    /// Device id -> index, for lookups by id.
+    device_index: HashMap<String, DeviceIdx>,
 }
 
 /// Event-wide settings.
@@ -379,11 +381,8 @@ impl Inventory {
 
     /// A device by id.
     pub fn device(&self, id: &str) -> Option<(DeviceIdx, &Device)> {
-        self.devices
-            .iter()
-            .enumerate()
-            .find(|(_, d)| d.id == id)
-            .map(|(i, d)| (DeviceIdx(i), d))
+        let idx = *self.device_index.get(id)?;
+        self.devices.get(idx.0).map(|d| (idx, d))
     }
 }
 
@@ -758,6 +757,7 @@ impl Cx<'_> {
             devices: b.devices,
             groups: b.groups,
             feeds: b.feeds,
+            device_index: b.device_idx,
         })
     }
 
