@@ -312,7 +312,6 @@ impl Inventory {
             src,
             diags: Vec::new(),
             broken: HashSet::new(),
-            event_broken: false,
         };
         let raw = cx.read_document();
         let inv = raw.and_then(|raw| cx.validate(raw));
@@ -496,8 +495,6 @@ struct Cx<'a> {
     /// Ids (`device:X`, `group:X`, `profile:X`) of tables that had errors
     /// of their own: references to them are not reported again.
     broken: HashSet<String>,
-    /// The `[event]` table had errors: SLO references are not checked.
-    event_broken: bool,
 }
 
 impl Cx<'_> {
@@ -544,7 +541,6 @@ impl Cx<'_> {
                 "event" => {
                     doc.event_missing = false;
                     doc.event = self.de(value, "[event] table");
-                    self.event_broken = doc.event.is_none();
                 }
                 "profiles" => self.read_profiles(value, &mut doc),
                 "venues" => self.read_venues(value, &mut doc),
@@ -716,10 +712,9 @@ impl Cx<'_> {
             timeout: event.as_ref().map_or(Duration::from_secs(2), |e| e.timeout),
         };
         let profiles = self.validate_profiles(doc.profiles);
-        let slo: Vec<String> = event
-            .as_ref()
-            .map(|e| e.slo.keys().cloned().collect())
-            .unwrap_or_default();
+        // `None` when the [event] table itself is broken: consumer classes
+        // cannot be checked then, and are not reported.
+        let slo: Option<Vec<String>> = event.as_ref().map(|e| e.slo.keys().cloned().collect());
         if doc.venues.is_empty() {
             self.error(
                 0..0,
@@ -738,7 +733,7 @@ impl Cx<'_> {
         }
         self.check_group_sizes(&b);
         for (vidx, f) in std::mem::take(&mut b.pending_feeds) {
-            if let Some(feed) = self.validate_feed(vidx, &f, &b, &slo) {
+            if let Some(feed) = self.validate_feed(vidx, &f, &b, slo.as_deref()) {
                 if let Some(v) = b.venues.get_mut(vidx.0) {
                     v.feeds.push(b.feeds.len());
                 }
@@ -914,7 +909,6 @@ impl Cx<'_> {
 
     fn validate_event(&mut self, raw: Option<RawEvent>, missing: bool) -> Option<Event> {
         if missing {
-            self.event_broken = true;
             self.error(
                 0..0,
                 "missing [event] table",
@@ -942,11 +936,7 @@ impl Cx<'_> {
         let (flap_high, flap_low) = self.validate_flapping(&raw);
         let budget = timeout.saturating_mul(retries + 1);
         if budget > poll_interval {
-            let span = raw
-                .timeout
-                .as_ref()
-                .or(raw.poll_interval.as_ref())
-                .map_or(raw.name.span(), Spanned::span);
+            let span = first_span(&[&raw.timeout, &raw.poll_interval], raw.name.span());
             self.error(
                 span,
                 format!(
@@ -1017,11 +1007,7 @@ impl Cx<'_> {
             }
         }
         if flap_low >= flap_high {
-            let span = raw
-                .flap_low
-                .as_ref()
-                .or(raw.flap_high.as_ref())
-                .map_or(raw.name.span(), Spanned::span);
+            let span = first_span(&[&raw.flap_low, &raw.flap_high], raw.name.span());
             self.error(
                 span,
                 format!("flap_low ({flap_low}) must be lower than flap_high ({flap_high})"),
@@ -1296,11 +1282,7 @@ impl Cx<'_> {
             .as_ref()
             .map_or(defaults.timeout, |v| v.get_ref().0);
         if timeout > poll_interval {
-            let span = d
-                .timeout
-                .as_ref()
-                .or(d.poll_interval.as_ref())
-                .map_or(d.id.span(), Spanned::span);
+            let span = first_span(&[&d.timeout, &d.poll_interval], d.id.span());
             self.error(
                 span,
                 format!(
@@ -1628,7 +1610,7 @@ impl Cx<'_> {
         venue: VenueIdx,
         f: &RawFeed,
         b: &Build,
-        slo: &[String],
+        slo: Option<&[String]>,
     ) -> Option<Feed> {
         let id = f.id.get_ref().clone();
         let source =
@@ -1678,9 +1660,7 @@ impl Cx<'_> {
             );
         }
         for c in f.consumers.get_ref() {
-            if self.event_broken {
-                break;
-            }
+            let Some(slo) = slo else { break };
             if !slo.iter().any(|s| s == c.get_ref()) {
                 self.error(
                     c.span(),
@@ -1832,6 +1812,14 @@ impl Cx<'_> {
 
 const ID_HELP: &str =
     "ids start with a letter or digit and hold letters, digits, `-`, `_` and `.` (at most 64)";
+
+/// The span of the first key that is present, else `fallback`: where to
+/// point an error about a relation between optional keys.
+fn first_span<T>(keys: &[&Option<Spanned<T>>], fallback: Range<usize>) -> Range<usize> {
+    keys.iter()
+        .find_map(|k| k.as_ref().map(Spanned::span))
+        .unwrap_or(fallback)
+}
 
 fn or_none(names: &[&str]) -> String {
     if names.is_empty() {
