@@ -3,3 +3,6 @@
 
 pub mod config;
 pub mod model;
+pub mod probe;
+pub mod sim;
+pub mod snmp;

@@ -1,0 +1,1 @@
+//! host probe (work in progress in this step).

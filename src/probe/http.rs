@@ -1,0 +1,1 @@
+//! http probe (work in progress in this step).

@@ -1,0 +1,1 @@
+//! snmp probe (work in progress in this step).

@@ -1,0 +1,1 @@
+//! tcp probe (work in progress in this step).

@@ -1,0 +1,1 @@
+//! The simulated SNMP agent (work in progress).

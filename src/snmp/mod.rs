@@ -1,0 +1,1 @@
+//! SNMP on the wire: BER, messages, USM (work in progress).
