@@ -2,3 +2,4 @@
 //! for every loopback device of a venues file, with fault injection.
 
 pub mod agent;
+pub mod faults;

@@ -1,0 +1,485 @@
+//! The simulator's fault model: what is wrong with which simulated device
+//! right now.
+//!
+//! Faults are set on a device or, for `uplink-down`, on a whole venue, with
+//! an optional expiry. The SNMP agent, the HTTP health endpoints and the
+//! TCP listeners all ask [`SimState::view`] how a device should behave at
+//! the moment a request arrives, so a fault takes effect on the next
+//! request and clears the same way.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::config::Inventory;
+
+/// One thing that can be wrong with a simulated device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Silent on every protocol, as a dead box or a cut cable.
+    Down,
+    /// Answers, but only after this delay.
+    Slow(Duration),
+    /// An interface (by name or ifIndex) is oper-down while admin-up;
+    /// `None` takes every interface down.
+    IfDown(Option<String>),
+    /// Alternates between down and up, each phase lasting this long.
+    Flapping(Duration),
+    /// Refuses our credentials: `SNMPv3` answers with a
+    /// `usmStatsWrongDigests` report, v2c stays silent as a real agent
+    /// does, HTTP answers 401.
+    AuthFail,
+    /// CPU load pinned at this percent.
+    CpuHigh(u8),
+}
+
+impl Fault {
+    /// The fault's name in the control API and scenario files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::Down => "down",
+            Fault::Slow(_) => "slow",
+            Fault::IfDown(_) => "if-down",
+            Fault::Flapping(_) => "flapping",
+            Fault::AuthFail => "auth-fail",
+            Fault::CpuHigh(_) => "cpu-high",
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Slow(d) | Fault::Flapping(d) => {
+                write!(f, "{} {}", self.kind(), humantime::format_duration(*d))
+            }
+            Fault::IfDown(Some(name)) => write!(f, "if-down {name}"),
+            Fault::CpuHigh(p) => write!(f, "cpu-high {p}%"),
+            _ => f.write_str(self.kind()),
+        }
+    }
+}
+
+/// How a device should behave right now, all its faults taken together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceView {
+    /// Send nothing back.
+    pub silent: bool,
+    /// Wait this long before answering.
+    pub delay: Duration,
+    /// Refuse the credentials.
+    pub auth_fail: bool,
+    /// Every interface is oper-down.
+    pub all_if_down: bool,
+    /// Interfaces (names or ifIndex numbers as text) that are oper-down.
+    pub if_down: Vec<String>,
+    /// Times the device has booted (`SNMPv3` snmpEngineBoots), from 1.
+    pub boots: u32,
+    /// When it last booted (sysUpTime counts from here).
+    pub up_since: Instant,
+    /// CPU load in percent.
+    pub cpu_percent: u8,
+}
+
+impl DeviceView {
+    /// Whether the interface with this ifIndex and name is oper-down.
+    pub fn interface_down(&self, if_index: u32, name: &str) -> bool {
+        self.all_if_down
+            || self
+                .if_down
+                .iter()
+                .any(|d| d == name || d.parse::<u32>().is_ok_and(|n| n == if_index))
+    }
+}
+
+/// A fault that is set, as listed by the control API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveFault {
+    /// Device id, or venue code for `uplink-down`.
+    pub target: String,
+    /// The fault (`None` for a venue uplink).
+    pub fault: Option<Fault>,
+    /// When it was set.
+    pub since: Instant,
+    /// When it clears by itself.
+    pub until: Option<Instant>,
+}
+
+#[derive(Debug, Clone)]
+struct Set {
+    fault: Fault,
+    since: Instant,
+    until: Option<Instant>,
+}
+
+#[derive(Debug, Clone)]
+struct DeviceSim {
+    venue: usize,
+    faults: Vec<Set>,
+    boots: u32,
+    up_since: Instant,
+    base_cpu: u8,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    devices: Vec<DeviceSim>,
+    /// Venue index → (since, until) of an uplink outage.
+    uplink_down: HashMap<usize, (Instant, Option<Instant>)>,
+}
+
+/// The live fault state of every simulated device, shared by the agents.
+#[derive(Debug)]
+pub struct SimState {
+    ids: HashMap<String, usize>,
+    venues: HashMap<String, usize>,
+    inner: RwLock<Inner>,
+}
+
+/// A fault target that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownTarget(pub String);
+
+impl fmt::Display for UnknownTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no simulated device or venue called {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownTarget {}
+
+impl SimState {
+    /// Every device of `inventory`, healthy, booted now.
+    pub fn new(inventory: &Inventory) -> Self {
+        let now = Instant::now();
+        let devices = inventory
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| DeviceSim {
+                venue: d.venue.0,
+                faults: Vec::new(),
+                boots: 1,
+                // Stagger the uptimes so the wall does not show identical
+                // numbers: as if each box had been up for hours already.
+                up_since: now
+                    .checked_sub(Duration::from_secs(3600 + (i as u64 * 7919) % 86_400))
+                    .unwrap_or(now),
+                base_cpu: u8::try_from(5 + (i * 37) % 30).unwrap_or(20),
+            })
+            .collect();
+        Self {
+            ids: inventory
+                .devices
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.id.clone(), i))
+                .collect(),
+            venues: inventory
+                .venues
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.code.clone(), i))
+                .collect(),
+            inner: RwLock::new(Inner {
+                devices,
+                uplink_down: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The index of the device with this id.
+    pub fn device_index(&self, id: &str) -> Option<usize> {
+        self.ids.get(id).copied()
+    }
+
+    /// The index of the venue with this code.
+    pub fn venue_index(&self, code: &str) -> Option<usize> {
+        self.venues.get(code).copied()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How device `device` behaves at `now`. An index out of range reads
+    /// as a silent device.
+    pub fn view(&self, device: usize, now: Instant) -> DeviceView {
+        let inner = self.read();
+        let Some(d) = inner.devices.get(device) else {
+            return DeviceView {
+                silent: true,
+                delay: Duration::ZERO,
+                auth_fail: false,
+                all_if_down: false,
+                if_down: Vec::new(),
+                boots: 1,
+                up_since: now,
+                cpu_percent: 0,
+            };
+        };
+        let mut view = DeviceView {
+            silent: false,
+            delay: Duration::ZERO,
+            auth_fail: false,
+            all_if_down: false,
+            if_down: Vec::new(),
+            boots: d.boots,
+            up_since: d.up_since,
+            cpu_percent: d.base_cpu,
+        };
+        if let Some((_, until)) = inner.uplink_down.get(&d.venue)
+            && until.is_none_or(|u| now < u)
+        {
+            view.silent = true;
+        }
+        for set in d.faults.iter().filter(|s| s.until.is_none_or(|u| now < u)) {
+            match &set.fault {
+                Fault::Down => view.silent = true,
+                Fault::Slow(delay) => view.delay = view.delay.max(*delay),
+                Fault::IfDown(None) => view.all_if_down = true,
+                Fault::IfDown(Some(name)) => view.if_down.push(name.clone()),
+                Fault::Flapping(period) => {
+                    let phase = now.saturating_duration_since(set.since).as_millis()
+                        / period.as_millis().max(1);
+                    if phase % 2 == 0 {
+                        view.silent = true;
+                    }
+                }
+                Fault::AuthFail => view.auth_fail = true,
+                Fault::CpuHigh(p) => view.cpu_percent = (*p).min(100),
+            }
+        }
+        view
+    }
+
+    /// Sets `fault` on device `id` (replacing one of the same kind), for
+    /// `duration` or until cleared.
+    pub fn set(
+        &self,
+        id: &str,
+        fault: Fault,
+        duration: Option<Duration>,
+    ) -> Result<(), UnknownTarget> {
+        let idx = self
+            .device_index(id)
+            .ok_or_else(|| UnknownTarget(id.to_owned()))?;
+        let now = Instant::now();
+        let mut inner = self.write();
+        if let Some(d) = inner.devices.get_mut(idx) {
+            d.faults
+                .retain(|s| !(s.fault.kind() == fault.kind() && s.fault == fault));
+            if !matches!(fault, Fault::IfDown(_)) {
+                d.faults.retain(|s| s.fault.kind() != fault.kind());
+            }
+            d.faults.push(Set {
+                fault,
+                since: now,
+                until: duration.map(|dur| now + dur),
+            });
+        }
+        Ok(())
+    }
+
+    /// Takes venue `code`'s uplink down: every device of the venue goes
+    /// silent, as when both uplink routers lose their WAN circuits.
+    pub fn uplink_down(&self, code: &str, duration: Option<Duration>) -> Result<(), UnknownTarget> {
+        let idx = self
+            .venue_index(code)
+            .ok_or_else(|| UnknownTarget(code.to_owned()))?;
+        let now = Instant::now();
+        self.write()
+            .uplink_down
+            .insert(idx, (now, duration.map(|d| now + d)));
+        Ok(())
+    }
+
+    /// Reboots device `id`: sysUpTime starts again from zero and the
+    /// `SNMPv3` engine boots counter goes up by one.
+    pub fn reboot(&self, id: &str) -> Result<(), UnknownTarget> {
+        let idx = self
+            .device_index(id)
+            .ok_or_else(|| UnknownTarget(id.to_owned()))?;
+        let mut inner = self.write();
+        if let Some(d) = inner.devices.get_mut(idx) {
+            d.boots = d.boots.saturating_add(1);
+            d.up_since = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Clears faults on a device id or venue code: all of them, or those of
+    /// one kind (`down`, `slow`, …, `uplink-down`). Returns how many were
+    /// cleared.
+    pub fn clear(&self, target: &str, kind: Option<&str>) -> Result<usize, UnknownTarget> {
+        let mut inner = self.write();
+        if let Some(idx) = self.device_index(target) {
+            let Some(d) = inner.devices.get_mut(idx) else {
+                return Ok(0);
+            };
+            let before = d.faults.len();
+            d.faults.retain(|s| kind.is_some_and(|k| s.fault.kind() != k));
+            return Ok(before - d.faults.len());
+        }
+        if let Some(idx) = self.venue_index(target) {
+            if kind.is_none_or(|k| k == "uplink-down") {
+                return Ok(usize::from(inner.uplink_down.remove(&idx).is_some()));
+            }
+            return Ok(0);
+        }
+        Err(UnknownTarget(target.to_owned()))
+    }
+
+    /// Clears every fault everywhere. Returns how many were cleared.
+    pub fn clear_all(&self) -> usize {
+        let mut inner = self.write();
+        let mut n = inner.uplink_down.len();
+        inner.uplink_down.clear();
+        for d in &mut inner.devices {
+            n += d.faults.len();
+            d.faults.clear();
+        }
+        n
+    }
+
+    /// Every fault in force at `now` (expired ones are dropped).
+    pub fn active(&self, now: Instant) -> Vec<ActiveFault> {
+        let mut inner = self.write();
+        let mut out = Vec::new();
+        inner.uplink_down.retain(|_, (_, until)| until.is_none_or(|u| now < u));
+        let mut venues: Vec<_> = self.venues.iter().collect();
+        venues.sort();
+        for (code, idx) in venues {
+            if let Some((since, until)) = inner.uplink_down.get(idx) {
+                out.push(ActiveFault {
+                    target: code.clone(),
+                    fault: None,
+                    since: *since,
+                    until: *until,
+                });
+            }
+        }
+        let mut ids: Vec<_> = self.ids.iter().collect();
+        ids.sort_by_key(|(_, i)| **i);
+        for (id, idx) in ids {
+            let Some(d) = inner.devices.get_mut(*idx) else {
+                continue;
+            };
+            d.faults.retain(|s| s.until.is_none_or(|u| now < u));
+            for s in &d.faults {
+                out.push(ActiveFault {
+                    target: id.clone(),
+                    fault: Some(s.fault.clone()),
+                    since: s.since,
+                    until: s.until,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SourceFile;
+
+    fn state() -> SimState {
+        let src = SourceFile::new(
+            "small.toml",
+            include_str!("../../examples/venues-small.toml").to_owned(),
+        );
+        let (inv, _) = Inventory::parse(&src).expect("example parses");
+        SimState::new(&inv)
+    }
+
+    #[test]
+    fn healthy_device_answers() {
+        let s = state();
+        let v = s.view(0, Instant::now());
+        assert!(!v.silent && !v.auth_fail && !v.all_if_down);
+        assert_eq!(v.delay, Duration::ZERO);
+        assert_eq!(v.boots, 1);
+    }
+
+    #[test]
+    fn down_then_clear() {
+        let s = state();
+        s.set("STA-core", Fault::Down, None).expect("known");
+        let i = s.device_index("STA-core").expect("known");
+        assert!(s.view(i, Instant::now()).silent);
+        assert_eq!(s.clear("STA-core", None), Ok(1));
+        assert!(!s.view(i, Instant::now()).silent);
+    }
+
+    #[test]
+    fn fault_expires() {
+        let s = state();
+        s.set("STA-core", Fault::Down, Some(Duration::from_millis(10)))
+            .expect("known");
+        let i = s.device_index("STA-core").expect("known");
+        let now = Instant::now();
+        assert!(s.view(i, now).silent);
+        assert!(!s.view(i, now + Duration::from_millis(20)).silent);
+        assert!(s.active(now + Duration::from_millis(20)).is_empty());
+    }
+
+    #[test]
+    fn uplink_down_silences_the_whole_venue_only() {
+        let s = state();
+        s.uplink_down("STA", None).expect("known");
+        let now = Instant::now();
+        let sta = s.device_index("STA-core").expect("known");
+        let mrn = s.device_index("MRN-core").expect("known");
+        assert!(s.view(sta, now).silent);
+        assert!(!s.view(mrn, now).silent);
+        assert_eq!(s.clear("STA", Some("uplink-down")), Ok(1));
+        assert!(!s.view(sta, now).silent);
+    }
+
+    #[test]
+    fn reboot_resets_uptime_and_counts_boots() {
+        let s = state();
+        let i = s.device_index("STA-core").expect("known");
+        let before = s.view(i, Instant::now());
+        s.reboot("STA-core").expect("known");
+        let after = s.view(i, Instant::now());
+        assert_eq!(after.boots, before.boots + 1);
+        assert!(after.up_since > before.up_since);
+    }
+
+    #[test]
+    fn interface_down_by_name_or_index() {
+        let s = state();
+        s.set("STA-core", Fault::IfDown(Some("2".into())), None)
+            .expect("known");
+        let v = s.view(s.device_index("STA-core").expect("known"), Instant::now());
+        assert!(v.interface_down(2, "Gi1/0/50"));
+        assert!(!v.interface_down(1, "Gi1/0/49"));
+    }
+
+    #[test]
+    fn flapping_alternates() {
+        let s = state();
+        s.set("STA-core", Fault::Flapping(Duration::from_secs(10)), None)
+            .expect("known");
+        let i = s.device_index("STA-core").expect("known");
+        let now = Instant::now();
+        assert!(s.view(i, now).silent);
+        assert!(!s.view(i, now + Duration::from_secs(11)).silent);
+        assert!(s.view(i, now + Duration::from_secs(21)).silent);
+    }
+
+    #[test]
+    fn unknown_target_is_an_error() {
+        let s = state();
+        assert!(s.set("nope", Fault::Down, None).is_err());
+        assert!(s.uplink_down("XXX", None).is_err());
+        assert!(s.clear("nope", None).is_err());
+    }
+}
