@@ -4,6 +4,7 @@
 //! multiplexes many targets over a few UDP sockets.
 
 pub mod ber;
+pub mod client;
 pub mod pdu;
 pub mod usm;
 

@@ -1,0 +1,758 @@
+//! An SNMP client for thousands of targets: a few UDP sockets shared by
+//! every request, replies matched to requests by id and source address.
+//!
+//! One receive task per socket decodes each datagram once. A reply that is
+//! malformed, carries an id nobody waits for, comes from the wrong address
+//! or fails its MAC is dropped and counted in [`ClientStats`], and the
+//! request goes on waiting for the real answer. Each attempt is bounded by
+//! the target's timeout; after the last retry the request fails with
+//! [`SnmpError::Timeout`]. `SNMPv3` engines are discovered once and their
+//! clocks followed; a reboot of the agent (engine boots going up) is
+//! re-synchronised and reported.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::pdu::{
+    CommunityMessage, Message, Oid, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message,
+    Value, error_status, flags,
+};
+use super::usm::{LocalKeys, UsmUser, stats};
+
+/// How to talk to a target.
+#[derive(Debug, Clone)]
+pub enum Security {
+    /// `SNMPv2c` with this community (already `community@context` when a
+    /// context is used).
+    V2c { community: Vec<u8> },
+    /// `SNMPv3` USM.
+    V3 { user: Arc<UsmUser>, context: Vec<u8> },
+}
+
+/// One agent to ask.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub security: Security,
+    /// Time one attempt may take.
+    pub timeout: Duration,
+    /// Extra attempts after the first.
+    pub retries: u32,
+}
+
+/// Why a request got no usable answer. The texts are what the wall shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnmpError {
+    /// Nothing came back.
+    Timeout { attempts: u32, timeout: Duration, v2c: bool },
+    /// The agent refused our credentials, with the reason.
+    Auth(String),
+    /// The agent answered with an error status.
+    Status { status: i32, index: i32 },
+    /// The answer made no sense.
+    Protocol(String),
+    /// A local socket error.
+    Io(String),
+}
+
+impl fmt::Display for SnmpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnmpError::Timeout {
+                attempts,
+                timeout,
+                v2c,
+            } => {
+                write!(
+                    f,
+                    "no answer ({attempts} attempt{}, {} each)",
+                    if *attempts == 1 { "" } else { "s" },
+                    humantime::format_duration(*timeout)
+                )?;
+                if *v2c {
+                    // A v2c agent drops a wrong community without a word.
+                    f.write_str(": device down, unreachable, or community refused")?;
+                }
+                Ok(())
+            }
+            SnmpError::Auth(reason) | SnmpError::Protocol(reason) | SnmpError::Io(reason) => {
+                f.write_str(reason)
+            }
+            SnmpError::Status { status, index } => write!(
+                f,
+                "agent answered {} (varbind {index})",
+                error_status::name(*status)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SnmpError {}
+
+/// A usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The varbinds, in order.
+    pub varbinds: Vec<(Oid, Value)>,
+    /// Round trip of the attempt that was answered.
+    pub latency: Duration,
+    /// Things learnt on the way (`agent engine rebooted: boots 1 → 2`).
+    pub notes: Vec<String>,
+}
+
+/// Counters of what the receive tasks dropped and why.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+    pub malformed: AtomicU64,
+    pub unknown_id: AtomicU64,
+    pub wrong_source: AtomicU64,
+    pub bad_auth: AtomicU64,
+    pub timeouts: AtomicU64,
+}
+
+/// A copy of [`ClientStats`] at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatsSnapshot {
+    pub sent: u64,
+    pub received: u64,
+    pub malformed: u64,
+    pub unknown_id: u64,
+    pub wrong_source: u64,
+    pub bad_auth: u64,
+    pub timeouts: u64,
+}
+
+#[derive(Debug)]
+enum Reply {
+    V2c(Pdu),
+    V3 {
+        pdu: Pdu,
+        usm: UsmParams,
+        authenticated: bool,
+    },
+}
+
+#[derive(Debug)]
+struct Pending {
+    from: SocketAddr,
+    keys: Option<Arc<LocalKeys>>,
+    tx: oneshot::Sender<(Reply, Instant)>,
+}
+
+#[derive(Debug, Clone)]
+struct Engine {
+    id: Vec<u8>,
+    boots: u32,
+    time: u32,
+    synced: Instant,
+    keys: HashMap<Vec<u8>, Arc<LocalKeys>>,
+}
+
+impl Engine {
+    fn clock(&self) -> (u32, u32) {
+        let elapsed = u32::try_from(self.synced.elapsed().as_secs()).unwrap_or(u32::MAX);
+        (self.boots, self.time.saturating_add(elapsed))
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    sockets: Vec<Arc<UdpSocket>>,
+    pending: Mutex<HashMap<i32, Pending>>,
+    engines: Mutex<HashMap<SocketAddr, Engine>>,
+    next_id: AtomicI32,
+    next_socket: AtomicUsize,
+    salt: AtomicU64,
+    stats: ClientStats,
+}
+
+/// The shared SNMP client. Cheap to clone; the receive tasks stop when the
+/// last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+    _tasks: Arc<Tasks>,
+}
+
+#[derive(Debug)]
+struct Tasks(Vec<JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// Largest datagram we accept; larger ones arrive truncated and are
+/// dropped as malformed.
+const MAX_DATAGRAM: usize = 65_535;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Client {
+    /// A client with `sockets` UDP sockets bound to `bind` (port 0). Must be
+    /// called inside a tokio runtime.
+    pub fn new(bind: IpAddr, sockets: usize) -> std::io::Result<Client> {
+        let mut socks = Vec::new();
+        for _ in 0..sockets.max(1) {
+            let s = socket2::Socket::new(
+                socket2::Domain::for_address(SocketAddr::new(bind, 0)),
+                socket2::Type::DGRAM,
+                Some(socket2::Protocol::UDP),
+            )?;
+            // Replies to a burst of requests must not be dropped by the
+            // kernel; the system may cap this lower, which is fine.
+            let _ = s.set_recv_buffer_size(4 << 20);
+            s.set_nonblocking(true)?;
+            s.bind(&SocketAddr::new(bind, 0).into())?;
+            socks.push(Arc::new(UdpSocket::from_std(s.into())?));
+        }
+        let seed = rand::random::<u32>() >> 2;
+        let inner = Arc::new(Inner {
+            sockets: socks,
+            pending: Mutex::new(HashMap::new()),
+            engines: Mutex::new(HashMap::new()),
+            next_id: AtomicI32::new(i32::try_from(seed).unwrap_or(1)),
+            next_socket: AtomicUsize::new(0),
+            salt: AtomicU64::new(rand::random()),
+            stats: ClientStats::default(),
+        });
+        let tasks = inner
+            .sockets
+            .iter()
+            .map(|s| tokio::spawn(receive(Arc::clone(s), Arc::downgrade(&inner))))
+            .collect();
+        Ok(Client {
+            inner,
+            _tasks: Arc::new(Tasks(tasks)),
+        })
+    }
+
+    /// A client on all IPv4 addresses with four sockets.
+    pub fn default_v4() -> std::io::Result<Client> {
+        Self::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 4)
+    }
+
+    /// What the receive tasks have seen and dropped so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        let s = &self.inner.stats;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        StatsSnapshot {
+            sent: l(&s.sent),
+            received: l(&s.received),
+            malformed: l(&s.malformed),
+            unknown_id: l(&s.unknown_id),
+            wrong_source: l(&s.wrong_source),
+            bad_auth: l(&s.bad_auth),
+            timeouts: l(&s.timeouts),
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, target: &Target, oids: &[Oid]) -> Result<Response, SnmpError> {
+        self.request(target, |id| Pdu::request(PduType::Get, id, oids))
+            .await
+    }
+
+    /// GETNEXT.
+    pub async fn get_next(&self, target: &Target, oids: &[Oid]) -> Result<Response, SnmpError> {
+        self.request(target, |id| Pdu::request(PduType::GetNext, id, oids))
+            .await
+    }
+
+    /// GETBULK.
+    pub async fn get_bulk(
+        &self,
+        target: &Target,
+        non_repeaters: i32,
+        max_repetitions: i32,
+        oids: &[Oid],
+    ) -> Result<Response, SnmpError> {
+        self.request(target, |id| {
+            Pdu::get_bulk(id, non_repeaters, max_repetitions, oids)
+        })
+        .await
+    }
+
+    /// Walks table columns side by side with GETBULK until every column has
+    /// left its subtree (or `max_rows` rows were read). Returns each
+    /// column's rows as (row index, value), and the total latency.
+    pub async fn walk_columns(
+        &self,
+        target: &Target,
+        columns: &[Oid],
+        max_rows: usize,
+    ) -> Result<(Vec<Vec<(u32, Value)>>, Response), SnmpError> {
+        let mut out: Vec<Vec<(u32, Value)>> = vec![Vec::new(); columns.len()];
+        let mut cursor: Vec<Oid> = columns.to_vec();
+        let mut open: Vec<bool> = vec![true; columns.len()];
+        let mut total = Response {
+            varbinds: Vec::new(),
+            latency: Duration::ZERO,
+            notes: Vec::new(),
+        };
+        while open.iter().any(|o| *o) && out.iter().map(Vec::len).max().unwrap_or(0) < max_rows {
+            let ask: Vec<usize> = (0..columns.len()).filter(|&i| open[i]).collect();
+            let oids: Vec<Oid> = ask.iter().map(|&i| cursor[i].clone()).collect();
+            let reps = i32::try_from((48 / ask.len().max(1)).max(1)).unwrap_or(8);
+            let r = self.get_bulk(target, 0, reps, &oids).await?;
+            total.latency += r.latency;
+            total.notes.extend(r.notes);
+            if r.varbinds.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for (k, (oid, value)) in r.varbinds.into_iter().enumerate() {
+                let i = ask[k % ask.len()];
+                if !open[i] {
+                    continue;
+                }
+                if value == Value::EndOfMibView || !oid.starts_with(&columns[i]) {
+                    open[i] = false;
+                    continue;
+                }
+                if oid <= cursor[i] {
+                    return Err(SnmpError::Protocol(format!(
+                        "agent walked backwards at {oid} (not increasing)"
+                    )));
+                }
+                let row = oid.arcs().get(columns[i].arcs().len()).copied().unwrap_or(0);
+                out[i].push((row, value));
+                cursor[i] = oid;
+                progressed = true;
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok((out, total))
+    }
+
+    async fn request(&self, target: &Target, build: impl Fn(i32) -> Pdu) -> Result<Response, SnmpError> {
+        match &target.security {
+            Security::V2c { community } => {
+                let (reply, latency) = self
+                    .exchange(target, None, |id| {
+                        CommunityMessage {
+                            community: community.clone(),
+                            pdu: build(id),
+                        }
+                        .encode()
+                    })
+                    .await?;
+                let Reply::V2c(pdu) = reply else {
+                    return Err(SnmpError::Protocol("SNMPv3 answer to an SNMPv2c request".into()));
+                };
+                finish(pdu, latency, Vec::new())
+            }
+            Security::V3 { user, context } => self.request_v3(target, user, context, &build).await,
+        }
+    }
+
+    async fn request_v3(
+        &self,
+        target: &Target,
+        user: &Arc<UsmUser>,
+        context: &[u8],
+        build: &impl Fn(i32) -> Pdu,
+    ) -> Result<Response, SnmpError> {
+        let mut notes = Vec::new();
+        let (mut resynced, mut rediscovered) = (false, false);
+        loop {
+            let engine = match self.engine(target.addr) {
+                Some(e) => e,
+                None => self.discover(target).await?,
+            };
+            let keys = self.keys(target.addr, &engine, user);
+            let level = user.level_flags();
+            let (reply, latency) = self
+                .exchange(target, Some(Arc::clone(&keys)), |id| {
+                    self.encode_v3(id, &engine, user, &keys, level, context, build(id))
+                })
+                .await?;
+            let Reply::V3 {
+                pdu,
+                usm,
+                authenticated,
+            } = reply
+            else {
+                return Err(SnmpError::Protocol("SNMPv2c answer to an SNMPv3 request".into()));
+            };
+            if pdu.kind == PduType::Response {
+                if level & flags::AUTH != 0 && !authenticated {
+                    return Err(SnmpError::Auth("unauthenticated answer to an authenticated request".into()));
+                }
+                self.sync_clock(target.addr, &usm, authenticated);
+                return finish(pdu, latency, notes);
+            }
+            let which = pdu.varbinds.first().and_then(|(oid, _)| stats::which(oid));
+            let name = String::from_utf8_lossy(&user.name).into_owned();
+            match which {
+                Some(stats::NOT_IN_TIME_WINDOWS) if !resynced && authenticated => {
+                    if usm.engine_boots > engine.boots {
+                        notes.push(format!(
+                            "agent engine rebooted (snmpEngineBoots {} → {})",
+                            engine.boots, usm.engine_boots
+                        ));
+                    }
+                    self.sync_clock(target.addr, &usm, true);
+                    resynced = true;
+                }
+                Some(stats::NOT_IN_TIME_WINDOWS) => {
+                    return Err(SnmpError::Auth(
+                        "not in time window: the agent's engine clock disagrees (usmStatsNotInTimeWindows)".into(),
+                    ));
+                }
+                Some(stats::UNKNOWN_ENGINE_IDS) if !rediscovered => {
+                    notes.push("agent engine id changed; rediscovered".into());
+                    lock(&self.inner.engines).remove(&target.addr);
+                    rediscovered = true;
+                }
+                Some(stats::UNKNOWN_USER_NAMES) => {
+                    return Err(SnmpError::Auth(format!(
+                        "unknown user \"{name}\" (usmStatsUnknownUserNames)"
+                    )));
+                }
+                Some(stats::WRONG_DIGESTS) => {
+                    return Err(SnmpError::Auth(format!(
+                        "wrong digest: auth passphrase or protocol ({}) of \"{name}\" does not match the agent (usmStatsWrongDigests)",
+                        user.auth_proto().map_or_else(|| "none".into(), |p| p.to_string())
+                    )));
+                }
+                Some(stats::DECRYPTION_ERRORS) => {
+                    return Err(SnmpError::Auth(format!(
+                        "agent cannot decrypt: privacy passphrase or protocol ({}) of \"{name}\" does not match (usmStatsDecryptionErrors)",
+                        user.priv_proto().map_or_else(|| "none".into(), |p| p.to_string())
+                    )));
+                }
+                Some(stats::UNSUPPORTED_SEC_LEVELS) => {
+                    return Err(SnmpError::Auth(format!(
+                        "security level not allowed for \"{name}\" on the agent (usmStatsUnsupportedSecLevels)"
+                    )));
+                }
+                _ => {
+                    let what = pdu
+                        .varbinds
+                        .first()
+                        .map_or_else(|| "empty report".to_owned(), |(o, _)| o.to_string());
+                    return Err(SnmpError::Protocol(format!("agent sent a report: {what}")));
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn encode_v3(
+        &self,
+        id: i32,
+        engine: &Engine,
+        user: &UsmUser,
+        keys: &LocalKeys,
+        level: u8,
+        context: &[u8],
+        pdu: Pdu,
+    ) -> Vec<u8> {
+        let (boots, time) = engine.clock();
+        let scoped = ScopedPdu {
+            context_engine_id: engine.id.clone(),
+            context_name: context.to_vec(),
+            pdu,
+        };
+        let (data, priv_params) = if level & flags::PRIV == 0 {
+            (ScopedData::Plain(scoped), Vec::new())
+        } else {
+            let salt = self.inner.salt.fetch_add(1, Ordering::Relaxed);
+            match keys.encrypt(boots, time, salt, &scoped.encode()) {
+                Some((c, p)) => (ScopedData::Encrypted(c), p),
+                None => (ScopedData::Plain(scoped), Vec::new()),
+            }
+        };
+        let msg = V3Message {
+            msg_id: id,
+            max_size: 65_507,
+            flags: level | flags::REPORTABLE,
+            usm: UsmParams {
+                engine_id: engine.id.clone(),
+                engine_boots: boots,
+                engine_time: time,
+                user: user.name.clone(),
+                auth_params: vec![0; keys.mac_len()],
+                priv_params,
+            },
+            data,
+        };
+        let (mut bytes, range) = msg.encode();
+        keys.sign(&mut bytes, range);
+        bytes
+    }
+
+    fn engine(&self, addr: SocketAddr) -> Option<Engine> {
+        lock(&self.inner.engines).get(&addr).cloned()
+    }
+
+    fn keys(&self, addr: SocketAddr, engine: &Engine, user: &UsmUser) -> Arc<LocalKeys> {
+        let mut cache_key = user.name.clone();
+        cache_key.push(0);
+        cache_key.extend_from_slice(format!("{:?}{:?}", user.auth_proto(), user.priv_proto()).as_bytes());
+        if let Some(k) = engine.keys.get(&cache_key) {
+            return Arc::clone(k);
+        }
+        let k = Arc::new(user.localize(&engine.id));
+        if let Some(e) = lock(&self.inner.engines).get_mut(&addr) {
+            e.keys.insert(cache_key, Arc::clone(&k));
+        }
+        k
+    }
+
+    fn sync_clock(&self, addr: SocketAddr, usm: &UsmParams, authenticated: bool) {
+        if !authenticated {
+            return;
+        }
+        if let Some(e) = lock(&self.inner.engines).get_mut(&addr)
+            && e.id == usm.engine_id
+        {
+            e.boots = usm.engine_boots;
+            e.time = usm.engine_time;
+            e.synced = Instant::now();
+        }
+    }
+
+    /// RFC 3414 4: learn the agent's engine id (and clock) with an empty,
+    /// unauthenticated request.
+    async fn discover(&self, target: &Target) -> Result<Engine, SnmpError> {
+        let (reply, _) = self
+            .exchange(target, None, |id| {
+                V3Message {
+                    msg_id: id,
+                    max_size: 65_507,
+                    flags: flags::REPORTABLE,
+                    usm: UsmParams::default(),
+                    data: ScopedData::Plain(ScopedPdu {
+                        context_engine_id: Vec::new(),
+                        context_name: Vec::new(),
+                        pdu: Pdu::request(PduType::Get, id, &[]),
+                    }),
+                }
+                .encode()
+                .0
+            })
+            .await?;
+        let Reply::V3 { usm, .. } = reply else {
+            return Err(SnmpError::Protocol("SNMPv2c answer to SNMPv3 discovery".into()));
+        };
+        if usm.engine_id.is_empty() {
+            return Err(SnmpError::Protocol("agent did not tell its engine id".into()));
+        }
+        let engine = Engine {
+            id: usm.engine_id,
+            boots: usm.engine_boots,
+            time: usm.engine_time,
+            synced: Instant::now(),
+            keys: HashMap::new(),
+        };
+        lock(&self.inner.engines).insert(target.addr, engine.clone());
+        Ok(engine)
+    }
+
+    /// Sends a request (re-encoded with a fresh id for each attempt) and
+    /// waits for its reply.
+    async fn exchange(
+        &self,
+        target: &Target,
+        keys: Option<Arc<LocalKeys>>,
+        encode: impl Fn(i32) -> Vec<u8>,
+    ) -> Result<(Reply, Duration), SnmpError> {
+        let attempts = target.retries.saturating_add(1);
+        for _ in 0..attempts {
+            let id = self.fresh_id();
+            let bytes = encode(id);
+            let (tx, rx) = oneshot::channel();
+            lock(&self.inner.pending).insert(
+                id,
+                Pending {
+                    from: target.addr,
+                    keys: keys.clone(),
+                    tx,
+                },
+            );
+            let n = self.inner.next_socket.fetch_add(1, Ordering::Relaxed) % self.inner.sockets.len();
+            let sent = Instant::now();
+            if let Err(e) = self.inner.sockets[n].send_to(&bytes, target.addr).await {
+                lock(&self.inner.pending).remove(&id);
+                return Err(SnmpError::Io(format!("cannot send to {}: {e}", target.addr)));
+            }
+            self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
+            match tokio::time::timeout(target.timeout, rx).await {
+                Ok(Ok((reply, at))) => return Ok((reply, at.saturating_duration_since(sent))),
+                _ => {
+                    lock(&self.inner.pending).remove(&id);
+                    self.inner.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        Err(SnmpError::Timeout {
+            attempts,
+            timeout: target.timeout,
+            v2c: matches!(target.security, Security::V2c { .. }),
+        })
+    }
+
+    fn fresh_id(&self) -> i32 {
+        loop {
+            let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff;
+            if id != 0 {
+                return id;
+            }
+        }
+    }
+}
+
+fn finish(pdu: Pdu, latency: Duration, notes: Vec<String>) -> Result<Response, SnmpError> {
+    if pdu.kind != PduType::Response {
+        return Err(SnmpError::Protocol(format!("unexpected {:?} PDU", pdu.kind)));
+    }
+    if pdu.error_status != error_status::NO_ERROR {
+        return Err(SnmpError::Status {
+            status: pdu.error_status,
+            index: pdu.error_index,
+        });
+    }
+    Ok(Response {
+        varbinds: pdu.varbinds,
+        latency,
+        notes,
+    })
+}
+
+async fn receive(socket: Arc<UdpSocket>, inner: std::sync::Weak<Inner>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let Ok((len, from)) = socket.recv_from(&mut buf).await else {
+            // ICMP errors surface here on some systems; keep going.
+            continue;
+        };
+        let at = Instant::now();
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        inner.stats.received.fetch_add(1, Ordering::Relaxed);
+        let Some(bytes) = buf.get(..len) else {
+            continue;
+        };
+        dispatch(&inner, bytes, from, at);
+    }
+}
+
+/// Decodes one datagram and hands it to the request waiting for it, or
+/// drops and counts it.
+fn dispatch(inner: &Inner, bytes: &[u8], from: SocketAddr, at: Instant) {
+    let count = |c: &AtomicU64| {
+        c.fetch_add(1, Ordering::Relaxed);
+    };
+    let Ok(msg) = Message::decode(bytes) else {
+        count(&inner.stats.malformed);
+        return;
+    };
+    let id = match &msg {
+        Message::V2c(m) => m.pdu.request_id,
+        Message::V3(m, _) => m.msg_id,
+    };
+    let mut pending = lock(&inner.pending);
+    let Some(p) = pending.get(&id) else {
+        count(&inner.stats.unknown_id);
+        return;
+    };
+    if p.from != from {
+        count(&inner.stats.wrong_source);
+        return;
+    }
+    let reply = match msg {
+        Message::V2c(m) => {
+            if m.pdu.kind != PduType::Response {
+                count(&inner.stats.malformed);
+                return;
+            }
+            Reply::V2c(m.pdu)
+        }
+        Message::V3(m, range) => {
+            let authenticated = m.flags & flags::AUTH != 0;
+            if authenticated {
+                let Some(keys) = &p.keys else {
+                    count(&inner.stats.bad_auth);
+                    return;
+                };
+                if !keys.verify(bytes, range) {
+                    count(&inner.stats.bad_auth);
+                    return;
+                }
+            }
+            let scoped = match m.data {
+                ScopedData::Plain(s) => s,
+                ScopedData::Encrypted(c) => {
+                    let plain = p.keys.as_ref().filter(|_| authenticated).and_then(|k| {
+                        k.decrypt(m.usm.engine_boots, m.usm.engine_time, &m.usm.priv_params, &c)
+                            .ok()
+                    });
+                    match plain.map(|b| ScopedPdu::decode(&b)) {
+                        Some(Ok(s)) => s,
+                        _ => {
+                            count(&inner.stats.bad_auth);
+                            return;
+                        }
+                    }
+                }
+            };
+            // Only reports may come unauthenticated (discovery, refusals).
+            if !authenticated
+                && scoped.pdu.kind != PduType::Report
+                && p.keys.as_ref().is_some_and(|k| k.mac_len() > 0)
+            {
+                count(&inner.stats.bad_auth);
+                return;
+            }
+            Reply::V3 {
+                pdu: scoped.pdu,
+                usm: m.usm,
+                authenticated,
+            }
+        }
+    };
+    if let Some(p) = pending.remove(&id) {
+        // The waiter may have timed out just now; nothing to do then.
+        let _ = p.tx.send((reply, at));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_reason_reads_well() {
+        let e = SnmpError::Timeout {
+            attempts: 2,
+            timeout: Duration::from_secs(1),
+            v2c: true,
+        };
+        assert_eq!(
+            e.to_string(),
+            "no answer (2 attempts, 1s each): device down, unreachable, or community refused"
+        );
+        let e = SnmpError::Status { status: 2, index: 1 };
+        assert_eq!(e.to_string(), "agent answered noSuchName (varbind 1)");
+    }
+}

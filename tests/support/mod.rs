@@ -1,0 +1,144 @@
+//! Shared helpers for the tests that need real peers (net-snmp's snmpd and
+//! command-line tools).
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether `tool` is on PATH. When it is not: with `TOC_REQUIRE_PEERS`
+/// set (as `.ci/run` does) the test fails; otherwise it prints a notice
+/// and the caller skips.
+pub fn have(tool: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|p| is_executable(&p.join(tool)))
+            || is_executable(&PathBuf::from("/usr/sbin").join(tool))
+    });
+    if !found {
+        assert!(
+            std::env::var_os("TOC_REQUIRE_PEERS").is_none(),
+            "{tool} is required (TOC_REQUIRE_PEERS is set) but not installed: apt-get install snmpd snmp"
+        );
+        eprintln!("SKIPPED: {tool} is not installed (apt-get install snmpd snmp); set TOC_REQUIRE_PEERS=1 to make this fail");
+    }
+    found
+}
+
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
+/// The path of a tool, also looking in /usr/sbin (snmpd lives there).
+pub fn tool(name: &str) -> PathBuf {
+    let sbin = PathBuf::from("/usr/sbin").join(name);
+    if sbin.is_file() { sbin } else { PathBuf::from(name) }
+}
+
+/// A UDP port that was free a moment ago.
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The v3 users every test snmpd has.
+pub const V3_USERS: &[(&str, &str, &str, &str, &str)] = &[
+    // user, auth proto, auth pass, priv proto, priv pass
+    ("toc-sha256", "SHA-256", "auth-pass-256", "AES", "priv-pass-128"),
+    ("toc-sha1", "SHA", "auth-pass-sha1", "AES256", "priv-pass-256"),
+];
+pub const COMMUNITY: &str = "toc-test";
+pub const SYS_NAME: &str = "toc-snmpd-peer";
+
+/// net-snmp's snmpd on a free loopback port, killed on drop.
+pub struct Snmpd {
+    pub addr: SocketAddr,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Snmpd {
+    pub fn start() -> Snmpd {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_udp_port();
+        let mut conf = format!(
+            "agentAddress udp:127.0.0.1:{port}\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\nsysLocation loopback test\n"
+        );
+        for (u, a, ap, p, pp) in V3_USERS {
+            conf.push_str(&format!("createUser {u} {a} \"{ap}\" {p} \"{pp}\"\nrouser {u} priv\n"));
+        }
+        let conf_path = dir.path().join("snmpd.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new(tool("snmpd"))
+            .args(["-f", "-C", "-c"])
+            .arg(&conf_path)
+            .arg("-Lf")
+            .arg(dir.path().join("snmpd.log"))
+            .env("SNMP_PERSISTENT_DIR", dir.path().join("persist"))
+            .env("MIBS", "")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("snmpd starts");
+        let snmpd = Snmpd {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child,
+            _dir: dir,
+        };
+        // Wait until it answers.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if snmpd.cli("snmpget", &["-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0"], &["1.3.6.1.2.1.1.5.0"]).is_ok() {
+                return snmpd;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("snmpd did not answer on {}", snmpd.addr);
+    }
+
+    /// Runs a net-snmp tool against this agent with numeric output;
+    /// returns stdout or stderr.
+    pub fn cli(&self, tool_name: &str, args: &[&str], oids: &[&str]) -> Result<String, String> {
+        run_cli(tool_name, args, &self.addr.to_string(), oids)
+    }
+}
+
+/// Runs a net-snmp command-line tool against `agent` (`127.0.0.1:port`),
+/// numeric OIDs (`-On`), values only as net-snmp prints them.
+pub fn run_cli(tool_name: &str, args: &[&str], agent: &str, oids: &[&str]) -> Result<String, String> {
+    let out = Command::new(tool(tool_name))
+        .env("MIBS", "")
+        .args(["-On", "-Oe", "-Ot"])
+        .args(args)
+        .arg(agent)
+        .args(oids)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Parses net-snmp `-On` output lines `.1.3.6... = TYPE: value` into
+/// (oid, value text) pairs, quotes removed.
+pub fn parse_cli(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| {
+            let (oid, rest) = l.split_once(" = ")?;
+            let value = rest.split_once(": ").map_or(rest, |(_, v)| v);
+            Some((oid.trim_start_matches('.').to_owned(), value.trim().trim_matches('"').to_owned()))
+        })
+        .collect()
+}
+
+impl Drop for Snmpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
