@@ -723,6 +723,7 @@ struct Reported;
 /// The HTTP-only checks of a device, once validated.
 #[derive(Default)]
 struct HttpChecks {
+    expect_status: Option<u16>,
     body_contains: Option<String>,
     json: Option<JsonCheck>,
     latency_warn: Option<Duration>,
@@ -1308,14 +1309,6 @@ impl Cx<'_> {
                 "write the CPU load percent above which the device is DEGRADED",
             )
         });
-        let expect_status = d.expect_status.as_ref().and_then(|s| {
-            self.int_range(
-                s,
-                100..=599,
-                &format!("expect_status of `{id}`"),
-                "write an HTTP status, e.g. 200 or 204",
-            )
-        });
         self.positive(
             d.poll_interval.as_ref(),
             &format!("poll_interval of `{id}`"),
@@ -1341,8 +1334,7 @@ impl Cx<'_> {
                 "shorten the timeout or lengthen the interval",
             );
         }
-        let is_http = kind == Some("http");
-        let http = if is_http {
+        let http = if kind == Some("http") {
             self.http_checks(d, timeout)
         } else {
             HttpChecks::default()
@@ -1368,11 +1360,7 @@ impl Cx<'_> {
                     .map(|v| v.get_ref().iter().map(|s| s.get_ref().clone()).collect())
                     .unwrap_or_default(),
                 cpu_threshold: cpu_threshold.and_then(|n| u8::try_from(n).ok()),
-                expect_status: is_http.then(|| {
-                    expect_status
-                        .and_then(|n| u16::try_from(n).ok())
-                        .unwrap_or(200)
-                }),
+                expect_status: http.expect_status,
                 body_contains: http.body_contains,
                 json: http.json,
                 latency_warn: http.latency_warn,
@@ -1386,6 +1374,14 @@ impl Cx<'_> {
     /// The body, JSON and latency checks of an HTTP device.
     fn http_checks(&mut self, d: &RawDevice, timeout: Duration) -> HttpChecks {
         let id = d.id.get_ref();
+        let expect_status = d.expect_status.as_ref().map_or(Some(200), |s| {
+            self.int_range(
+                s,
+                100..=599,
+                &format!("expect_status of `{id}`"),
+                "write an HTTP status, e.g. 200 or 204",
+            )
+        });
         let body_contains = d.body_contains.as_ref().and_then(|b| {
             if b.get_ref().is_empty() {
                 self.error(
@@ -1448,6 +1444,7 @@ impl Cx<'_> {
             }
         }
         HttpChecks {
+            expect_status: expect_status.and_then(|n| u16::try_from(n).ok()),
             body_contains,
             json,
             latency_warn: latency_warn.filter(|w| !w.is_zero() && *w < timeout),
