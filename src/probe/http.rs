@@ -169,10 +169,11 @@ fn judge_body(
     readings: &mut Vec<Reading>,
 ) -> Option<CheckResult> {
     if let Some(needle) = &checks.body_contains {
-        let found = answer
-            .body
-            .windows(needle.len())
-            .any(|w| w == needle.as_bytes());
+        let found = needle.is_empty()
+            || answer
+                .body
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes());
         if !found {
             let within = if answer.cut {
                 " in its first 1 MiB"
