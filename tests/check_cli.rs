@@ -183,6 +183,36 @@ fn text(bytes: &[u8]) -> String {
     "cpu_threshold of `STA-core-a` is 150",
     "DEGRADED"
 )]
+#[case::json_field_without_expect(
+    "json_field_without_expect",
+    "46:14",
+    "`STA-ovr-b` sets json_field without json_expect",
+    "add json_expect = "
+)]
+#[case::json_expect_without_field(
+    "json_expect_without_field",
+    "46:15",
+    "`STA-ovr-b` sets json_expect without json_field",
+    "add json_field = "
+)]
+#[case::latency_warn_not_below_timeout(
+    "latency_warn_not_below_timeout",
+    "46:16",
+    "latency_warn 1s of `STA-ovr-b` is not below its timeout 1s",
+    "half the timeout"
+)]
+#[case::empty_body_contains(
+    "empty_body_contains",
+    "46:17",
+    "body_contains of `STA-ovr-b` is empty",
+    "or remove the key"
+)]
+#[case::body_contains_on_snmp(
+    "body_contains_on_snmp",
+    "26:17",
+    "`body_contains` applies to http(s):// devices only, and `STA-core-a` is probed by snmp",
+    "remove `body_contains`"
+)]
 #[case::missing_event("missing_event", "1:1", "missing [event] table", "name = ")]
 fn bad_fixture_is_rejected_at_its_position(
     #[case] fixture: &str,

@@ -192,7 +192,7 @@ impl ProbeTarget {
 }
 
 /// What to check on a device beyond reachability.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checks {
     /// SNMP: interfaces to watch (empty = all).
     pub interfaces: Vec<String>,
@@ -200,6 +200,41 @@ pub struct Checks {
     pub cpu_threshold: Option<u8>,
     /// HTTP: the status that means healthy.
     pub expect_status: Option<u16>,
+    /// HTTP: text the response body must contain.
+    pub body_contains: Option<String>,
+    /// HTTP: a field of the JSON body and the value it must have.
+    pub json: Option<JsonCheck>,
+    /// HTTP: an answer slower than this is DEGRADED (always below the
+    /// device's timeout).
+    pub latency_warn: Option<Duration>,
+    /// HTTPS: whether the server's certificate must be trusted. `false`
+    /// accepts self-signed certificates of venue equipment.
+    pub tls_verify: bool,
+}
+
+impl Default for Checks {
+    /// Nothing beyond reachability; certificates are verified.
+    fn default() -> Self {
+        Self {
+            interfaces: Vec::new(),
+            cpu_threshold: None,
+            expect_status: None,
+            body_contains: None,
+            json: None,
+            latency_warn: None,
+            tls_verify: true,
+        }
+    }
+}
+
+/// A field of a JSON health answer and the value it must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonCheck {
+    /// Dotted path from the top object (`status`, `checks.db`); a numeric
+    /// part indexes an array (`members.0.state`).
+    pub field: String,
+    /// The value, rendered as text, that means healthy (`ok`, `true`, `3`).
+    pub expect: String,
 }
 
 /// A device of a venue.
@@ -442,6 +477,11 @@ struct RawDevice {
     interfaces: Option<Spanned<Vec<Spanned<String>>>>,
     cpu_threshold: Option<Spanned<i64>>,
     expect_status: Option<Spanned<i64>>,
+    body_contains: Option<Spanned<String>>,
+    json_field: Option<Spanned<String>>,
+    json_expect: Option<Spanned<String>>,
+    latency_warn: Option<Spanned<Dur>>,
+    tls_verify: Option<Spanned<bool>>,
     poll_interval: Option<Spanned<Dur>>,
     timeout: Option<Spanned<Dur>>,
 }
@@ -679,6 +719,15 @@ fn is_env_name(s: &str) -> bool {
 /// An error was found and reported; the caller only stops.
 #[derive(Debug)]
 struct Reported;
+
+/// The HTTP-only checks of a device, once validated.
+#[derive(Default)]
+struct HttpChecks {
+    expect_status: Option<u16>,
+    body_contains: Option<String>,
+    json: Option<JsonCheck>,
+    latency_warn: Option<Duration>,
+}
 
 struct Defaults {
     poll_interval: Duration,
@@ -1260,14 +1309,6 @@ impl Cx<'_> {
                 "write the CPU load percent above which the device is DEGRADED",
             )
         });
-        let expect_status = d.expect_status.as_ref().and_then(|s| {
-            self.int_range(
-                s,
-                100..=599,
-                &format!("expect_status of `{id}`"),
-                "write an HTTP status, e.g. 200 or 204",
-            )
-        });
         self.positive(
             d.poll_interval.as_ref(),
             &format!("poll_interval of `{id}`"),
@@ -1293,7 +1334,11 @@ impl Cx<'_> {
                 "shorten the timeout or lengthen the interval",
             );
         }
-        let is_http = kind == Some("http");
+        let http = if kind == Some("http") {
+            self.http_checks(d, timeout)
+        } else {
+            HttpChecks::default()
+        };
         Device {
             id: id.clone(),
             venue,
@@ -1315,14 +1360,94 @@ impl Cx<'_> {
                     .map(|v| v.get_ref().iter().map(|s| s.get_ref().clone()).collect())
                     .unwrap_or_default(),
                 cpu_threshold: cpu_threshold.and_then(|n| u8::try_from(n).ok()),
-                expect_status: is_http.then(|| {
-                    expect_status
-                        .and_then(|n| u16::try_from(n).ok())
-                        .unwrap_or(200)
-                }),
+                expect_status: http.expect_status,
+                body_contains: http.body_contains,
+                json: http.json,
+                latency_warn: http.latency_warn,
+                tls_verify: d.tls_verify.as_ref().is_none_or(|v| *v.get_ref()),
             },
             poll_interval,
             timeout,
+        }
+    }
+
+    /// The body, JSON and latency checks of an HTTP device.
+    fn http_checks(&mut self, d: &RawDevice, timeout: Duration) -> HttpChecks {
+        let id = d.id.get_ref();
+        let expect_status = d.expect_status.as_ref().map_or(Some(200), |s| {
+            self.int_range(
+                s,
+                100..=599,
+                &format!("expect_status of `{id}`"),
+                "write an HTTP status, e.g. 200 or 204",
+            )
+        });
+        let body_contains = d.body_contains.as_ref().and_then(|b| {
+            if b.get_ref().is_empty() {
+                self.error(
+                    b.span(),
+                    format!("body_contains of `{id}` is empty"),
+                    "write the text a healthy answer contains, e.g. \"ok\", or remove the key",
+                );
+                return None;
+            }
+            Some(b.get_ref().clone())
+        });
+        let json = match (&d.json_field, &d.json_expect) {
+            (Some(field), Some(expect)) => {
+                let path = field.get_ref();
+                if path.split('.').any(str::is_empty) {
+                    self.error(
+                        field.span(),
+                        format!("json_field `{path}` of `{id}` is not a dotted path"),
+                        "name the field like `status` or `checks.db`",
+                    );
+                    None
+                } else {
+                    Some(JsonCheck {
+                        field: path.clone(),
+                        expect: expect.get_ref().clone(),
+                    })
+                }
+            }
+            (Some(field), None) => {
+                self.error(
+                    field.span(),
+                    format!("`{id}` sets json_field without json_expect"),
+                    "add json_expect = \"...\" with the value that means healthy",
+                );
+                None
+            }
+            (None, Some(expect)) => {
+                self.error(
+                    expect.span(),
+                    format!("`{id}` sets json_expect without json_field"),
+                    "add json_field = \"...\" naming the field to compare, e.g. `status`",
+                );
+                None
+            }
+            (None, None) => None,
+        };
+        self.positive(d.latency_warn.as_ref(), &format!("latency_warn of `{id}`"));
+        let latency_warn = d.latency_warn.as_ref().map(|w| w.get_ref().0);
+        if let (Some(w), Some(warn)) = (&d.latency_warn, latency_warn) {
+            if !warn.is_zero() && warn >= timeout {
+                self.error(
+                    w.span(),
+                    format!(
+                        "latency_warn {} of `{id}` is not below its timeout {}",
+                        humantime::format_duration(warn),
+                        humantime::format_duration(timeout)
+                    ),
+                    "an answer slower than the timeout is a failure; set latency_warn lower, e.g. half the timeout",
+                );
+            }
+        }
+        HttpChecks {
+            expect_status: expect_status.and_then(|n| u16::try_from(n).ok()),
+            body_contains,
+            json,
+            latency_warn: latency_warn.filter(|w| !w.is_zero() && *w < timeout),
         }
     }
 
@@ -1373,6 +1498,31 @@ impl Cx<'_> {
                 "expect_status",
                 "http",
                 d.expect_status.as_ref().map(Spanned::span),
+            ),
+            (
+                "body_contains",
+                "http",
+                d.body_contains.as_ref().map(Spanned::span),
+            ),
+            (
+                "json_field",
+                "http",
+                d.json_field.as_ref().map(Spanned::span),
+            ),
+            (
+                "json_expect",
+                "http",
+                d.json_expect.as_ref().map(Spanned::span),
+            ),
+            (
+                "latency_warn",
+                "http",
+                d.latency_warn.as_ref().map(Spanned::span),
+            ),
+            (
+                "tls_verify",
+                "http",
+                d.tls_verify.as_ref().map(Spanned::span),
             ),
         ];
         for (key, scheme, present) in keys {
