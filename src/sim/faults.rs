@@ -323,7 +323,8 @@ impl SimState {
                 return Ok(0);
             };
             let before = d.faults.len();
-            d.faults.retain(|s| kind.is_some_and(|k| s.fault.kind() != k));
+            d.faults
+                .retain(|s| kind.is_some_and(|k| s.fault.kind() != k));
             return Ok(before - d.faults.len());
         }
         if let Some(idx) = self.venue_index(target) {
@@ -351,7 +352,9 @@ impl SimState {
     pub fn active(&self, now: Instant) -> Vec<ActiveFault> {
         let mut inner = self.write();
         let mut out = Vec::new();
-        inner.uplink_down.retain(|_, (_, until)| until.is_none_or(|u| now < u));
+        inner
+            .uplink_down
+            .retain(|_, (_, until)| until.is_none_or(|u| now < u));
         let mut venues: Vec<_> = self.venues.iter().collect();
         venues.sort();
         for (code, idx) in venues {

@@ -87,7 +87,9 @@ impl<'a> Reader<'a> {
     pub fn any(&mut self) -> Result<(u8, &'a [u8]), DecodeError> {
         let (&t, after_tag) = self.rest.split_first().ok_or(DecodeError::Truncated)?;
         if t & 0x1f == 0x1f {
-            return Err(DecodeError::Invalid("multi-octet tags are not used by SNMP"));
+            return Err(DecodeError::Invalid(
+                "multi-octet tags are not used by SNMP",
+            ));
         }
         let (&first, after_len) = after_tag.split_first().ok_or(DecodeError::Truncated)?;
         let (len, body) = if first < 0x80 {
@@ -290,7 +292,10 @@ fn push_length(buf: &mut Vec<u8>, len: usize) {
         buf.push(u8::try_from(len).unwrap_or(0));
     } else {
         let bytes = len.to_be_bytes();
-        let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+        let start = bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bytes.len() - 1);
         let n = bytes.len() - start;
         buf.push(0x80 | u8::try_from(n).unwrap_or(0));
         buf.extend_from_slice(&bytes[start..]);
@@ -310,7 +315,20 @@ mod tests {
 
     #[test]
     fn signed_integers_round_trip() {
-        for n in [0, 1, -1, 127, 128, -128, -129, 255, 256, i64::from(i32::MAX), i64::MIN, i64::MAX] {
+        for n in [
+            0,
+            1,
+            -1,
+            127,
+            128,
+            -128,
+            -129,
+            255,
+            256,
+            i64::from(i32::MAX),
+            i64::MIN,
+            i64::MAX,
+        ] {
             assert_eq!(roundtrip_signed(n), n, "{n}");
         }
     }
@@ -339,7 +357,10 @@ mod tests {
             assert_eq!(decode_unsigned(c), Ok(n), "{n}");
         }
         // u64::MAX is 9 octets on the wire: 00 ff ff ff ff ff ff ff ff.
-        assert_eq!(decode_unsigned(&[0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), Ok(u64::MAX));
+        assert_eq!(
+            decode_unsigned(&[0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            Ok(u64::MAX)
+        );
         assert_eq!(
             decode_unsigned(&[1, 0, 0, 0, 0, 0, 0, 0, 0]),
             Err(DecodeError::IntegerOverflow)
@@ -362,8 +383,14 @@ mod tests {
         assert_eq!(Reader::new(&[4]).any(), Err(DecodeError::Truncated));
         assert_eq!(Reader::new(&[4, 5, 1]).any(), Err(DecodeError::Truncated));
         assert_eq!(Reader::new(&[4, 0x80]).any(), Err(DecodeError::BadLength));
-        assert_eq!(Reader::new(&[4, 0x85, 1, 1, 1, 1, 1]).any(), Err(DecodeError::BadLength));
-        assert_eq!(Reader::new(&[4, 0x84, 0xff, 0xff, 0xff, 0xff]).any(), Err(DecodeError::Truncated));
+        assert_eq!(
+            Reader::new(&[4, 0x85, 1, 1, 1, 1, 1]).any(),
+            Err(DecodeError::BadLength)
+        );
+        assert_eq!(
+            Reader::new(&[4, 0x84, 0xff, 0xff, 0xff, 0xff]).any(),
+            Err(DecodeError::Truncated)
+        );
     }
 
     #[test]

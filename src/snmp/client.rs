@@ -34,7 +34,10 @@ pub enum Security {
     /// context is used).
     V2c { community: Vec<u8> },
     /// `SNMPv3` USM.
-    V3 { user: Arc<UsmUser>, context: Vec<u8> },
+    V3 {
+        user: Arc<UsmUser>,
+        context: Vec<u8>,
+    },
 }
 
 /// One agent to ask.
@@ -51,8 +54,13 @@ pub struct Target {
 /// Why a request got no usable answer. The texts are what the wall shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnmpError {
-    /// Nothing came back.
-    Timeout { attempts: u32, timeout: Duration, v2c: bool },
+    /// Nothing came back. `hint` says what else silence can mean for this
+    /// kind of request (agents drop what they refuse without a word).
+    Timeout {
+        attempts: u32,
+        timeout: Duration,
+        hint: &'static str,
+    },
     /// The agent refused our credentials, with the reason.
     Auth(String),
     /// The agent answered with an error status.
@@ -69,7 +77,7 @@ impl fmt::Display for SnmpError {
             SnmpError::Timeout {
                 attempts,
                 timeout,
-                v2c,
+                hint,
             } => {
                 write!(
                     f,
@@ -77,9 +85,8 @@ impl fmt::Display for SnmpError {
                     if *attempts == 1 { "" } else { "s" },
                     humantime::format_duration(*timeout)
                 )?;
-                if *v2c {
-                    // A v2c agent drops a wrong community without a word.
-                    f.write_str(": device down, unreachable, or community refused")?;
+                if !hint.is_empty() {
+                    write!(f, ": device down, unreachable, or {hint}")?;
                 }
                 Ok(())
             }
@@ -330,7 +337,11 @@ impl Client {
                         "agent walked backwards at {oid} (not increasing)"
                     )));
                 }
-                let row = oid.arcs().get(columns[i].arcs().len()).copied().unwrap_or(0);
+                let row = oid
+                    .arcs()
+                    .get(columns[i].arcs().len())
+                    .copied()
+                    .unwrap_or(0);
                 out[i].push((row, value));
                 cursor[i] = oid;
                 progressed = true;
@@ -342,7 +353,11 @@ impl Client {
         Ok((out, total))
     }
 
-    async fn request(&self, target: &Target, build: impl Fn(i32) -> Pdu) -> Result<Response, SnmpError> {
+    async fn request(
+        &self,
+        target: &Target,
+        build: impl Fn(i32) -> Pdu,
+    ) -> Result<Response, SnmpError> {
         match &target.security {
             Security::V2c { community } => {
                 let (reply, latency) = self
@@ -355,7 +370,9 @@ impl Client {
                     })
                     .await?;
                 let Reply::V2c(pdu) = reply else {
-                    return Err(SnmpError::Protocol("SNMPv3 answer to an SNMPv2c request".into()));
+                    return Err(SnmpError::Protocol(
+                        "SNMPv3 answer to an SNMPv2c request".into(),
+                    ));
                 };
                 finish(pdu, latency, Vec::new())
             }
@@ -390,11 +407,15 @@ impl Client {
                 authenticated,
             } = reply
             else {
-                return Err(SnmpError::Protocol("SNMPv2c answer to an SNMPv3 request".into()));
+                return Err(SnmpError::Protocol(
+                    "SNMPv2c answer to an SNMPv3 request".into(),
+                ));
             };
             if pdu.kind == PduType::Response {
                 if level & flags::AUTH != 0 && !authenticated {
-                    return Err(SnmpError::Auth("unauthenticated answer to an authenticated request".into()));
+                    return Err(SnmpError::Auth(
+                        "unauthenticated answer to an authenticated request".into(),
+                    ));
                 }
                 self.sync_clock(target.addr, &usm, authenticated);
                 return finish(pdu, latency, notes);
@@ -430,13 +451,15 @@ impl Client {
                 Some(stats::WRONG_DIGESTS) => {
                     return Err(SnmpError::Auth(format!(
                         "wrong digest: auth passphrase or protocol ({}) of \"{name}\" does not match the agent (usmStatsWrongDigests)",
-                        user.auth_proto().map_or_else(|| "none".into(), |p| p.to_string())
+                        user.auth_proto()
+                            .map_or_else(|| "none".into(), |p| p.to_string())
                     )));
                 }
                 Some(stats::DECRYPTION_ERRORS) => {
                     return Err(SnmpError::Auth(format!(
                         "agent cannot decrypt: privacy passphrase or protocol ({}) of \"{name}\" does not match (usmStatsDecryptionErrors)",
-                        user.priv_proto().map_or_else(|| "none".into(), |p| p.to_string())
+                        user.priv_proto()
+                            .map_or_else(|| "none".into(), |p| p.to_string())
                     )));
                 }
                 Some(stats::UNSUPPORTED_SEC_LEVELS) => {
@@ -505,9 +528,7 @@ impl Client {
     }
 
     fn keys(&self, addr: SocketAddr, engine: &Engine, user: &UsmUser) -> Arc<LocalKeys> {
-        let mut cache_key = user.name.clone();
-        cache_key.push(0);
-        cache_key.extend_from_slice(format!("{:?}{:?}", user.auth_proto(), user.priv_proto()).as_bytes());
+        let cache_key = user.fingerprint().to_vec();
         if let Some(k) = engine.keys.get(&cache_key) {
             return Arc::clone(k);
         }
@@ -552,10 +573,14 @@ impl Client {
             })
             .await?;
         let Reply::V3 { usm, .. } = reply else {
-            return Err(SnmpError::Protocol("SNMPv2c answer to SNMPv3 discovery".into()));
+            return Err(SnmpError::Protocol(
+                "SNMPv2c answer to SNMPv3 discovery".into(),
+            ));
         };
         if usm.engine_id.is_empty() {
-            return Err(SnmpError::Protocol("agent did not tell its engine id".into()));
+            return Err(SnmpError::Protocol(
+                "agent did not tell its engine id".into(),
+            ));
         }
         let engine = Engine {
             id: usm.engine_id,
@@ -589,11 +614,15 @@ impl Client {
                     tx,
                 },
             );
-            let n = self.inner.next_socket.fetch_add(1, Ordering::Relaxed) % self.inner.sockets.len();
+            let n =
+                self.inner.next_socket.fetch_add(1, Ordering::Relaxed) % self.inner.sockets.len();
             let sent = Instant::now();
             if let Err(e) = self.inner.sockets[n].send_to(&bytes, target.addr).await {
                 lock(&self.inner.pending).remove(&id);
-                return Err(SnmpError::Io(format!("cannot send to {}: {e}", target.addr)));
+                return Err(SnmpError::Io(format!(
+                    "cannot send to {}: {e}",
+                    target.addr
+                )));
             }
             self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
             match tokio::time::timeout(target.timeout, rx).await {
@@ -607,7 +636,15 @@ impl Client {
         Err(SnmpError::Timeout {
             attempts,
             timeout: target.timeout,
-            v2c: matches!(target.security, Security::V2c { .. }),
+            hint: match &target.security {
+                // A v2c agent drops a wrong community without a word.
+                Security::V2c { .. } => "community refused",
+                // net-snmp drops what it cannot decrypt, also silently.
+                Security::V3 { user, .. } if user.priv_proto().is_some() => {
+                    "privacy passphrase refused"
+                }
+                Security::V3 { .. } => "",
+            },
         })
     }
 
@@ -623,7 +660,10 @@ impl Client {
 
 fn finish(pdu: Pdu, latency: Duration, notes: Vec<String>) -> Result<Response, SnmpError> {
     if pdu.kind != PduType::Response {
-        return Err(SnmpError::Protocol(format!("unexpected {:?} PDU", pdu.kind)));
+        return Err(SnmpError::Protocol(format!(
+            "unexpected {:?} PDU",
+            pdu.kind
+        )));
     }
     if pdu.error_status != error_status::NO_ERROR {
         return Err(SnmpError::Status {
@@ -704,8 +744,13 @@ fn dispatch(inner: &Inner, bytes: &[u8], from: SocketAddr, at: Instant) {
                 ScopedData::Plain(s) => s,
                 ScopedData::Encrypted(c) => {
                     let plain = p.keys.as_ref().filter(|_| authenticated).and_then(|k| {
-                        k.decrypt(m.usm.engine_boots, m.usm.engine_time, &m.usm.priv_params, &c)
-                            .ok()
+                        k.decrypt(
+                            m.usm.engine_boots,
+                            m.usm.engine_time,
+                            &m.usm.priv_params,
+                            &c,
+                        )
+                        .ok()
                     });
                     match plain.map(|b| ScopedPdu::decode(&b)) {
                         Some(Ok(s)) => s,
@@ -746,13 +791,16 @@ mod tests {
         let e = SnmpError::Timeout {
             attempts: 2,
             timeout: Duration::from_secs(1),
-            v2c: true,
+            hint: "community refused",
         };
         assert_eq!(
             e.to_string(),
             "no answer (2 attempts, 1s each): device down, unreachable, or community refused"
         );
-        let e = SnmpError::Status { status: 2, index: 1 };
+        let e = SnmpError::Status {
+            status: 2,
+            index: 1,
+        };
         assert_eq!(e.to_string(), "agent answered noSuchName (varbind 1)");
     }
 }

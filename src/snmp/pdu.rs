@@ -340,7 +340,12 @@ impl Pdu {
     }
 
     /// A GETBULK request.
-    pub fn get_bulk(request_id: i32, non_repeaters: i32, max_repetitions: i32, oids: &[Oid]) -> Self {
+    pub fn get_bulk(
+        request_id: i32,
+        non_repeaters: i32,
+        max_repetitions: i32,
+        oids: &[Oid],
+    ) -> Self {
         Self {
             error_status: non_repeaters,
             error_index: max_repetitions,
@@ -626,7 +631,12 @@ mod tests {
 
     #[test]
     fn oid_encoding_round_trips() {
-        for s in ["1.3.6.1.2.1.1.5.0", "1.3.6.1.4.1.2021.10.1.3.1", "2.999.3", "1.3.6.1.2.1.2.2.1.8.4294967295"] {
+        for s in [
+            "1.3.6.1.2.1.1.5.0",
+            "1.3.6.1.4.1.2021.10.1.3.1",
+            "2.999.3",
+            "1.3.6.1.2.1.2.2.1.8.4294967295",
+        ] {
             let oid: Oid = s.parse().expect("parses");
             assert_eq!(Oid::decode(&oid.encode()), Ok(oid.clone()), "{s}");
             assert_eq!(oid.to_string(), s);
@@ -660,10 +670,22 @@ mod tests {
             error_status: 0,
             error_index: 0,
             varbinds: vec![
-                ("1.3.6.1.2.1.1.3.0".parse().expect("oid"), Value::TimeTicks(123_456)),
-                ("1.3.6.1.2.1.1.5.0".parse().expect("oid"), Value::OctetString(b"sw1".to_vec())),
-                ("1.3.6.1.2.1.31.1.1.1.6.1".parse().expect("oid"), Value::Counter64(u64::MAX)),
-                ("1.3.6.1.2.1.1.9.0".parse().expect("oid"), Value::NoSuchObject),
+                (
+                    "1.3.6.1.2.1.1.3.0".parse().expect("oid"),
+                    Value::TimeTicks(123_456),
+                ),
+                (
+                    "1.3.6.1.2.1.1.5.0".parse().expect("oid"),
+                    Value::OctetString(b"sw1".to_vec()),
+                ),
+                (
+                    "1.3.6.1.2.1.31.1.1.1.6.1".parse().expect("oid"),
+                    Value::Counter64(u64::MAX),
+                ),
+                (
+                    "1.3.6.1.2.1.1.9.0".parse().expect("oid"),
+                    Value::NoSuchObject,
+                ),
             ],
         };
         let msg = CommunityMessage {
@@ -693,7 +715,11 @@ mod tests {
             data: ScopedData::Plain(ScopedPdu {
                 context_engine_id: vec![1, 2],
                 context_name: b"STA-core-a".to_vec(),
-                pdu: Pdu::request(PduType::Get, 9, &["1.3.6.1.2.1.1.5.0".parse().expect("oid")]),
+                pdu: Pdu::request(
+                    PduType::Get,
+                    9,
+                    &["1.3.6.1.2.1.1.5.0".parse().expect("oid")],
+                ),
             }),
         };
         let (bytes, range) = msg.encode();

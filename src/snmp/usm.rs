@@ -142,6 +142,7 @@ pub fn localize(proto: AuthProto, master: &[u8], engine_id: &[u8]) -> Vec<u8> {
 #[derive(Clone)]
 pub struct UsmUser {
     pub name: Vec<u8>,
+    fingerprint: Vec<u8>,
     auth: Option<(AuthProto, Vec<u8>)>,
     privacy: Option<(PrivProto, Vec<u8>)>,
 }
@@ -159,17 +160,37 @@ impl fmt::Debug for UsmUser {
 impl UsmUser {
     /// A user; passphrases are hashed here (a few milliseconds each).
     /// Privacy without authentication is not a USM level and is ignored.
-    pub fn new(name: &[u8], auth: Option<(AuthProto, &[u8])>, privacy: Option<(PrivProto, &[u8])>) -> Self {
+    pub fn new(
+        name: &[u8],
+        auth: Option<(AuthProto, &[u8])>,
+        privacy: Option<(PrivProto, &[u8])>,
+    ) -> Self {
         let auth = auth.map(|(p, pass)| (p, password_to_key(p, pass)));
         let privacy = match (&auth, privacy) {
             (Some((ap, _)), Some((pp, pass))) => Some((pp, password_to_key(*ap, pass))),
             _ => None,
         };
+        let mut parts: Vec<&[u8]> = vec![name, b"\0"];
+        if let Some((_, k)) = &auth {
+            parts.push(k);
+        }
+        parts.push(b"\0");
+        if let Some((_, k)) = &privacy {
+            parts.push(k);
+        }
+        let fingerprint = AuthProto::Sha256.hash(&parts);
         Self {
             name: name.to_vec(),
+            fingerprint,
             auth,
             privacy,
         }
+    }
+
+    /// Identifies the user and its keys (not the passphrases) for caches:
+    /// two users with the same name and different passphrases differ.
+    pub fn fingerprint(&self) -> &[u8] {
+        &self.fingerprint
     }
 
     /// The security level's msgFlags bits.
@@ -284,7 +305,13 @@ impl LocalKeys {
 
     /// Encrypts a scoped PDU. Returns the ciphertext and the privacy
     /// parameters (the salt).
-    pub fn encrypt(&self, boots: u32, time: u32, salt: u64, plain: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    pub fn encrypt(
+        &self,
+        boots: u32,
+        time: u32,
+        salt: u64,
+        plain: &[u8],
+    ) -> Option<(Vec<u8>, Vec<u8>)> {
         let (p, key) = self.privacy.as_ref()?;
         let salt = salt.to_be_bytes();
         let iv = Self::iv(boots, time, &salt)?;
@@ -301,7 +328,13 @@ impl LocalKeys {
     }
 
     /// Decrypts a scoped PDU.
-    pub fn decrypt(&self, boots: u32, time: u32, priv_params: &[u8], cipher: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    pub fn decrypt(
+        &self,
+        boots: u32,
+        time: u32,
+        priv_params: &[u8],
+        cipher: &[u8],
+    ) -> Result<Vec<u8>, DecryptError> {
         let (p, key) = self.privacy.as_ref().ok_or(DecryptError)?;
         let iv = Self::iv(boots, time, priv_params).ok_or(DecryptError)?;
         let mut buf = cipher.to_vec();
@@ -387,7 +420,8 @@ mod tests {
         assert!(keys.verify(&msg, 10..34));
         msg[50] ^= 1;
         assert!(!keys.verify(&msg, 10..34));
-        let other = UsmUser::new(b"u", Some((AuthProto::Sha256, b"wrongpass")), None).localize(b"engine");
+        let other =
+            UsmUser::new(b"u", Some((AuthProto::Sha256, b"wrongpass")), None).localize(b"engine");
         msg[50] ^= 1;
         assert!(!other.verify(&msg, 10..34));
     }
@@ -399,9 +433,12 @@ mod tests {
             (AuthProto::Sha1, PrivProto::Aes256),
             (AuthProto::Sha256, PrivProto::Aes256),
         ] {
-            let keys = UsmUser::new(b"u", Some((ap, b"authpass1")), Some((pp, b"privpass1"))).localize(b"eng");
+            let keys = UsmUser::new(b"u", Some((ap, b"authpass1")), Some((pp, b"privpass1")))
+                .localize(b"eng");
             let plain = b"a scoped pdu of some length, not a block multiple".to_vec();
-            let (c, salt) = keys.encrypt(3, 400, 0xdead_beef, &plain).expect("privacy on");
+            let (c, salt) = keys
+                .encrypt(3, 400, 0xdead_beef, &plain)
+                .expect("privacy on");
             assert_ne!(c, plain);
             assert_eq!(keys.decrypt(3, 400, &salt, &c), Ok(plain.clone()));
             assert_ne!(keys.decrypt(3, 401, &salt, &c), Ok(plain));
@@ -410,8 +447,14 @@ mod tests {
 
     #[test]
     fn stats_oids() {
-        assert_eq!(stats::oid(stats::WRONG_DIGESTS).to_string(), "1.3.6.1.6.3.15.1.1.5.0");
+        assert_eq!(
+            stats::oid(stats::WRONG_DIGESTS).to_string(),
+            "1.3.6.1.6.3.15.1.1.5.0"
+        );
         assert_eq!(stats::which(&stats::oid(2)), Some(2));
-        assert_eq!(stats::which(&"1.3.6.1.2.1.1.5.0".parse().expect("oid")), None);
+        assert_eq!(
+            stats::which(&"1.3.6.1.2.1.1.5.0".parse().expect("oid")),
+            None
+        );
     }
 }

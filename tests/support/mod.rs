@@ -20,7 +20,9 @@ pub fn have(tool: &str) -> bool {
             std::env::var_os("TOC_REQUIRE_PEERS").is_none(),
             "{tool} is required (TOC_REQUIRE_PEERS is set) but not installed: apt-get install snmpd snmp"
         );
-        eprintln!("SKIPPED: {tool} is not installed (apt-get install snmpd snmp); set TOC_REQUIRE_PEERS=1 to make this fail");
+        eprintln!(
+            "SKIPPED: {tool} is not installed (apt-get install snmpd snmp); set TOC_REQUIRE_PEERS=1 to make this fail"
+        );
     }
     found
 }
@@ -32,19 +34,39 @@ fn is_executable(p: &Path) -> bool {
 /// The path of a tool, also looking in /usr/sbin (snmpd lives there).
 pub fn tool(name: &str) -> PathBuf {
     let sbin = PathBuf::from("/usr/sbin").join(name);
-    if sbin.is_file() { sbin } else { PathBuf::from(name) }
+    if sbin.is_file() {
+        sbin
+    } else {
+        PathBuf::from(name)
+    }
 }
 
 /// A UDP port that was free a moment ago.
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The v3 users every test snmpd has.
 pub const V3_USERS: &[(&str, &str, &str, &str, &str)] = &[
     // user, auth proto, auth pass, priv proto, priv pass
-    ("toc-sha256", "SHA-256", "auth-pass-256", "AES", "priv-pass-128"),
-    ("toc-sha1", "SHA", "auth-pass-sha1", "AES256", "priv-pass-256"),
+    (
+        "toc-sha256",
+        "SHA-256",
+        "auth-pass-256",
+        "AES",
+        "priv-pass-128",
+    ),
+    (
+        "toc-sha1",
+        "SHA",
+        "auth-pass-sha1",
+        "AES256",
+        "priv-pass-256",
+    ),
 ];
 pub const COMMUNITY: &str = "toc-test";
 pub const SYS_NAME: &str = "toc-snmpd-peer";
@@ -64,7 +86,9 @@ impl Snmpd {
             "agentAddress udp:127.0.0.1:{port}\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\nsysLocation loopback test\n"
         );
         for (u, a, ap, p, pp) in V3_USERS {
-            conf.push_str(&format!("createUser {u} {a} \"{ap}\" {p} \"{pp}\"\nrouser {u} priv\n"));
+            conf.push_str(&format!(
+                "createUser {u} {a} \"{ap}\" {p} \"{pp}\"\nrouser {u} priv\n"
+            ));
         }
         let conf_path = dir.path().join("snmpd.conf");
         std::fs::write(&conf_path, conf).unwrap();
@@ -87,7 +111,14 @@ impl Snmpd {
         // Wait until it answers.
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if snmpd.cli("snmpget", &["-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0"], &["1.3.6.1.2.1.1.5.0"]).is_ok() {
+            if snmpd
+                .cli(
+                    "snmpget",
+                    &["-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0"],
+                    &["1.3.6.1.2.1.1.5.0"],
+                )
+                .is_ok()
+            {
                 return snmpd;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -104,7 +135,12 @@ impl Snmpd {
 
 /// Runs a net-snmp command-line tool against `agent` (`127.0.0.1:port`),
 /// numeric OIDs (`-On`), values only as net-snmp prints them.
-pub fn run_cli(tool_name: &str, args: &[&str], agent: &str, oids: &[&str]) -> Result<String, String> {
+pub fn run_cli(
+    tool_name: &str,
+    args: &[&str],
+    agent: &str,
+    oids: &[&str],
+) -> Result<String, String> {
     let out = Command::new(tool(tool_name))
         .env("MIBS", "")
         .args(["-On", "-Oe", "-Ot"])
@@ -131,7 +167,10 @@ pub fn parse_cli(out: &str) -> Vec<(String, String)> {
         .filter_map(|l| {
             let (oid, rest) = l.split_once(" = ")?;
             let value = rest.split_once(": ").map_or(rest, |(_, v)| v);
-            Some((oid.trim_start_matches('.').to_owned(), value.trim().trim_matches('"').to_owned()))
+            Some((
+                oid.trim_start_matches('.').to_owned(),
+                value.trim().trim_matches('"').to_owned(),
+            ))
         })
         .collect()
 }
