@@ -58,7 +58,9 @@ fn black_hole() -> (SocketAddr, impl Sized) {
     for _ in 0..64 {
         match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
             Ok(stream) => fillers.push(stream),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return (addr, (listener, fillers)),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return (addr, (listener, fillers));
+            }
             Err(e) => panic!("filling the accept queue of {addr}: {e}"),
         }
     }
@@ -90,7 +92,11 @@ async fn an_open_port_is_ok_with_its_connect_time() {
         .expect("tcp.connect_ms reading");
     let ms: f64 = reading.value.parse().expect("a number of milliseconds");
     assert!((0.0..1000.0).contains(&ms), "{ms}");
-    assert!(outcome.notes.is_empty(), "first attempt: {:?}", outcome.notes);
+    assert!(
+        outcome.notes.is_empty(),
+        "first attempt: {:?}",
+        outcome.notes
+    );
 }
 
 #[tokio::test]
@@ -131,7 +137,10 @@ async fn a_black_hole_times_out_after_every_attempt() {
         fail_reason(&outcome.result),
         "timed out after 300ms (2 attempts)"
     );
-    assert!(took >= Duration::from_millis(600), "gave up early: {took:?}");
+    assert!(
+        took >= Duration::from_millis(600),
+        "gave up early: {took:?}"
+    );
     assert!(
         took < Duration::from_millis(600) + Duration::from_secs(2),
         "did not give up in time: {took:?}"

@@ -89,17 +89,18 @@ impl Probe for TcpProbe {
 /// within `timeout`. Answers the time the successful connect took (the
 /// lookup is not part of it).
 async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Duration, Failure> {
-    let deadline = tokio::time::Instant::now() + timeout;
+    let begun = Instant::now();
     let addrs: Vec<SocketAddr> =
-        match tokio::time::timeout_at(deadline, tokio::net::lookup_host((host, port))).await {
+        match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
             Ok(Ok(addrs)) => addrs.collect(),
             Ok(Err(_)) => return Err(Failure::Resolve),
             Err(_elapsed) => return Err(Failure::ResolveTimeout),
         };
     let mut last = Failure::Resolve;
     for addr in addrs {
+        let left = timeout.saturating_sub(begun.elapsed());
         let start = Instant::now();
-        match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(left, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => {
                 let latency = start.elapsed();
                 drop(stream);
