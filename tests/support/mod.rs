@@ -2,6 +2,7 @@
 //! command-line tools).
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -86,9 +87,10 @@ impl Snmpd {
             "agentAddress udp:127.0.0.1:{port}\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\nsysLocation loopback test\n"
         );
         for (u, a, ap, p, pp) in V3_USERS {
-            conf.push_str(&format!(
-                "createUser {u} {a} \"{ap}\" {p} \"{pp}\"\nrouser {u} priv\n"
-            ));
+            let _ = writeln!(
+                conf,
+                "createUser {u} {a} \"{ap}\" {p} \"{pp}\"\nrouser {u} priv"
+            );
         }
         let conf_path = dir.path().join("snmpd.conf");
         std::fs::write(&conf_path, conf).unwrap();
@@ -164,6 +166,8 @@ pub fn run_cli(
 /// (oid, value text) pairs, quotes removed.
 pub fn parse_cli(out: &str) -> Vec<(String, String)> {
     out.lines()
+        // net-snmp's note at the end of a walk that reached endOfMibView.
+        .filter(|l| !l.contains("No more variables left"))
         .filter_map(|l| {
             let (oid, rest) = l.split_once(" = ")?;
             let value = rest.split_once(": ").map_or(rest, |(_, v)| v);
