@@ -45,6 +45,15 @@ enum Command {
     },
 }
 
+/// Prints a line to stdout, ignoring a closed pipe: the simulator keeps
+/// serving when nobody reads its log (`toc sim | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Exit status for an invalid configuration.
 const EXIT_CONFIG: u8 = 2;
 
@@ -158,7 +167,7 @@ fn config_failed(path: &Path, diags: &[Diagnostic]) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn sim(file: &Path, control: SocketAddr, scenario: Option<&Path>) -> ExitCode {
+fn sim(file: &Path, control: SocketAddr, scenario_path: Option<&Path>) -> ExitCode {
     let inventory = match Inventory::load(file) {
         Ok((inv, warnings)) => {
             print_diags(&warnings);
@@ -166,7 +175,7 @@ fn sim(file: &Path, control: SocketAddr, scenario: Option<&Path>) -> ExitCode {
         }
         Err(diags) => return config_failed(file, &diags),
     };
-    let scenario = match scenario.map(|p| (p, Scenario::load(p, &inventory))) {
+    let scenario = match scenario_path.map(|p| (p, Scenario::load(p, &inventory))) {
         None => None,
         Some((_, Ok(s))) => Some(s),
         Some((p, Err(diags))) => return config_failed(p, &diags),
@@ -181,7 +190,7 @@ fn sim(file: &Path, control: SocketAddr, scenario: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run_sim(file, inventory, control, scenario))
+    runtime.block_on(run_sim(file, inventory, control, scenario, scenario_path))
 }
 
 async fn run_sim(
@@ -189,8 +198,10 @@ async fn run_sim(
     inventory: Arc<Inventory>,
     control: SocketAddr,
     scenario: Option<Scenario>,
+    scenario_file: Option<&Path>,
 ) -> ExitCode {
     let plan = scenario.as_ref().map(|s| (s.steps.len(), s.big_bang));
+    let scenario_file = scenario_file.map(Path::display);
     let options = SimOptions { control, scenario };
     let handle = match toc::sim::start(Arc::clone(&inventory), options).await {
         Ok(h) => h,
@@ -201,41 +212,48 @@ async fn run_sim(
     };
     let mut events = handle.subscribe();
     let s = handle.summary();
-    println!(
+    say!(
         "toc sim: {} ({} devices in {})",
         inventory.event.name,
         inventory.devices.len(),
         file.display()
     );
-    println!(
+    say!(
         "  snmp      {} agents (udp), {} devices",
-        s.snmp_ports, s.snmp_devices
+        s.snmp_ports,
+        s.snmp_devices
     );
-    println!(
+    say!(
         "  http      {} health servers, {} devices",
-        s.http_ports, s.http_devices
+        s.http_ports,
+        s.http_devices
     );
-    println!(
+    say!(
         "  tcp       {} listeners, {} devices",
-        s.tcp_listeners, s.tcp_devices
+        s.tcp_listeners,
+        s.tcp_devices
     );
     if !s.skipped.is_empty() {
-        println!("  skipped   {} devices:", s.skipped.len());
+        say!("  skipped   {} devices:", s.skipped.len());
         for k in s.skipped.iter().take(10) {
-            println!("              {}: {}", k.device, k.reason);
+            say!("              {}: {}", k.device, k.reason);
         }
         if s.skipped.len() > 10 {
-            println!("              and {} more", s.skipped.len() - 10);
+            say!("              and {} more", s.skipped.len() - 10);
         }
     }
-    if let Some((steps, big_bang)) = plan {
-        let bang = big_bang.map_or(String::new(), |at| {
-            format!(
-                ", every device silent until the big bang at {}",
+    if let (Some((steps, big_bang)), Some(path)) = (plan, scenario_file) {
+        let mut what = Vec::new();
+        if let Some(at) = big_bang {
+            what.push(format!(
+                "every device silent until the big bang at {}",
                 humantime::format_duration(at)
-            )
-        });
-        println!("  scenario  {steps} steps{bang}");
+            ));
+        }
+        if steps > 0 {
+            what.push(format!("{steps} step{}", if steps == 1 { "" } else { "s" }));
+        }
+        say!("  scenario  {path}: {}", what.join(", "));
     }
     let url = format!("http://{}", handle.control_addr());
     let example = inventory
@@ -244,31 +262,31 @@ async fn run_sim(
         .map(|d| d.id.as_str())
         .find(|id| !s.skipped.iter().any(|k| k.device == *id))
         .unwrap_or("DEVICE-ID");
-    println!("  control   {url}/faults");
-    println!("inject a fault:");
-    println!(
+    say!("  control   {url}/faults");
+    say!("inject a fault:");
+    say!(
         "  curl -X POST {url}/faults -d '{{\"target\":\"{example}\",\"fault\":\"down\",\"for\":\"30s\"}}'"
     );
-    println!("list, clear one, clear all:");
-    println!("  curl {url}/faults");
-    println!("  curl -X DELETE {url}/faults/{example}");
-    println!("  curl -X DELETE {url}/faults");
-    println!("Ctrl-C stops the simulator.");
+    say!("list, clear one, clear all:");
+    say!("  curl {url}/faults");
+    say!("  curl -X DELETE {url}/faults/{example}");
+    say!("  curl -X DELETE {url}/faults");
+    say!("Ctrl-C stops the simulator.");
     let stop = stop_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             () = &mut stop => break,
             event = events.recv() => match event {
-                Ok(e) => println!("[+{:>7.1}s] {}", e.at.as_secs_f64(), e.text),
+                Ok(e) => say!("[+{:>7.1}s] {}", e.at.as_secs_f64(), e.text),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    println!("({n} events not shown)");
+                    say!("({n} events not shown)");
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
         }
     }
-    println!("stopping the simulator");
+    say!("stopping the simulator");
     handle.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -18,22 +18,26 @@ use toc::sim::faults::Fault;
 use toc::sim::{Scenario, SimError, SimHandle, SimOptions};
 use tokio::net::TcpStream;
 
-/// A free TCP port: bind port 0, note the port, let it go.
-fn free_tcp() -> u16 {
-    StdTcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `n` distinct free TCP ports: bind port 0 `n` times, note the ports,
+/// let them all go together (one at a time, the OS may hand out the same
+/// port twice).
+fn free_tcp(n: usize) -> Vec<u16> {
+    let held: Vec<StdTcpListener> = (0..n)
+        .map(|_| StdTcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
-/// A free UDP port.
-fn free_udp() -> u16 {
-    StdUdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `n` distinct free UDP ports.
+fn free_udp(n: usize) -> Vec<u16> {
+    let held: Vec<StdUdpSocket> = (0..n)
+        .map(|_| StdUdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|s| s.local_addr().unwrap().port())
+        .collect()
 }
 
 /// The ports of the test inventory.
@@ -45,17 +49,21 @@ struct Ports {
     http_b: u16,
     tcp_a: u16,
     tcp_b: u16,
+    /// Not in the inventory: for the control API of `toc sim`.
+    control: u16,
 }
 
 impl Ports {
     fn new() -> Self {
+        let (udp, tcp) = (free_udp(2), free_tcp(5));
         Self {
-            snmp_a: free_udp(),
-            snmp_b: free_udp(),
-            http_a: free_tcp(),
-            http_b: free_tcp(),
-            tcp_a: free_tcp(),
-            tcp_b: free_tcp(),
+            snmp_a: udp[0],
+            snmp_b: udp[1],
+            http_a: tcp[0],
+            http_b: tcp[1],
+            tcp_a: tcp[2],
+            tcp_b: tcp[3],
+            control: tcp[4],
         }
     }
 }
@@ -738,7 +746,7 @@ fn shipped_scenarios_are_valid_against_the_shipped_venues() {
 #[test]
 fn sim_binary_serves_until_sigterm() {
     let f = Fixture::new();
-    let control = free_tcp();
+    let control = f.ports.control;
     let child = toc_bin()
         .arg("sim")
         .arg(f.venues())
@@ -811,7 +819,8 @@ async fn ten_thousand_devices_start() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = HEADER.to_owned();
     let venues = 40;
-    let mut http_ports = Vec::new();
+    let udp = free_udp(venues);
+    let tcp = free_tcp(venues * 3);
     let mut n = 0;
     for v in 0..venues {
         let code = format!("V{v:02}");
@@ -820,14 +829,13 @@ async fn ten_thousand_devices_start() {
             "\n[[venues]]\ncode = \"{code}\"\nname = \"Venue {v}\"\ncity = \"Paris\"\nsports = [\"Judo\"]\n"
         )
         .unwrap();
-        let (snmp, http) = (free_udp(), free_tcp());
-        http_ports.push(http);
+        let (snmp, http) = (udp[v], tcp[v * 3]);
         for d in 0..250 {
             let id = format!("{code}-d{d:03}");
             let probe = match d {
                 0..=219 => format!("snmp://127.0.0.1:{snmp}"),
                 220..=247 => format!("http://127.0.0.1:{http}/health/{id}"),
-                _ => format!("tcp://127.0.0.1:{}", free_tcp()),
+                _ => format!("tcp://127.0.0.1:{}", tcp[v * 3 + d - 247]),
             };
             device(&mut s, &id, &probe);
             n += 1;
@@ -846,7 +854,7 @@ async fn ten_thousand_devices_start() {
         (sum.snmp_ports, sum.http_ports, sum.tcp_listeners),
         (40, 40, 80)
     );
-    let url = format!("http://127.0.0.1:{}/health/V39-d247", http_ports[39]);
+    let url = format!("http://127.0.0.1:{}/health/V39-d247", tcp[39 * 3]);
     assert_eq!(health(&url, QUICK).await.unwrap().0, 200);
     sim.shutdown().await;
 }
