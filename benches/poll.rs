@@ -43,14 +43,20 @@ fn main() {
     // we need. Run with a small count under test so it stays quick.
     let quick = !std::env::args().any(|a| a == "--bench");
     let sizes: &[usize] = if quick { &[200] } else { &[1_000, 10_000] };
-    println!("toc poll benchmark ({} venues; sim in a child process)", VENUES);
+    println!(
+        "toc poll benchmark ({} venues; sim in a child process)",
+        VENUES
+    );
     for &n in sizes {
         if let Err(e) = bench(n, quick) {
             eprintln!("bench with {n} devices failed: {e}");
             std::process::exit(1);
         }
     }
-    println!("peak RSS of the poller: {:.1} MiB", peak_rss_kib() as f64 / 1024.0);
+    println!(
+        "peak RSS of the poller: {:.1} MiB",
+        peak_rss_kib() as f64 / 1024.0
+    );
 }
 
 fn free_udp_port() -> std::io::Result<u16> {
@@ -58,13 +64,18 @@ fn free_udp_port() -> std::io::Result<u16> {
 }
 
 fn inventory_text(n: usize) -> std::io::Result<String> {
-    let ports: Vec<u16> = (0..VENUES).map(|_| free_udp_port()).collect::<Result<_, _>>()?;
+    let ports: Vec<u16> = (0..VENUES)
+        .map(|_| free_udp_port())
+        .collect::<Result<_, _>>()?;
     let mut s = String::from(
         "[event]\nname = \"bench\"\npoll_interval = \"5s\"\ntimeout = \"1s\"\nretries = 1\n\n\
          [profiles.v2]\nversion = \"v2c\"\ncommunity = \"bench\"\n\n",
     );
     for (v, port) in ports.iter().enumerate() {
-        let _ = writeln!(s, "[[venues]]\ncode = \"V{v:02}\"\nname = \"Venue {v}\"\ncity = \"Paris\"\n");
+        let _ = writeln!(
+            s,
+            "[[venues]]\ncode = \"V{v:02}\"\nname = \"Venue {v}\"\ncity = \"Paris\"\n"
+        );
         for d in (v..n).step_by(VENUES) {
             let _ = writeln!(
                 s,
@@ -107,7 +118,11 @@ fn serve_sim(path: &Path) {
         for port in ports {
             match tokio::net::UdpSocket::bind(("127.0.0.1", port)).await {
                 Ok(socket) => {
-                    tokio::spawn(agent::serve(socket, Arc::clone(&inventory), Arc::clone(&state)));
+                    tokio::spawn(agent::serve(
+                        socket,
+                        Arc::clone(&inventory),
+                        Arc::clone(&state),
+                    ));
                 }
                 Err(e) => {
                     eprintln!("sim: cannot bind {port}: {e}");
@@ -130,7 +145,11 @@ fn bench(n: usize, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("bench-venues.toml");
     std::fs::write(&path, inventory_text(n)?)?;
-    let inventory = Arc::new(Inventory::load(&path).map_err(|d| format!("{} config errors", d.len()))?.0);
+    let inventory = Arc::new(
+        Inventory::load(&path)
+            .map_err(|d| format!("{} config errors", d.len()))?
+            .0,
+    );
 
     let mut child = Command::new(std::env::current_exe()?)
         .env("TOC_BENCH_SIM", &path)
@@ -144,7 +163,9 @@ fn bench(n: usize, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
     }
     let sim_pid = child.id();
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let result = rt.block_on(async {
         let client = Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4)?;
         let probe = Arc::new(SnmpProbe::new(client.clone(), &inventory.profiles, 1));
@@ -249,7 +270,10 @@ fn bench(n: usize, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
 
 /// CPU seconds (user + system) of this process or of `pid`, from /proc.
 fn cpu_seconds(pid: Option<u32>) -> f64 {
-    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |p| format!("/proc/{p}/stat"));
+    let path = pid.map_or_else(
+        || "/proc/self/stat".to_owned(),
+        |p| format!("/proc/{p}/stat"),
+    );
     let Ok(stat) = std::fs::read_to_string(path) else {
         return 0.0;
     };
@@ -258,7 +282,12 @@ fn cpu_seconds(pid: Option<u32>) -> f64 {
         return 0.0;
     };
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
     (ticks(11) + ticks(12)) / clock_ticks()
 }

@@ -1,10 +1,13 @@
 //! The `toc` command line.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use toc::config::{self, Diagnostic, Inventory, Severity};
+use toc::sim::{Scenario, SimOptions};
 
 /// toc: the Technology Operations Center console.
 #[derive(Debug, Parser)]
@@ -26,6 +29,29 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         playbooks: Option<PathBuf>,
     },
+    /// Simulate the venues of a file on this machine: SNMP agents, HTTP
+    /// health endpoints and TCP listeners for every loopback device, with
+    /// fault injection over a control API.
+    Sim {
+        /// The inventory to simulate.
+        #[arg(default_value = "venues.toml")]
+        file: PathBuf,
+        /// Where the control API listens (loopback only).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7070")]
+        control: SocketAddr,
+        /// A scenario of timed faults to play (see scenarios/).
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+    },
+}
+
+/// Prints a line to stdout, ignoring a closed pipe: the simulator keeps
+/// serving when nobody reads its log (`toc sim | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
 }
 
 /// Exit status for an invalid configuration.
@@ -35,6 +61,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file, playbooks } => check(&file, playbooks.as_deref()),
+        Command::Sim {
+            file,
+            control,
+            scenario,
+        } => sim(&file, control, scenario.as_deref()),
     }
 }
 
@@ -118,4 +149,160 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// Prints the errors of a file that cannot be used, the way `toc check`
+/// does.
+fn config_failed(path: &Path, diags: &[Diagnostic]) -> ExitCode {
+    print_diags(diags);
+    let n = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    eprintln!(
+        "{}: {n} error{} found",
+        path.display(),
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn sim(file: &Path, control: SocketAddr, scenario_path: Option<&Path>) -> ExitCode {
+    let inventory = match Inventory::load(file) {
+        Ok((inv, warnings)) => {
+            print_diags(&warnings);
+            Arc::new(inv)
+        }
+        Err(diags) => return config_failed(file, &diags),
+    };
+    let scenario = match scenario_path.map(|p| (p, Scenario::load(p, &inventory))) {
+        None => None,
+        Some((_, Ok(s))) => Some(s),
+        Some((p, Err(diags))) => return config_failed(p, &diags),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("toc sim: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run_sim(file, inventory, control, scenario, scenario_path))
+}
+
+async fn run_sim(
+    file: &Path,
+    inventory: Arc<Inventory>,
+    control: SocketAddr,
+    scenario: Option<Scenario>,
+    scenario_file: Option<&Path>,
+) -> ExitCode {
+    let plan = scenario.as_ref().map(|s| (s.steps.len(), s.big_bang));
+    let scenario_file = scenario_file.map(Path::display);
+    let options = SimOptions { control, scenario };
+    let handle = match toc::sim::start(Arc::clone(&inventory), options).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("toc sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut events = handle.subscribe();
+    let s = handle.summary();
+    say!(
+        "toc sim: {} ({} devices in {})",
+        inventory.event.name,
+        inventory.devices.len(),
+        file.display()
+    );
+    say!(
+        "  snmp      {} agents (udp), {} devices",
+        s.snmp_ports,
+        s.snmp_devices
+    );
+    say!(
+        "  http      {} health servers, {} devices",
+        s.http_ports,
+        s.http_devices
+    );
+    say!(
+        "  tcp       {} listeners, {} devices",
+        s.tcp_listeners,
+        s.tcp_devices
+    );
+    if !s.skipped.is_empty() {
+        say!("  skipped   {} devices:", s.skipped.len());
+        for k in s.skipped.iter().take(10) {
+            say!("              {}: {}", k.device, k.reason);
+        }
+        if s.skipped.len() > 10 {
+            say!("              and {} more", s.skipped.len() - 10);
+        }
+    }
+    if let (Some((steps, big_bang)), Some(path)) = (plan, scenario_file) {
+        let mut what = Vec::new();
+        if let Some(at) = big_bang {
+            what.push(format!(
+                "every device silent until the big bang at {}",
+                humantime::format_duration(at)
+            ));
+        }
+        if steps > 0 {
+            what.push(format!("{steps} step{}", if steps == 1 { "" } else { "s" }));
+        }
+        say!("  scenario  {path}: {}", what.join(", "));
+    }
+    let url = format!("http://{}", handle.control_addr());
+    let example = inventory
+        .devices
+        .iter()
+        .map(|d| d.id.as_str())
+        .find(|id| !s.skipped.iter().any(|k| k.device == *id))
+        .unwrap_or("DEVICE-ID");
+    say!("  control   {url}/faults");
+    say!("inject a fault:");
+    say!(
+        "  curl -X POST {url}/faults -d '{{\"target\":\"{example}\",\"fault\":\"down\",\"for\":\"30s\"}}'"
+    );
+    say!("list, clear one, clear all:");
+    say!("  curl {url}/faults");
+    say!("  curl -X DELETE {url}/faults/{example}");
+    say!("  curl -X DELETE {url}/faults");
+    say!("Ctrl-C stops the simulator.");
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            event = events.recv() => match event {
+                Ok(e) => say!("[+{:>7.1}s] {}", e.at.as_secs_f64(), e.text),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    say!("({n} events not shown)");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    say!("stopping the simulator");
+    handle.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

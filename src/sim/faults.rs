@@ -127,6 +127,8 @@ struct Inner {
     devices: Vec<DeviceSim>,
     /// Venue index → (since, until) of an uplink outage.
     uplink_down: HashMap<usize, (Instant, Option<Instant>)>,
+    /// Every device silent (the big bang of a scenario): (since, until).
+    blackout: Option<(Instant, Option<Instant>)>,
 }
 
 /// The live fault state of every simulated device, shared by the agents.
@@ -185,6 +187,7 @@ impl SimState {
             inner: RwLock::new(Inner {
                 devices,
                 uplink_down: HashMap::new(),
+                blackout: None,
             }),
         }
     }
@@ -234,6 +237,11 @@ impl SimState {
             cpu_percent: d.base_cpu,
         };
         if let Some((_, until)) = inner.uplink_down.get(&d.venue)
+            && until.is_none_or(|u| now < u)
+        {
+            view.silent = true;
+        }
+        if let Some((_, until)) = inner.blackout
             && until.is_none_or(|u| now < u)
         {
             view.silent = true;
@@ -333,13 +341,50 @@ impl SimState {
             }
             return Ok(0);
         }
+        if target == EVERYTHING {
+            if kind.is_none_or(|k| k == BIG_BANG) {
+                return Ok(usize::from(inner.blackout.take().is_some()));
+            }
+            return Ok(0);
+        }
         Err(UnknownTarget(target.to_owned()))
+    }
+
+    /// Silences every device until `until` (or until cleared), as before
+    /// the big bang of a scenario: the whole Games then comes up at once.
+    /// Listed by [`SimState::active`] with target `*`.
+    pub fn silence_all(&self, until: Option<Instant>) {
+        self.write().blackout = Some((Instant::now(), until));
+    }
+
+    /// Applies `action` to `target` (a device id, or a venue code for
+    /// `uplink-down`) for `duration` or until cleared. Returns one line
+    /// saying what was done.
+    pub fn apply(
+        &self,
+        target: &str,
+        action: &Action,
+        duration: Option<Duration>,
+    ) -> Result<String, String> {
+        check_target(
+            target,
+            action,
+            self.device_index(target).is_some(),
+            self.venue_index(target).is_some(),
+        )?;
+        let done = match action {
+            Action::Fault(fault) => self.set(target, fault.clone(), duration),
+            Action::Reboot => self.reboot(target),
+            Action::UplinkDown => self.uplink_down(target, duration),
+        };
+        done.map_err(|e| e.to_string())?;
+        Ok(describe(target, action, duration))
     }
 
     /// Clears every fault everywhere. Returns how many were cleared.
     pub fn clear_all(&self) -> usize {
         let mut inner = self.write();
-        let mut n = inner.uplink_down.len();
+        let mut n = inner.uplink_down.len() + usize::from(inner.blackout.take().is_some());
         inner.uplink_down.clear();
         for d in &mut inner.devices {
             n += d.faults.len();
@@ -355,6 +400,20 @@ impl SimState {
         inner
             .uplink_down
             .retain(|_, (_, until)| until.is_none_or(|u| now < u));
+        if inner
+            .blackout
+            .is_some_and(|(_, until)| until.is_some_and(|u| now >= u))
+        {
+            inner.blackout = None;
+        }
+        if let Some((since, until)) = inner.blackout {
+            out.push(ActiveFault {
+                target: EVERYTHING.to_owned(),
+                fault: None,
+                since,
+                until,
+            });
+        }
         let mut venues: Vec<_> = self.venues.iter().collect();
         venues.sort();
         for (code, idx) in venues {
@@ -384,6 +443,183 @@ impl SimState {
             }
         }
         out
+    }
+}
+
+/// The target name of the every-device blackout (the big bang).
+pub const EVERYTHING: &str = "*";
+
+/// The kind name of the every-device blackout.
+pub const BIG_BANG: &str = "big-bang";
+
+impl ActiveFault {
+    /// The fault's kind as the control API names it: a [`Fault::kind`],
+    /// `uplink-down` for a venue, or `big-bang` for every device.
+    pub fn kind(&self) -> &'static str {
+        match &self.fault {
+            Some(f) => f.kind(),
+            None if self.target == EVERYTHING => BIG_BANG,
+            None => "uplink-down",
+        }
+    }
+
+    /// One line on what the fault does.
+    pub fn detail(&self) -> String {
+        match &self.fault {
+            Some(Fault::IfDown(None)) => "every interface oper-down".to_owned(),
+            Some(Fault::IfDown(Some(name))) => format!("interface {name} oper-down"),
+            Some(Fault::Slow(d)) => format!("answers after {}", humantime::format_duration(*d)),
+            Some(Fault::Flapping(d)) => format!(
+                "down and up in turn, {} each",
+                humantime::format_duration(*d)
+            ),
+            Some(Fault::CpuHigh(p)) => format!("CPU at {p}%"),
+            Some(Fault::Down) => "silent on every protocol".to_owned(),
+            Some(Fault::AuthFail) => "refuses our credentials".to_owned(),
+            None if self.target == EVERYTHING => {
+                "every device silent until the big bang".to_owned()
+            }
+            None => "venue uplink down: every device of the venue silent".to_owned(),
+        }
+    }
+}
+
+/// Something the control API or a scenario does to a target: set a
+/// fault, reboot a device, or take a venue's uplink down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Set this fault on a device.
+    Fault(Fault),
+    /// Reboot a device now (no duration).
+    Reboot,
+    /// Take a venue's uplink down (the target is a venue code).
+    UplinkDown,
+}
+
+/// Every action name, as written in the control API and scenario files.
+pub const ACTION_KINDS: [&str; 8] = [
+    "down",
+    "slow",
+    "if-down",
+    "flapping",
+    "auth-fail",
+    "cpu-high",
+    "reboot",
+    "uplink-down",
+];
+
+/// The default delay of `slow` without a value.
+pub const DEFAULT_SLOW: Duration = Duration::from_millis(500);
+/// The default phase of `flapping` without a value.
+pub const DEFAULT_FLAP: Duration = Duration::from_secs(10);
+/// The default load of `cpu-high` without a value.
+pub const DEFAULT_CPU: u8 = 95;
+
+impl Action {
+    /// Reads an action from its name and optional value: `slow` takes a
+    /// delay (`"200ms"`, default 500ms), `flapping` a phase length
+    /// (default 10s), `if-down` an interface name or ifIndex (default:
+    /// every interface), `cpu-high` a percent (default 95); the others take
+    /// no value. The error says what to write instead.
+    pub fn parse(kind: &str, value: Option<&str>) -> Result<Action, String> {
+        let value = value.map(str::trim);
+        let no_value = |a: Action| match value {
+            None => Ok(a),
+            Some(v) => Err(format!("`{kind}` takes no value (got `{v}`); leave it out")),
+        };
+        let duration = |default: Duration| -> Result<Duration, String> {
+            let Some(v) = value else {
+                return Ok(default);
+            };
+            let d = crate::config::value::parse_duration(v)?;
+            if d.is_zero() {
+                return Err(format!(
+                    "`{kind}` needs a duration above zero, like `200ms`"
+                ));
+            }
+            Ok(d)
+        };
+        match kind {
+            "down" => no_value(Action::Fault(Fault::Down)),
+            "auth-fail" => no_value(Action::Fault(Fault::AuthFail)),
+            "reboot" => no_value(Action::Reboot),
+            "uplink-down" => no_value(Action::UplinkDown),
+            "slow" => Ok(Action::Fault(Fault::Slow(duration(DEFAULT_SLOW)?))),
+            "flapping" => Ok(Action::Fault(Fault::Flapping(duration(DEFAULT_FLAP)?))),
+            "if-down" => match value {
+                None => Ok(Action::Fault(Fault::IfDown(None))),
+                Some("") => Err(
+                    "`if-down` needs an interface name or ifIndex (like `Te0/0/1` or `2`), or no value for every interface"
+                        .to_owned(),
+                ),
+                Some(v) => Ok(Action::Fault(Fault::IfDown(Some(v.to_owned())))),
+            },
+            "cpu-high" => {
+                let Some(v) = value else {
+                    return Ok(Action::Fault(Fault::CpuHigh(DEFAULT_CPU)));
+                };
+                match v.trim_end_matches('%').trim().parse::<u8>() {
+                    Ok(p) if p <= 100 => Ok(Action::Fault(Fault::CpuHigh(p))),
+                    _ => Err(format!(
+                        "`cpu-high` takes a percent from 0 to 100, like `95` (got `{v}`)"
+                    )),
+                }
+            }
+            other => Err(format!(
+                "unknown fault `{other}`; use one of: {}",
+                ACTION_KINDS.join(", ")
+            )),
+        }
+    }
+
+    /// The action's name (`down`, …, `reboot`, `uplink-down`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Fault(f) => f.kind(),
+            Action::Reboot => "reboot",
+            Action::UplinkDown => "uplink-down",
+        }
+    }
+}
+
+/// Whether `action` can be applied to `target`, given whether the target
+/// names a device and whether it names a venue. `uplink-down` takes a
+/// venue code, every other action a device id.
+pub fn check_target(
+    target: &str,
+    action: &Action,
+    is_device: bool,
+    is_venue: bool,
+) -> Result<(), String> {
+    match action {
+        Action::UplinkDown if is_venue => Ok(()),
+        Action::UplinkDown if is_device => Err(format!(
+            "`uplink-down` takes a venue code, and `{target}` is a device; name its venue (like `STA`) or use `down`"
+        )),
+        Action::UplinkDown => Err(format!(
+            "no venue called `{target}`; `uplink-down` takes a venue code from venues.toml, like `STA`"
+        )),
+        _ if is_device => Ok(()),
+        _ if is_venue => Err(format!(
+            "`{}` takes a device id, and `{target}` is a venue; name a device, or use `uplink-down` for the whole venue",
+            action.kind()
+        )),
+        _ => Err(format!("no device called `{target}` in venues.toml")),
+    }
+}
+
+/// One line on an applied action: `STA-core-a: down for 30s`.
+pub fn describe(target: &str, action: &Action, duration: Option<Duration>) -> String {
+    let what = match action {
+        Action::Fault(f) => f.to_string(),
+        Action::Reboot => "reboot".to_owned(),
+        Action::UplinkDown => "uplink-down".to_owned(),
+    };
+    match duration {
+        Some(d) if !matches!(action, Action::Reboot) => {
+            format!("{target}: {what} for {}", humantime::format_duration(d))
+        }
+        _ => format!("{target}: {what}"),
     }
 }
 
@@ -484,5 +720,78 @@ mod tests {
         assert!(s.set("nope", Fault::Down, None).is_err());
         assert!(s.uplink_down("XXX", None).is_err());
         assert!(s.clear("nope", None).is_err());
+    }
+
+    #[test]
+    fn silence_all_until_the_big_bang() {
+        let s = state();
+        let now = Instant::now();
+        s.silence_all(Some(now + Duration::from_secs(5)));
+        let i = s.device_index("MRN-core").expect("known");
+        assert!(s.view(i, now).silent);
+        assert!(!s.view(i, now + Duration::from_secs(6)).silent);
+        let active = s.active(Instant::now());
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].kind(), BIG_BANG);
+        assert!(s.active(now + Duration::from_secs(6)).is_empty());
+        s.silence_all(None);
+        assert_eq!(s.clear(EVERYTHING, None), Ok(1));
+        assert!(!s.view(i, Instant::now()).silent);
+    }
+
+    #[test]
+    fn actions_parse_with_defaults_and_clear_errors() {
+        assert_eq!(Action::parse("down", None), Ok(Action::Fault(Fault::Down)));
+        assert_eq!(
+            Action::parse("slow", Some("200ms")),
+            Ok(Action::Fault(Fault::Slow(Duration::from_millis(200))))
+        );
+        assert_eq!(
+            Action::parse("slow", None),
+            Ok(Action::Fault(Fault::Slow(DEFAULT_SLOW)))
+        );
+        assert_eq!(
+            Action::parse("cpu-high", Some("97%")),
+            Ok(Action::Fault(Fault::CpuHigh(97)))
+        );
+        assert_eq!(
+            Action::parse("if-down", Some("Te0/0/1")),
+            Ok(Action::Fault(Fault::IfDown(Some("Te0/0/1".into()))))
+        );
+        for (kind, value, needle) in [
+            ("melt", None, "unknown fault `melt`"),
+            ("down", Some("x"), "takes no value"),
+            ("slow", Some("200"), "needs a unit"),
+            ("slow", Some("0s"), "above zero"),
+            ("cpu-high", Some("101"), "0 to 100"),
+            ("if-down", Some(""), "interface name"),
+        ] {
+            let err = Action::parse(kind, value).expect_err(kind);
+            assert!(err.contains(needle), "{kind} {value:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn apply_checks_the_kind_of_target() {
+        let s = state();
+        assert!(s.apply("STA", &Action::UplinkDown, None).is_ok());
+        let err = s
+            .apply("STA-core", &Action::UplinkDown, None)
+            .expect_err("device");
+        assert!(err.contains("venue code"), "{err}");
+        let err = s
+            .apply("STA", &Action::Fault(Fault::Down), None)
+            .expect_err("venue");
+        assert!(err.contains("is a venue"), "{err}");
+        let err = s.apply("nope", &Action::Reboot, None).expect_err("unknown");
+        assert!(err.contains("no device called `nope`"), "{err}");
+        assert_eq!(
+            s.apply(
+                "STA-core",
+                &Action::Fault(Fault::Down),
+                Some(Duration::from_secs(30))
+            ),
+            Ok("STA-core: down for 30s".to_owned())
+        );
     }
 }

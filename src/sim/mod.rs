@@ -1,5 +1,506 @@
 //! Simulated venues: SNMP agents, HTTP health endpoints and TCP listeners
 //! for every loopback device of a venues file, with fault injection.
+//!
+//! [`start`] binds one UDP socket per distinct SNMP address, one HTTP
+//! server per distinct HTTP address, one TCP listener per TCP address and
+//! a small control API, then serves until the [`SimHandle`] is shut down
+//! or dropped. Faults come from the control API ([`control`]) or a
+//! scenario file ([`scenario`]); every part asks the shared [`SimState`]
+//! how a device behaves at the moment a request arrives.
 
 pub mod agent;
+pub mod control;
 pub mod faults;
+pub mod http;
+pub mod scenario;
+pub mod tcp;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::Inventory;
+use crate::config::venues::ProbeTarget;
+
+pub use faults::SimState;
+pub use scenario::Scenario;
+
+/// How to run the simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Where the control API listens; must be a loopback address. Port 0
+    /// takes any free port.
+    pub control: SocketAddr,
+    /// A scenario to play, timed from the start.
+    pub scenario: Option<Scenario>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            control: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            scenario: None,
+        }
+    }
+}
+
+/// Something the simulator did that the operator should see: a fault set
+/// or cleared through the control API, a scenario step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimEvent {
+    /// Time since the simulator started.
+    pub at: Duration,
+    /// One line on what happened.
+    pub text: String,
+}
+
+/// A device the simulator does not serve, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The device id.
+    pub device: String,
+    /// Why it is not simulated.
+    pub reason: String,
+}
+
+/// What the simulator is serving.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimSummary {
+    /// UDP sockets with an SNMP agent.
+    pub snmp_ports: usize,
+    /// Devices answered by those agents.
+    pub snmp_devices: usize,
+    /// HTTP servers with health endpoints.
+    pub http_ports: usize,
+    /// Devices with a health endpoint.
+    pub http_devices: usize,
+    /// TCP listeners.
+    pub tcp_listeners: usize,
+    /// Devices behind those listeners.
+    pub tcp_devices: usize,
+    /// Devices served in all.
+    pub devices_served: usize,
+    /// Devices left out (not on loopback, https, …).
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why the simulator could not start.
+#[derive(Debug)]
+pub enum SimError {
+    /// Addresses that could not be bound (already in use, no permission).
+    Bind(Vec<BindFailure>),
+    /// The control API address is not a loopback address.
+    ControlNotLoopback(SocketAddr),
+}
+
+/// One address that could not be bound.
+#[derive(Debug)]
+pub struct BindFailure {
+    /// `snmp`, `http`, `tcp` or `control`.
+    pub protocol: &'static str,
+    /// The address.
+    pub addr: SocketAddr,
+    /// The devices that needed it (empty for the control API).
+    pub devices: Vec<String>,
+    /// What the system said.
+    pub error: std::io::Error,
+}
+
+impl fmt::Display for BindFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot listen on {} ({}",
+            self.addr,
+            if self.protocol == "snmp" {
+                "snmp, udp"
+            } else {
+                self.protocol
+            }
+        )?;
+        if !self.devices.is_empty() {
+            const SHOWN: usize = 3;
+            let names: Vec<&str> = self
+                .devices
+                .iter()
+                .take(SHOWN)
+                .map(String::as_str)
+                .collect();
+            write!(f, " for {}", names.join(", "))?;
+            if self.devices.len() > SHOWN {
+                write!(f, " and {} more", self.devices.len() - SHOWN)?;
+            }
+        }
+        write!(f, "): {}", self.error)?;
+        if self.error.kind() == std::io::ErrorKind::AddrInUse {
+            write!(
+                f,
+                "; another program (perhaps another `toc sim`) holds the port: stop it, or change the port in the file"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Bind(failures) => {
+                const SHOWN: usize = 5;
+                for (i, b) in failures.iter().take(SHOWN).enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{b}")?;
+                }
+                if failures.len() > SHOWN {
+                    write!(
+                        f,
+                        "\nand {} more addresses could not be bound",
+                        failures.len() - SHOWN
+                    )?;
+                }
+                Ok(())
+            }
+            SimError::ControlNotLoopback(addr) => write!(
+                f,
+                "the control API address {addr} is not a loopback address; use 127.0.0.1:PORT so only this machine can inject faults"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// A running simulator. Shut it down with [`SimHandle::shutdown`];
+/// dropping it stops everything too.
+#[derive(Debug)]
+pub struct SimHandle {
+    state: Arc<SimState>,
+    summary: SimSummary,
+    control: SocketAddr,
+    started: Instant,
+    events: broadcast::Sender<SimEvent>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// The shared fault state: set faults on it directly, or read it.
+    pub fn state(&self) -> Arc<SimState> {
+        Arc::clone(&self.state)
+    }
+
+    /// What is being served.
+    pub fn summary(&self) -> &SimSummary {
+        &self.summary
+    }
+
+    /// Where the control API listens.
+    pub fn control_addr(&self) -> SocketAddr {
+        self.control
+    }
+
+    /// When the simulator started (scenario times count from here).
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Faults set and cleared from now on, by the control API and the
+    /// scenario.
+    pub fn subscribe(&self) -> broadcast::Receiver<SimEvent> {
+        self.events.subscribe()
+    }
+
+    /// Stops every server and waits until their sockets are closed.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let tasks = std::mem::take(&mut self.tasks);
+        for t in &tasks {
+            t.abort();
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Shared by the servers: the state, the stop signal and the event line.
+#[derive(Debug, Clone)]
+pub(crate) struct Shared {
+    pub(crate) state: Arc<SimState>,
+    pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) events: broadcast::Sender<SimEvent>,
+    pub(crate) started: Instant,
+}
+
+impl Shared {
+    /// Tells subscribers (the `toc sim` terminal) what happened.
+    pub(crate) fn emit(&self, text: String) {
+        let _ = self.events.send(SimEvent {
+            at: self.started.elapsed(),
+            text,
+        });
+    }
+}
+
+/// Resolves when the simulator is stopping (or its handle is gone).
+pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Which sockets serve which devices.
+#[derive(Debug, Default)]
+struct Plan {
+    snmp: BTreeMap<SocketAddr, Vec<usize>>,
+    http: BTreeMap<SocketAddr, Vec<(String, usize)>>,
+    tcp: BTreeMap<SocketAddr, Vec<usize>>,
+    skipped: Vec<Skipped>,
+}
+
+/// A loopback address for `host`, or why it is not one.
+fn loopback(host: &str, port: u16) -> Result<SocketAddr, String> {
+    if port == 0 {
+        return Err("port 0 is not a fixed address".to_owned());
+    }
+    let host = host.trim_matches(['[', ']']);
+    let ip = if host.eq_ignore_ascii_case("localhost") {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        host.parse::<IpAddr>()
+            .map_err(|_| format!("{host} is not a loopback address"))?
+    };
+    if ip.is_loopback() {
+        Ok(SocketAddr::new(ip, port))
+    } else {
+        Err(format!("{ip} is not a loopback address"))
+    }
+}
+
+fn plan(inventory: &Inventory) -> Plan {
+    let mut plan = Plan::default();
+    let mut urls: BTreeMap<(SocketAddr, String), &str> = BTreeMap::new();
+    for (i, d) in inventory.devices.iter().enumerate() {
+        let placed = match &d.probe {
+            ProbeTarget::Snmp { host, port } => loopback(host, *port).map(|a| {
+                plan.snmp.entry(a).or_default().push(i);
+            }),
+            ProbeTarget::Tcp { host, port } => loopback(host, *port).map(|a| {
+                plan.tcp.entry(a).or_default().push(i);
+            }),
+            ProbeTarget::Http { url } => http_target(url).and_then(|(addr, path)| {
+                if let Some(first) = urls.get(&(addr, path.clone())) {
+                    return Err(format!("same health URL as {first}"));
+                }
+                urls.insert((addr, path.clone()), &d.id);
+                plan.http.entry(addr).or_default().push((path, i));
+                Ok(())
+            }),
+        };
+        if let Err(reason) = placed {
+            plan.skipped.push(Skipped {
+                device: d.id.clone(),
+                reason,
+            });
+        }
+    }
+    plan
+}
+
+fn http_target(url: &str) -> Result<(SocketAddr, String), String> {
+    let u = url::Url::parse(url).map_err(|e| format!("bad URL {url}: {e}"))?;
+    if u.scheme() != "http" {
+        return Err(format!(
+            "{} health endpoints are not simulated (http only)",
+            u.scheme()
+        ));
+    }
+    let host = u.host_str().unwrap_or_default();
+    let port = u.port_or_known_default().unwrap_or(80);
+    let addr = loopback(host, port)?;
+    Ok((addr, u.path().to_owned()))
+}
+
+/// The sockets of a plan, all bound.
+struct Bound {
+    snmp: Vec<UdpSocket>,
+    http: Vec<(TcpListener, Vec<(String, usize)>)>,
+    tcp: Vec<(SocketAddr, TcpListener, Vec<usize>)>,
+    control: TcpListener,
+}
+
+/// Binds every address of `plan` and the control API, or names every
+/// address that could not be bound.
+async fn bind(plan: &Plan, inventory: &Inventory, control: SocketAddr) -> Result<Bound, SimError> {
+    let names = |idx: &mut dyn Iterator<Item = usize>| -> Vec<String> {
+        idx.filter_map(|i| inventory.devices.get(i).map(|d| d.id.clone()))
+            .collect()
+    };
+    let mut failures = Vec::new();
+    let mut fail = |protocol, addr, devices, error| {
+        failures.push(BindFailure {
+            protocol,
+            addr,
+            devices,
+            error,
+        });
+    };
+    let mut snmp = Vec::new();
+    for (addr, devices) in &plan.snmp {
+        match UdpSocket::bind(addr).await {
+            Ok(s) => snmp.push(s),
+            Err(e) => fail("snmp", *addr, names(&mut devices.iter().copied()), e),
+        }
+    }
+    let mut http = Vec::new();
+    for (addr, devices) in &plan.http {
+        match TcpListener::bind(addr).await {
+            Ok(l) => http.push((l, devices.clone())),
+            Err(e) => fail(
+                "http",
+                *addr,
+                names(&mut devices.iter().map(|(_, i)| *i)),
+                e,
+            ),
+        }
+    }
+    let mut tcp = Vec::new();
+    for (addr, devices) in &plan.tcp {
+        match tcp::bind_open(*addr) {
+            Ok(l) => tcp.push((*addr, l, devices.clone())),
+            Err(e) => fail("tcp", *addr, names(&mut devices.iter().copied()), e),
+        }
+    }
+    let control = match TcpListener::bind(control).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            fail("control", control, Vec::new(), e);
+            None
+        }
+    };
+    match control {
+        Some(control) if failures.is_empty() => Ok(Bound {
+            snmp,
+            http,
+            tcp,
+            control,
+        }),
+        _ => Err(SimError::Bind(failures)),
+    }
+}
+
+/// Starts the simulator for every loopback device of `inventory`.
+///
+/// Every address is bound before anything is served, so a busy port fails
+/// the start cleanly, naming the address and the devices that need it.
+pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<SimHandle, SimError> {
+    if !options.control.ip().is_loopback() {
+        return Err(SimError::ControlNotLoopback(options.control));
+    }
+    let started = Instant::now();
+    let state = Arc::new(SimState::new(&inventory));
+    if let Some(at) = options.scenario.as_ref().and_then(|s| s.big_bang) {
+        state.silence_all(Some(started + at));
+    }
+    let plan = plan(&inventory);
+    let bound = bind(&plan, &inventory, options.control).await?;
+    let control_addr = bound.control.local_addr().unwrap_or(options.control);
+
+    let (stop_tx, stop) = watch::channel(false);
+    let (events, _) = broadcast::channel(1024);
+    let shared = Shared {
+        state: Arc::clone(&state),
+        stop,
+        events: events.clone(),
+        started,
+    };
+    let summary = SimSummary {
+        snmp_ports: bound.snmp.len(),
+        snmp_devices: plan.snmp.values().map(Vec::len).sum(),
+        http_ports: bound.http.len(),
+        http_devices: plan.http.values().map(Vec::len).sum(),
+        tcp_listeners: bound.tcp.len(),
+        tcp_devices: plan.tcp.values().map(Vec::len).sum(),
+        devices_served: inventory.devices.len() - plan.skipped.len(),
+        skipped: plan.skipped,
+    };
+
+    let mut tasks = Vec::new();
+    for socket in bound.snmp {
+        let (inv, st) = (Arc::clone(&inventory), Arc::clone(&state));
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = agent::serve(socket, inv, st).await {
+                tracing::warn!("snmp agent stopped: {e}");
+            }
+        }));
+    }
+    for (listener, devices) in bound.http {
+        tasks.push(tokio::spawn(http::serve(
+            listener,
+            Arc::clone(&inventory),
+            devices,
+            shared.clone(),
+        )));
+    }
+    for (addr, listener, devices) in bound.tcp {
+        tasks.push(tokio::spawn(tcp::serve(
+            addr,
+            listener,
+            devices,
+            shared.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(control::serve(bound.control, shared.clone())));
+    if let Some(scenario) = options.scenario {
+        tasks.push(tokio::spawn(scenario::run(scenario, shared.clone())));
+    }
+    Ok(SimHandle {
+        state,
+        summary,
+        control: control_addr,
+        started,
+        events,
+        stop: stop_tx,
+        tasks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_only() {
+        assert!(loopback("127.0.0.1", 161).is_ok());
+        assert!(loopback("localhost", 161).is_ok());
+        assert!(loopback("::1", 161).is_ok());
+        assert!(loopback("[::1]", 161).is_ok());
+        assert!(loopback("10.1.2.3", 161).is_err());
+        assert!(loopback("switch.example", 161).is_err());
+        assert!(loopback("127.0.0.1", 0).is_err());
+    }
+
+    #[test]
+    fn http_targets_keep_the_path() {
+        let (addr, path) = http_target("http://127.0.0.1:21000/health/STA-ovr-a").expect("ok");
+        assert_eq!(addr.port(), 21000);
+        assert_eq!(path, "/health/STA-ovr-a");
+        assert!(http_target("https://127.0.0.1/health").is_err());
+        assert!(http_target("http://10.0.0.1/health").is_err());
+    }
+}

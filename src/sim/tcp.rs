@@ -1,0 +1,180 @@
+//! Simulated TCP devices (timing links, scoreboards, …): one listener per
+//! address that accepts connections and holds them until the peer closes.
+//!
+//! While the device is silent (down, venue uplink down, the down phase of
+//! flapping) a connect must fail the way it does to a dead box: it times
+//! out, it is not refused. Linux completes the TCP handshake in the kernel
+//! whether or not the program calls `accept`, so merely not accepting is
+//! not enough. Instead the listener is swapped for one with the smallest
+//! accept queue (backlog 0) that the simulator fills with its own
+//! connections: with the queue full, Linux drops every further SYN, and a
+//! client's connect hangs until its timeout. When the fault clears, the
+//! plug is pulled and a normal listener takes the port again; a client
+//! still retrying its SYN then gets through, as when a box comes back.
+//! If the plug cannot be made (out of file descriptors), the port is left
+//! closed and connects are refused instead.
+//!
+//! The listener checks the fault state every [`POLL`], so a fault takes
+//! effect on TCP within that time.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::task::JoinSet;
+
+use super::{Shared, stopped};
+
+/// How often a listener looks at the fault state.
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// Connections held open per listener at most; more are closed at once.
+const MAX_HELD: usize = 256;
+
+/// How long a held connection may stay idle before it is closed.
+const HOLD_MAX: Duration = Duration::from_secs(600);
+
+/// A loopback connect to a listener with room in its queue completes at
+/// once; one that takes longer than this has hit a full queue.
+const PLUG_PROBE: Duration = Duration::from_millis(150);
+
+/// Connections tried at most to fill a dead listener's queue.
+const PLUG_MAX: usize = 8;
+
+fn socket_for(addr: SocketAddr) -> io::Result<TcpSocket> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // Rebinding after a silent phase must not trip over the plug's
+    // connections in TIME_WAIT. (On Linux this does not let two listeners
+    // share a port: a port held by another program still fails.)
+    socket.set_reuseaddr(true)?;
+    Ok(socket)
+}
+
+/// Binds a normal listener on `addr`.
+pub(crate) fn bind_open(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = socket_for(addr)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// A listener that never accepts, its queue filled by our own connections,
+/// so that a client's SYN goes unanswered.
+#[derive(Debug)]
+struct Plug {
+    _listener: TcpListener,
+    _fillers: Vec<TcpStream>,
+}
+
+async fn plug(addr: SocketAddr) -> io::Result<Plug> {
+    let socket = socket_for(addr)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(0)?;
+    let mut fillers = Vec::new();
+    for _ in 0..PLUG_MAX {
+        match tokio::time::timeout(PLUG_PROBE, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => fillers.push(stream),
+            Ok(Err(e)) => return Err(e),
+            // The queue is full: SYNs are dropped from here on.
+            Err(_) => {
+                return Ok(Plug {
+                    _listener: listener,
+                    _fillers: fillers,
+                });
+            }
+        }
+    }
+    Err(io::Error::other(
+        "the accept queue did not fill up; connects would still succeed",
+    ))
+}
+
+fn silent(shared: &Shared, devices: &[usize]) -> bool {
+    let now = Instant::now();
+    devices.iter().all(|d| shared.state.view(*d, now).silent)
+}
+
+async fn hold(mut stream: TcpStream) {
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(HOLD_MAX, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return,
+        }
+    }
+}
+
+/// Serves `devices` on `addr` (bound as `listener`) until the simulator
+/// stops, going silent and coming back as their faults say.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    listener: TcpListener,
+    devices: Vec<usize>,
+    shared: Shared,
+) {
+    let mut open = Some(listener);
+    let mut held = JoinSet::new();
+    loop {
+        // Up: accept and hold, until the device goes silent.
+        if let Some(listener) = open.take() {
+            let mut tick = tokio::time::interval(POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = stopped(shared.stop.clone()) => return,
+                    _ = tick.tick() => {
+                        if silent(&shared, &devices) {
+                            break;
+                        }
+                    }
+                    accepted = listener.accept() => {
+                        while held.try_join_next().is_some() {}
+                        if let Ok((stream, _)) = accepted
+                            && held.len() < MAX_HELD
+                        {
+                            held.spawn(hold(stream));
+                        }
+                    }
+                }
+            }
+        }
+        // Down: the box is dead, and so are its connections.
+        held.abort_all();
+        let plugged = match plug(addr).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!("{addr}: cannot make connects time out ({e}); they are refused");
+                None
+            }
+        };
+        loop {
+            tokio::select! {
+                () = stopped(shared.stop.clone()) => return,
+                () = tokio::time::sleep(POLL) => {}
+            }
+            if !silent(&shared, &devices) {
+                break;
+            }
+        }
+        drop(plugged);
+        // Back up: take the port again.
+        while open.is_none() {
+            match bind_open(addr) {
+                Ok(l) => open = Some(l),
+                Err(e) => {
+                    tracing::warn!("{addr}: cannot listen again ({e}); retrying");
+                    tokio::select! {
+                        () = stopped(shared.stop.clone()) => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,860 @@
+//! The venue simulator over real sockets: HTTP health endpoints, TCP
+//! listeners and UDP agents on ports from the OS, the control API, the
+//! scenario runner and the `toc sim` binary.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::fmt::Write as _;
+use std::net::{TcpListener as StdTcpListener, UdpSocket as StdUdpSocket};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use toc::config::Inventory;
+use toc::sim::faults::Fault;
+use toc::sim::{Scenario, SimError, SimHandle, SimOptions};
+use tokio::net::TcpStream;
+
+/// `n` distinct free TCP ports: bind port 0 `n` times, note the ports,
+/// let them all go together (one at a time, the OS may hand out the same
+/// port twice).
+fn free_tcp(n: usize) -> Vec<u16> {
+    let held: Vec<StdTcpListener> = (0..n)
+        .map(|_| StdTcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+/// `n` distinct free UDP ports.
+fn free_udp(n: usize) -> Vec<u16> {
+    let held: Vec<StdUdpSocket> = (0..n)
+        .map(|_| StdUdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|s| s.local_addr().unwrap().port())
+        .collect()
+}
+
+/// The ports of the test inventory.
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    snmp_a: u16,
+    snmp_b: u16,
+    http_a: u16,
+    http_b: u16,
+    tcp_a: u16,
+    tcp_b: u16,
+    /// Not in the inventory: for the control API of `toc sim`.
+    control: u16,
+}
+
+impl Ports {
+    fn new() -> Self {
+        let (udp, tcp) = (free_udp(2), free_tcp(5));
+        Self {
+            snmp_a: udp[0],
+            snmp_b: udp[1],
+            http_a: tcp[0],
+            http_b: tcp[1],
+            tcp_a: tcp[2],
+            tcp_b: tcp[3],
+            control: tcp[4],
+        }
+    }
+}
+
+const HEADER: &str = r#"
+[event]
+name = "Simulator Test Games"
+poll_interval = "5s"
+timeout = "1s"
+
+[event.slo]
+commentators = "350ms"
+
+[profiles.venue-v2c]
+version = "v2c"
+community = "toc-demo"
+"#;
+
+fn device(out: &mut String, id: &str, probe: &str) {
+    write!(
+        out,
+        "\n[[venues.devices]]\nid = \"{id}\"\nrole = \"test\"\nprobe = \"{probe}\"\n"
+    )
+    .unwrap();
+    if probe.starts_with("snmp") {
+        writeln!(out, "profile = \"venue-v2c\"\ncontext = \"{id}\"").unwrap();
+    }
+}
+
+/// Two venues, AAA and BBB, each with an SNMP agent, HTTP health and a
+/// TCP device; plus one device that is not on loopback.
+fn venues_toml(p: Ports) -> String {
+    let mut s = HEADER.to_owned();
+    s.push_str(
+        "\n[[venues]]\ncode = \"AAA\"\nname = \"Arena A\"\ncity = \"Paris\"\nsports = [\"Judo\"]\n",
+    );
+    device(&mut s, "AAA-rtr", &format!("snmp://127.0.0.1:{}", p.snmp_a));
+    device(
+        &mut s,
+        "AAA-core",
+        &format!("snmp://127.0.0.1:{}", p.snmp_a),
+    );
+    for id in ["AAA-ovr-a", "AAA-ovr-b"] {
+        device(
+            &mut s,
+            id,
+            &format!("http://127.0.0.1:{}/health/{id}", p.http_a),
+        );
+    }
+    device(
+        &mut s,
+        "AAA-timing",
+        &format!("tcp://127.0.0.1:{}", p.tcp_a),
+    );
+    device(&mut s, "AAA-remote", "tcp://10.255.255.1:9");
+    s.push_str("\n[[venues]]\ncode = \"BBB\"\nname = \"Bowl B\"\ncity = \"Lyon\"\nsports = [\"Football\"]\n");
+    device(&mut s, "BBB-rtr", &format!("snmp://localhost:{}", p.snmp_b));
+    device(
+        &mut s,
+        "BBB-ovr",
+        &format!("http://localhost:{}/health/BBB-ovr", p.http_b),
+    );
+    device(
+        &mut s,
+        "BBB-timing",
+        &format!("tcp://127.0.0.1:{}", p.tcp_b),
+    );
+    s
+}
+
+struct Fixture {
+    dir: TempDir,
+    ports: Ports,
+    inventory: Arc<Inventory>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ports = Ports::new();
+        let path = dir.path().join("venues.toml");
+        std::fs::write(&path, venues_toml(ports)).unwrap();
+        let (inventory, _) = Inventory::load(&path).expect("test inventory is valid");
+        Self {
+            dir,
+            ports,
+            inventory: Arc::new(inventory),
+        }
+    }
+
+    fn venues(&self) -> std::path::PathBuf {
+        self.dir.path().join("venues.toml")
+    }
+
+    fn scenario(&self, text: &str) -> Scenario {
+        let path = self.dir.path().join("scenario.toml");
+        std::fs::write(&path, text).unwrap();
+        Scenario::load(&path, &self.inventory).expect("scenario is valid")
+    }
+
+    async fn start(&self, scenario: Option<Scenario>) -> SimHandle {
+        toc::sim::start(
+            Arc::clone(&self.inventory),
+            SimOptions {
+                scenario,
+                ..SimOptions::default()
+            },
+        )
+        .await
+        .expect("sim starts")
+    }
+
+    fn health_url(&self, id: &str) -> String {
+        let port = if id.starts_with("AAA") {
+            self.ports.http_a
+        } else {
+            self.ports.http_b
+        };
+        format!("http://127.0.0.1:{port}/health/{id}")
+    }
+}
+
+fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .unwrap()
+}
+
+/// GETs a health URL: `Ok((status, body))`, or `Err` naming the failure.
+async fn health(url: &str, timeout: Duration) -> Result<(u16, Value), String> {
+    let resp = client(timeout).get(url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timeout".to_owned()
+        } else {
+            e.to_string()
+        }
+    })?;
+    let status = resp.status().as_u16();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+/// Connects to a TCP port: `Ok`, `Err("timeout")` or `Err(<io error>)`.
+async fn connect(port: u16) -> Result<(), String> {
+    match tokio::time::timeout(
+        Duration::from_millis(600),
+        TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timeout".to_owned()),
+    }
+}
+
+/// Polls `check` until it holds, for at most `within`.
+async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() > end {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The next simulator event, failing the test after a generous wait.
+async fn next(
+    events: &mut tokio::sync::broadcast::Receiver<toc::sim::SimEvent>,
+) -> toc::sim::SimEvent {
+    tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .expect("an event within 30s")
+        .expect("event channel open")
+}
+
+const QUICK: Duration = Duration::from_secs(5);
+const SHORT: Duration = Duration::from_millis(700);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_every_loopback_device_and_skips_the_rest() {
+    let f = Fixture::new();
+    let sim = f.start(None).await;
+    let s = sim.summary();
+    assert_eq!((s.snmp_ports, s.snmp_devices), (2, 3));
+    assert_eq!((s.http_ports, s.http_devices), (2, 3));
+    assert_eq!((s.tcp_listeners, s.tcp_devices), (2, 2));
+    assert_eq!(s.devices_served, 8);
+    assert_eq!(s.skipped.len(), 1);
+    assert_eq!(s.skipped[0].device, "AAA-remote");
+    assert!(s.skipped[0].reason.contains("not a loopback"), "{s:?}");
+    // The SNMP ports are held by the simulator's agents.
+    for port in [f.ports.snmp_a, f.ports.snmp_b] {
+        let err = StdUdpSocket::bind(("127.0.0.1", port)).expect_err("port is taken");
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    }
+    sim.shutdown().await;
+    // And let go on shutdown.
+    StdUdpSocket::bind(("127.0.0.1", f.ports.snmp_a)).expect("port is free again");
+    StdTcpListener::bind(("127.0.0.1", f.ports.http_a)).expect("port is free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthy_device_answers_ok_with_json() {
+    let f = Fixture::new();
+    let _sim = f.start(None).await;
+    for id in ["AAA-ovr-a", "AAA-ovr-b", "BBB-ovr"] {
+        let (status, body) = health(&f.health_url(id), QUICK).await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(body["status"], "ok", "{body}");
+        assert_eq!(body["device"], id);
+        // The simulated boxes have been up for an hour or more.
+        assert!(body["uptime_s"].as_u64().unwrap() >= 3600, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_device_is_404() {
+    let f = Fixture::new();
+    let _sim = f.start(None).await;
+    let (status, _) = health(&f.health_url("AAA-nope"), QUICK).await.unwrap();
+    assert_eq!(status, 404);
+    // A device of another port is unknown on this one.
+    let url = format!("http://127.0.0.1:{}/health/BBB-ovr", f.ports.http_a);
+    assert_eq!(health(&url, QUICK).await.unwrap().0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_fail_is_401_and_high_cpu_is_degraded() {
+    let f = Fixture::new();
+    let sim = f.start(None).await;
+    let state = sim.state();
+    state.set("AAA-ovr-a", Fault::AuthFail, None).unwrap();
+    state.set("AAA-ovr-b", Fault::CpuHigh(95), None).unwrap();
+    let (status, _) = health(&f.health_url("AAA-ovr-a"), QUICK).await.unwrap();
+    assert_eq!(status, 401);
+    let (status, body) = health(&f.health_url("AAA-ovr-b"), QUICK).await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["cpu_percent"], 95);
+    state.clear_all();
+    let (status, body) = health(&f.health_url("AAA-ovr-b"), QUICK).await.unwrap();
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_device_answers_after_its_delay() {
+    let f = Fixture::new();
+    let sim = f.start(None).await;
+    sim.state()
+        .set("BBB-ovr", Fault::Slow(Duration::from_millis(800)), None)
+        .unwrap();
+    let t = Instant::now();
+    let (status, body) = health(&f.health_url("BBB-ovr"), QUICK).await.unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    // A client with a shorter timeout gives up.
+    assert_eq!(
+        health(&f.health_url("BBB-ovr"), Duration::from_millis(300)).await,
+        Err("timeout".to_owned())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_device_never_answers() {
+    let f = Fixture::new();
+    let sim = f.start(None).await;
+    sim.state().set("AAA-ovr-a", Fault::Down, None).unwrap();
+    assert_eq!(
+        health(&f.health_url("AAA-ovr-a"), SHORT).await,
+        Err("timeout".to_owned())
+    );
+    // Its neighbour on the same port still answers.
+    assert_eq!(
+        health(&f.health_url("AAA-ovr-b"), QUICK).await.unwrap().0,
+        200
+    );
+    sim.state().clear("AAA-ovr-a", Some("down")).unwrap();
+    assert_eq!(
+        health(&f.health_url("AAA-ovr-a"), QUICK).await.unwrap().0,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connects_time_out_while_down_and_succeed_again_after_clear() {
+    let f = Fixture::new();
+    let sim = f.start(None).await;
+    let port = f.ports.tcp_a;
+    assert_eq!(connect(port).await, Ok(()));
+    sim.state().set("AAA-timing", Fault::Down, None).unwrap();
+    assert!(
+        eventually(QUICK, || async { connect(port).await.is_err() }).await,
+        "connects still succeed while the device is down"
+    );
+    // As with a dead box: no answer at all, not a refusal.
+    for _ in 0..3 {
+        assert_eq!(connect(port).await, Err("timeout".to_owned()));
+    }
+    // The other venue's timing link is unaffected.
+    assert_eq!(connect(f.ports.tcp_b).await, Ok(()));
+    sim.state().clear("AAA-timing", None).unwrap();
+    assert!(
+        eventually(QUICK, || async { connect(port).await.is_ok() }).await,
+        "connects still fail after the fault was cleared"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uplink_down_silences_one_venue_and_not_the_other() {
+    let f = Fixture::new();
+    let sim = f.start(None).await;
+    sim.state().uplink_down("AAA", None).unwrap();
+    assert_eq!(
+        health(&f.health_url("AAA-ovr-a"), SHORT).await,
+        Err("timeout".to_owned())
+    );
+    assert_eq!(
+        health(&f.health_url("AAA-ovr-b"), SHORT).await,
+        Err("timeout".to_owned())
+    );
+    assert!(eventually(QUICK, || async { connect(f.ports.tcp_a).await.is_err() }).await);
+    assert_eq!(
+        health(&f.health_url("BBB-ovr"), QUICK).await.unwrap().0,
+        200
+    );
+    assert_eq!(connect(f.ports.tcp_b).await, Ok(()));
+}
+
+async fn post(sim: &SimHandle, body: &Value) -> (u16, Value) {
+    let resp = client(QUICK)
+        .post(format!("http://{}/faults", sim.control_addr()))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn faults(sim: &SimHandle) -> Vec<Value> {
+    client(QUICK)
+        .get(format!("http://{}/faults", sim.control_addr()))
+        .send()
+        .await
+        .unwrap()
+        .json::<Vec<Value>>()
+        .await
+        .unwrap()
+}
+
+async fn delete(sim: &SimHandle, path: &str) -> (u16, Value) {
+    let resp = client(QUICK)
+        .delete(format!("http://{}{path}", sim.control_addr()))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_api_round_trip() {
+    let f = Fixture::new();
+    let sim = f.start(None).await;
+    let mut events = sim.subscribe();
+    assert!(sim.control_addr().ip().is_loopback());
+    assert!(faults(&sim).await.is_empty());
+
+    let (status, body) = post(
+        &sim,
+        &json!({"target": "AAA-ovr-a", "fault": "down", "for": "30s"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["applied"], "AAA-ovr-a: down for 30s");
+    assert_eq!(
+        next(&mut events).await.text,
+        "control: AAA-ovr-a: down for 30s"
+    );
+    let (status, _) = post(
+        &sim,
+        &json!({"target": "AAA-ovr-a", "fault": "cpu-high", "value": 97}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = post(&sim, &json!({"target": "BBB", "fault": "uplink-down"})).await;
+    assert_eq!(status, 200);
+
+    let list = faults(&sim).await;
+    assert_eq!(list.len(), 3, "{list:?}");
+    let down = list
+        .iter()
+        .find(|f| f["kind"] == "down")
+        .expect("down listed");
+    assert_eq!(down["target"], "AAA-ovr-a");
+    let left = down["seconds_left"].as_u64().unwrap();
+    assert!((1..=30).contains(&left), "{down}");
+    let uplink = list.iter().find(|f| f["target"] == "BBB").unwrap();
+    assert_eq!(uplink["kind"], "uplink-down");
+    assert!(uplink["seconds_left"].is_null());
+    // The faults act on the endpoints.
+    assert_eq!(
+        health(&f.health_url("BBB-ovr"), SHORT).await,
+        Err("timeout".to_owned())
+    );
+
+    let (status, body) = delete(&sim, "/faults/AAA-ovr-a?kind=down").await;
+    assert_eq!((status, body["cleared"].as_u64()), (200, Some(1)));
+    let kinds: Vec<String> = faults(&sim)
+        .await
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["uplink-down", "cpu-high"]);
+    let (status, body) = delete(&sim, "/faults").await;
+    assert_eq!((status, body["cleared"].as_u64()), (200, Some(2)));
+    assert!(faults(&sim).await.is_empty());
+    assert_eq!(
+        health(&f.health_url("BBB-ovr"), QUICK).await.unwrap().0,
+        200
+    );
+
+    // A reboot restarts the uptime.
+    let (status, _) = post(&sim, &json!({"target": "BBB-ovr", "fault": "reboot"})).await;
+    assert_eq!(status, 200);
+    let (_, body) = health(&f.health_url("BBB-ovr"), QUICK).await.unwrap();
+    assert!(body["uptime_s"].as_u64().unwrap() < 600, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_api_refuses_bad_input_with_a_reason() {
+    let f = Fixture::new();
+    let sim = f.start(None).await;
+    for (body, needle) in [
+        (
+            json!({"target": "nope", "fault": "down"}),
+            "no device called `nope`",
+        ),
+        (
+            json!({"target": "AAA-ovr-a", "fault": "melt"}),
+            "unknown fault `melt`",
+        ),
+        (
+            json!({"target": "AAA-ovr-a", "fault": "slow", "value": "fast"}),
+            "invalid duration",
+        ),
+        (
+            json!({"target": "AAA-ovr-a", "fault": "cpu-high", "value": "150"}),
+            "0 to 100",
+        ),
+        (
+            json!({"target": "AAA-ovr-a", "fault": "down", "for": "30"}),
+            "needs a unit",
+        ),
+        (
+            json!({"target": "AAA-ovr-a", "fault": "reboot", "for": "30s"}),
+            "takes no `for`",
+        ),
+        (
+            json!({"target": "AAA-ovr-a", "fault": "uplink-down"}),
+            "venue code",
+        ),
+        (json!({"target": "AAA", "fault": "down"}), "is a venue"),
+        (
+            json!({"target": "AAA-ovr-a", "fault": "down", "colour": "red"}),
+            "unknown field `colour`",
+        ),
+        (json!({"fault": "down"}), "missing field `target`"),
+    ] {
+        let (status, answer) = post(&sim, &body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        let reason = answer["error"].as_str().unwrap();
+        assert!(reason.contains(needle), "{body}: {reason}");
+    }
+    let resp = client(QUICK)
+        .post(format!("http://{}/faults", sim.control_addr()))
+        .body("down AAA-ovr-a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let (status, answer) = delete(&sim, "/faults/nope").await;
+    assert_eq!(status, 400);
+    assert!(answer["error"].as_str().unwrap().contains("nope"));
+    let (status, answer) = delete(&sim, "/faults/AAA-ovr-a?kind=melt").await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown fault kind")
+    );
+    assert!(faults(&sim).await.is_empty(), "bad input changed nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_api_binds_loopback_only() {
+    let f = Fixture::new();
+    let err = toc::sim::start(
+        Arc::clone(&f.inventory),
+        SimOptions {
+            control: "0.0.0.0:0".parse().unwrap(),
+            scenario: None,
+        },
+    )
+    .await
+    .expect_err("not loopback");
+    assert!(matches!(err, SimError::ControlNotLoopback(_)));
+    assert!(err.to_string().contains("not a loopback address"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_applies_a_timed_fault_then_clears_it() {
+    let f = Fixture::new();
+    let scenario = f.scenario(
+        r#"
+description = "lose one OVR server for a while"
+
+[[step]]
+at = "400ms"
+target = "AAA-ovr-a"
+fault = "down"
+note = "primary OVR lost"
+
+[[step]]
+at = "1500ms"
+target = "AAA-timing"
+fault = "down"
+for = "1s"
+
+[[step]]
+at = "3s"
+clear = true
+target = "AAA-ovr-a"
+"#,
+    );
+    let sim = f.start(Some(scenario)).await;
+    let mut events = sim.subscribe();
+    let url = f.health_url("AAA-ovr-a");
+    let first = next(&mut events).await;
+    assert_eq!(first.text, "scenario: AAA-ovr-a: down (primary OVR lost)");
+    assert!(first.at >= Duration::from_millis(400), "{first:?}");
+    // Down now (unless the machine is so slow the clear already ran).
+    let cleared_at = sim.started() + Duration::from_secs(3);
+    let r = health(&url, SHORT).await;
+    if Instant::now() < cleared_at {
+        assert_eq!(r, Err("timeout".to_owned()));
+    }
+    let texts: Vec<String> = [next(&mut events).await, next(&mut events).await]
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "scenario: AAA-timing: down for 1s",
+            "scenario: AAA-ovr-a: cleared (1)"
+        ]
+    );
+    assert_eq!(health(&url, QUICK).await.unwrap().0, 200);
+    // The timed fault ends by itself.
+    assert!(eventually(QUICK, || async { connect(f.ports.tcp_a).await.is_ok() }).await);
+    assert!(faults(&sim).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_bang_starts_silent_and_comes_up_at_once() {
+    let f = Fixture::new();
+    let scenario = f.scenario("big_bang = true\nat = \"2s\"\n");
+    let sim = f.start(Some(scenario)).await;
+    let mut events = sim.subscribe();
+    let bang = sim.started() + Duration::from_secs(2);
+    let list = faults(&sim).await;
+    let r = health(&f.health_url("BBB-ovr"), SHORT).await;
+    let tcp = connect(f.ports.tcp_a).await;
+    if Instant::now() < bang {
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            (list[0]["target"].as_str(), list[0]["kind"].as_str()),
+            (Some("*"), Some("big-bang"))
+        );
+        assert_eq!(r, Err("timeout".to_owned()));
+        assert!(tcp.is_err(), "TCP connect succeeded before the big bang");
+    }
+    assert_eq!(
+        next(&mut events).await.text,
+        "scenario: big bang, every venue comes up"
+    );
+    for id in ["AAA-ovr-a", "AAA-ovr-b", "BBB-ovr"] {
+        assert_eq!(health(&f.health_url(id), QUICK).await.unwrap().0, 200);
+    }
+    for port in [f.ports.tcp_a, f.ports.tcp_b] {
+        assert!(eventually(QUICK, || async { connect(port).await.is_ok() }).await);
+    }
+    assert!(faults(&sim).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_port_is_a_clear_error() {
+    let f = Fixture::new();
+    let _squatter = StdTcpListener::bind(("127.0.0.1", f.ports.http_a)).unwrap();
+    let err = toc::sim::start(Arc::clone(&f.inventory), SimOptions::default())
+        .await
+        .expect_err("port is busy");
+    let SimError::Bind(failures) = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(failures.len(), 1);
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("127.0.0.1:{}", f.ports.http_a)),
+        "{text}"
+    );
+    assert!(text.contains("AAA-ovr-a, AAA-ovr-b"), "{text}");
+    assert!(text.contains("another program"), "{text}");
+    // Nothing was left bound.
+    StdTcpListener::bind(("127.0.0.1", f.ports.tcp_a)).expect("tcp port free");
+    StdUdpSocket::bind(("127.0.0.1", f.ports.snmp_a)).expect("udp port free");
+}
+
+fn toc_bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_toc"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[test]
+fn scenario_errors_name_line_and_column() {
+    let f = Fixture::new();
+    let bad = f.dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[step]]\nat = \"1s\"\ntarget = \"AAA-ovr-a\"\nfault = \"melt\"\n",
+    )
+    .unwrap();
+    let out = toc_bin()
+        .arg("sim")
+        .arg(f.venues())
+        .args(["--control", "127.0.0.1:0", "--scenario"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:4:9: error: unknown fault `melt`",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 error found"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn shipped_scenarios_are_valid_against_the_shipped_venues() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (inventory, _) = Inventory::load(&root.join("venues.toml")).unwrap();
+    for name in ["big-bang.toml", "rehearsal.toml"] {
+        let s = Scenario::load(&root.join("scenarios").join(name), &inventory)
+            .unwrap_or_else(|d| panic!("{name}: {}", toc::config::diag::render(&d)));
+        assert!(s.big_bang.is_some() || !s.steps.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn sim_binary_serves_until_sigterm() {
+    let f = Fixture::new();
+    let control = f.ports.control;
+    let child = toc_bin()
+        .arg("sim")
+        .arg(f.venues())
+        .args(["--control", &format!("127.0.0.1:{control}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("http://127.0.0.1:{}/health/BBB-ovr", f.ports.http_b);
+    let up = rt.block_on(eventually(Duration::from_secs(20), || async {
+        health(&url, QUICK).await.is_ok_and(|(s, _)| s == 200)
+    }));
+    let posted = rt.block_on(async {
+        client(QUICK)
+            .post(format!("http://127.0.0.1:{control}/faults"))
+            .body(r#"{"target":"AAA-timing","fault":"down","for":"10s"}"#)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(up, "health endpoint never answered: {stdout}");
+    assert_eq!(posted.unwrap(), 200);
+    assert!(killed.success());
+    assert!(out.status.success(), "{out:?}");
+    for needle in [
+        "snmp      2 agents (udp), 3 devices",
+        "http      2 health servers, 3 devices",
+        "tcp       2 listeners, 2 devices",
+        "AAA-remote: 10.255.255.1 is not a loopback address",
+        &format!("control   http://127.0.0.1:{control}/faults"),
+        "curl -X POST",
+        "control: AAA-timing: down for 10s",
+        "stopping the simulator",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn sim_binary_reports_a_busy_port() {
+    let f = Fixture::new();
+    let _squatter = StdUdpSocket::bind(("127.0.0.1", f.ports.snmp_b)).unwrap();
+    let out = toc_bin()
+        .arg("sim")
+        .arg(f.venues())
+        .args(["--control", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot listen on 127.0.0.1:{} (snmp, udp for BBB-rtr)",
+            f.ports.snmp_b
+        )),
+        "{stderr}"
+    );
+}
+
+/// A Games-sized inventory (10,000 devices) starts and answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_devices_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = HEADER.to_owned();
+    let venues = 40;
+    let udp = free_udp(venues);
+    let tcp = free_tcp(venues * 3);
+    let mut n = 0;
+    for v in 0..venues {
+        let code = format!("V{v:02}");
+        write!(
+            s,
+            "\n[[venues]]\ncode = \"{code}\"\nname = \"Venue {v}\"\ncity = \"Paris\"\nsports = [\"Judo\"]\n"
+        )
+        .unwrap();
+        let (snmp, http) = (udp[v], tcp[v * 3]);
+        for d in 0..250 {
+            let id = format!("{code}-d{d:03}");
+            let probe = match d {
+                0..=219 => format!("snmp://127.0.0.1:{snmp}"),
+                220..=247 => format!("http://127.0.0.1:{http}/health/{id}"),
+                _ => format!("tcp://127.0.0.1:{}", tcp[v * 3 + d - 247]),
+            };
+            device(&mut s, &id, &probe);
+            n += 1;
+        }
+    }
+    assert_eq!(n, 10_000);
+    let path = dir.path().join("venues.toml");
+    std::fs::write(&path, s).unwrap();
+    let (inventory, _) = Inventory::load(&path).expect("valid");
+    let sim = toc::sim::start(Arc::new(inventory), SimOptions::default())
+        .await
+        .expect("starts");
+    let sum = sim.summary();
+    assert_eq!(sum.devices_served, 10_000);
+    assert_eq!(
+        (sum.snmp_ports, sum.http_ports, sum.tcp_listeners),
+        (40, 40, 80)
+    );
+    let url = format!("http://127.0.0.1:{}/health/V39-d247", tcp[39 * 3]);
+    assert_eq!(health(&url, QUICK).await.unwrap().0, 200);
+    sim.shutdown().await;
+}
