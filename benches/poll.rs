@@ -12,6 +12,7 @@
 //!
 //! Each poll is a full SNMP check: sysUpTime and sysName, the interface
 //! table (names, admin and oper status), and hrProcessorLoad.
+#![allow(clippy::cast_precision_loss, clippy::too_many_lines)]
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
@@ -43,10 +44,7 @@ fn main() {
     // we need. Run with a small count under test so it stays quick.
     let quick = !std::env::args().any(|a| a == "--bench");
     let sizes: &[usize] = if quick { &[200] } else { &[1_000, 10_000] };
-    println!(
-        "toc poll benchmark ({} venues; sim in a child process)",
-        VENUES
-    );
+    println!("toc poll benchmark ({VENUES} venues; sim in a child process)");
     for &n in sizes {
         if let Err(e) = bench(n, quick) {
             eprintln!("bench with {n} devices failed: {e}");
@@ -216,7 +214,7 @@ fn bench(n: usize, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
 
         // Steady: the scheduler at the 5 s interval.
         let intervals = if quick { 1 } else { 3 };
-        let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<toc::probe::Observation>(4096);
         let collector = tokio::spawn(async move {
             let (mut ok, mut total) = (0u64, 0u64);
             while let Some(obs) = rx.recv().await {

@@ -10,6 +10,7 @@
 
 pub mod host;
 pub mod http;
+pub mod oneshot;
 pub mod scheduler;
 pub mod snmp;
 pub mod tcp;
