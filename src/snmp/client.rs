@@ -625,13 +625,11 @@ impl Client {
                 )));
             }
             self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
-            match tokio::time::timeout(target.timeout, rx).await {
-                Ok(Ok((reply, at))) => return Ok((reply, at.saturating_duration_since(sent))),
-                _ => {
-                    lock(&self.inner.pending).remove(&id);
-                    self.inner.stats.timeouts.fetch_add(1, Ordering::Relaxed);
-                }
+            if let Ok(Ok((reply, at))) = tokio::time::timeout(target.timeout, rx).await {
+                return Ok((reply, at.saturating_duration_since(sent)));
             }
+            lock(&self.inner.pending).remove(&id);
+            self.inner.stats.timeouts.fetch_add(1, Ordering::Relaxed);
         }
         Err(SnmpError::Timeout {
             attempts,
@@ -752,13 +750,11 @@ fn dispatch(inner: &Inner, bytes: &[u8], from: SocketAddr, at: Instant) {
                         )
                         .ok()
                     });
-                    match plain.map(|b| ScopedPdu::decode(&b)) {
-                        Some(Ok(s)) => s,
-                        _ => {
-                            count(&inner.stats.bad_auth);
-                            return;
-                        }
-                    }
+                    let Some(Ok(s)) = plain.map(|b| ScopedPdu::decode(&b)) else {
+                        count(&inner.stats.bad_auth);
+                        return;
+                    };
+                    s
                 }
             };
             // Only reports may come unauthenticated (discovery, refusals).

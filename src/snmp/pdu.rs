@@ -236,7 +236,7 @@ impl fmt::Display for Value {
             },
             Value::Null => f.write_str("null"),
             Value::Oid(o) => write!(f, "{o}"),
-            Value::IpAddress([a, b, c, d]) => write!(f, "{a}.{b}.{c}.{d}"),
+            Value::IpAddress(a) => write!(f, "{}", std::net::Ipv4Addr::from(*a)),
             Value::Counter32(n) | Value::Gauge32(n) | Value::TimeTicks(n) => write!(f, "{n}"),
             Value::Opaque(b) => write!(f, "opaque ({} bytes)", b.len()),
             Value::Counter64(n) => write!(f, "{n}"),

@@ -2,6 +2,7 @@
 //! command-line tools).
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -86,9 +87,11 @@ impl Snmpd {
             "agentAddress udp:127.0.0.1:{port}\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\nsysLocation loopback test\n"
         );
         for (u, a, ap, p, pp) in V3_USERS {
-            conf.push_str(&format!(
-                "createUser {u} {a} \"{ap}\" {p} \"{pp}\"\nrouser {u} priv\n"
-            ));
+            writeln!(
+                conf,
+                "createUser {u} {a} \"{ap}\" {p} \"{pp}\"\nrouser {u} priv"
+            )
+            .unwrap();
         }
         let conf_path = dir.path().join("snmpd.conf");
         std::fs::write(&conf_path, conf).unwrap();
