@@ -67,7 +67,9 @@ impl Oid {
         if bytes.is_empty() {
             return Err(DecodeError::Invalid("empty object identifier"));
         }
-        if bytes.len() > 512 {
+        // RFC 2578: at most 128 sub-identifiers of at most 2^32 - 1, which
+        // is five octets each.
+        if bytes.len() > 128 * 5 {
             return Err(DecodeError::Invalid("object identifier too long"));
         }
         let mut arcs = Vec::with_capacity(bytes.len() + 1);
@@ -660,6 +662,17 @@ mod tests {
         assert!("".parse::<Oid>().is_err());
         assert_eq!(Oid::decode(&[0x2b, 0x86]), Err(DecodeError::Truncated));
         assert!(Oid::decode(&[0x2b, 0xff, 0xff, 0xff, 0xff, 0x7f]).is_err());
+        assert_eq!(
+            Oid::decode(&[0x2b; 641]),
+            Err(DecodeError::Invalid("object identifier too long"))
+        );
+    }
+
+    #[test]
+    fn oid_of_128_maximal_arcs_round_trips() {
+        let oid = Oid([vec![1, 3], vec![u32::MAX; 126]].concat());
+        assert_eq!(oid.encode().len(), 1 + 126 * 5);
+        assert_eq!(Oid::decode(&oid.encode()), Ok(oid));
     }
 
     #[test]
