@@ -67,7 +67,9 @@ impl Oid {
         if bytes.is_empty() {
             return Err(DecodeError::Invalid("empty object identifier"));
         }
-        if bytes.len() > 512 {
+        // RFC 2578: at most 128 sub-identifiers of at most 2^32 - 1, which
+        // is five octets each.
+        if bytes.len() > 128 * 5 {
             return Err(DecodeError::Invalid("object identifier too long"));
         }
         let mut arcs = Vec::with_capacity(bytes.len() + 1);
@@ -236,7 +238,7 @@ impl fmt::Display for Value {
             },
             Value::Null => f.write_str("null"),
             Value::Oid(o) => write!(f, "{o}"),
-            Value::IpAddress([o1, o2, o3, o4]) => write!(f, "{o1}.{o2}.{o3}.{o4}"),
+            Value::IpAddress(a) => write!(f, "{}", std::net::Ipv4Addr::from(*a)),
             Value::Counter32(n) | Value::Gauge32(n) | Value::TimeTicks(n) => write!(f, "{n}"),
             Value::Opaque(b) => write!(f, "opaque ({} bytes)", b.len()),
             Value::Counter64(n) => write!(f, "{n}"),
@@ -660,6 +662,17 @@ mod tests {
         assert!("".parse::<Oid>().is_err());
         assert_eq!(Oid::decode(&[0x2b, 0x86]), Err(DecodeError::Truncated));
         assert!(Oid::decode(&[0x2b, 0xff, 0xff, 0xff, 0xff, 0x7f]).is_err());
+        assert_eq!(
+            Oid::decode(&[0x2b; 641]),
+            Err(DecodeError::Invalid("object identifier too long"))
+        );
+    }
+
+    #[test]
+    fn oid_of_128_maximal_arcs_round_trips() {
+        let oid = Oid([vec![1, 3], vec![u32::MAX; 126]].concat());
+        assert_eq!(oid.encode().len(), 1 + 126 * 5);
+        assert_eq!(Oid::decode(&oid.encode()), Ok(oid));
     }
 
     #[test]
