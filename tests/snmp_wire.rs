@@ -541,7 +541,23 @@ async fn v3_replies_failing_authentication_are_dropped_and_the_good_one_gets_thr
     agent.send_to(&plain, to).await.unwrap();
     settle(&c, "unauthenticated", |s| s.bad_auth == 3).await;
 
-    // 4. The good reply.
+    // 4. A v2c response with the v3 request's id: the wrong version is not
+    //    the answer, and does not end the request.
+    let v2c_answer = CommunityMessage {
+        community: b"public".to_vec(),
+        pdu: Pdu {
+            kind: PduType::Response,
+            request_id: request.msg_id,
+            error_status: 0,
+            error_index: 0,
+            varbinds: answer.clone(),
+        },
+    }
+    .encode();
+    agent.send_to(&v2c_answer, to).await.unwrap();
+    settle(&c, "wrong version", |s| s.malformed == 1).await;
+
+    // 5. The good reply.
     let (good, _) = v3_reply(&keys, request.msg_id, both, &response);
     agent.send_to(&good, to).await.unwrap();
     let got = waiting.await.unwrap().expect("the good reply gets through");
@@ -551,8 +567,8 @@ async fn v3_replies_failing_authentication_are_dropped_and_the_good_one_gets_thr
         c.stats(),
         StatsSnapshot {
             sent: 2,
-            received: 5,
-            malformed: 0,
+            received: 6,
+            malformed: 1,
             unknown_id: 0,
             wrong_source: 0,
             bad_auth: 3,

@@ -152,6 +152,8 @@ enum Reply {
 #[derive(Debug)]
 struct Pending {
     from: SocketAddr,
+    /// The request was `SNMPv3`; an answer of the other version is noise.
+    v3: bool,
     keys: Option<Arc<LocalKeys>>,
     tx: oneshot::Sender<(Reply, Instant)>,
 }
@@ -610,6 +612,7 @@ impl Client {
                 id,
                 Pending {
                     from: target.addr,
+                    v3: matches!(target.security, Security::V3 { .. }),
                     keys: keys.clone(),
                     tx,
                 },
@@ -716,6 +719,11 @@ fn dispatch(inner: &Inner, bytes: &[u8], from: SocketAddr, at: Instant) {
     };
     if p.from != from {
         count(&inner.stats.wrong_source);
+        return;
+    }
+    if p.v3 != matches!(msg, Message::V3(..)) {
+        // Right id and source, wrong version: not our answer.
+        count(&inner.stats.malformed);
         return;
     }
     let reply = match msg {

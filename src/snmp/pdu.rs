@@ -122,13 +122,29 @@ impl FromStr for Oid {
         if s.is_empty() {
             return Err("empty object identifier".into());
         }
-        s.split('.')
+        let arcs = s
+            .split('.')
             .map(|a| {
                 a.parse::<u32>()
                     .map_err(|_| format!("{a:?} is not a number in object identifier {s:?}"))
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Oid)
+            .collect::<Result<Vec<_>, _>>()?;
+        // What BER can carry: two arcs at least, the first 0, 1 or 2, the
+        // second under 40 below 0 and 1, and at most 128 arcs (RFC 2578).
+        match arcs.as_slice() {
+            [] | [_] => Err(format!("object identifier {s:?} needs at least two arcs")),
+            [first, ..] if *first > 2 => {
+                Err(format!("object identifier {s:?} must start with 0, 1 or 2"))
+            }
+            [first, second, ..] if *first < 2 && *second >= 40 => Err(format!(
+                "object identifier {s:?}: the second arc must be under 40 after {first}"
+            )),
+            [2, second, ..] if *second > u32::MAX - 80 => {
+                Err(format!("object identifier {s:?}: second arc too large"))
+            }
+            a if a.len() > 128 => Err(format!("object identifier {s:?} has over 128 arcs")),
+            _ => Ok(Oid(arcs)),
+        }
     }
 }
 
@@ -658,8 +674,10 @@ mod tests {
 
     #[test]
     fn bad_oids_are_refused() {
-        assert!("1.x.3".parse::<Oid>().is_err());
-        assert!("".parse::<Oid>().is_err());
+        for bad in ["1.x.3", "", "1", "3.1", "1.40.1", "0.99"] {
+            assert!(bad.parse::<Oid>().is_err(), "{bad}");
+        }
+        assert!("2.999.3".parse::<Oid>().is_ok());
         assert_eq!(Oid::decode(&[0x2b, 0x86]), Err(DecodeError::Truncated));
         assert!(Oid::decode(&[0x2b, 0xff, 0xff, 0xff, 0xff, 0x7f]).is_err());
         assert_eq!(
