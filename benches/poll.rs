@@ -201,6 +201,14 @@ fn bench(n: usize, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
             }
             let wall = started.elapsed();
             let cpu = cpu_seconds(None) - cpu0;
+            if ok != n {
+                return Err(format!(
+                    "{} of {n} polls were not OK (first: {})",
+                    n - ok,
+                    first_problem.unwrap_or_default()
+                )
+                .into());
+            }
             cpu_burst += cpu;
             println!(
                 "  burst cycle {cycle}: {n} polls in {:.3} s wall, {ok} OK; CPU {:.3} s = {:.1} ms per 1,000 polls{}",
@@ -253,6 +261,9 @@ fn bench(n: usize, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
             stats.late_starts,
             100.0 * sim_cpu / wall,
         );
+        if ok != total || total == 0 {
+            return Err(format!("{} of {total} scheduled checks were not OK", total - ok).into());
+        }
         let s = client.stats();
         println!(
             "  client: {} sent, {} received, {} timeouts, {} malformed, {} unknown id",
