@@ -36,53 +36,7 @@ enum Command {
     /// (snmp://host[:port], http(s)://…, tcp://host:port) or a device id
     /// of the venues file. Exit status 0 OK, 1 WARNING, 2 CRITICAL,
     /// 3 UNKNOWN (as monitoring plugins).
-    Probe {
-        /// URL, or device id of the venues file.
-        target: String,
-        /// Venues file for a device id or --profile.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// SNMP credential profile of the venues file.
-        #[arg(long, value_name = "NAME", conflicts_with_all = ["community", "user"])]
-        profile: Option<String>,
-        /// SNMPv2c community (default public).
-        #[arg(long, short = 'c', value_name = "C")]
-        community: Option<String>,
-        /// SNMP context (v2c community@context, v3 contextName).
-        #[arg(long, short = 'n', value_name = "NAME")]
-        context: Option<String>,
-        /// SNMPv3 user (switches to v3).
-        #[arg(long, short = 'u', value_name = "USER")]
-        user: Option<String>,
-        /// SNMPv3 auth protocol: sha or sha256.
-        #[arg(long, short = 'a', value_name = "PROTO", requires = "user")]
-        auth: Option<String>,
-        /// Environment variable with the v3 auth passphrase (never on the
-        /// command line, where `ps` shows it).
-        #[arg(long, value_name = "VAR", default_value = "TOC_SNMP_AUTH")]
-        auth_env: String,
-        /// SNMPv3 privacy protocol: aes128 or aes256 (authPriv).
-        #[arg(long, short = 'x', value_name = "PROTO", requires = "user")]
-        privacy: Option<String>,
-        /// Environment variable with the v3 privacy passphrase.
-        #[arg(long, value_name = "VAR", default_value = "TOC_SNMP_PRIV")]
-        priv_env: String,
-        /// Time one attempt may take (default 2s).
-        #[arg(long, short = 't', value_name = "DURATION", value_parser = humantime::parse_duration)]
-        timeout: Option<std::time::Duration>,
-        /// Extra attempts (default 1).
-        #[arg(long, short = 'r', value_name = "N")]
-        retries: Option<u32>,
-        /// SNMP interfaces to watch (name or ifIndex; repeat).
-        #[arg(long = "interface", short = 'i', value_name = "IF")]
-        interfaces: Vec<String>,
-        /// SNMP CPU load above this percent is a warning.
-        #[arg(long, value_name = "PERCENT")]
-        cpu_threshold: Option<u8>,
-        /// HTTP status that means healthy (default 200).
-        #[arg(long, value_name = "CODE")]
-        expect_status: Option<u16>,
-    },
+    Probe(oneshot::Request),
     /// Simulate the venues of a file on this machine: SNMP agents, HTTP
     /// health endpoints and TCP listeners for every loopback device, with
     /// fault injection over a control API.
@@ -120,39 +74,7 @@ fn main() -> ExitCode {
             control,
             scenario,
         } => sim(&file, control, scenario.as_deref()),
-        Command::Probe {
-            target,
-            config,
-            profile,
-            community,
-            context,
-            user,
-            auth,
-            auth_env,
-            privacy,
-            priv_env,
-            timeout,
-            retries,
-            interfaces,
-            cpu_threshold,
-            expect_status,
-        } => probe(&oneshot::Request {
-            target,
-            config,
-            profile,
-            community,
-            context,
-            user,
-            auth,
-            auth_env,
-            privacy,
-            priv_env,
-            timeout,
-            retries,
-            interfaces,
-            cpu_threshold,
-            expect_status,
-        }),
+        Command::Probe(request) => probe(&request),
     }
 }
 

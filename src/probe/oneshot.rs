@@ -21,38 +21,55 @@ use crate::probe::snmp::SnmpProbe;
 use crate::probe::tcp::TcpProbe;
 use crate::snmp::client::Client;
 
-/// What to check and how, from the command line.
-#[derive(Debug, Clone, Default)]
+/// What to check and how: the arguments of `toc probe` (the doc comments
+/// are its `--help`, read in a terminal, so no Markdown).
+#[allow(clippy::doc_markdown)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Request {
-    /// A URL, or a device id of `config`.
+    /// URL, or device id of the venues file.
     pub target: String,
-    /// The venues file for a device id or `--profile`.
+    /// Venues file for a device id or --profile (default venues.toml).
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// A credential profile of `config` to use for a URL.
+    /// SNMP credential profile of the venues file.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["community", "user"])]
     pub profile: Option<String>,
-    /// v2c community.
+    /// SNMPv2c community (default public).
+    #[arg(long, short = 'c', value_name = "C")]
     pub community: Option<String>,
-    /// SNMP context (v2c `community@context`, v3 contextName).
+    /// SNMP context (v2c community@context, v3 contextName).
+    #[arg(long, short = 'n', value_name = "NAME")]
     pub context: Option<String>,
-    /// v3 user name.
+    /// SNMPv3 user (switches to v3).
+    #[arg(long, short = 'u', value_name = "USER")]
     pub user: Option<String>,
-    /// v3 auth protocol (`sha`, `sha256`).
+    /// SNMPv3 auth protocol: sha or sha256 (default sha256).
+    #[arg(long, short = 'a', value_name = "PROTO", requires = "user")]
     pub auth: Option<String>,
-    /// Environment variable holding the v3 auth passphrase.
+    /// Environment variable with the v3 auth passphrase (never on the
+    /// command line, where ps shows it).
+    #[arg(long, value_name = "VAR", default_value = "TOC_SNMP_AUTH")]
     pub auth_env: String,
-    /// v3 privacy protocol (`aes128`, `aes256`).
+    /// SNMPv3 privacy protocol: aes128 or aes256 (authPriv).
+    #[arg(long, short = 'x', value_name = "PROTO", requires = "user")]
     pub privacy: Option<String>,
-    /// Environment variable holding the v3 privacy passphrase.
+    /// Environment variable with the v3 privacy passphrase.
+    #[arg(long, value_name = "VAR", default_value = "TOC_SNMP_PRIV")]
     pub priv_env: String,
-    /// Time one attempt may take.
+    /// Time one attempt may take (default 2s).
+    #[arg(long, short = 't', value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Extra attempts.
+    /// Extra attempts (default 1).
+    #[arg(long, short = 'r', value_name = "N")]
     pub retries: Option<u32>,
-    /// Interfaces to watch.
+    /// SNMP interfaces to watch (name or ifIndex; repeat the flag).
+    #[arg(long = "interface", short = 'i', value_name = "IF")]
     pub interfaces: Vec<String>,
-    /// CPU threshold in percent.
+    /// SNMP CPU load above this percent is a warning.
+    #[arg(long, value_name = "PERCENT")]
     pub cpu_threshold: Option<u8>,
-    /// HTTP status that means healthy.
+    /// HTTP status that means healthy (default 200).
+    #[arg(long, value_name = "CODE")]
     pub expect_status: Option<u16>,
 }
 

@@ -270,8 +270,9 @@ impl Probe for SnmpProbe {
     }
 }
 
-/// The client's security for a profile, or why it cannot be had.
-fn security_of(name: &str, profile: &Profile) -> Result<Security, String> {
+/// The client's security for a profile (passphrases hashed here, once), or
+/// why it cannot be had. The simulator serves the same profiles with it.
+pub fn security_of(name: &str, profile: &Profile) -> Result<Security, String> {
     let secret = |s: &Secret| {
         s.resolve().ok_or_else(|| match s {
             Secret::Env(var) => format!("profile {name}: {var} is not set"),

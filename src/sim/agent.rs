@@ -21,12 +21,14 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 
 use crate::config::Inventory;
-use crate::config::venues::{AuthProtocol, PrivProtocol, ProbeTarget, Profile};
+use crate::config::venues::{ProbeTarget, Profile};
+use crate::probe::snmp::security_of;
 use crate::sim::faults::{DeviceView, SimState};
+use crate::snmp::client::Security;
 use crate::snmp::pdu::{
     CommunityMessage, Message, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message, flags,
 };
-use crate::snmp::usm::{AuthProto, LocalKeys, PrivProto, UsmUser, stats};
+use crate::snmp::usm::{LocalKeys, UsmUser, stats};
 use crate::snmp::{Oid, Value};
 
 /// The largest GETBULK answer, in varbinds.
@@ -113,26 +115,12 @@ struct SimDevice {
 struct Agent {
     devices: Vec<SimDevice>,
     by_context: HashMap<Vec<u8>, usize>,
-    users: HashMap<Vec<u8>, (UsmUser, LocalKeys)>,
+    users: HashMap<Vec<u8>, (Arc<UsmUser>, LocalKeys)>,
     engine_id: Vec<u8>,
     started: Instant,
     state: Arc<SimState>,
     salt: AtomicU64,
     dropped: AtomicU64,
-}
-
-fn auth_proto(p: AuthProtocol) -> AuthProto {
-    match p {
-        AuthProtocol::Sha1 => AuthProto::Sha1,
-        AuthProtocol::Sha256 => AuthProto::Sha256,
-    }
-}
-
-fn priv_proto(p: PrivProtocol) -> PrivProto {
-    match p {
-        PrivProtocol::Aes128 => PrivProto::Aes128,
-        PrivProtocol::Aes256 => PrivProto::Aes256,
-    }
 }
 
 impl Agent {
@@ -174,30 +162,22 @@ impl Agent {
                     .entry(interfaces.len())
                     .or_insert_with(|| Arc::new(template(interfaces.len()))),
             );
-            let profile = d.profile.as_ref().and_then(|p| inventory.profiles.get(p));
-            let community = match profile {
-                Some(Profile::V2c { community }) => community.resolve().map(String::into_bytes),
-                _ => None,
-            };
-            if let Some(Profile::V3 {
-                user,
-                auth,
-                auth_passphrase,
-                privacy,
-            }) = profile
-                && !users.contains_key(user.as_bytes())
-                && let Some(ap) = auth_passphrase.resolve()
-            {
-                let privacy = privacy
-                    .as_ref()
-                    .and_then(|(p, s)| s.resolve().map(|pp| (priv_proto(*p), pp)));
-                let u = UsmUser::new(
-                    user.as_bytes(),
-                    Some((auth_proto(*auth), ap.as_bytes())),
-                    privacy.as_ref().map(|(p, pp)| (*p, pp.as_bytes())),
-                );
-                let keys = u.localize(&engine_id);
-                users.insert(user.as_bytes().to_vec(), (u, keys));
+            let profile = d
+                .profile
+                .as_ref()
+                .and_then(|name| inventory.profiles.get(name).map(|p| (name, p)));
+            let mut community = None;
+            match profile.map(|(name, p)| (p, security_of(name, p))) {
+                Some((_, Ok(Security::V2c { community: c }))) => community = Some(c),
+                Some((Profile::V3 { user, .. }, Ok(Security::V3 { user: u, .. })))
+                    if !users.contains_key(user.as_bytes()) =>
+                {
+                    let keys = u.localize(&engine_id);
+                    users.insert(user.as_bytes().to_vec(), (u, keys));
+                }
+                // Secrets not set: this agent refuses that user, as a
+                // device with another password would.
+                _ => {}
             }
             let context = d.context.clone().unwrap_or_else(|| d.id.clone());
             by_context.insert(context.into_bytes(), devices.len());
