@@ -463,3 +463,84 @@ async fn v3_reboot_is_resynchronised_and_auth_fail_reported() {
         .unwrap_err();
     assert!(matches!(err, SnmpError::Timeout { .. }), "{err:?}");
 }
+
+/// Deterministic noise (xorshift), so a failure can be replayed.
+fn noise(len: usize, seed: &mut u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            seed.to_be_bytes()[0]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn bad_requests_never_stop_the_agent() {
+    use toc::snmp::pdu::{CommunityMessage, Pdu, PduType};
+    let sim = start().await;
+    let sender = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let valid = CommunityMessage {
+        community: b"sim-comm@TST-core-a".to_vec(),
+        pdu: Pdu::request(PduType::Get, 7, &[oid("1.3.6.1.2.1.1.5.0")]),
+    }
+    .encode();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut bad: Vec<Vec<u8>> = Vec::new();
+    for len in 0..valid.len() {
+        bad.push(valid[..len].to_vec());
+    }
+    for i in 0..valid.len() {
+        for bit in [0x01, 0x80] {
+            let mut v = valid.clone();
+            v[i] ^= bit;
+            bad.push(v);
+        }
+    }
+    for _ in 0..500 {
+        let len = usize::from(noise(1, &mut seed)[0]) * 4;
+        bad.push(noise(len, &mut seed));
+    }
+    bad.push(vec![0x30; 65_507]);
+    // SNMPv1, which the agent does not speak.
+    bad.push(vec![
+        0x30, 0x0b, 0x02, 0x01, 0x00, 0x04, 0x01, b'x', 0xa0, 0x03, 0x02, 0x01, 0x01,
+    ]);
+    for b in &bad {
+        let _ = sender.send_to(b, sim.v2c).await;
+    }
+
+    let c = Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1).unwrap();
+    let t = Target {
+        timeout: Duration::from_secs(2),
+        ..our_v2c(sim.v2c, "TST-core-a")
+    };
+    let r = c
+        .get(&t, &[oid("1.3.6.1.2.1.1.5.0")])
+        .await
+        .expect("still answering");
+    assert_eq!(r.varbinds[0].1, Value::OctetString(b"TST-core-a".to_vec()));
+
+    // An answer that cannot fit in a datagram is tooBig, not silence.
+    let many: Vec<Oid> = (0..3000).map(|_| oid("1.3.6.1.2.1.1.1.0")).collect();
+    let err = c.get(&t, &many).await.expect_err("too big");
+    assert_eq!(
+        err,
+        SnmpError::Status {
+            status: 1,
+            index: 0
+        }
+    );
+    assert!(err.to_string().contains("tooBig"), "{err}");
+    // A GETBULK asking for far too much gets what fits.
+    let r = c
+        .get_bulk(&t, 0, 100_000, &[oid("1.3.6.1.2.1")])
+        .await
+        .expect("bulk");
+    assert!(
+        !r.varbinds.is_empty() && r.varbinds.len() <= 512,
+        "{}",
+        r.varbinds.len()
+    );
+}

@@ -38,6 +38,10 @@ const DEFAULT_INTERFACES: [&str; 4] = ["Gi0/1", "Gi0/2", "Gi0/3", "Gi0/4"];
 /// Every simulated device also has this one, administratively down: a
 /// probe must not call it a fault.
 const SPARE_INTERFACE: &str = "Gi0/48";
+/// The largest answer, in octets (the largest UDP payload).
+const MAX_MESSAGE: usize = 65_507;
+/// Room the v3 header takes around the scoped PDU.
+const V3_OVERHEAD: usize = 160;
 /// Octets per second on simulated links.
 const LINK_RATE: u64 = 1_250_000;
 
@@ -267,13 +271,16 @@ impl Agent {
             // A v2c agent says nothing to a community it refuses.
             return self.drop_one();
         }
-        let pdu = self.answer(dev, &view, &m.pdu, now)?;
-        let out = CommunityMessage {
+        let mut msg = CommunityMessage {
             community: m.community.clone(),
-            pdu,
+            pdu: self.answer(dev, &view, &m.pdu, now)?,
+        };
+        loop {
+            let out = msg.encode();
+            if out.len() <= MAX_MESSAGE || !shrink(&mut msg.pdu, m.pdu.kind) {
+                return Some((out, view.delay));
+            }
         }
-        .encode();
-        Some((out, view.delay))
     }
 
     fn report(
@@ -371,12 +378,17 @@ impl Agent {
         if view.auth_fail {
             return self.report(m, scoped.pdu.request_id, stats::WRONG_DIGESTS, None, now);
         }
-        let pdu = self.answer(dev, &view, &scoped.pdu, now)?;
-        let out = ScopedPdu {
+        let mut out = ScopedPdu {
             context_engine_id: self.engine_id.clone(),
             context_name: scoped.context_name,
-            pdu,
+            pdu: self.answer(dev, &view, &scoped.pdu, now)?,
         };
+        // The manager's limit, less room for the v3 header and padding.
+        let limit = usize::try_from(m.max_size)
+            .unwrap_or(0)
+            .clamp(484, MAX_MESSAGE)
+            .saturating_sub(V3_OVERHEAD);
+        while out.encode().len() > limit && shrink(&mut out.pdu, scoped.pdu.kind) {}
         let (data, priv_params) = if level & flags::PRIV == 0 {
             (ScopedData::Plain(out), Vec::new())
         } else {
@@ -539,6 +551,24 @@ impl Agent {
             }
         }
     }
+}
+
+/// Makes an answer that is too big smaller: a GETBULK answer loses rows
+/// from its end (RFC 3416 4.2.3); any other becomes `tooBig` with no
+/// varbinds. Returns false when there is nothing left to take away.
+fn shrink(pdu: &mut Pdu, request: PduType) -> bool {
+    if pdu.varbinds.is_empty() {
+        return false;
+    }
+    if request == PduType::GetBulk && pdu.varbinds.len() > 1 {
+        let keep = pdu.varbinds.len() * 3 / 4;
+        pdu.varbinds.truncate(keep.max(1));
+    } else {
+        pdu.varbinds.clear();
+        pdu.error_status = crate::snmp::pdu::error_status::TOO_BIG;
+        pdu.error_index = 0;
+    }
+    true
 }
 
 /// Serves, on `socket`, every SNMP device of `inventory` whose probe
