@@ -580,6 +580,9 @@ pub async fn serve(
     state: Arc<SimState>,
 ) -> std::io::Result<()> {
     let port = socket.local_addr()?.port();
+    // A burst of polls to hundreds of devices on this port must not
+    // overflow the kernel's queue; the system may cap this lower.
+    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(4 << 20);
     let agent = Agent::new(&inventory, state, port);
     let socket = Arc::new(socket);
     let mut buf = vec![0u8; 65_535];
