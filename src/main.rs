@@ -81,6 +81,18 @@ fn main() -> ExitCode {
 /// `toc probe`: exit 3 (UNKNOWN) when the check cannot even start.
 fn probe(req: &oneshot::Request) -> ExitCode {
     const UNKNOWN: u8 = 3;
+    if req.target == oneshot::HOST {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            eprintln!("toc probe: cannot start the runtime");
+            return ExitCode::from(UNKNOWN);
+        };
+        let (heading, outcome) = runtime.block_on(oneshot::run_host(req));
+        say!("{}", oneshot::render_outcome(&heading, &outcome).trim_end());
+        return ExitCode::from(oneshot::exit_code(&outcome.result));
+    }
     let (inventory, device) = match oneshot::build(req) {
         Ok(x) => x,
         Err(oneshot::RequestError::Config(diags)) => {

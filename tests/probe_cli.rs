@@ -196,3 +196,20 @@ fn requests_that_cannot_start_exit_unknown_with_a_reason() {
     assert_eq!(code, 3);
     assert!(err.contains("md5"), "{err}");
 }
+
+#[test]
+fn probe_host_samples_this_machine() {
+    let (code, out, err) = toc(&["host"], &[]);
+    assert!(out.contains("(the TOC host; disk of .)"), "{out}{err}");
+    for reading in ["status", "cpu.percent", "memory.total", "processes"] {
+        assert!(out.contains(reading), "{reading} in {out}");
+    }
+    // Whatever this shared machine's load, the verdict is a real one.
+    assert!(code <= 2, "{code}: {out}");
+    let status_ok = out.contains("✔ OK");
+    assert_eq!(
+        code == 0,
+        status_ok,
+        "exit code agrees with the verdict: {out}"
+    );
+}

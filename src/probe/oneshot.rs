@@ -16,6 +16,7 @@ use crate::config::{Diagnostic, SourceFile};
 use crate::model::CheckResult;
 use crate::probe::Outcome;
 use crate::probe::Probe;
+use crate::probe::host::HostProbe;
 use crate::probe::http::HttpProbe;
 use crate::probe::snmp::SnmpProbe;
 use crate::probe::tcp::TcpProbe;
@@ -26,7 +27,7 @@ use crate::snmp::client::Client;
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Request {
-    /// URL, or device id of the venues file.
+    /// URL, device id of the venues file, or `host` for this machine.
     pub target: String,
     /// Venues file for a device id or --profile (default venues.toml).
     #[arg(long, value_name = "FILE")]
@@ -221,9 +222,28 @@ pub async fn run(inv: &Inventory, device: usize) -> Result<Outcome, String> {
     })
 }
 
+/// The target that means the machine toc runs on.
+pub const HOST: &str = "host";
+
+/// `toc probe host`: samples this machine (CPU, load, memory, processes and
+/// the disk holding the data directory of `--config`, or of the current
+/// folder). Returns the heading and the outcome.
+pub async fn run_host(req: &Request) -> (String, Outcome) {
+    let disk = req
+        .config
+        .as_ref()
+        .and_then(|path| Inventory::load(path).ok())
+        .map_or_else(|| PathBuf::from("."), |(inv, _)| inv.event.data_dir);
+    let name = sysinfo::System::host_name().unwrap_or_else(|_| "this host".to_owned());
+    let outcome = HostProbe::new(disk.clone()).sample().await;
+    (
+        format!("{name} (the TOC host; disk of {})", disk.display()),
+        outcome,
+    )
+}
+
 /// What the probe read, for a terminal.
 pub fn render(inv: &Inventory, d: &Device, outcome: &Outcome) -> String {
-    let mut s = String::new();
     let how = match (
         &d.probe,
         d.profile.as_ref().and_then(|p| inv.profiles.get(p)),
@@ -251,14 +271,20 @@ pub fn render(inv: &Inventory, d: &Device, outcome: &Outcome) -> String {
     } else {
         format!("{} ({url})", d.id)
     };
-    let _ = writeln!(
-        s,
+    let heading = format!(
         "{name}  {how}{}",
         d.context
             .as_ref()
             .map(|c| format!(", context {c}"))
             .unwrap_or_default()
     );
+    render_outcome(&heading, outcome)
+}
+
+/// A heading, then the verdict, latency, readings and notes, aligned.
+pub fn render_outcome(heading: &str, outcome: &Outcome) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{heading}");
     let w = outcome
         .readings
         .iter()
