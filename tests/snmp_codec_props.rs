@@ -21,7 +21,7 @@ use toc::snmp::pdu::{
     CommunityMessage, Message, Oid, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message,
     Value, flags,
 };
-use toc::snmp::usm::{AuthProto, LocalKeys, PrivProto, UsmUser, stats};
+use toc::snmp::usm::{AuthProto, EngineClock, LocalKeys, PrivProto, UsmUser, report, stats};
 
 const HEAP_LIMIT: usize = 1 << 30;
 
@@ -1326,30 +1326,19 @@ fn discovery_report(probe: &V3Message, engine_id: &[u8], boots: u32, time: u32) 
     let ScopedData::Plain(scoped) = &probe.data else {
         panic!("encrypted discovery");
     };
-    V3Message {
-        msg_id: probe.msg_id,
-        max_size: 65_507,
-        flags: 0,
-        usm: UsmParams {
-            engine_id: engine_id.to_vec(),
-            engine_boots: boots,
-            engine_time: time,
-            ..UsmParams::default()
-        },
-        data: ScopedData::Plain(ScopedPdu {
-            context_engine_id: engine_id.to_vec(),
-            context_name: Vec::new(),
-            pdu: Pdu {
-                kind: PduType::Report,
-                request_id: scoped.pdu.request_id,
-                error_status: 0,
-                error_index: 0,
-                varbinds: vec![(stats::oid(stats::UNKNOWN_ENGINE_IDS), Value::Counter32(1))],
-            },
-        }),
-    }
-    .encode()
-    .0
+    let engine = EngineClock {
+        id: engine_id,
+        boots,
+        time,
+    };
+    report(
+        probe.msg_id,
+        scoped.pdu.request_id,
+        &[],
+        engine,
+        stats::UNKNOWN_ENGINE_IDS,
+        None,
+    )
 }
 
 /// snmp2 as an `SNMPv3` manager (SHA-256, AES-128) against an agent made of

@@ -21,7 +21,7 @@ use toc::snmp::pdu::{
     CommunityMessage, Message, Oid, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message,
     Value, flags,
 };
-use toc::snmp::usm::{AuthProto, LocalKeys, PrivProto, UsmUser, stats};
+use toc::snmp::usm::{AuthProto, EngineClock, LocalKeys, PrivProto, UsmUser, report, stats};
 
 const SYS_NAME: &str = "1.3.6.1.2.1.1.5.0";
 const SYS_UPTIME: &str = "1.3.6.1.2.1.1.3.0";
@@ -396,30 +396,19 @@ fn discovery_report(probe: &V3Message) -> Vec<u8> {
     let ScopedData::Plain(scoped) = &probe.data else {
         panic!("encrypted discovery");
     };
-    V3Message {
-        msg_id: probe.msg_id,
-        max_size: 65_507,
-        flags: 0,
-        usm: UsmParams {
-            engine_id: ENGINE_ID.to_vec(),
-            engine_boots: BOOTS,
-            engine_time: TIME,
-            ..UsmParams::default()
-        },
-        data: ScopedData::Plain(ScopedPdu {
-            context_engine_id: ENGINE_ID.to_vec(),
-            context_name: Vec::new(),
-            pdu: Pdu {
-                kind: PduType::Report,
-                request_id: scoped.pdu.request_id,
-                error_status: 0,
-                error_index: 0,
-                varbinds: vec![(stats::oid(stats::UNKNOWN_ENGINE_IDS), Value::Counter32(1))],
-            },
-        }),
-    }
-    .encode()
-    .0
+    let engine = EngineClock {
+        id: ENGINE_ID,
+        boots: BOOTS,
+        time: TIME,
+    };
+    report(
+        probe.msg_id,
+        scoped.pdu.request_id,
+        &[],
+        engine,
+        stats::UNKNOWN_ENGINE_IDS,
+        None,
+    )
 }
 
 /// An answer as an agent sends it: `flags`, encrypted and signed with

@@ -28,7 +28,7 @@ use crate::snmp::client::Security;
 use crate::snmp::pdu::{
     CommunityMessage, Message, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message, flags,
 };
-use crate::snmp::usm::{LocalKeys, UsmUser, stats};
+use crate::snmp::usm::{EngineClock, LocalKeys, UsmUser, report, stats};
 use crate::snmp::{Oid, Value};
 
 /// The largest GETBULK answer, in varbinds.
@@ -295,34 +295,19 @@ impl Agent {
             return self.drop_one();
         }
         let (boots, time) = self.engine_clock(now);
-        let msg = V3Message {
-            msg_id: m.msg_id,
-            max_size: 65_507,
-            flags: if signed_by.is_some() { flags::AUTH } else { 0 },
-            usm: UsmParams {
-                engine_id: self.engine_id.clone(),
-                engine_boots: boots,
-                engine_time: time,
-                user: m.usm.user.clone(),
-                auth_params: vec![0; signed_by.map_or(0, LocalKeys::mac_len)],
-                priv_params: Vec::new(),
-            },
-            data: ScopedData::Plain(ScopedPdu {
-                context_engine_id: self.engine_id.clone(),
-                context_name: Vec::new(),
-                pdu: Pdu {
-                    kind: PduType::Report,
-                    request_id,
-                    error_status: 0,
-                    error_index: 0,
-                    varbinds: vec![(stats::oid(counter), Value::Counter32(1))],
-                },
-            }),
+        let engine = EngineClock {
+            id: &self.engine_id,
+            boots,
+            time,
         };
-        let (mut bytes, range) = msg.encode();
-        if let Some(keys) = signed_by {
-            keys.sign(&mut bytes, range);
-        }
+        let bytes = report(
+            m.msg_id,
+            request_id,
+            &m.usm.user,
+            engine,
+            counter,
+            signed_by,
+        );
         Some((bytes, Duration::ZERO))
     }
 

@@ -350,6 +350,58 @@ impl LocalKeys {
     }
 }
 
+/// The engine an agent speaks for: its id and clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineClock<'a> {
+    pub id: &'a [u8],
+    pub boots: u32,
+    pub time: u32,
+}
+
+/// The report an agent answers a discovery probe or a refused request with
+/// (RFC 3414 3.2): the usmStats counter that says why, the agent's engine
+/// and clock, echoing the request's msgID and request id. Signed with
+/// `keys` (the time-window report) or unauthenticated (every other one).
+pub fn report(
+    msg_id: i32,
+    request_id: i32,
+    user: &[u8],
+    engine: EngineClock<'_>,
+    counter: u32,
+    keys: Option<&LocalKeys>,
+) -> Vec<u8> {
+    use super::pdu::{Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message, flags};
+    let msg = V3Message {
+        msg_id,
+        max_size: 65_507,
+        flags: if keys.is_some() { flags::AUTH } else { 0 },
+        usm: UsmParams {
+            engine_id: engine.id.to_vec(),
+            engine_boots: engine.boots,
+            engine_time: engine.time,
+            user: user.to_vec(),
+            auth_params: vec![0; keys.map_or(0, LocalKeys::mac_len)],
+            priv_params: Vec::new(),
+        },
+        data: ScopedData::Plain(ScopedPdu {
+            context_engine_id: engine.id.to_vec(),
+            context_name: Vec::new(),
+            pdu: Pdu {
+                kind: PduType::Report,
+                request_id,
+                error_status: 0,
+                error_index: 0,
+                varbinds: vec![(stats::oid(counter), super::Value::Counter32(1))],
+            },
+        }),
+    };
+    let (mut bytes, range) = msg.encode();
+    if let Some(k) = keys {
+        k.sign(&mut bytes, range);
+    }
+    bytes
+}
+
 /// The usmStats counters an agent reports a refused message with
 /// (`1.3.6.1.6.3.15.1.1.N.0`).
 pub mod stats {
