@@ -4,8 +4,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use toc::config::Inventory;
@@ -43,28 +44,6 @@ timeout = "{timeout}"
     let (inv, _warnings) = Inventory::load(file.path())
         .unwrap_or_else(|d| panic!("{}", toc::config::diag::render(&d)));
     inv.devices.into_iter().next().unwrap()
-}
-
-/// A listening port that never completes a handshake: a listener whose
-/// accept queue is full and never drained. Linux then drops further SYNs,
-/// so a connect hangs until the caller gives up. Keep the returned value
-/// alive for as long as the black hole is needed.
-fn black_hole() -> (SocketAddr, impl Sized) {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = socket.listen(1).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..64 {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
-            Ok(stream) => fillers.push(stream),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                return (addr, (listener, fillers));
-            }
-            Err(e) => panic!("filling the accept queue of {addr}: {e}"),
-        }
-    }
-    panic!("the accept queue of {addr} never filled: no black hole on this kernel");
 }
 
 fn fail_reason(result: &CheckResult) -> &str {
@@ -126,7 +105,7 @@ async fn a_closed_port_is_refused() {
 
 #[tokio::test]
 async fn a_black_hole_times_out_after_every_attempt() {
-    let (addr, _hole) = black_hole();
+    let (addr, _hole) = support::tcp_black_hole();
     let dev = device(&format!("tcp://{addr}"), "300ms");
 
     let start = Instant::now();
@@ -149,7 +128,7 @@ async fn a_black_hole_times_out_after_every_attempt() {
 
 #[tokio::test]
 async fn one_attempt_is_singular() {
-    let (addr, _hole) = black_hole();
+    let (addr, _hole) = support::tcp_black_hole();
     let dev = device(&format!("tcp://{addr}"), "100ms");
 
     let outcome = TcpProbe::new(0).check(&dev).await;

@@ -7,6 +7,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -76,27 +78,6 @@ async fn live_listener() -> SocketAddr {
     addr
 }
 
-/// A listening port that never completes a handshake: its accept queue is
-/// full and never drained, so Linux drops further SYNs and a connect hangs.
-/// Keep the returned value alive as long as the black hole is needed.
-fn black_hole() -> (SocketAddr, impl Sized) {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = socket.listen(1).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..64 {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
-            Ok(stream) => fillers.push(stream),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                return (addr, (listener, fillers));
-            }
-            Err(e) => panic!("filling the accept queue of {addr}: {e}"),
-        }
-    }
-    panic!("the accept queue of {addr} never filled: no black hole on this kernel");
-}
-
 /// Everything received until `until`, with the time it arrived.
 async fn collect(
     rx: &mut mpsc::Receiver<Observation>,
@@ -148,7 +129,7 @@ fn config(max_in_flight: usize) -> SchedulerConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_targets_keep_their_rhythm_beside_a_black_hole() {
-    let (hole, _keep) = black_hole();
+    let (hole, _keep) = support::tcp_black_hole();
     let mut probes = Vec::new();
     for _ in 0..200 {
         probes.push(tcp(live_listener().await));
@@ -219,7 +200,7 @@ async fn the_concurrency_limit_holds() {
     // Twelve devices on one black hole: each check holds its turn for the
     // full 100ms timeout, so two turns cannot keep up with 12 checks every
     // 300ms and the limit decides.
-    let (hole, _keep) = black_hole();
+    let (hole, _keep) = support::tcp_black_hole();
     let probes = vec![tcp(hole); 12];
     let devs = devices(&probes, "300ms", "100ms");
     let (tx, mut rx) = mpsc::channel(1024);
@@ -282,7 +263,7 @@ async fn first_checks_are_spread_across_the_interval() {
 async fn a_check_that_outlives_its_budget_is_abandoned() {
     // The probe retries 3 times (4 × 100ms) but the scheduler budgets for
     // no retry: 100ms + 50ms grace.
-    let (hole, _keep) = black_hole();
+    let (hole, _keep) = support::tcp_black_hole();
     let devs = devices(&[tcp(hole)], "1s", "100ms");
     let (tx, mut rx) = mpsc::channel(16);
     let cfg = SchedulerConfig {

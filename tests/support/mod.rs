@@ -1,5 +1,5 @@
-//! Shared helpers for the tests that need real peers (net-snmp's snmpd and
-//! command-line tools).
+//! Shared helpers for the tests that need real peers: net-snmp's snmpd and
+//! command-line tools, and a TCP black hole.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::fmt::Write as _;
@@ -184,4 +184,26 @@ impl Drop for Snmpd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A listening port that never completes a handshake: a listener whose
+/// accept queue is full and never drained. Linux then drops further SYNs,
+/// so a connect hangs until the caller gives up. Keep the returned value
+/// alive for as long as the black hole is needed.
+pub fn tcp_black_hole() -> (SocketAddr, impl Sized) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..64 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(stream) => fillers.push(stream),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return (addr, (listener, fillers));
+            }
+            Err(e) => panic!("filling the accept queue of {addr}: {e}"),
+        }
+    }
+    panic!("the accept queue of {addr} never filled: no black hole on this kernel");
 }
