@@ -182,13 +182,12 @@ impl SourceFile {
         }
         let help = toml_help(&message, what);
         let mut d = self.diag(Severity::Error, err.span(), message, Some(help));
-        if let Some(what) = what {
-            if ["unknown field", "unknown variant", "missing field"]
+        if let Some(what) = what
+            && ["unknown field", "unknown variant", "missing field"]
                 .iter()
                 .any(|p| d.message.starts_with(p))
-            {
-                d.message = format!("{} in {what}", d.message);
-            }
+        {
+            d.message = format!("{} in {what}", d.message);
         }
         d
     }

@@ -1430,18 +1430,19 @@ impl Cx<'_> {
         };
         self.positive(d.latency_warn.as_ref(), &format!("latency_warn of `{id}`"));
         let latency_warn = d.latency_warn.as_ref().map(|w| w.get_ref().0);
-        if let (Some(w), Some(warn)) = (&d.latency_warn, latency_warn) {
-            if !warn.is_zero() && warn >= timeout {
-                self.error(
-                    w.span(),
-                    format!(
-                        "latency_warn {} of `{id}` is not below its timeout {}",
-                        humantime::format_duration(warn),
-                        humantime::format_duration(timeout)
-                    ),
-                    "an answer slower than the timeout is a failure; set latency_warn lower, e.g. half the timeout",
-                );
-            }
+        if let (Some(w), Some(warn)) = (&d.latency_warn, latency_warn)
+            && !warn.is_zero()
+            && warn >= timeout
+        {
+            self.error(
+                w.span(),
+                format!(
+                    "latency_warn {} of `{id}` is not below its timeout {}",
+                    humantime::format_duration(warn),
+                    humantime::format_duration(timeout)
+                ),
+                "an answer slower than the timeout is a failure; set latency_warn lower, e.g. half the timeout",
+            );
         }
         HttpChecks {
             expect_status: expect_status.and_then(|n| u16::try_from(n).ok()),
@@ -1607,14 +1608,14 @@ impl Cx<'_> {
 
     /// Reports a zero duration.
     fn positive(&mut self, v: Option<&Spanned<Dur>>, what: &str) {
-        if let Some(v) = v {
-            if v.get_ref().0.is_zero() {
-                self.error(
-                    v.span(),
-                    format!("{what} must be longer than zero"),
-                    "write it with a unit, e.g. `5s`",
-                );
-            }
+        if let Some(v) = v
+            && v.get_ref().0.is_zero()
+        {
+            self.error(
+                v.span(),
+                format!("{what} must be longer than zero"),
+                "write it with a unit, e.g. `5s`",
+            );
         }
     }
 

@@ -356,10 +356,10 @@ pub fn percent_state_change(history: &[Status]) -> f64 {
         .skip(FLAP_TRANSITIONS - transitions)
         .zip(recent.windows(2))
     {
-        if let [before, after] = pair {
-            if before != after {
-                sum += FLAP_WEIGHT_OLDEST + f64::from(slot) * step;
-            }
+        if let [before, after] = pair
+            && before != after
+        {
+            sum += FLAP_WEIGHT_OLDEST + f64::from(slot) * step;
         }
     }
     sum / 20.0 * 100.0

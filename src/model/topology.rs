@@ -260,10 +260,8 @@ fn device_statuses(topo: &Topology, states: &[DeviceState]) -> Vec<Status> {
             && node.parents.iter().all(|parent| {
                 hard_down(parent.0) || status_at(&statuses, *parent) == Status::Unreachable
             });
-        if unreachable {
-            if let Some(status) = statuses.get_mut(device) {
-                *status = Status::Unreachable;
-            }
+        if unreachable && let Some(status) = statuses.get_mut(device) {
+            *status = Status::Unreachable;
         }
     }
     statuses

@@ -255,7 +255,7 @@ impl SimState {
                 Fault::Flapping(period) => {
                     let phase = now.saturating_duration_since(set.since).as_millis()
                         / period.as_millis().max(1);
-                    if phase % 2 == 0 {
+                    if phase.is_multiple_of(2) {
                         view.silent = true;
                     }
                 }
