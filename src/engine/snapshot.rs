@@ -1,0 +1,419 @@
+//! What the engine publishes: an immutable [`Snapshot`] of the live state
+//! (latest only, on a `watch` channel) and discrete [`Event`]s.
+//!
+//! A snapshot is cheap to publish and to hold: the static part (names,
+//! roles, groups, feeds: the [`Layout`]) is shared by every snapshot, and
+//! each device's live part is an `Arc` rebuilt only when that device was
+//! checked. A console renders from a snapshot alone, plus its own view
+//! state and the time now.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::config::venues::{Inventory, ProbeTarget};
+use crate::model::{GroupEval, StateType, Status, VenueEval};
+use crate::probe::{Outcome, Reading};
+
+/// The static shape of the event, built once from the inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// Name of the event (`Paris 2024 Olympic Games`).
+    pub event: String,
+    /// Default poll interval.
+    pub poll_interval: Duration,
+    /// Consecutive failures before a problem turns hard.
+    pub max_attempts: u32,
+    /// Every venue, in file order.
+    pub venues: Vec<VenueInfo>,
+    /// Every device, in file order (index = device index).
+    pub devices: Vec<DeviceInfo>,
+    /// Every redundancy group (index = group index).
+    pub groups: Vec<GroupInfo>,
+    /// Every result feed.
+    pub feeds: Vec<FeedInfo>,
+}
+
+/// A venue as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VenueInfo {
+    /// Code shown on the wall (`STA`).
+    pub code: String,
+    /// Full name.
+    pub name: String,
+    /// City.
+    pub city: String,
+    /// Its devices (device indices).
+    pub devices: Vec<usize>,
+    /// Its redundancy groups (group indices).
+    pub groups: Vec<usize>,
+    /// Its feeds (feed indices).
+    pub feeds: Vec<usize>,
+}
+
+/// A device as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// Unique id (`STA-core-a`).
+    pub id: String,
+    /// Index of its venue.
+    pub venue: usize,
+    /// Role (`core-switch`).
+    pub role: String,
+    /// `snmp`, `http` or `tcp`.
+    pub kind: &'static str,
+    /// Where it is probed (`snmp://127.0.0.1:20000`, a URL, `tcp://…`).
+    pub target: String,
+    /// Free text from the inventory.
+    pub description: Option<String>,
+    /// Its redundancy group, if any.
+    pub group: Option<usize>,
+    /// Devices it depends on.
+    pub parents: Vec<usize>,
+    /// Whether its being down makes the venue red.
+    pub critical: bool,
+    /// How often it is polled.
+    pub poll_interval: Duration,
+}
+
+/// A redundancy group as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// Unique id (`STA-core`).
+    pub id: String,
+    /// Index of its venue.
+    pub venue: usize,
+    /// Members that must be up.
+    pub min_up: usize,
+    /// Member device indices.
+    pub members: Vec<usize>,
+}
+
+/// A result feed as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedInfo {
+    /// Unique id.
+    pub id: String,
+    /// Index of its venue.
+    pub venue: usize,
+    /// Device index of the primary source (the results server).
+    pub primary: usize,
+    /// Device index of the backup source.
+    pub backup: usize,
+    /// Consumers (`commentators`, `web_mobile`).
+    pub consumers: Vec<String>,
+    /// No message for this long means the feed is stale.
+    pub stale_after: Duration,
+}
+
+impl Layout {
+    /// The layout of an inventory.
+    pub fn from_inventory(inv: &Inventory) -> Self {
+        Layout {
+            event: inv.event.name.clone(),
+            poll_interval: inv.event.poll_interval,
+            max_attempts: inv.event.max_attempts,
+            venues: inv
+                .venues
+                .iter()
+                .map(|v| VenueInfo {
+                    code: v.code.clone(),
+                    name: v.name.clone(),
+                    city: v.city.clone(),
+                    devices: v.devices.iter().map(|d| d.0).collect(),
+                    groups: v.groups.iter().map(|g| g.0).collect(),
+                    feeds: v.feeds.clone(),
+                })
+                .collect(),
+            devices: inv
+                .devices
+                .iter()
+                .map(|d| DeviceInfo {
+                    id: d.id.clone(),
+                    venue: d.venue.0,
+                    role: d.role.clone(),
+                    kind: d.probe.kind(),
+                    target: match &d.probe {
+                        ProbeTarget::Snmp { host, port } => format!("snmp://{host}:{port}"),
+                        ProbeTarget::Http { url } => url.clone(),
+                        ProbeTarget::Tcp { host, port } => format!("tcp://{host}:{port}"),
+                    },
+                    description: d.description.clone(),
+                    group: d.group.map(|g| g.0),
+                    parents: d.parents.iter().map(|p| p.0).collect(),
+                    critical: d.critical,
+                    poll_interval: d.poll_interval,
+                })
+                .collect(),
+            groups: inv
+                .groups
+                .iter()
+                .map(|g| GroupInfo {
+                    id: g.id.clone(),
+                    venue: g.venue.0,
+                    min_up: g.min_up,
+                    members: g.members.iter().map(|m| m.0).collect(),
+                })
+                .collect(),
+            feeds: inv
+                .feeds
+                .iter()
+                .map(|f| FeedInfo {
+                    id: f.id.clone(),
+                    venue: f.venue.0,
+                    primary: f.primary.0,
+                    backup: f.backup.0,
+                    consumers: f.consumers.clone(),
+                    stale_after: f.stale_after,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The live state at one moment. Immutable; consoles hold an
+/// `Arc<Snapshot>` and render from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Increases by one with every snapshot the engine publishes.
+    pub seq: u64,
+    /// When it was built (wall clock).
+    pub at: SystemTime,
+    /// When the engine started (wall clock).
+    pub started: SystemTime,
+    /// The static shape, shared by every snapshot.
+    pub layout: Arc<Layout>,
+    /// Worst of the venues.
+    pub wall: Status,
+    /// Each venue (indexed like `layout.venues`).
+    pub venues: Vec<VenueSnap>,
+    /// Each redundancy group (indexed like `layout.groups`).
+    pub groups: Vec<GroupEval>,
+    /// Each device (indexed like `layout.devices`).
+    pub devices: Vec<Arc<DeviceSnap>>,
+    /// Open incidents, most severe first, then oldest first.
+    pub incidents: Arc<Vec<Incident>>,
+    /// The TOC host itself, once sampled.
+    pub host: Option<Arc<HostSnap>>,
+    /// Recent events, oldest first (at most [`TICKER_LEN`]).
+    pub ticker: Arc<Vec<Event>>,
+    /// Engine counters.
+    pub stats: EngineStats,
+}
+
+/// Number of events kept in [`Snapshot::ticker`].
+pub const TICKER_LEN: usize = 200;
+
+/// Number of results kept in [`DeviceSnap::history`].
+pub const HISTORY_LEN: usize = 20;
+
+/// One venue's evaluated state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueSnap {
+    /// Status and device counts.
+    pub eval: VenueEval,
+    /// Open incidents at this venue.
+    pub incidents: usize,
+}
+
+/// One device's live state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceSnap {
+    /// Shown status: hard status after dependencies (may be UNREACHABLE),
+    /// DEGRADED when flapping, MAINTENANCE in downtime.
+    pub status: Status,
+    /// Status of the last check (soft or hard).
+    pub raw: Status,
+    /// Whether the last problem is confirmed.
+    pub state_type: StateType,
+    /// Consecutive non-OK results (0 when OK).
+    pub attempt: u32,
+    /// Why it has its status (`3 of 3 interfaces down`), if not OK.
+    pub reason: Option<String>,
+    /// Whether it is flapping, and the percent state change.
+    pub flapping: Option<f64>,
+    /// When it was last checked (none before the first check).
+    pub last_check: Option<SystemTime>,
+    /// Latency of the last check, when it got an answer.
+    pub latency: Option<Duration>,
+    /// What the last check read.
+    pub readings: Vec<Reading>,
+    /// Notes of the last check (`rebooted: …`).
+    pub notes: Vec<String>,
+    /// Recent results, oldest first (at most [`HISTORY_LEN`]).
+    pub history: Vec<HistoryEntry>,
+}
+
+impl DeviceSnap {
+    /// A device not yet checked.
+    pub fn unpolled() -> Self {
+        DeviceSnap {
+            status: Status::Unknown,
+            raw: Status::Unknown,
+            state_type: StateType::Hard,
+            attempt: 0,
+            reason: Some("not yet polled".to_owned()),
+            flapping: None,
+            last_check: None,
+            latency: None,
+            readings: Vec::new(),
+            notes: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+}
+
+/// One past check result of a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// When the check started.
+    pub at: SystemTime,
+    /// Its verdict.
+    pub status: Status,
+    /// Whether it was soft or hard after recording.
+    pub state_type: StateType,
+    /// Latency, when answered.
+    pub latency: Option<Duration>,
+    /// Reason of a non-OK verdict.
+    pub reason: Option<String>,
+}
+
+/// What the engine knows of the TOC host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSnap {
+    /// Host name.
+    pub name: String,
+    /// When it was sampled.
+    pub at: SystemTime,
+    /// Verdict and readings (`cpu.percent`, `memory.percent`, `disk.…`).
+    pub outcome: Outcome,
+}
+
+/// What an incident is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IncidentKind {
+    /// A device is hard DOWN (not unreachable).
+    DeviceDown,
+    /// A device is hard DEGRADED or flapping.
+    DeviceDegraded,
+    /// A polled device cannot be checked (hard UNKNOWN: credentials
+    /// refused, a check that cannot decide).
+    DeviceUnknown,
+    /// A redundancy group lost members but still has `min_up`.
+    RedundancyLost,
+    /// A redundancy group is below `min_up`.
+    GroupDown,
+}
+
+impl IncidentKind {
+    /// Short name (`device-down`), used in incident keys.
+    pub const fn name(self) -> &'static str {
+        match self {
+            IncidentKind::DeviceDown => "device-down",
+            IncidentKind::DeviceDegraded => "device-degraded",
+            IncidentKind::DeviceUnknown => "device-unknown",
+            IncidentKind::RedundancyLost => "redundancy-lost",
+            IncidentKind::GroupDown => "group-down",
+        }
+    }
+}
+
+/// An open incident as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    /// Engine-wide number, increasing.
+    pub id: u64,
+    /// Deduplication key: kind and subject (`device-down:STA-core-a`).
+    pub key: String,
+    /// What it is about.
+    pub kind: IncidentKind,
+    /// Device or group id.
+    pub subject: String,
+    /// Venue index.
+    pub venue: usize,
+    /// How bad (DOWN, DEGRADED or UNKNOWN).
+    pub severity: Status,
+    /// One line for the operator.
+    pub title: String,
+    /// When it opened.
+    pub opened: SystemTime,
+}
+
+/// Something that happened, for the ticker, notifications and the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// When.
+    pub at: SystemTime,
+    /// What.
+    pub kind: EventKind,
+}
+
+/// The kinds of [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A device's hard status changed.
+    Device {
+        /// Device index.
+        device: usize,
+        /// Hard shown status before.
+        from: Status,
+        /// Hard shown status now.
+        to: Status,
+        /// Reason of the new status.
+        reason: Option<String>,
+    },
+    /// A venue's status changed.
+    Venue {
+        /// Venue index.
+        venue: usize,
+        /// Before.
+        from: Status,
+        /// Now.
+        to: Status,
+    },
+    /// A device started or stopped flapping.
+    Flapping {
+        /// Device index.
+        device: usize,
+        /// Started (true) or stopped.
+        started: bool,
+    },
+    /// An incident opened.
+    IncidentOpened {
+        /// Its id.
+        id: u64,
+        /// Its title.
+        title: String,
+    },
+    /// An incident resolved itself (its condition cleared).
+    IncidentResolved {
+        /// Its id.
+        id: u64,
+        /// Its title.
+        title: String,
+    },
+    /// A command was applied.
+    Command {
+        /// Who.
+        user: String,
+        /// What, in one line.
+        text: String,
+    },
+    /// A note from a probe (`rebooted: …`).
+    Note {
+        /// Device index.
+        device: usize,
+        /// The note.
+        text: String,
+    },
+}
+
+/// Engine counters, for the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EngineStats {
+    /// Observations received.
+    pub observations: u64,
+    /// Snapshots published.
+    pub snapshots: u64,
+    /// Commands handled (applied or refused).
+    pub commands: u64,
+}
