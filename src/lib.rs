@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod live;
 pub mod model;
 pub mod probe;
 pub mod sim;

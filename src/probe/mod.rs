@@ -8,6 +8,7 @@
 //! every failure comes back as a verdict with a reason an operator can
 //! act on.
 
+pub mod any;
 pub mod host;
 pub mod http;
 pub mod oneshot;

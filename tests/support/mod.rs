@@ -19,10 +19,10 @@ pub fn have(tool: &str) -> bool {
     if !found {
         assert!(
             std::env::var_os("TOC_REQUIRE_PEERS").is_none(),
-            "{tool} is required (TOC_REQUIRE_PEERS is set) but not installed: apt-get install snmpd snmp"
+            "{tool} is required (TOC_REQUIRE_PEERS is set) but not installed: apt-get install snmpd snmp tmux"
         );
         eprintln!(
-            "SKIPPED: {tool} is not installed (apt-get install snmpd snmp); set TOC_REQUIRE_PEERS=1 to make this fail"
+            "SKIPPED: {tool} is not installed (apt-get install snmpd snmp tmux); set TOC_REQUIRE_PEERS=1 to make this fail"
         );
     }
     found

@@ -1,0 +1,123 @@
+//! Wiring for `toc demo` and `toc run`: probes and scheduler, engine and,
+//! in a demo, the simulated venues, all in one process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::config::Inventory;
+use crate::engine::{Engine, EngineConfig, EngineHandle};
+use crate::probe::any::AnyProbe;
+use crate::probe::scheduler::{self, SchedulerConfig, SchedulerHandle};
+use crate::sim::{self, SimHandle, SimOptions};
+
+/// Observations waiting for the engine before the scheduler waits.
+const QUEUE: usize = 8192;
+
+/// Tuning applied to an inventory before it runs.
+#[derive(Debug, Clone, Default)]
+pub struct Tuning {
+    /// Poll every device this often instead of its configured interval.
+    pub interval: Option<Duration>,
+    /// Give up on an attempt after this long instead of the configured
+    /// timeout.
+    pub timeout: Option<Duration>,
+    /// Engine settings; `demo` is filled in by [`Live::demo`].
+    pub engine: EngineConfig,
+}
+
+impl Tuning {
+    /// Applies the interval and timeout overrides to `inventory`.
+    pub fn apply(&self, inventory: &mut Inventory) {
+        if let Some(i) = self.interval {
+            inventory.event.poll_interval = i;
+            for d in &mut inventory.devices {
+                d.poll_interval = i;
+            }
+        }
+        if let Some(t) = self.timeout {
+            inventory.event.timeout = t;
+            for d in &mut inventory.devices {
+                d.timeout = t;
+            }
+        }
+    }
+}
+
+/// Everything `toc demo` or `toc run` runs besides the console.
+#[derive(Debug)]
+pub struct Live {
+    /// The inventory being polled (in a demo, with the simulator's
+    /// addresses).
+    pub inventory: Arc<Inventory>,
+    /// The simulated venues of a demo.
+    pub sim: Option<SimHandle>,
+    scheduler: SchedulerHandle,
+    engine: Engine,
+}
+
+impl Live {
+    /// Polls the real equipment of `inventory`. Must be called inside a
+    /// Tokio runtime.
+    pub fn run(mut inventory: Inventory, tuning: Tuning) -> Result<Live, String> {
+        tuning.apply(&mut inventory);
+        let inventory = Arc::new(inventory);
+        Self::start(inventory, None, tuning.engine)
+    }
+
+    /// Simulates the venues of `inventory` on loopback (on ports the
+    /// system picks, so nothing else is disturbed) and polls them;
+    /// `:fault` reaches the simulator.
+    pub async fn demo(mut inventory: Inventory, tuning: Tuning) -> Result<Live, String> {
+        tuning.apply(&mut inventory);
+        let options = SimOptions {
+            ephemeral: true,
+            ..SimOptions::default()
+        };
+        let sim = sim::start(Arc::new(inventory.clone()), options)
+            .await
+            .map_err(|e| format!("cannot start the simulator: {e}"))?;
+        let inventory = Arc::new(sim::remap(&inventory, &sim.summary().remapped));
+        let mut engine = tuning.engine;
+        engine.demo = Some(sim.state());
+        Self::start(inventory, Some(sim), engine)
+    }
+
+    fn start(
+        inventory: Arc<Inventory>,
+        sim: Option<SimHandle>,
+        config: EngineConfig,
+    ) -> Result<Live, String> {
+        let probe = Arc::new(AnyProbe::new(&inventory)?);
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let engine = Engine::start(&inventory, rx, config);
+        let devices = inventory.devices.iter().cloned().enumerate().collect();
+        let scheduler = scheduler::spawn(
+            probe,
+            devices,
+            tx,
+            SchedulerConfig::for_event(&inventory.event),
+        );
+        Ok(Live {
+            inventory,
+            sim,
+            scheduler,
+            engine,
+        })
+    }
+
+    /// A handle on the engine, acting as the local user.
+    pub fn handle(&self) -> EngineHandle {
+        self.engine.handle()
+    }
+
+    /// Stops polling, the engine and the simulator.
+    pub async fn shutdown(mut self) {
+        self.scheduler.shutdown().await;
+        self.engine.shutdown().await;
+        if let Some(sim) = self.sim.take() {
+            sim.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The engine against the simulated venues over real sockets: detection
+//! latency, commands with identities and roles, the audit log and events.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use toc::config::venues::{Profile, Secret};
+use toc::config::{Inventory, SourceFile};
+use toc::engine::{
+    Command, EngineConfig, EngineHandle, EventKind, FaultSpec, Identity, Refusal, Role, Snapshot,
+};
+use toc::live::{Live, Tuning};
+use toc::model::Status;
+
+fn small() -> Inventory {
+    let src = SourceFile::new(
+        "venues-small.toml",
+        include_str!("../examples/venues-small.toml").to_owned(),
+    );
+    let mut inv = Inventory::parse(&src).expect("example parses").0;
+    // The v3 profile reads its passphrases from the environment, which a
+    // test cannot set: give simulator and poller the same literal ones.
+    for profile in inv.profiles.values_mut() {
+        if let Profile::V3 {
+            auth_passphrase,
+            privacy,
+            ..
+        } = profile
+        {
+            *auth_passphrase = Secret::Literal("engine-test-auth".to_owned());
+            if let Some((_, s)) = privacy {
+                *s = Secret::Literal("engine-test-priv".to_owned());
+            }
+        }
+    }
+    inv
+}
+
+/// Waits until `pred` holds for the latest snapshot; panics after `limit`.
+async fn wait_for(
+    handle: &EngineHandle,
+    limit: Duration,
+    what: &str,
+    pred: impl Fn(&Snapshot) -> bool,
+) -> Arc<Snapshot> {
+    let mut rx = handle.watch();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let snap = Arc::clone(&rx.borrow_and_update());
+        if pred(&snap) {
+            return snap;
+        }
+        let changed = tokio::time::timeout_at(deadline, rx.changed()).await;
+        if let Ok(done) = changed {
+            assert!(done.is_ok(), "engine stopped while waiting for {what}");
+        } else {
+            panic!(
+                "not within {limit:?}: {what}; wall {:?}, devices {:?}",
+                snap.wall,
+                snap.devices
+                    .iter()
+                    .zip(&snap.layout.devices)
+                    .map(|(d, i)| format!("{} {} {:?}", i.id, d.status.word(), d.reason))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+fn device(snap: &Snapshot, id: &str) -> Status {
+    let i = snap
+        .layout
+        .devices
+        .iter()
+        .position(|d| d.id == id)
+        .expect("device exists");
+    snap.devices[i].status
+}
+
+fn venue(snap: &Snapshot, code: &str) -> Status {
+    let i = snap
+        .layout
+        .venues
+        .iter()
+        .position(|v| v.code == code)
+        .expect("venue exists");
+    snap.venues[i].eval.status
+}
+
+fn quick(interval_ms: u64) -> Tuning {
+    Tuning {
+        interval: Some(Duration::from_millis(interval_ms)),
+        timeout: Some(Duration::from_millis(100)),
+        engine: EngineConfig {
+            host_every: None,
+            ..EngineConfig::default()
+        },
+    }
+}
+
+fn fault(target: &str, kind: &str) -> Command {
+    Command::Fault(FaultSpec {
+        target: target.to_owned(),
+        kind: kind.to_owned(),
+        value: None,
+        duration: None,
+    })
+}
+
+fn all_ok(s: &Snapshot) -> bool {
+    s.devices.iter().all(|d| d.status == Status::Ok)
+}
+
+/// Fault in the simulator to status in the snapshot: at most
+/// `interval x max_attempts + 100 ms`. The fault (every interface of a
+/// device down) is answered at once, so the bound is the schedule's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detection_latency_is_within_interval_times_attempts_plus_100ms() {
+    const INTERVAL: u64 = 200;
+    let inv = small();
+    let attempts = u64::from(inv.event.max_attempts);
+    let live = Live::demo(inv, quick(INTERVAL)).await.expect("demo starts");
+    let handle = live.handle();
+    wait_for(&handle, Duration::from_secs(10), "every device OK", all_ok).await;
+    let bound = Duration::from_millis(INTERVAL * attempts + 100);
+    let mut seen = Vec::new();
+    for id in ["STA-core", "MRN-core", "STA-rtr-a"] {
+        let t0 = Instant::now();
+        handle
+            .send(fault(id, "if-down"))
+            .await
+            .expect("fault applied");
+        wait_for(&handle, Duration::from_secs(5), id, |s| {
+            device(s, id) == Status::Down
+        })
+        .await;
+        let took = t0.elapsed();
+        seen.push((id, took));
+        handle
+            .send(Command::ClearFaults {
+                target: Some(id.to_owned()),
+            })
+            .await
+            .expect("cleared");
+        wait_for(&handle, Duration::from_secs(5), "recovery", all_ok).await;
+    }
+    eprintln!("fault to DOWN in the snapshot, bound {bound:?}: {seen:?}");
+    for (id, took) in &seen {
+        assert!(
+            *took <= bound,
+            "{id}: fault to DOWN in the snapshot took {took:?}, bound {bound:?} (all: {seen:?})"
+        );
+    }
+    live.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_member_lost_is_orange_both_red_and_uplink_makes_children_unreachable() {
+    let live = Live::demo(small(), quick(100)).await.expect("demo starts");
+    let h = live.handle();
+    wait_for(&h, Duration::from_secs(10), "all OK", all_ok).await;
+
+    h.send(fault("STA-ovr-a", "down")).await.expect("applied");
+    let s = wait_for(&h, Duration::from_secs(5), "STA orange", |s| {
+        venue(s, "STA") == Status::Degraded
+    })
+    .await;
+    assert!(
+        s.incidents
+            .iter()
+            .any(|i| i.key == "redundancy-lost:STA-ovr")
+    );
+    assert_eq!(venue(&s, "MRN"), Status::Ok);
+
+    h.send(fault("STA-ovr-b", "down")).await.expect("applied");
+    wait_for(&h, Duration::from_secs(5), "STA red", |s| {
+        venue(s, "STA") == Status::Down
+    })
+    .await;
+
+    h.send(Command::ClearFaults { target: None })
+        .await
+        .expect("cleared");
+    wait_for(&h, Duration::from_secs(5), "all OK again", all_ok).await;
+
+    let reply = h.send(fault("STA", "uplink-down")).await.expect("applied");
+    assert!(reply.contains("uplink-down"), "{reply}");
+    let s = wait_for(&h, Duration::from_secs(5), "children unreachable", |s| {
+        device(s, "STA-core") == Status::Unreachable && device(s, "STA-rtr-a") == Status::Down
+    })
+    .await;
+    assert_eq!(venue(&s, "STA"), Status::Down);
+    assert!(
+        s.incidents.iter().all(|i| i.subject != "STA-core"),
+        "an unreachable child has no incident: {:?}",
+        s.incidents
+    );
+    live.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_checked_against_role_and_scope_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tuning = quick(500);
+    tuning.engine.data_dir = Some(dir.path().to_path_buf());
+    let live = Live::demo(small(), tuning).await.expect("demo starts");
+    let local = live.handle();
+    let viewer = local.with_identity(Identity {
+        user: "vera".to_owned(),
+        role: Role::Viewer,
+        venues: Vec::new(),
+    });
+    let tech = local.with_identity(Identity {
+        user: "theo".to_owned(),
+        role: Role::Technician,
+        venues: vec!["MRN".to_owned()],
+    });
+    let op = local.with_identity(Identity {
+        user: "olga".to_owned(),
+        role: Role::Operator,
+        venues: vec!["MRN".to_owned()],
+    });
+    let mut events = local.events();
+
+    assert_eq!(
+        viewer.send(fault("STA-core", "down")).await,
+        Err(Refusal::Forbidden {
+            needed: Role::Operator,
+            held: Role::Viewer
+        })
+    );
+    assert!(matches!(
+        tech.send(fault("MRN-core", "down")).await,
+        Err(Refusal::Forbidden { .. })
+    ));
+    assert_eq!(
+        op.send(fault("STA-core", "down")).await,
+        Err(Refusal::OutOfScope("STA-core".to_owned()))
+    );
+    assert_eq!(
+        op.send(Command::ClearFaults { target: None }).await,
+        Err(Refusal::OutOfScope("every venue".to_owned()))
+    );
+    assert!(matches!(
+        op.send(fault("MRN-core", "melted")).await,
+        Err(Refusal::Invalid(why)) if why.contains("unknown fault")
+    ));
+    assert!(matches!(
+        op.send(fault("MRN-nope", "down")).await,
+        Err(Refusal::OutOfScope(_))
+    ));
+    let done = op.send(fault("MRN-core", "down")).await.expect("in scope");
+    assert_eq!(done, "MRN-core: down");
+    let m = local
+        .send(Command::Maintenance {
+            device: "STA-timing".to_owned(),
+            on: true,
+        })
+        .await
+        .expect("duty manager may");
+    assert_eq!(m, "STA-timing: maintenance on");
+    let s = wait_for(&local, Duration::from_secs(5), "maintenance", |s| {
+        device(s, "STA-timing") == Status::Maintenance
+    })
+    .await;
+    assert!(s.ticker.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Command { user, text } if user == "olga" && text == "MRN-core: down"
+    )));
+    let ev = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Ok(e) = events.recv().await
+                && matches!(e.kind, EventKind::Command { .. })
+            {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("a command event on the broadcast channel");
+    assert!(matches!(ev.kind, EventKind::Command { ref user, .. } if user == "olga"));
+
+    let audit = std::fs::read_to_string(dir.path().join("audit.log")).expect("audit log");
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 8, "{audit}");
+    assert_eq!(lines[0]["user"], "vera");
+    assert_eq!(lines[0]["role"], "viewer");
+    assert!(
+        lines[0]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("needs role operator")
+    );
+    assert_eq!(lines[6]["outcome"], "applied: MRN-core: down");
+    live.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_are_refused_outside_a_demo_and_a_dead_engine_says_so() {
+    let mut inv = small();
+    // Nothing listens here: every check fails, which is fine for this test.
+    for d in &mut inv.devices {
+        d.poll_interval = Duration::from_secs(60);
+    }
+    let live = Live::run(inv, quick(60_000)).expect("starts");
+    let h = live.handle();
+    assert!(matches!(
+        h.send(fault("STA-core", "down")).await,
+        Err(Refusal::Unsupported(why)) if why.contains("toc demo")
+    ));
+    live.shutdown().await;
+    assert_eq!(
+        h.send(fault("STA-core", "down")).await,
+        Err(Refusal::Unavailable)
+    );
+}
