@@ -27,8 +27,13 @@ use super::state::State;
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Routine changes (a check's age, latency, readings) are published at
-    /// most this often; a hard status change is published at once.
+    /// most this often.
     pub refresh: Duration,
+    /// A hard status change is published as soon as this long has passed
+    /// since the previous snapshot (so a burst, such as the first poll of
+    /// the whole Games, is published a few dozen times a second, not once
+    /// per device).
+    pub urgent: Duration,
     /// Sample the TOC host this often (none: never), watching the disk of
     /// `data_dir`.
     pub host_every: Option<Duration>,
@@ -40,10 +45,12 @@ pub struct EngineConfig {
 }
 
 impl Default for EngineConfig {
-    /// Refresh every 250 ms, host every 5 s, no audit file, no simulator.
+    /// Refresh every 250 ms, hard changes after 25 ms, host every 5 s, no
+    /// audit file, no simulator.
     fn default() -> Self {
         EngineConfig {
             refresh: Duration::from_millis(250),
+            urgent: Duration::from_millis(25),
             host_every: Some(Duration::from_secs(5)),
             data_dir: None,
             demo: None,
@@ -153,7 +160,12 @@ impl Task {
         let mut observations_open = true;
         let mut host_open = true;
         loop {
-            let due = last_publish + self.config.refresh;
+            let gap = if self.state.is_urgent() {
+                self.config.urgent
+            } else {
+                self.config.refresh
+            };
+            let due = last_publish + gap;
             let dirty = self.state.is_dirty();
             tokio::select! {
                 biased;
@@ -178,7 +190,12 @@ impl Task {
                 () = tokio::time::sleep_until(due), if dirty => {}
             }
             let now = Instant::now();
-            if self.state.is_urgent() || (self.state.is_dirty() && now >= due) {
+            let gap = if self.state.is_urgent() {
+                self.config.urgent
+            } else {
+                self.config.refresh
+            };
+            if self.state.is_dirty() && now >= last_publish + gap {
                 self.publish();
                 last_publish = now;
             }
