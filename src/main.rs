@@ -261,7 +261,11 @@ async fn run_sim(
 ) -> ExitCode {
     let plan = scenario.as_ref().map(|s| (s.steps.len(), s.big_bang));
     let scenario_file = scenario_file.map(Path::display);
-    let options = SimOptions { control, scenario };
+    let options = SimOptions {
+        control,
+        scenario,
+        ..SimOptions::default()
+    };
     let handle = match toc::sim::start(Arc::clone(&inventory), options).await {
         Ok(h) => h,
         Err(e) => {
