@@ -4,16 +4,24 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::net::{TcpListener as StdTcpListener, UdpSocket as StdUdpSocket};
+use std::net::{SocketAddr, TcpListener as StdTcpListener, UdpSocket as StdUdpSocket};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use toc::config::Inventory;
+use toc::config::venues::{ProbeTarget, Profile, Secret};
+use toc::config::{Inventory, SourceFile};
+use toc::model::CheckResult;
+use toc::probe::Probe as _;
+use toc::probe::http::HttpProbe;
+use toc::probe::snmp::SnmpProbe;
+use toc::probe::tcp::TcpProbe;
 use toc::sim::faults::Fault;
 use toc::sim::{Scenario, SimError, SimHandle, SimOptions};
 use tokio::net::TcpStream;
@@ -262,6 +270,7 @@ async fn serves_every_loopback_device_and_skips_the_rest() {
     assert_eq!((s.http_ports, s.http_devices), (2, 3));
     assert_eq!((s.tcp_listeners, s.tcp_devices), (2, 2));
     assert_eq!(s.devices_served, 8);
+    assert!(s.remapped.is_empty(), "fixed ports unless asked");
     assert_eq!(s.skipped.len(), 1);
     assert_eq!(s.skipped[0].device, "AAA-remote");
     assert!(s.skipped[0].reason.contains("not a loopback"), "{s:?}");
@@ -579,7 +588,7 @@ async fn control_api_binds_loopback_only() {
         Arc::clone(&f.inventory),
         SimOptions {
             control: "0.0.0.0:0".parse().unwrap(),
-            scenario: None,
+            ..SimOptions::default()
         },
     )
     .await
@@ -857,4 +866,304 @@ async fn ten_thousand_devices_start() {
     let url = format!("http://127.0.0.1:{}/health/V39-d247", tcp[39 * 3]);
     assert_eq!(health(&url, QUICK).await.unwrap().0, 200);
     sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Ephemeral ports and `remap`
+// ---------------------------------------------------------------------------
+
+/// A shipped inventory, with the v3 passphrases filled in: tests cannot
+/// set the environment safely, and the simulator and the probes read the
+/// same profiles.
+fn shipped(name: &str) -> Inventory {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    let (mut inv, _) = Inventory::load(&path).expect("the shipped file is valid");
+    for p in inv.profiles.values_mut() {
+        if let Profile::V3 {
+            auth_passphrase,
+            privacy,
+            ..
+        } = p
+        {
+            *auth_passphrase = Secret::Literal("sim-auth-passphrase".into());
+            if let Some((_, s)) = privacy {
+                *s = Secret::Literal("sim-priv-passphrase".into());
+            }
+        }
+    }
+    inv
+}
+
+/// Every address the devices of `inv` name (all on loopback here).
+fn configured(inv: &Inventory) -> BTreeSet<SocketAddr> {
+    inv.devices
+        .iter()
+        .map(|d| match &d.probe {
+            ProbeTarget::Snmp { host, port } | ProbeTarget::Tcp { host, port } => {
+                SocketAddr::new(host.parse().unwrap(), *port)
+            }
+            ProbeTarget::Http { url } => {
+                let u = url::Url::parse(url).unwrap();
+                SocketAddr::new(
+                    u.host_str().unwrap().parse().unwrap(),
+                    u.port_or_known_default().unwrap(),
+                )
+            }
+        })
+        .collect()
+}
+
+/// Checks devices `which` of `inv` once with the real probes, as the
+/// poller does: (device id, result).
+async fn check(inv: &Inventory, which: &[usize]) -> Vec<(String, CheckResult)> {
+    let retries = inv.event.retries;
+    let client = toc::snmp::client::Client::default_v4().unwrap();
+    let snmp = SnmpProbe::new(client, &inv.profiles, retries);
+    let http = HttpProbe::new(retries).unwrap();
+    let tcp = TcpProbe::new(retries);
+    let (snmp, http, tcp) = (&snmp, &http, &tcp);
+    futures_util::stream::iter(which.iter().map(|&i| &inv.devices[i]))
+        .map(|d| async move {
+            let outcome = match d.probe {
+                ProbeTarget::Snmp { .. } => snmp.check(d).await,
+                ProbeTarget::Http { .. } => http.check(d).await,
+                ProbeTarget::Tcp { .. } => tcp.check(d).await,
+            };
+            (d.id.clone(), outcome.result)
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await
+}
+
+fn not_ok(results: &[(String, CheckResult)]) -> Vec<&(String, CheckResult)> {
+    results
+        .iter()
+        .filter(|(_, r)| *r != CheckResult::Ok)
+        .collect()
+}
+
+/// Starts `file` ephemeral, checks that no address of the file is bound
+/// and that every device answers OK through the remapped inventory, then
+/// that faults on an SNMP, an HTTP and a TCP device are seen there.
+async fn ephemeral_serves(file: &str, faulty: [&str; 3]) {
+    let inv = Arc::new(shipped(file));
+    let sim = toc::sim::start(
+        Arc::clone(&inv),
+        SimOptions {
+            ephemeral: true,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .expect("an ephemeral start needs none of the file's ports");
+    let s = sim.summary();
+    assert!(s.skipped.is_empty(), "{:?}", s.skipped);
+    assert_eq!(s.devices_served, inv.devices.len());
+    let addrs = configured(&inv);
+    assert_eq!(
+        s.remapped.keys().copied().collect::<BTreeSet<_>>(),
+        addrs,
+        "every address of the file is remapped"
+    );
+    assert_eq!(
+        s.remapped.len(),
+        s.snmp_ports + s.http_ports + s.tcp_listeners
+    );
+    let file_ports: BTreeSet<u16> = addrs.iter().map(SocketAddr::port).collect();
+    let bound: BTreeSet<SocketAddr> = s.remapped.values().copied().collect();
+    assert_eq!(bound.len(), s.remapped.len(), "one bound address each");
+    for (from, to) in &s.remapped {
+        assert_eq!(from.ip(), to.ip(), "same IP address");
+        assert!(
+            !file_ports.contains(&to.port()),
+            "{from} was served on {to}, a port of the file"
+        );
+    }
+
+    let remapped = toc::sim::remap(&inv, &s.remapped);
+    assert_eq!(remapped.devices.len(), inv.devices.len());
+    for (before, after) in inv.devices.iter().zip(&remapped.devices) {
+        assert_eq!(before.id, after.id);
+        assert_ne!(
+            before.probe, after.probe,
+            "{} still on the file's port",
+            before.id
+        );
+        if let (ProbeTarget::Http { url: a }, ProbeTarget::Http { url: b }) =
+            (&before.probe, &after.probe)
+        {
+            let (a, b) = (url::Url::parse(a).unwrap(), url::Url::parse(b).unwrap());
+            assert_eq!((a.host_str(), a.path()), (b.host_str(), b.path()));
+        }
+    }
+    // The originals point at nothing the simulator serves.
+    assert_eq!(configured(&remapped), bound);
+
+    let all: Vec<usize> = (0..remapped.devices.len()).collect();
+    let results = check(&remapped, &all).await;
+    assert_eq!(results.len(), remapped.devices.len());
+    assert!(not_ok(&results).is_empty(), "{:?}", not_ok(&results));
+
+    let idx: Vec<usize> = faulty
+        .iter()
+        .map(|id| remapped.device(id).unwrap().0.0)
+        .collect();
+    let kinds: BTreeSet<&str> = idx
+        .iter()
+        .map(|&i| remapped.devices[i].probe.kind())
+        .collect();
+    assert_eq!(kinds.len(), 3, "one device per protocol");
+    let state = sim.state();
+    for id in faulty {
+        state.set(id, Fault::Down, None).unwrap();
+    }
+    let remapped = &remapped;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            check(remapped, &idx)
+                .await
+                .iter()
+                .all(|(_, r)| matches!(r, CheckResult::Fail(_) | CheckResult::Unknown(_)))
+        })
+        .await,
+        "the faults are not seen through the remapped addresses: {:?}",
+        check(remapped, &idx).await
+    );
+    state.clear_all();
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            not_ok(&check(remapped, &idx).await).is_empty()
+        })
+        .await,
+        "the devices do not come back: {:?}",
+        check(remapped, &idx).await
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_small_inventory_answers_through_remapped_addresses() {
+    ephemeral_serves(
+        "examples/venues-small.toml",
+        ["STA-core", "STA-ovr-a", "STA-timing"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_shipped_games_answer_through_remapped_addresses() {
+    ephemeral_serves("venues.toml", ["PDP-core-a", "LDA-ovr-b", "MRN-timing"]).await;
+}
+
+/// An SNMP agent and a TCP device on the same port number in the file get
+/// one bound port: the map stays one address for one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_keeps_udp_and_tcp_of_one_address_together() {
+    // Port 7 is never bound: ephemeral mode takes ports from the system.
+    let mut text = HEADER.to_owned();
+    text.push_str("\n[[venues]]\ncode = \"AAA\"\nname = \"Arena A\"\ncity = \"Paris\"\n");
+    device(&mut text, "AAA-rtr", "snmp://127.0.0.1:7");
+    device(&mut text, "AAA-timing", "tcp://127.0.0.1:7");
+    let (inv, _) = Inventory::parse(&SourceFile::new("shared.toml", text)).unwrap();
+    let inv = Arc::new(inv);
+    let sim = toc::sim::start(
+        Arc::clone(&inv),
+        SimOptions {
+            ephemeral: true,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let from: SocketAddr = "127.0.0.1:7".parse().unwrap();
+    let map = &sim.summary().remapped;
+    assert_eq!(map.len(), 1, "{map:?}");
+    assert_ne!(map[&from].port(), 7);
+    let remapped = toc::sim::remap(&inv, map);
+    let results = check(&remapped, &[0, 1]).await;
+    assert!(not_ok(&results).is_empty(), "{results:?}");
+}
+
+fn remap_fixture() -> Inventory {
+    let mut text = HEADER.to_owned();
+    text.push_str("\n[[venues]]\ncode = \"AAA\"\nname = \"Arena A\"\ncity = \"Paris\"\n");
+    for (id, probe) in [
+        ("snmp-default", "snmp://localhost"),
+        ("snmp-v6", "snmp://[::1]:1161"),
+        ("web-a", "http://127.0.0.1:8080/health/web-a"),
+        ("web-b", "http://127.0.0.1:8080/status?device=web-b"),
+        ("web-dup", "http://127.0.0.1:8080/health/web-a"),
+        ("web-80", "http://127.0.0.1/health"),
+        ("web-tls", "https://127.0.0.1:8443/health"),
+        ("tcp", "tcp://127.0.0.1:9"),
+        ("remote", "snmp://10.0.0.1"),
+        ("unmapped", "tcp://127.0.0.1:10"),
+    ] {
+        device(&mut text, id, probe);
+    }
+    Inventory::parse(&SourceFile::new("remap.toml", text))
+        .unwrap()
+        .0
+}
+
+fn probe_of<'a>(inv: &'a Inventory, id: &str) -> &'a ProbeTarget {
+    &inv.device(id).unwrap().1.probe
+}
+
+#[test]
+fn remap_points_served_devices_at_the_bound_ports() {
+    let inv = remap_fixture();
+    let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+    let map = BTreeMap::from([
+        (addr("127.0.0.1:161"), addr("127.0.0.1:40161")),
+        (addr("[::1]:1161"), addr("[::1]:41161")),
+        (addr("127.0.0.1:8080"), addr("127.0.0.1:48080")),
+        (addr("127.0.0.1:80"), addr("127.0.0.1:40080")),
+        (addr("127.0.0.1:8443"), addr("127.0.0.1:48443")),
+        (addr("127.0.0.1:9"), addr("127.0.0.1:40009")),
+        (addr("10.0.0.1:161"), addr("10.0.0.1:40162")),
+    ]);
+    let out = toc::sim::remap(&inv, &map);
+    let snmp = |host: &str, port| ProbeTarget::Snmp {
+        host: host.into(),
+        port,
+    };
+    let http = |url: &str| ProbeTarget::Http { url: url.into() };
+    assert_eq!(probe_of(&out, "snmp-default"), &snmp("localhost", 40161));
+    assert_eq!(probe_of(&out, "snmp-v6"), &snmp("::1", 41161));
+    // Devices that shared a port share the bound one; paths and queries stay.
+    assert_eq!(
+        probe_of(&out, "web-a"),
+        &http("http://127.0.0.1:48080/health/web-a")
+    );
+    assert_eq!(
+        probe_of(&out, "web-b"),
+        &http("http://127.0.0.1:48080/status?device=web-b")
+    );
+    assert_eq!(
+        probe_of(&out, "web-80"),
+        &http("http://127.0.0.1:40080/health")
+    );
+    assert_eq!(
+        probe_of(&out, "tcp"),
+        &ProbeTarget::Tcp {
+            host: "127.0.0.1".into(),
+            port: 40009
+        }
+    );
+    // Not served by the simulator (same URL as web-a, https, not loopback),
+    // or not in the map: unchanged.
+    for id in ["web-dup", "web-tls", "remote", "unmapped"] {
+        assert_eq!(probe_of(&out, id), probe_of(&inv, id), "{id}");
+    }
+    // Everything else is as it was.
+    assert_eq!(out.devices.len(), inv.devices.len());
+    assert_eq!(out.venues.len(), inv.venues.len());
+    assert_eq!(out.event, inv.event);
+    // No map, no change.
+    let same = toc::sim::remap(&inv, &BTreeMap::new());
+    for (a, b) in inv.devices.iter().zip(&same.devices) {
+        assert_eq!(a.probe, b.probe);
+    }
 }

@@ -15,8 +15,9 @@ pub mod http;
 pub mod scenario;
 pub mod tcp;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +40,11 @@ pub struct SimOptions {
     pub control: SocketAddr,
     /// A scenario to play, timed from the start.
     pub scenario: Option<Scenario>,
+    /// Serve every device on a free port from the system instead of the
+    /// port in the file (same IP address). [`SimSummary::remapped`] then
+    /// says which port stands for which, and [`remap`] rewrites an
+    /// inventory to match, so nothing depends on fixed ports.
+    pub ephemeral: bool,
 }
 
 impl Default for SimOptions {
@@ -46,6 +52,7 @@ impl Default for SimOptions {
         Self {
             control: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             scenario: None,
+            ephemeral: false,
         }
     }
 }
@@ -88,6 +95,9 @@ pub struct SimSummary {
     pub devices_served: usize,
     /// Devices left out (not on loopback, https, …).
     pub skipped: Vec<Skipped>,
+    /// With [`SimOptions::ephemeral`]: each address of the file and the
+    /// address actually served in its place. Empty otherwise.
+    pub remapped: BTreeMap<SocketAddr, SocketAddr>,
 }
 
 /// Why the simulator could not start.
@@ -342,66 +352,209 @@ struct Bound {
     http: Vec<(TcpListener, Vec<(String, usize)>)>,
     tcp: Vec<(SocketAddr, TcpListener, Vec<usize>)>,
     control: TcpListener,
+    /// Address in the file -> address bound (ephemeral mode only).
+    remapped: BTreeMap<SocketAddr, SocketAddr>,
 }
 
-/// Binds every address of `plan` and the control API, or names every
-/// address that could not be bound.
-async fn bind(plan: &Plan, inventory: &Inventory, control: SocketAddr) -> Result<Bound, SimError> {
+/// How often an ephemeral address is tried before giving up: the port the
+/// system gives for TCP may be taken for UDP.
+const EPHEMERAL_ATTEMPTS: usize = 8;
+
+/// The sockets of one address of the file.
+#[derive(Default)]
+struct AddrSockets {
+    snmp: Option<UdpSocket>,
+    http: Option<TcpListener>,
+    tcp: Option<TcpListener>,
+}
+
+/// Binds what one address needs on `ip:port`. With port 0, the first
+/// socket takes a free port from the system and the others share it, so
+/// that an SNMP agent and a TCP listener on the same port in the file stay
+/// on one port. Returns the address bound, or every bind that failed.
+async fn bind_at(
+    ip: IpAddr,
+    port: u16,
+    (snmp, http, tcp): (bool, bool, bool),
+) -> Result<(SocketAddr, AddrSockets), Vec<(&'static str, io::Error)>> {
+    fn with_port<T>(
+        bound: io::Result<T>,
+        local: fn(&T) -> io::Result<SocketAddr>,
+    ) -> io::Result<(u16, T)> {
+        let s = bound?;
+        Ok((local(&s)?.port(), s))
+    }
+    let mut port = port;
+    let mut sockets = AddrSockets::default();
+    let mut errors = Vec::new();
+    if http {
+        match with_port(
+            TcpListener::bind(SocketAddr::new(ip, port)).await,
+            TcpListener::local_addr,
+        ) {
+            Ok((p, l)) => (port, sockets.http) = (p, Some(l)),
+            Err(e) => errors.push(("http", e)),
+        }
+    }
+    if tcp {
+        match with_port(
+            tcp::bind_open(SocketAddr::new(ip, port)),
+            TcpListener::local_addr,
+        ) {
+            Ok((p, l)) => (port, sockets.tcp) = (p, Some(l)),
+            Err(e) => errors.push(("tcp", e)),
+        }
+    }
+    if snmp {
+        match with_port(
+            UdpSocket::bind(SocketAddr::new(ip, port)).await,
+            UdpSocket::local_addr,
+        ) {
+            Ok((p, s)) => (port, sockets.snmp) = (p, Some(s)),
+            Err(e) => errors.push(("snmp", e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok((SocketAddr::new(ip, port), sockets))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Binds every address of `plan` (on free ports instead when `ephemeral`)
+/// and the control API, or names every address that could not be bound.
+async fn bind(
+    plan: &Plan,
+    inventory: &Inventory,
+    control: SocketAddr,
+    ephemeral: bool,
+) -> Result<Bound, SimError> {
     let names = |idx: &mut dyn Iterator<Item = usize>| -> Vec<String> {
         idx.filter_map(|i| inventory.devices.get(i).map(|d| d.id.clone()))
             .collect()
     };
     let mut failures = Vec::new();
-    let mut fail = |protocol, addr, devices, error| {
-        failures.push(BindFailure {
-            protocol,
-            addr,
-            devices,
-            error,
-        });
-    };
-    let mut snmp = Vec::new();
-    for (addr, devices) in &plan.snmp {
-        match UdpSocket::bind(addr).await {
-            Ok(s) => snmp.push(s),
-            Err(e) => fail("snmp", *addr, names(&mut devices.iter().copied()), e),
+    let mut snmp_sockets = Vec::new();
+    let mut http_listeners = Vec::new();
+    let mut tcp_listeners = Vec::new();
+    let mut remapped = BTreeMap::new();
+    let addrs: BTreeSet<SocketAddr> = plan
+        .snmp
+        .keys()
+        .chain(plan.http.keys())
+        .chain(plan.tcp.keys())
+        .copied()
+        .collect();
+    for addr in addrs {
+        let (snmp, http, tcp) = (
+            plan.snmp.get(&addr),
+            plan.http.get(&addr),
+            plan.tcp.get(&addr),
+        );
+        let need = (snmp.is_some(), http.is_some(), tcp.is_some());
+        let (port, attempts) = if ephemeral {
+            (0, EPHEMERAL_ATTEMPTS)
+        } else {
+            (addr.port(), 1)
+        };
+        let mut result = bind_at(addr.ip(), port, need).await;
+        for _ in 1..attempts {
+            if result.is_ok() {
+                break;
+            }
+            result = bind_at(addr.ip(), port, need).await;
         }
-    }
-    let mut http = Vec::new();
-    for (addr, devices) in &plan.http {
-        match TcpListener::bind(addr).await {
-            Ok(l) => http.push((l, devices.clone())),
-            Err(e) => fail(
-                "http",
-                *addr,
-                names(&mut devices.iter().map(|(_, i)| *i)),
-                e,
-            ),
-        }
-    }
-    let mut tcp = Vec::new();
-    for (addr, devices) in &plan.tcp {
-        match tcp::bind_open(*addr) {
-            Ok(l) => tcp.push((*addr, l, devices.clone())),
-            Err(e) => fail("tcp", *addr, names(&mut devices.iter().copied()), e),
+        match result {
+            Ok((at, sockets)) => {
+                if ephemeral {
+                    remapped.insert(addr, at);
+                }
+                snmp_sockets.extend(sockets.snmp);
+                if let (Some(l), Some(devices)) = (sockets.http, http) {
+                    http_listeners.push((l, devices.clone()));
+                }
+                if let (Some(l), Some(devices)) = (sockets.tcp, tcp) {
+                    tcp_listeners.push((at, l, devices.clone()));
+                }
+            }
+            Err(errors) => {
+                for (protocol, error) in errors {
+                    let devices = match protocol {
+                        "snmp" => names(&mut snmp.into_iter().flatten().copied()),
+                        "http" => names(&mut http.into_iter().flatten().map(|(_, i)| *i)),
+                        _ => names(&mut tcp.into_iter().flatten().copied()),
+                    };
+                    failures.push(BindFailure {
+                        protocol,
+                        addr,
+                        devices,
+                        error,
+                    });
+                }
+            }
         }
     }
     let control = match TcpListener::bind(control).await {
         Ok(l) => Some(l),
-        Err(e) => {
-            fail("control", control, Vec::new(), e);
+        Err(error) => {
+            failures.push(BindFailure {
+                protocol: "control",
+                addr: control,
+                devices: Vec::new(),
+                error,
+            });
             None
         }
     };
     match control {
         Some(control) if failures.is_empty() => Ok(Bound {
-            snmp,
-            http,
-            tcp,
+            snmp: snmp_sockets,
+            http: http_listeners,
+            tcp: tcp_listeners,
             control,
+            remapped,
         }),
         _ => Err(SimError::Bind(failures)),
     }
+}
+
+/// A copy of `inventory` whose devices point at the addresses the
+/// simulator really serves: `map` is [`SimSummary::remapped`] (address in
+/// the file -> address bound). SNMP and TCP targets get the bound port,
+/// health URLs the bound port with host, path and query kept. Devices the
+/// simulator does not serve, and devices whose address is not in `map`,
+/// keep their targets.
+pub fn remap(inventory: &Inventory, map: &BTreeMap<SocketAddr, SocketAddr>) -> Inventory {
+    let mut out = inventory.clone();
+    if map.is_empty() {
+        return out;
+    }
+    let skipped: HashSet<String> = plan(inventory)
+        .skipped
+        .into_iter()
+        .map(|s| s.device)
+        .collect();
+    for d in &mut out.devices {
+        if skipped.contains(&d.id) {
+            continue;
+        }
+        match &mut d.probe {
+            ProbeTarget::Snmp { host, port } | ProbeTarget::Tcp { host, port } => {
+                if let Some(to) = loopback(host, *port).ok().and_then(|a| map.get(&a)) {
+                    *port = to.port();
+                }
+            }
+            ProbeTarget::Http { url } => {
+                let to = http_target(url).ok().and_then(|(a, _)| map.get(&a));
+                if let (Some(to), Ok(mut u)) = (to, url::Url::parse(url))
+                    && u.set_port(Some(to.port())).is_ok()
+                {
+                    *url = u.to_string();
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Starts the simulator for every loopback device of `inventory`.
@@ -418,8 +571,15 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
         state.silence_all(Some(started + at));
     }
     let plan = plan(&inventory);
-    let bound = bind(&plan, &inventory, options.control).await?;
+    let bound = bind(&plan, &inventory, options.control, options.ephemeral).await?;
     let control_addr = bound.control.local_addr().unwrap_or(options.control);
+    // The SNMP agents pick their devices by port: in ephemeral mode they
+    // must see the ports actually bound.
+    let served = if bound.remapped.is_empty() {
+        Arc::clone(&inventory)
+    } else {
+        Arc::new(remap(&inventory, &bound.remapped))
+    };
 
     let (stop_tx, stop) = watch::channel(false);
     let (events, _) = broadcast::channel(1024);
@@ -438,11 +598,12 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
         tcp_devices: plan.tcp.values().map(Vec::len).sum(),
         devices_served: inventory.devices.len() - plan.skipped.len(),
         skipped: plan.skipped,
+        remapped: bound.remapped,
     };
 
     let mut tasks = Vec::new();
     for socket in bound.snmp {
-        let (inv, st) = (Arc::clone(&inventory), Arc::clone(&state));
+        let (inv, st) = (Arc::clone(&served), Arc::clone(&state));
         tasks.push(tokio::spawn(async move {
             if let Err(e) = agent::serve(socket, inv, st).await {
                 tracing::warn!("snmp agent stopped: {e}");
