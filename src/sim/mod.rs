@@ -7,12 +7,17 @@
 //! or dropped. Faults come from the control API ([`control`]) or a
 //! scenario file ([`scenario`]); every part asks the shared [`SimState`]
 //! how a device behaves at the moment a request arrives.
+//!
+//! With [`SimOptions::ephemeral`] every address is bound on a free port
+//! instead of the one in the file, and [`remap`] points an inventory at
+//! them; [`synth::games`] writes a Games of any size to serve.
 
 pub mod agent;
 pub mod control;
 pub mod faults;
 pub mod http;
 pub mod scenario;
+pub mod synth;
 pub mod tcp;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
