@@ -79,6 +79,25 @@ impl Live {
             .await
             .map_err(|e| format!("cannot start the simulator: {e}"))?;
         let inventory = Arc::new(sim::remap(&inventory, &sim.summary().remapped));
+        let mut events = sim.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(e) => tracing::info!("simulator: {}", e.text),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::info!("simulator: {n} events not logged");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        tracing::info!(
+            "simulator: {} SNMP agents, {} HTTP servers, {} TCP listeners on loopback, control API http://{}",
+            sim.summary().snmp_ports,
+            sim.summary().http_ports,
+            sim.summary().tcp_listeners,
+            sim.control_addr()
+        );
         let mut engine = tuning.engine;
         engine.demo = Some(sim.state());
         Self::start(inventory, Some(sim), engine)
