@@ -2,6 +2,7 @@
 //! poll cycle of observations costs, and what a snapshot costs. Pure CPU,
 //! no sockets. Run with `cargo bench --bench engine`; without `--bench`
 //! (as `cargo test --all-targets` runs it) it does one quick round.
+#![allow(clippy::cast_precision_loss)]
 
 use std::time::{Duration, Instant, SystemTime};
 
