@@ -45,7 +45,11 @@ impl Pane {
     fn step(self, forward: bool) -> Pane {
         let i = Pane::ORDER.iter().position(|p| *p == self).unwrap_or(0);
         let n = Pane::ORDER.len();
-        let next = if forward { (i + 1) % n } else { (i + n - 1) % n };
+        let next = if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        };
         Pane::ORDER[next]
     }
 }
@@ -445,10 +449,7 @@ impl App {
         match line {
             Line::Venue(code) => match find_venue(snap, &code) {
                 Some(v) => self.go_venue(v),
-                None => self.error(format!(
-                    "no venue `{code}`; venues: {}",
-                    venue_codes(snap)
-                )),
+                None => self.error(format!("no venue `{code}`; venues: {}", venue_codes(snap))),
             },
             Line::Device(id) => match find_device(snap, &id) {
                 Some(d) => self.go_device(snap, d),
@@ -653,10 +654,8 @@ impl App {
         let mut targets = vec![venue.code.clone()];
         for &d in &venue.devices {
             let own_problem = snap.devices.get(d).is_some_and(|s| {
-                matches!(
-                    s.status,
-                    Status::Down | Status::Degraded | Status::Unknown
-                ) && s.last_check.is_some()
+                matches!(s.status, Status::Down | Status::Degraded | Status::Unknown)
+                    && s.last_check.is_some()
             });
             if (own_problem || also.contains(&d))
                 && let Some(info) = snap.layout.devices.get(d)
@@ -860,7 +859,12 @@ fn core_group(snap: &Snapshot, venue: usize) -> Option<Vec<usize>> {
                     .is_some_and(|d| d.role == "core-switch")
             })
     });
-    let chosen = core.or_else(|| groups.iter().filter_map(group).find(|g| g.members.len() >= 2))?;
+    let chosen = core.or_else(|| {
+        groups
+            .iter()
+            .filter_map(group)
+            .find(|g| g.members.len() >= 2)
+    })?;
     Some(chosen.members.clone())
 }
 
@@ -886,7 +890,12 @@ pub fn wall_order(snap: &Snapshot, sort: WallSort, filter: &Filter) -> Vec<usize
 }
 
 /// A venue's devices in the table, in order.
-pub fn device_order(snap: &Snapshot, venue: usize, sort: DeviceSort, filter: &Filter) -> Vec<usize> {
+pub fn device_order(
+    snap: &Snapshot,
+    venue: usize,
+    sort: DeviceSort,
+    filter: &Filter,
+) -> Vec<usize> {
     let Some(info) = snap.layout.venues.get(venue) else {
         return Vec::new();
     };
@@ -1021,10 +1030,17 @@ mod tests {
         let order = wall_order(&snap, WallSort::Worst, &Filter::default());
         let key = |v: usize| {
             let e = &snap.venues[v].eval;
-            (std::cmp::Reverse(e.status.severity()), std::cmp::Reverse(e.down))
+            (
+                std::cmp::Reverse(e.status.severity()),
+                std::cmp::Reverse(e.down),
+            )
         };
         assert!(order.windows(2).all(|w| key(w[0]) <= key(w[1])));
-        assert_eq!(code(&snap, order[0]), "RGA", "uplink lost: most devices down");
+        assert_eq!(
+            code(&snap, order[0]),
+            "RGA",
+            "uplink lost: most devices down"
+        );
     }
 
     #[test]
@@ -1072,11 +1088,7 @@ mod tests {
     #[case::unknown_device(":device nope", Some(View::Wall), Some("no device `nope`"))]
     #[case::unknown_command(":frobnicate", Some(View::Wall), Some("unknown command `frobnicate`"))]
     #[case::demo_only(":fault STA-core-a down", Some(View::Wall), Some("only in a demo"))]
-    fn command_line(
-        #[case] text: &str,
-        #[case] view: Option<View>,
-        #[case] error: Option<&str>,
-    ) {
+    fn command_line(#[case] text: &str, #[case] view: Option<View>, #[case] error: Option<&str>) {
         let snap = fixture::games(fixture::GAMES_DEVICES);
         let mut app = app(false);
         typed(&mut app, &snap, text);
@@ -1131,7 +1143,10 @@ mod tests {
         };
         assert_eq!(label, "fault STA-core-a cpu-high 95 for 30s");
         assert_eq!(commands.len(), 1);
-        assert_eq!(app.message.as_ref().map(|m| m.kind), Some(MessageKind::Pending));
+        assert_eq!(
+            app.message.as_ref().map(|m| m.kind),
+            Some(MessageKind::Pending)
+        );
         app.on_reply(&label, &[Ok("fault set".into())]);
         let m = app.message.clone().expect("message");
         assert_eq!(m.kind, MessageKind::Info);
@@ -1184,9 +1199,16 @@ mod tests {
         assert_eq!(sent[1], [fault("GOL-core-b", "down")]);
         assert_eq!(
             sent[2],
-            [clear("GOL-core-a"), clear("GOL-core-b"), fault("GOL", "uplink-down")]
+            [
+                clear("GOL-core-a"),
+                clear("GOL-core-b"),
+                fault("GOL", "uplink-down")
+            ]
         );
-        assert_eq!(sent[3], [clear("GOL"), clear("GOL-core-a"), clear("GOL-core-b")]);
+        assert_eq!(
+            sent[3],
+            [clear("GOL"), clear("GOL-core-a"), clear("GOL-core-b")]
+        );
         assert_eq!(sent[4], [fault("GOL-core-a", "down")], "starts over");
     }
 
@@ -1212,7 +1234,10 @@ mod tests {
         let Effect::Send { commands, .. } = key(&mut app, &snap, KeyCode::Char('x')) else {
             panic!("no command");
         };
-        assert_eq!(commands, [clear("STA"), clear("STA-core-a"), clear("STA-core-b")]);
+        assert_eq!(
+            commands,
+            [clear("STA"), clear("STA-core-a"), clear("STA-core-b")]
+        );
     }
 
     #[test]
@@ -1251,7 +1276,13 @@ mod tests {
         }
         assert_eq!(
             seen,
-            [Pane::Main, Pane::Incidents, Pane::Host, Pane::Ticker, Pane::Main]
+            [
+                Pane::Main,
+                Pane::Incidents,
+                Pane::Host,
+                Pane::Ticker,
+                Pane::Main
+            ]
         );
         key(&mut app, &snap, KeyCode::BackTab);
         assert_eq!(app.focus, Pane::Ticker);
@@ -1285,12 +1316,22 @@ mod tests {
         assert_eq!(app.input.as_ref().map(|i| i.text.as_str()), Some("venue "));
         typed(&mut app, &snap, "rg");
         key(&mut app, &snap, KeyCode::Tab);
-        assert_eq!(app.input.as_ref().map(|i| i.text.as_str()), Some("venue RGA "));
+        assert_eq!(
+            app.input.as_ref().map(|i| i.text.as_str()),
+            Some("venue RGA ")
+        );
         key(&mut app, &snap, KeyCode::Esc);
         typed(&mut app, &snap, ":venue S");
         key(&mut app, &snap, KeyCode::Tab);
-        let message = app.message.as_ref().map(|m| m.text.clone()).unwrap_or_default();
-        assert!(message.contains("STA") && message.contains("SPA"), "{message}");
+        let message = app
+            .message
+            .as_ref()
+            .map(|m| m.text.clone())
+            .unwrap_or_default();
+        assert!(
+            message.contains("STA") && message.contains("SPA"),
+            "{message}"
+        );
     }
 
     #[rstest]

@@ -39,13 +39,21 @@ pub const USAGE: &[(&str, &str, bool)] = &[
     ("events", "the event ticker", false),
     ("help", "the keys", false),
     ("quit", "leave the console (also :q)", false),
-    ("maint DEVICE on|off", "maintenance (downtime) on or off", false),
+    (
+        "maint DEVICE on|off",
+        "maintenance (downtime) on or off",
+        false,
+    ),
     (
         "fault TARGET KIND [VALUE] [for DURATION]",
         "inject a fault (cpu-high 95 for 30s)",
         true,
     ),
-    ("clear [TARGET]", "clear faults (all without a target)", true),
+    (
+        "clear [TARGET]",
+        "clear faults (all without a target)",
+        true,
+    ),
 ];
 
 /// Command names, for completion.
@@ -210,9 +218,18 @@ mod tests {
     #[case::maint_off("maint STA-acc-01 OFF", Line::Send(Command::Maintenance { device: "STA-acc-01".into(), on: false }))]
     #[case::fault_down("fault STA-core-a down", fault_cmd("STA-core-a", "down", None, None))]
     #[case::fault_uplink("fault STA uplink-down", fault_cmd("STA", "uplink-down", None, None))]
-    #[case::fault_value_for("fault STA-core-a cpu-high 95 for 30s", fault_cmd("STA-core-a", "cpu-high", Some("95"), Some(30)))]
-    #[case::fault_for("fault STA-core-a down for 2m", fault_cmd("STA-core-a", "down", None, Some(120)))]
-    #[case::fault_for_two_words("fault STA-core-a down for 1m 30s", fault_cmd("STA-core-a", "down", None, Some(90)))]
+    #[case::fault_value_for(
+        "fault STA-core-a cpu-high 95 for 30s",
+        fault_cmd("STA-core-a", "cpu-high", Some("95"), Some(30))
+    )]
+    #[case::fault_for(
+        "fault STA-core-a down for 2m",
+        fault_cmd("STA-core-a", "down", None, Some(120))
+    )]
+    #[case::fault_for_two_words(
+        "fault STA-core-a down for 1m 30s",
+        fault_cmd("STA-core-a", "down", None, Some(90))
+    )]
     #[case::clear_all("clear", Line::Send(Command::ClearFaults { target: None }))]
     #[case::clear_one("clear STA", Line::Send(Command::ClearFaults { target: Some("STA".into()) }))]
     fn reads(#[case] text: &str, #[case] expected: Line) {

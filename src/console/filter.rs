@@ -92,7 +92,9 @@ pub fn parse(text: &str) -> Result<Filter, FilterError> {
             None => Term::Text(word.to_lowercase()),
             Some((key, value)) => {
                 if value.is_empty() {
-                    return Err(FilterError(format!("`{key}:` needs a value after the colon")));
+                    return Err(FilterError(format!(
+                        "`{key}:` needs a value after the colon"
+                    )));
                 }
                 match key.to_ascii_lowercase().as_str() {
                     "status" | "s" => Term::Status(status_term(value)?),

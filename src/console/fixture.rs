@@ -28,13 +28,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::engine::snapshot::{HISTORY_LEN, TICKER_LEN};
 use crate::engine::{
     DeviceInfo, DeviceSnap, EngineStats, Event, EventKind, FeedInfo, GroupInfo, HistoryEntry,
     HostSnap, Incident, IncidentKind, Layout, Snapshot, VenueInfo, VenueSnap,
 };
-use crate::engine::snapshot::{HISTORY_LEN, TICKER_LEN};
 use crate::model::{
-    CheckResult, DeviceIdx, DeviceNode, DeviceState, GroupIdx, GroupNode, Policy, Status, Topology, VenueIdx, VenueNode, evaluate,
+    CheckResult, DeviceIdx, DeviceNode, DeviceState, GroupIdx, GroupNode, Policy, StateType,
+    Status, Topology, VenueIdx, VenueNode, evaluate,
 };
 use crate::probe::{Outcome, Reading};
 
@@ -77,9 +78,21 @@ const VENUES: [(&str, &str, &str); 49] = [
     ("YDM", "Yves-du-Manoir Stadium", "Colombes"),
     ("AQC", "Paris Aquatics Centre", "Saint-Denis"),
     ("LBC", "Le Bourget Sport Climbing Venue", "Le Bourget"),
-    ("VSM", "Vaires-sur-Marne Nautical Stadium", "Vaires-sur-Marne"),
-    ("SQV", "Saint-Quentin-en-Yvelines Velodrome", "Montigny-le-Bretonneux"),
-    ("SQB", "Saint-Quentin-en-Yvelines BMX Stadium", "Montigny-le-Bretonneux"),
+    (
+        "VSM",
+        "Vaires-sur-Marne Nautical Stadium",
+        "Vaires-sur-Marne",
+    ),
+    (
+        "SQV",
+        "Saint-Quentin-en-Yvelines Velodrome",
+        "Montigny-le-Bretonneux",
+    ),
+    (
+        "SQB",
+        "Saint-Quentin-en-Yvelines BMX Stadium",
+        "Montigny-le-Bretonneux",
+    ),
     ("ELA", "Élancourt Hill", "Élancourt"),
     ("VER", "Château de Versailles", "Versailles"),
     ("GOL", "Le Golf National", "Guyancourt"),
@@ -139,10 +152,12 @@ impl Plan {
         }
     }
 
-    /// A few OKs, then `max_attempts` times the problem.
-    fn hard(result: CheckResult) -> Plan {
+    /// A few OKs, then the problem, every poll for the last `secs`
+    /// seconds (at least three times: it is hard).
+    fn hard(result: CheckResult, secs: u64) -> Plan {
         let mut results = vec![CheckResult::Ok; 5];
-        results.extend(std::iter::repeat_n(result, 3));
+        let polls = usize::try_from(secs / 10).unwrap_or(usize::MAX).max(3);
+        results.extend(std::iter::repeat_n(result, polls));
         Plan {
             results,
             maintenance: false,
@@ -193,13 +208,14 @@ const TIMEOUT: &str = "no answer (timeout 2s)";
 fn plan(code: &str, suffix: &str, behind_core: bool) -> Plan {
     let ok = || Plan::steady(&CheckResult::Ok, 6);
     match (code, suffix) {
-        ("STA", "core-a" | "core-b") => Plan::hard(fail("no answer after 3 tries (timeout 2s)")),
-        ("STA", _) if behind_core => Plan::hard(fail(TIMEOUT)),
-        ("PDP", "core-a") => Plan::hard(fail("3 of 3 uplink interfaces down")),
+        ("STA", "core-a") => Plan::hard(fail("no answer after 3 tries (timeout 2s)"), 150),
+        ("STA", "core-b") => Plan::hard(fail("no answer after 3 tries (timeout 2s)"), 130),
+        ("STA", _) if behind_core => Plan::hard(fail(TIMEOUT), 130),
+        ("PDP", "core-a") => Plan::hard(fail("3 of 3 uplink interfaces down"), 19 * 60),
         ("PDP", "acc-07") => Plan::soft(fail(TIMEOUT), 2),
-        ("RGA", _) => Plan::hard(fail(TIMEOUT)),
+        ("RGA", _) => Plan::hard(fail(TIMEOUT), 31 * 60),
         ("BCY", "acc-03") => Plan::flapping(&fail("Gi1/0/1 down")),
-        ("BCY", "acc-05") => Plan::hard(warn("cpu 93% busy (threshold 80%)")),
+        ("BCY", "acc-05") => Plan::hard(warn("cpu 93% busy (threshold 80%)"), 79 * 60),
         ("BCY", "core-b") => Plan {
             notes: vec!["rebooted: sysUpTime went from 3d 2h to 12s".to_owned()],
             ..ok()
@@ -208,15 +224,16 @@ fn plan(code: &str, suffix: &str, behind_core: bool) -> Plan {
             maintenance: true,
             ..ok()
         },
-        ("LDA", "ups-1") => Plan::hard(warn("on battery: 38 min left")),
-        ("GPL", "scb-1") => Plan::hard(fail("connection refused")),
-        ("CDM", "tvg-1") => Plan::hard(CheckResult::Unknown(
-            "health says \"starting\"".to_owned(),
-        )),
-        ("INV", "fw-a") => Plan::hard(fail("no answer after 3 tries (timeout 2s)")),
-        ("SQV", "acc-02") => Plan::hard(warn("CRC errors on Gi1/0/3: 1.2%")),
-        ("GGU", "timing") => Plan::hard(fail("connection refused")),
-        ("LIL", "ovr-b") => Plan::hard(fail("HTTP 503 from /health")),
+        ("LDA", "ups-1") => Plan::hard(warn("on battery: 38 min left"), 85 * 60),
+        ("GPL", "scb-1") => Plan::hard(fail("connection refused"), 91 * 60),
+        ("CDM", "tvg-1") => Plan::hard(
+            CheckResult::Unknown("health says \"starting\"".to_owned()),
+            3 * 60,
+        ),
+        ("INV", "fw-a") => Plan::hard(fail("no answer after 3 tries (timeout 2s)"), 8 * 60),
+        ("SQV", "acc-02") => Plan::hard(warn("CRC errors on Gi1/0/3: 1.2%"), 44 * 60),
+        ("GGU", "timing") => Plan::hard(fail("connection refused"), 20 * 60),
+        ("LIL", "ovr-b") => Plan::hard(fail("HTTP 503 from /health"), 26 * 60),
         ("TEA", _) => Plan {
             maintenance: true,
             ..ok()
@@ -235,46 +252,69 @@ struct Spec {
     /// Group suffix (`core`).
     group: Option<&'static str>,
     /// Local indices of parents.
-    parents: Vec<usize>,
+    parents: &'static [usize],
     critical: bool,
 }
 
-fn spec(
-    suffix: impl Into<String>,
-    role: &'static str,
-    kind: &'static str,
-    what: impl Into<String>,
-    group: Option<&'static str>,
-    parents: &[usize],
-    critical: bool,
-) -> Spec {
-    Spec {
-        suffix: suffix.into(),
-        role,
-        kind,
-        what: what.into(),
-        group,
-        parents: parents.to_vec(),
-        critical,
-    }
-}
+const RTR: &[usize] = &[0, 1];
+const CORE: &[usize] = &[4, 5];
+
+/// Suffix, role, kind, description, group, parents, critical: the nine
+/// devices every venue has, in this order (parents are indices here).
+type Fixed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [usize],
+    bool,
+);
+
+#[rustfmt::skip]
+const FIXED: [Fixed; 9] = [
+    ("rtr-a", "uplink-router", "snmp", "uplink router A", Some("uplink"), &[], true),
+    ("rtr-b", "uplink-router", "snmp", "uplink router B", Some("uplink"), &[], true),
+    ("fw-a", "firewall", "snmp", "firewall A (results DMZ)", Some("fw"), RTR, true),
+    ("fw-b", "firewall", "snmp", "firewall B (results DMZ)", Some("fw"), RTR, true),
+    ("core-a", "core-switch", "snmp", "core switch A", Some("core"), RTR, true),
+    ("core-b", "core-switch", "snmp", "core switch B", Some("core"), RTR, true),
+    ("ovr-a", "ovr-server", "http", "On-Venue Results server A", Some("ovr"), CORE, true),
+    ("ovr-b", "ovr-server", "http", "On-Venue Results server B", Some("ovr"), CORE, true),
+    ("timing", "timing-link", "tcp", "timing link", None, CORE, true),
+];
+
+/// Short name, role, kind, description of the other devices; all hang
+/// off the core switches, none is critical.
+#[rustfmt::skip]
+const OTHERS: [(&str, &str, &str, &str); 6] = [
+    ("acc", "access-switch", "snmp", "access switch"),
+    ("ups", "ups", "snmp", "UPS"),
+    ("scb", "scoreboard", "tcp", "scoreboard"),
+    ("wlc", "wifi-controller", "snmp", "WiFi controller"),
+    ("tvg", "tv-graphics", "http", "TV graphics"),
+    ("cis", "cis-server", "http", "Commentator Information System"),
+];
 
 /// The devices of a venue with `n` devices (at least [`MIN_PER_VENUE`]).
 fn venue_specs(n: usize) -> Vec<Spec> {
-    const RTR: &[usize] = &[0, 1];
-    const CORE: &[usize] = &[4, 5];
-    const EARLY: [&str; 10] = ["acc", "ups", "scb", "acc", "wlc", "tvg", "acc", "cis", "acc", "acc"];
-    let mut out = vec![
-        spec("rtr-a", "uplink-router", "snmp", "uplink router A", Some("uplink"), &[], true),
-        spec("rtr-b", "uplink-router", "snmp", "uplink router B", Some("uplink"), &[], true),
-        spec("fw-a", "firewall", "snmp", "firewall A (results DMZ)", Some("fw"), RTR, true),
-        spec("fw-b", "firewall", "snmp", "firewall B (results DMZ)", Some("fw"), RTR, true),
-        spec("core-a", "core-switch", "snmp", "core switch A", Some("core"), RTR, true),
-        spec("core-b", "core-switch", "snmp", "core switch B", Some("core"), RTR, true),
-        spec("ovr-a", "ovr-server", "http", "On-Venue Results server A", Some("ovr"), CORE, true),
-        spec("ovr-b", "ovr-server", "http", "On-Venue Results server B", Some("ovr"), CORE, true),
-        spec("timing", "timing-link", "tcp", "timing link", None, CORE, true),
+    const EARLY: [&str; 10] = [
+        "acc", "ups", "scb", "acc", "wlc", "tvg", "acc", "cis", "acc", "acc",
     ];
+    let mut out: Vec<Spec> = FIXED
+        .iter()
+        .map(
+            |&(suffix, role, kind, what, group, parents, critical)| Spec {
+                suffix: suffix.to_owned(),
+                role,
+                kind,
+                what: what.to_owned(),
+                group,
+                parents,
+                critical,
+            },
+        )
+        .collect();
     let rest = n.saturating_sub(out.len());
     let kinds: Vec<&str> = (0..rest)
         .map(|j| match EARLY.get(j) {
@@ -285,43 +325,28 @@ fn venue_specs(n: usize) -> Vec<Spec> {
         })
         .collect();
     let acc_total = kinds.iter().filter(|k| **k == "acc").count();
-    let width = if acc_total > 99 { 3 } else { 2 };
     let mut counters: HashMap<&str, usize> = HashMap::new();
-    for kind in kinds {
-        let n = counters.entry(kind).or_default();
-        *n += 1;
-        let n = *n;
-        out.push(match kind {
-            "acc" => spec(
-                format!("acc-{n:0width$}"),
-                "access-switch",
-                "snmp",
-                format!("access switch {n:0width$}"),
-                None,
-                CORE,
-                false,
-            ),
-            "ups" => spec(format!("ups-{n}"), "ups", "snmp", format!("UPS {n}"), None, &[], false),
-            "scb" => spec(format!("scb-{n}"), "scoreboard", "tcp", "scoreboard", None, CORE, false),
-            "wlc" => spec(
-                format!("wlc-{n}"),
-                "wifi-controller",
-                "snmp",
-                "WiFi controller",
-                None,
-                CORE,
-                false,
-            ),
-            "tvg" => spec(format!("tvg-{n}"), "tv-graphics", "http", "TV graphics", None, CORE, false),
-            _ => spec(
-                format!("cis-{n}"),
-                "cis-server",
-                "http",
-                "Commentator Information System",
-                None,
-                CORE,
-                false,
-            ),
+    for short in kinds {
+        let count = counters.entry(short).or_default();
+        *count += 1;
+        let i = *count;
+        let Some(&(_, role, kind, what)) = OTHERS.iter().find(|o| o.0 == short) else {
+            continue;
+        };
+        let (suffix, what) = if short == "acc" {
+            let width = if acc_total > 99 { 3 } else { 2 };
+            (format!("acc-{i:0width$}"), format!("{what} {i:0width$}"))
+        } else {
+            (format!("{short}-{i}"), format!("{what} {i}"))
+        };
+        out.push(Spec {
+            suffix,
+            role,
+            kind,
+            what,
+            group: None,
+            parents: CORE,
+            critical: false,
         });
     }
     out
@@ -353,7 +378,10 @@ fn readings(info: &DeviceInfo, i: usize, answered: bool) -> Vec<Reading> {
     match info.kind {
         "snmp" => vec![
             Reading::new("sysName", &info.id),
-            Reading::new("sysUpTime", format!("{}d {}h", 3 + spread(i, 9), spread(i, 24))),
+            Reading::new(
+                "sysUpTime",
+                format!("{}d {}h", 3 + spread(i, 9), spread(i, 24)),
+            ),
             Reading::new("cpu.percent", 4 + spread(i, 40)),
             Reading::new("if.up", "48 of 48"),
         ],
@@ -385,7 +413,8 @@ fn lay_out(venues: &[(&str, &str, &str)], devices: usize) -> Built {
     };
     let mut topology = Topology::default();
     let mut plans = Vec::new();
-    for (v, (&(code, name, city), n)) in venues.iter().zip(shares(venues.len(), devices)).enumerate()
+    for (v, (&(code, name, city), n)) in
+        venues.iter().zip(shares(venues.len(), devices)).enumerate()
     {
         let specs = venue_specs(n);
         let base = layout.devices.len();
@@ -485,6 +514,51 @@ fn lay_out(venues: &[(&str, &str, &str)], devices: usize) -> Built {
     }
 }
 
+/// Feeds device `i`'s plan to a device state, as the engine would: the
+/// state, the last [`HISTORY_LEN`] results, and when the current problem
+/// turned hard (for its incident).
+fn record(
+    plan: &Plan,
+    i: usize,
+    poll: Duration,
+    policy: &Policy,
+) -> (DeviceState, Vec<HistoryEntry>, Option<SystemTime>) {
+    let mut state = DeviceState::new();
+    let mut history = Vec::new();
+    let n = plan.results.len();
+    let offset = 1 + spread(i, 9);
+    for (k, result) in plan.results.iter().enumerate() {
+        state.record(result.clone(), policy);
+        let answered = !matches!(result, CheckResult::Fail(_));
+        let steps = u32::try_from(n - 1 - k).unwrap_or(u32::MAX);
+        history.push(HistoryEntry {
+            at: ago(offset) - poll * steps,
+            status: result.status(),
+            state_type: state.state_type(),
+            latency: answered.then(|| latency(i, k)),
+            reason: result.reason().map(ToOwned::to_owned),
+        });
+    }
+    if plan.maintenance {
+        state.set_maintenance(true);
+    }
+    let keep = history.len().saturating_sub(HISTORY_LEN);
+    let run = history
+        .iter()
+        .rposition(|h| h.status == Status::Ok)
+        .map_or(0, |p| p + 1);
+    let onset = if state.is_flapping() {
+        history.get(keep).map(|h| h.at)
+    } else {
+        history[run..]
+            .iter()
+            .find(|h| h.state_type == StateType::Hard)
+            .map(|h| h.at)
+    };
+    history.drain(..keep);
+    (state, history, onset)
+}
+
 fn build(venues: &[(&str, &str, &str)], devices: usize, host: bool) -> Snapshot {
     let Built {
         layout,
@@ -495,28 +569,10 @@ fn build(venues: &[(&str, &str, &str)], devices: usize, host: bool) -> Snapshot 
     let poll = layout.poll_interval;
     let mut states = Vec::with_capacity(plans.len());
     let mut histories = Vec::with_capacity(plans.len());
+    let mut onsets = Vec::with_capacity(plans.len());
     for (i, plan) in plans.iter().enumerate() {
-        let mut state = DeviceState::new();
-        let mut history = Vec::new();
-        let n = plan.results.len();
-        let offset = 1 + spread(i, 9);
-        for (k, result) in plan.results.iter().enumerate() {
-            state.record(result.clone(), &policy);
-            let answered = !matches!(result, CheckResult::Fail(_));
-            let steps = u32::try_from(n - 1 - k).unwrap_or(u32::MAX);
-            history.push(HistoryEntry {
-                at: ago(offset) - poll * steps,
-                status: result.status(),
-                state_type: state.state_type(),
-                latency: answered.then(|| latency(i, k)),
-                reason: result.reason().map(ToOwned::to_owned),
-            });
-        }
-        if plan.maintenance {
-            state.set_maintenance(true);
-        }
-        let keep = history.len().saturating_sub(HISTORY_LEN);
-        history.drain(..keep);
+        let (state, history, onset) = record(plan, i, poll, &policy);
+        onsets.push(onset);
         states.push(state);
         histories.push(history);
     }
@@ -550,7 +606,7 @@ fn build(venues: &[(&str, &str, &str)], devices: usize, host: bool) -> Snapshot 
             })
         })
         .collect();
-    let incidents = incidents(&layout, &devices, &eval.groups);
+    let incidents = incidents(&layout, &devices, &eval.groups, &onsets);
     let mut venue_snaps: Vec<VenueSnap> = eval
         .venues
         .iter()
@@ -594,6 +650,7 @@ fn incidents(
     layout: &Layout,
     devices: &[Arc<DeviceSnap>],
     groups: &[crate::model::GroupEval],
+    onsets: &[Option<SystemTime>],
 ) -> Vec<Incident> {
     let mut out = Vec::new();
     for (i, d) in devices.iter().enumerate() {
@@ -601,14 +658,26 @@ fn incidents(
         let polled = d.last_check.is_some();
         let (kind, title) = match d.status {
             Status::Down => (IncidentKind::DeviceDown, format!("{} is down", info.id)),
-            Status::Degraded => (IncidentKind::DeviceDegraded, format!("{} is degraded", info.id)),
-            Status::Unknown if polled => {
-                (IncidentKind::DeviceUnknown, format!("{} cannot be checked", info.id))
-            }
+            Status::Degraded => (
+                IncidentKind::DeviceDegraded,
+                format!("{} is degraded", info.id),
+            ),
+            Status::Unknown if polled => (
+                IncidentKind::DeviceUnknown,
+                format!("{} cannot be checked", info.id),
+            ),
             _ => continue,
         };
         let reason = d.reason.as_deref().unwrap_or("no reason");
-        out.push((kind, info.id.clone(), info.venue, d.status, format!("{title}: {reason}")));
+        let opened = onsets.get(i).copied().flatten().unwrap_or_else(|| ago(60));
+        out.push((
+            kind,
+            info.id.clone(),
+            info.venue,
+            d.status,
+            format!("{title}: {reason}"),
+            opened,
+        ));
     }
     for (g, eval) in groups.iter().enumerate() {
         let info = &layout.groups[g];
@@ -617,13 +686,31 @@ fn incidents(
             Status::Down => IncidentKind::GroupDown,
             _ => continue,
         };
-        out.push((kind, info.id.clone(), info.venue, eval.status, format!("{}: {eval}", info.id)));
+        // Redundancy was lost with the first member down, the group with the last.
+        let down: Vec<SystemTime> = info
+            .members
+            .iter()
+            .filter(|&&m| !devices[m].status.is_up())
+            .filter_map(|&m| onsets.get(m).copied().flatten())
+            .collect();
+        let opened = match kind {
+            IncidentKind::RedundancyLost => down.iter().min(),
+            _ => down.iter().max(),
+        };
+        let opened = opened.copied().unwrap_or_else(|| ago(60));
+        out.push((
+            kind,
+            info.id.clone(),
+            info.venue,
+            eval.status,
+            format!("{}: {eval}", info.id),
+            opened,
+        ));
     }
     // Opened at spread times; ids in opening order.
     let mut incidents: Vec<Incident> = out
         .into_iter()
-        .enumerate()
-        .map(|(k, (kind, subject, venue, severity, title))| Incident {
+        .map(|(kind, subject, venue, severity, title, opened)| Incident {
             id: 0,
             key: format!("{}:{subject}", kind.name()),
             kind,
@@ -631,7 +718,7 @@ fn incidents(
             venue,
             severity,
             title,
-            opened: ago(60 + spread(k + 1, 95) * 60 + spread(k, 60)),
+            opened,
         })
         .collect();
     incidents.sort_by_key(|i| (i.opened, i.key.clone()));
@@ -810,7 +897,10 @@ mod tests {
         assert_eq!(status("GOL"), Status::Ok);
         assert_eq!(snap.wall, Status::Down);
         for s in Status::ALL {
-            assert!(snap.devices.iter().any(|d| d.status == s), "no device {s:?}");
+            assert!(
+                snap.devices.iter().any(|d| d.status == s),
+                "no device {s:?}"
+            );
         }
         assert!(
             snap.devices

@@ -310,14 +310,50 @@ pub static BINDINGS: &[Binding] = &[
     ),
     // Wall.
     bind(Context::Wall, UP, Action::Up, "select the venue above", ""),
-    bind(Context::Wall, DOWN, Action::Down, "select the venue below", ""),
-    bind(Context::Wall, LEFT, Action::Left, "select the venue to the left", ""),
-    bind(Context::Wall, RIGHT, Action::Right, "select the venue to the right", ""),
+    bind(
+        Context::Wall,
+        DOWN,
+        Action::Down,
+        "select the venue below",
+        "",
+    ),
+    bind(
+        Context::Wall,
+        LEFT,
+        Action::Left,
+        "select the venue to the left",
+        "",
+    ),
+    bind(
+        Context::Wall,
+        RIGHT,
+        Action::Right,
+        "select the venue to the right",
+        "",
+    ),
     bind(Context::Wall, TOP, Action::Top, "first venue", ""),
     bind(Context::Wall, BOTTOM, Action::Bottom, "last venue", ""),
-    bind(Context::Wall, PAGE_UP, Action::PageUp, "previous page of venues", ""),
-    bind(Context::Wall, PAGE_DOWN, Action::PageDown, "next page of venues", ""),
-    bind(Context::Wall, ENTER, Action::Open, "open the selected venue", "open"),
+    bind(
+        Context::Wall,
+        PAGE_UP,
+        Action::PageUp,
+        "previous page of venues",
+        "",
+    ),
+    bind(
+        Context::Wall,
+        PAGE_DOWN,
+        Action::PageDown,
+        "next page of venues",
+        "",
+    ),
+    bind(
+        Context::Wall,
+        ENTER,
+        Action::Open,
+        "open the selected venue",
+        "open",
+    ),
     bind(
         Context::Wall,
         &[Key::ch('s')],
@@ -340,13 +376,43 @@ pub static BINDINGS: &[Binding] = &[
         "clear",
     ),
     // Venue.
-    bind(Context::Venue, UP, Action::Up, "select the device above", ""),
-    bind(Context::Venue, DOWN, Action::Down, "select the device below", ""),
+    bind(
+        Context::Venue,
+        UP,
+        Action::Up,
+        "select the device above",
+        "",
+    ),
+    bind(
+        Context::Venue,
+        DOWN,
+        Action::Down,
+        "select the device below",
+        "",
+    ),
     bind(Context::Venue, TOP, Action::Top, "first device", ""),
     bind(Context::Venue, BOTTOM, Action::Bottom, "last device", ""),
-    bind(Context::Venue, PAGE_UP, Action::PageUp, "previous page of devices", ""),
-    bind(Context::Venue, PAGE_DOWN, Action::PageDown, "next page of devices", ""),
-    bind(Context::Venue, ENTER, Action::Open, "open the selected device", "open"),
+    bind(
+        Context::Venue,
+        PAGE_UP,
+        Action::PageUp,
+        "previous page of devices",
+        "",
+    ),
+    bind(
+        Context::Venue,
+        PAGE_DOWN,
+        Action::PageDown,
+        "next page of devices",
+        "",
+    ),
+    bind(
+        Context::Venue,
+        ENTER,
+        Action::Open,
+        "open the selected device",
+        "open",
+    ),
     bind(
         Context::Venue,
         &[Key::ch('s')],
@@ -370,7 +436,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     // Device.
     bind(Context::Device, UP, Action::Up, "scroll the history up", ""),
-    bind(Context::Device, DOWN, Action::Down, "scroll the history down", ""),
+    bind(
+        Context::Device,
+        DOWN,
+        Action::Down,
+        "scroll the history down",
+        "",
+    ),
     bind(Context::Device, TOP, Action::Top, "newest result", ""),
     bind(Context::Device, BOTTOM, Action::Bottom, "oldest result", ""),
     demo(
@@ -381,12 +453,42 @@ pub static BINDINGS: &[Binding] = &[
         "clear",
     ),
     // Incidents.
-    bind(Context::Incidents, UP, Action::Up, "select the incident above", ""),
-    bind(Context::Incidents, DOWN, Action::Down, "select the incident below", ""),
+    bind(
+        Context::Incidents,
+        UP,
+        Action::Up,
+        "select the incident above",
+        "",
+    ),
+    bind(
+        Context::Incidents,
+        DOWN,
+        Action::Down,
+        "select the incident below",
+        "",
+    ),
     bind(Context::Incidents, TOP, Action::Top, "first incident", ""),
-    bind(Context::Incidents, BOTTOM, Action::Bottom, "last incident", ""),
-    bind(Context::Incidents, PAGE_UP, Action::PageUp, "previous page", ""),
-    bind(Context::Incidents, PAGE_DOWN, Action::PageDown, "next page", ""),
+    bind(
+        Context::Incidents,
+        BOTTOM,
+        Action::Bottom,
+        "last incident",
+        "",
+    ),
+    bind(
+        Context::Incidents,
+        PAGE_UP,
+        Action::PageUp,
+        "previous page",
+        "",
+    ),
+    bind(
+        Context::Incidents,
+        PAGE_DOWN,
+        Action::PageDown,
+        "next page",
+        "",
+    ),
     bind(
         Context::Incidents,
         ENTER,
@@ -396,11 +498,23 @@ pub static BINDINGS: &[Binding] = &[
     ),
     // Ticker.
     bind(Context::Ticker, UP, Action::Up, "select a newer event", ""),
-    bind(Context::Ticker, DOWN, Action::Down, "select an older event", ""),
+    bind(
+        Context::Ticker,
+        DOWN,
+        Action::Down,
+        "select an older event",
+        "",
+    ),
     bind(Context::Ticker, TOP, Action::Top, "newest event", ""),
     bind(Context::Ticker, BOTTOM, Action::Bottom, "oldest event", ""),
     bind(Context::Ticker, PAGE_UP, Action::PageUp, "newer page", ""),
-    bind(Context::Ticker, PAGE_DOWN, Action::PageDown, "older page", ""),
+    bind(
+        Context::Ticker,
+        PAGE_DOWN,
+        Action::PageDown,
+        "older page",
+        "",
+    ),
     bind(
         Context::Ticker,
         ENTER,
@@ -470,7 +584,9 @@ pub fn lookup(context: Context, key: Key, demo: bool) -> Option<Action> {
     }
     match (context, key.code) {
         (Context::Input, KeyCode::Char(c))
-            if !key.mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            if !key
+                .mods
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
         {
             Some(Action::Insert(c))
         }
@@ -541,30 +657,54 @@ mod tests {
             (Context::Venue, Key::ch('G'), Action::Bottom),
             (Context::Venue, Key::plain(KeyCode::Home), Action::Top),
             (Context::Venue, Key::plain(KeyCode::End), Action::Bottom),
-            (Context::Incidents, Key::plain(KeyCode::PageDown), Action::PageDown),
-            (Context::Incidents, Key::plain(KeyCode::PageUp), Action::PageUp),
+            (
+                Context::Incidents,
+                Key::plain(KeyCode::PageDown),
+                Action::PageDown,
+            ),
+            (
+                Context::Incidents,
+                Key::plain(KeyCode::PageUp),
+                Action::PageUp,
+            ),
             (Context::Incidents, Key::plain(KeyCode::Enter), Action::Open),
         ];
         for (context, key, action) in wanted {
-            assert_eq!(lookup(context, key, false), Some(action), "{key} in {context:?}");
+            assert_eq!(
+                lookup(context, key, false),
+                Some(action),
+                "{key} in {context:?}"
+            );
         }
     }
 
     #[test]
     fn demo_bindings_are_off_outside_a_demo() {
         assert_eq!(lookup(Context::Wall, Key::ch('f'), false), None);
-        assert_eq!(lookup(Context::Wall, Key::ch('f'), true), Some(Action::DemoFault));
+        assert_eq!(
+            lookup(Context::Wall, Key::ch('f'), true),
+            Some(Action::DemoFault)
+        );
         assert_eq!(lookup(Context::Venue, Key::ch('x'), false), None);
-        assert_eq!(lookup(Context::Device, Key::ch('x'), true), Some(Action::DemoClear));
+        assert_eq!(
+            lookup(Context::Device, Key::ch('x'), true),
+            Some(Action::DemoClear)
+        );
         assert!(active(Context::Wall, false).all(|b| !b.demo));
     }
 
     #[test]
     fn typing_takes_every_character_but_keeps_ctrl_c() {
         for c in ['q', '?', '/', ':', 'j', 'G', ' ', 'é'] {
-            assert_eq!(lookup(Context::Input, Key::ch(c), false), Some(Action::Insert(c)));
+            assert_eq!(
+                lookup(Context::Input, Key::ch(c), false),
+                Some(Action::Insert(c))
+            );
         }
-        assert_eq!(lookup(Context::Input, Key::ctrl('c'), false), Some(Action::Quit));
+        assert_eq!(
+            lookup(Context::Input, Key::ctrl('c'), false),
+            Some(Action::Quit)
+        );
         assert_eq!(lookup(Context::Input, Key::ctrl('x'), false), None);
         assert_eq!(
             lookup(Context::Input, Key::plain(KeyCode::Esc), false),
@@ -579,13 +719,28 @@ mod tests {
     #[test]
     fn events_are_normalised() {
         let shifted_g = press(KeyCode::Char('G'), KeyModifiers::SHIFT);
-        assert_eq!(lookup_event(Context::Wall, &shifted_g, false), Some(Action::Bottom));
+        assert_eq!(
+            lookup_event(Context::Wall, &shifted_g, false),
+            Some(Action::Bottom)
+        );
         let question = press(KeyCode::Char('?'), KeyModifiers::SHIFT);
-        assert_eq!(lookup_event(Context::Wall, &question, false), Some(Action::Help));
+        assert_eq!(
+            lookup_event(Context::Wall, &question, false),
+            Some(Action::Help)
+        );
         let back_tab = press(KeyCode::BackTab, KeyModifiers::SHIFT);
-        assert_eq!(lookup_event(Context::Wall, &back_tab, false), Some(Action::PrevPane));
-        let ctrl_c = press(KeyCode::Char('C'), KeyModifiers::CONTROL | KeyModifiers::SHIFT);
-        assert_eq!(lookup_event(Context::Venue, &ctrl_c, false), Some(Action::Quit));
+        assert_eq!(
+            lookup_event(Context::Wall, &back_tab, false),
+            Some(Action::PrevPane)
+        );
+        let ctrl_c = press(
+            KeyCode::Char('C'),
+            KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+        );
+        assert_eq!(
+            lookup_event(Context::Venue, &ctrl_c, false),
+            Some(Action::Quit)
+        );
         let mut release = press(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(lookup_event(Context::Wall, &release, false), None);

@@ -123,7 +123,8 @@ fn until_next_second() -> Duration {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let left = Duration::from_secs(1).saturating_sub(Duration::from_nanos(u64::from(now.subsec_nanos())));
+    let left =
+        Duration::from_secs(1).saturating_sub(Duration::from_nanos(u64::from(now.subsec_nanos())));
     // A little late rather than early, so one wake-up sees the new second.
     left + Duration::from_millis(2)
 }
@@ -311,7 +312,11 @@ fn enter(mouse: bool) -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
     use crossterm::{event, execute, terminal};
     terminal::enable_raw_mode()?;
     let mut out = io::stdout();
-    execute!(out, terminal::EnterAlternateScreen, event::EnableBracketedPaste)?;
+    execute!(
+        out,
+        terminal::EnterAlternateScreen,
+        event::EnableBracketedPaste
+    )?;
     if mouse {
         execute!(out, event::EnableMouseCapture)?;
     }

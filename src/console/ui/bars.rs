@@ -16,11 +16,7 @@ use crate::model::Status;
 /// Older than this, the snapshot's age shows in the status bar.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(5);
 
-fn counts(
-    app: &App,
-    label: &str,
-    items: &[(usize, Status)],
-) -> Vec<Span<'static>> {
+fn counts(app: &App, label: &str, items: &[(usize, Status)]) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     if !label.is_empty() {
         spans.push(Span::raw(format!("{label} ")));
@@ -41,7 +37,13 @@ fn counts(
 /// snapshot's age when it is stale. The first of several levels of
 /// detail that fits the width is drawn.
 #[allow(clippy::too_many_lines)]
-pub(crate) fn status_bar(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, now: SystemTime) {
+pub(crate) fn status_bar(
+    buf: &mut Buffer,
+    area: Rect,
+    app: &App,
+    snap: &Snapshot,
+    now: SystemTime,
+) {
     if area.width == 0 || area.height == 0 {
         return;
     }
@@ -59,25 +61,35 @@ pub(crate) fn status_bar(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapsho
         degraded += v.eval.degraded;
         unreachable += v.eval.unreachable;
     }
-    let venue_counts = [(venues_down, Status::Down), (venues_degraded, Status::Degraded)];
+    let venue_counts = [
+        (venues_down, Status::Down),
+        (venues_degraded, Status::Degraded),
+    ];
     let device_counts = [
         (down, Status::Down),
         (degraded, Status::Degraded),
         (unreachable, Status::Unreachable),
     ];
     let clock = text::clock(now);
-    let wall = vec![Span::styled(text::status(snap.wall), theme.status(snap.wall))];
+    let wall = vec![Span::styled(
+        text::status(snap.wall),
+        theme.status(snap.wall),
+    )];
     let link = match app.link {
         Link::Local | Link::Connected => vec![Span::styled(app.link.word(), theme.dim())],
         Link::Lost => vec![Span::styled(" link LOST ", theme.alert())],
     };
     let age = now.duration_since(snap.at).unwrap_or_default();
-    let stale = (age > STALE_AFTER)
-        .then(|| vec![Span::styled(format!(" data {} old ", text::age(now, snap.at)), theme.alert())]);
+    let stale = (age > STALE_AFTER).then(|| {
+        vec![Span::styled(
+            format!(" data {} old ", text::age(now, snap.at)),
+            theme.alert(),
+        )]
+    });
     let user = &app.identity.user;
     let role = app.identity.role;
     // From the most to the least detailed; the first that fits is drawn.
-    let levels: [Vec<Vec<Span<'static>>>; 5] = [
+    let levels: [Vec<Vec<Span<'static>>>; 6] = [
         vec![
             vec![Span::styled(format!("{clock} UTC"), theme.title())],
             wall.clone(),
@@ -88,9 +100,16 @@ pub(crate) fn status_bar(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapsho
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
             wall.clone(),
-            counts(app, "ven", &venue_counts),
-            counts(app, "dev", &device_counts),
+            counts(app, "venues", &venue_counts),
+            counts(app, "devices", &device_counts),
             vec![Span::raw(format!("{user} ({role})"))],
+        ],
+        vec![
+            vec![Span::styled(clock.clone(), theme.title())],
+            wall.clone(),
+            counts(app, "venues", &venue_counts),
+            counts(app, "devices", &device_counts),
+            vec![Span::raw(user.clone())],
         ],
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
@@ -152,7 +171,12 @@ pub(crate) fn status_bar(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapsho
 /// The line above the footer: what is being typed, else the last
 /// message, else the filter in force. Returns where the cursor goes when
 /// text is being typed.
-pub(crate) fn message_line(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot) -> Option<Position> {
+pub(crate) fn message_line(
+    buf: &mut Buffer,
+    area: Rect,
+    app: &App,
+    snap: &Snapshot,
+) -> Option<Position> {
     if area.width == 0 || area.height == 0 {
         return None;
     }
@@ -164,7 +188,7 @@ pub(crate) fn message_line(buf: &mut Buffer, area: Rect, app: &App, snap: &Snaps
             InputKind::Command => ":",
         };
         let typed = format!("{prefix}{}", input.text);
-        let mut spans = vec![Span::styled(typed.clone(), theme.title())];
+        let mut spans = vec![Span::raw(" "), Span::styled(typed.clone(), theme.title())];
         if let Some(error) = &input.error {
             spans.push(Span::raw("   "));
             spans.push(Span::styled(error.clone(), theme.error()));
@@ -177,7 +201,10 @@ pub(crate) fn message_line(buf: &mut Buffer, area: Rect, app: &App, snap: &Snaps
         }
         put(buf, area, 0, &Line::from(spans));
         // Keep the end of a long line in view.
-        return Some(super::cursor_after(area, &fit(&typed, total.saturating_sub(1))));
+        return Some(super::cursor_after(
+            area,
+            &fit(&format!(" {typed}"), total.saturating_sub(1)),
+        ));
     }
     let line = if let Some(message) = app.message() {
         let style = match message.kind {
@@ -185,10 +212,13 @@ pub(crate) fn message_line(buf: &mut Buffer, area: Rect, app: &App, snap: &Snaps
             MessageKind::Error => theme.error(),
             MessageKind::Pending => theme.dim(),
         };
-        Line::from(Span::styled(fit(&message.text, total), style))
+        Line::from(Span::styled(
+            format!(" {}", fit(&message.text, total.saturating_sub(1))),
+            style,
+        ))
     } else if !app.filter.is_empty() {
         Line::from(vec![
-            Span::styled("filter ", theme.dim()),
+            Span::styled(" filter ", theme.dim()),
             Span::styled(app.filter_text().to_owned(), theme.title()),
             Span::styled("  (/ edits, Esc clears)", theme.dim()),
         ])
@@ -241,7 +271,11 @@ pub(crate) fn footer(buf: &mut Buffer, area: Rect, app: &App) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for binding in footer_entries(app) {
-        let key = binding.keys.first().map(ToString::to_string).unwrap_or_default();
+        let key = binding
+            .keys
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let w = text::width(&key) + 1 + text::width(binding.short) + 2;
         if used + w > total {
             continue;

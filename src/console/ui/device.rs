@@ -58,10 +58,9 @@ fn parts(body: Rect, info_lines: usize, reading_lines: usize) -> Parts {
 
 /// History rows shown in a pane body.
 pub(crate) fn history_rows(body: Rect, snap: &Snapshot, device: usize) -> usize {
-    let (info, readings) = snap
-        .devices
-        .get(device)
-        .map_or((0, 0), |d| (info_count(d.notes.len()), reading_count(d.readings.len())));
+    let (info, readings) = snap.devices.get(device).map_or((0, 0), |d| {
+        (info_count(d.notes.len()), reading_count(d.readings.len()))
+    });
     usize::from(parts(body, info, readings).history.height.saturating_sub(1))
 }
 
@@ -94,7 +93,15 @@ pub(crate) fn draw(
 ) {
     let theme = app.theme;
     let (Some(info), Some(d)) = (snap.layout.devices.get(device), snap.devices.get(device)) else {
-        title(buf, area, theme, "Device", focused, vec![Span::raw("gone")], Vec::new());
+        title(
+            buf,
+            area,
+            theme,
+            "Device",
+            focused,
+            vec![Span::raw("gone")],
+            Vec::new(),
+        );
         return;
     };
     let venue = snap.layout.venues.get(info.venue);
@@ -153,11 +160,17 @@ pub(crate) fn draw(
         Span::raw(info.description.clone().unwrap_or_else(|| "—".to_owned())),
     ]));
     let mut group = vec![label("group")];
-    match info.group.and_then(|g| Some((snap.layout.groups.get(g)?, snap.groups.get(g)?))) {
+    match info
+        .group
+        .and_then(|g| Some((snap.layout.groups.get(g)?, snap.groups.get(g)?)))
+    {
         Some((gi, ge)) => {
             group.push(Span::raw(format!("{} ", gi.id)));
             group.push(status_spans(theme, ge.status));
-            group.push(Span::raw(format!(" {}/{} up, min_up {}", ge.up, ge.total, ge.min_up)));
+            group.push(Span::raw(format!(
+                " {}/{} up (min {})",
+                ge.up, ge.total, ge.min_up
+            )));
         }
         None => group.push(Span::raw("—")),
     }
@@ -185,15 +198,25 @@ pub(crate) fn draw(
         }),
     ]));
     if d.notes.is_empty() {
-        lines.push(Line::from(vec![label("notes"), Span::styled("—", theme.dim())]));
+        lines.push(Line::from(vec![
+            label("notes"),
+            Span::styled("—", theme.dim()),
+        ]));
     }
     for (k, note) in d.notes.iter().enumerate() {
         let name = if k == 0 { "notes" } else { "" };
         lines.push(Line::from(vec![label(name), Span::raw(note.clone())]));
     }
 
-    let mut readings: Vec<Line<'static>> = vec![Line::from(Span::styled(" READINGS", theme.title()))];
-    let name_w = d.readings.iter().map(|r| text::width(&r.name)).max().unwrap_or(0).min(16);
+    let mut readings: Vec<Line<'static>> =
+        vec![Line::from(Span::styled(" READINGS", theme.title()))];
+    let name_w = d
+        .readings
+        .iter()
+        .map(|r| text::width(&r.name))
+        .max()
+        .unwrap_or(0)
+        .min(16);
     for r in &d.readings {
         readings.push(Line::from(vec![
             Span::styled(format!(" {} ", text::pad(&r.name, name_w)), theme.dim()),
@@ -201,7 +224,12 @@ pub(crate) fn draw(
         ]));
     }
     if d.readings.is_empty() {
-        readings.push(Line::from(Span::styled(" none: no answer yet", theme.dim())));
+        let why = if d.last_check.is_some() {
+            " none: no answer"
+        } else {
+            " none: not checked yet"
+        };
+        readings.push(Line::from(Span::styled(why, theme.dim())));
     }
 
     let parts = parts(body, lines.len(), readings.len());
@@ -218,11 +246,11 @@ pub(crate) fn draw(
         return;
     }
     let cols = [
-        Column { header: "TIME", width: 8, right: false },
-        Column { header: "STATUS", width: text::STATUS_W, right: false },
-        Column { header: "STATE", width: 5, right: false },
-        Column { header: "LATENCY", width: 8, right: true },
-        Column { header: "REASON", width: 0, right: false },
+        Column::left("TIME", 8),
+        Column::left("STATUS", text::STATUS_W),
+        Column::left("STATE", 5),
+        Column::right("LATENCY", 8),
+        Column::left("REASON", 0),
     ];
     let layout = text::columns(&cols, usize::from(body.width).saturating_sub(1), 10, &[3]);
     let rows = usize::from(history.height - 1);
@@ -231,7 +259,10 @@ pub(crate) fn draw(
     let mut header = vec![Span::raw(" ")];
     for &(i, w) in &layout {
         let h = if i == 4 {
-            format!("REASON{}", text::rpad(&format!("history, newest first: {n}"), w.saturating_sub(6)))
+            format!(
+                "REASON{}",
+                text::rpad(&format!("history, newest first: {n}"), w.saturating_sub(6))
+            )
         } else {
             cols[i].header.to_owned()
         };
@@ -240,7 +271,12 @@ pub(crate) fn draw(
     }
     put(buf, history, 0, &Line::from(header));
     if n == 0 {
-        put(buf, history, 1, &Line::from(Span::styled(" not checked yet", theme.dim())));
+        put(
+            buf,
+            history,
+            1,
+            &Line::from(Span::styled(" not checked yet", theme.dim())),
+        );
     }
     for (k, entry) in d.history.iter().rev().enumerate().skip(offset).take(rows) {
         let mut spans = vec![Span::raw(" ")];
@@ -262,7 +298,11 @@ pub(crate) fn draw(
                     ),
                     theme.dim(),
                 ),
-                3 => Span::raw(cell(&entry.latency.map_or_else(|| "—".to_owned(), text::latency), w, true)),
+                3 => Span::raw(cell(
+                    &entry.latency.map_or_else(|| "—".to_owned(), text::latency),
+                    w,
+                    true,
+                )),
                 _ => Span::raw(cell(entry.reason.as_deref().unwrap_or(""), w, false)),
             };
             spans.push(span);

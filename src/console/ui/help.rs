@@ -15,7 +15,11 @@ use crate::model::Status;
 /// The popup's outer area in a screen of `area`.
 fn popup(area: Rect) -> Rect {
     let w = area.width.min(90);
-    let h = if area.height > 4 { area.height - 2 } else { area.height };
+    let h = if area.height > 4 {
+        area.height - 2
+    } else {
+        area.height
+    };
     Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -60,7 +64,10 @@ pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
         section(&mut lines, context.title());
         for b in in_context {
             lines.push(Line::from(vec![
-                Span::styled(format!("   {}", text::pad(&b.keys_text(), keys_w)), theme.key()),
+                Span::styled(
+                    format!("   {}", text::pad(&b.keys_text(), keys_w)),
+                    theme.key(),
+                ),
                 Span::raw(format!("  {}", b.description)),
             ]));
         }
@@ -77,14 +84,20 @@ pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
             continue;
         }
         lines.push(Line::from(vec![
-            Span::styled(format!("   {}", text::pad(&format!(":{usage}"), usage_w)), theme.key()),
+            Span::styled(
+                format!("   {}", text::pad(&format!(":{usage}"), usage_w)),
+                theme.key(),
+            ),
             Span::raw(format!("  {what}")),
         ]));
     }
     section(&mut lines, "Filter (type / first; every term must match)");
     for (term, what) in [
         ("word", "venue code, name or city, device id or role"),
-        ("status:down", "ok degraded down unreachable unknown maintenance problem"),
+        (
+            "status:down",
+            "ok degraded down unreachable unknown maintenance problem",
+        ),
         ("role:core", "devices whose role contains the text"),
         ("venue:STA", "one venue"),
         ("kind:snmp", "snmp, http or tcp"),

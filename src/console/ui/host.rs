@@ -37,7 +37,12 @@ pub(crate) fn draw(
     let theme = app.theme;
     let Some(host) = &snap.host else {
         let body = title(buf, area, theme, "Host", focused, Vec::new(), Vec::new());
-        put(buf, body, 0, &Line::from(Span::styled(" not sampled yet", theme.dim())));
+        put(
+            buf,
+            body,
+            0,
+            &Line::from(Span::styled(" not sampled yet", theme.dim())),
+        );
         return;
     };
     let status = host.outcome.result.status();

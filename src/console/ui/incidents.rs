@@ -28,7 +28,12 @@ pub(crate) fn draw(
         return;
     }
     if n == 0 {
-        put(buf, body, 0, &Line::from(Span::styled(" no open incident", theme.dim())));
+        put(
+            buf,
+            body,
+            0,
+            &Line::from(Span::styled(" no open incident", theme.dim())),
+        );
         return;
     }
     let id_w = snap
@@ -45,16 +50,19 @@ pub(crate) fn draw(
         .max()
         .unwrap_or(3);
     let cols = [
-        Column { header: "ID", width: id_w, right: true },
-        Column { header: "SEVERITY", width: 10, right: false },
-        Column { header: "VENUE", width: code_w.max(5), right: false },
-        Column { header: "AGE", width: 5, right: true },
-        Column { header: "TITLE", width: 0, right: false },
+        Column::right("ID", id_w),
+        Column::left("SEVERITY", 10),
+        Column::left("VENUE", code_w.max(5)),
+        Column::right("AGE", 5),
+        Column::left("TITLE", 0),
     ];
     let layout = text::columns(&cols, usize::from(body.width).saturating_sub(1), 16, &[3]);
     let mut header = vec![Span::raw(" ")];
     for &(i, w) in &layout {
-        header.push(Span::styled(cell(cols[i].header, w, cols[i].right), theme.title()));
+        header.push(Span::styled(
+            cell(cols[i].header, w, cols[i].right),
+            theme.title(),
+        ));
         header.push(Span::raw(" "));
     }
     put(buf, body, 0, &Line::from(header));
@@ -75,7 +83,10 @@ pub(crate) fn draw(
                     theme.status(incident.severity),
                 ),
                 2 => Span::raw(cell(
-                    snap.layout.venues.get(incident.venue).map_or("?", |v| v.code.as_str()),
+                    snap.layout
+                        .venues
+                        .get(incident.venue)
+                        .map_or("?", |v| v.code.as_str()),
                     w,
                     false,
                 )),

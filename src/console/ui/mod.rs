@@ -100,7 +100,11 @@ pub(crate) fn screen(area: Rect, app: &App) -> Screen {
     let middle_bottom = h.saturating_sub(2).max(middle_top);
     let ticker_top = middle_bottom.saturating_sub(ticker_h).max(middle_top);
     s.ticker = row(area, ticker_top, middle_bottom - ticker_top);
-    let middle = row(area, middle_top.min(h), ticker_top.saturating_sub(middle_top));
+    let middle = row(
+        area,
+        middle_top.min(h),
+        ticker_top.saturating_sub(middle_top),
+    );
     if s.wide {
         let main_w = middle.width - SIDE_W;
         s.main = Rect::new(middle.x, middle.y, main_w, middle.height);
@@ -157,8 +161,12 @@ pub(crate) fn title(
     } else {
         theme.pane_title()
     };
-    let mut spans = vec![Span::styled(format!(" {name} "), name_style), Span::raw(" ")];
+    let mut spans = vec![
+        Span::styled(format!(" {name} "), name_style),
+        Span::raw(" "),
+    ];
     spans.extend(left);
+    spans.push(Span::raw(" "));
     let used = text::line_width(&spans);
     let right_w = text::line_width(&right);
     if used + 2 + right_w <= total {
@@ -238,7 +246,13 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
         incidents::draw(buf, scr.incidents, app, snap, now, focus == Pane::Incidents);
         host::draw(buf, scr.host, app, snap, now, focus == Pane::Host);
     }
-    ticker::draw(buf, scr.ticker, app, snap, scr.wide && app.focus() == Pane::Ticker);
+    ticker::draw(
+        buf,
+        scr.ticker,
+        app,
+        snap,
+        scr.wide && app.focus() == Pane::Ticker,
+    );
     let cursor = bars::message_line(buf, scr.message, app, snap);
     bars::footer(buf, scr.footer, app);
     if app.help_shown() {

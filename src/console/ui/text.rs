@@ -142,7 +142,12 @@ pub struct Column {
 /// one takes what is left (at least `min_last`). Columns listed in `drop`
 /// are removed, in that order, while the rest does not fit. Returns the
 /// indices of the columns kept and their widths.
-pub fn columns(cols: &[Column], total: usize, min_last: usize, drop: &[usize]) -> Vec<(usize, usize)> {
+pub fn columns(
+    cols: &[Column],
+    total: usize,
+    min_last: usize,
+    drop: &[usize],
+) -> Vec<(usize, usize)> {
     let mut kept: Vec<usize> = (0..cols.len()).collect();
     let need = |kept: &[usize]| -> usize {
         let fixed: usize = kept[..kept.len().saturating_sub(1)]
@@ -169,6 +174,26 @@ pub fn columns(cols: &[Column], total: usize, min_last: usize, drop: &[usize]) -
         out.push((i, w));
     }
     out
+}
+
+impl Column {
+    /// A left-aligned column.
+    pub const fn left(header: &'static str, width: usize) -> Self {
+        Column {
+            header,
+            width,
+            right: false,
+        }
+    }
+
+    /// A right-aligned column (numbers).
+    pub const fn right(header: &'static str, width: usize) -> Self {
+        Column {
+            header,
+            width,
+            right: true,
+        }
+    }
 }
 
 /// One table cell, fitted to its width.
@@ -211,7 +236,10 @@ mod tests {
 
     #[test]
     fn clock_is_utc_time_of_day() {
-        assert_eq!(clock(UNIX_EPOCH + Duration::from_secs(1_722_000_000)), "13:20:00");
+        assert_eq!(
+            clock(UNIX_EPOCH + Duration::from_secs(1_722_000_000)),
+            "13:20:00"
+        );
         assert_eq!(clock(UNIX_EPOCH), "00:00:00");
     }
 
@@ -230,12 +258,15 @@ mod tests {
     #[test]
     fn columns_drop_in_order_and_the_last_takes_the_rest() {
         let cols = [
-            Column { header: "A", width: 10, right: false },
-            Column { header: "B", width: 10, right: false },
-            Column { header: "C", width: 10, right: false },
-            Column { header: "D", width: 0, right: false },
+            Column::left("A", 10),
+            Column::left("B", 10),
+            Column::left("C", 10),
+            Column::left("D", 0),
         ];
-        assert_eq!(columns(&cols, 60, 10, &[1]), [(0, 10), (1, 10), (2, 10), (3, 27)]);
+        assert_eq!(
+            columns(&cols, 60, 10, &[1]),
+            [(0, 10), (1, 10), (2, 10), (3, 27)]
+        );
         assert_eq!(columns(&cols, 40, 10, &[1, 2]), [(0, 10), (2, 10), (3, 18)]);
         assert_eq!(columns(&cols, 20, 10, &[1, 2]), [(0, 10), (3, 9)]);
         assert_eq!(columns(&cols, 0, 10, &[1, 2]).len(), 2);

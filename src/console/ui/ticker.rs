@@ -22,7 +22,9 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
             to,
             reason,
         } => {
-            let because = reason.as_deref().map_or_else(String::new, |r| format!(": {r}"));
+            let because = reason
+                .as_deref()
+                .map_or_else(String::new, |r| format!(": {r}"));
             (
                 (text::status(*to), theme.status(*to)),
                 format!("{} {} → {}{because}", device(*d), from.word(), to.word()),
@@ -44,13 +46,19 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
             (other("FLAPPING"), format!("{} {what} flapping", device(*d)))
         }
         EventKind::IncidentOpened { id, title } => {
-            let severity = snap.incidents.iter().find(|i| i.id == *id).map(|i| i.severity);
-            let mark = severity.map_or_else(|| other("OPENED"), |s| (text::status(s), theme.status(s)));
+            let severity = snap
+                .incidents
+                .iter()
+                .find(|i| i.id == *id)
+                .map(|i| i.severity);
+            let mark =
+                severity.map_or_else(|| other("OPENED"), |s| (text::status(s), theme.status(s)));
             (mark, format!("incident #{id} opened: {title}"))
         }
-        EventKind::IncidentResolved { id, title } => {
-            (other("RESOLVED"), format!("incident #{id} resolved: {title}"))
-        }
+        EventKind::IncidentResolved { id, title } => (
+            other("RESOLVED"),
+            format!("incident #{id} resolved: {title}"),
+        ),
         EventKind::Command { user, text } => (other("COMMAND"), format!("{user}: {text}")),
         EventKind::Note { device: d, text } => (other("NOTE"), format!("{}: {text}", device(*d))),
     };
@@ -61,17 +69,26 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
 pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, focused: bool) {
     let theme = app.theme;
     let n = snap.ticker.len();
-    let left = vec![Span::raw(format!("{n} latest, newest first"))];
+    let left = vec![Span::raw(format!("{n} · newest first"))];
     let body = title(buf, area, theme, "Events", focused, left, Vec::new());
     if body.height == 0 || body.width == 0 {
         return;
     }
     if n == 0 {
-        put(buf, body, 0, &Line::from(Span::styled(" nothing has happened yet", theme.dim())));
+        put(
+            buf,
+            body,
+            0,
+            &Line::from(Span::styled(" nothing has happened yet", theme.dim())),
+        );
         return;
     }
     let rows = usize::from(body.height);
-    let selected = if focused { app.ticker_sel.min(n - 1) } else { 0 };
+    let selected = if focused {
+        app.ticker_sel.min(n - 1)
+    } else {
+        0
+    };
     let offset = selected / rows * rows;
     for (k, event) in snap.ticker.iter().rev().enumerate().skip(offset).take(rows) {
         let (mark, style, what) = describe(snap, theme, event);

@@ -20,29 +20,50 @@ struct Parts {
     feeds: Rect,
 }
 
+/// Lines a feed takes: its id and consumers, its primary, its backup.
+const FEED_LINES: usize = 3;
+
+/// Width of the id column of the venue's groups.
+fn group_id_w(snap: &Snapshot, venue: usize) -> usize {
+    snap.layout.venues.get(venue).map_or(0, |v| {
+        v.groups
+            .iter()
+            .filter_map(|&g| snap.layout.groups.get(g))
+            .map(|g| text::width(&g.id))
+            .max()
+            .unwrap_or(0)
+    })
+}
+
 fn parts(body: Rect, snap: &Snapshot, venue: usize) -> Parts {
     let (g, f) = snap
         .layout
         .venues
         .get(venue)
         .map_or((0, 0), |v| (v.groups.len(), v.feeds.len()));
-    let side_by_side = body.width >= 100;
+    let side_by_side = body.width >= 78;
     let wanted = if body.height < 10 || g + f == 0 {
         0
     } else if side_by_side {
-        1 + g.max(f)
+        1 + g.max(FEED_LINES * f)
     } else {
-        2 + g + f
+        2 + g + FEED_LINES * f
     };
     let bottom = u16_of(wanted).min(body.height / 2);
     let table = Rect::new(body.x, body.y, body.width, body.height - bottom);
     let bottom_area = Rect::new(body.x, table.bottom(), body.width, bottom);
     if side_by_side {
-        let half = body.width / 2;
+        // Groups as wide as they need (id, status, counts), feeds the rest.
+        let groups_w = u16_of(group_id_w(snap, venue) + 34).min(body.width / 2);
         Parts {
             table,
-            groups: Rect::new(bottom_area.x, bottom_area.y, half - 1, bottom),
-            feeds: Rect::new(bottom_area.x + half, bottom_area.y, body.width - half, bottom),
+            groups: Rect::new(bottom_area.x, bottom_area.y, groups_w, bottom),
+            feeds: Rect::new(
+                bottom_area.x + groups_w,
+                bottom_area.y,
+                body.width - groups_w,
+                bottom,
+            ),
         }
     } else {
         let gh = u16_of(1 + g).min(bottom);
@@ -105,7 +126,15 @@ pub(crate) fn draw(
 ) {
     let theme = app.theme;
     let (Some(info), Some(vs)) = (snap.layout.venues.get(venue), snap.venues.get(venue)) else {
-        title(buf, area, theme, "Venue", focused, vec![Span::raw("gone")], Vec::new());
+        title(
+            buf,
+            area,
+            theme,
+            "Venue",
+            focused,
+            vec![Span::raw("gone")],
+            Vec::new(),
+        );
         return;
     };
     let e = &vs.eval;
@@ -150,13 +179,13 @@ pub(crate) fn draw(
         .unwrap_or(4)
         .clamp(4, 16);
     let cols = [
-        Column { header: "DEVICE", width: id_w, right: false },
-        Column { header: "ROLE", width: role_w, right: false },
-        Column { header: "STATUS", width: text::STATUS_W, right: false },
-        Column { header: "STATE", width: 8, right: false },
-        Column { header: "CHECKED", width: 7, right: true },
-        Column { header: "LATENCY", width: 8, right: true },
-        Column { header: "REASON", width: 0, right: false },
+        Column::left("DEVICE", id_w),
+        Column::left("ROLE", role_w),
+        Column::left("STATUS", text::STATUS_W),
+        Column::left("STATE", 8),
+        Column::right("CHECKED", 7),
+        Column::right("LATENCY", 8),
+        Column::left("REASON", 0),
     ];
     let layout = text::columns(
         &cols,
@@ -189,7 +218,12 @@ pub(crate) fn draw(
     put(buf, table, 0, &Line::from(header));
     if order.is_empty() {
         let msg = format!("no device matches `{}`", app.filter_text);
-        put(buf, table, 1, &Line::from(Span::styled(format!(" {msg}"), theme.dim())));
+        put(
+            buf,
+            table,
+            1,
+            &Line::from(Span::styled(format!(" {msg}"), theme.dim())),
+        );
     }
     for (k, &d) in order.iter().enumerate().skip(offset).take(rows) {
         let y = u16_of(k - offset + 1);
@@ -209,7 +243,8 @@ pub(crate) fn draw(
                     state_style(theme, s),
                 ),
                 CHECKED => Span::raw(cell(
-                    &s.last_check.map_or_else(|| "never".to_owned(), |t| text::age(now, t)),
+                    &s.last_check
+                        .map_or_else(|| "never".to_owned(), |t| text::age(now, t)),
                     w,
                     true,
                 )),
@@ -232,22 +267,24 @@ pub(crate) fn draw(
     // Groups.
     let groups = parts.groups;
     if groups.height > 0 {
-        put(buf, groups, 0, &Line::from(Span::styled(" GROUPS", theme.title())));
-        let gw = info
-            .groups
-            .iter()
-            .filter_map(|&g| snap.layout.groups.get(g))
-            .map(|g| text::width(&g.id))
-            .max()
-            .unwrap_or(5);
+        put(
+            buf,
+            groups,
+            0,
+            &Line::from(Span::styled(" GROUPS", theme.title())),
+        );
+        let gw = group_id_w(snap, venue);
         for (k, &g) in info.groups.iter().enumerate() {
             let (Some(gi), Some(ge)) = (snap.layout.groups.get(g), snap.groups.get(g)) else {
                 continue;
             };
             let line = Line::from(vec![
                 Span::raw(format!(" {} ", text::pad(&gi.id, gw))),
-                Span::styled(text::pad(&text::status(ge.status), text::STATUS_W), theme.status(ge.status)),
-                Span::raw(format!(" {}/{} up, min_up {}", ge.up, ge.total, ge.min_up)),
+                Span::styled(
+                    text::pad(&text::status(ge.status), text::STATUS_W),
+                    theme.status(ge.status),
+                ),
+                Span::raw(format!(" {}/{} up (min {})", ge.up, ge.total, ge.min_up)),
             ]);
             put(buf, groups, u16_of(k + 1), &line);
         }
@@ -256,25 +293,34 @@ pub(crate) fn draw(
     // Feeds.
     let feeds = parts.feeds;
     if feeds.height > 0 {
-        put(buf, feeds, 0, &Line::from(Span::styled(" FEEDS", theme.title())));
-        let source = |d: usize| -> Vec<Span<'static>> {
+        put(
+            buf,
+            feeds,
+            0,
+            &Line::from(Span::styled(" FEEDS", theme.title())),
+        );
+        let source = |role: &str, d: usize| -> Line<'static> {
             let status = snap.devices.get(d).map_or(Status::Unknown, |s| s.status);
             let id = snap.layout.devices.get(d).map_or("?", |i| i.id.as_str());
-            vec![
+            Line::from(vec![
+                Span::styled(format!("   {role:<8}"), theme.dim()),
                 Span::raw(format!("{id} ")),
                 Span::styled(text::status(status), theme.status(status)),
-            ]
+            ])
         };
-        for (k, &f) in info.feeds.iter().enumerate() {
+        let mut y = 1;
+        for &f in &info.feeds {
             let Some(feed) = snap.layout.feeds.get(f) else {
                 continue;
             };
-            let mut spans = vec![Span::raw(format!(" {}  ", feed.id))];
-            spans.extend(source(feed.primary));
-            spans.push(Span::styled(" / ", theme.dim()));
-            spans.extend(source(feed.backup));
-            spans.push(Span::raw(format!("  → {}", feed.consumers.join(", "))));
-            put(buf, feeds, u16_of(k + 1), &Line::from(spans));
+            let head = Line::from(vec![
+                Span::raw(format!(" {}", feed.id)),
+                Span::styled(format!(" → {}", feed.consumers.join(", ")), theme.dim()),
+            ]);
+            put(buf, feeds, y, &head);
+            put(buf, feeds, y + 1, &source("primary", feed.primary));
+            put(buf, feeds, y + 2, &source("backup", feed.backup));
+            y += u16_of(FEED_LINES);
         }
     }
 }

@@ -137,7 +137,10 @@ fn tile(snap: &Snapshot, v: usize, grid: &Grid, theme: Theme) -> Vec<Span<'stati
             let mut spans = vec![
                 code,
                 Span::raw(" "),
-                Span::styled(pad(&text::status_fit(e.status, status_w), status_w), status_style),
+                Span::styled(
+                    pad(&text::status_fit(e.status, status_w), status_w),
+                    status_style,
+                ),
                 Span::raw(" "),
                 count(theme, e.down, Status::Down, 3),
                 Span::raw(" "),
@@ -200,7 +203,10 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
     if order.is_empty() {
         let line = Line::from(Span::styled(
             fit(
-                &format!("no venue matches `{}`; Esc clears the filter", app.filter_text),
+                &format!(
+                    "no venue matches `{}`; Esc clears the filter",
+                    app.filter_text
+                ),
                 usize::from(body.width),
             ),
             theme.dim(),
@@ -223,7 +229,12 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
         if i == selected && focused {
             text::fill(buf, cell, y, theme.selected());
         } else if i == selected {
-            text::fill(buf, cell, y, Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED));
+            text::fill(
+                buf,
+                cell,
+                y,
+                Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED),
+            );
         }
     }
 }
