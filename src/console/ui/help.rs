@@ -68,7 +68,11 @@ pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
                     format!("   {}", text::pad(&b.keys_text(), keys_w)),
                     theme.key(),
                 ),
-                Span::raw(format!("  {}", b.description)),
+                Span::raw(format!(
+                    "  {}{}",
+                    b.description,
+                    if b.demo { " (demo)" } else { "" }
+                )),
             ]));
         }
     }
