@@ -59,7 +59,8 @@ pub fn fit(s: &str, w: usize) -> String {
     if w == 0 {
         return String::new();
     }
-    let mut out: String = s.chars().take(w - 1).collect();
+    let cut: String = s.chars().take(w - 1).collect();
+    let mut out = cut.trim_end().to_owned();
     out.push('…');
     out
 }
@@ -252,7 +253,8 @@ mod tests {
         assert_eq!(rpad("12", 4), "  12");
         assert_eq!(status_fit(Status::Unreachable, 10), "⊘ UNREACH.");
         assert_eq!(status_fit(Status::Unreachable, 13), "⊘ UNREACHABLE");
-        assert_eq!(status_fit(Status::Down, 3), "✖ …");
+        assert_eq!(status_fit(Status::Down, 3), "✖…");
+        assert_eq!(fit("Paris 2024 Olympic", 12), "Paris 2024…");
     }
 
     #[test]

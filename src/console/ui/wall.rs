@@ -7,12 +7,12 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::text::{self, fit, pad, put, rpad, u16_of};
 use super::title;
-use crate::console::app::{App, position, wall_order};
+use crate::console::app::{App, WallSort, position, wall_order};
 use crate::console::theme::Theme;
 use crate::engine::Snapshot;
 use crate::model::Status;
@@ -172,8 +172,8 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
         format!("{} of {total} venues", order.len())
     };
     let sort = match app.wall_sort {
-        crate::console::app::WallSort::Worst => "worst first",
-        crate::console::app::WallSort::Code => "by code",
+        WallSort::Worst => "worst first",
+        WallSort::Code => "by code",
     };
     let mut left = vec![Span::raw(format!("{count} · {sort}"))];
     if pages > 1 {
@@ -233,7 +233,7 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
                 buf,
                 cell,
                 y,
-                Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED),
+                Style::new().add_modifier(Modifier::UNDERLINED),
             );
         }
     }
