@@ -203,7 +203,20 @@ fn warn(reason: &str) -> CheckResult {
 
 const TIMEOUT: &str = "no answer (timeout 2s)";
 
-/// The problem of device `suffix` (`core-a`) at venue `code`, if any.
+/// The name [`plan`] knows a device by: its suffix with the number
+/// unpadded (`acc-003` is `acc-3`), whatever the number of devices.
+fn plan_key(suffix: &str) -> String {
+    match suffix.rsplit_once('-') {
+        Some((name, n)) if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() => {
+            let n = n.trim_start_matches('0');
+            format!("{name}-{}", if n.is_empty() { "0" } else { n })
+        }
+        _ => suffix.to_owned(),
+    }
+}
+
+/// The problem of device `suffix` (`core-a`, `acc-3`) at venue `code`,
+/// if any.
 #[allow(clippy::match_same_arms)] // One arm per venue reads as the list above.
 fn plan(code: &str, suffix: &str, behind_core: bool) -> Plan {
     let ok = || Plan::steady(&CheckResult::Ok, 6);
@@ -212,10 +225,10 @@ fn plan(code: &str, suffix: &str, behind_core: bool) -> Plan {
         ("STA", "core-b") => Plan::hard(fail("no answer after 3 tries (timeout 2s)"), 130),
         ("STA", _) if behind_core => Plan::hard(fail(TIMEOUT), 130),
         ("PDP", "core-a") => Plan::hard(fail("3 of 3 uplink interfaces down"), 19 * 60),
-        ("PDP", "acc-07") => Plan::soft(fail(TIMEOUT), 2),
+        ("PDP", "acc-7") => Plan::soft(fail(TIMEOUT), 2),
         ("RGA", _) => Plan::hard(fail(TIMEOUT), 31 * 60),
-        ("BCY", "acc-03") => Plan::flapping(&fail("Gi1/0/1 down")),
-        ("BCY", "acc-05") => Plan::hard(warn("cpu 93% busy (threshold 80%)"), 79 * 60),
+        ("BCY", "acc-3") => Plan::flapping(&fail("Gi1/0/1 down")),
+        ("BCY", "acc-5") => Plan::hard(warn("cpu 93% busy (threshold 80%)"), 79 * 60),
         ("BCY", "core-b") => Plan {
             notes: vec!["rebooted: sysUpTime went from 3d 2h to 12s".to_owned()],
             ..ok()
@@ -231,7 +244,7 @@ fn plan(code: &str, suffix: &str, behind_core: bool) -> Plan {
             3 * 60,
         ),
         ("INV", "fw-a") => Plan::hard(fail("no answer after 3 tries (timeout 2s)"), 8 * 60),
-        ("SQV", "acc-02") => Plan::hard(warn("CRC errors on Gi1/0/3: 1.2%"), 44 * 60),
+        ("SQV", "acc-2") => Plan::hard(warn("CRC errors on Gi1/0/3: 1.2%"), 44 * 60),
         ("GGU", "timing") => Plan::hard(fail("connection refused"), 20 * 60),
         ("LIL", "ovr-b") => Plan::hard(fail("HTTP 503 from /health"), 26 * 60),
         ("TEA", _) => Plan {
@@ -466,7 +479,7 @@ fn lay_out(venues: &[(&str, &str, &str)], devices: usize) -> Built {
                 _ => format!("tcp://127.0.0.1:{}", port + 3_000),
             };
             let behind_core = s.parents.contains(&4) || s.parents.contains(&5);
-            plans.push(plan(code, &s.suffix, behind_core));
+            plans.push(plan(code, &plan_key(&s.suffix), behind_core));
             layout.devices.push(DeviceInfo {
                 id,
                 venue: v,
@@ -849,6 +862,35 @@ fn host_snap() -> HostSnap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_keys() {
+        assert_eq!(plan_key("acc-003"), "acc-3");
+        assert_eq!(plan_key("acc-07"), "acc-7");
+        assert_eq!(plan_key("core-a"), "core-a");
+        assert_eq!(plan_key("ups-10"), "ups-10");
+        assert_eq!(plan_key("timing"), "timing");
+    }
+
+    #[test]
+    fn the_problems_are_there_at_any_size() {
+        for n in [0, GAMES_DEVICES, 10_000] {
+            let snap = games(n);
+            let degraded: Vec<&str> = snap
+                .layout
+                .venues
+                .iter()
+                .zip(&snap.venues)
+                .filter(|(_, v)| v.eval.status == Status::Degraded)
+                .map(|(info, _)| info.code.as_str())
+                .collect();
+            assert_eq!(
+                degraded,
+                ["PDP", "BCY", "LDA", "GPL", "INV", "SQV", "LIL"],
+                "{n} devices"
+            );
+        }
+    }
 
     #[test]
     fn deterministic() {

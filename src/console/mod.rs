@@ -65,9 +65,20 @@ impl Default for ConsoleOptions {
 /// Takes over the terminal and runs the console until the user quits
 /// (`q`, `:q`, Ctrl-C) or the process gets SIGTERM, SIGHUP or SIGINT.
 /// The terminal is always restored, also on a panic (the panic hook
-/// restores it, then calls the hook that was there before).
+/// restores it, then calls the hook that was there before). A panic in
+/// another task of the process (the engine's) ends the console too, with
+/// an error: its terminal is gone.
 pub async fn run(handle: EngineHandle, options: ConsoleOptions) -> io::Result<()> {
     let hook = PanicHook::install(options.mouse);
+    let panicked = Arc::clone(&hook.panicked);
+    let stop = async move {
+        tokio::select! {
+            () = shutdown_signal() => Ok(()),
+            () = panicked.notified() => Err(io::Error::other(
+                "the console stopped after a panic in toc (the message is above)",
+            )),
+        }
+    };
     let mut terminal = match enter(options.mouse) {
         Ok(terminal) => terminal,
         Err(e) => {
@@ -75,14 +86,7 @@ pub async fn run(handle: EngineHandle, options: ConsoleOptions) -> io::Result<()
             return Err(e);
         }
     };
-    let result = run_until(
-        &mut terminal,
-        EventStream::new(),
-        handle,
-        options,
-        shutdown_signal(),
-    )
-    .await;
+    let result = run_until(&mut terminal, EventStream::new(), handle, options, stop).await;
     let restored = leave(options.mouse);
     drop(hook);
     result.and(restored)
@@ -210,7 +214,7 @@ where
     B: Backend,
     B::Error: Send + Sync + 'static,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
-    F: Future<Output = ()>,
+    F: Future<Output = io::Result<()>>,
 {
     let mut app = App::new(handle.identity().clone(), options.color, options.demo);
     let mut snapshots = handle.watch();
@@ -226,7 +230,7 @@ where
         let mut quit = false;
         tokio::select! {
             biased;
-            () = &mut shutdown => return Ok(()),
+            stopped = &mut shutdown => return stopped,
             event = input.next() => match event {
                 None => return Ok(()),
                 Some(event) => {
@@ -349,20 +353,25 @@ fn leave(mouse: bool) -> io::Result<()> {
 type Hook = dyn Fn(&PanicHookInfo<'_>) + Send + Sync + 'static;
 
 /// While alive, a panic restores the terminal before the previous panic
-/// hook prints the message; dropped, the previous hook is back.
+/// hook prints the message, then tells the loop (`panicked`); dropped,
+/// the previous hook is back.
 struct PanicHook {
     previous: Arc<Hook>,
+    panicked: Arc<tokio::sync::Notify>,
 }
 
 impl PanicHook {
     fn install(mouse: bool) -> PanicHook {
         let previous: Arc<Hook> = Arc::from(std::panic::take_hook());
         let chained = Arc::clone(&previous);
+        let panicked = Arc::new(tokio::sync::Notify::new());
+        let notify = Arc::clone(&panicked);
         std::panic::set_hook(Box::new(move |info| {
             let _ = leave(mouse);
             chained(info);
+            notify.notify_one();
         }));
-        PanicHook { previous }
+        PanicHook { previous, panicked }
     }
 }
 

@@ -260,8 +260,8 @@ pub(crate) fn draw(
     for &(i, w) in &layout {
         let h = if i == 4 {
             format!(
-                "REASON{}",
-                text::rpad(&format!("history, newest first: {n}"), w.saturating_sub(6))
+                "REASON {}",
+                text::rpad(&format!("history, newest first: {n}"), w.saturating_sub(7))
             )
         } else {
             cols[i].header.to_owned()

@@ -210,7 +210,7 @@ pub(crate) fn draw(
                 (offset + rows).min(order.len()),
                 order.len()
             );
-            h = format!("{h}{}", text::rpad(&shown, w.saturating_sub(h.len())));
+            h = format!("{h} {}", text::rpad(&shown, w.saturating_sub(h.len() + 1)));
         }
         header.push(Span::styled(cell(&h, w, cols[i].right), theme.title()));
         header.push(Span::raw(" "));
