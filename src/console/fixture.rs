@@ -366,7 +366,8 @@ fn venue_specs(n: usize) -> Vec<Spec> {
 }
 
 /// How many devices each venue gets: STA three shares, the next four two,
-/// the rest one.
+/// the rest one; what rounding leaves goes to the first venues, so the
+/// total is `devices` unless the minimum per venue makes it more.
 fn shares(venues: usize, devices: usize) -> Vec<usize> {
     let weight = |i: usize| match i {
         0 => 3,
@@ -374,9 +375,12 @@ fn shares(venues: usize, devices: usize) -> Vec<usize> {
         _ => 1,
     };
     let total: usize = (0..venues).map(weight).sum::<usize>().max(1);
-    (0..venues)
-        .map(|i| (devices * weight(i) / total).max(MIN_PER_VENUE))
-        .collect()
+    let mut out: Vec<usize> = (0..venues).map(|i| devices * weight(i) / total).collect();
+    let left = devices.saturating_sub(out.iter().sum());
+    for n in out.iter_mut().take(left) {
+        *n += 1;
+    }
+    out.into_iter().map(|n| n.max(MIN_PER_VENUE)).collect()
 }
 
 /// A deterministic spread in `0..modulo` for index `i`.
@@ -903,7 +907,7 @@ mod tests {
         let snap = games(10_000);
         assert_eq!(snap.layout.venues.len(), 49);
         let n = snap.layout.devices.len();
-        assert!((9_900..=10_100).contains(&n), "{n}");
+        assert_eq!(n, 10_000);
         assert_eq!(snap.devices.len(), n);
         assert_eq!(snap.venues.len(), 49);
         assert_eq!(snap.groups.len(), snap.layout.groups.len());
@@ -911,6 +915,7 @@ mod tests {
         assert_eq!(small.layout.venues.len(), 2);
         assert_eq!(small.layout.devices.len(), 40);
         assert!(small.host.is_none());
+        assert_eq!(games(GAMES_DEVICES).layout.devices.len(), GAMES_DEVICES);
         let tiny = games(0);
         assert_eq!(tiny.layout.devices.len(), 49 * MIN_PER_VENUE);
     }
