@@ -2,6 +2,7 @@
 //! events. See README.md and docs/config.md.
 
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod live;
 pub mod model;

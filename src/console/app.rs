@@ -1,0 +1,1353 @@
+//! The console's view state and [`App::update`]: an [`Action`] in, the
+//! new state and maybe an [`Effect`] out. No IO here: the loop sends the
+//! commands and feeds the replies back with [`App::on_reply`].
+
+use std::collections::HashMap;
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+
+use super::cmdline::{self, Line};
+use super::filter::{self, Filter};
+use super::keymap::{self, Action, Context};
+use super::theme::Theme;
+use super::ui;
+use crate::engine::{Command, EventKind, Identity, Link, Reply, Snapshot};
+use crate::model::Status;
+
+/// What the main area shows; the last one pushed is on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The wall of venues.
+    Wall,
+    /// One venue (index in the layout).
+    Venue(usize),
+    /// One device (index in the layout).
+    Device(usize),
+}
+
+/// The panes Tab cycles through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    /// The wall, venue or device view.
+    Main,
+    /// Open incidents.
+    Incidents,
+    /// The TOC host.
+    Host,
+    /// The event ticker.
+    Ticker,
+}
+
+impl Pane {
+    const ORDER: [Pane; 4] = [Pane::Main, Pane::Incidents, Pane::Host, Pane::Ticker];
+
+    fn step(self, forward: bool) -> Pane {
+        let i = Pane::ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        let n = Pane::ORDER.len();
+        let next = if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        };
+        Pane::ORDER[next]
+    }
+}
+
+/// Order of the wall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallSort {
+    /// Worst status first, then most devices down, then code.
+    Worst,
+    /// By venue code.
+    Code,
+}
+
+/// Order of a venue's devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceSort {
+    /// Worst status first (soft problems before OK), then inventory order.
+    Worst,
+    /// By device id.
+    Id,
+}
+
+/// What is being typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A `/` filter (applied as it is typed).
+    Filter,
+    /// A `:` command.
+    Command,
+}
+
+/// The text being typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// Filter or command.
+    pub kind: InputKind,
+    /// The text so far.
+    pub text: String,
+    /// Why the text does not read (a filter is checked as it is typed).
+    pub error: Option<String>,
+}
+
+/// How a message reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Information, a command done.
+    Info,
+    /// An error or a refusal.
+    Error,
+    /// A command on its way.
+    Pending,
+}
+
+/// One line for the operator under the panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The text.
+    pub text: String,
+    /// How it reads.
+    pub kind: MessageKind,
+}
+
+/// What the loop must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing more.
+    None,
+    /// Leave the console.
+    Quit,
+    /// Send these commands to the engine, in order, and show the replies
+    /// under `label`.
+    Send {
+        /// What is being done, in a few words.
+        label: String,
+        /// The commands.
+        commands: Vec<Command>,
+    },
+}
+
+/// The console's view state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub(crate) demo: bool,
+    pub(crate) theme: Theme,
+    pub(crate) identity: Identity,
+    pub(crate) link: Link,
+    pub(crate) area: Rect,
+    pub(crate) views: Vec<View>,
+    pub(crate) focus: Pane,
+    pub(crate) wall_sort: WallSort,
+    pub(crate) wall_sel: Option<usize>,
+    pub(crate) device_sort: DeviceSort,
+    pub(crate) device_sel: Option<usize>,
+    pub(crate) history_scroll: usize,
+    pub(crate) incident_sel: Option<u64>,
+    pub(crate) ticker_sel: usize,
+    pub(crate) help: Option<usize>,
+    pub(crate) filter: Filter,
+    pub(crate) filter_text: String,
+    pub(crate) input: Option<Input>,
+    pub(crate) message: Option<Message>,
+    demo_steps: HashMap<usize, u8>,
+}
+
+impl App {
+    /// A console on the wall, acting as `identity`.
+    pub fn new(identity: Identity, color: bool, demo: bool) -> Self {
+        App {
+            demo,
+            theme: Theme::new(color),
+            identity,
+            link: Link::Local,
+            area: Rect::new(0, 0, 80, 24),
+            views: vec![View::Wall],
+            focus: Pane::Main,
+            wall_sort: WallSort::Worst,
+            wall_sel: None,
+            device_sort: DeviceSort::Worst,
+            device_sel: None,
+            history_scroll: 0,
+            incident_sel: None,
+            ticker_sel: 0,
+            help: None,
+            filter: Filter::default(),
+            filter_text: String::new(),
+            input: None,
+            message: None,
+            demo_steps: HashMap::new(),
+        }
+    }
+
+    /// The terminal's size (paging and the wall grid depend on it).
+    pub fn set_area(&mut self, area: Rect) {
+        self.area = area;
+    }
+
+    /// The state of the link to the engine.
+    pub fn set_link(&mut self, link: Link) {
+        self.link = link;
+    }
+
+    /// The view on screen.
+    pub fn view(&self) -> View {
+        self.views.last().copied().unwrap_or(View::Wall)
+    }
+
+    /// The pane that has the keys.
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    /// The message line, if any.
+    pub fn message(&self) -> Option<&Message> {
+        self.message.as_ref()
+    }
+
+    /// What is being typed, if anything.
+    pub fn input(&self) -> Option<&Input> {
+        self.input.as_ref()
+    }
+
+    /// Whether the help is shown.
+    pub fn help_shown(&self) -> bool {
+        self.help.is_some()
+    }
+
+    /// The filter text in force.
+    pub fn filter_text(&self) -> &str {
+        &self.filter_text
+    }
+
+    /// Where keys go now.
+    pub fn context(&self) -> Context {
+        if self.input.is_some() {
+            return Context::Input;
+        }
+        if self.help.is_some() {
+            return Context::Help;
+        }
+        match self.focus {
+            Pane::Main => match self.view() {
+                View::Wall => Context::Wall,
+                View::Venue(_) => Context::Venue,
+                View::Device(_) => Context::Device,
+            },
+            Pane::Incidents => Context::Incidents,
+            Pane::Host => Context::Global,
+            Pane::Ticker => Context::Ticker,
+        }
+    }
+
+    /// A key from the terminal.
+    pub fn on_key(&mut self, key: &KeyEvent, snap: &Snapshot) -> Effect {
+        match keymap::lookup_event(self.context(), key, self.demo) {
+            Some(action) => self.update(action, snap),
+            None => Effect::None,
+        }
+    }
+
+    /// Text pasted into the terminal: typed when a line is being edited.
+    pub fn on_paste(&mut self, text: &str, snap: &Snapshot) {
+        if self.input.is_some() {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                self.update(Action::Insert(c), snap);
+            }
+        }
+    }
+
+    /// The engine's answers to the commands sent under `label`.
+    pub fn on_reply(&mut self, label: &str, replies: &[Reply]) {
+        if let Some(refusal) = replies.iter().find_map(|r| r.as_ref().err()) {
+            self.error(format!("{label}: {refusal}"));
+            return;
+        }
+        let texts: Vec<&str> = replies
+            .iter()
+            .filter_map(|r| r.as_deref().ok())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if texts.is_empty() {
+            self.info(format!("{label}: done"));
+        } else {
+            self.info(format!("{label}: {}", texts.join("; ")));
+        }
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            kind: MessageKind::Info,
+        });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            kind: MessageKind::Error,
+        });
+    }
+
+    fn send(&mut self, label: String, commands: Vec<Command>) -> Effect {
+        self.message = Some(Message {
+            text: format!("sending: {label}…"),
+            kind: MessageKind::Pending,
+        });
+        Effect::Send { label, commands }
+    }
+
+    /// Applies an action. Pure: reads the snapshot, changes only the view
+    /// state, and says what the loop must do.
+    pub fn update(&mut self, action: Action, snap: &Snapshot) -> Effect {
+        match action {
+            Action::Quit => return Effect::Quit,
+            Action::Help => {
+                self.help = if self.help.is_some() { None } else { Some(0) };
+            }
+            Action::Filter => {
+                self.input = Some(Input {
+                    kind: InputKind::Filter,
+                    text: self.filter_text.clone(),
+                    error: None,
+                });
+            }
+            Action::CommandLine => {
+                self.input = Some(Input {
+                    kind: InputKind::Command,
+                    text: String::new(),
+                    error: None,
+                });
+            }
+            Action::Back => self.back(),
+            Action::NextPane => self.focus = self.focus.step(true),
+            Action::PrevPane => self.focus = self.focus.step(false),
+            Action::Up
+            | Action::Down
+            | Action::Left
+            | Action::Right
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown => self.movement(action, snap),
+            Action::Open => self.open(snap),
+            Action::Sort => match self.context() {
+                Context::Wall => {
+                    self.wall_sort = match self.wall_sort {
+                        WallSort::Worst => WallSort::Code,
+                        WallSort::Code => WallSort::Worst,
+                    };
+                }
+                Context::Venue => {
+                    self.device_sort = match self.device_sort {
+                        DeviceSort::Worst => DeviceSort::Id,
+                        DeviceSort::Id => DeviceSort::Worst,
+                    };
+                }
+                _ => {}
+            },
+            Action::DemoFault => return self.demo_fault(snap),
+            Action::DemoClear => return self.demo_clear(snap),
+            Action::Submit => return self.submit(snap),
+            Action::Cancel => {
+                if let Some(input) = self.input.take()
+                    && input.kind == InputKind::Filter
+                {
+                    self.clear_filter();
+                }
+            }
+            Action::DeleteChar => {
+                if let Some(input) = &mut self.input {
+                    input.text.pop();
+                }
+                self.edited();
+            }
+            Action::Insert(c) => {
+                if let Some(input) = &mut self.input {
+                    input.text.push(c);
+                }
+                self.edited();
+            }
+            Action::Complete => self.complete(snap),
+        }
+        Effect::None
+    }
+
+    fn clear_filter(&mut self) {
+        self.filter = Filter::default();
+        self.filter_text.clear();
+    }
+
+    /// After the text changed: a filter applies at once when it reads.
+    fn edited(&mut self) {
+        let Some(input) = &mut self.input else {
+            return;
+        };
+        if input.kind != InputKind::Filter {
+            input.error = None;
+            return;
+        }
+        match filter::parse(&input.text) {
+            Ok(filter) => {
+                input.error = None;
+                self.filter = filter;
+                self.filter_text = input.text.trim().to_owned();
+            }
+            Err(e) => input.error = Some(e.to_string()),
+        }
+    }
+
+    fn back(&mut self) {
+        if self.help.take().is_some() {
+            return;
+        }
+        if self.focus != Pane::Main {
+            self.focus = Pane::Main;
+            return;
+        }
+        if self.views.len() > 1 {
+            self.views.pop();
+            return;
+        }
+        if !self.filter.is_empty() {
+            self.clear_filter();
+            self.info("filter cleared");
+            return;
+        }
+        self.message = None;
+    }
+
+    fn submit(&mut self, snap: &Snapshot) -> Effect {
+        let Some(input) = self.input.take() else {
+            return Effect::None;
+        };
+        match input.kind {
+            InputKind::Filter => {
+                if input.error.is_some() {
+                    // Keep editing: the error stays next to the text.
+                    self.input = Some(input);
+                }
+                Effect::None
+            }
+            InputKind::Command => {
+                if input.text.trim().is_empty() {
+                    return Effect::None;
+                }
+                match cmdline::parse(&input.text, self.demo) {
+                    Ok(line) => self.run_line(line, snap),
+                    Err(e) => {
+                        self.error(e);
+                        Effect::None
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_line(&mut self, line: Line, snap: &Snapshot) -> Effect {
+        match line {
+            Line::Venue(code) => match find_venue(snap, &code) {
+                Some(v) => self.go_venue(v),
+                None => self.error(format!("no venue `{code}`; venues: {}", venue_codes(snap))),
+            },
+            Line::Device(id) => match find_device(snap, &id) {
+                Some(d) => self.go_device(snap, d),
+                None => self.error(format!("no device `{id}`")),
+            },
+            Line::Incidents => self.focus = Pane::Incidents,
+            Line::Wall => {
+                self.views.truncate(1);
+                self.focus = Pane::Main;
+            }
+            Line::Host => self.focus = Pane::Host,
+            Line::Events => self.focus = Pane::Ticker,
+            Line::Help => self.help = Some(0),
+            Line::Quit => return Effect::Quit,
+            Line::Send(command) => return self.send(command.to_string(), vec![command]),
+        }
+        Effect::None
+    }
+
+    fn go_venue(&mut self, venue: usize) {
+        self.views = vec![View::Wall, View::Venue(venue)];
+        self.wall_sel = Some(venue);
+        self.device_sel = None;
+        self.focus = Pane::Main;
+        self.help = None;
+    }
+
+    fn go_device(&mut self, snap: &Snapshot, device: usize) {
+        let venue = snap.layout.devices.get(device).map_or(0, |d| d.venue);
+        self.go_venue(venue);
+        self.views.push(View::Device(device));
+        self.device_sel = Some(device);
+        self.history_scroll = 0;
+    }
+
+    fn open(&mut self, snap: &Snapshot) {
+        match self.context() {
+            Context::Wall => {
+                let order = wall_order(snap, self.wall_sort, &self.filter);
+                if let Some(&v) = order.get(position(&order, self.wall_sel)) {
+                    self.wall_sel = Some(v);
+                    self.views.push(View::Venue(v));
+                    self.device_sel = None;
+                }
+            }
+            Context::Venue => {
+                if let View::Venue(v) = self.view() {
+                    let order = device_order(snap, v, self.device_sort, &self.filter);
+                    if let Some(&d) = order.get(position(&order, self.device_sel)) {
+                        self.device_sel = Some(d);
+                        self.views.push(View::Device(d));
+                        self.history_scroll = 0;
+                    }
+                }
+            }
+            Context::Incidents => {
+                let pos = incident_position(snap, self.incident_sel);
+                if let Some(incident) = snap.incidents.get(pos) {
+                    self.incident_sel = Some(incident.id);
+                    match find_device(snap, &incident.subject) {
+                        Some(d) => self.go_device(snap, d),
+                        None => self.go_venue(incident.venue),
+                    }
+                }
+            }
+            Context::Ticker => {
+                let event = snap.ticker.iter().rev().nth(self.ticker_sel);
+                let subject = event.and_then(|e| match &e.kind {
+                    EventKind::Device { device, .. }
+                    | EventKind::Flapping { device, .. }
+                    | EventKind::Note { device, .. } => Some(Subject::Device(*device)),
+                    EventKind::Venue { venue, .. } => Some(Subject::Venue(*venue)),
+                    EventKind::IncidentOpened { id, .. } => {
+                        snap.incidents.iter().find(|i| i.id == *id).map(|i| {
+                            find_device(snap, &i.subject)
+                                .map_or(Subject::Venue(i.venue), Subject::Device)
+                        })
+                    }
+                    EventKind::IncidentResolved { .. } | EventKind::Command { .. } => None,
+                });
+                match subject {
+                    Some(Subject::Device(d)) => self.go_device(snap, d),
+                    Some(Subject::Venue(v)) => self.go_venue(v),
+                    None => self.info("this event has no device or venue to open"),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn movement(&mut self, action: Action, snap: &Snapshot) {
+        let page = ui::page_size(self, snap).max(1);
+        match self.context() {
+            Context::Wall => {
+                let order = wall_order(snap, self.wall_sort, &self.filter);
+                let cols = ui::wall_columns(self, snap).max(1);
+                let pos = position(&order, self.wall_sel);
+                let next = step(pos, order.len(), action, cols, page);
+                self.wall_sel = order.get(next).copied();
+            }
+            Context::Venue => {
+                if let View::Venue(v) = self.view() {
+                    let order = device_order(snap, v, self.device_sort, &self.filter);
+                    let pos = position(&order, self.device_sel);
+                    let next = step(pos, order.len(), action, 1, page);
+                    self.device_sel = order.get(next).copied();
+                }
+            }
+            Context::Device => {
+                if let View::Device(d) = self.view() {
+                    let n = snap.devices.get(d).map_or(0, |d| d.history.len());
+                    self.history_scroll = step(self.history_scroll, n, action, 1, page);
+                }
+            }
+            Context::Incidents => {
+                let pos = incident_position(snap, self.incident_sel);
+                let next = step(pos, snap.incidents.len(), action, 1, page);
+                self.incident_sel = snap.incidents.get(next).map(|i| i.id);
+            }
+            Context::Ticker => {
+                self.ticker_sel = step(self.ticker_sel, snap.ticker.len(), action, 1, page);
+            }
+            Context::Help => {
+                let n = ui::help_lines(self).len();
+                let at = self.help.unwrap_or(0);
+                self.help = Some(step(at, n, action, 1, page));
+            }
+            Context::Global | Context::Input => {}
+        }
+    }
+
+    /// The venue a demo or clear key acts on: the selected tile on the
+    /// wall, the venue on screen otherwise.
+    fn current_venue(&self, snap: &Snapshot) -> Option<usize> {
+        match self.view() {
+            View::Wall => {
+                let order = wall_order(snap, self.wall_sort, &self.filter);
+                order.get(position(&order, self.wall_sel)).copied()
+            }
+            View::Venue(v) => Some(v),
+            View::Device(d) => snap.layout.devices.get(d).map(|d| d.venue),
+        }
+    }
+
+    fn demo_fault(&mut self, snap: &Snapshot) -> Effect {
+        let Some(v) = self.current_venue(snap) else {
+            return Effect::None;
+        };
+        let Some(venue) = snap.layout.venues.get(v) else {
+            return Effect::None;
+        };
+        let code = venue.code.clone();
+        let Some(members) = core_group(snap, v) else {
+            self.error(format!("{code} has no core group to fault"));
+            return Effect::None;
+        };
+        let id = |i: usize| snap.layout.devices.get(i).map(|d| d.id.clone());
+        let (a, b) = (
+            members.first().and_then(|&m| id(m)),
+            members.get(1).and_then(|&m| id(m)),
+        );
+        let step = self.demo_steps.get(&v).copied().unwrap_or(0);
+        let fault = |target: String, kind: &str| {
+            Command::Fault(crate::engine::FaultSpec {
+                target,
+                kind: kind.to_owned(),
+                value: None,
+                duration: None,
+            })
+        };
+        let clear = |target: String| Command::ClearFaults {
+            target: Some(target),
+        };
+        let (label, commands) = match (step, a, b) {
+            (0, Some(a), _) => (format!("demo 1/4: {a} down"), vec![fault(a, "down")]),
+            (0 | 1, _, Some(b)) => (format!("demo 2/4: {b} down too"), vec![fault(b, "down")]),
+            (0..=2, a, b) => {
+                let mut commands: Vec<Command> = a.into_iter().chain(b).map(clear).collect();
+                commands.push(fault(code.clone(), "uplink-down"));
+                (format!("demo 3/4: {code} uplink down"), commands)
+            }
+            _ => (
+                format!("demo 4/4: {code} back to normal"),
+                Self::clear_venue(snap, v, &members),
+            ),
+        };
+        let next = match step {
+            0 if members.len() < 2 => 2,
+            0..=2 => step + 1,
+            _ => 0,
+        };
+        self.demo_steps.insert(v, next);
+        self.send(label, commands)
+    }
+
+    /// Commands that clear every fault of venue `v`: its uplink, the
+    /// given devices, and each device with a problem of its own.
+    fn clear_venue(snap: &Snapshot, v: usize, also: &[usize]) -> Vec<Command> {
+        let Some(venue) = snap.layout.venues.get(v) else {
+            return Vec::new();
+        };
+        let mut targets = vec![venue.code.clone()];
+        for &d in &venue.devices {
+            let own_problem = snap.devices.get(d).is_some_and(|s| {
+                matches!(s.status, Status::Down | Status::Degraded | Status::Unknown)
+                    && s.last_check.is_some()
+            });
+            if (own_problem || also.contains(&d))
+                && let Some(info) = snap.layout.devices.get(d)
+            {
+                targets.push(info.id.clone());
+            }
+        }
+        targets
+            .into_iter()
+            .map(|t| Command::ClearFaults { target: Some(t) })
+            .collect()
+    }
+
+    fn demo_clear(&mut self, snap: &Snapshot) -> Effect {
+        let device = match (self.context(), self.view()) {
+            (Context::Device, View::Device(d)) => Some(d),
+            (Context::Venue, View::Venue(v)) => {
+                let order = device_order(snap, v, self.device_sort, &self.filter);
+                order.get(position(&order, self.device_sel)).copied()
+            }
+            _ => None,
+        };
+        if let Some(d) = device
+            && let Some(info) = snap.layout.devices.get(d)
+        {
+            let id = info.id.clone();
+            return self.send(
+                format!("clear faults on {id}"),
+                vec![Command::ClearFaults { target: Some(id) }],
+            );
+        }
+        let Some(v) = self.current_venue(snap) else {
+            return Effect::None;
+        };
+        let code = snap.layout.venues.get(v).map(|v| v.code.clone());
+        let Some(code) = code else {
+            return Effect::None;
+        };
+        self.demo_steps.remove(&v);
+        let commands = Self::clear_venue(snap, v, &[]);
+        self.send(format!("clear faults at {code}"), commands)
+    }
+
+    fn complete(&mut self, snap: &Snapshot) {
+        let Some(input) = &mut self.input else {
+            return;
+        };
+        if input.kind != InputKind::Command {
+            return;
+        }
+        let words: Vec<&str> = input.text.split(' ').collect();
+        let candidates: Vec<String> = match words.as_slice() {
+            [word] => cmdline::names(self.demo)
+                .into_iter()
+                .filter(|n| n.starts_with(&word.to_ascii_lowercase()))
+                .map(ToOwned::to_owned)
+                .collect(),
+            [cmd, word] if matches!(cmd.to_ascii_lowercase().as_str(), "venue" | "v") => snap
+                .layout
+                .venues
+                .iter()
+                .map(|v| v.code.clone())
+                .filter(|c| starts_with_ci(c, word))
+                .collect(),
+            [cmd, word]
+                if matches!(
+                    cmd.to_ascii_lowercase().as_str(),
+                    "device" | "d" | "maint" | "fault" | "clear"
+                ) =>
+            {
+                let mut ids: Vec<String> = snap
+                    .layout
+                    .devices
+                    .iter()
+                    .map(|d| d.id.clone())
+                    .filter(|id| starts_with_ci(id, word))
+                    .take(200)
+                    .collect();
+                ids.sort();
+                ids
+            }
+            _ => Vec::new(),
+        };
+        let Some(last) = words.last() else {
+            return;
+        };
+        let prefix = common_prefix(&candidates);
+        if prefix.chars().count() > last.chars().count() {
+            let keep = input.text.len() - last.len();
+            input.text.truncate(keep);
+            input.text.push_str(&prefix);
+            if candidates.len() == 1 {
+                input.text.push(' ');
+            }
+            self.message = None;
+        } else if candidates.len() > 1 {
+            let shown: Vec<&str> = candidates.iter().take(12).map(String::as_str).collect();
+            let more = if candidates.len() > 12 { " …" } else { "" };
+            self.info(format!("{}{more}", shown.join(" ")));
+        }
+    }
+}
+
+enum Subject {
+    Device(usize),
+    Venue(usize),
+}
+
+fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.is_char_boundary(prefix.len())
+        && text[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+fn common_prefix(words: &[String]) -> String {
+    let Some(first) = words.first() else {
+        return String::new();
+    };
+    let mut len = first.len();
+    for w in &words[1..] {
+        len = first
+            .char_indices()
+            .zip(w.chars())
+            .take_while(|((_, a), b)| a.eq_ignore_ascii_case(b))
+            .last()
+            .map_or(0, |((i, a), _)| i + a.len_utf8())
+            .min(len);
+    }
+    first[..len].to_owned()
+}
+
+/// Index of `selected` in `order`, or 0.
+pub(crate) fn position(order: &[usize], selected: Option<usize>) -> usize {
+    selected
+        .and_then(|s| order.iter().position(|&x| x == s))
+        .unwrap_or(0)
+}
+
+fn incident_position(snap: &Snapshot, selected: Option<u64>) -> usize {
+    selected
+        .and_then(|id| snap.incidents.iter().position(|i| i.id == id))
+        .unwrap_or(0)
+}
+
+/// The new position after a movement in a list of `len` items laid out
+/// `cols` to a row, `page` items to a page.
+fn step(pos: usize, len: usize, action: Action, cols: usize, page: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let last = len - 1;
+    let pos = pos.min(last);
+    match action {
+        Action::Up => pos.checked_sub(cols).unwrap_or(pos),
+        Action::Down => {
+            let next = pos + cols;
+            if next <= last { next } else { pos }
+        }
+        Action::Left => pos.saturating_sub(1),
+        Action::Right => (pos + 1).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        Action::PageUp => pos.saturating_sub(page),
+        Action::PageDown => (pos + page).min(last),
+        _ => pos,
+    }
+}
+
+/// The venue with this code, ignoring case.
+pub fn find_venue(snap: &Snapshot, code: &str) -> Option<usize> {
+    snap.layout
+        .venues
+        .iter()
+        .position(|v| v.code.eq_ignore_ascii_case(code))
+}
+
+/// The device with this id, ignoring case.
+pub fn find_device(snap: &Snapshot, id: &str) -> Option<usize> {
+    snap.layout
+        .devices
+        .iter()
+        .position(|d| d.id.eq_ignore_ascii_case(id))
+}
+
+fn venue_codes(snap: &Snapshot) -> String {
+    let codes: Vec<&str> = snap.layout.venues.iter().map(|v| v.code.as_str()).collect();
+    codes.join(" ")
+}
+
+/// The redundancy group a demo faults: the one of core switches, else the
+/// first with two members or more.
+fn core_group(snap: &Snapshot, venue: usize) -> Option<Vec<usize>> {
+    let groups = &snap.layout.venues.get(venue)?.groups;
+    let group = |g: &usize| snap.layout.groups.get(*g);
+    let core = groups.iter().filter_map(group).find(|g| {
+        !g.members.is_empty()
+            && g.members.iter().all(|&m| {
+                snap.layout
+                    .devices
+                    .get(m)
+                    .is_some_and(|d| d.role == "core-switch")
+            })
+    });
+    let chosen = core.or_else(|| {
+        groups
+            .iter()
+            .filter_map(group)
+            .find(|g| g.members.len() >= 2)
+    })?;
+    Some(chosen.members.clone())
+}
+
+/// The venues on the wall, in order.
+pub fn wall_order(snap: &Snapshot, sort: WallSort, filter: &Filter) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..snap.layout.venues.len().min(snap.venues.len()))
+        .filter(|&v| filter.matches_venue(snap, v))
+        .collect();
+    let code = |v: usize| snap.layout.venues[v].code.as_str();
+    match sort {
+        WallSort::Code => order.sort_by(|&a, &b| code(a).cmp(code(b))),
+        WallSort::Worst => order.sort_by(|&a, &b| {
+            let (ea, eb) = (&snap.venues[a].eval, &snap.venues[b].eval);
+            eb.status
+                .severity()
+                .cmp(&ea.status.severity())
+                .then(eb.down.cmp(&ea.down))
+                .then(eb.degraded.cmp(&ea.degraded))
+                .then(code(a).cmp(code(b)))
+        }),
+    }
+    order
+}
+
+/// A venue's devices in the table, in order.
+pub fn device_order(
+    snap: &Snapshot,
+    venue: usize,
+    sort: DeviceSort,
+    filter: &Filter,
+) -> Vec<usize> {
+    let Some(info) = snap.layout.venues.get(venue) else {
+        return Vec::new();
+    };
+    let mut order: Vec<usize> = info
+        .devices
+        .iter()
+        .copied()
+        .filter(|&d| d < snap.devices.len() && d < snap.layout.devices.len())
+        .filter(|&d| filter.is_empty() || filter.matches_device(snap, d))
+        .collect();
+    match sort {
+        DeviceSort::Id => {
+            order.sort_by(|&a, &b| snap.layout.devices[a].id.cmp(&snap.layout.devices[b].id));
+        }
+        DeviceSort::Worst => order.sort_by_key(|&d| {
+            let s = &snap.devices[d];
+            let soft_problem = s.raw.is_problem() && s.state_type == crate::model::StateType::Soft;
+            (
+                std::cmp::Reverse(s.status.severity()),
+                std::cmp::Reverse(soft_problem),
+                d,
+            )
+        }),
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::fixture;
+    use crate::engine::Role;
+    use crossterm::event::{KeyCode, KeyModifiers};
+    use rstest::rstest;
+
+    fn app(demo: bool) -> App {
+        let identity = Identity {
+            user: "alice".into(),
+            role: Role::Operator,
+            venues: Vec::new(),
+        };
+        App::new(identity, true, demo)
+    }
+
+    fn key(app: &mut App, snap: &Snapshot, code: KeyCode) -> Effect {
+        app.on_key(&KeyEvent::new(code, KeyModifiers::NONE), snap)
+    }
+
+    fn typed(app: &mut App, snap: &Snapshot, text: &str) {
+        for c in text.chars() {
+            key(app, snap, KeyCode::Char(c));
+        }
+    }
+
+    fn code(snap: &Snapshot, v: usize) -> &str {
+        &snap.layout.venues[v].code
+    }
+
+    #[test]
+    fn enter_drills_down_and_esc_goes_back() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        assert_eq!(app.context(), Context::Wall);
+        key(&mut app, &snap, KeyCode::Enter);
+        let View::Venue(v) = app.view() else {
+            panic!("not a venue: {:?}", app.view());
+        };
+        // Worst first: the first tile is a DOWN venue with the most devices down.
+        assert_eq!(snap.venues[v].eval.status, Status::Down);
+        assert_eq!(app.context(), Context::Venue);
+        key(&mut app, &snap, KeyCode::Enter);
+        let View::Device(d) = app.view() else {
+            panic!("not a device: {:?}", app.view());
+        };
+        assert_eq!(snap.layout.devices[d].venue, v);
+        assert_eq!(snap.devices[d].status, Status::Down, "worst device first");
+        key(&mut app, &snap, KeyCode::Esc);
+        assert_eq!(app.view(), View::Venue(v));
+        key(&mut app, &snap, KeyCode::Esc);
+        assert_eq!(app.view(), View::Wall);
+        key(&mut app, &snap, KeyCode::Esc);
+        assert_eq!(app.view(), View::Wall);
+    }
+
+    #[test]
+    fn arrows_move_across_the_grid() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        app.set_area(Rect::new(0, 0, 80, 24));
+        let cols = ui::wall_columns(&app, &snap);
+        assert_eq!(cols, 3, "80 columns hold three compact tiles");
+        let order = wall_order(&snap, WallSort::Worst, &Filter::default());
+        key(&mut app, &snap, KeyCode::Right);
+        assert_eq!(app.wall_sel, Some(order[1]));
+        key(&mut app, &snap, KeyCode::Char('j'));
+        assert_eq!(app.wall_sel, Some(order[1 + cols]));
+        key(&mut app, &snap, KeyCode::Char('h'));
+        assert_eq!(app.wall_sel, Some(order[cols]));
+        key(&mut app, &snap, KeyCode::Up);
+        assert_eq!(app.wall_sel, Some(order[0]));
+        key(&mut app, &snap, KeyCode::Up);
+        assert_eq!(app.wall_sel, Some(order[0]), "stays at the top");
+        key(&mut app, &snap, KeyCode::Char('G'));
+        assert_eq!(app.wall_sel, Some(order[48]));
+        key(&mut app, &snap, KeyCode::Right);
+        assert_eq!(app.wall_sel, Some(order[48]), "stays at the end");
+        key(&mut app, &snap, KeyCode::Home);
+        assert_eq!(app.wall_sel, Some(order[0]));
+    }
+
+    #[test]
+    fn sort_toggles_and_keeps_the_selection() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        key(&mut app, &snap, KeyCode::Right);
+        let selected = app.wall_sel;
+        key(&mut app, &snap, KeyCode::Char('s'));
+        assert_eq!(app.wall_sort, WallSort::Code);
+        assert_eq!(app.wall_sel, selected);
+        let order = wall_order(&snap, app.wall_sort, &app.filter);
+        let codes: Vec<&str> = order.iter().map(|&v| code(&snap, v)).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(codes, sorted);
+        key(&mut app, &snap, KeyCode::Char('s'));
+        assert_eq!(app.wall_sort, WallSort::Worst);
+    }
+
+    #[test]
+    fn worst_first_order() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let order = wall_order(&snap, WallSort::Worst, &Filter::default());
+        let key = |v: usize| {
+            let e = &snap.venues[v].eval;
+            (
+                std::cmp::Reverse(e.status.severity()),
+                std::cmp::Reverse(e.down),
+            )
+        };
+        assert!(order.windows(2).all(|w| key(w[0]) <= key(w[1])));
+        assert_eq!(
+            code(&snap, order[0]),
+            "RGA",
+            "uplink lost: most devices down"
+        );
+    }
+
+    #[test]
+    fn filter_is_typed_applied_and_cleared() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        key(&mut app, &snap, KeyCode::Char('/'));
+        assert_eq!(app.context(), Context::Input);
+        typed(&mut app, &snap, "status:mainten");
+        // `status:maint` read (an alias); `status:mainte` does not.
+        assert_eq!(app.filter_text, "status:maint");
+        assert!(app.input.as_ref().is_some_and(|i| i.error.is_some()));
+        // The last good filter stays in force while the text is wrong.
+        key(&mut app, &snap, KeyCode::Enter);
+        assert!(app.input.is_some(), "a wrong filter keeps the line open");
+        typed(&mut app, &snap, "ance");
+        key(&mut app, &snap, KeyCode::Enter);
+        assert!(app.input.is_none());
+        assert_eq!(app.filter_text, "status:maintenance");
+        let order = wall_order(&snap, app.wall_sort, &app.filter);
+        let codes: Vec<&str> = order.iter().map(|&v| code(&snap, v)).collect();
+        assert_eq!(codes, ["LDA", "TEA"]);
+        // q is a letter while typing, not quit.
+        key(&mut app, &snap, KeyCode::Char('/'));
+        assert_eq!(key(&mut app, &snap, KeyCode::Char('q')), Effect::None);
+        key(&mut app, &snap, KeyCode::Backspace);
+        key(&mut app, &snap, KeyCode::Enter);
+        assert_eq!(app.filter_text, "status:maintenance");
+        key(&mut app, &snap, KeyCode::Esc);
+        assert_eq!(app.view(), View::Wall);
+        assert!(app.filter.is_empty(), "Esc on the wall clears the filter");
+        // Esc while typing a filter clears it too.
+        key(&mut app, &snap, KeyCode::Char('/'));
+        typed(&mut app, &snap, "sta");
+        assert!(!app.filter.is_empty());
+        key(&mut app, &snap, KeyCode::Esc);
+        assert!(app.input.is_none());
+        assert!(app.filter.is_empty());
+    }
+
+    #[rstest]
+    #[case::venue(":venue pdp", Some(View::Venue(1)), None)]
+    #[case::device(":device sta-core-b", Some(View::Device(5)), None)]
+    #[case::unknown_venue(":venue XYZ", Some(View::Wall), Some("no venue `XYZ`"))]
+    #[case::unknown_device(":device nope", Some(View::Wall), Some("no device `nope`"))]
+    #[case::unknown_command(":frobnicate", Some(View::Wall), Some("unknown command `frobnicate`"))]
+    #[case::demo_only(":fault STA-core-a down", Some(View::Wall), Some("only in a demo"))]
+    fn command_line(#[case] text: &str, #[case] view: Option<View>, #[case] error: Option<&str>) {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        typed(&mut app, &snap, text);
+        assert_eq!(key(&mut app, &snap, KeyCode::Enter), Effect::None);
+        assert_eq!(Some(app.view()), view);
+        match error {
+            Some(e) => {
+                let message = app.message.as_ref().expect("a message");
+                assert_eq!(message.kind, MessageKind::Error);
+                assert!(message.text.contains(e), "{}", message.text);
+            }
+            None => assert!(app.message.is_none()),
+        }
+    }
+
+    #[test]
+    fn command_line_panes_help_and_quit() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        typed(&mut app, &snap, ":incidents");
+        key(&mut app, &snap, KeyCode::Enter);
+        assert_eq!(app.focus, Pane::Incidents);
+        typed(&mut app, &snap, ":host");
+        key(&mut app, &snap, KeyCode::Enter);
+        assert_eq!(app.focus, Pane::Host);
+        typed(&mut app, &snap, ":events");
+        key(&mut app, &snap, KeyCode::Enter);
+        assert_eq!(app.focus, Pane::Ticker);
+        typed(&mut app, &snap, ":help");
+        key(&mut app, &snap, KeyCode::Enter);
+        assert!(app.help_shown());
+        key(&mut app, &snap, KeyCode::Esc);
+        assert!(!app.help_shown());
+        typed(&mut app, &snap, ":venue sta");
+        key(&mut app, &snap, KeyCode::Enter);
+        assert_eq!(app.view(), View::Venue(0));
+        typed(&mut app, &snap, ":wall");
+        key(&mut app, &snap, KeyCode::Enter);
+        assert_eq!(app.view(), View::Wall);
+        typed(&mut app, &snap, ":q");
+        assert_eq!(key(&mut app, &snap, KeyCode::Enter), Effect::Quit);
+    }
+
+    #[test]
+    fn commands_go_out_as_effects_and_replies_come_back() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(true);
+        typed(&mut app, &snap, ":fault STA-core-a cpu-high 95 for 30s");
+        let effect = key(&mut app, &snap, KeyCode::Enter);
+        let Effect::Send { label, commands } = effect else {
+            panic!("no command: {effect:?}");
+        };
+        assert_eq!(label, "fault STA-core-a cpu-high 95 for 30s");
+        assert_eq!(commands.len(), 1);
+        assert_eq!(
+            app.message.as_ref().map(|m| m.kind),
+            Some(MessageKind::Pending)
+        );
+        app.on_reply(&label, &[Ok("fault set".into())]);
+        let m = app.message.clone().expect("message");
+        assert_eq!(m.kind, MessageKind::Info);
+        assert_eq!(m.text, "fault STA-core-a cpu-high 95 for 30s: fault set");
+        app.on_reply(
+            "x",
+            &[
+                Ok("a".into()),
+                Err(crate::engine::Refusal::Forbidden {
+                    needed: Role::Operator,
+                    held: Role::Viewer,
+                }),
+            ],
+        );
+        let m = app.message.clone().expect("message");
+        assert_eq!(m.kind, MessageKind::Error);
+        assert_eq!(m.text, "x: refused: needs role operator, you are viewer");
+    }
+
+    fn fault(target: &str, kind: &str) -> Command {
+        Command::Fault(crate::engine::FaultSpec {
+            target: target.into(),
+            kind: kind.into(),
+            value: None,
+            duration: None,
+        })
+    }
+
+    fn clear(target: &str) -> Command {
+        Command::ClearFaults {
+            target: Some(target.into()),
+        }
+    }
+
+    #[test]
+    fn demo_key_steps_through_the_core_scenario() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(true);
+        // GOL is all OK; select it through the command line.
+        typed(&mut app, &snap, ":venue GOL");
+        key(&mut app, &snap, KeyCode::Enter);
+        let mut sent = Vec::new();
+        for _ in 0..5 {
+            match key(&mut app, &snap, KeyCode::Char('f')) {
+                Effect::Send { commands, .. } => sent.push(commands),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(sent[0], [fault("GOL-core-a", "down")]);
+        assert_eq!(sent[1], [fault("GOL-core-b", "down")]);
+        assert_eq!(
+            sent[2],
+            [
+                clear("GOL-core-a"),
+                clear("GOL-core-b"),
+                fault("GOL", "uplink-down")
+            ]
+        );
+        assert_eq!(
+            sent[3],
+            [clear("GOL"), clear("GOL-core-a"), clear("GOL-core-b")]
+        );
+        assert_eq!(sent[4], [fault("GOL-core-a", "down")], "starts over");
+    }
+
+    #[test]
+    fn demo_keys_are_off_outside_a_demo() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        assert_eq!(key(&mut app, &snap, KeyCode::Char('f')), Effect::None);
+        assert_eq!(key(&mut app, &snap, KeyCode::Char('x')), Effect::None);
+    }
+
+    #[test]
+    fn clear_key_clears_the_selected_device_or_venue() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(true);
+        typed(&mut app, &snap, ":venue STA");
+        key(&mut app, &snap, KeyCode::Enter);
+        let Effect::Send { commands, .. } = key(&mut app, &snap, KeyCode::Char('x')) else {
+            panic!("no command");
+        };
+        assert_eq!(commands, [clear("STA-core-a")], "worst device first");
+        key(&mut app, &snap, KeyCode::Esc);
+        let Effect::Send { commands, .. } = key(&mut app, &snap, KeyCode::Char('x')) else {
+            panic!("no command");
+        };
+        assert_eq!(
+            commands,
+            [clear("STA"), clear("STA-core-a"), clear("STA-core-b")]
+        );
+    }
+
+    #[test]
+    fn incidents_open_their_subject() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        key(&mut app, &snap, KeyCode::Tab);
+        assert_eq!(app.context(), Context::Incidents);
+        let first = &snap.incidents[0];
+        key(&mut app, &snap, KeyCode::Enter);
+        assert_eq!(app.focus, Pane::Main);
+        match find_device(&snap, &first.subject) {
+            Some(d) => assert_eq!(app.view(), View::Device(d)),
+            None => assert_eq!(app.view(), View::Venue(first.venue)),
+        }
+        // A group incident opens its venue.
+        let group = snap
+            .incidents
+            .iter()
+            .position(|i| find_device(&snap, &i.subject).is_none())
+            .expect("a group incident");
+        app.focus = Pane::Incidents;
+        app.incident_sel = Some(snap.incidents[group].id);
+        key(&mut app, &snap, KeyCode::Enter);
+        assert_eq!(app.view(), View::Venue(snap.incidents[group].venue));
+    }
+
+    #[test]
+    fn tab_cycles_panes_and_esc_returns_to_main() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        let mut seen = vec![app.focus];
+        for _ in 0..4 {
+            key(&mut app, &snap, KeyCode::Tab);
+            seen.push(app.focus);
+        }
+        assert_eq!(
+            seen,
+            [
+                Pane::Main,
+                Pane::Incidents,
+                Pane::Host,
+                Pane::Ticker,
+                Pane::Main
+            ]
+        );
+        key(&mut app, &snap, KeyCode::BackTab);
+        assert_eq!(app.focus, Pane::Ticker);
+        key(&mut app, &snap, KeyCode::Esc);
+        assert_eq!(app.focus, Pane::Main);
+    }
+
+    #[test]
+    fn ticker_opens_the_event_subject() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        app.focus = Pane::Ticker;
+        let newest = snap.ticker.last().expect("events");
+        key(&mut app, &snap, KeyCode::Enter);
+        match &newest.kind {
+            EventKind::Venue { venue, .. } => assert_eq!(app.view(), View::Venue(*venue)),
+            EventKind::Device { device, .. } => assert_eq!(app.view(), View::Device(*device)),
+            _ => {}
+        }
+        app.focus = Pane::Ticker;
+        key(&mut app, &snap, KeyCode::Char('G'));
+        assert_eq!(app.ticker_sel, snap.ticker.len() - 1);
+    }
+
+    #[test]
+    fn completion() {
+        let snap = fixture::games(fixture::GAMES_DEVICES);
+        let mut app = app(false);
+        typed(&mut app, &snap, ":ven");
+        key(&mut app, &snap, KeyCode::Tab);
+        assert_eq!(app.input.as_ref().map(|i| i.text.as_str()), Some("venue "));
+        typed(&mut app, &snap, "rg");
+        key(&mut app, &snap, KeyCode::Tab);
+        assert_eq!(
+            app.input.as_ref().map(|i| i.text.as_str()),
+            Some("venue RGA ")
+        );
+        key(&mut app, &snap, KeyCode::Esc);
+        typed(&mut app, &snap, ":venue S");
+        key(&mut app, &snap, KeyCode::Tab);
+        let message = app
+            .message
+            .as_ref()
+            .map(|m| m.text.clone())
+            .unwrap_or_default();
+        assert!(
+            message.contains("STA") && message.contains("SPA"),
+            "{message}"
+        );
+    }
+
+    #[rstest]
+    #[case::up_at_top(0, Action::Up, 3, 0)]
+    #[case::down(0, Action::Down, 3, 3)]
+    #[case::down_past_end(8, Action::Down, 3, 8)]
+    #[case::right_at_end(9, Action::Right, 3, 9)]
+    #[case::page_down(2, Action::PageDown, 1, 7)]
+    #[case::page_up(2, Action::PageUp, 1, 0)]
+    #[case::bottom(0, Action::Bottom, 1, 9)]
+    fn steps(#[case] pos: usize, #[case] action: Action, #[case] cols: usize, #[case] to: usize) {
+        assert_eq!(step(pos, 10, action, cols, 5), to);
+    }
+
+    #[test]
+    fn step_on_empty_list() {
+        assert_eq!(step(4, 0, Action::Down, 1, 5), 0);
+    }
+}

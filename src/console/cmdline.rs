@@ -1,0 +1,268 @@
+//! The `:` command line: what the operator types, read into a value.
+//! Names (venue codes, device ids) are checked against the snapshot by
+//! the app, not here.
+
+use std::time::Duration;
+
+use crate::engine::{Command, FaultSpec};
+
+/// A command line, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// `:venue STA`: open a venue (code as typed).
+    Venue(String),
+    /// `:device STA-core-a`: open a device (id as typed).
+    Device(String),
+    /// `:incidents`: focus the open incidents.
+    Incidents,
+    /// `:wall`: back to the wall.
+    Wall,
+    /// `:host`: focus the TOC host pane.
+    Host,
+    /// `:events`: focus the event ticker.
+    Events,
+    /// `:help`: show the help.
+    Help,
+    /// `:q`, `:quit`: leave the console.
+    Quit,
+    /// A command for the engine (`:fault`, `:clear`, `:maint`).
+    Send(Command),
+}
+
+/// Every command, as the help and the error for an unknown one list them.
+pub const USAGE: &[(&str, &str, bool)] = &[
+    ("venue CODE", "open a venue", false),
+    ("device ID", "open a device", false),
+    ("incidents", "the open incidents", false),
+    ("wall", "back to the wall", false),
+    ("host", "the TOC host", false),
+    ("events", "the event ticker", false),
+    ("help", "the keys", false),
+    ("quit", "leave the console (also :q)", false),
+    (
+        "maint DEVICE on|off",
+        "maintenance (downtime) on or off",
+        false,
+    ),
+    (
+        "fault TARGET KIND [VALUE] [for DURATION]",
+        "inject a fault (cpu-high 95 for 30s)",
+        true,
+    ),
+    (
+        "clear [TARGET]",
+        "clear faults (all without a target)",
+        true,
+    ),
+];
+
+/// Command names, for completion.
+pub fn names(demo: bool) -> Vec<&'static str> {
+    USAGE
+        .iter()
+        .filter(|(_, _, d)| demo || !d)
+        .filter_map(|(usage, _, _)| usage.split_whitespace().next())
+        .collect()
+}
+
+fn usage(name: &str) -> String {
+    let line = USAGE
+        .iter()
+        .find(|(u, _, _)| u.split_whitespace().next() == Some(name))
+        .map_or(name, |(u, _, _)| u);
+    format!("usage: :{line}")
+}
+
+fn one_arg(name: &str, args: &[&str]) -> Result<String, String> {
+    match args {
+        [arg] => Ok((*arg).to_owned()),
+        _ => Err(usage(name)),
+    }
+}
+
+fn no_arg(name: &str, args: &[&str], line: Line) -> Result<Line, String> {
+    if args.is_empty() {
+        Ok(line)
+    } else {
+        Err(format!("`{name}` takes no argument"))
+    }
+}
+
+fn demo_only(name: &str, demo: bool) -> Result<(), String> {
+    if demo {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` works only in a demo (toc demo): there is no simulator to fault here"
+        ))
+    }
+}
+
+fn fault(args: &[&str]) -> Result<Command, String> {
+    let (target, kind, rest) = match args {
+        [target, kind, rest @ ..] => (*target, *kind, rest),
+        _ => return Err(usage("fault")),
+    };
+    let (value, duration) = match rest.iter().position(|w| w.eq_ignore_ascii_case("for")) {
+        Some(at) => {
+            let text = rest[at + 1..].join(" ");
+            if text.is_empty() {
+                return Err("`for` needs a duration, e.g. `for 30s`".to_owned());
+            }
+            let duration = humantime::parse_duration(&text)
+                .map_err(|e| format!("bad duration `{text}`: {e} (e.g. 30s, 2m)"))?;
+            if duration.is_zero() {
+                return Err("the duration must be above zero".to_owned());
+            }
+            (&rest[..at], Some(duration))
+        }
+        None => (rest, None::<Duration>),
+    };
+    let value = match value {
+        [] => None,
+        [v] => Some((*v).to_owned()),
+        _ => return Err(format!("one value at most; {}", usage("fault"))),
+    };
+    Ok(Command::Fault(FaultSpec {
+        target: target.to_owned(),
+        kind: kind.to_owned(),
+        value,
+        duration,
+    }))
+}
+
+/// Reads a command line (without the leading `:`). `demo` allows the
+/// simulator commands.
+pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some((&name, args)) = words.split_first() else {
+        return Err("type a command; :help lists the keys".to_owned());
+    };
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "venue" | "v" => one_arg("venue", args).map(Line::Venue),
+        "device" | "d" => one_arg("device", args).map(Line::Device),
+        "incidents" | "i" => no_arg(name, args, Line::Incidents),
+        "wall" | "w" => no_arg(name, args, Line::Wall),
+        "host" => no_arg(name, args, Line::Host),
+        "events" | "ticker" => no_arg(name, args, Line::Events),
+        "help" | "h" => no_arg(name, args, Line::Help),
+        "q" | "quit" | "q!" => no_arg(name, args, Line::Quit),
+        "maint" | "maintenance" => match args {
+            [device, on] => {
+                let on = match on.to_ascii_lowercase().as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(usage("maint")),
+                };
+                Ok(Line::Send(Command::Maintenance {
+                    device: (*device).to_owned(),
+                    on,
+                }))
+            }
+            _ => Err(usage("maint")),
+        },
+        "fault" => {
+            demo_only("fault", demo)?;
+            fault(args).map(Line::Send)
+        }
+        "clear" => {
+            demo_only("clear", demo)?;
+            match args {
+                [] => Ok(Line::Send(Command::ClearFaults { target: None })),
+                [target] => Ok(Line::Send(Command::ClearFaults {
+                    target: Some((*target).to_owned()),
+                })),
+                _ => Err(usage("clear")),
+            }
+        }
+        _ => Err(format!(
+            "unknown command `{name}`; try {}",
+            names(demo)
+                .iter()
+                .map(|n| format!(":{n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn fault_cmd(target: &str, kind: &str, value: Option<&str>, secs: Option<u64>) -> Line {
+        Line::Send(Command::Fault(FaultSpec {
+            target: target.to_owned(),
+            kind: kind.to_owned(),
+            value: value.map(ToOwned::to_owned),
+            duration: secs.map(Duration::from_secs),
+        }))
+    }
+
+    #[rstest]
+    #[case::venue("venue STA", Line::Venue("STA".into()))]
+    #[case::venue_lower("venue sta", Line::Venue("sta".into()))]
+    #[case::venue_short("v pdp", Line::Venue("pdp".into()))]
+    #[case::venue_spaces("  venue   STA  ", Line::Venue("STA".into()))]
+    #[case::device("device STA-core-a", Line::Device("STA-core-a".into()))]
+    #[case::incidents("incidents", Line::Incidents)]
+    #[case::wall("WALL", Line::Wall)]
+    #[case::host("host", Line::Host)]
+    #[case::events("events", Line::Events)]
+    #[case::help("help", Line::Help)]
+    #[case::q("q", Line::Quit)]
+    #[case::quit("quit", Line::Quit)]
+    #[case::maint_on("maint STA-acc-01 on", Line::Send(Command::Maintenance { device: "STA-acc-01".into(), on: true }))]
+    #[case::maint_off("maint STA-acc-01 OFF", Line::Send(Command::Maintenance { device: "STA-acc-01".into(), on: false }))]
+    #[case::fault_down("fault STA-core-a down", fault_cmd("STA-core-a", "down", None, None))]
+    #[case::fault_uplink("fault STA uplink-down", fault_cmd("STA", "uplink-down", None, None))]
+    #[case::fault_value_for(
+        "fault STA-core-a cpu-high 95 for 30s",
+        fault_cmd("STA-core-a", "cpu-high", Some("95"), Some(30))
+    )]
+    #[case::fault_for(
+        "fault STA-core-a down for 2m",
+        fault_cmd("STA-core-a", "down", None, Some(120))
+    )]
+    #[case::fault_for_two_words(
+        "fault STA-core-a down for 1m 30s",
+        fault_cmd("STA-core-a", "down", None, Some(90))
+    )]
+    #[case::clear_all("clear", Line::Send(Command::ClearFaults { target: None }))]
+    #[case::clear_one("clear STA", Line::Send(Command::ClearFaults { target: Some("STA".into()) }))]
+    fn reads(#[case] text: &str, #[case] expected: Line) {
+        assert_eq!(parse(text, true), Ok(expected));
+    }
+
+    #[rstest]
+    #[case::empty("", "type a command")]
+    #[case::unknown("venu STA", "unknown command `venu`; try :venue :device")]
+    #[case::venue_no_code("venue", "usage: :venue CODE")]
+    #[case::venue_two("venue STA PDP", "usage: :venue CODE")]
+    #[case::device_none("device", "usage: :device ID")]
+    #[case::wall_arg("wall STA", "`wall` takes no argument")]
+    #[case::maint_bad("maint STA-acc-01 maybe", "usage: :maint DEVICE on|off")]
+    #[case::fault_short("fault STA", "usage: :fault TARGET KIND")]
+    #[case::fault_bad_for("fault STA-core-a down for soon", "bad duration `soon`")]
+    #[case::fault_empty_for("fault STA-core-a down for", "`for` needs a duration")]
+    #[case::fault_zero("fault STA-core-a down for 0s", "above zero")]
+    #[case::fault_values("fault STA-core-a if-down Te1 Te2", "one value at most")]
+    #[case::clear_two("clear STA PDP", "usage: :clear [TARGET]")]
+    fn refuses(#[case] text: &str, #[case] message: &str) {
+        let err = parse(text, true).expect_err("must fail");
+        assert!(err.contains(message), "`{text}`: {err}");
+    }
+
+    #[test]
+    fn simulator_commands_need_a_demo() {
+        for text in ["fault STA-core-a down", "clear", "clear STA"] {
+            let err = parse(text, false).expect_err("demo only");
+            assert!(err.contains("only in a demo"), "{err}");
+        }
+        let err = parse("nope", false).expect_err("unknown");
+        assert!(!err.contains(":fault"), "{err}");
+        assert!(err.contains(":maint"), "{err}");
+    }
+}

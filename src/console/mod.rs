@@ -1,0 +1,393 @@
+//! The console (TUI): the wall of venues, a venue's devices, a device in
+//! detail, open incidents, the TOC host and the event ticker, in a
+//! terminal from 80x24 up.
+//!
+//! The console only looks and asks: it renders the engine's latest
+//! [`Snapshot`] and sends [`Command`]s through an [`EngineHandle`]; it
+//! never touches sockets or disks. One loop ([`run_loop`]) waits for
+//! terminal input, a new snapshot, a command's reply or the next second
+//! of the clock, drains whatever else is pending, and draws once, only
+//! when something it shows changed.
+//!
+//! Keys live in one table ([`keymap::BINDINGS`]); the help and the
+//! footer are generated from it. Every status is drawn as glyph and word,
+//! so the console reads without colour (`NO_COLOR`).
+
+pub mod app;
+pub mod cmdline;
+pub mod filter;
+#[doc(hidden)]
+pub mod fixture;
+pub mod keymap;
+pub mod theme;
+mod ui;
+
+use std::future::Future;
+use std::io::{self, Stdout};
+use std::panic::PanicHookInfo;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::{FutureExt, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::layout::Rect;
+use tokio::sync::mpsc;
+
+pub use app::{App, Effect};
+pub use ui::render;
+
+use crate::engine::{Command, EngineHandle, Link, Reply, Snapshot};
+
+/// How the console runs; `main.rs` decides from flags and environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsoleOptions {
+    /// Colours on; off with `NO_COLOR` or `--no-color` (then only bold,
+    /// dim and reversed text remain).
+    pub color: bool,
+    /// Capture the mouse (off by default, so text can be selected).
+    pub mouse: bool,
+    /// The engine runs a demo: the fault keys and commands are on.
+    pub demo: bool,
+}
+
+impl Default for ConsoleOptions {
+    fn default() -> Self {
+        ConsoleOptions {
+            color: true,
+            mouse: false,
+            demo: false,
+        }
+    }
+}
+
+/// Takes over the terminal and runs the console until the user quits
+/// (`q`, `:q`, Ctrl-C) or the process gets SIGTERM, SIGHUP or SIGINT.
+/// The terminal is always restored, also on a panic (the panic hook
+/// restores it, then calls the hook that was there before). A panic in
+/// another task of the process (the engine's) ends the console too, with
+/// an error: its terminal is gone.
+pub async fn run(handle: EngineHandle, options: ConsoleOptions) -> io::Result<()> {
+    let hook = PanicHook::install(options.mouse);
+    let panicked = Arc::clone(&hook.panicked);
+    let stop = async move {
+        tokio::select! {
+            () = shutdown_signal() => Ok(()),
+            () = panicked.notified() => Err(io::Error::other(
+                "the console stopped after a panic in toc (the message is above)",
+            )),
+        }
+    };
+    let mut terminal = match enter(options.mouse) {
+        Ok(terminal) => terminal,
+        Err(e) => {
+            let _ = leave(options.mouse);
+            return Err(e);
+        }
+    };
+    let result = run_until(&mut terminal, EventStream::new(), handle, options, stop).await;
+    let restored = leave(options.mouse);
+    drop(hook);
+    result.and(restored)
+}
+
+/// The console's loop on any backend and input stream, so tests and
+/// benches drive it without a terminal. Returns when the user quits or
+/// the input stream ends. The terminal is neither set up nor restored
+/// here.
+pub async fn run_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    input: S,
+    handle: EngineHandle,
+    options: ConsoleOptions,
+) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    run_until(terminal, input, handle, options, std::future::pending()).await
+}
+
+/// The engine's answers to commands sent together.
+#[derive(Debug)]
+struct Replies {
+    label: String,
+    replies: Vec<Reply>,
+}
+
+/// Seconds of the wall clock, as the status bar shows them.
+fn second_of(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// How long until the clock shows the next second.
+fn until_next_second() -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let left =
+        Duration::from_secs(1).saturating_sub(Duration::from_nanos(u64::from(now.subsec_nanos())));
+    // A little late rather than early, so one wake-up sees the new second.
+    left + Duration::from_millis(2)
+}
+
+fn draw<B>(terminal: &mut Terminal<B>, app: &mut App, snap: &Snapshot) -> io::Result<u64>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    let now = SystemTime::now();
+    let view: &App = app;
+    let area = terminal
+        .draw(|frame| ui::render(frame, view, snap, now))
+        .map_err(io::Error::other)?
+        .area;
+    app.set_area(area);
+    Ok(second_of(now))
+}
+
+/// What the loop does with one input event. Returns whether to quit.
+fn on_input(
+    app: &mut App,
+    snap: &Snapshot,
+    event: TermEvent,
+    handle: &EngineHandle,
+    replies: &mpsc::UnboundedSender<Replies>,
+) -> bool {
+    let effect = match event {
+        TermEvent::Key(key) => app.on_key(&key, snap),
+        TermEvent::Paste(text) => {
+            app.on_paste(&text, snap);
+            Effect::None
+        }
+        TermEvent::Resize(w, h) => {
+            app.set_area(Rect::new(0, 0, w, h));
+            Effect::None
+        }
+        _ => Effect::None,
+    };
+    match effect {
+        Effect::None => false,
+        Effect::Quit => true,
+        Effect::Send { label, commands } => {
+            spawn_send(handle.clone(), label, commands, replies.clone());
+            false
+        }
+    }
+}
+
+/// Sends commands in order on a task of their own; the replies come back
+/// into the loop.
+fn spawn_send(
+    handle: EngineHandle,
+    label: String,
+    commands: Vec<Command>,
+    replies: mpsc::UnboundedSender<Replies>,
+) {
+    tokio::spawn(async move {
+        let mut answers = Vec::with_capacity(commands.len());
+        for command in commands {
+            let reply = handle.send(command).await;
+            let refused = reply.is_err();
+            answers.push(reply);
+            if refused {
+                break;
+            }
+        }
+        let _ = replies.send(Replies {
+            label,
+            replies: answers,
+        });
+    });
+}
+
+async fn run_until<B, S, F>(
+    terminal: &mut Terminal<B>,
+    mut input: S,
+    handle: EngineHandle,
+    options: ConsoleOptions,
+    shutdown: F,
+) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    F: Future<Output = io::Result<()>>,
+{
+    let mut app = App::new(handle.identity().clone(), options.color, options.demo);
+    let mut snapshots = handle.watch();
+    let mut snap: Arc<Snapshot> = Arc::clone(&snapshots.borrow_and_update());
+    let mut links = handle.link();
+    app.set_link(*links.borrow_and_update());
+    let (mut snapshots_open, mut links_open) = (true, true);
+    let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Replies>();
+    let mut shown_second = draw(terminal, &mut app, &snap)?;
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let mut dirty = false;
+        let mut quit = false;
+        tokio::select! {
+            biased;
+            stopped = &mut shutdown => return stopped,
+            event = input.next() => match event {
+                None => return Ok(()),
+                Some(event) => {
+                    quit |= on_input(&mut app, &snap, event?, &handle, &reply_tx);
+                    dirty = true;
+                }
+            },
+            changed = snapshots.changed(), if snapshots_open => {
+                if changed.is_ok() {
+                    snap = Arc::clone(&snapshots.borrow_and_update());
+                } else {
+                    // The engine is gone: keep showing what it last said.
+                    snapshots_open = false;
+                    app.set_link(Link::Lost);
+                }
+                dirty = true;
+            },
+            changed = links.changed(), if links_open => {
+                if changed.is_ok() {
+                    if snapshots_open {
+                        app.set_link(*links.borrow_and_update());
+                    }
+                } else {
+                    links_open = false;
+                }
+                dirty = true;
+            },
+            Some(answer) = reply_rx.recv() => {
+                app.on_reply(&answer.label, &answer.replies);
+                dirty = true;
+            },
+            () = tokio::time::sleep(until_next_second()) => {},
+        }
+        // Drain whatever else is ready, then draw once.
+        while !quit && let Some(event) = input.next().now_or_never() {
+            let Some(event) = event else {
+                return Ok(());
+            };
+            quit |= on_input(&mut app, &snap, event?, &handle, &reply_tx);
+            dirty = true;
+        }
+        while let Ok(answer) = reply_rx.try_recv() {
+            app.on_reply(&answer.label, &answer.replies);
+            dirty = true;
+        }
+        if snapshots_open && snapshots.has_changed().unwrap_or(false) {
+            snap = Arc::clone(&snapshots.borrow_and_update());
+            dirty = true;
+        }
+        if quit {
+            return Ok(());
+        }
+        if dirty || second_of(SystemTime::now()) != shown_second {
+            shown_second = draw(terminal, &mut app, &snap)?;
+        }
+    }
+}
+
+/// Resolves on SIGTERM, SIGHUP or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let kinds = [
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+            SignalKind::interrupt(),
+        ];
+        let mut signals: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
+        if signals.is_empty() {
+            std::future::pending::<()>().await;
+        }
+        let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
+        let _ = futures_util::future::select_all(waits).await;
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn enter(mouse: bool) -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+    use crossterm::{event, execute, terminal};
+    terminal::enable_raw_mode()?;
+    let mut out = io::stdout();
+    execute!(
+        out,
+        terminal::EnterAlternateScreen,
+        event::EnableBracketedPaste
+    )?;
+    if mouse {
+        execute!(out, event::EnableMouseCapture)?;
+    }
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.hide_cursor()?;
+    terminal.clear()?;
+    Ok(terminal)
+}
+
+/// Puts the terminal back as it was: every step is tried, the first
+/// error is returned.
+fn leave(mouse: bool) -> io::Result<()> {
+    use crossterm::{cursor, event, execute, terminal};
+    let mut out = io::stdout();
+    let mouse_off = if mouse {
+        execute!(out, event::DisableMouseCapture)
+    } else {
+        Ok(())
+    };
+    let raw = terminal::disable_raw_mode();
+    let screen = execute!(
+        out,
+        event::DisableBracketedPaste,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+    raw.and(screen).and(mouse_off)
+}
+
+type Hook = dyn Fn(&PanicHookInfo<'_>) + Send + Sync + 'static;
+
+/// While alive, a panic restores the terminal before the previous panic
+/// hook prints the message, then tells the loop (`panicked`); dropped,
+/// the previous hook is back.
+struct PanicHook {
+    previous: Arc<Hook>,
+    panicked: Arc<tokio::sync::Notify>,
+}
+
+impl PanicHook {
+    fn install(mouse: bool) -> PanicHook {
+        let previous: Arc<Hook> = Arc::from(std::panic::take_hook());
+        let chained = Arc::clone(&previous);
+        let panicked = Arc::new(tokio::sync::Notify::new());
+        let notify = Arc::clone(&panicked);
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = leave(mouse);
+            chained(info);
+            notify.notify_one();
+        }));
+        PanicHook { previous, panicked }
+    }
+}
+
+impl Drop for PanicHook {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let previous = Arc::clone(&self.previous);
+        let _ = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| previous(info)));
+    }
+}
+
+impl std::fmt::Debug for PanicHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PanicHook")
+    }
+}

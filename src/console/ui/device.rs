@@ -1,0 +1,313 @@
+//! One device in detail: what it is, how it is, what it read, and its
+//! recent results.
+
+use std::time::SystemTime;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::text::{self, Column, cell, put, u16_of};
+use super::title;
+use super::venue::{state_style, state_text};
+use crate::console::app::App;
+use crate::console::theme::Theme;
+use crate::engine::Snapshot;
+use crate::model::{StateType, Status};
+
+/// Width of the readings column when it stands beside the info.
+const READINGS_W: u16 = 32;
+/// Rows the history keeps at least (header included).
+const HISTORY_MIN: u16 = 5;
+
+struct Parts {
+    info: Rect,
+    readings: Rect,
+    history: Rect,
+}
+
+fn parts(body: Rect, info_lines: usize, reading_lines: usize) -> Parts {
+    let beside = body.width >= 76;
+    let wanted = u16_of(if beside {
+        info_lines.max(reading_lines)
+    } else {
+        info_lines + reading_lines
+    });
+    let top = if body.height >= wanted + HISTORY_MIN {
+        wanted
+    } else {
+        body.height.saturating_sub(HISTORY_MIN).max(body.height / 2)
+    };
+    let history = Rect::new(body.x, body.y + top, body.width, body.height - top);
+    if beside {
+        let left = body.width - READINGS_W;
+        Parts {
+            info: Rect::new(body.x, body.y, left, top),
+            readings: Rect::new(body.x + left, body.y, READINGS_W, top),
+            history,
+        }
+    } else {
+        let info_h = u16_of(info_lines).min(top);
+        Parts {
+            info: Rect::new(body.x, body.y, body.width, info_h),
+            readings: Rect::new(body.x, body.y + info_h, body.width, top - info_h),
+            history,
+        }
+    }
+}
+
+/// History rows shown in a pane body.
+pub(crate) fn history_rows(body: Rect, snap: &Snapshot, device: usize) -> usize {
+    let (info, readings) = snap.devices.get(device).map_or((0, 0), |d| {
+        (info_count(d.notes.len()), reading_count(d.readings.len()))
+    });
+    usize::from(parts(body, info, readings).history.height.saturating_sub(1))
+}
+
+fn info_count(notes: usize) -> usize {
+    9 + notes.max(1)
+}
+
+fn reading_count(readings: usize) -> usize {
+    1 + readings.max(1)
+}
+
+fn label(name: &str) -> Span<'static> {
+    Span::raw(format!(" {name:<9} "))
+}
+
+fn status_spans(theme: Theme, status: Status) -> Span<'static> {
+    Span::styled(text::status(status), theme.status(status))
+}
+
+/// Draws device `device` in `area` (title row included).
+#[allow(clippy::too_many_lines)]
+pub(crate) fn draw(
+    buf: &mut Buffer,
+    area: Rect,
+    app: &App,
+    snap: &Snapshot,
+    device: usize,
+    now: SystemTime,
+    focused: bool,
+) {
+    let theme = app.theme;
+    let (Some(info), Some(d)) = (snap.layout.devices.get(device), snap.devices.get(device)) else {
+        title(
+            buf,
+            area,
+            theme,
+            "Device",
+            focused,
+            vec![Span::raw("gone")],
+            Vec::new(),
+        );
+        return;
+    };
+    let venue = snap.layout.venues.get(info.venue);
+    let max = snap.layout.max_attempts;
+    let left = vec![
+        status_spans(theme, d.status),
+        Span::raw(format!(
+            "  {} · {}",
+            info.role,
+            venue.map_or_else(String::new, |v| format!("{} {}", v.code, v.name))
+        )),
+    ];
+    let right = vec![Span::styled(state_text(d, max), state_style(theme, d))];
+    let body = title(buf, area, theme, &info.id, focused, left, right);
+    if body.height == 0 || body.width == 0 {
+        return;
+    }
+
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut status_line = vec![label("status"), status_spans(theme, d.status)];
+    status_line.push(Span::raw(format!("  {}", state_text(d, max))));
+    if d.state_type == StateType::Soft || d.raw != d.status {
+        status_line.push(Span::raw("  last check "));
+        status_line.push(status_spans(theme, d.raw));
+    }
+    lines.push(Line::from(status_line));
+    lines.push(Line::from(vec![
+        label("reason"),
+        Span::raw(d.reason.clone().unwrap_or_else(|| "—".to_owned())),
+    ]));
+    lines.push(Line::from(vec![
+        label("flapping"),
+        Span::raw(match d.flapping {
+            Some(p) => format!("yes, {p:.0}% state change"),
+            None => "no".to_owned(),
+        }),
+    ]));
+    let checked = match d.last_check {
+        Some(t) => format!("{} ago", text::age(now, t)),
+        None => "never".to_owned(),
+    };
+    let latency = d.latency.map_or_else(|| "—".to_owned(), text::latency);
+    lines.push(Line::from(vec![
+        label("checked"),
+        Span::raw(format!(
+            "{checked} · latency {latency} · every {}",
+            humantime::format_duration(info.poll_interval)
+        )),
+    ]));
+    lines.push(Line::from(vec![
+        label("target"),
+        Span::raw(format!("{} {}", info.kind, info.target)),
+    ]));
+    lines.push(Line::from(vec![
+        label("about"),
+        Span::raw(info.description.clone().unwrap_or_else(|| "—".to_owned())),
+    ]));
+    let mut group = vec![label("group")];
+    match info
+        .group
+        .and_then(|g| Some((snap.layout.groups.get(g)?, snap.groups.get(g)?)))
+    {
+        Some((gi, ge)) => {
+            group.push(Span::raw(format!("{} ", gi.id)));
+            group.push(status_spans(theme, ge.status));
+            group.push(Span::raw(format!(
+                " {}/{} up (min {})",
+                ge.up, ge.total, ge.min_up
+            )));
+        }
+        None => group.push(Span::raw("—")),
+    }
+    lines.push(Line::from(group));
+    let mut parents = vec![label("parents")];
+    if info.parents.is_empty() {
+        parents.push(Span::raw("— (polled directly)"));
+    }
+    for (k, &p) in info.parents.iter().enumerate() {
+        if k > 0 {
+            parents.push(Span::raw(", "));
+        }
+        let id = snap.layout.devices.get(p).map_or("?", |i| i.id.as_str());
+        let status = snap.devices.get(p).map_or(Status::Unknown, |s| s.status);
+        parents.push(Span::raw(format!("{id} ")));
+        parents.push(status_spans(theme, status));
+    }
+    lines.push(Line::from(parents));
+    lines.push(Line::from(vec![
+        label("critical"),
+        Span::raw(if info.critical {
+            "yes: down makes the venue DOWN"
+        } else {
+            "no: down makes the venue DEGRADED"
+        }),
+    ]));
+    if d.notes.is_empty() {
+        lines.push(Line::from(vec![
+            label("notes"),
+            Span::styled("—", theme.dim()),
+        ]));
+    }
+    for (k, note) in d.notes.iter().enumerate() {
+        let name = if k == 0 { "notes" } else { "" };
+        lines.push(Line::from(vec![label(name), Span::raw(note.clone())]));
+    }
+
+    let mut readings: Vec<Line<'static>> =
+        vec![Line::from(Span::styled(" READINGS", theme.title()))];
+    let name_w = d
+        .readings
+        .iter()
+        .map(|r| text::width(&r.name))
+        .max()
+        .unwrap_or(0)
+        .min(16);
+    for r in &d.readings {
+        readings.push(Line::from(vec![
+            Span::styled(format!(" {} ", text::pad(&r.name, name_w)), theme.dim()),
+            Span::raw(r.value.clone()),
+        ]));
+    }
+    if d.readings.is_empty() {
+        let why = if d.last_check.is_some() {
+            " none: no answer"
+        } else {
+            " none: not checked yet"
+        };
+        readings.push(Line::from(Span::styled(why, theme.dim())));
+    }
+
+    let parts = parts(body, lines.len(), readings.len());
+    for (k, line) in lines.iter().enumerate() {
+        put(buf, parts.info, u16_of(k), line);
+    }
+    for (k, line) in readings.iter().enumerate() {
+        put(buf, parts.readings, u16_of(k), line);
+    }
+
+    // History, newest first.
+    let history = parts.history;
+    if history.height == 0 {
+        return;
+    }
+    let cols = [
+        Column::left("TIME", 8),
+        Column::left("STATUS", text::STATUS_W),
+        Column::left("STATE", 5),
+        Column::right("LATENCY", 8),
+        Column::left("REASON", 0),
+    ];
+    let layout = text::columns(&cols, usize::from(body.width).saturating_sub(1), 10, &[3]);
+    let rows = usize::from(history.height - 1);
+    let n = d.history.len();
+    let offset = app.history_scroll.min(n.saturating_sub(1));
+    let mut header = vec![Span::raw(" ")];
+    for &(i, w) in &layout {
+        let h = if i == 4 {
+            format!(
+                "REASON {}",
+                text::rpad(&format!("history, newest first: {n}"), w.saturating_sub(7))
+            )
+        } else {
+            cols[i].header.to_owned()
+        };
+        header.push(Span::styled(cell(&h, w, cols[i].right), theme.title()));
+        header.push(Span::raw(" "));
+    }
+    put(buf, history, 0, &Line::from(header));
+    if n == 0 {
+        put(
+            buf,
+            history,
+            1,
+            &Line::from(Span::styled(" not checked yet", theme.dim())),
+        );
+    }
+    for (k, entry) in d.history.iter().rev().enumerate().skip(offset).take(rows) {
+        let mut spans = vec![Span::raw(" ")];
+        for &(i, w) in &layout {
+            let span = match i {
+                0 => Span::raw(cell(&text::clock(entry.at), w, false)),
+                1 => Span::styled(
+                    cell(&text::status_fit(entry.status, w), w, false),
+                    theme.status(entry.status),
+                ),
+                2 => Span::styled(
+                    cell(
+                        match entry.state_type {
+                            StateType::Hard => "HARD",
+                            StateType::Soft => "SOFT",
+                        },
+                        w,
+                        false,
+                    ),
+                    theme.dim(),
+                ),
+                3 => Span::raw(cell(
+                    &entry.latency.map_or_else(|| "—".to_owned(), text::latency),
+                    w,
+                    true,
+                )),
+                _ => Span::raw(cell(entry.reason.as_deref().unwrap_or(""), w, false)),
+            };
+            spans.push(span);
+            spans.push(Span::raw(" "));
+        }
+        put(buf, history, u16_of(k - offset + 1), &Line::from(spans));
+    }
+}

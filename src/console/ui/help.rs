@@ -1,0 +1,141 @@
+//! The help screen, generated from the binding table, the command list
+//! and the filter syntax.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+
+use super::text::{self, u16_of};
+use crate::console::app::App;
+use crate::console::cmdline;
+use crate::console::keymap::{BINDINGS, Context};
+use crate::model::Status;
+
+/// The popup's outer area in a screen of `area`.
+fn popup(area: Rect) -> Rect {
+    let w = area.width.min(90);
+    let h = if area.height > 4 {
+        area.height - 2
+    } else {
+        area.height
+    };
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn block() -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(" Help · Esc closes · ↑↓ PgUp PgDn scroll ")
+}
+
+/// The lines area inside the popup.
+pub(crate) fn inner(area: Rect) -> Rect {
+    block().inner(popup(area))
+}
+
+/// Every line of the help, for this console (demo keys only in a demo).
+pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
+    let theme = app.theme;
+    let shown: Vec<_> = BINDINGS.iter().filter(|b| app.demo || !b.demo).collect();
+    let keys_w = shown
+        .iter()
+        .map(|b| text::width(&b.keys_text()))
+        .max()
+        .unwrap_or(8)
+        .min(16);
+    let mut lines = Vec::new();
+    let section = |lines: &mut Vec<Line<'static>>, name: &str| {
+        if !lines.is_empty() {
+            lines.push(Line::default());
+        }
+        lines.push(Line::from(Span::styled(format!(" {name}"), theme.title())));
+    };
+    for context in Context::ALL {
+        let in_context: Vec<_> = shown.iter().filter(|b| b.context == context).collect();
+        if in_context.is_empty() {
+            continue;
+        }
+        section(&mut lines, context.title());
+        for b in in_context {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("   {}", text::pad(&b.keys_text(), keys_w)),
+                    theme.key(),
+                ),
+                Span::raw(format!(
+                    "  {}{}",
+                    b.description,
+                    if b.demo { " (demo)" } else { "" }
+                )),
+            ]));
+        }
+    }
+    section(&mut lines, "Commands (type : first)");
+    let usage_w = cmdline::USAGE
+        .iter()
+        .filter(|(_, _, demo)| app.demo || !demo)
+        .map(|(u, _, _)| text::width(u) + 1)
+        .max()
+        .unwrap_or(10);
+    for (usage, what, demo) in cmdline::USAGE {
+        if *demo && !app.demo {
+            continue;
+        }
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("   {}", text::pad(&format!(":{usage}"), usage_w)),
+                theme.key(),
+            ),
+            Span::raw(format!("  {what}")),
+        ]));
+    }
+    section(&mut lines, "Filter (type / first; every term must match)");
+    for (term, what) in [
+        ("word", "venue code, name or city, device id or role"),
+        (
+            "status:down",
+            "ok degraded down unreachable unknown maintenance problem",
+        ),
+        ("role:core", "devices whose role contains the text"),
+        ("venue:STA", "one venue"),
+        ("kind:snmp", "snmp, http or tcp"),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {}", text::pad(term, 12)), theme.key()),
+            Span::raw(format!("  {what}")),
+        ]));
+    }
+    section(&mut lines, "Statuses");
+    let mut legend = vec![Span::raw("  ")];
+    for s in Status::ALL {
+        legend.push(Span::raw(" "));
+        legend.push(Span::styled(text::status(s), theme.status(s)));
+    }
+    lines.push(Line::from(legend));
+    lines.push(Line::from(Span::styled(
+        "   On the wall: 3✖ devices down, 2▲ degraded, 5⊘ unreachable, ! open incidents.",
+        theme.dim(),
+    )));
+    lines
+}
+
+/// Draws the help over the screen.
+pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App) {
+    let rect = popup(area);
+    if rect.width < 3 || rect.height < 3 {
+        return;
+    }
+    Clear.render(rect, buf);
+    let lines = help_lines(app);
+    let scroll = u16_of(app.help.unwrap_or(0).min(lines.len().saturating_sub(1)));
+    Paragraph::new(lines)
+        .block(block())
+        .scroll((scroll, 0))
+        .render(rect, buf);
+}

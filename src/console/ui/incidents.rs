@@ -1,0 +1,104 @@
+//! Open incidents, most severe first, then oldest first.
+
+use std::time::SystemTime;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::text::{self, Column, cell, put, u16_of};
+use super::title;
+use crate::console::app::App;
+use crate::engine::Snapshot;
+
+/// Draws the incidents pane in `area` (title row included).
+pub(crate) fn draw(
+    buf: &mut Buffer,
+    area: Rect,
+    app: &App,
+    snap: &Snapshot,
+    now: SystemTime,
+    focused: bool,
+) {
+    let theme = app.theme;
+    let n = snap.incidents.len();
+    let left = vec![Span::raw(format!("{n} open"))];
+    let body = title(buf, area, theme, "Incidents", focused, left, Vec::new());
+    if body.height == 0 || body.width == 0 {
+        return;
+    }
+    if n == 0 {
+        put(
+            buf,
+            body,
+            0,
+            &Line::from(Span::styled(" no open incident", theme.dim())),
+        );
+        return;
+    }
+    let id_w = snap
+        .incidents
+        .iter()
+        .map(|i| text::width(&i.id.to_string()) + 1)
+        .max()
+        .unwrap_or(4);
+    let code_w = snap
+        .layout
+        .venues
+        .iter()
+        .map(|v| text::width(&v.code))
+        .max()
+        .unwrap_or(3);
+    let cols = [
+        Column::right("ID", id_w),
+        Column::left("SEVERITY", 10),
+        Column::left("VENUE", code_w.max(5)),
+        Column::right("AGE", 5),
+        Column::left("TITLE", 0),
+    ];
+    let layout = text::columns(&cols, usize::from(body.width).saturating_sub(1), 16, &[3]);
+    let mut header = vec![Span::raw(" ")];
+    for &(i, w) in &layout {
+        header.push(Span::styled(
+            cell(cols[i].header, w, cols[i].right),
+            theme.title(),
+        ));
+        header.push(Span::raw(" "));
+    }
+    put(buf, body, 0, &Line::from(header));
+    let rows = usize::from(body.height.saturating_sub(1)).max(1);
+    let selected = app
+        .incident_sel
+        .and_then(|id| snap.incidents.iter().position(|i| i.id == id))
+        .unwrap_or(0);
+    let offset = selected / rows * rows;
+    for (k, incident) in snap.incidents.iter().enumerate().skip(offset).take(rows) {
+        let y = u16_of(k - offset + 1);
+        let mut spans = vec![Span::raw(" ")];
+        for &(i, w) in &layout {
+            let span = match i {
+                0 => Span::styled(cell(&format!("#{}", incident.id), w, true), theme.dim()),
+                1 => Span::styled(
+                    cell(&text::status_fit(incident.severity, w), w, false),
+                    theme.status(incident.severity),
+                ),
+                2 => Span::raw(cell(
+                    snap.layout
+                        .venues
+                        .get(incident.venue)
+                        .map_or("?", |v| v.code.as_str()),
+                    w,
+                    false,
+                )),
+                3 => Span::raw(cell(&text::age(now, incident.opened), w, true)),
+                _ => Span::raw(cell(&incident.title, w, false)),
+            };
+            spans.push(span);
+            spans.push(Span::raw(" "));
+        }
+        put(buf, body, y, &Line::from(spans));
+        if k == selected && focused {
+            text::fill(buf, body, y, theme.selected());
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Drawing: a pure function of the view state, the snapshot and the time
+//! ([`render`]). Each pane has its own module; this one lays the screen
+//! out and holds what paging needs to know about it.
+//!
+//! ```text
+//! ┌ status bar ─────────────────────────────────────────────┐
+//! │ main pane (wall / venue / device)   │ incidents (wide)   │
+//! │                                     │ host (wide)        │
+//! │ events ticker                                            │
+//! │ message or command line                                  │
+//! └ footer: keys ───────────────────────────────────────────┘
+//! ```
+//!
+//! At 80 columns the side panes are not shown: Tab brings each of them
+//! into the main area instead.
+
+mod bars;
+mod device;
+mod help;
+mod host;
+mod incidents;
+pub(crate) mod text;
+mod ticker;
+mod venue;
+mod wall;
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+
+use super::app::{App, Pane, View};
+use super::keymap::Context;
+use super::theme::Theme;
+use crate::engine::Snapshot;
+use text::{put, u16_of, width};
+
+pub(crate) use help::help_lines;
+
+/// Width of the side column (incidents and host) on a wide screen.
+const SIDE_W: u16 = 52;
+/// Height of the host pane on a wide screen.
+const HOST_H: u16 = 9;
+
+/// Where each part of the screen goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Screen {
+    pub status: Rect,
+    pub main: Rect,
+    pub separator: Rect,
+    pub incidents: Rect,
+    pub host: Rect,
+    pub ticker: Rect,
+    pub message: Rect,
+    pub footer: Rect,
+    /// Incidents and host have their own panes.
+    pub wide: bool,
+}
+
+/// What the main area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Main {
+    View(View),
+    Incidents,
+    Host,
+    Ticker,
+}
+
+fn row(area: Rect, y: u16, height: u16) -> Rect {
+    Rect::new(area.x, area.y + y, area.width, height)
+}
+
+/// Lays out a terminal of `area`.
+pub(crate) fn screen(area: Rect, app: &App) -> Screen {
+    let h = area.height;
+    let mut s = Screen::default();
+    if area.width == 0 || h == 0 {
+        return s;
+    }
+    s.wide = area.width >= 140 && h >= 30;
+    s.status = row(area, 0, 1);
+    if h >= 2 {
+        s.footer = row(area, h - 1, 1);
+    }
+    if h >= 3 {
+        s.message = row(area, h - 2, 1);
+    }
+    let ticker_h = if !s.wide && app.focus == Pane::Ticker {
+        0
+    } else if h >= 40 {
+        10
+    } else if h >= 16 {
+        3
+    } else {
+        0
+    };
+    let middle_top = 1;
+    let middle_bottom = h.saturating_sub(2).max(middle_top);
+    let ticker_top = middle_bottom.saturating_sub(ticker_h).max(middle_top);
+    s.ticker = row(area, ticker_top, middle_bottom - ticker_top);
+    let middle = row(
+        area,
+        middle_top.min(h),
+        ticker_top.saturating_sub(middle_top),
+    );
+    if s.wide {
+        let main_w = middle.width - SIDE_W;
+        s.main = Rect::new(middle.x, middle.y, main_w, middle.height);
+        s.separator = Rect::new(middle.x + main_w, middle.y, 1, middle.height);
+        let side = Rect::new(middle.x + main_w + 1, middle.y, SIDE_W - 1, middle.height);
+        let host_h = HOST_H.min(side.height);
+        s.incidents = Rect::new(side.x, side.y, side.width, side.height - host_h);
+        s.host = Rect::new(side.x, side.y + side.height - host_h, side.width, host_h);
+    } else {
+        s.main = middle;
+    }
+    s
+}
+
+/// What the main area shows for this state and screen.
+pub(crate) fn main_content(app: &App, screen: &Screen) -> Main {
+    if screen.wide {
+        return Main::View(app.view());
+    }
+    match app.focus() {
+        Pane::Main => Main::View(app.view()),
+        Pane::Incidents => Main::Incidents,
+        Pane::Host => Main::Host,
+        Pane::Ticker => Main::Ticker,
+    }
+}
+
+/// The area below a pane's title row.
+pub(crate) fn body(area: Rect) -> Rect {
+    if area.height == 0 {
+        return area;
+    }
+    Rect::new(area.x, area.y + 1, area.width, area.height - 1)
+}
+
+/// Draws a pane's title row: its name (highlighted when it has the
+/// keys), then `left`, a rule, and `right` against the right edge.
+/// Returns the area below.
+pub(crate) fn title(
+    buf: &mut Buffer,
+    area: Rect,
+    theme: Theme,
+    name: &str,
+    focused: bool,
+    left: Vec<Span<'static>>,
+    right: Vec<Span<'static>>,
+) -> Rect {
+    if area.height == 0 || area.width == 0 {
+        return body(area);
+    }
+    let total = usize::from(area.width);
+    let name_style = if focused {
+        theme.focused_title()
+    } else {
+        theme.pane_title()
+    };
+    let mut spans = vec![
+        Span::styled(format!(" {name} "), name_style),
+        Span::raw(" "),
+    ];
+    spans.extend(left);
+    spans.push(Span::raw(" "));
+    let used = text::line_width(&spans);
+    let right_w = text::line_width(&right);
+    if used + 2 + right_w <= total {
+        let gap = total - used - right_w - 1;
+        spans.push(Span::styled("─".repeat(gap.saturating_sub(1)), theme.dim()));
+        spans.push(Span::raw(" "));
+        spans.extend(right);
+        spans.push(Span::raw(" "));
+    } else if used < total {
+        spans.push(Span::styled("─".repeat(total - used), theme.dim()));
+    }
+    put(buf, area, 0, &Line::from(spans));
+    body(area)
+}
+
+/// Rows of items a page holds in the context that has the keys (for
+/// `PageUp` and `PageDown`).
+pub(crate) fn page_size(app: &App, snap: &Snapshot) -> usize {
+    let scr = screen(app.area, app);
+    let main = main_content(app, &scr);
+    match app.context() {
+        Context::Wall => wall::Grid::new(body(scr.main), snap).per_page(),
+        Context::Venue => match main {
+            Main::View(View::Venue(v)) => venue::table_rows(body(scr.main), snap, v),
+            _ => 1,
+        },
+        Context::Device => match main {
+            Main::View(View::Device(d)) => device::history_rows(body(scr.main), snap, d),
+            _ => 1,
+        },
+        Context::Incidents => {
+            let area = if scr.wide { scr.incidents } else { scr.main };
+            usize::from(body(area).height.saturating_sub(1))
+        }
+        Context::Ticker => {
+            let area = if scr.wide { scr.ticker } else { scr.main };
+            usize::from(body(area).height)
+        }
+        Context::Help => usize::from(help::inner(app.area).height),
+        Context::Global | Context::Input => 1,
+    }
+}
+
+/// Tiles in a row of the wall as laid out now.
+pub(crate) fn wall_columns(app: &App, snap: &Snapshot) -> usize {
+    let scr = screen(app.area, app);
+    wall::Grid::new(body(scr.main), snap).cols
+}
+
+/// Draws the whole console. A pure function of the view state, the
+/// snapshot and the time; draws what fits in any size, down to nothing.
+pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime) {
+    let area = frame.area();
+    let scr = screen(area, app);
+    let buf = frame.buffer_mut();
+    let theme = app.theme;
+    bars::status_bar(buf, scr.status, app, snap, now);
+    let main_focused = app.focus() == Pane::Main || !scr.wide;
+    match main_content(app, &scr) {
+        Main::View(View::Wall) => wall::draw(buf, scr.main, app, snap, main_focused),
+        Main::View(View::Venue(v)) => venue::draw(buf, scr.main, app, snap, v, now, main_focused),
+        Main::View(View::Device(d)) => device::draw(buf, scr.main, app, snap, d, now, main_focused),
+        Main::Incidents => incidents::draw(buf, scr.main, app, snap, now, true),
+        Main::Host => host::draw(buf, scr.main, app, snap, now, true),
+        Main::Ticker => ticker::draw(buf, scr.main, app, snap, true),
+    }
+    if scr.wide {
+        for y in 0..scr.separator.height {
+            put(
+                buf,
+                scr.separator,
+                y,
+                &Line::from(Span::styled("│", theme.dim())),
+            );
+        }
+        let focus = app.focus();
+        incidents::draw(buf, scr.incidents, app, snap, now, focus == Pane::Incidents);
+        host::draw(buf, scr.host, app, snap, now, focus == Pane::Host);
+    }
+    ticker::draw(
+        buf,
+        scr.ticker,
+        app,
+        snap,
+        scr.wide && app.focus() == Pane::Ticker,
+    );
+    let cursor = bars::message_line(buf, scr.message, app, snap);
+    bars::footer(buf, scr.footer, app);
+    if app.help_shown() {
+        help::draw(buf, area, app);
+    } else if let Some(cursor) = cursor {
+        frame.set_cursor_position(cursor);
+    }
+}
+
+/// Column of a cursor after `text` drawn from `x`.
+fn cursor_after(area: Rect, text: &str) -> Position {
+    let x = area.x.saturating_add(u16_of(width(text)));
+    Position::new(x.min(area.right().saturating_sub(1)), area.y)
+}

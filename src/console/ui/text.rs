@@ -1,0 +1,276 @@
+//! Small text helpers: clock, ages, latencies, fitting text to columns.
+//! Every glyph the console draws is one column wide, so widths are
+//! counted in characters.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use crate::model::Status;
+
+/// Width of a status as `glyph word` with the longest word.
+pub const STATUS_W: usize = 13;
+
+/// `HH:MM:SS` (UTC) of a time.
+pub fn clock(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3_600, secs / 60 % 60, secs % 60)
+}
+
+/// How long ago `then` was, in one short word: `4s`, `12m`, `3h05m`,
+/// `2d04h`. A time in the future reads `0s`.
+pub fn age(now: SystemTime, then: SystemTime) -> String {
+    let secs = now.duration_since(then).map_or(0, |d| d.as_secs());
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3_600 => format!("{}m", secs / 60),
+        3_600..86_400 => format!("{}h{:02}m", secs / 3_600, secs / 60 % 60),
+        _ => format!("{}d{:02}h", secs / 86_400, secs / 3_600 % 24),
+    }
+}
+
+/// A latency: `0.42ms`, `3.1ms`, `120ms`, `1.20s`.
+pub fn latency(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1_000.0;
+    if ms < 1.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 1_000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+/// Number of columns `s` takes.
+pub fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// `s` cut to `w` columns, with `…` when cut.
+pub fn fit(s: &str, w: usize) -> String {
+    if width(s) <= w {
+        return s.to_owned();
+    }
+    if w == 0 {
+        return String::new();
+    }
+    let cut: String = s.chars().take(w - 1).collect();
+    let mut out = cut.trim_end().to_owned();
+    out.push('…');
+    out
+}
+
+/// `s` cut or padded with spaces to exactly `w` columns.
+pub fn pad(s: &str, w: usize) -> String {
+    let s = fit(s, w);
+    let n = width(&s);
+    format!("{s}{}", " ".repeat(w - n))
+}
+
+/// `s` cut or padded on the left to exactly `w` columns.
+pub fn rpad(s: &str, w: usize) -> String {
+    let s = fit(s, w);
+    let n = width(&s);
+    format!("{}{s}", " ".repeat(w - n))
+}
+
+/// `✖ DOWN`.
+pub fn status(s: Status) -> String {
+    format!("{} {}", s.glyph(), s.word())
+}
+
+/// A status in at most `w` columns: the full word when it fits, else a
+/// shortened word; the glyph always stays.
+pub fn status_fit(s: Status, w: usize) -> String {
+    let full = status(s);
+    if width(&full) <= w {
+        return full;
+    }
+    let short = match s {
+        Status::Unreachable => "UNREACH.",
+        Status::Maintenance => "MAINT.",
+        Status::Degraded => "DEGR.",
+        Status::Unknown => "UNKN.",
+        Status::Ok | Status::Down => s.word(),
+    };
+    fit(&format!("{} {short}", s.glyph()), w)
+}
+
+/// Total width of a line's spans.
+pub fn line_width(spans: &[Span<'_>]) -> usize {
+    spans.iter().map(|s| width(&s.content)).sum()
+}
+
+/// Draws `line` on row `row` of `area`, if that row exists; clipped to
+/// the area's width.
+pub fn put(buf: &mut Buffer, area: Rect, row: u16, line: &Line<'_>) {
+    if area.width == 0 || row >= area.height {
+        return;
+    }
+    buf.set_line(area.x, area.y + row, line, area.width);
+}
+
+/// Fills row `row` of `area` with a style (for a selected row).
+pub fn fill(buf: &mut Buffer, area: Rect, row: u16, style: Style) {
+    if area.width == 0 || row >= area.height {
+        return;
+    }
+    buf.set_style(Rect::new(area.x, area.y + row, area.width, 1), style);
+}
+
+/// A `u16` from a count, saturating.
+pub fn u16_of(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// A table column: header, width, and whether it is aligned right.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Header text.
+    pub header: &'static str,
+    /// Width in columns.
+    pub width: usize,
+    /// Right-aligned (numbers).
+    pub right: bool,
+}
+
+/// Lays out `cols` (with one space between) in `total` columns: the last
+/// one takes what is left (at least `min_last`). Columns listed in `drop`
+/// are removed, in that order, while the rest does not fit. Returns the
+/// indices of the columns kept and their widths.
+pub fn columns(
+    cols: &[Column],
+    total: usize,
+    min_last: usize,
+    drop: &[usize],
+) -> Vec<(usize, usize)> {
+    let mut kept: Vec<usize> = (0..cols.len()).collect();
+    let need = |kept: &[usize]| -> usize {
+        let fixed: usize = kept[..kept.len().saturating_sub(1)]
+            .iter()
+            .map(|&i| cols[i].width + 1)
+            .sum();
+        fixed + min_last
+    };
+    for &d in drop {
+        if need(&kept) <= total {
+            break;
+        }
+        kept.retain(|&i| i != d);
+    }
+    let mut used = 0;
+    let mut out = Vec::with_capacity(kept.len());
+    for (n, &i) in kept.iter().enumerate() {
+        let w = if n + 1 == kept.len() {
+            total.saturating_sub(used)
+        } else {
+            cols[i].width.min(total.saturating_sub(used))
+        };
+        used += w + 1;
+        out.push((i, w));
+    }
+    out
+}
+
+impl Column {
+    /// A left-aligned column.
+    pub const fn left(header: &'static str, width: usize) -> Self {
+        Column {
+            header,
+            width,
+            right: false,
+        }
+    }
+
+    /// A right-aligned column (numbers).
+    pub const fn right(header: &'static str, width: usize) -> Self {
+        Column {
+            header,
+            width,
+            right: true,
+        }
+    }
+}
+
+/// One table cell, fitted to its width.
+pub fn cell(text: &str, w: usize, right: bool) -> String {
+    if right { rpad(text, w) } else { pad(text, w) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(0, "0s")]
+    #[case(59, "59s")]
+    #[case(60, "1m")]
+    #[case(3_599, "59m")]
+    #[case(3_600, "1h00m")]
+    #[case(3_725, "1h02m")]
+    #[case(86_400 + 7_200, "1d02h")]
+    fn ages(#[case] secs: u64, #[case] shown: &str) {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(age(now, now - Duration::from_secs(secs)), shown);
+    }
+
+    #[test]
+    fn future_is_zero() {
+        let now = UNIX_EPOCH + Duration::from_secs(10);
+        assert_eq!(age(now, now + Duration::from_secs(5)), "0s");
+    }
+
+    #[rstest]
+    #[case(Duration::from_micros(420), "0.42ms")]
+    #[case(Duration::from_micros(3_140), "3.1ms")]
+    #[case(Duration::from_millis(120), "120ms")]
+    #[case(Duration::from_millis(1_200), "1.20s")]
+    fn latencies(#[case] d: Duration, #[case] shown: &str) {
+        assert_eq!(latency(d), shown);
+    }
+
+    #[test]
+    fn clock_is_utc_time_of_day() {
+        assert_eq!(
+            clock(UNIX_EPOCH + Duration::from_secs(1_722_000_000)),
+            "13:20:00"
+        );
+        assert_eq!(clock(UNIX_EPOCH), "00:00:00");
+    }
+
+    #[test]
+    fn fitting() {
+        assert_eq!(fit("Stade de France", 8), "Stade d…");
+        assert_eq!(fit("STA", 8), "STA");
+        assert_eq!(fit("STA", 0), "");
+        assert_eq!(pad("Élan", 6), "Élan  ");
+        assert_eq!(rpad("12", 4), "  12");
+        assert_eq!(status_fit(Status::Unreachable, 10), "⊘ UNREACH.");
+        assert_eq!(status_fit(Status::Unreachable, 13), "⊘ UNREACHABLE");
+        assert_eq!(status_fit(Status::Down, 3), "✖…");
+        assert_eq!(fit("Paris 2024 Olympic", 12), "Paris 2024…");
+    }
+
+    #[test]
+    fn columns_drop_in_order_and_the_last_takes_the_rest() {
+        let cols = [
+            Column::left("A", 10),
+            Column::left("B", 10),
+            Column::left("C", 10),
+            Column::left("D", 0),
+        ];
+        assert_eq!(
+            columns(&cols, 60, 10, &[1]),
+            [(0, 10), (1, 10), (2, 10), (3, 27)]
+        );
+        assert_eq!(columns(&cols, 40, 10, &[1, 2]), [(0, 10), (2, 10), (3, 18)]);
+        assert_eq!(columns(&cols, 20, 10, &[1, 2]), [(0, 10), (3, 9)]);
+        assert_eq!(columns(&cols, 0, 10, &[1, 2]).len(), 2);
+    }
+}
