@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use toc::config::{self, Diagnostic, Inventory, Severity};
@@ -51,6 +52,64 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
     },
+    /// The whole console on simulated venues, in one process: the venues of
+    /// the file are simulated on this machine (on free loopback ports),
+    /// polled, and shown live. Inject faults with `f` on a venue or
+    /// `:fault DEVICE down`.
+    Demo {
+        /// The inventory to simulate.
+        #[arg(default_value = "venues.toml")]
+        file: PathBuf,
+        /// Simulate a synthetic Games of this many devices instead of the
+        /// file (see --venues).
+        #[arg(long, value_name = "N")]
+        devices: Option<usize>,
+        /// Venues of the synthetic Games.
+        #[arg(long, value_name = "N", default_value_t = 49, requires = "devices")]
+        venues: usize,
+        /// Poll every device this often (e.g. 1s) instead of the file's
+        /// intervals.
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        interval: Option<Duration>,
+        /// Give up on an unanswered request after this long (e.g. 200ms)
+        /// instead of the file's timeout.
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        timeout: Option<Duration>,
+        #[command(flatten)]
+        screen: Screen,
+    },
+    /// The console on real equipment: poll the devices of the file and
+    /// show them live.
+    Run {
+        /// The inventory to poll.
+        #[arg(default_value = "venues.toml")]
+        file: PathBuf,
+        #[command(flatten)]
+        screen: Screen,
+    },
+}
+
+/// How the console draws.
+// Doc comments here are `--help` text: no Markdown.
+#[allow(clippy::doc_markdown)]
+#[derive(Debug, clap::Args)]
+struct Screen {
+    /// No colours, only glyphs, words and bold (also when NO_COLOR is
+    /// set).
+    #[arg(long)]
+    no_color: bool,
+    /// Capture the mouse (off by default, so text can be selected over
+    /// SSH).
+    #[arg(long)]
+    mouse: bool,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    let d = config::value::parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be above zero, like `1s`".to_owned());
+    }
+    Ok(d)
 }
 
 /// Prints a line to stdout, ignoring a closed pipe: the simulator keeps
@@ -75,6 +134,21 @@ fn main() -> ExitCode {
             scenario,
         } => sim(&file, control, scenario.as_deref()),
         Command::Probe(request) => probe(&request),
+        Command::Demo {
+            file,
+            devices,
+            venues,
+            interval,
+            timeout,
+            screen,
+        } => {
+            let source = match devices {
+                Some(n) => Source::Synthetic { venues, devices: n },
+                None => Source::File(file),
+            };
+            live(&source, (interval, timeout), &screen, true)
+        }
+        Command::Run { file, screen } => live(&Source::File(file), (None, None), &screen, false),
     }
 }
 
@@ -368,4 +442,135 @@ async fn stop_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Where the inventory of `toc demo` / `toc run` comes from.
+enum Source {
+    File(PathBuf),
+    Synthetic { venues: usize, devices: usize },
+}
+
+/// `toc demo` and `toc run`: engine and console (and, in a demo, the
+/// simulator) in one process.
+fn live(
+    source: &Source,
+    (interval, timeout): (Option<Duration>, Option<Duration>),
+    screen: &Screen,
+    demo: bool,
+) -> ExitCode {
+    let name = if demo { "toc demo" } else { "toc run" };
+    let inventory = match source {
+        Source::File(file) => match Inventory::load(file) {
+            Ok((inv, warnings)) => {
+                print_diags(&warnings);
+                inv
+            }
+            Err(diags) => return config_failed(file, &diags),
+        },
+        Source::Synthetic { venues, devices } => {
+            use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
+            if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
+                eprintln!(
+                    "{name}: a synthetic Games needs 1 to {MAX_VENUES} venues and from one device per venue to {MAX_DEVICES} devices"
+                );
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            let text = toc::sim::synth::games(*venues, *devices);
+            let src = config::SourceFile::new("<synthetic games>", text);
+            match Inventory::parse(&src) {
+                Ok((inv, _)) => inv,
+                Err(diags) => return config_failed(Path::new("<synthetic games>"), &diags),
+            }
+        }
+    };
+    let data_dir = inventory.event.data_dir.clone();
+    let log = match start_log(&data_dir) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!(
+                "{name}: cannot write the log in {}: {e}",
+                data_dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let no_color = screen.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let options = toc::console::ConsoleOptions {
+        color: !no_color,
+        mouse: screen.mouse,
+        demo,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{name}: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let tuning = toc::live::Tuning {
+        interval,
+        timeout,
+        engine: toc::engine::EngineConfig {
+            data_dir: Some(data_dir),
+            ..toc::engine::EngineConfig::default()
+        },
+    };
+    let code = runtime.block_on(async move {
+        let started = if demo {
+            toc::live::Live::demo(inventory, tuning).await
+        } else {
+            toc::live::Live::run(inventory, tuning)
+        };
+        let live = match started {
+            Ok(live) => live,
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(
+            devices = live.inventory.devices.len(),
+            venues = live.inventory.venues.len(),
+            "{name} started"
+        );
+        let result = toc::console::run(live.handle(), options).await;
+        live.shutdown().await;
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("console failed: {e}");
+                eprintln!("{name}: the console failed: {e} (log: {})", log.display());
+                ExitCode::FAILURE
+            }
+        }
+    });
+    // Probe tasks still waiting on a timeout must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    tracing::info!("{name} stopped");
+    code
+}
+
+/// Sends every log line to `toc.log` in the data folder, never to the
+/// terminal the console draws on. Returns the log's path.
+fn start_log(data_dir: &Path) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("toc.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let installed = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    if installed.is_err() {
+        return Err(std::io::Error::other("a logger is already installed"));
+    }
+    Ok(path)
 }

@@ -179,9 +179,16 @@ async fn one_member_lost_is_orange_both_red_and_uplink_makes_children_unreachabl
     })
     .await;
 
-    h.send(Command::ClearFaults { target: None })
+    let cleared = h
+        .send(Command::ClearFaults {
+            target: Some("STA".to_owned()),
+        })
         .await
         .expect("cleared");
+    assert_eq!(
+        cleared, "STA: 2 fault(s) cleared",
+        "a venue code clears its devices"
+    );
     wait_for(&h, Duration::from_secs(5), "all OK again", all_ok).await;
 
     let reply = h.send(fault("STA", "uplink-down")).await.expect("applied");

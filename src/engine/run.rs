@@ -275,9 +275,18 @@ impl Task {
             } => {
                 in_scope(&target)?;
                 let sim = self.demo()?;
-                let n = sim
+                let mut n = sim
                     .clear(&target, None)
                     .map_err(|e| Refusal::Invalid(e.to_string()))?;
+                // A venue code clears the whole venue: its uplink and
+                // every fault of its devices.
+                if let Some(venue) = layout.venues.iter().find(|v| v.code == target) {
+                    for &d in &venue.devices {
+                        if let Some(info) = layout.devices.get(d) {
+                            n += sim.clear(&info.id, None).unwrap_or(0);
+                        }
+                    }
+                }
                 Ok(format!("{target}: {n} fault(s) cleared"))
             }
             Command::ClearFaults { target: None } => {

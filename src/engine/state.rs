@@ -301,7 +301,9 @@ impl State {
             }
         }
         for (idx, (before, after)) in self.eval.venues.iter().zip(&eval.venues).enumerate() {
-            if before.status != after.status {
+            if before.status != after.status
+                && !(before.status == Status::Unknown && after.status == Status::Ok)
+            {
                 events.push(EventKind::Venue {
                     venue: idx,
                     from: before.status,
@@ -580,6 +582,19 @@ mod tests {
             snap.ticker
         );
         assert!(snap.incidents.is_empty());
+    }
+
+    #[test]
+    fn a_group_waiting_for_its_first_answers_opens_no_incident() {
+        let mut rig = Rig::new();
+        rig.feed("STA-ovr-a", CheckResult::Ok);
+        let snap = rig.snap();
+        assert!(snap.incidents.is_empty(), "{:?}", snap.incidents);
+        assert!(
+            snap.ticker.is_empty(),
+            "nothing happened yet: {:?}",
+            snap.ticker
+        );
     }
 
     #[test]

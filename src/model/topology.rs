@@ -199,9 +199,12 @@ pub struct VenueEval {
 ///   that was hard OK stays OK. Devices on a dependency cycle are never made
 ///   UNREACHABLE.
 /// - A group is OK when all members are up (OK or DEGRADED); MAINTENANCE
-///   when every member that is not up is in maintenance; DEGRADED when at
-///   least `min_up` are up; UNKNOWN when the UNKNOWN members could still make
-///   `min_up`; else DOWN. A group without members is UNKNOWN.
+///   when every member that is not up is in maintenance; UNKNOWN when at
+///   least `min_up` are up and the others are UNKNOWN (or in maintenance):
+///   whether redundancy is lost is not known; DEGRADED when at least
+///   `min_up` are up and a member is down; UNKNOWN when the UNKNOWN members
+///   could still make `min_up`; else DOWN. A group without members is
+///   UNKNOWN.
 /// - A venue is the [`worst`] of its groups and of its devices outside any
 ///   group, a non-critical DOWN device counting as DEGRADED.
 /// - The wall is the [`worst`] of the venues.
@@ -361,6 +364,10 @@ fn evaluate_group(group: &GroupNode, devices: &[Status]) -> GroupEval {
         Status::Ok
     } else if up + maintenance == total {
         Status::Maintenance
+    } else if up >= min_up && up + unknown + maintenance == total {
+        // The job is done, but whether the rest stand by is not known
+        // (not yet polled, or the check cannot tell): grey, not orange.
+        Status::Unknown
     } else if up >= min_up {
         Status::Degraded
     } else if up + unknown >= min_up {
@@ -624,7 +631,9 @@ mod tests {
     // Unknown members that could still make min_up.
     #[case::pair_down_and_unknown(1, &[HardDown, Unpolled], Unknown, 0)]
     #[case::pair_all_unknown(1, &[HardUnknown, Unpolled], Unknown, 0)]
-    #[case::pair_up_and_unknown(1, &[Up, HardUnknown], Degraded, 1)]
+    #[case::pair_up_and_unknown(1, &[Up, HardUnknown], Unknown, 1)]
+    #[case::pair_up_and_unpolled(1, &[Up, Unpolled], Unknown, 1)]
+    #[case::trio_up_unknown_down(1, &[Up, HardUnknown, HardDown], Degraded, 1)]
     #[case::trio_1_up_1_unknown(2, &[Up, HardDown, HardUnknown], Unknown, 1)]
     #[case::trio_1_unknown_too_few(2, &[HardDown, HardDown, HardUnknown], Down, 0)]
     #[case::trio_2_soft_down_still_up(2, &[Up, SoftDown, SoftDown], Ok, 3)]
@@ -986,8 +995,8 @@ mod tests {
         (fail(), Down, Down, Some((Unknown, Down))),
     ])]
     #[case::unpolled_pair_member_unknown_until_hard(Place::Pair, vec![], vec![
-        (fail(), Unknown, Degraded, None),
-        (fail(), Unknown, Degraded, None),
+        (fail(), Unknown, Unknown, None),
+        (fail(), Unknown, Unknown, None),
         (fail(), Down, Degraded, Some((Unknown, Down))),
         (ok(), Ok, Ok, Some((Down, Ok))),
     ])]
@@ -1136,7 +1145,7 @@ mod tests {
         let eval = b.eval();
         assert_eq!(
             eval.group(g).map(|g| (g.status, g.up, g.unknown, g.total)),
-            Some((Degraded, 1, 1, 2))
+            Some((Unknown, 1, 1, 2))
         );
         let venue = eval.venue(VenueIdx(0)).copied();
         // The device with a bad group reaches the venue directly: DOWN.
