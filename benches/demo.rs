@@ -1,6 +1,7 @@
 //! `toc demo` as a whole: the real binary in a tmux pane (160x48) with a
-//! synthetic Games of 49 venues and 10,000 devices (1,000 for 8 s when
-//! not run with `--bench`, so `cargo test --all-targets` stays quick).
+//! synthetic Games of 49 venues and 10,000 devices (1,000 polled every
+//! second, for a few seconds, when not run with `--bench`, so
+//! `cargo test --all-targets` stays quick).
 //! Prints the process's peak RSS (`VmHWM`) and its CPU over a steady
 //! window: simulator, poller, engine and console together.
 //!
@@ -17,12 +18,19 @@ fn main() {
         println!("demo bench: tmux is not installed; skipped");
         return;
     }
-    let (devices, settle, window) = if quick {
-        (1_000, Duration::from_secs(4), Duration::from_secs(4))
+    // Quick: every device polled each second, so the wall is up at once.
+    // Full: the intervals of the synthetic Games (5 s, UPS and PDUs 30 s).
+    let (devices, settle, window, interval) = if quick {
+        (
+            1_000,
+            Duration::from_secs(2),
+            Duration::from_secs(3),
+            "--interval 1s",
+        )
     } else {
-        (10_000, Duration::from_secs(20), Duration::from_secs(20))
+        (10_000, Duration::from_secs(20), Duration::from_secs(30), "")
     };
-    if let Err(e) = bench(devices, settle, window) {
+    if let Err(e) = bench(devices, settle, window, interval) {
         eprintln!("demo bench failed: {e}");
         std::process::exit(1);
     }
@@ -35,7 +43,7 @@ fn tmux_installed() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn bench(devices: usize, settle: Duration, window: Duration) -> Result<(), String> {
+fn bench(devices: usize, settle: Duration, window: Duration, interval: &str) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("toc-demo-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let socket = dir.join("tmux.sock");
@@ -50,7 +58,7 @@ fn bench(devices: usize, settle: Duration, window: Duration) -> Result<(), Strin
     let bin = env!("CARGO_BIN_EXE_toc");
     // The synthetic inventory keeps its data folder (and log) here.
     let cmd = format!(
-        "cd '{}' && exec '{bin}' demo --devices {devices} --venues 49",
+        "cd '{}' && exec '{bin}' demo --devices {devices} --venues 49 {interval}",
         dir.display()
     );
     let out = tmux(&[
