@@ -267,7 +267,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Global, &[Key::plain(KeyCode::Esc)], Action::Back, "back one level, close help, clear the filter", "back"),
     bind(Context::Global, &[Key::plain(KeyCode::Tab)], Action::NextPane, "next pane: main, incidents, host, events", "pane"),
     bind(Context::Global, &[Key::plain(KeyCode::BackTab)], Action::PrevPane, "previous pane", ""),
-    bind(Context::Global, &[Key::ch('q'), Key::ctrl('c')], Action::Quit, "quit the console (the engine goes on)", "quit"),
+    bind(Context::Global, &[Key::ch('q'), Key::ctrl('c')], Action::Quit, "quit (toc demo and toc run stop with it)", "quit"),
     // Wall.
     bind(Context::Wall, UP, Action::Up, "select the venue above", ""),
     bind(Context::Wall, DOWN, Action::Down, "select the venue below", ""),
