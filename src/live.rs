@@ -75,10 +75,10 @@ impl Live {
             ephemeral: true,
             ..SimOptions::default()
         };
-        let sim = sim::start(Arc::new(inventory.clone()), options)
+        let sim = sim::start(Arc::new(inventory), options)
             .await
             .map_err(|e| format!("cannot start the simulator: {e}"))?;
-        let inventory = Arc::new(sim::remap(&inventory, &sim.summary().remapped));
+        let inventory = sim.inventory();
         let mut events = sim.subscribe();
         tokio::spawn(async move {
             loop {
@@ -111,10 +111,9 @@ impl Live {
         let probe = Arc::new(AnyProbe::new(&inventory)?);
         let (tx, rx) = mpsc::channel(QUEUE);
         let engine = Engine::start(&inventory, rx, config);
-        let devices = inventory.devices.iter().cloned().enumerate().collect();
-        let scheduler = scheduler::spawn(
+        let scheduler = scheduler::spawn_inventory(
             probe,
-            devices,
+            Arc::clone(&inventory),
             tx,
             SchedulerConfig::for_event(&inventory.event),
         );

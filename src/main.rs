@@ -459,29 +459,27 @@ fn live(
     demo: bool,
 ) -> ExitCode {
     let name = if demo { "toc demo" } else { "toc run" };
-    let inventory = match source {
-        Source::File(file) => match Inventory::load(file) {
-            Ok((inv, warnings)) => {
-                print_diags(&warnings);
-                inv
-            }
-            Err(diags) => return config_failed(file, &diags),
-        },
-        Source::Synthetic { venues, devices } => {
-            use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
-            if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
-                eprintln!(
-                    "{name}: a synthetic Games needs 1 to {MAX_VENUES} venues and from one device per venue to {MAX_DEVICES} devices"
-                );
-                return ExitCode::from(EXIT_CONFIG);
-            }
-            let text = toc::sim::synth::games(*venues, *devices);
-            let src = config::SourceFile::new("<synthetic games>", text);
-            match Inventory::parse(&src) {
-                Ok((inv, _)) => inv,
-                Err(diags) => return config_failed(Path::new("<synthetic games>"), &diags),
-            }
+    if let Source::Synthetic { venues, devices } = source {
+        use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
+        if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
+            eprintln!(
+                "{name}: a synthetic Games needs 1 to {MAX_VENUES} venues and from one device per venue to {MAX_DEVICES} devices"
+            );
+            return ExitCode::from(EXIT_CONFIG);
         }
+    }
+    // Read on a thread of its own: parsing 10,000 devices leaves tens of
+    // MB of freed memory in that thread's malloc arena, which the
+    // runtime's first worker thread then reuses instead of growing a new
+    // one (peak RSS of `toc demo --devices 10000`: see benches/demo.rs).
+    let loaded = std::thread::scope(|s| {
+        s.spawn(|| load(source))
+            .join()
+            .unwrap_or(Err(ExitCode::FAILURE))
+    });
+    let inventory = match loaded {
+        Ok(inv) => inv,
+        Err(code) => return code,
     };
     let data_dir = inventory.event.data_dir.clone();
     let log = match start_log(&data_dir) {
@@ -551,6 +549,28 @@ fn live(
     runtime.shutdown_timeout(Duration::from_millis(200));
     tracing::info!("{name} stopped");
     code
+}
+
+/// Reads the inventory of `toc demo` / `toc run`, printing what is wrong
+/// with it.
+fn load(source: &Source) -> Result<Inventory, ExitCode> {
+    match source {
+        Source::File(file) => match Inventory::load(file) {
+            Ok((inv, warnings)) => {
+                print_diags(&warnings);
+                Ok(inv)
+            }
+            Err(diags) => Err(config_failed(file, &diags)),
+        },
+        Source::Synthetic { venues, devices } => {
+            let text = toc::sim::synth::games(*venues, *devices);
+            let src = config::SourceFile::new("<synthetic games>", text);
+            match Inventory::parse(&src) {
+                Ok((inv, _)) => Ok(inv),
+                Err(diags) => Err(config_failed(Path::new("<synthetic games>"), &diags)),
+            }
+        }
+    }
 }
 
 /// Sends every log line to `toc.log` in the data folder, never to the

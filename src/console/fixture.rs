@@ -548,13 +548,13 @@ fn record(
         state.record(result.clone(), policy);
         let answered = !matches!(result, CheckResult::Fail(_));
         let steps = u32::try_from(n - 1 - k).unwrap_or(u32::MAX);
-        history.push(HistoryEntry {
-            at: ago(offset) - poll * steps,
-            status: result.status(),
-            state_type: state.state_type(),
-            latency: answered.then(|| latency(i, k)),
-            reason: result.reason().map(ToOwned::to_owned),
-        });
+        history.push(HistoryEntry::new(
+            ago(offset) - poll * steps,
+            result.status(),
+            state.state_type(),
+            answered.then(|| latency(i, k)),
+            result.reason().map(Arc::from),
+        ));
     }
     if plan.maintenance {
         state.set_maintenance(true);
@@ -565,12 +565,12 @@ fn record(
         .rposition(|h| h.status == Status::Ok)
         .map_or(0, |p| p + 1);
     let onset = if state.is_flapping() {
-        history.get(keep).map(|h| h.at)
+        history.get(keep).map(HistoryEntry::at)
     } else {
         history[run..]
             .iter()
             .find(|h| h.state_type == StateType::Hard)
-            .map(|h| h.at)
+            .map(HistoryEntry::at)
     };
     history.drain(..keep);
     (state, history, onset)
@@ -615,8 +615,8 @@ fn build(venues: &[(&str, &str, &str)], devices: usize, host: bool) -> Snapshot 
                     _ => state.reason().map(ToOwned::to_owned),
                 },
                 flapping: state.is_flapping().then(|| state.flap_percent()),
-                last_check: history.last().map(|h| h.at),
-                latency: history.last().and_then(|h| h.latency),
+                last_check: history.last().map(HistoryEntry::at),
+                latency: history.last().and_then(HistoryEntry::latency),
                 readings: readings(&layout.devices[i], i, answered),
                 notes: plan.notes.clone(),
                 history,

@@ -262,19 +262,69 @@ impl DeviceSnap {
     }
 }
 
-/// One past check result of a device.
+/// One past check result of a device. Compact (32 bytes): 10,000 devices
+/// keep [`HISTORY_LEN`] of them each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
-    /// When the check started.
-    pub at: SystemTime,
+    /// Milliseconds since the UNIX epoch at which the check started.
+    at_ms: u64,
+    /// Latency in microseconds; `u32::MAX` when there was no answer.
+    latency_us: u32,
     /// Its verdict.
     pub status: Status,
     /// Whether it was soft or hard after recording.
     pub state_type: StateType,
-    /// Latency, when answered.
-    pub latency: Option<Duration>,
+    /// Reason of a non-OK verdict, shared with the previous entry when the
+    /// same.
+    reason: Option<Arc<str>>,
+}
+
+impl HistoryEntry {
+    /// An entry; a latency of an hour or more is kept as just under 72
+    /// minutes, a time before 1970 as 1970.
+    pub fn new(
+        at: SystemTime,
+        status: Status,
+        state_type: StateType,
+        latency: Option<Duration>,
+        reason: Option<Arc<str>>,
+    ) -> Self {
+        let at_ms = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let latency_us = latency.map_or(u32::MAX, |l| {
+            u32::try_from(l.as_micros())
+                .unwrap_or(u32::MAX - 1)
+                .min(u32::MAX - 1)
+        });
+        HistoryEntry {
+            at_ms,
+            latency_us,
+            status,
+            state_type,
+            reason,
+        }
+    }
+
+    /// When the check started (to the millisecond).
+    pub fn at(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(self.at_ms)
+    }
+
+    /// Latency, when answered (to the microsecond).
+    pub fn latency(&self) -> Option<Duration> {
+        (self.latency_us != u32::MAX).then(|| Duration::from_micros(u64::from(self.latency_us)))
+    }
+
     /// Reason of a non-OK verdict.
-    pub reason: Option<String>,
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// The shared reason, to reuse in the next entry when it is the same.
+    pub fn shared_reason(&self) -> Option<&Arc<str>> {
+        self.reason.as_ref()
+    }
 }
 
 /// What the engine knows of the TOC host.

@@ -125,16 +125,25 @@ impl State {
         snap.flapping = device.is_flapping().then(|| device.flap_percent());
         snap.last_check = Some(obs.at);
         snap.latency = obs.outcome.latency;
-        if snap.history.len() >= HISTORY_LEN {
-            snap.history.remove(0);
-        }
-        snap.history.push(HistoryEntry {
-            at: obs.at,
-            status: device.raw_status(),
-            state_type: device.state_type(),
-            latency: obs.outcome.latency,
-            reason: obs.outcome.result.reason().map(str::to_owned),
+        // Exactly HISTORY_LEN slots: a cloned Vec has no spare room, and
+        // letting `push` double it would cost 10,000 devices megabytes.
+        let keep = snap.history.len().min(HISTORY_LEN - 1);
+        let mut history = Vec::with_capacity(HISTORY_LEN);
+        history.extend(snap.history.drain(snap.history.len() - keep..));
+        snap.history = history;
+        let reason = obs.outcome.result.reason().map(|r| {
+            match snap.history.last().and_then(HistoryEntry::shared_reason) {
+                Some(prev) if &**prev == r => Arc::clone(prev),
+                _ => Arc::from(r),
+            }
         });
+        snap.history.push(HistoryEntry::new(
+            obs.at,
+            device.raw_status(),
+            device.state_type(),
+            obs.outcome.latency,
+            reason,
+        ));
         snap.readings = obs.outcome.readings;
         for note in &obs.outcome.notes {
             self.push_event(

@@ -39,6 +39,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{Observation, Outcome, Probe};
+use crate::config::Inventory;
 use crate::config::venues::{Device, Event};
 use crate::model::CheckResult;
 
@@ -156,6 +157,51 @@ pub fn spawn<P: Probe>(
     tx: mpsc::Sender<Observation>,
     config: SchedulerConfig,
 ) -> SchedulerHandle {
+    let devices = devices
+        .into_iter()
+        .map(|(index, device)| (index, Held::Owned(Box::new(device))));
+    start(&probe, devices, &tx, &config)
+}
+
+/// Starts polling every device of `inventory`, as [`spawn`] does, sharing
+/// the inventory instead of copying each device into its task (10,000
+/// devices' worth of configuration stays in one place).
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "owned on purpose: the scheduler's tasks hold the only senders"
+)]
+pub fn spawn_inventory<P: Probe>(
+    probe: Arc<P>,
+    inventory: Arc<Inventory>,
+    tx: mpsc::Sender<Observation>,
+    config: SchedulerConfig,
+) -> SchedulerHandle {
+    let devices = (0..inventory.devices.len())
+        .map(|index| (index, Held::Shared(Arc::clone(&inventory), index)));
+    start(&probe, devices, &tx, &config)
+}
+
+/// A device as a poller holds it.
+enum Held {
+    Owned(Box<Device>),
+    Shared(Arc<Inventory>, usize),
+}
+
+impl Held {
+    fn get(&self) -> Option<&Device> {
+        match self {
+            Held::Owned(d) => Some(d),
+            Held::Shared(inv, i) => inv.devices.get(*i),
+        }
+    }
+}
+
+fn start<P: Probe>(
+    probe: &Arc<P>,
+    devices: impl Iterator<Item = (usize, Held)>,
+    tx: &mpsc::Sender<Observation>,
+    config: &SchedulerConfig,
+) -> SchedulerHandle {
     let limit = Arc::new(Semaphore::new(
         config.max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
     ));
@@ -168,16 +214,19 @@ pub fn spawn<P: Probe>(
     let now = Instant::now();
     let mut rng = rand::rng();
     let mut tasks = JoinSet::new();
-    for (index, device) in devices {
+    for (index, held) in devices {
+        let Some(device) = held.get() else {
+            continue;
+        };
         let interval = device.poll_interval.max(MIN_INTERVAL);
         let first = later(now, interval.mul_f64(rng.random::<f64>()));
         let poller = Poller {
             index,
-            budget: config.budget(&device),
-            device,
+            budget: config.budget(device),
+            device: held,
             interval,
             jitter,
-            probe: Arc::clone(&probe),
+            probe: Arc::clone(probe),
             tx: tx.clone(),
             limit: Arc::clone(&limit),
             counters: Arc::clone(&counters),
@@ -190,7 +239,7 @@ pub fn spawn<P: Probe>(
 /// The task that polls one device.
 struct Poller<P> {
     index: usize,
-    device: Device,
+    device: Held,
     interval: Duration,
     budget: Duration,
     jitter: f64,
@@ -213,7 +262,10 @@ impl<P: Probe> Poller<P> {
             let start_delay = Instant::now().saturating_duration_since(due);
             self.counters
                 .record_start(start_delay, start_delay.as_secs_f64() > self.late_after());
-            let outcome = self.check().await;
+            // Boxed: a probe's future is large (an HTTP exchange is several
+            // KB) and would otherwise be reserved inside every device's task
+            // while it sleeps; 10,000 sleeping tasks then cost tens of MB.
+            let outcome = Box::pin(self.check()).await;
             drop(permit);
             self.counters.completed.fetch_add(1, Ordering::Relaxed);
             let observation = Observation {
@@ -232,7 +284,12 @@ impl<P: Probe> Poller<P> {
     /// One check, bounded by the budget.
     async fn check(&self) -> Outcome {
         let _running = InFlight::new(&self.counters);
-        match tokio::time::timeout(self.budget, self.probe.check(&self.device)).await {
+        let Some(device) = self.device.get() else {
+            return Outcome::new(CheckResult::Unknown(
+                "device not in the inventory".to_owned(),
+            ));
+        };
+        match tokio::time::timeout(self.budget, self.probe.check(device)).await {
             Ok(outcome) => outcome,
             Err(_elapsed) => {
                 self.counters.overruns.fetch_add(1, Ordering::Relaxed);

@@ -198,6 +198,7 @@ impl std::error::Error for SimError {}
 #[derive(Debug)]
 pub struct SimHandle {
     state: Arc<SimState>,
+    served: Arc<Inventory>,
     summary: SimSummary,
     control: SocketAddr,
     started: Instant,
@@ -207,6 +208,12 @@ pub struct SimHandle {
 }
 
 impl SimHandle {
+    /// The inventory as served: in ephemeral mode, with the addresses
+    /// actually bound (what [`remap`] gives), shared rather than copied.
+    pub fn inventory(&self) -> Arc<Inventory> {
+        Arc::clone(&self.served)
+    }
+
     /// The shared fault state: set faults on it directly, or read it.
     pub fn state(&self) -> Arc<SimState> {
         Arc::clone(&self.state)
@@ -618,7 +625,7 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
     for (listener, devices) in bound.http {
         tasks.push(tokio::spawn(http::serve(
             listener,
-            Arc::clone(&inventory),
+            Arc::clone(&served),
             devices,
             shared.clone(),
         )));
@@ -637,6 +644,7 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
     }
     Ok(SimHandle {
         state,
+        served,
         summary,
         control: control_addr,
         started,

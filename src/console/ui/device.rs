@@ -282,7 +282,7 @@ pub(crate) fn draw(
         let mut spans = vec![Span::raw(" ")];
         for &(i, w) in &layout {
             let span = match i {
-                0 => Span::raw(cell(&text::clock(entry.at), w, false)),
+                0 => Span::raw(cell(&text::clock(entry.at()), w, false)),
                 1 => Span::styled(
                     cell(&text::status_fit(entry.status, w), w, false),
                     theme.status(entry.status),
@@ -299,11 +299,13 @@ pub(crate) fn draw(
                     theme.dim(),
                 ),
                 3 => Span::raw(cell(
-                    &entry.latency.map_or_else(|| "—".to_owned(), text::latency),
+                    &entry
+                        .latency()
+                        .map_or_else(|| "—".to_owned(), text::latency),
                     w,
                     true,
                 )),
-                _ => Span::raw(cell(entry.reason.as_deref().unwrap_or(""), w, false)),
+                _ => Span::raw(cell(entry.reason().unwrap_or(""), w, false)),
             };
             spans.push(span);
             spans.push(Span::raw(" "));
