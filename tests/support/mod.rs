@@ -2,6 +2,8 @@
 //! command-line tools, and a TCP black hole.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod engine;
+
 use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
