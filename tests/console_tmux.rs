@@ -16,6 +16,29 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// A 100x30 session `toc` running `sh -c script`, on a server of its
+    /// own whose socket lives in `dir`.
+    fn start(dir: &Path, script: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: dir.join("tmux.sock"),
+        };
+        let out = tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "toc",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+        tmux
+    }
+
     fn cmd(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .arg("-S")
@@ -107,9 +130,6 @@ fn demo_in_tmux_shows_the_wall_turns_a_venue_orange_then_red_and_quits_clean() {
     }
     let dir = tempfile::tempdir().unwrap();
     let venues = copy_venues(dir.path());
-    let tmux = Tmux {
-        socket: dir.path().join("tmux.sock"),
-    };
     let bin = env!("CARGO_BIN_EXE_toc");
     // The shell reports how toc exited and what the terminal modes are
     // afterwards, then waits so the pane can be read.
@@ -118,20 +138,7 @@ fn demo_in_tmux_shows_the_wall_turns_a_venue_orange_then_red_and_quits_clean() {
          echo \"toc exited $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo | tr '\\n' ' '; echo; sleep 600",
         venues.display()
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "toc",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let tmux = Tmux::start(dir.path(), &script);
 
     // The wall, with venue codes, comes up and goes green.
     tmux.wait(Duration::from_secs(30), "the wall with venue codes", |p| {
@@ -213,29 +220,13 @@ fn sigterm_restores_the_terminal() {
     }
     let dir = tempfile::tempdir().unwrap();
     let venues = copy_venues(dir.path());
-    let tmux = Tmux {
-        socket: dir.path().join("tmux.sock"),
-    };
     let bin = env!("CARGO_BIN_EXE_toc");
     let script = format!(
         "sh -c 'echo $$ > {}; exec {bin} demo {}'; echo \"toc exited $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon | tr '\\n' ' '; echo; sleep 600",
         dir.path().join("pid").display(),
         venues.display()
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "toc",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let tmux = Tmux::start(dir.path(), &script);
     tmux.wait(Duration::from_secs(30), "the wall", |p| {
         !tile_rows(p, "STA").is_empty()
     });
