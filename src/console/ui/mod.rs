@@ -72,8 +72,9 @@ fn row(area: Rect, y: u16, height: u16) -> Rect {
     Rect::new(area.x, area.y + y, area.width, height)
 }
 
-/// Lays out a terminal of `area`.
-pub(crate) fn screen(area: Rect, app: &App) -> Screen {
+/// Lays out a terminal of `area`. On a narrow screen, rows the wall does
+/// not need go to the event ticker.
+pub(crate) fn screen(area: Rect, app: &App, snap: &Snapshot) -> Screen {
     let h = area.height;
     let mut s = Screen::default();
     if area.width == 0 || h == 0 {
@@ -115,6 +116,17 @@ pub(crate) fn screen(area: Rect, app: &App) -> Screen {
         s.host = Rect::new(side.x, side.y + side.height - host_h, side.width, host_h);
     } else {
         s.main = middle;
+        if app.focus() == Pane::Main && app.view() == View::Wall && middle.height > 1 {
+            let grid = wall::Grid::new(body(middle), snap);
+            let n = snap.layout.venues.len().max(1);
+            let needed = u16::try_from(n.div_ceil(grid.cols.max(1))).unwrap_or(u16::MAX);
+            let spare = body(middle).height.saturating_sub(needed);
+            if spare > 0 {
+                s.main.height -= spare;
+                s.ticker.y -= spare;
+                s.ticker.height += spare;
+            }
+        }
     }
     s
 }
@@ -185,7 +197,7 @@ pub(crate) fn title(
 /// Rows of items a page holds in the context that has the keys (for
 /// `PageUp` and `PageDown`).
 pub(crate) fn page_size(app: &App, snap: &Snapshot) -> usize {
-    let scr = screen(app.area, app);
+    let scr = screen(app.area, app, snap);
     let main = main_content(app, &scr);
     match app.context() {
         Context::Wall => wall::Grid::new(body(scr.main), snap).per_page(),
@@ -212,7 +224,7 @@ pub(crate) fn page_size(app: &App, snap: &Snapshot) -> usize {
 
 /// Tiles in a row of the wall as laid out now.
 pub(crate) fn wall_columns(app: &App, snap: &Snapshot) -> usize {
-    let scr = screen(app.area, app);
+    let scr = screen(app.area, app, snap);
     wall::Grid::new(body(scr.main), snap).cols
 }
 
@@ -220,7 +232,7 @@ pub(crate) fn wall_columns(app: &App, snap: &Snapshot) -> usize {
 /// snapshot and the time; draws what fits in any size, down to nothing.
 pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime) {
     let area = frame.area();
-    let scr = screen(area, app);
+    let scr = screen(area, app, snap);
     let buf = frame.buffer_mut();
     let theme = app.theme;
     bars::status_bar(buf, scr.status, app, snap, now);
