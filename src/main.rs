@@ -468,15 +468,7 @@ fn live(
             return ExitCode::from(EXIT_CONFIG);
         }
     }
-    // Read on a thread of its own: parsing 10,000 devices leaves tens of
-    // MB of freed memory in that thread's malloc arena, which the
-    // runtime's first worker thread then reuses instead of growing a new
-    // one (peak RSS of `toc demo --devices 10000`: see benches/demo.rs).
-    let loaded = std::thread::scope(|s| {
-        s.spawn(|| load(source))
-            .join()
-            .unwrap_or(Err(ExitCode::FAILURE))
-    });
+    let loaded = load(source);
     let inventory = match loaded {
         Ok(inv) => inv,
         Err(code) => return code,
@@ -498,7 +490,14 @@ fn live(
         mouse: screen.mouse,
         demo,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread runs simulator, poller, engine and console: at 10,000
+    // devices they need about a fifth of a core together. One thread means
+    // one malloc arena, so the memory freed after reading a large
+    // inventory is reused instead of left behind (peak RSS of a
+    // 10,000-device demo 64 MiB instead of 83; benches/demo.rs), and no
+    // wake-ups across threads. Blocking work (the host sample, DNS) still
+    // goes to tokio's blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
