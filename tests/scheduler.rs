@@ -231,6 +231,27 @@ async fn the_concurrency_limit_holds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_interval_still_gets_its_first_check_soon() {
+    let addr = live_listener().await;
+    let probes = vec![tcp(addr); 50];
+    let devs = devices(&probes, "30s", "100ms");
+    let (tx, mut rx) = mpsc::channel(1024);
+    let cfg = SchedulerConfig {
+        first_spread: Duration::from_millis(500),
+        ..config(512)
+    };
+    let handle = scheduler::spawn(Arc::new(TcpProbe::new(0)), devs, tx, cfg);
+    let got = collect(&mut rx, Instant::now() + Duration::from_millis(1500)).await;
+    drop(handle);
+    let by = starts_by_device(&got);
+    assert_eq!(
+        by.len(),
+        50,
+        "every 30 s device had its first check within 1.5 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_checks_are_spread_across_the_interval() {
     let addr = live_listener().await;
     let probes = vec![tcp(addr); 100];

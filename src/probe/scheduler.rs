@@ -64,16 +64,22 @@ pub struct SchedulerConfig {
     pub retries: u32,
     /// Slack on top of the probes' own timeouts before a check is abandoned.
     pub grace: Duration,
+    /// Every device's first check falls at a random point of its interval,
+    /// or of this long when the interval is longer: a UPS polled every 30 s
+    /// must not leave its venue grey for 30 s after toc starts.
+    pub first_spread: Duration,
 }
 
 impl Default for SchedulerConfig {
-    /// 512 checks at once, ±2% jitter, 1 retry, 200 ms grace.
+    /// 512 checks at once, ±2% jitter, 1 retry, 200 ms grace, first checks
+    /// within 5 s.
     fn default() -> Self {
         Self {
             max_in_flight: 512,
             jitter: 0.02,
             retries: 1,
             grace: Duration::from_millis(200),
+            first_spread: Duration::from_secs(5),
         }
     }
 }
@@ -219,7 +225,8 @@ fn start<P: Probe>(
             continue;
         };
         let interval = device.poll_interval.max(MIN_INTERVAL);
-        let first = later(now, interval.mul_f64(rng.random::<f64>()));
+        let spread = interval.min(config.first_spread);
+        let first = later(now, spread.mul_f64(rng.random::<f64>()));
         let poller = Poller {
             index,
             budget: config.budget(device),
