@@ -468,8 +468,7 @@ fn live(
             return ExitCode::from(EXIT_CONFIG);
         }
     }
-    let loaded = load(source);
-    let inventory = match loaded {
+    let inventory = match load(source) {
         Ok(inv) => inv,
         Err(code) => return code,
     };
