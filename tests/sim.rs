@@ -19,9 +19,7 @@ use toc::config::venues::{ProbeTarget, Profile, Secret};
 use toc::config::{Inventory, SourceFile};
 use toc::model::CheckResult;
 use toc::probe::Probe as _;
-use toc::probe::http::HttpProbe;
-use toc::probe::snmp::SnmpProbe;
-use toc::probe::tcp::TcpProbe;
+use toc::probe::any::AnyProbe;
 use toc::sim::faults::Fault;
 use toc::sim::{Scenario, SimError, SimHandle, SimOptions};
 use tokio::net::TcpStream;
@@ -916,21 +914,10 @@ fn configured(inv: &Inventory) -> BTreeSet<SocketAddr> {
 /// Checks devices `which` of `inv` once with the real probes, as the
 /// poller does: (device id, result).
 async fn check(inv: &Inventory, which: &[usize]) -> Vec<(String, CheckResult)> {
-    let retries = inv.event.retries;
-    let client = toc::snmp::client::Client::default_v4().unwrap();
-    let snmp = SnmpProbe::new(client, &inv.profiles, retries);
-    let http = HttpProbe::new(retries).unwrap();
-    let tcp = TcpProbe::new(retries);
-    let (snmp, http, tcp) = (&snmp, &http, &tcp);
+    let probe = AnyProbe::new(inv).unwrap();
+    let probe = &probe;
     futures_util::stream::iter(which.iter().map(|&i| &inv.devices[i]))
-        .map(|d| async move {
-            let outcome = match d.probe {
-                ProbeTarget::Snmp { .. } => snmp.check(d).await,
-                ProbeTarget::Http { .. } => http.check(d).await,
-                ProbeTarget::Tcp { .. } => tcp.check(d).await,
-            };
-            (d.id.clone(), outcome.result)
-        })
+        .map(|d| async move { (d.id.clone(), probe.check(d).await.result) })
         .buffer_unordered(32)
         .collect()
         .await

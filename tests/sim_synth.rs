@@ -13,9 +13,7 @@ use toc::config::venues::ProbeTarget;
 use toc::config::{Inventory, SourceFile};
 use toc::model::CheckResult;
 use toc::probe::Probe as _;
-use toc::probe::http::HttpProbe;
-use toc::probe::snmp::SnmpProbe;
-use toc::probe::tcp::TcpProbe;
+use toc::probe::any::AnyProbe;
 use toc::sim::SimOptions;
 use toc::sim::synth::{MAX_DEVICES, MAX_VENUES, games};
 
@@ -353,22 +351,11 @@ async fn a_full_games_is_served_on_ephemeral_ports() {
         .collect();
     assert_eq!(kinds.len(), 3, "{kinds:?}");
 
-    let retries = remapped.event.retries;
-    let client = toc::snmp::client::Client::default_v4().unwrap();
-    let snmp = SnmpProbe::new(client, &remapped.profiles, retries);
-    let http = HttpProbe::new(retries).unwrap();
-    let tcp = TcpProbe::new(retries);
-    let (snmp, http, tcp) = (&snmp, &http, &tcp);
+    let probe = AnyProbe::new(&remapped).unwrap();
+    let probe = &probe;
     let results: Vec<(String, CheckResult)> =
         futures_util::stream::iter(sample.iter().map(|&i| &remapped.devices[i]))
-            .map(|d| async move {
-                let outcome = match d.probe {
-                    ProbeTarget::Snmp { .. } => snmp.check(d).await,
-                    ProbeTarget::Http { .. } => http.check(d).await,
-                    ProbeTarget::Tcp { .. } => tcp.check(d).await,
-                };
-                (d.id.clone(), outcome.result)
-            })
+            .map(|d| async move { (d.id.clone(), probe.check(d).await.result) })
             .buffer_unordered(16)
             .collect()
             .await;

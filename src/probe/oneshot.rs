@@ -15,12 +15,9 @@ use crate::config::venues::{Device, Inventory, ProbeTarget, Profile};
 use crate::config::{Diagnostic, SourceFile};
 use crate::model::CheckResult;
 use crate::probe::Outcome;
-use crate::probe::Probe;
+use crate::probe::Probe as _;
+use crate::probe::any::AnyProbe;
 use crate::probe::host::HostProbe;
-use crate::probe::http::HttpProbe;
-use crate::probe::snmp::SnmpProbe;
-use crate::probe::tcp::TcpProbe;
-use crate::snmp::client::Client;
 
 /// What to check and how: the arguments of `toc probe` (the doc comments
 /// are its `--help`, read in a terminal, so no Markdown).
@@ -208,18 +205,7 @@ pub async fn run(inv: &Inventory, device: usize) -> Result<Outcome, String> {
     let Some(d) = inv.devices.get(device) else {
         return Err("no such device".into());
     };
-    let retries = inv.event.retries;
-    Ok(match d.probe {
-        ProbeTarget::Snmp { .. } => {
-            let client =
-                Client::default_v4().map_err(|e| format!("cannot open a UDP socket: {e}"))?;
-            SnmpProbe::new(client, &inv.profiles, retries)
-                .check(d)
-                .await
-        }
-        ProbeTarget::Http { .. } => HttpProbe::new(retries)?.check(d).await,
-        ProbeTarget::Tcp { .. } => TcpProbe::new(retries).check(d).await,
-    })
+    Ok(AnyProbe::new(inv)?.check(d).await)
 }
 
 /// The target that means the machine toc runs on.
