@@ -160,12 +160,7 @@ impl Task {
         let mut observations_open = true;
         let mut host_open = true;
         loop {
-            let gap = if self.state.is_urgent() {
-                self.config.urgent
-            } else {
-                self.config.refresh
-            };
-            let due = last_publish + gap;
+            let due = last_publish + self.gap();
             let dirty = self.state.is_dirty();
             tokio::select! {
                 biased;
@@ -190,15 +185,19 @@ impl Task {
                 () = tokio::time::sleep_until(due), if dirty => {}
             }
             let now = Instant::now();
-            let gap = if self.state.is_urgent() {
-                self.config.urgent
-            } else {
-                self.config.refresh
-            };
-            if self.state.is_dirty() && now >= last_publish + gap {
+            if self.state.is_dirty() && now >= last_publish + self.gap() {
                 self.publish();
                 last_publish = now;
             }
+        }
+    }
+
+    /// How long after the previous snapshot the next may go out.
+    fn gap(&self) -> Duration {
+        if self.state.is_urgent() {
+            self.config.urgent
+        } else {
+            self.config.refresh
         }
     }
 
