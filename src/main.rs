@@ -509,10 +509,8 @@ fn live(
     let tuning = toc::live::Tuning {
         interval,
         timeout,
-        engine: toc::engine::EngineConfig {
-            data_dir: Some(data_dir),
-            ..toc::engine::EngineConfig::default()
-        },
+        data_dir: Some(data_dir),
+        ..toc::live::Tuning::default()
     };
     let code = runtime.block_on(async move {
         let started = if demo {

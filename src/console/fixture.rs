@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::engine::snapshot::{HISTORY_LEN, TICKER_LEN};
 use crate::engine::{
     DeviceInfo, DeviceSnap, EngineStats, Event, EventKind, FeedInfo, GroupInfo, HistoryEntry,
-    HostSnap, Incident, IncidentKind, Layout, Snapshot, VenueInfo, VenueSnap,
+    HostSnap, Incident, IncidentId, IncidentKind, Layout, Snapshot, VenueInfo, VenueSnap,
 };
 use crate::model::{
     CheckResult, DeviceIdx, DeviceNode, DeviceState, GroupIdx, GroupNode, Policy, StateType,
@@ -392,7 +392,7 @@ fn readings(info: &DeviceInfo, i: usize, answered: bool) -> Vec<Reading> {
     if !answered {
         return Vec::new();
     }
-    match info.kind {
+    match info.kind.as_str() {
         "snmp" => vec![
             Reading::new("sysName", &info.id),
             Reading::new(
@@ -488,7 +488,7 @@ fn lay_out(venues: &[(&str, &str, &str)], devices: usize) -> Built {
                 id,
                 venue: v,
                 role: s.role.to_owned(),
-                kind: s.kind,
+                kind: s.kind.to_owned(),
                 target,
                 description: Some(format!("{name} {}", s.what)),
                 group,
@@ -641,6 +641,7 @@ fn build(venues: &[(&str, &str, &str)], devices: usize, host: bool) -> Snapshot 
     let layout = Arc::new(layout);
     Snapshot {
         seq: 4_321,
+        events_seq: 0,
         at: ago(1),
         started: ago(3 * 3_600 + 17 * 60),
         layout,
@@ -727,9 +728,10 @@ fn incidents(
     // Opened at spread times; ids in opening order.
     let mut incidents: Vec<Incident> = out
         .into_iter()
-        .map(|(kind, subject, venue, severity, title, opened)| Incident {
-            id: 0,
-            key: format!("{}:{subject}", kind.name()),
+        .enumerate()
+        .map(|(i, (kind, subject, venue, severity, title, opened))| Incident {
+            id: IncidentId { run: 0, n: 0 },
+            key: crate::model::ProblemKey::device(kind, DeviceIdx(i)),
             kind,
             subject,
             venue,
@@ -738,9 +740,12 @@ fn incidents(
             opened,
         })
         .collect();
-    incidents.sort_by_key(|i| (i.opened, i.key.clone()));
+    incidents.sort_by_key(|i| (i.opened, i.key));
     for (n, incident) in incidents.iter_mut().enumerate() {
-        incident.id = 101 + n as u64;
+        incident.id = IncidentId {
+            run: 0,
+            n: 101 + u32::try_from(n).unwrap_or(0),
+        };
     }
     incidents.sort_by_key(|i| (std::cmp::Reverse(i.severity.severity()), i.opened, i.id));
     incidents
@@ -762,6 +767,7 @@ fn ticker(
     for incident in incidents {
         if let Some(&d) = device_index.get(incident.subject.as_str()) {
             events.push(Event {
+                seq: 0,
                 at: incident.opened - Duration::from_secs(1),
                 kind: EventKind::Device {
                     device: d,
@@ -772,6 +778,7 @@ fn ticker(
             });
         }
         events.push(Event {
+            seq: 0,
             at: incident.opened,
             kind: EventKind::IncidentOpened {
                 id: incident.id,
@@ -790,6 +797,7 @@ fn ticker(
         if venue.eval.status != Status::Ok {
             let at = first_incident(v).unwrap_or(ago(2 * 3_600));
             events.push(Event {
+                seq: 0,
                 at: at + Duration::from_secs(1),
                 kind: EventKind::Venue {
                     venue: v,
@@ -802,6 +810,7 @@ fn ticker(
     for (i, d) in devices.iter().enumerate() {
         if d.flapping.is_some() {
             events.push(Event {
+                seq: 0,
                 at: ago(8 * 60 + 20),
                 kind: EventKind::Flapping {
                     device: i,
@@ -811,6 +820,7 @@ fn ticker(
         }
         for note in &d.notes {
             events.push(Event {
+                seq: 0,
                 at: ago(14 * 60 + 5),
                 kind: EventKind::Note {
                     device: i,
@@ -820,6 +830,7 @@ fn ticker(
         }
         if d.status == Status::Maintenance && layout.devices[i].id.ends_with("wlc-1") {
             events.push(Event {
+                seq: 0,
                 at: ago(47 * 60),
                 kind: EventKind::Command {
                     user: "alice".to_owned(),
@@ -829,9 +840,10 @@ fn ticker(
         }
     }
     events.push(Event {
+        seq: 0,
         at: ago(2 * 3_600 + 10 * 60),
         kind: EventKind::IncidentResolved {
-            id: 97,
+            id: IncidentId { run: 0, n: 97 },
             title: "AQC-ups-1 is degraded: on battery: 55 min left".to_owned(),
         },
     });
