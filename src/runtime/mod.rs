@@ -1,0 +1,3 @@
+//! Wiring per mode (demo, run, serve), one thread per hot path.
+
+pub mod rotate;
