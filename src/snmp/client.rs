@@ -179,7 +179,10 @@ impl Engine {
 #[derive(Debug)]
 struct Inner {
     sockets: Vec<Arc<UdpSocket>>,
+    /// One entry per attempt in flight, removed by its [`PendingEntry`].
     pending: Mutex<HashMap<i32, Pending>>,
+    /// One per agent address asked over v3 (with one key set per user):
+    /// bounded by the inventory, not by time.
     engines: Mutex<HashMap<SocketAddr, Engine>>,
     next_id: AtomicI32,
     next_socket: AtomicUsize,
