@@ -5,14 +5,19 @@
 //! write succeeds (DESIGN.md: "an audit log of every command that
 //! changes state").
 
-use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+use super::rotate::RotatingFile;
 use crate::engine::port::{AuditRecord, AuditSink};
+
+/// The size at which the audit log rotates, by default.
+pub const AUDIT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Old audit logs kept, by default (`audit.log.1` … `audit.log.20`).
+pub const AUDIT_KEEP: usize = 20;
 
 /// Records waiting for the writer before `append` refuses more.
 const QUEUE: usize = 4096;
@@ -35,13 +40,19 @@ pub struct FileAudit {
 }
 
 impl FileAudit {
-    /// Opens (creates) `dir/audit.log` and starts its writer. Fails when
-    /// the file cannot be opened: a console that cannot audit does not
-    /// start.
+    /// Opens (creates) `dir/audit.log`, rotated at the default size, and
+    /// starts its writer. Fails when the file cannot be opened: a console
+    /// that cannot audit does not start.
     pub fn open(dir: &Path) -> std::io::Result<FileAudit> {
+        Self::open_rotated(dir, AUDIT_MAX_BYTES, AUDIT_KEEP)
+    }
+
+    /// Opens `dir/audit.log`, rotated at `max_bytes` keeping `keep` old
+    /// files, and starts its writer.
+    pub fn open_rotated(dir: &Path, max_bytes: u64, keep: usize) -> std::io::Result<FileAudit> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("audit.log");
-        let file = open(&path)?;
+        let file = RotatingFile::open(&path, max_bytes, keep)?;
         let (tx, rx) = sync_channel(QUEUE);
         let health = Arc::new(Mutex::new(Health::default()));
         let writer_health = Arc::clone(&health);
@@ -115,10 +126,6 @@ impl AuditSink for FileAudit {
     }
 }
 
-fn open(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
-}
-
 /// One JSON line of a record.
 fn line(record: &AuditRecord) -> String {
     serde_json::json!({
@@ -134,33 +141,29 @@ fn line(record: &AuditRecord) -> String {
     .to_string()
 }
 
-/// Takes every record waiting, writes them as one batch and syncs once
-/// (group commit); on failure, says so in `health` and retries with the
-/// next batch, reopening the file.
+/// Takes every record waiting, writes each whole (a record is never
+/// split across two files when the log rotates) and syncs once per batch
+/// (group commit); on failure, says so in `health` and tries again with
+/// the next batch.
 fn write_loop(
-    file: File,
+    mut file: RotatingFile,
     path: &Path,
     rx: &Receiver<AuditRecord>,
     health: &Mutex<Health>,
 ) {
-    let mut file = Some(file);
     let mut lost: u64 = 0;
     while let Ok(first) = rx.recv() {
-        let mut batch = String::new();
         let mut n: u64 = 0;
+        let mut written = Ok(());
         for record in std::iter::once(first).chain(rx.try_iter()) {
-            batch.push_str(&line(&record));
-            batch.push('\n');
             n += 1;
-        }
-        let written = (|| {
-            if file.is_none() {
-                file = Some(open(path)?);
+            if written.is_ok() {
+                let mut text = line(&record);
+                text.push('\n');
+                written = file.write_all(text.as_bytes());
             }
-            let f = file.as_mut().ok_or_else(|| std::io::Error::other("no file"))?;
-            f.write_all(batch.as_bytes())?;
-            f.sync_data()
-        })();
+        }
+        let written = written.and_then(|()| file.sync_data());
         let mut h = health.lock().unwrap_or_else(PoisonError::into_inner);
         match written {
             Ok(()) => {
@@ -170,7 +173,6 @@ fn write_loop(
             }
             Err(e) => {
                 lost += n;
-                file = None;
                 tracing::error!("cannot write {}: {e}; {n} record(s) lost", path.display());
                 h.failing = Some(format!("{}: {e}", path.display()));
             }
@@ -224,12 +226,45 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_log_rotates_with_every_record_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let audit = FileAudit::open_rotated(dir.path(), 2_000, 3).expect("open");
+        for n in 0..60 {
+            audit.append(record(n)).expect("queued");
+        }
+        audit.close();
+        let mut seen = Vec::new();
+        for name in ["audit.log.3", "audit.log.2", "audit.log.1", "audit.log"] {
+            let Ok(text) = std::fs::read_to_string(dir.path().join(name)) else {
+                continue;
+            };
+            assert!(text.len() <= 2_000, "{name}: {} bytes", text.len());
+            for l in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(l).expect("a whole record");
+                seen.push(v["command"].as_str().expect("command").to_owned());
+            }
+        }
+        assert!(dir.path().join("audit.log.1").exists(), "it rotated");
+        assert!(!dir.path().join("audit.log.4").exists(), "three kept");
+        // The newest records, in order, none torn.
+        let last = seen.last().expect("records");
+        assert_eq!(last, "maintenance on dev-59");
+        assert!(
+            seen.windows(2).all(|w| {
+                let n = |s: &str| s.rsplit('-').next().and_then(|x| x.parse::<u32>().ok());
+                n(&w[1]) == n(&w[0]).map(|x| x + 1)
+            }),
+            "{seen:?}"
+        );
+    }
+
+    #[test]
     fn a_full_disk_is_reported_as_failing() {
         let full = Path::new("/dev/full");
         let (tx, rx) = sync_channel(4);
         let health = Arc::new(Mutex::new(Health::default()));
         let h = Arc::clone(&health);
-        let file = OpenOptions::new().append(true).open(full).expect("/dev/full");
+        let file = RotatingFile::open(full, u64::MAX, 0).expect("/dev/full");
         let t = std::thread::spawn(move || write_loop(file, full, &rx, &h));
         tx.send(record(1)).expect("send");
         drop(tx);
