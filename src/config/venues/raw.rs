@@ -11,6 +11,7 @@ use toml::Spanned;
 
 use crate::config::value::{Dur, OneOrMany, Percent};
 
+/// `[event]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEvent {
@@ -26,6 +27,8 @@ pub(super) struct RawEvent {
     pub(super) slo: BTreeMap<Spanned<String>, Spanned<Dur>>,
 }
 
+/// The body of a `[profiles.NAME]` table; which keys apply depends on
+/// `version`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProfile {
@@ -39,6 +42,7 @@ pub(super) struct RawProfile {
     pub(super) privacy_passphrase_env: Option<Spanned<String>>,
 }
 
+/// The keys of a `[[venues]]` table other than its lists.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawVenueHeader {
@@ -49,6 +53,8 @@ pub(super) struct RawVenueHeader {
     pub(super) sports: Vec<String>,
 }
 
+/// A `[[venues.devices]]` table; which keys apply depends on the probe
+/// scheme.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDevice {
@@ -73,6 +79,7 @@ pub(super) struct RawDevice {
     pub(super) timeout: Option<Spanned<Dur>>,
 }
 
+/// A `[[venues.groups]]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGroup {
@@ -81,6 +88,7 @@ pub(super) struct RawGroup {
     pub(super) description: Option<String>,
 }
 
+/// A `[[venues.feeds]]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFeed {
@@ -91,6 +99,8 @@ pub(super) struct RawFeed {
     pub(super) stale_after: Spanned<Dur>,
 }
 
+/// A `[[venues]]` table: its header and the lists that read without
+/// errors.
 #[derive(Debug)]
 pub(super) struct RawVenue {
     pub(super) span: Range<usize>,
@@ -100,9 +110,11 @@ pub(super) struct RawVenue {
     pub(super) feeds: Vec<RawFeed>,
 }
 
+/// The whole file, as far as it could be read.
 #[derive(Debug)]
 pub(super) struct RawDocument {
     pub(super) event: Option<RawEvent>,
+    /// No `[event]` key at all (as opposed to a broken one).
     pub(super) event_missing: bool,
     pub(super) profiles: Vec<RawProfileEntry>,
     pub(super) venues: Vec<RawVenue>,

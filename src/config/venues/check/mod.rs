@@ -25,6 +25,7 @@ use super::raw::{RawDevice, RawDocument, RawFeed};
 use crate::config::value::Dur;
 use crate::model::topology::{DeviceIdx, GroupIdx, VenueIdx};
 
+/// The help for an invalid id.
 const ID_HELP: &str =
     "ids start with a letter or digit and hold letters, digits, `-`, `_` and `.` (at most 64)";
 
@@ -78,6 +79,7 @@ struct Build {
 }
 
 impl Cx<'_> {
+    /// Checks a whole document; `None` when nothing usable came of it.
     pub(super) fn validate(&mut self, doc: RawDocument) -> Option<Inventory> {
         let event = self.validate_event(doc.event, doc.event_missing);
         let defaults = Defaults {
@@ -107,13 +109,9 @@ impl Cx<'_> {
             self.resolve_device_refs(p.idx, &p.raw, &mut b);
         }
         self.check_group_sizes(&b);
-        for PendingFeed {
-            venue: vidx,
-            raw: f,
-        } in std::mem::take(&mut b.pending_feeds)
-        {
-            if let Some(feed) = self.validate_feed(vidx, &f, &b, slo.as_deref()) {
-                if let Some(v) = b.venues.get_mut(vidx.0) {
+        for f in std::mem::take(&mut b.pending_feeds) {
+            if let Some(feed) = self.validate_feed(f.venue, &f.raw, &b, slo.as_deref()) {
+                if let Some(v) = b.venues.get_mut(f.venue.0) {
                     v.feeds.push(b.feeds.len());
                 }
                 b.feeds.push(feed);
