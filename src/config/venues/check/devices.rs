@@ -25,6 +25,25 @@ struct HttpChecks {
     latency_warn: Option<Duration>,
 }
 
+/// A key that applies to devices of one probe scheme only, and where a
+/// device sets it.
+struct SchemeKey {
+    key: &'static str,
+    /// `snmp` or `http`.
+    scheme: &'static str,
+    at: Option<Range<usize>>,
+}
+
+impl SchemeKey {
+    fn new<T>(key: &'static str, scheme: &'static str, value: Option<&Spanned<T>>) -> Self {
+        Self {
+            key,
+            scheme,
+            at: value.map(Spanned::span),
+        }
+    }
+}
+
 impl Cx<'_> {
     /// Checks one device; what fails is reported and left at a default.
     pub(super) fn validate_device(
@@ -229,61 +248,20 @@ impl Cx<'_> {
 
     /// Keys that only make sense for one probe scheme.
     fn check_scheme_keys(&mut self, d: &RawDevice, kind: &str) {
-        let span = |v: Option<Range<usize>>| v;
         let keys = [
-            (
-                "profile",
-                "snmp",
-                span(d.profile.as_ref().map(Spanned::span)),
-            ),
-            (
-                "context",
-                "snmp",
-                span(d.context.as_ref().map(Spanned::span)),
-            ),
-            (
-                "interfaces",
-                "snmp",
-                d.interfaces.as_ref().map(Spanned::span),
-            ),
-            (
-                "cpu_threshold",
-                "snmp",
-                d.cpu_threshold.as_ref().map(Spanned::span),
-            ),
-            (
-                "expect_status",
-                "http",
-                d.expect_status.as_ref().map(Spanned::span),
-            ),
-            (
-                "body_contains",
-                "http",
-                d.body_contains.as_ref().map(Spanned::span),
-            ),
-            (
-                "json_field",
-                "http",
-                d.json_field.as_ref().map(Spanned::span),
-            ),
-            (
-                "json_expect",
-                "http",
-                d.json_expect.as_ref().map(Spanned::span),
-            ),
-            (
-                "latency_warn",
-                "http",
-                d.latency_warn.as_ref().map(Spanned::span),
-            ),
-            (
-                "tls_verify",
-                "http",
-                d.tls_verify.as_ref().map(Spanned::span),
-            ),
+            SchemeKey::new("profile", "snmp", d.profile.as_ref()),
+            SchemeKey::new("context", "snmp", d.context.as_ref()),
+            SchemeKey::new("interfaces", "snmp", d.interfaces.as_ref()),
+            SchemeKey::new("cpu_threshold", "snmp", d.cpu_threshold.as_ref()),
+            SchemeKey::new("expect_status", "http", d.expect_status.as_ref()),
+            SchemeKey::new("body_contains", "http", d.body_contains.as_ref()),
+            SchemeKey::new("json_field", "http", d.json_field.as_ref()),
+            SchemeKey::new("json_expect", "http", d.json_expect.as_ref()),
+            SchemeKey::new("latency_warn", "http", d.latency_warn.as_ref()),
+            SchemeKey::new("tls_verify", "http", d.tls_verify.as_ref()),
         ];
-        for (key, scheme, present) in keys {
-            if let (Some(at), true) = (present, scheme != kind) {
+        for SchemeKey { key, scheme, at } in keys {
+            if let (Some(at), true) = (at, scheme != kind) {
                 let shown = if scheme == "http" {
                     "http(s)://"
                 } else {

@@ -10,6 +10,14 @@ use crate::config::venues::model::Device;
 use crate::config::venues::raw::RawDevice;
 use crate::model::topology::DeviceIdx;
 
+/// A device on the search path, and the index of its next parent to
+/// visit.
+#[derive(Clone, Copy)]
+struct Frame {
+    node: usize,
+    next: usize,
+}
+
 impl Cx<'_> {
     /// Resolves a device's group and parents by id.
     pub(super) fn resolve_device_refs(&mut self, didx: DeviceIdx, d: &RawDevice, b: &mut Build) {
@@ -98,27 +106,30 @@ impl Cx<'_> {
                 continue;
             }
             // Iterative DFS with an explicit path.
-            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            let mut stack = vec![Frame {
+                node: start,
+                next: 0,
+            }];
             if let Some(m) = mark.get_mut(start) {
                 *m = Mark::Active;
             }
-            while let Some((node, next)) = stack.last().copied() {
+            while let Some(Frame { node, next }) = stack.last().copied() {
                 let parents = devices.get(node).map_or(&[][..], |d| d.parents.as_slice());
                 if let Some(p) = parents.get(next) {
                     if let Some(top) = stack.last_mut() {
-                        top.1 += 1;
+                        top.next += 1;
                     }
                     match mark.get(p.0).copied() {
                         Some(Mark::New) => {
                             if let Some(m) = mark.get_mut(p.0) {
                                 *m = Mark::Active;
                             }
-                            stack.push((p.0, 0));
+                            stack.push(Frame { node: p.0, next: 0 });
                         }
                         Some(Mark::Active) => {
-                            let pos = stack.iter().position(|(n, _)| *n == p.0).unwrap_or(0);
+                            let pos = stack.iter().position(|f| f.node == p.0).unwrap_or(0);
                             let cycle: Vec<usize> =
-                                stack.iter().skip(pos).map(|(n, _)| *n).collect();
+                                stack.iter().skip(pos).map(|f| f.node).collect();
                             let first = cycle.iter().copied().min().unwrap_or(p.0);
                             let rotate = cycle.iter().position(|n| *n == first).unwrap_or(0);
                             let mut path: Vec<&str> = cycle
@@ -133,8 +144,8 @@ impl Cx<'_> {
                             }
                             let span = raw
                                 .iter()
-                                .find(|p| p.idx.0 == first)
-                                .and_then(|p| p.raw.parent.as_ref().map(Spanned::span))
+                                .find(|pending| pending.idx.0 == first)
+                                .and_then(|pending| pending.raw.parent.as_ref().map(Spanned::span))
                                 .unwrap_or(0..0);
                             self.error(
                                 span,
