@@ -199,3 +199,26 @@ impl Cx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::is_id;
+
+    #[rstest]
+    #[case("STA-core-a", true)]
+    #[case("9.lan_b", true)]
+    #[case("-lead", false)]
+    #[case("has space", false)]
+    #[case("", false)]
+    fn ids(#[case] text: &str, #[case] valid: bool) {
+        assert_eq!(is_id(text), valid);
+    }
+
+    #[test]
+    fn ids_are_at_most_64_long() {
+        assert!(is_id(&"a".repeat(64)));
+        assert!(!is_id(&"a".repeat(65)));
+    }
+}

@@ -74,3 +74,40 @@ impl Cx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+    use toml::Spanned;
+
+    use super::*;
+    use crate::config::diag::SourceFile;
+
+    fn parse(text: &str) -> (Option<ProbeTarget>, Vec<String>) {
+        let src = SourceFile::new("venues.toml", String::new());
+        let mut cx = Cx::new(&src);
+        let got = cx.parse_probe(&Spanned::new(0..0, text.to_owned()), "dev");
+        (got, cx.diags.into_iter().map(|d| d.message).collect())
+    }
+
+    #[rstest]
+    #[case("snmp://10.0.0.1", ProbeTarget::Snmp { host: "10.0.0.1".into(), port: 161 })]
+    #[case("snmp://[::1]:1161", ProbeTarget::Snmp { host: "::1".into(), port: 1161 })]
+    #[case("tcp://ovr:4000", ProbeTarget::Tcp { host: "ovr".into(), port: 4000 })]
+    #[case("https://ovr/health", ProbeTarget::Http { url: "https://ovr/health".into() })]
+    fn good_urls_become_targets(#[case] text: &str, #[case] want: ProbeTarget) {
+        assert_eq!(parse(text), (Some(want), vec![]));
+    }
+
+    #[rstest]
+    #[case("10.0.0.1", "is not a URL")]
+    #[case("snmp://10.0.0.1/x", "has a path or query")]
+    #[case("tcp://ovr", "has no port")]
+    #[case("ftp://ovr", "unsupported probe scheme `ftp`")]
+    fn bad_urls_are_reported(#[case] text: &str, #[case] needle: &str) {
+        let (got, diags) = parse(text);
+        assert_eq!(got, None);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags.iter().all(|m| m.contains(needle)), "{diags:?}");
+    }
+}
