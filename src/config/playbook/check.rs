@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::model::{Playbook, Step, StepKind, Trigger, TriggerKind};
+use crate::model::ProblemKind;
 use super::raw::{RawPlaybook, RawStep};
 use crate::config::diag::{Diagnostic, SourceFile};
 use crate::config::value::is_kebab;
@@ -91,7 +92,8 @@ fn check_step(src: &SourceFile, step: &RawStep, trigger: TriggerKind, diags: &mu
     if step.kind == StepKind::Reroute
         && !matches!(
             trigger,
-            TriggerKind::FeedStale | TriggerKind::LatencySlo | TriggerKind::Manual
+            TriggerKind::Problem(ProblemKind::FeedStale | ProblemKind::LatencySlo)
+                | TriggerKind::Manual
         )
     {
         diags.push(src.error(

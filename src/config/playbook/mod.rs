@@ -129,7 +129,10 @@ contact = "NOC desk"
 "#;
         let book = parse(&src(text)).expect("valid playbook");
         assert_eq!(book.id, "uplink-lost");
-        assert_eq!(book.trigger.kind, TriggerKind::DeviceDown);
+        assert_eq!(
+            book.trigger.kind,
+            TriggerKind::Problem(crate::model::ProblemKind::DeviceDown)
+        );
         assert_eq!(book.trigger.role.as_deref(), Some("core-switch"));
         assert_eq!(book.file, Path::new("playbooks/test.toml"));
         let step = book.steps.first().expect("one step");

@@ -6,22 +6,42 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-/// What opens the incident a playbook applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+use crate::model::ProblemKind;
+
+/// What opens the incident a playbook applies to: one of the engine's
+/// problem kinds ([`ProblemKind`], the same type the incidents carry), or
+/// `manual` for a playbook started by hand only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TriggerKind {
-    /// A device went hard DOWN.
-    DeviceDown,
-    /// A redundancy group lost a member but still meets `min_up`.
-    RedundancyLost,
-    /// A redundancy group fell below `min_up`.
-    GroupDown,
-    /// A result feed went silent for longer than `stale_after`.
-    FeedStale,
-    /// Result latency went over a consumer's SLO.
-    LatencySlo,
+    /// Incidents of this kind.
+    Problem(ProblemKind),
     /// Started by hand only.
     Manual,
+}
+
+/// Every trigger kind as written in a playbook file.
+const TRIGGER_NAMES: [&str; ProblemKind::ALL.len() + 1] = {
+    let mut names = ["manual"; ProblemKind::ALL.len() + 1];
+    let mut i = 0;
+    while i < ProblemKind::ALL.len() {
+        names[i] = ProblemKind::ALL[i].config_name();
+        i += 1;
+    }
+    names
+};
+
+impl<'de> Deserialize<'de> for TriggerKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if name == "manual" {
+            return Ok(TriggerKind::Manual);
+        }
+        ProblemKind::ALL
+            .into_iter()
+            .find(|k| k.config_name() == name)
+            .map(TriggerKind::Problem)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&name, &TRIGGER_NAMES))
+    }
 }
 
 /// What a step does.
