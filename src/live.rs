@@ -9,8 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Inventory;
 use crate::engine::{
-    AuditSink, CheckNow, Engine, EngineConfig, EngineHandle, FaultInjector, Identity, Inputs,
-    Ports,
+    AuditSink, CheckNow, Engine, EngineConfig, EngineHandle, FaultInjector, Identity, Inputs, Ports,
 };
 use crate::probe::any::AnyProbe;
 use crate::probe::scheduler::{self, CheckTrigger, SchedulerConfig, SchedulerHandle};
@@ -169,9 +168,7 @@ impl Live {
             SchedulerConfig::for_event(&inventory.event),
         );
         let ports = Ports {
-            faults: sim
-                .as_ref()
-                .map(|s| s.state() as Arc<dyn FaultInjector>),
+            faults: sim.as_ref().map(|s| s.state() as Arc<dyn FaultInjector>),
             checks: Some(Arc::new(Checks(scheduler.trigger()))),
             audit: audit.clone().map(|a| a as Arc<dyn AuditSink>),
         };

@@ -617,8 +617,14 @@ impl App {
         let fault = |target: String, fault: FaultKind| Command::fault(target, fault, None);
         let clear = |target: String| Command::clear_faults(Some(target));
         let (label, commands) = match (step, a, b) {
-            (0, Some(a), _) => (format!("demo 1/4: {a} down"), vec![fault(a, FaultKind::Down)]),
-            (0 | 1, _, Some(b)) => (format!("demo 2/4: {b} down too"), vec![fault(b, FaultKind::Down)]),
+            (0, Some(a), _) => (
+                format!("demo 1/4: {a} down"),
+                vec![fault(a, FaultKind::Down)],
+            ),
+            (0 | 1, _, Some(b)) => (
+                format!("demo 2/4: {b} down too"),
+                vec![fault(b, FaultKind::Down)],
+            ),
             (0..=2, a, b) => {
                 let mut commands: Vec<Command> = a.into_iter().chain(b).map(clear).collect();
                 commands.push(fault(code.clone(), FaultKind::UplinkDown));

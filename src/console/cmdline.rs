@@ -163,7 +163,9 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
             demo_only("clear", demo)?;
             match args {
                 [] => Ok(Line::Send(Command::clear_faults(None))),
-                [target] => Ok(Line::Send(Command::clear_faults(Some((*target).to_owned())))),
+                [target] => Ok(Line::Send(Command::clear_faults(Some(
+                    (*target).to_owned(),
+                )))),
                 _ => Err(usage("clear")),
             }
         }
@@ -201,8 +203,14 @@ mod tests {
     #[case::help("help", Line::Help)]
     #[case::q("q", Line::Quit)]
     #[case::quit("quit", Line::Quit)]
-    #[case::maint_on("maint STA-acc-01 on", Line::Send(Command::maintenance("STA-acc-01", true)))]
-    #[case::maint_off("maint STA-acc-01 OFF", Line::Send(Command::maintenance("STA-acc-01", false)))]
+    #[case::maint_on(
+        "maint STA-acc-01 on",
+        Line::Send(Command::maintenance("STA-acc-01", true))
+    )]
+    #[case::maint_off(
+        "maint STA-acc-01 OFF",
+        Line::Send(Command::maintenance("STA-acc-01", false))
+    )]
     #[case::fault_down("fault STA-core-a down", fault_cmd("STA-core-a", "down", None, None))]
     #[case::fault_uplink("fault STA uplink-down", fault_cmd("STA", "uplink-down", None, None))]
     #[case::fault_value_for(

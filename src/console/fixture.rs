@@ -37,7 +37,7 @@ use crate::model::{
     CheckResult, DeviceIdx, DeviceNode, DeviceState, GroupIdx, GroupNode, Policy, StateType,
     Status, Topology, VenueIdx, VenueNode, evaluate,
 };
-use crate::probe::{Outcome, Reading};
+use crate::model::{Outcome, Reading};
 
 /// Seconds from the Unix epoch to [`now`]: 2024-07-26 13:20:00 UTC.
 pub const NOW_SECS: u64 = 1_722_000_000;
@@ -729,16 +729,18 @@ fn incidents(
     let mut incidents: Vec<Incident> = out
         .into_iter()
         .enumerate()
-        .map(|(i, (kind, subject, venue, severity, title, opened))| Incident {
-            id: IncidentId { run: 0, n: 0 },
-            key: crate::model::ProblemKey::device(kind, DeviceIdx(i)),
-            kind,
-            subject,
-            venue,
-            severity,
-            title,
-            opened,
-        })
+        .map(
+            |(i, (kind, subject, venue, severity, title, opened))| Incident {
+                id: IncidentId { run: 0, n: 0 },
+                key: crate::model::ProblemKey::device(kind, DeviceIdx(i)),
+                kind,
+                subject,
+                venue,
+                severity,
+                title,
+                opened,
+            },
+        )
         .collect();
     incidents.sort_by_key(|i| (i.opened, i.key));
     for (n, incident) in incidents.iter_mut().enumerate() {

@@ -10,9 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// What a user may do, from least to most (DESIGN.md, "Roles").
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything, changes nothing.
@@ -394,7 +392,11 @@ impl fmt::Display for Done {
                 count,
             } => write!(f, "{count} fault(s) cleared"),
             Done::Maintenance { device, on } => {
-                write!(f, "{device}: maintenance {}", if *on { "on" } else { "off" })
+                write!(
+                    f,
+                    "{device}: maintenance {}",
+                    if *on { "on" } else { "off" }
+                )
             }
             Done::CheckRequested { target, devices: 1 } => write!(f, "{target}: checking now"),
             Done::CheckRequested { target, devices } => {
@@ -494,7 +496,11 @@ mod tests {
     #[test]
     fn commands_and_answers_go_over_the_wire_unchanged() {
         let commands = [
-            Command::fault("STA-core-a", FaultKind::Slow(Duration::from_millis(700)), None),
+            Command::fault(
+                "STA-core-a",
+                FaultKind::Slow(Duration::from_millis(700)),
+                None,
+            ),
             Command::fault("STA", FaultKind::UplinkDown, Some(Duration::from_secs(30))),
             Command::clear_faults(None),
             Command::clear_faults(Some("STA".into())),

@@ -348,9 +348,7 @@ pub type IncidentKind = ProblemKind;
 /// An incident's id: the engine's run number (counted by the wiring at
 /// each start) and a number within the run, shown `#3-12`. Ids never
 /// collide across restarts.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct IncidentId {
     /// The engine's run.
     pub run: u32,

@@ -75,7 +75,10 @@ impl FileAudit {
 
     /// Writes what is queued, syncs, and stops the writer.
     pub fn close(&self) {
-        self.tx.lock().unwrap_or_else(PoisonError::into_inner).take();
+        self.tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let thread = self
             .thread
             .lock()

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use super::model::{Playbook, Step, StepKind, Trigger, TriggerKind};
-use crate::model::ProblemKind;
 use super::raw::{RawPlaybook, RawStep};
 use crate::config::diag::{Diagnostic, SourceFile};
 use crate::config::value::is_kebab;
+use crate::model::ProblemKind;
 
 /// Checks a raw playbook read from `src`.
 pub(super) fn check(src: &SourceFile, book: RawPlaybook) -> Result<Playbook, Vec<Diagnostic>> {

@@ -44,7 +44,10 @@ mod tests {
     #[test]
     fn a_changed_verdict_is_reported_once() {
         let mut host = Host::default();
-        assert_eq!(host.apply(sample(CheckResult::Ok)), Some((None, Status::Ok)));
+        assert_eq!(
+            host.apply(sample(CheckResult::Ok)),
+            Some((None, Status::Ok))
+        );
         assert_eq!(host.apply(sample(CheckResult::Ok)), None);
         assert_eq!(
             host.apply(sample(CheckResult::Warn("disk 95%".into()))),
