@@ -150,7 +150,8 @@ impl Live {
         let mut host_rx = None;
         if let Some(dir) = &tuning.data_dir {
             config.run = next_run(dir)?;
-            let file = FileAudit::open(dir)
+            let logs = inventory.event.logs;
+            let file = FileAudit::open_rotated(dir, logs.audit_max_bytes, logs.audit_keep)
                 .map_err(|e| format!("cannot open the audit log in {}: {e}", dir.display()))?;
             audit = Some(Arc::new(file));
             let (htx, hrx) = mpsc::channel(4);

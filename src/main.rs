@@ -473,7 +473,7 @@ fn live(
         Err(code) => return code,
     };
     let data_dir = inventory.event.data_dir.clone();
-    let log = match start_log(&data_dir) {
+    let log = match start_log(&data_dir, &inventory.event.logs) {
         Ok(path) => path,
         Err(e) => {
             eprintln!(
@@ -572,14 +572,10 @@ fn load(source: &Source) -> Result<Inventory, ExitCode> {
 /// Sends every log line to `toc.log` in the data folder, never to the
 /// terminal the console draws on; the file rotates by size (each line
 /// whole in one file). Returns the log's path.
-fn start_log(data_dir: &Path) -> std::io::Result<PathBuf> {
-    /// `toc.log` rotates when the next line would take it past this.
-    const LOG_MAX_BYTES: u64 = 16 * 1024 * 1024;
-    /// Rotated logs kept (`toc.log.1` … `toc.log.5`), the oldest deleted.
-    const LOG_KEEP: usize = 5;
+fn start_log(data_dir: &Path, logs: &toc::config::venues::LogRotation) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("toc.log");
-    let file = toc::runtime::rotate::RotatingFile::open(&path, LOG_MAX_BYTES, LOG_KEEP)?;
+    let file = toc::runtime::rotate::RotatingFile::open(&path, logs.log_max_bytes, logs.log_keep)?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let installed = tracing_subscriber::fmt()

@@ -147,6 +147,24 @@ fn text(bytes: &[u8]) -> String {
     "consumer class `broadcast`, which has no SLO",
     "[event.slo]"
 )]
+#[case::bad_log_size(
+    "bad_log_size",
+    "4:16",
+    "invalid size `16 parsecs`: unknown unit `parsecs`",
+    "docs/config.md"
+)]
+#[case::log_size_out_of_range(
+    "log_size_out_of_range",
+    "4:18",
+    "audit_max_size must be from 64KiB to 4GiB",
+    "16MiB"
+)]
+#[case::log_keep_out_of_range(
+    "log_keep_out_of_range",
+    "4:14",
+    "audit_keep is -1; it must be between 0 and 1000",
+    "old files to keep"
+)]
 #[case::flap_low_above_high(
     "flap_low_above_high",
     "8:12",

@@ -41,6 +41,55 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     })
 }
 
+/// A size in bytes written with a unit (`16MiB`, `500 KiB`, `1GB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size string with a unit, like \"16MiB\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Size, E> {
+                parse_size(s).map(Size).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Parses a size with a unit (B, KB, MB, GB, KiB, MiB, GiB), with an
+/// error that says how to write one.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let help = "write it with a unit, like `16MiB`, `500KiB` or `1GB`";
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid size `{s}`; {help}"))?;
+    let factor: u64 = match unit.trim() {
+        "B" => 1,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "" => return Err(format!("invalid size `{s}`: a number needs a unit; {help}")),
+        other => {
+            return Err(format!(
+                "invalid size `{s}`: unknown unit `{other}`; {help}"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("invalid size `{s}`: too large"))
+}
+
 /// A percentage, written as an integer or a float.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Percent(pub f64);
@@ -139,6 +188,25 @@ mod tests {
     #[case("2350ms", Duration::from_millis(2350))]
     fn durations_parse(#[case] text: &str, #[case] want: Duration) {
         assert_eq!(parse_duration(text), Ok(want));
+    }
+
+    #[rstest]
+    #[case("16MiB", 16 << 20)]
+    #[case("500 KiB", 500 << 10)]
+    #[case("1GB", 1_000_000_000)]
+    #[case("64B", 64)]
+    fn sizes_parse(#[case] text: &str, #[case] want: u64) {
+        assert_eq!(parse_size(text), Ok(want));
+    }
+
+    #[rstest]
+    #[case("16", "needs a unit")]
+    #[case("16 parsecs", "unknown unit `parsecs`")]
+    #[case("MiB", "invalid size")]
+    #[case("99999999999999GiB", "too large")]
+    fn bad_sizes_explain(#[case] text: &str, #[case] needle: &str) {
+        let err = parse_size(text).expect_err("must fail");
+        assert!(err.contains(needle), "{err}");
     }
 
     #[rstest]

@@ -21,8 +21,8 @@ mod read;
 use std::path::Path;
 
 pub use model::{
-    AuthProtocol, Checks, Device, Event, Feed, Group, Inventory, JsonCheck, PrivProtocol,
-    ProbeTarget, Profile, Secret, Summary, Venue,
+    AuthProtocol, Checks, Device, Event, Feed, Group, Inventory, JsonCheck, LogRotation,
+    PrivProtocol, ProbeTarget, Profile, Secret, Summary, Venue,
 };
 
 use super::diag::{Diagnostic, Severity, SourceFile};

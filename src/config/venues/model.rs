@@ -53,8 +53,35 @@ pub struct Event {
     /// Where the store, journals and logs live (resolved against the
     /// file's folder).
     pub data_dir: PathBuf,
+    /// How `toc.log` and `audit.log` rotate.
+    pub logs: LogRotation,
     /// End-to-end result latency objective per consumer class.
     pub slo: BTreeMap<String, Duration>,
+}
+
+/// When the log files rotate and how many old ones are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRotation {
+    /// `toc.log` rotates past this size.
+    pub log_max_bytes: u64,
+    /// Old `toc.log` files kept.
+    pub log_keep: usize,
+    /// `audit.log` rotates past this size.
+    pub audit_max_bytes: u64,
+    /// Old `audit.log` files kept.
+    pub audit_keep: usize,
+}
+
+impl Default for LogRotation {
+    /// `toc.log` at 16 MiB keeping 5, `audit.log` at 64 MiB keeping 20.
+    fn default() -> Self {
+        LogRotation {
+            log_max_bytes: 16 << 20,
+            log_keep: 5,
+            audit_max_bytes: 64 << 20,
+            audit_keep: 20,
+        }
+    }
 }
 
 /// A secret value: written in the file, or read from an environment

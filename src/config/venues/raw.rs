@@ -9,7 +9,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::value::{Dur, OneOrMany, Percent};
+use crate::config::value::{Dur, OneOrMany, Percent, Size};
 
 /// `[event]`.
 #[derive(Debug, Deserialize)]
@@ -23,6 +23,10 @@ pub(super) struct RawEvent {
     pub(super) flap_high: Option<Spanned<Percent>>,
     pub(super) flap_low: Option<Spanned<Percent>>,
     pub(super) data_dir: Option<Spanned<String>>,
+    pub(super) log_max_size: Option<Spanned<Size>>,
+    pub(super) log_keep: Option<Spanned<i64>>,
+    pub(super) audit_max_size: Option<Spanned<Size>>,
+    pub(super) audit_keep: Option<Spanned<i64>>,
     #[serde(default)]
     pub(super) slo: BTreeMap<Spanned<String>, Spanned<Dur>>,
 }

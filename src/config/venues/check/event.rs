@@ -8,9 +8,14 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::{ID_HELP, is_id};
-use crate::config::value::Dur;
+use crate::config::value::{Dur, Size};
 use crate::config::venues::cx::{Cx, first_span};
-use crate::config::venues::model::Event;
+use crate::config::venues::model::{Event, LogRotation};
+
+/// The smallest size a log may rotate at.
+const MIN_LOG_BYTES: u64 = 64 << 10;
+/// The largest size a log may rotate at.
+const MAX_LOG_BYTES: u64 = 4 << 30;
 use crate::config::venues::raw::RawEvent;
 
 /// The flapping thresholds, in percent state change.
@@ -65,6 +70,7 @@ impl Cx<'_> {
                  a slow device would still be in its last check when the next is due",
             );
         }
+        let logs = self.validate_logs(&raw);
         let mut slo = BTreeMap::new();
         for (k, v) in raw.slo {
             if !is_id(k.get_ref()) {
@@ -104,8 +110,55 @@ impl Cx<'_> {
             flap_high,
             flap_low,
             data_dir,
+            logs,
             slo,
         })
+    }
+
+    /// Checks the sizes and counts of rotated logs.
+    fn validate_logs(&mut self, raw: &RawEvent) -> LogRotation {
+        let default = LogRotation::default();
+        let mut size = |v: &Option<Spanned<Size>>, default: u64, name: &str| {
+            let Some(v) = v else {
+                return default;
+            };
+            let bytes = v.get_ref().0;
+            if (MIN_LOG_BYTES..=MAX_LOG_BYTES).contains(&bytes) {
+                bytes
+            } else {
+                self.error(
+                    v.span(),
+                    format!("{name} must be from 64KiB to 4GiB"),
+                    "write e.g. `16MiB`",
+                );
+                default
+            }
+        };
+        let log_max_bytes = size(&raw.log_max_size, default.log_max_bytes, "log_max_size");
+        let audit_max_bytes = size(
+            &raw.audit_max_size,
+            default.audit_max_bytes,
+            "audit_max_size",
+        );
+        let mut keep = |v: &Option<Spanned<i64>>, default: usize, name: &str| {
+            v.as_ref()
+                .and_then(|v| {
+                    self.int_range(
+                        v,
+                        0..=1000,
+                        name,
+                        "write how many old files to keep, 0 to 1000",
+                    )
+                })
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(default)
+        };
+        LogRotation {
+            log_max_bytes,
+            log_keep: keep(&raw.log_keep, default.log_keep, "log_keep"),
+            audit_max_bytes,
+            audit_keep: keep(&raw.audit_keep, default.audit_keep, "audit_keep"),
+        }
     }
 
     /// Checks `flap_high` and `flap_low`, alone and together.
