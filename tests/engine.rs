@@ -63,6 +63,10 @@ async fn one_member_lost_is_orange_both_red_and_uplink_makes_children_unreachabl
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one story: every refusal, then the audit"
+)]
 async fn commands_are_checked_against_role_and_scope_and_audited() {
     let dir = tempfile::tempdir().unwrap();
     let mut tuning = quick(500);
@@ -188,4 +192,47 @@ async fn faults_are_refused_outside_a_demo_and_a_dead_engine_says_so() {
         h.send(fault("STA-core", "down")).await,
         Err(Refusal::Unavailable)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_now_checks_at_once_instead_of_at_the_next_slot() {
+    // Every device is checked every 30 s: without check-now, three
+    // failures would take a minute and a half to turn hard.
+    let live = Live::demo(small(), quick(30_000))
+        .await
+        .expect("demo starts");
+    let h = live.handle();
+    wait_for(&h, Duration::from_secs(15), "all OK", all_ok).await;
+    h.send(fault("MRN-scb", "down")).await.expect("applied");
+    // A simulated TCP device looks at its faults every POLL.
+    tokio::time::sleep(toc::sim::tcp::POLL * 3).await;
+    for attempt in 1..=3 {
+        let done = h
+            .send(Command::check_now("MRN-scb"))
+            .await
+            .expect("a duty manager may check");
+        assert_eq!(done.to_string(), "MRN-scb: checking now");
+        wait_for(&h, Duration::from_secs(5), "the next attempt", |s| {
+            let i = s.layout.device("MRN-scb").expect("device");
+            s.devices[i].attempt >= attempt
+        })
+        .await;
+    }
+    let s = wait_for(&h, Duration::from_secs(5), "MRN-scb down", |s| {
+        device(s, "MRN-scb") == Status::Down
+    })
+    .await;
+    assert!(
+        s.incidents.iter().any(|i| i.subject == "MRN-scb"),
+        "{:?}",
+        s.incidents
+    );
+    // A venue code checks every device of the venue.
+    let done = h.send(Command::check_now("MRN")).await.expect("venue");
+    assert!(done.to_string().starts_with("MRN: checking "), "{done}");
+    assert!(matches!(
+        h.send(Command::check_now("NOPE")).await,
+        Err(Refusal::Invalid(why)) if why.contains("no device or venue")
+    ));
+    live.shutdown().await;
 }

@@ -8,6 +8,7 @@
 //! Each `.rs` file is read up to its `#[cfg(test)]` module (tests may use
 //! what they like); every `crate::…` path is taken, including those in
 //! `use crate::{a::…, b::…}` groups.
+#![allow(clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -429,3 +429,30 @@ async fn an_interval_of_centuries_waits_without_overflow() {
     assert!(got.len() <= 1, "{got:?}");
     assert!(rx.recv().await.is_none(), "the channel closed at shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_now_wakes_one_device_before_its_slot() {
+    let a = live_listener().await;
+    let b = live_listener().await;
+    let devs = devices(&[tcp(a), tcp(b)], "60s", "500ms");
+    let (tx, mut rx) = mpsc::channel(64);
+    let cfg = SchedulerConfig {
+        first_spread: Duration::from_millis(100),
+        ..config(16)
+    };
+    let handle = scheduler::spawn(Arc::new(TcpProbe::new(0)), devs, tx, cfg);
+    // The first check of each, within the spread.
+    let first = collect(&mut rx, Instant::now() + Duration::from_millis(1500)).await;
+    assert_eq!(first.len(), 2, "{first:?}");
+    // Nothing else for a minute, unless asked.
+    let trigger = handle.trigger();
+    trigger.check_now(&[1, 7]);
+    let next = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("checked at once")
+        .expect("an observation");
+    assert_eq!(next.device, 1);
+    let quiet = collect(&mut rx, Instant::now() + Duration::from_millis(500)).await;
+    assert!(quiet.is_empty(), "only the device asked for: {quiet:?}");
+    drop(handle);
+}

@@ -25,7 +25,7 @@ pub enum Line {
     Help,
     /// `:q`, `:quit`: leave the console.
     Quit,
-    /// A command for the engine (`:fault`, `:clear`, `:maint`).
+    /// A command for the engine (`:check`, `:maint`, `:fault`, `:clear`).
     Send(Command),
 }
 
@@ -39,6 +39,11 @@ pub const USAGE: &[(&str, &str, bool)] = &[
     ("events", "the event ticker", false),
     ("help", "the keys", false),
     ("quit", "leave the console (also :q)", false),
+    (
+        "check TARGET",
+        "check a device, or every device of a venue, now",
+        false,
+    ),
     (
         "maint DEVICE on|off",
         "maintenance (downtime) on or off",
@@ -144,6 +149,7 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
         "events" | "ticker" => no_arg(name, args, Line::Events),
         "help" | "h" => no_arg(name, args, Line::Help),
         "q" | "quit" | "q!" => no_arg(name, args, Line::Quit),
+        "check" => one_arg("check", args).map(|t| Line::Send(Command::check_now(t))),
         "maint" | "maintenance" => match args {
             [device, on] => {
                 let on = match on.to_ascii_lowercase().as_str() {
@@ -203,6 +209,7 @@ mod tests {
     #[case::help("help", Line::Help)]
     #[case::q("q", Line::Quit)]
     #[case::quit("quit", Line::Quit)]
+    #[case::check("check STA-core-a", Line::Send(Command::check_now("STA-core-a")))]
     #[case::maint_on(
         "maint STA-acc-01 on",
         Line::Send(Command::maintenance("STA-acc-01", true))
@@ -245,6 +252,7 @@ mod tests {
     #[case::fault_zero("fault STA-core-a down for 0s", "above zero")]
     #[case::fault_values("fault STA-core-a if-down Te1 Te2", "one value at most")]
     #[case::clear_two("clear STA PDP", "usage: :clear [TARGET]")]
+    #[case::check_none("check", "usage: :check TARGET")]
     #[case::fault_unknown("fault STA-core-a melt", "unknown fault `melt`")]
     #[case::fault_cpu("fault STA-core-a cpu-high 300", "0 to 100")]
     fn refuses(#[case] text: &str, #[case] message: &str) {

@@ -25,8 +25,10 @@ fn target(command: &Command) -> Option<&str> {
         Command::Device(
             DeviceCommand::Maintenance { device: t, .. } | DeviceCommand::CheckNow { target: t },
         )
-        | Command::Sim(SimCommand::Fault(super::command::FaultSpec { target: t, .. }))
-        | Command::Sim(SimCommand::Clear { target: Some(t) }) => Some(t),
+        | Command::Sim(
+            SimCommand::Fault(super::command::FaultSpec { target: t, .. })
+            | SimCommand::Clear { target: Some(t) },
+        ) => Some(t),
         Command::Sim(SimCommand::Clear { target: None }) => None,
     }
 }

@@ -49,8 +49,8 @@ impl fmt::Display for Role {
     }
 }
 
-/// Who is asking. Fixed by whoever builds the [`EngineHandle`]
-/// (super::EngineHandle): the local wiring, or a server after
+/// Who is asking. Fixed by whoever builds the
+/// [`EngineHandle`](super::EngineHandle): the local wiring, or a server after
 /// authentication; never chosen by the console.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Identity {

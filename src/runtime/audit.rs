@@ -200,7 +200,7 @@ mod tests {
             },
             text: format!("maintenance on dev-{n}"),
             command: Command::maintenance(format!("dev-{n}"), true),
-            applied: n % 2 == 0,
+            applied: n.is_multiple_of(2),
             outcome: "ok".into(),
         }
     }
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(lines.len(), 100);
         for (n, l) in lines.iter().enumerate() {
             assert_eq!(l["command"], format!("maintenance on dev-{n}"));
-            assert_eq!(l["applied"], n % 2 == 0);
+            assert_eq!(l["applied"], n.is_multiple_of(2));
             assert_eq!(l["role"], "operator");
             assert_eq!(l["request"]["subject"], "device");
         }
