@@ -94,7 +94,11 @@ fn has_the_problems_it_promises() {
     assert_eq!(status(&snap, "PDP"), Status::Degraded);
     assert_eq!(status(&snap, "RGA"), Status::Down);
     assert_eq!(status(&snap, "BCY"), Status::Degraded);
-    assert_eq!(status(&snap, "GPL"), Status::Down, "the scoreboard is critical");
+    assert_eq!(
+        status(&snap, "GPL"),
+        Status::Down,
+        "the scoreboard is critical"
+    );
     assert_eq!(status(&snap, "CDM"), Status::Unknown);
     assert_eq!(status(&snap, "GGU"), Status::Down);
     assert_eq!(status(&snap, "TEA"), Status::Maintenance);
@@ -170,9 +174,10 @@ fn the_ticker_tells_the_operator_story() {
     assert_eq!(snap.devices[wlc].status, Status::Maintenance);
     assert!(has(&|k| matches!(k, EventKind::Note { device, text }
         if *device == core_b && text.starts_with("rebooted: "))));
-    assert!(has(
-        &|k| matches!(k, EventKind::Flapping { started: true, .. })
-    ));
+    assert!(has(&|k| matches!(
+        k,
+        EventKind::Flapping { started: true, .. }
+    )));
     let kinds: Vec<IncidentKind> = snap.incidents.iter().map(|i| i.kind).collect();
     for kind in [
         IncidentKind::DeviceDown,

@@ -315,7 +315,7 @@ impl Plan {
         match self {
             Plan::Since(secs, v) if age <= secs => Some(v),
             Plan::Last(n, v) if k < n => Some(v),
-            Plan::Flapping(v) if k < RECENT && k % 2 == 0 => Some(v),
+            Plan::Flapping(v) if k < RECENT && k.is_multiple_of(2) => Some(v),
             _ => None,
         }
     }
@@ -324,7 +324,10 @@ impl Plan {
     fn around(self, grid: Grid, attempts: u64) -> Vec<u64> {
         match self {
             Plan::Since(secs, _) => grid
-                .between(secs.saturating_sub(attempts * grid.poll), secs + 2 * grid.poll)
+                .between(
+                    secs.saturating_sub(attempts * grid.poll),
+                    secs + 2 * grid.poll,
+                )
                 .collect(),
             Plan::Note(secs, _) => grid.between(secs, secs + grid.poll).take(1).collect(),
             _ => Vec::new(),
@@ -386,13 +389,16 @@ fn outcome(result: CheckResult, inv: &Inventory, d: usize, k: u64) -> Outcome {
 /// One check to feed: its age (oldest first), the device, its number.
 type Check = (Reverse<u64>, usize, u64);
 
+/// A maintenance command: age, device, user.
+type Maintenance = (u64, usize, Option<&'static str>);
+
 /// Every check to feed, oldest first, and the maintenance commands (age,
 /// device, user).
 fn schedule(
     plans: &[Option<Plan>],
     grids: &[Grid],
     attempts: u64,
-) -> (Vec<Check>, Vec<(u64, usize, Option<&'static str>)>) {
+) -> (Vec<Check>, Vec<Maintenance>) {
     let mut checks: Vec<Check> = Vec::new();
     let mut maintenance = Vec::new();
     for (d, (plan, &grid)) in plans.iter().zip(grids).enumerate() {
@@ -463,7 +469,7 @@ fn build(venues: usize, devices: usize, host: bool) -> Snapshot {
                 outcome.notes.push(note.to_owned());
                 for r in &mut outcome.readings {
                     if r.name == "sysUpTime" {
-                        r.value = "12s".to_owned();
+                        "12s".clone_into(&mut r.value);
                     }
                 }
             }
