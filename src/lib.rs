@@ -7,5 +7,6 @@ pub mod engine;
 pub mod live;
 pub mod model;
 pub mod probe;
+pub mod runtime;
 pub mod sim;
 pub mod snmp;

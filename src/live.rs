@@ -1,30 +1,64 @@
 //! Wiring for `toc demo` and `toc run`: probes and scheduler, engine and,
 //! in a demo, the simulated venues, all in one process.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::config::Inventory;
-use crate::engine::{Engine, EngineConfig, EngineHandle};
+use crate::engine::{
+    AuditSink, CheckNow, Engine, EngineConfig, EngineHandle, FaultInjector, Identity, Inputs, Ports,
+};
 use crate::probe::any::AnyProbe;
-use crate::probe::scheduler::{self, SchedulerConfig, SchedulerHandle};
+use crate::probe::scheduler::{self, CheckTrigger, SchedulerConfig, SchedulerHandle};
+use crate::runtime::audit::FileAudit;
 use crate::sim::{self, SimHandle, SimOptions};
 
 /// Observations waiting for the engine before the scheduler waits.
 const QUEUE: usize = 8192;
 
 /// Tuning applied to an inventory before it runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Tuning {
     /// Poll every device this often instead of its configured interval.
     pub interval: Option<Duration>,
     /// Give up on an attempt after this long instead of the configured
     /// timeout.
     pub timeout: Option<Duration>,
-    /// Engine settings; `demo` is filled in by [`Live::demo`].
+    /// Engine settings.
     pub engine: EngineConfig,
+    /// The data folder: the audit log goes there, its disk is watched, and
+    /// the engine's runs are counted there. None: no audit, no host
+    /// sampling, run 0 (tests).
+    pub data_dir: Option<PathBuf>,
+    /// Sample the TOC host this often (with a data folder).
+    pub host_every: Duration,
+}
+
+impl Default for Tuning {
+    /// The configured intervals, default engine settings, no data folder,
+    /// the host sampled every 5 s.
+    fn default() -> Self {
+        Tuning {
+            interval: None,
+            timeout: None,
+            engine: EngineConfig::default(),
+            data_dir: None,
+            host_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The scheduler is the engine's check-now port.
+#[derive(Debug)]
+struct Checks(CheckTrigger);
+
+impl CheckNow for Checks {
+    fn check_now(&self, devices: &[usize]) {
+        self.0.check_now(devices);
+    }
 }
 
 impl Tuning {
@@ -55,6 +89,8 @@ pub struct Live {
     pub sim: Option<SimHandle>,
     scheduler: SchedulerHandle,
     engine: Engine,
+    audit: Option<Arc<FileAudit>>,
+    host: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Live {
@@ -63,7 +99,7 @@ impl Live {
     pub fn run(mut inventory: Inventory, tuning: Tuning) -> Result<Live, String> {
         tuning.apply(&mut inventory);
         let inventory = Arc::new(inventory);
-        Self::start(inventory, None, tuning.engine)
+        Self::start(inventory, None, tuning)
     }
 
     /// Simulates the venues of `inventory` on loopback (on ports the
@@ -98,30 +134,56 @@ impl Live {
             sim.summary().tcp_listeners,
             sim.control_addr()
         );
-        let mut engine = tuning.engine;
-        engine.demo = Some(sim.state());
-        Self::start(inventory, Some(sim), engine)
+        Self::start(inventory, Some(sim), tuning)
     }
 
     fn start(
         inventory: Arc<Inventory>,
         sim: Option<SimHandle>,
-        config: EngineConfig,
+        tuning: Tuning,
     ) -> Result<Live, String> {
         let probe = Arc::new(AnyProbe::new(&inventory)?);
         let (tx, rx) = mpsc::channel(QUEUE);
-        let engine = Engine::start(&inventory, rx, config);
+        let mut config = tuning.engine;
+        let mut audit = None;
+        let mut host = None;
+        let mut host_rx = None;
+        if let Some(dir) = &tuning.data_dir {
+            config.run = next_run(dir)?;
+            let file = FileAudit::open(dir)
+                .map_err(|e| format!("cannot open the audit log in {}: {e}", dir.display()))?;
+            audit = Some(Arc::new(file));
+            let (htx, hrx) = mpsc::channel(4);
+            host = Some(tokio::spawn(crate::probe::host::sample_every(
+                dir.clone(),
+                tuning.host_every,
+                htx,
+            )));
+            host_rx = Some(hrx);
+        }
         let scheduler = scheduler::spawn_inventory(
             probe,
             Arc::clone(&inventory),
             tx,
             SchedulerConfig::for_event(&inventory.event),
         );
+        let ports = Ports {
+            faults: sim.as_ref().map(|s| s.state() as Arc<dyn FaultInjector>),
+            checks: Some(Arc::new(Checks(scheduler.trigger()))),
+            audit: audit.clone().map(|a| a as Arc<dyn AuditSink>),
+        };
+        let inputs = Inputs {
+            observations: rx,
+            host: host_rx,
+        };
+        let engine = Engine::start_with(&inventory, inputs, config, ports);
         Ok(Live {
             inventory,
             sim,
             scheduler,
             engine,
+            audit,
+            host,
         })
     }
 
@@ -130,12 +192,56 @@ impl Live {
         self.engine.handle()
     }
 
-    /// Stops polling, the engine and the simulator.
+    /// A handle on the engine acting as `identity` (the wiring decides who
+    /// a handle is, never the console).
+    pub fn handle_for(&self, identity: Identity) -> EngineHandle {
+        self.engine.handle_for(identity)
+    }
+
+    /// Stops polling, the engine and the simulator; the audit log is
+    /// synced.
     pub async fn shutdown(mut self) {
+        if let Some(h) = self.host.take() {
+            h.abort();
+        }
         self.scheduler.shutdown().await;
         self.engine.shutdown().await;
         if let Some(sim) = self.sim.take() {
             sim.shutdown().await;
         }
+        if let Some(audit) = self.audit.take() {
+            audit.close();
+        }
     }
+}
+
+/// Counts this start in `dir/runs` and returns its number (1 for the
+/// first): incident ids carry it, so they never collide across restarts.
+/// The file is synced before the engine starts.
+fn next_run(dir: &std::path::Path) -> Result<u32, String> {
+    use std::io::Write as _;
+    let path = dir.join("runs");
+    let last = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<u32>().map_err(|e| {
+            format!(
+                "{} must hold the number of the last run, not {:?} ({e}); remove it to start again at 1",
+                path.display(),
+                text.trim()
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let run = last
+        .checked_add(1)
+        .ok_or_else(|| format!("{} is at its largest run number", path.display()))?;
+    let tmp = dir.join("runs.tmp");
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        let mut f = std::fs::File::create(&tmp)?;
+        writeln!(f, "{run}")?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    });
+    written.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(run)
 }

@@ -509,10 +509,8 @@ fn live(
     let tuning = toc::live::Tuning {
         interval,
         timeout,
-        engine: toc::engine::EngineConfig {
-            data_dir: Some(data_dir),
-            ..toc::engine::EngineConfig::default()
-        },
+        data_dir: Some(data_dir),
+        ..toc::live::Tuning::default()
     };
     let code = runtime.block_on(async move {
         let started = if demo {
@@ -572,14 +570,16 @@ fn load(source: &Source) -> Result<Inventory, ExitCode> {
 }
 
 /// Sends every log line to `toc.log` in the data folder, never to the
-/// terminal the console draws on. Returns the log's path.
+/// terminal the console draws on; the file rotates by size (each line
+/// whole in one file). Returns the log's path.
 fn start_log(data_dir: &Path) -> std::io::Result<PathBuf> {
+    /// `toc.log` rotates when the next line would take it past this.
+    const LOG_MAX_BYTES: u64 = 16 * 1024 * 1024;
+    /// Rotated logs kept (`toc.log.1` … `toc.log.5`), the oldest deleted.
+    const LOG_KEEP: usize = 5;
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("toc.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
+    let file = toc::runtime::rotate::RotatingFile::open(&path, LOG_MAX_BYTES, LOG_KEEP)?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let installed = tracing_subscriber::fmt()

@@ -13,7 +13,7 @@ use toc::console::app::{MessageKind, Pane, View, WallSort, find_device, wall_ord
 use toc::console::filter::Filter;
 use toc::console::keymap::Context;
 use toc::console::{App, Effect};
-use toc::engine::{Command, EventKind, FaultSpec, Identity, Refusal, Role, Snapshot};
+use toc::engine::{Command, Done, EventKind, FaultKind, Identity, Refusal, Role, Snapshot};
 use toc::model::Status;
 
 fn app(demo: bool) -> App {
@@ -230,14 +230,26 @@ fn commands_go_out_as_effects_and_replies_come_back() {
     assert_eq!(label, "fault STA-core-a cpu-high 95 for 30s");
     assert_eq!(commands.len(), 1);
     assert_eq!(app.message().map(|m| m.kind), Some(MessageKind::Pending));
-    app.on_reply(&label, &[Ok("fault set".into())]);
+    app.on_reply(
+        &label,
+        &[Ok(Done::FaultsCleared {
+            target: None,
+            count: 0,
+        })],
+    );
     let m = app.message().cloned().expect("message");
     assert_eq!(m.kind, MessageKind::Info);
-    assert_eq!(m.text, "fault STA-core-a cpu-high 95 for 30s: fault set");
+    assert_eq!(
+        m.text,
+        "fault STA-core-a cpu-high 95 for 30s: 0 fault(s) cleared"
+    );
     app.on_reply(
         "x",
         &[
-            Ok("a".into()),
+            Ok(Done::FaultsCleared {
+                target: None,
+                count: 1,
+            }),
             Err(Refusal::Forbidden {
                 needed: Role::Operator,
                 held: Role::Viewer,
@@ -250,18 +262,11 @@ fn commands_go_out_as_effects_and_replies_come_back() {
 }
 
 fn fault(target: &str, kind: &str) -> Command {
-    Command::Fault(FaultSpec {
-        target: target.into(),
-        kind: kind.into(),
-        value: None,
-        duration: None,
-    })
+    Command::fault(target, FaultKind::parse(kind, None).expect("fault"), None)
 }
 
 fn clear(target: &str) -> Command {
-    Command::ClearFaults {
-        target: Some(target.into()),
-    }
+    Command::clear_faults(Some(target.into()))
 }
 
 #[test]

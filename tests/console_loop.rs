@@ -20,7 +20,7 @@ use ratatui::layout::{Position, Size};
 use support::games;
 use toc::console::{ConsoleOptions, run_loop};
 use toc::engine::{
-    Command, EngineHandle, FaultSpec, Identity, Link, Refusal, Request, Role, Snapshot,
+    Command, Done, EngineHandle, FaultKind, Identity, Link, Refusal, Request, Role, Snapshot,
 };
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -219,18 +219,22 @@ async fn a_command_reaches_the_engine_with_the_identity_and_its_reply_is_shown()
     assert_eq!(request.identity, rig.identity);
     assert_eq!(
         request.command,
-        Command::Fault(FaultSpec {
-            target: "STA-core-a".to_owned(),
-            kind: "cpu-high".to_owned(),
-            value: Some("95".to_owned()),
-            duration: Some(Duration::from_secs(30)),
-        })
+        Command::fault(
+            "STA-core-a",
+            FaultKind::CpuHigh(95),
+            Some(Duration::from_secs(30))
+        )
     );
     rig.shows("sending: fault STA-core-a cpu-high 95 for 30s")
         .await;
     request
         .reply
-        .send(Ok("STA-core-a: cpu-high 95 for 30s".to_owned()))
+        .send(Ok(Done::FaultSet {
+            target: "STA-core-a".to_owned(),
+            fault: FaultKind::CpuHigh(95),
+            duration: Some(Duration::from_secs(30)),
+            detail: "STA-core-a: cpu-high 95 for 30s".to_owned(),
+        }))
         .unwrap();
     rig.shows("fault STA-core-a cpu-high 95 for 30s: STA-core-a: cpu-high 95 for 30s")
         .await;
@@ -266,16 +270,16 @@ async fn the_demo_key_faults_the_selected_venue_in_steps() {
         .unwrap();
     assert_eq!(
         request.command,
-        Command::Fault(FaultSpec {
-            target: "RGA-core-a".to_owned(),
-            kind: "down".to_owned(),
-            value: None,
-            duration: None,
-        })
+        Command::fault("RGA-core-a", FaultKind::Down, None)
     );
     request
         .reply
-        .send(Ok("RGA-core-a down".to_owned()))
+        .send(Ok(Done::FaultSet {
+            target: "RGA-core-a".to_owned(),
+            fault: FaultKind::Down,
+            duration: None,
+            detail: "RGA-core-a down".to_owned(),
+        }))
         .unwrap();
     rig.shows("demo 1/4: RGA-core-a down: RGA-core-a down")
         .await;

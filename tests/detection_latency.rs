@@ -39,9 +39,7 @@ async fn detection_latency_is_within_interval_times_attempts_plus_100ms() {
         let took = t0.elapsed();
         seen.push((id, took));
         handle
-            .send(Command::ClearFaults {
-                target: Some(id.to_owned()),
-            })
+            .send(Command::clear_faults(Some(id.to_owned())))
             .await
             .expect("cleared");
         wait_for(&handle, Duration::from_secs(5), "recovery", all_ok).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toc::engine::{Command, EventKind, Identity, Refusal, Role};
 use toc::live::Live;
-use toc::model::Status;
+use toc::model::{ProblemKind, Status};
 
 use support::engine::{all_ok, device, fault, quick, small, venue, wait_for};
 
@@ -26,7 +26,7 @@ async fn one_member_lost_is_orange_both_red_and_uplink_makes_children_unreachabl
     assert!(
         s.incidents
             .iter()
-            .any(|i| i.key == "redundancy-lost:STA-ovr")
+            .any(|i| i.kind == ProblemKind::RedundancyLost && i.subject == "STA-ovr")
     );
     assert_eq!(venue(&s, "MRN"), Status::Ok);
 
@@ -37,19 +37,18 @@ async fn one_member_lost_is_orange_both_red_and_uplink_makes_children_unreachabl
     .await;
 
     let cleared = h
-        .send(Command::ClearFaults {
-            target: Some("STA".to_owned()),
-        })
+        .send(Command::clear_faults(Some("STA".to_owned())))
         .await
         .expect("cleared");
     assert_eq!(
-        cleared, "STA: 2 fault(s) cleared",
+        cleared.to_string(),
+        "STA: 2 fault(s) cleared",
         "a venue code clears its devices"
     );
     wait_for(&h, Duration::from_secs(5), "all OK again", all_ok).await;
 
     let reply = h.send(fault("STA", "uplink-down")).await.expect("applied");
-    assert!(reply.contains("uplink-down"), "{reply}");
+    assert!(reply.to_string().contains("uplink-down"), "{reply}");
     let s = wait_for(&h, Duration::from_secs(5), "children unreachable", |s| {
         device(s, "STA-core") == Status::Unreachable && device(s, "STA-rtr-a") == Status::Down
     })
@@ -67,20 +66,20 @@ async fn one_member_lost_is_orange_both_red_and_uplink_makes_children_unreachabl
 async fn commands_are_checked_against_role_and_scope_and_audited() {
     let dir = tempfile::tempdir().unwrap();
     let mut tuning = quick(500);
-    tuning.engine.data_dir = Some(dir.path().to_path_buf());
+    tuning.data_dir = Some(dir.path().to_path_buf());
     let live = Live::demo(small(), tuning).await.expect("demo starts");
     let local = live.handle();
-    let viewer = local.with_identity(Identity {
+    let viewer = live.handle_for(Identity {
         user: "vera".to_owned(),
         role: Role::Viewer,
         venues: Vec::new(),
     });
-    let tech = local.with_identity(Identity {
+    let tech = live.handle_for(Identity {
         user: "theo".to_owned(),
         role: Role::Technician,
         venues: vec!["MRN".to_owned()],
     });
-    let op = local.with_identity(Identity {
+    let op = live.handle_for(Identity {
         user: "olga".to_owned(),
         role: Role::Operator,
         venues: vec!["MRN".to_owned()],
@@ -103,27 +102,24 @@ async fn commands_are_checked_against_role_and_scope_and_audited() {
         Err(Refusal::OutOfScope("STA-core".to_owned()))
     );
     assert_eq!(
-        op.send(Command::ClearFaults { target: None }).await,
+        op.send(Command::clear_faults(None)).await,
         Err(Refusal::OutOfScope("every venue".to_owned()))
     );
     assert!(matches!(
-        op.send(fault("MRN-core", "melted")).await,
-        Err(Refusal::Invalid(why)) if why.contains("unknown fault")
+        op.send(fault("MRN-core", "uplink-down")).await,
+        Err(Refusal::Invalid(why)) if why.contains("takes a venue code")
     ));
     assert!(matches!(
         op.send(fault("MRN-nope", "down")).await,
         Err(Refusal::OutOfScope(_))
     ));
     let done = op.send(fault("MRN-core", "down")).await.expect("in scope");
-    assert_eq!(done, "MRN-core: down");
+    assert_eq!(done.to_string(), "MRN-core: down");
     let m = local
-        .send(Command::Maintenance {
-            device: "STA-timing".to_owned(),
-            on: true,
-        })
+        .send(Command::maintenance("STA-timing", true))
         .await
         .expect("duty manager may");
-    assert_eq!(m, "STA-timing: maintenance on");
+    assert_eq!(m.to_string(), "STA-timing: maintenance on");
     let s = wait_for(&local, Duration::from_secs(5), "maintenance", |s| {
         device(s, "STA-timing") == Status::Maintenance
     })
@@ -145,6 +141,15 @@ async fn commands_are_checked_against_role_and_scope_and_audited() {
     .expect("a command event on the broadcast channel");
     assert!(matches!(ev.kind, EventKind::Command { ref user, .. } if user == "olga"));
 
+    let run = std::fs::read_to_string(dir.path().join("runs")).expect("runs");
+    assert_eq!(run.trim(), "1", "the first run");
+    assert!(
+        s.incidents.iter().all(|i| i.id.run == 1),
+        "incident ids carry the run: {:?}",
+        s.incidents
+    );
+    // Shutting down syncs the audit log.
+    live.shutdown().await;
     let audit = std::fs::read_to_string(dir.path().join("audit.log")).expect("audit log");
     let lines: Vec<serde_json::Value> = audit
         .lines()
@@ -159,8 +164,10 @@ async fn commands_are_checked_against_role_and_scope_and_audited() {
             .unwrap()
             .contains("needs role operator")
     );
-    assert_eq!(lines[6]["outcome"], "applied: MRN-core: down");
-    live.shutdown().await;
+    assert_eq!(lines[0]["applied"], false);
+    assert_eq!(lines[6]["outcome"], "MRN-core: down");
+    assert_eq!(lines[6]["applied"], true);
+    assert_eq!(lines[6]["request"]["subject"], "sim");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@ use super::filter::{self, Filter};
 use super::keymap::{self, Action, Context};
 use super::theme::Theme;
 use super::ui;
-use crate::engine::{Command, EventKind, Identity, Link, Reply, Snapshot};
+use crate::engine::{Command, EventKind, FaultKind, Identity, IncidentId, Link, Reply, Snapshot};
 use crate::model::Status;
 
 /// What the main area shows; the last one pushed is on screen.
@@ -144,7 +144,7 @@ pub struct App {
     pub(crate) device_sort: DeviceSort,
     pub(crate) device_sel: Option<usize>,
     pub(crate) history_scroll: usize,
-    pub(crate) incident_sel: Option<u64>,
+    pub(crate) incident_sel: Option<IncidentId>,
     pub(crate) ticker_sel: usize,
     pub(crate) help: Option<usize>,
     pub(crate) filter: Filter,
@@ -284,9 +284,9 @@ impl App {
             self.error(format!("{label}: {refusal}"));
             return;
         }
-        let texts: Vec<&str> = replies
+        let texts: Vec<String> = replies
             .iter()
-            .filter_map(|r| r.as_deref().ok())
+            .filter_map(|r| r.as_ref().ok().map(ToString::to_string))
             .filter(|t| !t.is_empty())
             .collect();
         if texts.is_empty() {
@@ -548,7 +548,9 @@ impl App {
                                 .map_or(Subject::Venue(i.venue), Subject::Device)
                         })
                     }
-                    EventKind::IncidentResolved { .. } | EventKind::Command { .. } => None,
+                    EventKind::IncidentResolved { .. }
+                    | EventKind::Command { .. }
+                    | EventKind::Audit { .. } => None,
                 });
                 match subject {
                     Some(Subject::Device(d)) => self.go_device(snap, d),
@@ -632,23 +634,20 @@ impl App {
             members.get(1).and_then(|&m| id(m)),
         );
         let step = self.demo_steps.get(&v).copied().unwrap_or(0);
-        let fault = |target: String, kind: &str| {
-            Command::Fault(crate::engine::FaultSpec {
-                target,
-                kind: kind.to_owned(),
-                value: None,
-                duration: None,
-            })
-        };
-        let clear = |target: String| Command::ClearFaults {
-            target: Some(target),
-        };
+        let fault = |target: String, fault: FaultKind| Command::fault(target, fault, None);
+        let clear = |target: String| Command::clear_faults(Some(target));
         let (label, commands) = match (step, a, b) {
-            (0, Some(a), _) => (format!("demo 1/4: {a} down"), vec![fault(a, "down")]),
-            (0 | 1, _, Some(b)) => (format!("demo 2/4: {b} down too"), vec![fault(b, "down")]),
+            (0, Some(a), _) => (
+                format!("demo 1/4: {a} down"),
+                vec![fault(a, FaultKind::Down)],
+            ),
+            (0 | 1, _, Some(b)) => (
+                format!("demo 2/4: {b} down too"),
+                vec![fault(b, FaultKind::Down)],
+            ),
             (0..=2, a, b) => {
                 let mut commands: Vec<Command> = a.into_iter().chain(b).map(clear).collect();
-                commands.push(fault(code.clone(), "uplink-down"));
+                commands.push(fault(code.clone(), FaultKind::UplinkDown));
                 (format!("demo 3/4: {code} uplink down"), commands)
             }
             _ => (
@@ -685,7 +684,7 @@ impl App {
         }
         targets
             .into_iter()
-            .map(|t| Command::ClearFaults { target: Some(t) })
+            .map(|t| Command::clear_faults(Some(t)))
             .collect()
     }
 
@@ -704,7 +703,7 @@ impl App {
             let id = info.id.clone();
             return self.send(
                 format!("clear faults on {id}"),
-                vec![Command::ClearFaults { target: Some(id) }],
+                vec![Command::clear_faults(Some(id))],
             );
         }
         let Some(v) = self.current_venue(snap) else {
@@ -814,7 +813,7 @@ pub(crate) fn position(order: &[usize], selected: Option<usize>) -> usize {
         .unwrap_or(0)
 }
 
-fn incident_position(snap: &Snapshot, selected: Option<u64>) -> usize {
+fn incident_position(snap: &Snapshot, selected: Option<IncidentId>) -> usize {
     selected
         .and_then(|id| snap.incidents.iter().position(|i| i.id == id))
         .unwrap_or(0)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::engine::{Command, FaultSpec};
+use crate::engine::{Command, FaultKind};
 
 /// A command line, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,12 +123,8 @@ fn fault(args: &[&str]) -> Result<Command, String> {
         [v] => Some((*v).to_owned()),
         _ => return Err(format!("one value at most; {}", usage("fault"))),
     };
-    Ok(Command::Fault(FaultSpec {
-        target: target.to_owned(),
-        kind: kind.to_owned(),
-        value,
-        duration,
-    }))
+    let fault = FaultKind::parse(kind, value.as_deref())?;
+    Ok(Command::fault(target, fault, duration))
 }
 
 /// Reads a command line (without the leading `:`). `demo` allows the
@@ -155,10 +151,7 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
                     "off" => false,
                     _ => return Err(usage("maint")),
                 };
-                Ok(Line::Send(Command::Maintenance {
-                    device: (*device).to_owned(),
-                    on,
-                }))
+                Ok(Line::Send(Command::maintenance(*device, on)))
             }
             _ => Err(usage("maint")),
         },
@@ -169,10 +162,10 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
         "clear" => {
             demo_only("clear", demo)?;
             match args {
-                [] => Ok(Line::Send(Command::ClearFaults { target: None })),
-                [target] => Ok(Line::Send(Command::ClearFaults {
-                    target: Some((*target).to_owned()),
-                })),
+                [] => Ok(Line::Send(Command::clear_faults(None))),
+                [target] => Ok(Line::Send(Command::clear_faults(Some(
+                    (*target).to_owned(),
+                )))),
                 _ => Err(usage("clear")),
             }
         }
@@ -193,12 +186,8 @@ mod tests {
     use rstest::rstest;
 
     fn fault_cmd(target: &str, kind: &str, value: Option<&str>, secs: Option<u64>) -> Line {
-        Line::Send(Command::Fault(FaultSpec {
-            target: target.to_owned(),
-            kind: kind.to_owned(),
-            value: value.map(ToOwned::to_owned),
-            duration: secs.map(Duration::from_secs),
-        }))
+        let fault = FaultKind::parse(kind, value).expect("valid fault");
+        Line::Send(Command::fault(target, fault, secs.map(Duration::from_secs)))
     }
 
     #[rstest]
@@ -214,8 +203,14 @@ mod tests {
     #[case::help("help", Line::Help)]
     #[case::q("q", Line::Quit)]
     #[case::quit("quit", Line::Quit)]
-    #[case::maint_on("maint STA-acc-01 on", Line::Send(Command::Maintenance { device: "STA-acc-01".into(), on: true }))]
-    #[case::maint_off("maint STA-acc-01 OFF", Line::Send(Command::Maintenance { device: "STA-acc-01".into(), on: false }))]
+    #[case::maint_on(
+        "maint STA-acc-01 on",
+        Line::Send(Command::maintenance("STA-acc-01", true))
+    )]
+    #[case::maint_off(
+        "maint STA-acc-01 OFF",
+        Line::Send(Command::maintenance("STA-acc-01", false))
+    )]
     #[case::fault_down("fault STA-core-a down", fault_cmd("STA-core-a", "down", None, None))]
     #[case::fault_uplink("fault STA uplink-down", fault_cmd("STA", "uplink-down", None, None))]
     #[case::fault_value_for(
@@ -230,8 +225,8 @@ mod tests {
         "fault STA-core-a down for 1m 30s",
         fault_cmd("STA-core-a", "down", None, Some(90))
     )]
-    #[case::clear_all("clear", Line::Send(Command::ClearFaults { target: None }))]
-    #[case::clear_one("clear STA", Line::Send(Command::ClearFaults { target: Some("STA".into()) }))]
+    #[case::clear_all("clear", Line::Send(Command::clear_faults(None)))]
+    #[case::clear_one("clear STA", Line::Send(Command::clear_faults(Some("STA".into()))))]
     fn reads(#[case] text: &str, #[case] expected: Line) {
         assert_eq!(parse(text, true), Ok(expected));
     }
@@ -250,6 +245,8 @@ mod tests {
     #[case::fault_zero("fault STA-core-a down for 0s", "above zero")]
     #[case::fault_values("fault STA-core-a if-down Te1 Te2", "one value at most")]
     #[case::clear_two("clear STA PDP", "usage: :clear [TARGET]")]
+    #[case::fault_unknown("fault STA-core-a melt", "unknown fault `melt`")]
+    #[case::fault_cpu("fault STA-core-a cpu-high 300", "0 to 100")]
     fn refuses(#[case] text: &str, #[case] message: &str) {
         let err = parse(text, true).expect_err("must fail");
         assert!(err.contains(message), "`{text}`: {err}");

@@ -189,7 +189,7 @@ impl Filter {
             Term::Venue(code) => Self::venue_code(snap, info.venue, code),
             Term::Status(s) => status.is_some_and(|st| s.matches(st)),
             Term::Role(role) => contains_lower(&info.role, role),
-            Term::Kind(kind) => info.kind == kind,
+            Term::Kind(kind) => info.kind == *kind,
         })
     }
 

@@ -1,11 +1,17 @@
-//! What users ask of the engine: [`Command`]s carrying the caller's
-//! [`Identity`], checked against the role table before they are applied.
+//! What users ask of the engine: [`Command`]s, grouped by subject, each
+//! carried with the caller's [`Identity`], checked by
+//! [`authorize`](super::auth::authorize) before it is applied, and
+//! answered with a typed [`Done`] or a [`Refusal`]. Every type here is a
+//! serde type: a remote console sends the same values over the wire.
 
 use std::fmt;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// What a user may do, from least to most (DESIGN.md, "Roles").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything, changes nothing.
     Viewer,
@@ -18,6 +24,14 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, least first.
+    pub const ALL: [Role; 4] = [
+        Role::Viewer,
+        Role::Technician,
+        Role::Operator,
+        Role::DutyManager,
+    ];
+
     /// Lower-case name as in users.toml (`duty_manager`).
     pub const fn name(self) -> &'static str {
         match self {
@@ -35,8 +49,10 @@ impl fmt::Display for Role {
     }
 }
 
-/// Who is asking.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Who is asking. Fixed by whoever builds the [`EngineHandle`]
+/// (super::EngineHandle): the local wiring, or a server after
+/// authentication; never chosen by the console.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Identity {
     /// User name.
     pub user: String,
@@ -60,32 +76,166 @@ impl Identity {
             venues: Vec::new(),
         }
     }
+
+    /// Whether the identity covers every venue.
+    pub fn all_venues(&self) -> bool {
+        self.venues.is_empty()
+    }
+}
+
+/// A fault the simulator of a `toc demo` can inject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Silent on every protocol.
+    Down,
+    /// Answers after this delay.
+    Slow(Duration),
+    /// One interface (by name or ifIndex) or every interface oper-down.
+    IfDown(Option<String>),
+    /// Down and up in turn, this long each.
+    Flapping(Duration),
+    /// Refuses our credentials.
+    AuthFail,
+    /// CPU at this percent.
+    CpuHigh(u8),
+    /// Reboots now (sysUpTime starts again).
+    Reboot,
+    /// The venue's uplink is down: every device of the venue silent (the
+    /// target is a venue code).
+    UplinkDown,
+}
+
+/// Every fault name, as typed after `:fault` and in the simulator's
+/// control API and scenario files.
+pub const FAULT_KINDS: [&str; 8] = [
+    "down",
+    "slow",
+    "if-down",
+    "flapping",
+    "auth-fail",
+    "cpu-high",
+    "reboot",
+    "uplink-down",
+];
+
+/// The default delay of `slow` without a value.
+pub const DEFAULT_SLOW: Duration = Duration::from_millis(500);
+/// The default phase of `flapping` without a value.
+pub const DEFAULT_FLAP: Duration = Duration::from_secs(10);
+/// The default load of `cpu-high` without a value.
+pub const DEFAULT_CPU: u8 = 95;
+/// The longest delay of `slow` and phase of `flapping`.
+pub const MAX_FAULT_VALUE: Duration = Duration::from_secs(24 * 3600);
+
+impl FaultKind {
+    /// Reads a fault from its name and optional value: `slow` takes a
+    /// delay (`"200ms"`, default 500ms), `flapping` a phase length
+    /// (default 10s), `if-down` an interface name or ifIndex (default:
+    /// every interface), `cpu-high` a percent (default 95); the others take
+    /// no value. The error says what to write instead.
+    pub fn parse(kind: &str, value: Option<&str>) -> Result<FaultKind, String> {
+        let value = value.map(str::trim);
+        let no_value = |f: FaultKind| match value {
+            None => Ok(f),
+            Some(v) => Err(format!("`{kind}` takes no value (got `{v}`); leave it out")),
+        };
+        let duration = |default: Duration| -> Result<Duration, String> {
+            let Some(v) = value else {
+                return Ok(default);
+            };
+            let d = crate::config::value::parse_duration(v)?;
+            if d.is_zero() {
+                return Err(format!(
+                    "`{kind}` needs a duration above zero, like `200ms`"
+                ));
+            }
+            if d > MAX_FAULT_VALUE {
+                return Err(format!(
+                    "`{kind}` takes at most {} (got `{v}`)",
+                    humantime::format_duration(MAX_FAULT_VALUE)
+                ));
+            }
+            Ok(d)
+        };
+        match kind {
+            "down" => no_value(FaultKind::Down),
+            "auth-fail" => no_value(FaultKind::AuthFail),
+            "reboot" => no_value(FaultKind::Reboot),
+            "uplink-down" => no_value(FaultKind::UplinkDown),
+            "slow" => Ok(FaultKind::Slow(duration(DEFAULT_SLOW)?)),
+            "flapping" => Ok(FaultKind::Flapping(duration(DEFAULT_FLAP)?)),
+            "if-down" => match value {
+                None => Ok(FaultKind::IfDown(None)),
+                Some("") => Err(
+                    "`if-down` needs an interface name or ifIndex (like `Te0/0/1` or `2`), or no value for every interface"
+                        .to_owned(),
+                ),
+                Some(v) => Ok(FaultKind::IfDown(Some(v.to_owned()))),
+            },
+            "cpu-high" => {
+                let Some(v) = value else {
+                    return Ok(FaultKind::CpuHigh(DEFAULT_CPU));
+                };
+                match v.trim_end_matches('%').trim().parse::<u8>() {
+                    Ok(p) if p <= 100 => Ok(FaultKind::CpuHigh(p)),
+                    _ => Err(format!(
+                        "`cpu-high` takes a percent from 0 to 100, like `95` (got `{v}`)"
+                    )),
+                }
+            }
+            other => Err(format!(
+                "unknown fault `{other}`; use one of: {}",
+                FAULT_KINDS.join(", ")
+            )),
+        }
+    }
+
+    /// The fault's name (`down`, …, `reboot`, `uplink-down`).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Down => "down",
+            FaultKind::Slow(_) => "slow",
+            FaultKind::IfDown(_) => "if-down",
+            FaultKind::Flapping(_) => "flapping",
+            FaultKind::AuthFail => "auth-fail",
+            FaultKind::CpuHigh(_) => "cpu-high",
+            FaultKind::Reboot => "reboot",
+            FaultKind::UplinkDown => "uplink-down",
+        }
+    }
+}
+
+impl fmt::Display for FaultKind {
+    /// As typed: `down`, `slow 200ms`, `if-down Te1/0/1`, `cpu-high 95`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())?;
+        match self {
+            FaultKind::Slow(d) | FaultKind::Flapping(d) => {
+                write!(f, " {}", humantime::format_duration(*d))
+            }
+            FaultKind::IfDown(Some(name)) => write!(f, " {name}"),
+            FaultKind::CpuHigh(p) => write!(f, " {p}"),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A simulator fault, as `:fault` asks for it (demo engines only).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultSpec {
     /// Device id, or venue code for `uplink-down`.
     pub target: String,
-    /// Fault kind and value as the simulator's control API takes them
-    /// (`down`, `if-down Te1/0/1`, `cpu-high 95`, `uplink-down`, `reboot`).
-    pub kind: String,
-    /// Optional value (`Te1/0/1`, `95`, `2s`).
-    pub value: Option<String>,
+    /// What to do to it.
+    pub fault: FaultKind,
     /// How long it lasts; none = until cleared.
     pub duration: Option<Duration>,
 }
 
-/// Something a user asks the engine to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Inject a simulator fault (only an engine started by `toc demo`).
-    Fault(FaultSpec),
-    /// Clear simulator faults on a target, or all of them (demo only).
-    ClearFaults {
-        /// Device id or venue code; none = every fault.
-        target: Option<String>,
-    },
+/// Commands about devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum DeviceCommand {
     /// Put a device in maintenance (downtime) or take it out.
     Maintenance {
         /// Device id.
@@ -93,15 +243,75 @@ pub enum Command {
         /// On or off.
         on: bool,
     },
+    /// Check a device, or every device of a venue, now instead of at its
+    /// next slot.
+    CheckNow {
+        /// Device id or venue code.
+        target: String,
+    },
+}
+
+/// Commands to the simulator of a `toc demo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SimCommand {
+    /// Inject a fault.
+    Fault(FaultSpec),
+    /// Clear the faults of a target (a venue code clears the venue and all
+    /// its devices), or every fault.
+    Clear {
+        /// Device id or venue code; none = every fault.
+        target: Option<String>,
+    },
+}
+
+/// Something a user asks the engine to do, by subject. Incident,
+/// playbook and relay commands join with their steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "subject", rename_all = "snake_case")]
+pub enum Command {
+    /// About devices.
+    Device(DeviceCommand),
+    /// About the simulator (only an engine started by `toc demo`).
+    Sim(SimCommand),
 }
 
 impl Command {
-    /// The least role allowed to issue it.
-    pub const fn required_role(&self) -> Role {
+    /// `:fault TARGET KIND … [for D]`.
+    pub fn fault(target: impl Into<String>, fault: FaultKind, duration: Option<Duration>) -> Self {
+        Command::Sim(SimCommand::Fault(FaultSpec {
+            target: target.into(),
+            fault,
+            duration,
+        }))
+    }
+
+    /// `:clear [TARGET]`.
+    pub fn clear_faults(target: Option<String>) -> Self {
+        Command::Sim(SimCommand::Clear { target })
+    }
+
+    /// `:maint DEVICE on|off`.
+    pub fn maintenance(device: impl Into<String>, on: bool) -> Self {
+        Command::Device(DeviceCommand::Maintenance {
+            device: device.into(),
+            on,
+        })
+    }
+
+    /// `:check TARGET`.
+    pub fn check_now(target: impl Into<String>) -> Self {
+        Command::Device(DeviceCommand::CheckNow {
+            target: target.into(),
+        })
+    }
+
+    /// Whether applying it changes what the engine or the world holds
+    /// (and so must be audited before it is applied).
+    pub const fn changes_state(&self) -> bool {
         match self {
-            Command::Fault(_) | Command::ClearFaults { .. } | Command::Maintenance { .. } => {
-                Role::Operator
-            }
+            Command::Device(DeviceCommand::Maintenance { .. }) | Command::Sim(_) => true,
+            Command::Device(DeviceCommand::CheckNow { .. }) => false,
         }
     }
 }
@@ -109,26 +319,96 @@ impl Command {
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Command::Fault(spec) => {
-                write!(f, "fault {} {}", spec.target, spec.kind)?;
-                if let Some(v) = &spec.value {
-                    write!(f, " {v}")?;
-                }
+            Command::Sim(SimCommand::Fault(spec)) => {
+                write!(f, "fault {} {}", spec.target, spec.fault)?;
                 if let Some(d) = spec.duration {
                     write!(f, " for {}", humantime::format_duration(d))?;
                 }
                 Ok(())
             }
-            Command::ClearFaults { target: Some(t) } => write!(f, "clear faults on {t}"),
-            Command::ClearFaults { target: None } => f.write_str("clear all faults"),
-            Command::Maintenance { device, on: true } => write!(f, "maintenance on {device}"),
-            Command::Maintenance { device, on: false } => write!(f, "maintenance off {device}"),
+            Command::Sim(SimCommand::Clear { target: Some(t) }) => {
+                write!(f, "clear faults on {t}")
+            }
+            Command::Sim(SimCommand::Clear { target: None }) => f.write_str("clear all faults"),
+            Command::Device(DeviceCommand::Maintenance { device, on: true }) => {
+                write!(f, "maintenance on {device}")
+            }
+            Command::Device(DeviceCommand::Maintenance { device, on: false }) => {
+                write!(f, "maintenance off {device}")
+            }
+            Command::Device(DeviceCommand::CheckNow { target }) => write!(f, "check {target} now"),
+        }
+    }
+}
+
+/// What an applied command did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "done", rename_all = "snake_case")]
+pub enum Done {
+    /// A fault was injected; `detail` is the simulator's own line.
+    FaultSet {
+        /// Device id or venue code.
+        target: String,
+        /// The fault.
+        fault: FaultKind,
+        /// How long it lasts.
+        duration: Option<Duration>,
+        /// What the simulator did, in one line.
+        detail: String,
+    },
+    /// Faults were cleared.
+    FaultsCleared {
+        /// Where; none = everywhere.
+        target: Option<String>,
+        /// How many.
+        count: usize,
+    },
+    /// A device went into or out of maintenance.
+    Maintenance {
+        /// Device id.
+        device: String,
+        /// On or off.
+        on: bool,
+    },
+    /// Devices will be checked at once.
+    CheckRequested {
+        /// Device id or venue code.
+        target: String,
+        /// How many devices.
+        devices: usize,
+    },
+}
+
+impl fmt::Display for Done {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Done::FaultSet { detail, .. } => f.write_str(detail),
+            Done::FaultsCleared {
+                target: Some(t),
+                count,
+            } => write!(f, "{t}: {count} fault(s) cleared"),
+            Done::FaultsCleared {
+                target: None,
+                count,
+            } => write!(f, "{count} fault(s) cleared"),
+            Done::Maintenance { device, on } => {
+                write!(
+                    f,
+                    "{device}: maintenance {}",
+                    if *on { "on" } else { "off" }
+                )
+            }
+            Done::CheckRequested { target, devices: 1 } => write!(f, "{target}: checking now"),
+            Done::CheckRequested { target, devices } => {
+                write!(f, "{target}: checking {devices} devices now")
+            }
         }
     }
 }
 
 /// Why the engine did not apply a command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "refused", content = "detail", rename_all = "snake_case")]
 pub enum Refusal {
     /// The caller's role is too low.
     Forbidden {
@@ -143,6 +423,9 @@ pub enum Refusal {
     Unsupported(String),
     /// The command names something that does not exist or is malformed.
     Invalid(String),
+    /// The audit log cannot be written: nothing that changes state is
+    /// applied until it can.
+    AuditFailing(String),
     /// The engine is gone or the connection to it is lost.
     Unavailable,
 }
@@ -155,6 +438,10 @@ impl fmt::Display for Refusal {
             }
             Refusal::OutOfScope(what) => write!(f, "refused: {what} is outside your venues"),
             Refusal::Unsupported(why) | Refusal::Invalid(why) => write!(f, "refused: {why}"),
+            Refusal::AuditFailing(why) => write!(
+                f,
+                "refused: the audit log cannot be written ({why}); nothing that changes state is applied until it can"
+            ),
             Refusal::Unavailable => f.write_str("the engine is not reachable"),
         }
     }
@@ -162,5 +449,99 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// The engine's answer to an applied command: one line for the operator.
-pub type Reply = Result<String, Refusal>;
+/// The engine's answer to a command.
+pub type Reply = Result<Done, Refusal>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_kinds_parse_and_print_as_typed() {
+        for (kind, value, shown) in [
+            ("down", None, "down"),
+            ("slow", Some("200ms"), "slow 200ms"),
+            ("slow", None, "slow 500ms"),
+            ("if-down", Some("Te1/0/1"), "if-down Te1/0/1"),
+            ("if-down", None, "if-down"),
+            ("flapping", Some("2s"), "flapping 2s"),
+            ("auth-fail", None, "auth-fail"),
+            ("cpu-high", Some("90%"), "cpu-high 90"),
+            ("reboot", None, "reboot"),
+            ("uplink-down", None, "uplink-down"),
+        ] {
+            let fault = FaultKind::parse(kind, value).expect(kind);
+            assert_eq!(fault.to_string(), shown);
+            assert_eq!(fault.name(), kind);
+            assert!(FAULT_KINDS.contains(&kind));
+        }
+    }
+
+    #[test]
+    fn bad_fault_values_say_what_to_write() {
+        for (kind, value, says) in [
+            ("down", Some("x"), "takes no value"),
+            ("slow", Some("0s"), "above zero"),
+            ("slow", Some("fast"), ""),
+            ("slow", Some("2days"), "at most"),
+            ("cpu-high", Some("101"), "0 to 100"),
+            ("if-down", Some(" "), "interface name"),
+            ("melt", None, "unknown fault `melt`"),
+        ] {
+            let err = FaultKind::parse(kind, value).expect_err(kind);
+            assert!(err.contains(says), "{kind} {value:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn commands_and_answers_go_over_the_wire_unchanged() {
+        let commands = [
+            Command::fault(
+                "STA-core-a",
+                FaultKind::Slow(Duration::from_millis(700)),
+                None,
+            ),
+            Command::fault("STA", FaultKind::UplinkDown, Some(Duration::from_secs(30))),
+            Command::clear_faults(None),
+            Command::clear_faults(Some("STA".into())),
+            Command::maintenance("STA-acc-01", true),
+            Command::check_now("STA"),
+        ];
+        for c in commands {
+            let json = serde_json::to_string(&c).expect("serialize");
+            let back: Command = serde_json::from_str(&json).expect(&json);
+            assert_eq!(back, c, "{json}");
+        }
+        let replies: [Reply; 3] = [
+            Ok(Done::FaultsCleared {
+                target: None,
+                count: 2,
+            }),
+            Err(Refusal::Forbidden {
+                needed: Role::Operator,
+                held: Role::Viewer,
+            }),
+            Err(Refusal::Unavailable),
+        ];
+        for r in replies {
+            let json = serde_json::to_string(&r).expect("serialize");
+            let back: Reply = serde_json::from_str(&json).expect(&json);
+            assert_eq!(back, r, "{json}");
+        }
+        let id = Identity {
+            user: "ana".into(),
+            role: Role::Technician,
+            venues: vec!["STA".into()],
+        };
+        let json = serde_json::to_string(&id).expect("serialize");
+        assert!(json.contains("\"technician\""), "{json}");
+        assert_eq!(serde_json::from_str::<Identity>(&json).expect("parse"), id);
+    }
+
+    #[test]
+    fn only_check_now_leaves_state_alone() {
+        assert!(!Command::check_now("STA").changes_state());
+        assert!(Command::maintenance("STA-acc-01", false).changes_state());
+        assert!(Command::clear_faults(None).changes_state());
+    }
+}

@@ -71,15 +71,6 @@ impl EngineHandle {
         }
     }
 
-    /// The same engine, acting as someone else.
-    #[must_use]
-    pub fn with_identity(&self, identity: Identity) -> Self {
-        EngineHandle {
-            identity,
-            ..self.clone()
-        }
-    }
-
     /// Who this handle acts as.
     pub fn identity(&self) -> &Identity {
         &self.identity

@@ -1,21 +1,37 @@
 //! The engine: the single owner of live state (DESIGN.md, "Data flow").
 //!
-//! Observations, ticks and commands go in; an immutable [`Snapshot`]
-//! (latest only, on a `watch` channel) and discrete [`Event`]s (on a
-//! broadcast channel) come out. Consoles talk to it through an
-//! [`EngineHandle`].
+//! Observations, host samples and commands go in; an immutable
+//! [`Snapshot`] (latest only, on a `watch` channel) and discrete
+//! [`Event`]s (numbered, on a broadcast channel) come out. Consoles talk
+//! to it through an [`EngineHandle`].
+//!
+//! - `task.rs`: the loop;
+//! - `state/`: the live state as a composition of pure parts;
+//! - `auth.rs`: who may do what, a pure function;
+//! - `command.rs`: what users ask, and the answers;
+//! - `port.rs`: what the engine asks of the world;
+//! - `snapshot.rs`, `handle.rs`: what consoles see and hold.
+//!
+//! The engine imports `model/`, `config/` and its own ports only: never
+//! the simulator, the probes, sockets or files (`tests/layering.rs`).
 
+pub mod auth;
 pub mod command;
 pub mod handle;
-pub mod run;
+pub mod port;
 pub mod snapshot;
 pub mod state;
+pub mod task;
 
-pub use command::{Command, FaultSpec, Identity, Refusal, Reply, Role};
+pub use auth::authorize;
+pub use command::{
+    Command, DeviceCommand, Done, FaultKind, FaultSpec, Identity, Refusal, Reply, Role, SimCommand,
+};
 pub use handle::{EngineHandle, Link, Request};
-pub use run::{Engine, EngineConfig};
+pub use port::{AuditRecord, AuditSink, CheckNow, FaultInjector};
 pub use snapshot::{
     DeviceInfo, DeviceSnap, EngineStats, Event, EventKind, FeedInfo, GroupInfo, HistoryEntry,
-    HostSnap, Incident, IncidentKind, Layout, Snapshot, VenueInfo, VenueSnap,
+    HostSnap, Incident, IncidentId, IncidentKind, Layout, Snapshot, VenueInfo, VenueSnap,
 };
 pub use state::State;
+pub use task::{Engine, EngineConfig, Inputs, Ports};

@@ -10,12 +10,15 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::venues::{Inventory, ProbeTarget};
-use crate::model::{GroupEval, StateType, Status, VenueEval};
-use crate::probe::{Outcome, Reading};
+use crate::model::{GroupEval, ProblemKey, ProblemKind, Reading, StateType, Status, VenueEval};
+
+pub use crate::model::HostSample as HostSnap;
 
 /// The static shape of the event, built once from the inventory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Layout {
     /// Name of the event (`Paris 2024 Olympic Games`).
     pub event: String,
@@ -34,7 +37,7 @@ pub struct Layout {
 }
 
 /// A venue as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueInfo {
     /// Code shown on the wall (`STA`).
     pub code: String,
@@ -51,7 +54,7 @@ pub struct VenueInfo {
 }
 
 /// A device as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceInfo {
     /// Unique id (`STA-core-a`).
     pub id: String,
@@ -60,7 +63,7 @@ pub struct DeviceInfo {
     /// Role (`core-switch`).
     pub role: String,
     /// `snmp`, `http` or `tcp`.
-    pub kind: &'static str,
+    pub kind: String,
     /// Where it is probed (`snmp://127.0.0.1:20000`, a URL, `tcp://…`).
     pub target: String,
     /// Free text from the inventory.
@@ -76,7 +79,7 @@ pub struct DeviceInfo {
 }
 
 /// A redundancy group as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupInfo {
     /// Unique id (`STA-core`).
     pub id: String,
@@ -89,7 +92,7 @@ pub struct GroupInfo {
 }
 
 /// A result feed as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedInfo {
     /// Unique id.
     pub id: String,
@@ -106,6 +109,16 @@ pub struct FeedInfo {
 }
 
 impl Layout {
+    /// The index of the device with this id.
+    pub fn device(&self, id: &str) -> Option<usize> {
+        self.devices.iter().position(|d| d.id == id)
+    }
+
+    /// The index of the venue with this code.
+    pub fn venue(&self, code: &str) -> Option<usize> {
+        self.venues.iter().position(|v| v.code == code)
+    }
+
     /// The layout of an inventory.
     pub fn from_inventory(inv: &Inventory) -> Self {
         Layout {
@@ -131,7 +144,7 @@ impl Layout {
                     id: d.id.clone(),
                     venue: d.venue.0,
                     role: d.role.clone(),
-                    kind: d.probe.kind(),
+                    kind: d.probe.kind().to_owned(),
                     target: match &d.probe {
                         ProbeTarget::Snmp { host, port } => format!("snmp://{host}:{port}"),
                         ProbeTarget::Http { url } => url.clone(),
@@ -172,10 +185,12 @@ impl Layout {
 
 /// The live state at one moment. Immutable; consoles hold an
 /// `Arc<Snapshot>` and render from it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Increases by one with every snapshot the engine publishes.
     pub seq: u64,
+    /// Sequence number of the last event this snapshot includes.
+    pub events_seq: u64,
     /// When it was built (wall clock).
     pub at: SystemTime,
     /// When the engine started (wall clock).
@@ -207,7 +222,7 @@ pub const TICKER_LEN: usize = 200;
 pub const HISTORY_LEN: usize = 20;
 
 /// One venue's evaluated state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueSnap {
     /// Status and device counts.
     pub eval: VenueEval,
@@ -216,7 +231,7 @@ pub struct VenueSnap {
 }
 
 /// One device's live state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSnap {
     /// Shown status: hard status after dependencies (may be UNREACHABLE),
     /// DEGRADED when flapping, MAINTENANCE in downtime.
@@ -264,7 +279,7 @@ impl DeviceSnap {
 
 /// One past check result of a device. Compact (32 bytes): 10,000 devices
 /// keep [`HISTORY_LEN`] of them each.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// Milliseconds since the UNIX epoch at which the check started.
     at_ms: u64,
@@ -327,53 +342,33 @@ impl HistoryEntry {
     }
 }
 
-/// What the engine knows of the TOC host.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostSnap {
-    /// Host name.
-    pub name: String,
-    /// When it was sampled.
-    pub at: SystemTime,
-    /// Verdict and readings (`cpu.percent`, `memory.percent`, `disk.…`).
-    pub outcome: Outcome,
+/// What an incident is about: the problem kinds of [`ProblemKind`].
+pub type IncidentKind = ProblemKind;
+
+/// An incident's id: the engine's run number (counted by the wiring at
+/// each start) and a number within the run, shown `#3-12`. Ids never
+/// collide across restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IncidentId {
+    /// The engine's run.
+    pub run: u32,
+    /// Number within the run, from 1.
+    pub n: u32,
 }
 
-/// What an incident is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IncidentKind {
-    /// A device is hard DOWN (not unreachable).
-    DeviceDown,
-    /// A device is hard DEGRADED or flapping.
-    DeviceDegraded,
-    /// A polled device cannot be checked (hard UNKNOWN: credentials
-    /// refused, a check that cannot decide).
-    DeviceUnknown,
-    /// A redundancy group lost members but still has `min_up`.
-    RedundancyLost,
-    /// A redundancy group is below `min_up`.
-    GroupDown,
-}
-
-impl IncidentKind {
-    /// Short name (`device-down`), used in incident keys.
-    pub const fn name(self) -> &'static str {
-        match self {
-            IncidentKind::DeviceDown => "device-down",
-            IncidentKind::DeviceDegraded => "device-degraded",
-            IncidentKind::DeviceUnknown => "device-unknown",
-            IncidentKind::RedundancyLost => "redundancy-lost",
-            IncidentKind::GroupDown => "group-down",
-        }
+impl std::fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.run, self.n)
     }
 }
 
 /// An open incident as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Incident {
-    /// Engine-wide number, increasing.
-    pub id: u64,
-    /// Deduplication key: kind and subject (`device-down:STA-core-a`).
-    pub key: String,
+    /// Unique across restarts.
+    pub id: IncidentId,
+    /// Deduplication key: kind and subject.
+    pub key: ProblemKey,
     /// What it is about.
     pub kind: IncidentKind,
     /// Device or group id.
@@ -389,8 +384,11 @@ pub struct Incident {
 }
 
 /// Something that happened, for the ticker, notifications and the API.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// Increases by one with every event of the engine, so a console that
+    /// reconnects knows what it missed.
+    pub seq: u64,
     /// When.
     pub at: SystemTime,
     /// What.
@@ -398,7 +396,7 @@ pub struct Event {
 }
 
 /// The kinds of [`Event`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
     /// A device's hard status changed.
     Device {
@@ -430,14 +428,14 @@ pub enum EventKind {
     /// An incident opened.
     IncidentOpened {
         /// Its id.
-        id: u64,
+        id: IncidentId,
         /// Its title.
         title: String,
     },
     /// An incident resolved itself (its condition cleared).
     IncidentResolved {
         /// Its id.
-        id: u64,
+        id: IncidentId,
         /// Its title.
         title: String,
     },
@@ -447,6 +445,14 @@ pub enum EventKind {
         user: String,
         /// What, in one line.
         text: String,
+    },
+    /// The audit log started failing (nothing that changes state is
+    /// applied until it works again) or works again.
+    Audit {
+        /// Failing (true) or written again.
+        failing: bool,
+        /// Why, or what.
+        detail: String,
     },
     /// A note from a probe (`rebooted: …`).
     Note {
@@ -458,7 +464,7 @@ pub enum EventKind {
 }
 
 /// Engine counters, for the status bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EngineStats {
     /// Observations received.
     pub observations: u64,

@@ -29,7 +29,7 @@ const FLAP_WEIGHT_NEWEST: f64 = 1.2;
 const NOT_YET_POLLED: &str = "not yet polled";
 
 /// A probe's verdict on one check of a device.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CheckResult {
     /// Everything fine (OK).
     Ok,
@@ -67,7 +67,7 @@ impl CheckResult {
 
 /// Whether the current status is confirmed (hard) or still being retried
 /// (soft).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum StateType {
     /// A problem seen fewer than `max_attempts` times in a row: shown in
     /// the device view, neither on the wall nor alerted.

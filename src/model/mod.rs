@@ -9,15 +9,20 @@
 //! state through [`DeviceState::raw_status`], [`DeviceState::state_type`] and
 //! [`DeviceState::attempt`].
 //!
-//! Imports nothing but `std`: no IO, no clock, no serialisation.
+//! Imports nothing but `std` and `serde` (its types are wire-ready): no
+//! IO, no clock.
 
 pub mod device;
+pub mod observation;
+pub mod problem;
 pub mod status;
 pub mod topology;
 
 pub use device::{
     Change, CheckResult, DeviceState, FLAP_HISTORY, Policy, StateType, percent_state_change,
 };
+pub use observation::{HostSample, Observation, Outcome, Reading};
+pub use problem::{ProblemKey, ProblemKind, Subject};
 pub use status::{Status, worst};
 pub use topology::{
     DeviceIdx, DeviceNode, Evaluation, GroupEval, GroupIdx, GroupNode, Topology, VenueEval,

@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// What is shown for a device, redundancy group, venue or the wall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     /// Working as expected (green).
     Ok,

@@ -15,15 +15,21 @@ use super::device::DeviceState;
 use super::status::{Status, worst};
 
 /// Index of a device in [`Topology::devices`] and in the states slice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct DeviceIdx(pub usize);
 
 /// Index of a redundancy group in [`Topology::groups`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct GroupIdx(pub usize);
 
 /// Index of a venue in [`Topology::venues`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct VenueIdx(pub usize);
 
 /// The whole status tree, built by the config layer.
@@ -109,7 +115,7 @@ impl Evaluation {
 
 /// An evaluated redundancy group. Its `Display` (and [`GroupEval::reason`])
 /// reads like `redundancy lost: 1/2 up, min_up 1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupEval {
     /// Status of the group.
     pub status: Status,
@@ -163,7 +169,7 @@ impl fmt::Display for GroupEval {
 
 /// An evaluated venue, with its devices counted by evaluated status (not
 /// capped by criticality or groups).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VenueEval {
     /// Status of the venue: worst of its groups and ungrouped devices.
     pub status: Status,

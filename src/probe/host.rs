@@ -254,6 +254,33 @@ fn disk_of(disks: &Disks, path: &Path) -> Option<DiskSample> {
     })
 }
 
+/// Samples the TOC host every `every` and sends each sample on `tx`,
+/// until the receiver is gone: one more producer of observations beside
+/// the scheduler. `disk` is the folder whose disk is watched (the data
+/// folder).
+pub async fn sample_every(
+    disk: PathBuf,
+    every: std::time::Duration,
+    tx: tokio::sync::mpsc::Sender<crate::model::HostSample>,
+) {
+    let probe = HostProbe::new(disk);
+    let name = sysinfo::System::host_name().unwrap_or_else(|_| "this host".to_owned());
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let outcome = probe.sample().await;
+        let sample = crate::model::HostSample {
+            name: name.clone(),
+            at: std::time::SystemTime::now(),
+            outcome,
+        };
+        if tx.send(sample).await.is_err() {
+            return;
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {

@@ -16,77 +16,10 @@ pub mod scheduler;
 pub mod snmp;
 pub mod tcp;
 
-use std::fmt;
 use std::future::Future;
-use std::time::{Duration, SystemTime};
 
 use crate::config::venues::Device;
-use crate::model::CheckResult;
-
-/// One value a probe read, shown in the device view and by `toc probe`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reading {
-    /// What was read (`sysName`, `ifOperStatus.3`, `http.status`).
-    pub name: String,
-    /// Its value as text.
-    pub value: String,
-}
-
-impl Reading {
-    pub fn new(name: impl Into<String>, value: impl fmt::Display) -> Self {
-        Self {
-            name: name.into(),
-            value: value.to_string(),
-        }
-    }
-}
-
-/// What one check of one device found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// The verdict and its reason.
-    pub result: CheckResult,
-    /// Round-trip time of the exchange that decided the verdict, when there
-    /// was an answer.
-    pub latency: Option<Duration>,
-    /// The values read, in the order they were read.
-    pub readings: Vec<Reading>,
-    /// Things worth telling an operator that are not the verdict itself
-    /// (`rebooted: sysUpTime went from 3d 2h to 12s`).
-    pub notes: Vec<String>,
-}
-
-impl Outcome {
-    /// A verdict with nothing else.
-    pub fn new(result: CheckResult) -> Self {
-        Self {
-            result,
-            latency: None,
-            readings: Vec::new(),
-            notes: Vec::new(),
-        }
-    }
-
-    #[must_use]
-    pub fn with_latency(mut self, latency: Duration) -> Self {
-        self.latency = Some(latency);
-        self
-    }
-}
-
-/// The result of one scheduled check, as the engine receives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observation {
-    /// The device's index in [`crate::config::Inventory::devices`].
-    pub device: usize,
-    /// When the check started (wall clock, for display and history).
-    pub at: SystemTime,
-    /// How late the check started against its schedule (queueing for the
-    /// concurrency limit, a busy runtime).
-    pub start_delay: Duration,
-    /// What it found.
-    pub outcome: Outcome,
-}
+pub use crate::model::{HostSample, Observation, Outcome, Reading};
 
 /// A way of checking a device. Implementations bound every attempt by the
 /// device's `timeout` themselves and turn every failure into a verdict.

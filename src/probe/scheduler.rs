@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use rand::Rng as _;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -130,12 +130,39 @@ pub struct SchedulerStats {
 pub struct SchedulerHandle {
     tasks: JoinSet<()>,
     counters: Arc<Counters>,
+    trigger: CheckTrigger,
+}
+
+/// Wakes device pollers to check at once instead of at their next slot.
+/// Cheap to clone; outlives nothing (a stopped poller ignores it).
+#[derive(Debug, Clone, Default)]
+pub struct CheckTrigger {
+    /// By inventory index.
+    wake: Arc<Vec<Option<Arc<Notify>>>>,
+}
+
+impl CheckTrigger {
+    /// Checks these devices (inventory indices) as soon as a check slot
+    /// is free; a device being checked right now is checked again right
+    /// after. Unknown indices are ignored.
+    pub fn check_now(&self, devices: &[usize]) {
+        for &d in devices {
+            if let Some(Some(n)) = self.wake.get(d) {
+                n.notify_one();
+            }
+        }
+    }
 }
 
 impl SchedulerHandle {
     /// A snapshot of the counters.
     pub fn stats(&self) -> SchedulerStats {
         self.counters.snapshot()
+    }
+
+    /// What checks devices now.
+    pub fn trigger(&self) -> CheckTrigger {
+        self.trigger.clone()
     }
 
     /// Stops all polling and waits until it has stopped: once this returns,
@@ -220,10 +247,16 @@ fn start<P: Probe>(
     let now = Instant::now();
     let mut rng = rand::rng();
     let mut tasks = JoinSet::new();
+    let mut wake: Vec<Option<Arc<Notify>>> = Vec::new();
     for (index, held) in devices {
         let Some(device) = held.get() else {
             continue;
         };
+        let now_please = Arc::new(Notify::new());
+        if wake.len() <= index {
+            wake.resize(index + 1, None);
+        }
+        wake[index] = Some(Arc::clone(&now_please));
         let interval = device.poll_interval.max(MIN_INTERVAL);
         let spread = interval.min(config.first_spread);
         let first = later(now, spread.mul_f64(rng.random::<f64>()));
@@ -237,10 +270,17 @@ fn start<P: Probe>(
             tx: tx.clone(),
             limit: Arc::clone(&limit),
             counters: Arc::clone(&counters),
+            now_please,
         };
         tasks.spawn(poller.run(first));
     }
-    SchedulerHandle { tasks, counters }
+    SchedulerHandle {
+        tasks,
+        counters,
+        trigger: CheckTrigger {
+            wake: Arc::new(wake),
+        },
+    }
 }
 
 /// The task that polls one device.
@@ -254,14 +294,19 @@ struct Poller<P> {
     tx: mpsc::Sender<Observation>,
     limit: Arc<Semaphore>,
     counters: Arc<Counters>,
+    /// Check now instead of at the next slot.
+    now_please: Arc<Notify>,
 }
 
 impl<P: Probe> Poller<P> {
     async fn run(self, first: Instant) {
         let mut slot = first;
         loop {
-            let due = self.jittered(slot);
-            tokio::time::sleep_until(due).await;
+            let mut due = self.jittered(slot);
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {}
+                () = self.now_please.notified() => due = Instant::now(),
+            }
             let Ok(permit) = self.limit.acquire().await else {
                 return; // the semaphore is never closed
             };

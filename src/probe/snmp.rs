@@ -41,12 +41,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Outcome, Probe, Reading};
-use crate::config::venues::{
-    AuthProtocol, Checks, Device, PrivProtocol, ProbeTarget, Profile, Secret,
-};
+use crate::config::venues::{Checks, Device, ProbeTarget, Profile};
 use crate::model::CheckResult;
 use crate::snmp::client::{Client, Security, SnmpError, Target};
-use crate::snmp::usm::{AuthProto, PrivProto, UsmUser};
+use crate::snmp::security::security_of;
 use crate::snmp::{Oid, Value};
 
 /// `sysUpTime.0`.
@@ -267,57 +265,6 @@ impl Probe for SnmpProbe {
             readings,
             notes,
         }
-    }
-}
-
-/// The client's security for a profile (passphrases hashed here, once), or
-/// why it cannot be had. The simulator serves the same profiles with it.
-pub fn security_of(name: &str, profile: &Profile) -> Result<Security, String> {
-    let secret = |s: &Secret| {
-        s.resolve().ok_or_else(|| match s {
-            Secret::Env(var) => format!("profile {name}: {var} is not set"),
-            Secret::Literal(_) => format!("profile {name}: secret not set"),
-        })
-    };
-    match profile {
-        Profile::V2c { community } => Ok(Security::V2c {
-            community: secret(community)?.into_bytes(),
-        }),
-        Profile::V3 {
-            user,
-            auth,
-            auth_passphrase,
-            privacy,
-        } => {
-            let auth_pass = secret(auth_passphrase)?;
-            let privacy = match privacy {
-                Some((p, s)) => Some((priv_proto(*p), secret(s)?)),
-                None => None,
-            };
-            let user = UsmUser::new(
-                user.as_bytes(),
-                Some((auth_proto(*auth), auth_pass.as_bytes())),
-                privacy.as_ref().map(|(p, pass)| (*p, pass.as_bytes())),
-            );
-            Ok(Security::V3 {
-                user: Arc::new(user),
-                context: Vec::new(),
-            })
-        }
-    }
-}
-
-fn auth_proto(p: AuthProtocol) -> AuthProto {
-    match p {
-        AuthProtocol::Sha1 => AuthProto::Sha1,
-        AuthProtocol::Sha256 => AuthProto::Sha256,
-    }
-}
-
-fn priv_proto(p: PrivProtocol) -> PrivProto {
-    match p {
-        PrivProtocol::Aes128 => PrivProto::Aes128,
-        PrivProtocol::Aes256 => PrivProto::Aes256,
     }
 }
 
@@ -701,6 +648,7 @@ fn human_ticks(ticks: u32, units: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snmp::usm::UsmUser;
     use rstest::rstest;
 
     fn iface(index: u32, name: &str, admin: i64, oper: i64) -> Interface {
@@ -1001,26 +949,5 @@ mod tests {
             panic!("v3 stays v3");
         };
         assert_eq!(context, b"STA-rtr-b");
-    }
-
-    #[test]
-    fn unset_secret_names_its_variable() {
-        let p = Profile::V3 {
-            user: "toc-poller".into(),
-            auth: AuthProtocol::Sha256,
-            auth_passphrase: Secret::Env("TOC_TEST_SURELY_UNSET_3F9A".into()),
-            privacy: None,
-        };
-        assert_eq!(
-            security_of("core-v3", &p).err(),
-            Some("profile core-v3: TOC_TEST_SURELY_UNSET_3F9A is not set".to_owned())
-        );
-        let p = Profile::V2c {
-            community: Secret::Literal("public".into()),
-        };
-        assert!(matches!(
-            security_of("v2", &p),
-            Ok(Security::V2c { community }) if community == b"public"
-        ));
     }
 }

@@ -22,12 +22,12 @@ use tokio::net::UdpSocket;
 
 use crate::config::Inventory;
 use crate::config::venues::{ProbeTarget, Profile};
-use crate::probe::snmp::security_of;
 use crate::sim::faults::{DeviceView, SimState};
 use crate::snmp::client::Security;
 use crate::snmp::pdu::{
     CommunityMessage, Message, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message, flags,
 };
+use crate::snmp::security::security_of;
 use crate::snmp::usm::{EngineClock, LocalKeys, UsmUser, report, stats};
 use crate::snmp::{Oid, Value};
 

@@ -13,6 +13,8 @@ use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::Inventory;
+use crate::engine::command::{FaultKind, FaultSpec};
+use crate::engine::port::FaultInjector;
 
 /// One thing that can be wrong with a simulated device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,24 +498,10 @@ pub enum Action {
     UplinkDown,
 }
 
-/// Every action name, as written in the control API and scenario files.
-pub const ACTION_KINDS: [&str; 8] = [
-    "down",
-    "slow",
-    "if-down",
-    "flapping",
-    "auth-fail",
-    "cpu-high",
-    "reboot",
-    "uplink-down",
-];
-
-/// The default delay of `slow` without a value.
-pub const DEFAULT_SLOW: Duration = Duration::from_millis(500);
-/// The default phase of `flapping` without a value.
-pub const DEFAULT_FLAP: Duration = Duration::from_secs(10);
-/// The default load of `cpu-high` without a value.
-pub const DEFAULT_CPU: u8 = 95;
+/// Every action name, as written in the control API and scenario files
+/// (the engine's fault kinds).
+pub use crate::engine::command::FAULT_KINDS as ACTION_KINDS;
+pub use crate::engine::command::{DEFAULT_CPU, DEFAULT_FLAP, DEFAULT_SLOW};
 
 impl Action {
     /// Reads an action from its name and optional value: `slow` takes a
@@ -522,54 +510,7 @@ impl Action {
     /// every interface), `cpu-high` a percent (default 95); the others take
     /// no value. The error says what to write instead.
     pub fn parse(kind: &str, value: Option<&str>) -> Result<Action, String> {
-        let value = value.map(str::trim);
-        let no_value = |a: Action| match value {
-            None => Ok(a),
-            Some(v) => Err(format!("`{kind}` takes no value (got `{v}`); leave it out")),
-        };
-        let duration = |default: Duration| -> Result<Duration, String> {
-            let Some(v) = value else {
-                return Ok(default);
-            };
-            let d = crate::config::value::parse_duration(v)?;
-            if d.is_zero() {
-                return Err(format!(
-                    "`{kind}` needs a duration above zero, like `200ms`"
-                ));
-            }
-            Ok(d)
-        };
-        match kind {
-            "down" => no_value(Action::Fault(Fault::Down)),
-            "auth-fail" => no_value(Action::Fault(Fault::AuthFail)),
-            "reboot" => no_value(Action::Reboot),
-            "uplink-down" => no_value(Action::UplinkDown),
-            "slow" => Ok(Action::Fault(Fault::Slow(duration(DEFAULT_SLOW)?))),
-            "flapping" => Ok(Action::Fault(Fault::Flapping(duration(DEFAULT_FLAP)?))),
-            "if-down" => match value {
-                None => Ok(Action::Fault(Fault::IfDown(None))),
-                Some("") => Err(
-                    "`if-down` needs an interface name or ifIndex (like `Te0/0/1` or `2`), or no value for every interface"
-                        .to_owned(),
-                ),
-                Some(v) => Ok(Action::Fault(Fault::IfDown(Some(v.to_owned())))),
-            },
-            "cpu-high" => {
-                let Some(v) = value else {
-                    return Ok(Action::Fault(Fault::CpuHigh(DEFAULT_CPU)));
-                };
-                match v.trim_end_matches('%').trim().parse::<u8>() {
-                    Ok(p) if p <= 100 => Ok(Action::Fault(Fault::CpuHigh(p))),
-                    _ => Err(format!(
-                        "`cpu-high` takes a percent from 0 to 100, like `95` (got `{v}`)"
-                    )),
-                }
-            }
-            other => Err(format!(
-                "unknown fault `{other}`; use one of: {}",
-                ACTION_KINDS.join(", ")
-            )),
-        }
+        FaultKind::parse(kind, value).map(Action::from)
     }
 
     /// The action's name (`down`, …, `reboot`, `uplink-down`).
@@ -579,6 +520,49 @@ impl Action {
             Action::Reboot => "reboot",
             Action::UplinkDown => "uplink-down",
         }
+    }
+}
+
+impl From<FaultKind> for Action {
+    fn from(kind: FaultKind) -> Action {
+        match kind {
+            FaultKind::Down => Action::Fault(Fault::Down),
+            FaultKind::Slow(d) => Action::Fault(Fault::Slow(d)),
+            FaultKind::IfDown(name) => Action::Fault(Fault::IfDown(name)),
+            FaultKind::Flapping(d) => Action::Fault(Fault::Flapping(d)),
+            FaultKind::AuthFail => Action::Fault(Fault::AuthFail),
+            FaultKind::CpuHigh(p) => Action::Fault(Fault::CpuHigh(p)),
+            FaultKind::Reboot => Action::Reboot,
+            FaultKind::UplinkDown => Action::UplinkDown,
+        }
+    }
+}
+
+/// The simulator is the engine's fault port in a `toc demo`.
+impl FaultInjector for SimState {
+    fn inject(&self, spec: &FaultSpec) -> Result<String, String> {
+        self.apply(
+            &spec.target,
+            &Action::from(spec.fault.clone()),
+            spec.duration,
+        )
+    }
+
+    /// A venue code clears the venue's uplink and every fault of its
+    /// devices.
+    fn clear(&self, target: Option<&str>) -> Result<usize, String> {
+        let Some(target) = target else {
+            return Ok(self.clear_all());
+        };
+        let mut n = SimState::clear(self, target, None).map_err(|e| e.to_string())?;
+        if let Some(venue) = self.venue_index(target) {
+            let mut inner = self.write();
+            for d in inner.devices.iter_mut().filter(|d| d.venue == venue) {
+                n += d.faults.len();
+                d.faults.clear();
+            }
+        }
+        Ok(n)
     }
 }
 

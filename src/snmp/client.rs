@@ -121,6 +121,8 @@ pub struct ClientStats {
     pub sent: AtomicU64,
     pub received: AtomicU64,
     pub malformed: AtomicU64,
+    /// Replies with an id nobody waits for, late answers included (to an
+    /// attempt that timed out or a request that was cancelled).
     pub unknown_id: AtomicU64,
     pub wrong_source: AtomicU64,
     pub bad_auth: AtomicU64,
@@ -177,7 +179,10 @@ impl Engine {
 #[derive(Debug)]
 struct Inner {
     sockets: Vec<Arc<UdpSocket>>,
+    /// One entry per attempt in flight, removed by its [`PendingEntry`].
     pending: Mutex<HashMap<i32, Pending>>,
+    /// One per agent address asked over v3 (with one key set per user):
+    /// bounded by the inventory, not by time.
     engines: Mutex<HashMap<SocketAddr, Engine>>,
     next_id: AtomicI32,
     next_socket: AtomicUsize,
@@ -201,6 +206,28 @@ impl Drop for Tasks {
         for t in &self.0 {
             t.abort();
         }
+    }
+}
+
+/// A request's entry in [`Inner::pending`], removed when this guard drops:
+/// on every return path of an attempt and when the future owning it is
+/// dropped mid-exchange, so nothing there outlives its waiter.
+struct PendingEntry<'a> {
+    pending: &'a Mutex<HashMap<i32, Pending>>,
+    id: i32,
+}
+
+impl<'a> PendingEntry<'a> {
+    fn register(pending: &'a Mutex<HashMap<i32, Pending>>, id: i32, entry: Pending) -> Self {
+        lock(pending).insert(id, entry);
+        PendingEntry { pending, id }
+    }
+}
+
+impl Drop for PendingEntry<'_> {
+    fn drop(&mut self) {
+        // Already gone when the receive task delivered the reply.
+        lock(self.pending).remove(&self.id);
     }
 }
 
@@ -254,6 +281,13 @@ impl Client {
     /// A client on all IPv4 addresses with four sockets.
     pub fn default_v4() -> std::io::Result<Client> {
         Self::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 4)
+    }
+
+    /// Requests waiting for their reply right now (one entry per attempt
+    /// in flight). Zero whenever nothing is in flight, however the earlier
+    /// requests ended.
+    pub fn pending_len(&self) -> usize {
+        lock(&self.inner.pending).len()
     }
 
     /// What the receive tasks have seen and dropped so far.
@@ -608,7 +642,11 @@ impl Client {
             let id = self.fresh_id();
             let bytes = encode(id);
             let (tx, rx) = oneshot::channel();
-            lock(&self.inner.pending).insert(
+            // From here on the entry goes away however this attempt ends:
+            // answered, timed out, unsendable, or the whole future dropped
+            // mid-exchange (a check cancelled after its budget).
+            let _entry = PendingEntry::register(
+                &self.inner.pending,
                 id,
                 Pending {
                     from: target.addr,
@@ -621,7 +659,6 @@ impl Client {
                 self.inner.next_socket.fetch_add(1, Ordering::Relaxed) % self.inner.sockets.len();
             let sent = Instant::now();
             if let Err(e) = self.inner.sockets[n].send_to(&bytes, target.addr).await {
-                lock(&self.inner.pending).remove(&id);
                 return Err(SnmpError::Io(format!(
                     "cannot send to {}: {e}",
                     target.addr
@@ -631,7 +668,6 @@ impl Client {
             if let Ok(Ok((reply, at))) = tokio::time::timeout(target.timeout, rx).await {
                 return Ok((reply, at.saturating_duration_since(sent)));
             }
-            lock(&self.inner.pending).remove(&id);
             self.inner.stats.timeouts.fetch_add(1, Ordering::Relaxed);
         }
         Err(SnmpError::Timeout {
@@ -780,9 +816,12 @@ fn dispatch(inner: &Inner, bytes: &[u8], from: SocketAddr, at: Instant) {
             }
         }
     };
-    if let Some(p) = pending.remove(&id) {
-        // The waiter may have timed out just now; nothing to do then.
-        let _ = p.tx.send((reply, at));
+    if let Some(p) = pending.remove(&id)
+        && p.tx.send((reply, at)).is_err()
+    {
+        // The waiter gave up (timed out or was dropped) just now, before
+        // its entry went: as late as an answer nobody waits for.
+        count(&inner.stats.unknown_id);
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod ber;
 pub mod client;
 pub mod pdu;
+pub mod security;
 pub mod usm;
 
 pub use pdu::{Message, Oid, Pdu, PduType, Value};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use toc::config::venues::{Profile, Secret};
 use toc::config::{Inventory, SourceFile};
-use toc::engine::{Command, EngineConfig, EngineHandle, FaultSpec, Snapshot};
+use toc::engine::{Command, EngineHandle, FaultKind, Snapshot};
 use toc::live::Tuning;
 use toc::model::Status;
 
@@ -88,20 +88,16 @@ pub fn quick(interval_ms: u64) -> Tuning {
     Tuning {
         interval: Some(Duration::from_millis(interval_ms)),
         timeout: Some(Duration::from_millis(100)),
-        engine: EngineConfig {
-            host_every: None,
-            ..EngineConfig::default()
-        },
+        ..Tuning::default()
     }
 }
 
 pub fn fault(target: &str, kind: &str) -> Command {
-    Command::Fault(FaultSpec {
-        target: target.to_owned(),
-        kind: kind.to_owned(),
-        value: None,
-        duration: None,
-    })
+    Command::fault(
+        target,
+        FaultKind::parse(kind, None).expect("a fault kind"),
+        None,
+    )
 }
 
 pub fn all_ok(s: &Snapshot) -> bool {

@@ -42,9 +42,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use toc::config::venues::ProbeTarget;
 use toc::config::{Inventory, SourceFile};
-use toc::engine::{HostSnap, Snapshot, State};
-use toc::model::CheckResult;
-use toc::probe::{Observation, Outcome, Reading};
+use toc::engine::{Snapshot, State};
+use toc::model::{CheckResult, HostSample, Observation, Outcome, Reading};
 
 /// Seconds from the Unix epoch to [`now`]: 2024-07-26 13:20:00 UTC.
 pub const NOW_SECS: u64 = 1_722_000_000;
@@ -494,7 +493,7 @@ fn build(venues: usize, devices: usize, host: bool) -> Snapshot {
     state.snapshot(ago(1))
 }
 
-fn host_snap() -> HostSnap {
+fn host_snap() -> HostSample {
     let readings = vec![
         Reading::new("cpu.percent", "12.5"),
         Reading::new("load.1m", "0.42"),
@@ -504,7 +503,7 @@ fn host_snap() -> HostSnap {
         Reading::new("disk./var/lib/toc.percent", "63.0"),
         Reading::new("processes", 312),
     ];
-    HostSnap {
+    HostSample {
         name: "toc-ws-01".to_owned(),
         at: ago(4),
         outcome: Outcome {

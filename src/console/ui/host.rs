@@ -10,7 +10,7 @@ use super::text::{self, put, u16_of};
 use super::title;
 use crate::console::app::App;
 use crate::engine::Snapshot;
-use crate::probe::Reading;
+use crate::model::Reading;
 
 fn reading<'a>(readings: &'a [Reading], name: &str) -> Option<&'a str> {
     readings

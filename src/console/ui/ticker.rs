@@ -10,6 +10,7 @@ use super::title;
 use crate::console::app::App;
 use crate::console::theme::Theme;
 use crate::engine::{Event, EventKind, Snapshot};
+use crate::model::Status;
 
 /// The marker and word of an event, and its text.
 pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String, Style, String) {
@@ -60,6 +61,17 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
             format!("incident #{id} resolved: {title}"),
         ),
         EventKind::Command { user, text } => (other("COMMAND"), format!("{user}: {text}")),
+        EventKind::Audit {
+            failing: true,
+            detail,
+        } => (
+            (text::status(Status::Down), theme.status(Status::Down)),
+            format!("audit log cannot be written: {detail}; changes are refused"),
+        ),
+        EventKind::Audit {
+            failing: false,
+            detail,
+        } => (other("AUDIT"), format!("audit log {detail}")),
         EventKind::Note { device: d, text } => (other("NOTE"), format!("{}: {text}", device(*d))),
     };
     (mark, style, text)

@@ -1,0 +1,62 @@
+//! `venues.toml`: the inventory a TOC watches. Parsing keeps every span so
+//! that each error names `file:line:column`; validation reports every
+//! error of a file in one run, not only the first.
+//!
+//! The pipeline, one file per step:
+//! - [`read`] walks the spanned TOML into the [`raw`] serde types, each
+//!   table on its own;
+//! - [`check`] validates them subject by subject (event, profiles,
+//!   venues, groups, devices, links, feeds);
+//! - [`model`] holds the validated [`Inventory`] the rest of the program
+//!   uses.
+//!
+//! Both steps report through the shared context in [`cx`].
+
+mod check;
+mod cx;
+mod model;
+mod raw;
+mod read;
+
+use std::path::Path;
+
+pub use model::{
+    AuthProtocol, Checks, Device, Event, Feed, Group, Inventory, JsonCheck, PrivProtocol,
+    ProbeTarget, Profile, Secret, Summary, Venue,
+};
+
+use super::diag::{Diagnostic, Severity, SourceFile};
+use cx::Cx;
+
+impl Inventory {
+    /// Reads and validates a file. Errors come back all at once, sorted by
+    /// position; warnings come back with the inventory.
+    pub fn load(path: &Path) -> Result<(Inventory, Vec<Diagnostic>), Vec<Diagnostic>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![Diagnostic {
+                severity: Severity::Error,
+                file: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read the file: {e}"),
+                help: Some("check the path and its permissions".to_owned()),
+                source_line: None,
+            }]
+        })?;
+        Self::parse(&SourceFile::new(path, text))
+    }
+
+    /// Validates a file's text.
+    pub fn parse(src: &SourceFile) -> Result<(Inventory, Vec<Diagnostic>), Vec<Diagnostic>> {
+        let mut cx = Cx::new(src);
+        let raw = cx.read_document();
+        let inv = raw.and_then(|raw| cx.validate(raw));
+        let mut diags = cx.diags;
+        diags.sort_by_key(|d| (d.severity, d.line, d.column));
+        let has_errors = diags.iter().any(|d| d.severity == Severity::Error);
+        match inv {
+            Some(inv) if !has_errors => Ok((inv, diags)),
+            _ => Err(diags),
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! The validated inventory: what the rest of the program sees of
+//! `venues.toml` once every check has passed. No spans, no serde; ids are
+//! resolved to indices.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::topology::{
+    DeviceIdx, DeviceNode, GroupIdx, GroupNode, Topology, VenueIdx, VenueNode,
+};
+
+/// A validated `venues.toml`.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// Event-wide settings.
+    pub event: Event,
+    /// SNMP credential profiles by name.
+    pub profiles: BTreeMap<String, Profile>,
+    /// Venues in file order.
+    pub venues: Vec<Venue>,
+    /// All devices, venue by venue in file order; a device's index is its
+    /// [`DeviceIdx`].
+    pub devices: Vec<Device>,
+    /// All redundancy groups; index = [`GroupIdx`].
+    pub groups: Vec<Group>,
+    /// All result feeds.
+    pub feeds: Vec<Feed>,
+    /// Device id -> index, for lookups by id.
+    pub(super) device_index: HashMap<String, DeviceIdx>,
+}
+
+/// Event-wide settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Shown in the console's title bar.
+    pub name: String,
+    /// Default interval between checks of a device.
+    pub poll_interval: Duration,
+    /// Default time one probe attempt may take.
+    pub timeout: Duration,
+    /// Extra attempts inside one check.
+    pub retries: u32,
+    /// Consecutive failed checks before a failure is hard.
+    pub max_attempts: u32,
+    /// Flapping starts above this percent state change.
+    pub flap_high: f64,
+    /// Flapping stops below this percent state change.
+    pub flap_low: f64,
+    /// Where the store, journals and logs live (resolved against the
+    /// file's folder).
+    pub data_dir: PathBuf,
+    /// End-to-end result latency objective per consumer class.
+    pub slo: BTreeMap<String, Duration>,
+}
+
+/// A secret value: written in the file, or read from an environment
+/// variable at run time. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// Written in the file (only v2c communities may be).
+    Literal(String),
+    /// Read from this environment variable.
+    Env(String),
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Literal(_) => f.write_str("Secret(<redacted>)"),
+            Secret::Env(var) => write!(f, "Secret(env {var})"),
+        }
+    }
+}
+
+impl Secret {
+    /// The secret's value; `None` when its environment variable is unset.
+    pub fn resolve(&self) -> Option<String> {
+        match self {
+            Secret::Literal(s) => Some(s.clone()),
+            Secret::Env(var) => std::env::var(var).ok(),
+        }
+    }
+}
+
+/// `SNMPv3` authentication protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthProtocol {
+    /// `HMAC-SHA-96`.
+    Sha1,
+    /// `HMAC-SHA-256` (`usmHMAC192SHA256AuthProtocol`).
+    Sha256,
+}
+
+/// `SNMPv3` privacy protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivProtocol {
+    /// `AES-128-CFB`.
+    Aes128,
+    /// `AES-256-CFB`.
+    Aes256,
+}
+
+/// An SNMP credential profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Profile {
+    /// `SNMPv2c` with a community.
+    V2c {
+        /// The community string.
+        community: Secret,
+    },
+    /// `SNMPv3` USM, `authNoPriv` or `authPriv`.
+    V3 {
+        /// USM user name.
+        user: String,
+        /// Authentication protocol.
+        auth: AuthProtocol,
+        /// Authentication passphrase.
+        auth_passphrase: Secret,
+        /// Privacy protocol and passphrase (authPriv), or none (authNoPriv).
+        privacy: Option<(PrivProtocol, Secret)>,
+    },
+}
+
+/// A venue of the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Venue {
+    /// Short code shown on the wall (`STA`).
+    pub code: String,
+    /// Full name (`Stade de France`).
+    pub name: String,
+    /// City.
+    pub city: String,
+    /// Sports held there.
+    pub sports: Vec<String>,
+    /// Its devices (indices into [`Inventory::devices`]).
+    pub devices: Vec<DeviceIdx>,
+    /// Its redundancy groups.
+    pub groups: Vec<GroupIdx>,
+    /// Its result feeds (indices into [`Inventory::feeds`]).
+    pub feeds: Vec<usize>,
+}
+
+/// How a device is probed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeTarget {
+    /// SNMP over UDP.
+    Snmp {
+        /// Host name or address.
+        host: String,
+        /// UDP port (161 by default).
+        port: u16,
+    },
+    /// HTTP(S) health endpoint.
+    Http {
+        /// The full URL.
+        url: String,
+    },
+    /// TCP connect.
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+}
+
+impl ProbeTarget {
+    /// `snmp`, `http` or `tcp` (https counts as http).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeTarget::Snmp { .. } => "snmp",
+            ProbeTarget::Http { .. } => "http",
+            ProbeTarget::Tcp { .. } => "tcp",
+        }
+    }
+}
+
+/// What to check on a device beyond reachability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checks {
+    /// SNMP: interfaces to watch (empty = all).
+    pub interfaces: Vec<String>,
+    /// SNMP: CPU load above this percent is DEGRADED.
+    pub cpu_threshold: Option<u8>,
+    /// HTTP: the status that means healthy.
+    pub expect_status: Option<u16>,
+    /// HTTP: text the response body must contain.
+    pub body_contains: Option<String>,
+    /// HTTP: a field of the JSON body and the value it must have.
+    pub json: Option<JsonCheck>,
+    /// HTTP: an answer slower than this is DEGRADED (always below the
+    /// device's timeout).
+    pub latency_warn: Option<Duration>,
+    /// HTTPS: whether the server's certificate must be trusted. `false`
+    /// accepts self-signed certificates of venue equipment.
+    pub tls_verify: bool,
+}
+
+impl Default for Checks {
+    /// Nothing beyond reachability; certificates are verified.
+    fn default() -> Self {
+        Self {
+            interfaces: Vec::new(),
+            cpu_threshold: None,
+            expect_status: None,
+            body_contains: None,
+            json: None,
+            latency_warn: None,
+            tls_verify: true,
+        }
+    }
+}
+
+/// A field of a JSON health answer and the value it must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonCheck {
+    /// Dotted path from the top object (`status`, `checks.db`); a numeric
+    /// part indexes an array (`members.0.state`).
+    pub field: String,
+    /// The value, rendered as text, that means healthy (`ok`, `true`, `3`).
+    pub expect: String,
+}
+
+/// A device of a venue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Unique id (`STA-core-a`).
+    pub id: String,
+    /// The venue it belongs to.
+    pub venue: VenueIdx,
+    /// Role (`core-switch`).
+    pub role: String,
+    /// How it is probed.
+    pub probe: ProbeTarget,
+    /// Free text.
+    pub description: Option<String>,
+    /// SNMP credential profile name.
+    pub profile: Option<String>,
+    /// SNMP context (v3 contextName; v2c `community@context`).
+    pub context: Option<String>,
+    /// Redundancy group.
+    pub group: Option<GroupIdx>,
+    /// Devices it is reached through.
+    pub parents: Vec<DeviceIdx>,
+    /// Whether its loss takes its venue down (else degraded).
+    pub critical: bool,
+    /// What to check.
+    pub checks: Checks,
+    /// Interval between checks.
+    pub poll_interval: Duration,
+    /// Time one attempt may take.
+    pub timeout: Duration,
+}
+
+/// A redundancy group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Unique id (`STA-core`).
+    pub id: String,
+    /// The venue it belongs to.
+    pub venue: VenueIdx,
+    /// Members that must be up.
+    pub min_up: usize,
+    /// The devices that name it.
+    pub members: Vec<DeviceIdx>,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// A result feed from a venue's results system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feed {
+    /// Unique id (`STA-results`).
+    pub id: String,
+    /// The venue it belongs to.
+    pub venue: VenueIdx,
+    /// Primary source device.
+    pub primary: DeviceIdx,
+    /// Backup source device.
+    pub backup: DeviceIdx,
+    /// Consumer classes (keys of the event's SLO table).
+    pub consumers: Vec<String>,
+    /// Silence after which the feed is stale.
+    pub stale_after: Duration,
+}
+
+/// Counts printed by `toc check`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Venues.
+    pub venues: usize,
+    /// Devices in all.
+    pub devices: usize,
+    /// SNMP devices.
+    pub snmp: usize,
+    /// HTTP(S) devices.
+    pub http: usize,
+    /// TCP devices.
+    pub tcp: usize,
+    /// Critical devices.
+    pub critical: usize,
+    /// Redundancy groups.
+    pub groups: usize,
+    /// Result feeds.
+    pub feeds: usize,
+    /// Credential profiles.
+    pub profiles: usize,
+}
+
+impl Inventory {
+    /// Counts for the summary.
+    pub fn summary(&self) -> Summary {
+        let count = |kind: &str| {
+            self.devices
+                .iter()
+                .filter(|d| d.probe.kind() == kind)
+                .count()
+        };
+        Summary {
+            venues: self.venues.len(),
+            devices: self.devices.len(),
+            snmp: count("snmp"),
+            http: count("http"),
+            tcp: count("tcp"),
+            critical: self.devices.iter().filter(|d| d.critical).count(),
+            groups: self.groups.len(),
+            feeds: self.feeds.len(),
+            profiles: self.profiles.len(),
+        }
+    }
+
+    /// The pure topology the status model evaluates.
+    pub fn topology(&self) -> Topology {
+        Topology {
+            devices: self
+                .devices
+                .iter()
+                .map(|d| DeviceNode {
+                    venue: d.venue,
+                    group: d.group,
+                    parents: d.parents.clone(),
+                    critical: d.critical,
+                })
+                .collect(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| GroupNode {
+                    venue: g.venue,
+                    min_up: g.min_up,
+                    members: g.members.clone(),
+                })
+                .collect(),
+            venues: self
+                .venues
+                .iter()
+                .map(|v| VenueNode {
+                    devices: v.devices.clone(),
+                    groups: v.groups.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A device by id.
+    pub fn device(&self, id: &str) -> Option<(DeviceIdx, &Device)> {
+        let idx = *self.device_index.get(id)?;
+        self.devices.get(idx.0).map(|d| (idx, d))
+    }
+}

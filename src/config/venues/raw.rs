@@ -1,0 +1,129 @@
+//! The raw serde types of `venues.toml`: exactly the keys of
+//! docs/config.md, each value with its span, nothing checked beyond its
+//! TOML type. [`super::read`] fills them in; [`super::check`] turns them
+//! into the [`super::model`] types.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::value::{Dur, OneOrMany, Percent};
+
+/// `[event]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEvent {
+    pub(super) name: Spanned<String>,
+    pub(super) poll_interval: Option<Spanned<Dur>>,
+    pub(super) timeout: Option<Spanned<Dur>>,
+    pub(super) retries: Option<Spanned<i64>>,
+    pub(super) max_attempts: Option<Spanned<i64>>,
+    pub(super) flap_high: Option<Spanned<Percent>>,
+    pub(super) flap_low: Option<Spanned<Percent>>,
+    pub(super) data_dir: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) slo: BTreeMap<Spanned<String>, Spanned<Dur>>,
+}
+
+/// The body of a `[profiles.NAME]` table; which keys apply depends on
+/// `version`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProfile {
+    pub(super) version: Spanned<String>,
+    pub(super) community: Option<Spanned<String>>,
+    pub(super) community_env: Option<Spanned<String>>,
+    pub(super) user: Option<Spanned<String>>,
+    pub(super) auth: Option<Spanned<String>>,
+    pub(super) auth_passphrase_env: Option<Spanned<String>>,
+    pub(super) privacy: Option<Spanned<String>>,
+    pub(super) privacy_passphrase_env: Option<Spanned<String>>,
+}
+
+/// The keys of a `[[venues]]` table other than its lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVenueHeader {
+    pub(super) code: Spanned<String>,
+    pub(super) name: Spanned<String>,
+    pub(super) city: Spanned<String>,
+    #[serde(default)]
+    pub(super) sports: Vec<String>,
+}
+
+/// A `[[venues.devices]]` table; which keys apply depends on the probe
+/// scheme.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDevice {
+    pub(super) id: Spanned<String>,
+    pub(super) role: Spanned<String>,
+    pub(super) probe: Spanned<String>,
+    pub(super) description: Option<String>,
+    pub(super) profile: Option<Spanned<String>>,
+    pub(super) context: Option<Spanned<String>>,
+    pub(super) group: Option<Spanned<String>>,
+    pub(super) parent: Option<Spanned<OneOrMany>>,
+    pub(super) critical: Option<bool>,
+    pub(super) interfaces: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) cpu_threshold: Option<Spanned<i64>>,
+    pub(super) expect_status: Option<Spanned<i64>>,
+    pub(super) body_contains: Option<Spanned<String>>,
+    pub(super) json_field: Option<Spanned<String>>,
+    pub(super) json_expect: Option<Spanned<String>>,
+    pub(super) latency_warn: Option<Spanned<Dur>>,
+    pub(super) tls_verify: Option<Spanned<bool>>,
+    pub(super) poll_interval: Option<Spanned<Dur>>,
+    pub(super) timeout: Option<Spanned<Dur>>,
+}
+
+/// A `[[venues.groups]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGroup {
+    pub(super) id: Spanned<String>,
+    pub(super) min_up: Spanned<i64>,
+    pub(super) description: Option<String>,
+}
+
+/// A `[[venues.feeds]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFeed {
+    pub(super) id: Spanned<String>,
+    pub(super) primary: Spanned<String>,
+    pub(super) backup: Spanned<String>,
+    pub(super) consumers: Spanned<Vec<Spanned<String>>>,
+    pub(super) stale_after: Spanned<Dur>,
+}
+
+/// A `[[venues]]` table: its header and the lists that read without
+/// errors.
+#[derive(Debug)]
+pub(super) struct RawVenue {
+    pub(super) span: Range<usize>,
+    pub(super) header: Option<RawVenueHeader>,
+    pub(super) devices: Vec<RawDevice>,
+    pub(super) groups: Vec<RawGroup>,
+    pub(super) feeds: Vec<RawFeed>,
+}
+
+/// The whole file, as far as it could be read.
+#[derive(Debug)]
+pub(super) struct RawDocument {
+    pub(super) event: Option<RawEvent>,
+    /// No `[event]` key at all (as opposed to a broken one).
+    pub(super) event_missing: bool,
+    pub(super) profiles: Vec<RawProfileEntry>,
+    pub(super) venues: Vec<RawVenue>,
+}
+
+/// A `[profiles.NAME]` table: its name, and its body when that read
+/// without errors.
+#[derive(Debug)]
+pub(super) struct RawProfileEntry {
+    pub(super) name: Spanned<String>,
+    pub(super) body: Option<RawProfile>,
+}

@@ -1,0 +1,168 @@
+//! Span reading: parses the TOML syntax, then walks the spanned
+//! [`DeTable`] and deserializes each table on its own, so that one bad
+//! device does not hide the errors of the next. Tables with errors of
+//! their own are marked broken.
+
+use serde::de::{DeserializeOwned, IntoDeserializer};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::cx::Cx;
+use super::raw::{RawDocument, RawProfileEntry, RawVenue};
+
+/// The keys of the top level.
+const TOP_KEYS: &[&str] = &["event", "profiles", "venues"];
+/// The arrays of tables inside a `[[venues]]` table.
+const VENUE_LISTS: &[&str] = &["devices", "groups", "feeds"];
+
+impl Cx<'_> {
+    /// Deserializes one table; reports and returns `None` on an error.
+    fn de<T: DeserializeOwned>(&mut self, value: Spanned<DeValue<'_>>, what: &str) -> Option<T> {
+        match T::deserialize(value.into_deserializer()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let d = self.src.from_toml(&e, Some(what));
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    /// Reads the whole file; `None` on a syntax error.
+    pub(super) fn read_document(&mut self) -> Option<RawDocument> {
+        let (root, syntax) = DeTable::parse_recoverable(self.src.text());
+        if !syntax.is_empty() {
+            for e in &syntax {
+                let d = self.src.from_toml(e, None);
+                self.diags.push(d);
+            }
+            return None;
+        }
+        let mut doc = RawDocument {
+            event: None,
+            event_missing: true,
+            profiles: Vec::new(),
+            venues: Vec::new(),
+        };
+        for (key, value) in root.into_inner() {
+            match key.get_ref().as_ref() {
+                "event" => {
+                    doc.event_missing = false;
+                    doc.event = self.de(value, "[event] table");
+                }
+                "profiles" => self.read_profiles(value, &mut doc),
+                "venues" => self.read_venues(value, &mut doc),
+                other => {
+                    let msg = format!("unknown top-level key `{other}`");
+                    self.error(
+                        key.span(),
+                        msg,
+                        format!(
+                            "the top level takes {}; maintenance windows are not supported yet",
+                            list(TOP_KEYS)
+                        ),
+                    );
+                }
+            }
+        }
+        Some(doc)
+    }
+
+    /// Reads `[profiles.NAME]` tables.
+    fn read_profiles(&mut self, value: Spanned<DeValue<'_>>, doc: &mut RawDocument) {
+        let span = value.span();
+        let DeValue::Table(table) = value.into_inner() else {
+            self.error(
+                span,
+                "`profiles` must be a table of profiles",
+                "write each profile as [profiles.NAME]",
+            );
+            return;
+        };
+        for (name, body) in table {
+            let name = Spanned::new(name.span(), name.get_ref().to_string());
+            let profile = self.de(body, "profile");
+            if profile.is_none() {
+                self.broken.insert(format!("profile:{}", name.get_ref()));
+            }
+            doc.profiles.push(RawProfileEntry {
+                name,
+                body: profile,
+            });
+        }
+    }
+
+    /// Reads `[[venues]]` tables and the lists inside each.
+    fn read_venues(&mut self, value: Spanned<DeValue<'_>>, doc: &mut RawDocument) {
+        let span = value.span();
+        let DeValue::Array(items) = value.into_inner() else {
+            self.error(
+                span,
+                "`venues` must be an array of tables",
+                "write each venue as a [[venues]] table",
+            );
+            return;
+        };
+        for item in items {
+            let span = item.span();
+            let DeValue::Table(mut table) = item.into_inner() else {
+                self.error(
+                    span,
+                    "a venue must be a table",
+                    "write each venue as a [[venues]] table",
+                );
+                continue;
+            };
+            let mut venue = RawVenue {
+                span: span.clone(),
+                header: None,
+                devices: Vec::new(),
+                groups: Vec::new(),
+                feeds: Vec::new(),
+            };
+            for list_key in VENUE_LISTS {
+                let Some(list) = table.remove(*list_key) else {
+                    continue;
+                };
+                let list_span = list.span();
+                let DeValue::Array(elems) = list.into_inner() else {
+                    self.error(
+                        list_span,
+                        format!("`{list_key}` must be an array of tables"),
+                        format!("write each entry as a [[venues.{list_key}]] table"),
+                    );
+                    continue;
+                };
+                for elem in elems {
+                    let kind = list_key.trim_end_matches('s');
+                    let peeked_id = elem
+                        .get_ref()
+                        .as_table()
+                        .and_then(|t| t.get("id"))
+                        .and_then(|v| v.get_ref().as_str())
+                        .map(|id| format!("{kind}:{id}"));
+                    let before = self.diags.len();
+                    match *list_key {
+                        "devices" => venue.devices.extend(self.de(elem, "device")),
+                        "groups" => venue.groups.extend(self.de(elem, "group")),
+                        _ => venue.feeds.extend(self.de(elem, "feed")),
+                    }
+                    if self.diags.len() > before {
+                        self.broken.extend(peeked_id);
+                    }
+                }
+            }
+            venue.header = self.de(Spanned::new(span, DeValue::Table(table)), "venue");
+            doc.venues.push(venue);
+        }
+    }
+}
+
+/// Names as a list of code spans: `a`, `b`.
+fn list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

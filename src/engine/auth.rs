@@ -1,0 +1,162 @@
+//! Who may do what: [`authorize`] is a pure function of the caller's
+//! [`Identity`], the [`Command`] and the event's [`Layout`], so the whole
+//! role table is tested without an engine (DESIGN.md, "Roles").
+//!
+//! - viewer: reads only;
+//! - technician: the venues in scope: check devices now;
+//! - operator: all venues in scope: maintenance, simulator faults;
+//! - duty manager: everything.
+
+use super::command::{Command, DeviceCommand, Identity, Refusal, Role, SimCommand};
+use super::snapshot::Layout;
+
+/// The least role allowed to issue `command`.
+pub const fn required_role(command: &Command) -> Role {
+    match command {
+        Command::Device(DeviceCommand::CheckNow { .. }) => Role::Technician,
+        Command::Device(DeviceCommand::Maintenance { .. }) | Command::Sim(_) => Role::Operator,
+    }
+}
+
+/// The target a command acts on: a device id or venue code, or `None` for
+/// every venue.
+fn target(command: &Command) -> Option<&str> {
+    match command {
+        Command::Device(
+            DeviceCommand::Maintenance { device: t, .. } | DeviceCommand::CheckNow { target: t },
+        )
+        | Command::Sim(SimCommand::Fault(super::command::FaultSpec { target: t, .. }))
+        | Command::Sim(SimCommand::Clear { target: Some(t) }) => Some(t),
+        Command::Sim(SimCommand::Clear { target: None }) => None,
+    }
+}
+
+/// The venue code of a device id or venue code of `layout`.
+pub fn venue_of<'a>(layout: &'a Layout, target: &str) -> Option<&'a str> {
+    layout
+        .device(target)
+        .and_then(|d| layout.venues.get(layout.devices[d].venue))
+        .or_else(|| layout.venues.iter().find(|v| v.code == target))
+        .map(|v| v.code.as_str())
+}
+
+/// Whether `who` may apply `command` on this event. A refusal says why:
+/// the role needed and held, or the target outside the caller's venues.
+/// Whether the target exists is not decided here (an unknown target of a
+/// caller with every venue is refused later, as invalid; for a caller with
+/// a venue scope it is out of scope, so a scope does not reveal what
+/// exists outside it).
+pub fn authorize(who: &Identity, command: &Command, layout: &Layout) -> Result<(), Refusal> {
+    let needed = required_role(command);
+    if who.role < needed {
+        return Err(Refusal::Forbidden {
+            needed,
+            held: who.role,
+        });
+    }
+    if who.all_venues() {
+        return Ok(());
+    }
+    match target(command) {
+        None => Err(Refusal::OutOfScope("every venue".to_owned())),
+        Some(t) => match venue_of(layout, t) {
+            Some(code) if who.venues.iter().any(|v| v == code) => Ok(()),
+            _ => Err(Refusal::OutOfScope(t.to_owned())),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{Inventory, SourceFile};
+    use crate::engine::command::FaultKind;
+
+    fn layout() -> Layout {
+        let src = SourceFile::new(
+            "small.toml",
+            include_str!("../../examples/venues-small.toml").to_owned(),
+        );
+        Layout::from_inventory(&Inventory::parse(&src).expect("example parses").0)
+    }
+
+    fn who(role: Role, venues: &[&str]) -> Identity {
+        Identity {
+            user: format!("{role}"),
+            role,
+            venues: venues.iter().map(|v| (*v).to_owned()).collect(),
+        }
+    }
+
+    /// Every role, with every venue or with STA only, against every
+    /// command on a device of STA, on STA itself, on a device of MRN, and
+    /// on everything: `A` allowed, `F` forbidden (role), `S` out of scope.
+    #[test]
+    fn the_role_table() {
+        let layout = layout();
+        let sta_dev = "STA-core";
+        let mrn_dev = "MRN-core";
+        assert!(layout.device(sta_dev).is_some() && layout.device(mrn_dev).is_some());
+        let commands: Vec<(&str, Command)> = vec![
+            ("check STA dev", Command::check_now(sta_dev)),
+            ("check STA", Command::check_now("STA")),
+            ("check MRN dev", Command::check_now(mrn_dev)),
+            ("maint STA dev", Command::maintenance(sta_dev, true)),
+            ("maint MRN dev", Command::maintenance(mrn_dev, false)),
+            (
+                "fault STA dev",
+                Command::fault(sta_dev, FaultKind::Down, None),
+            ),
+            (
+                "uplink STA",
+                Command::fault("STA", FaultKind::UplinkDown, Some(Duration::from_secs(5))),
+            ),
+            ("clear MRN dev", Command::clear_faults(Some(mrn_dev.into()))),
+            ("clear all", Command::clear_faults(None)),
+            ("check nowhere", Command::check_now("NOPE")),
+        ];
+        // Columns: viewer, technician, operator, duty manager, each with
+        // every venue, then with STA only.
+        let table: [(&str, [&str; 2]); 10] = [
+            ("check STA dev", ["FAAA", "FAAA"]),
+            ("check STA", ["FAAA", "FAAA"]),
+            ("check MRN dev", ["FAAA", "FSSS"]),
+            ("maint STA dev", ["FFAA", "FFAA"]),
+            ("maint MRN dev", ["FFAA", "FFSS"]),
+            ("fault STA dev", ["FFAA", "FFAA"]),
+            ("uplink STA", ["FFAA", "FFAA"]),
+            ("clear MRN dev", ["FFAA", "FFSS"]),
+            ("clear all", ["FFAA", "FFSS"]),
+            ("check nowhere", ["FAAA", "FSSS"]),
+        ];
+        assert_eq!(commands.len(), table.len());
+        for ((name, command), (row, [all, sta])) in commands.iter().zip(table) {
+            assert_eq!(*name, row);
+            for (scope, expected) in [(&[][..], all), (&["STA"][..], sta)] {
+                for (role, want) in Role::ALL.into_iter().zip(expected.chars()) {
+                    let got = match authorize(&who(role, scope), command, &layout) {
+                        Ok(()) => 'A',
+                        Err(Refusal::Forbidden { needed, held }) => {
+                            assert_eq!(held, role);
+                            assert_eq!(needed, required_role(command));
+                            'F'
+                        }
+                        Err(Refusal::OutOfScope(_)) => 'S',
+                        Err(other) => panic!("{name}: unexpected {other}"),
+                    };
+                    assert_eq!(got, want, "{name} as {role} with venues {scope:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn venue_of_finds_devices_and_venues() {
+        let layout = layout();
+        assert_eq!(venue_of(&layout, "STA-core"), Some("STA"));
+        assert_eq!(venue_of(&layout, "MRN"), Some("MRN"));
+        assert_eq!(venue_of(&layout, "nothing"), None);
+    }
+}

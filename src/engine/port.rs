@@ -1,0 +1,66 @@
+//! What the engine asks of the world, as traits the wiring (`runtime/`)
+//! plugs in: the engine imports none of the modules that implement them.
+//!
+//! - [`FaultInjector`]: the simulator of a `toc demo` (`:fault`, `:clear`);
+//! - [`CheckNow`]: the scheduler, to check devices at once (`:check`, and
+//!   children when their parents recover);
+//! - [`AuditSink`]: the audit log, written and synced off the engine task.
+//!
+//! Later steps add the incident store, the notifier and the relay here.
+//! Every method returns at once: the engine never waits on a disk or a
+//! socket.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::command::{Command, FaultSpec, Identity};
+
+/// Injects and clears simulated faults.
+pub trait FaultInjector: Send + Sync + fmt::Debug {
+    /// Applies `spec`; says in one line what was done, or why not.
+    fn inject(&self, spec: &FaultSpec) -> Result<String, String>;
+
+    /// Clears the faults of `target` (a device id; a venue code clears the
+    /// venue's uplink and every fault of its devices), or every fault when
+    /// `None`. Returns how many were cleared, or why not.
+    fn clear(&self, target: Option<&str>) -> Result<usize, String>;
+}
+
+/// Asks for devices to be checked now instead of at their next slot.
+pub trait CheckNow: Send + Sync + fmt::Debug {
+    /// Checks these devices (inventory indices) as soon as they can be;
+    /// indices that do not exist are ignored.
+    fn check_now(&self, devices: &[usize]);
+}
+
+/// One line of the audit log: who asked what, and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When the engine took the command.
+    pub at: SystemTime,
+    /// Who asked.
+    pub identity: Identity,
+    /// The command, in one line.
+    pub text: String,
+    /// The command itself.
+    pub command: Command,
+    /// Whether it was applied.
+    pub applied: bool,
+    /// What was done, or why it was refused.
+    pub outcome: String,
+}
+
+/// Where audit records go. Records are written in the order given and
+/// made durable off the engine task.
+pub trait AuditSink: Send + Sync + fmt::Debug {
+    /// Whether records can be written now; why not when they cannot (the
+    /// last write or sync failed, the writer stopped). The engine applies
+    /// no command that changes state while this is an error.
+    fn health(&self) -> Result<(), String>;
+
+    /// Queues one record without waiting. An error means it will not be
+    /// written.
+    fn append(&self, record: AuditRecord) -> Result<(), String>;
+}

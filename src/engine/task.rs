@@ -1,0 +1,402 @@
+//! The engine task: one tokio task owns the [`State`]; observations, host
+//! samples and commands come in on channels, snapshots and events go out.
+//! What it needs of the world (the simulator, the scheduler, the audit
+//! log) it reaches through the [ports](super::port) the wiring plugs in.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::Inventory;
+use crate::model::{HostSample, Observation};
+
+use super::auth::authorize;
+use super::command::{Command, DeviceCommand, Done, Identity, Refusal, Reply, SimCommand};
+use super::handle::{EngineHandle, Link, Request};
+use super::port::{AuditRecord, AuditSink, CheckNow, FaultInjector};
+use super::snapshot::{Event, EventKind, Snapshot};
+use super::state::State;
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Routine changes (a check's age, latency, readings) are published at
+    /// most this often.
+    pub refresh: Duration,
+    /// A hard status change is published as soon as this long has passed
+    /// since the previous snapshot (so a burst, such as the first poll of
+    /// the whole Games, is published a few dozen times a second, not once
+    /// per device).
+    pub urgent: Duration,
+    /// The engine's run number (the wiring counts starts in the data
+    /// folder), carried by incident ids so they never collide across
+    /// restarts.
+    pub run: u32,
+}
+
+impl Default for EngineConfig {
+    /// Refresh every 250 ms, hard changes after 25 ms, run 0.
+    fn default() -> Self {
+        EngineConfig {
+            refresh: Duration::from_millis(250),
+            urgent: Duration::from_millis(25),
+            run: 0,
+        }
+    }
+}
+
+/// What the engine reaches in the world; each is optional (a test engine
+/// has none, `toc run` has no simulator).
+#[derive(Debug, Clone, Default)]
+pub struct Ports {
+    /// The simulator of a `toc demo`.
+    pub faults: Option<Arc<dyn FaultInjector>>,
+    /// The scheduler, to check devices now.
+    pub checks: Option<Arc<dyn CheckNow>>,
+    /// The audit log.
+    pub audit: Option<Arc<dyn AuditSink>>,
+}
+
+/// What flows into the engine besides commands.
+#[derive(Debug)]
+pub struct Inputs {
+    /// Check results from the scheduler.
+    pub observations: mpsc::Receiver<Observation>,
+    /// Samples of the TOC host, when something samples it.
+    pub host: Option<mpsc::Receiver<HostSample>>,
+}
+
+/// Observations waiting in the channel that one wake-up takes at most
+/// before publishing.
+const BATCH: usize = 4096;
+
+/// The running engine. Dropping it stops the engine.
+#[derive(Debug)]
+pub struct Engine {
+    task: Option<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    events: broadcast::Sender<Event>,
+    requests: mpsc::Sender<Request>,
+    link: watch::Receiver<Link>,
+}
+
+impl Engine {
+    /// Starts the engine on `inventory`, reading check results from
+    /// `observations`, with no ports. Must be called inside a Tokio
+    /// runtime.
+    pub fn start(
+        inventory: &Inventory,
+        observations: mpsc::Receiver<Observation>,
+        config: EngineConfig,
+    ) -> Engine {
+        let inputs = Inputs {
+            observations,
+            host: None,
+        };
+        Self::start_with(inventory, inputs, config, Ports::default())
+    }
+
+    /// Starts the engine with its inputs and ports. Must be called inside
+    /// a Tokio runtime.
+    pub fn start_with(
+        inventory: &Inventory,
+        inputs: Inputs,
+        config: EngineConfig,
+        ports: Ports,
+    ) -> Engine {
+        let mut state = State::with_run(inventory, SystemTime::now(), config.run);
+        let first = Arc::new(state.snapshot(SystemTime::now()));
+        let (snap_tx, snap_rx) = watch::channel(first);
+        let (event_tx, _) = broadcast::channel(1024);
+        let (req_tx, req_rx) = mpsc::channel(64);
+        let (link_tx, link_rx) = watch::channel(Link::Local);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = Task {
+            state,
+            config,
+            ports,
+            observations: inputs.observations,
+            host: inputs.host,
+            requests: req_rx,
+            snapshots: snap_tx,
+            events: event_tx.clone(),
+            stop: stop_rx,
+            audit_failing: None,
+            _link: link_tx,
+        };
+        Engine {
+            task: Some(tokio::spawn(task.run())),
+            stop: stop_tx,
+            snapshots: snap_rx,
+            events: event_tx,
+            requests: req_tx,
+            link: link_rx,
+        }
+    }
+
+    /// A handle acting as `identity`. Whoever builds the handle decides
+    /// who it is (the local wiring, a server after authentication); the
+    /// console never does.
+    pub fn handle_for(&self, identity: Identity) -> EngineHandle {
+        EngineHandle::new(
+            self.snapshots.clone(),
+            self.events.clone(),
+            self.requests.clone(),
+            self.link.clone(),
+            identity,
+        )
+    }
+
+    /// A handle acting as the local user (a duty manager over every
+    /// venue).
+    pub fn handle(&self) -> EngineHandle {
+        self.handle_for(Identity::local())
+    }
+
+    /// Stops the engine and waits for its task to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+struct Task {
+    state: State,
+    config: EngineConfig,
+    ports: Ports,
+    observations: mpsc::Receiver<Observation>,
+    host: Option<mpsc::Receiver<HostSample>>,
+    requests: mpsc::Receiver<Request>,
+    snapshots: watch::Sender<Arc<Snapshot>>,
+    events: broadcast::Sender<Event>,
+    stop: watch::Receiver<bool>,
+    /// Why the audit log was last seen failing, until it works again.
+    audit_failing: Option<String>,
+    /// Kept so the link stays `Local` for as long as the engine runs.
+    _link: watch::Sender<Link>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        let mut last_publish = Instant::now();
+        let mut observations_open = true;
+        loop {
+            let due = last_publish + self.gap();
+            let dirty = self.state.is_dirty();
+            let host_open = self.host.is_some();
+            tokio::select! {
+                biased;
+                _ = self.stop.changed() => break,
+                Some(req) = self.requests.recv() => self.request(req),
+                obs = self.observations.recv(), if observations_open => match obs {
+                    Some(obs) => {
+                        self.state.observe(obs);
+                        for _ in 0..BATCH {
+                            match self.observations.try_recv() {
+                                Ok(obs) => self.state.observe(obs),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => observations_open = false,
+                },
+                host = recv_host(self.host.as_mut()), if host_open => match host {
+                    Some(h) => self.state.set_host(h),
+                    None => self.host = None,
+                },
+                () = tokio::time::sleep_until(due), if dirty => {}
+            }
+            let now = Instant::now();
+            if self.state.is_dirty() && now >= last_publish + self.gap() {
+                self.watch_audit();
+                self.publish();
+                last_publish = now;
+            }
+        }
+    }
+
+    /// How long after the previous snapshot the next may go out.
+    fn gap(&self) -> Duration {
+        if self.state.is_urgent() {
+            self.config.urgent
+        } else {
+            self.config.refresh
+        }
+    }
+
+    fn publish(&mut self) {
+        let snapshot = self.state.snapshot(SystemTime::now());
+        self.snapshots.send_replace(Arc::new(snapshot));
+        for event in self.state.take_events() {
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// Tells operators when the audit log starts or stops failing.
+    fn watch_audit(&mut self) {
+        let Some(audit) = &self.ports.audit else {
+            return;
+        };
+        match (audit.health(), &self.audit_failing) {
+            (Err(why), None) => {
+                tracing::error!("the audit log cannot be written: {why}");
+                self.state.tell(
+                    SystemTime::now(),
+                    EventKind::Audit {
+                        failing: true,
+                        detail: why.clone(),
+                    },
+                );
+                self.audit_failing = Some(why);
+            }
+            (Ok(()), Some(_)) => {
+                tracing::info!("the audit log is written again");
+                self.state.tell(
+                    SystemTime::now(),
+                    EventKind::Audit {
+                        failing: false,
+                        detail: "written again".to_owned(),
+                    },
+                );
+                self.audit_failing = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn request(&mut self, req: Request) {
+        let Request {
+            identity,
+            command,
+            reply,
+        } = req;
+        let text = command.to_string();
+        let result = self.decide(&identity, &command);
+        let now = SystemTime::now();
+        match &result {
+            Ok(done) => {
+                tracing::info!(user = %identity.user, role = %identity.role, command = %text, "applied: {done}");
+                self.state
+                    .command_applied(&identity.user, &done.to_string(), now);
+            }
+            Err(why) => {
+                tracing::info!(user = %identity.user, role = %identity.role, command = %text, "{why}");
+                self.state.command_refused();
+            }
+        }
+        if let Some(audit) = &self.ports.audit {
+            let record = AuditRecord {
+                at: now,
+                identity,
+                text,
+                command,
+                applied: result.is_ok(),
+                outcome: match &result {
+                    Ok(done) => done.to_string(),
+                    Err(why) => why.to_string(),
+                },
+            };
+            if let Err(why) = audit.append(record) {
+                tracing::error!("audit record lost: {why}");
+            }
+        }
+        self.watch_audit();
+        let _ = reply.send(result);
+    }
+
+    /// Authorizes, checks that what changes state can be audited, and
+    /// applies.
+    fn decide(&mut self, who: &Identity, command: &Command) -> Reply {
+        authorize(who, command, self.state.layout())?;
+        if command.changes_state()
+            && let Some(audit) = &self.ports.audit
+        {
+            audit.health().map_err(Refusal::AuditFailing)?;
+        }
+        self.apply(command)
+    }
+
+    fn apply(&mut self, command: &Command) -> Reply {
+        let layout = Arc::clone(self.state.layout());
+        match command {
+            Command::Sim(SimCommand::Fault(spec)) => {
+                let detail = self.faults()?.inject(spec).map_err(Refusal::Invalid)?;
+                Ok(Done::FaultSet {
+                    target: spec.target.clone(),
+                    fault: spec.fault.clone(),
+                    duration: spec.duration,
+                    detail,
+                })
+            }
+            Command::Sim(SimCommand::Clear { target }) => {
+                let count = self
+                    .faults()?
+                    .clear(target.as_deref())
+                    .map_err(Refusal::Invalid)?;
+                Ok(Done::FaultsCleared {
+                    target: target.clone(),
+                    count,
+                })
+            }
+            Command::Device(DeviceCommand::Maintenance { device, on }) => {
+                let Some(idx) = layout.device(device) else {
+                    return Err(Refusal::Invalid(format!("no device called `{device}`")));
+                };
+                self.state.set_maintenance(idx, *on, SystemTime::now());
+                Ok(Done::Maintenance {
+                    device: device.clone(),
+                    on: *on,
+                })
+            }
+            Command::Device(DeviceCommand::CheckNow { target }) => {
+                let devices: Vec<usize> = if let Some(d) = layout.device(target) {
+                    vec![d]
+                } else if let Some(v) = layout.venue(target) {
+                    layout.venues[v].devices.clone()
+                } else {
+                    return Err(Refusal::Invalid(format!(
+                        "no device or venue called `{target}`"
+                    )));
+                };
+                let Some(checks) = &self.ports.checks else {
+                    return Err(Refusal::Unsupported(
+                        "this engine has no poller to check with".to_owned(),
+                    ));
+                };
+                checks.check_now(&devices);
+                Ok(Done::CheckRequested {
+                    target: target.clone(),
+                    devices: devices.len(),
+                })
+            }
+        }
+    }
+
+    fn faults(&self) -> Result<Arc<dyn FaultInjector>, Refusal> {
+        self.ports.faults.clone().ok_or_else(|| {
+            Refusal::Unsupported(
+                "faults are injected into the simulator only: start `toc demo`".to_owned(),
+            )
+        })
+    }
+}
+
+/// The next host sample, or never when nothing samples the host.
+async fn recv_host(rx: Option<&mut mpsc::Receiver<HostSample>>) -> Option<HostSample> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
