@@ -1,5 +1,5 @@
-//! `cargo bench --bench render`: what the console costs, on the fixture
-//! Games (49 venues, 10,000 devices).
+//! `cargo bench --bench render`: what the console costs, on the test
+//! Games (`tests/support/games.rs`: 49 venues, 10,000 devices).
 //!
 //! - Time per frame (mean and p99) to draw the wall and the largest venue
 //!   at 80x24 and 160x48 on a `TestBackend` (target: at most 2 ms). The
@@ -24,9 +24,13 @@ use ratatui::buffer::Cell;
 use ratatui::layout::Rect;
 use ratatui::layout::{Position, Size};
 use toc::console::keymap::Action;
-use toc::console::{App, ConsoleOptions, fixture, render, run_loop};
+use toc::console::{App, ConsoleOptions, render, run_loop};
 use toc::engine::{EngineHandle, Identity, Link, Snapshot};
 use tokio::sync::{broadcast, mpsc, watch};
+
+/// The console's test Games: synth's inventory through the real engine.
+#[path = "../tests/support/games.rs"]
+mod games;
 
 const DEVICES: usize = 10_000;
 
@@ -35,7 +39,7 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let frames = if quick { 60 } else { 1_000 };
     let idle = Duration::from_secs(if quick { 3 } else { 10 });
-    let snap = fixture::games(DEVICES);
+    let snap = games::games(DEVICES);
     let largest = snap
         .layout
         .venues
@@ -101,7 +105,7 @@ fn frame_times(
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames {
-        let now = fixture::now() + Duration::from_secs(i as u64);
+        let now = games::now() + Duration::from_secs(i as u64);
         let start = Instant::now();
         terminal
             .draw(|frame| render(frame, &app, snap, now))

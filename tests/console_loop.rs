@@ -4,6 +4,8 @@
 //! so the test can wait for what the operator would see.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +17,8 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
-use toc::console::{ConsoleOptions, fixture, run_loop};
+use support::games;
+use toc::console::{ConsoleOptions, run_loop};
 use toc::engine::{
     Command, Done, EngineHandle, FaultKind, Identity, Link, Refusal, Request, Role, Snapshot,
 };
@@ -108,7 +111,7 @@ fn key_stream(
 }
 
 fn start(demo: bool) -> Rig {
-    let (snapshots, snapshot_rx) = watch::channel(Arc::new(fixture::games(fixture::GAMES_DEVICES)));
+    let (snapshots, snapshot_rx) = watch::channel(Arc::new(games::standard()));
     let (events, _) = broadcast::channel(16);
     let (request_tx, requests) = mpsc::channel(8);
     let (link, link_rx) = watch::channel(Link::Local);
@@ -289,7 +292,7 @@ async fn a_new_snapshot_is_drawn_and_a_lost_engine_keeps_the_last_one() {
     let mut rig = start(false);
     rig.shows("Wall  49 venues").await;
     let snapshots = rig.snapshots.take().expect("sender");
-    snapshots.send(Arc::new(fixture::small())).unwrap();
+    snapshots.send(Arc::new(games::small())).unwrap();
     rig.shows("Wall  2 venues").await;
     // The engine goes away: the console says so and keeps the wall.
     drop(snapshots);

@@ -16,8 +16,6 @@
 pub mod app;
 pub mod cmdline;
 pub mod filter;
-#[doc(hidden)]
-pub mod fixture;
 pub mod keymap;
 pub mod theme;
 mod ui;

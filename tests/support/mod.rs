@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 pub mod engine;
+pub mod games;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};

@@ -1,0 +1,432 @@
+//! The console's view state driven by keys, on the test Games
+//! (`support::games`: synth's inventory through the real engine), through
+//! the public API only. Moved from `src/console/app.rs`.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use rstest::rstest;
+use support::games;
+use toc::console::app::{MessageKind, Pane, View, WallSort, find_device, wall_order};
+use toc::console::filter::Filter;
+use toc::console::keymap::Context;
+use toc::console::{App, Effect};
+use toc::engine::{Command, Done, EventKind, FaultKind, Identity, Refusal, Role, Snapshot};
+use toc::model::Status;
+
+fn app(demo: bool) -> App {
+    let identity = Identity {
+        user: "alice".into(),
+        role: Role::Operator,
+        venues: Vec::new(),
+    };
+    App::new(identity, true, demo)
+}
+
+fn key(app: &mut App, snap: &Snapshot, code: KeyCode) -> Effect {
+    app.on_key(&KeyEvent::new(code, KeyModifiers::NONE), snap)
+}
+
+fn typed(app: &mut App, snap: &Snapshot, text: &str) {
+    for c in text.chars() {
+        key(app, snap, KeyCode::Char(c));
+    }
+}
+
+fn code(snap: &Snapshot, v: usize) -> &str {
+    &snap.layout.venues[v].code
+}
+
+#[test]
+fn enter_drills_down_and_esc_goes_back() {
+    let snap = games::standard();
+    let mut app = app(false);
+    assert_eq!(app.context(), Context::Wall);
+    key(&mut app, &snap, KeyCode::Enter);
+    let View::Venue(v) = app.view() else {
+        panic!("not a venue: {:?}", app.view());
+    };
+    // Worst first: the first tile is a DOWN venue with the most devices down.
+    assert_eq!(snap.venues[v].eval.status, Status::Down);
+    assert_eq!(app.context(), Context::Venue);
+    key(&mut app, &snap, KeyCode::Enter);
+    let View::Device(d) = app.view() else {
+        panic!("not a device: {:?}", app.view());
+    };
+    assert_eq!(snap.layout.devices[d].venue, v);
+    assert_eq!(snap.devices[d].status, Status::Down, "worst device first");
+    key(&mut app, &snap, KeyCode::Esc);
+    assert_eq!(app.view(), View::Venue(v));
+    key(&mut app, &snap, KeyCode::Esc);
+    assert_eq!(app.view(), View::Wall);
+    key(&mut app, &snap, KeyCode::Esc);
+    assert_eq!(app.view(), View::Wall);
+}
+
+#[test]
+fn arrows_move_across_the_grid() {
+    let snap = games::standard();
+    let mut app = app(false);
+    app.set_area(Rect::new(0, 0, 80, 24));
+    // 80 columns hold three compact tiles: `j` moves three tiles on.
+    let cols = 3;
+    let order = wall_order(&snap, WallSort::Worst, &Filter::default());
+    key(&mut app, &snap, KeyCode::Right);
+    assert_eq!(app.wall_selection(), Some(order[1]));
+    key(&mut app, &snap, KeyCode::Char('j'));
+    assert_eq!(app.wall_selection(), Some(order[1 + cols]));
+    key(&mut app, &snap, KeyCode::Char('h'));
+    assert_eq!(app.wall_selection(), Some(order[cols]));
+    key(&mut app, &snap, KeyCode::Up);
+    assert_eq!(app.wall_selection(), Some(order[0]));
+    key(&mut app, &snap, KeyCode::Up);
+    assert_eq!(app.wall_selection(), Some(order[0]), "stays at the top");
+    key(&mut app, &snap, KeyCode::Char('G'));
+    assert_eq!(app.wall_selection(), Some(order[48]));
+    key(&mut app, &snap, KeyCode::Right);
+    assert_eq!(app.wall_selection(), Some(order[48]), "stays at the end");
+    key(&mut app, &snap, KeyCode::Home);
+    assert_eq!(app.wall_selection(), Some(order[0]));
+}
+
+#[test]
+fn sort_toggles_and_keeps_the_selection() {
+    let snap = games::standard();
+    let mut app = app(false);
+    key(&mut app, &snap, KeyCode::Right);
+    let selected = app.wall_selection();
+    key(&mut app, &snap, KeyCode::Char('s'));
+    assert_eq!(app.wall_sort(), WallSort::Code);
+    assert_eq!(app.wall_selection(), selected);
+    let order = wall_order(&snap, app.wall_sort(), app.filter());
+    let codes: Vec<&str> = order.iter().map(|&v| code(&snap, v)).collect();
+    let mut sorted = codes.clone();
+    sorted.sort_unstable();
+    assert_eq!(codes, sorted);
+    key(&mut app, &snap, KeyCode::Char('s'));
+    assert_eq!(app.wall_sort(), WallSort::Worst);
+}
+
+#[test]
+fn worst_first_order() {
+    let snap = games::standard();
+    let order = wall_order(&snap, WallSort::Worst, &Filter::default());
+    let key = |v: usize| {
+        let e = &snap.venues[v].eval;
+        (
+            std::cmp::Reverse(e.status.severity()),
+            std::cmp::Reverse(e.down),
+        )
+    };
+    assert!(order.windows(2).all(|w| key(w[0]) <= key(w[1])));
+    // Uplink lost: both routers down, as many as STA's two cores; then
+    // by code.
+    assert_eq!(code(&snap, order[0]), "RGA");
+    assert_eq!(code(&snap, order[1]), "STA");
+    assert_eq!(snap.venues[order[0]].eval.down, 2);
+    assert_eq!(snap.venues[order[1]].eval.down, 2);
+}
+
+#[test]
+fn filter_is_typed_applied_and_cleared() {
+    let snap = games::standard();
+    let mut app = app(false);
+    key(&mut app, &snap, KeyCode::Char('/'));
+    assert_eq!(app.context(), Context::Input);
+    typed(&mut app, &snap, "status:mainten");
+    // `status:maint` read (an alias); `status:mainte` does not.
+    assert_eq!(app.filter_text(), "status:maint");
+    assert!(app.input().is_some_and(|i| i.error.is_some()));
+    // The last good filter stays in force while the text is wrong.
+    key(&mut app, &snap, KeyCode::Enter);
+    assert!(app.input().is_some(), "a wrong filter keeps the line open");
+    typed(&mut app, &snap, "ance");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert!(app.input().is_none());
+    assert_eq!(app.filter_text(), "status:maintenance");
+    let order = wall_order(&snap, app.wall_sort(), app.filter());
+    let codes: Vec<&str> = order.iter().map(|&v| code(&snap, v)).collect();
+    assert_eq!(codes, ["LDA", "TEA"]);
+    // q is a letter while typing, not quit.
+    key(&mut app, &snap, KeyCode::Char('/'));
+    assert_eq!(key(&mut app, &snap, KeyCode::Char('q')), Effect::None);
+    key(&mut app, &snap, KeyCode::Backspace);
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.filter_text(), "status:maintenance");
+    key(&mut app, &snap, KeyCode::Esc);
+    assert_eq!(app.view(), View::Wall);
+    assert!(app.filter().is_empty(), "Esc on the wall clears the filter");
+    // Esc while typing a filter clears it too.
+    key(&mut app, &snap, KeyCode::Char('/'));
+    typed(&mut app, &snap, "sta");
+    assert!(!app.filter().is_empty());
+    key(&mut app, &snap, KeyCode::Esc);
+    assert!(app.input().is_none());
+    assert!(app.filter().is_empty());
+}
+
+#[rstest]
+#[case::venue(":venue pdp", Some(View::Venue(1)), None)]
+#[case::device(":device sta-core-b", Some(View::Device(5)), None)]
+#[case::unknown_venue(":venue XYZ", Some(View::Wall), Some("no venue `XYZ`"))]
+#[case::unknown_device(":device nope", Some(View::Wall), Some("no device `nope`"))]
+#[case::unknown_command(":frobnicate", Some(View::Wall), Some("unknown command `frobnicate`"))]
+#[case::demo_only(":fault STA-core-a down", Some(View::Wall), Some("only in a demo"))]
+fn command_line(#[case] text: &str, #[case] view: Option<View>, #[case] error: Option<&str>) {
+    let snap = games::standard();
+    let mut app = app(false);
+    typed(&mut app, &snap, text);
+    assert_eq!(key(&mut app, &snap, KeyCode::Enter), Effect::None);
+    assert_eq!(Some(app.view()), view);
+    match error {
+        Some(e) => {
+            let message = app.message().expect("a message");
+            assert_eq!(message.kind, MessageKind::Error);
+            assert!(message.text.contains(e), "{}", message.text);
+        }
+        None => assert!(app.message().is_none()),
+    }
+}
+
+#[test]
+fn command_line_panes_help_and_quit() {
+    let snap = games::standard();
+    let mut app = app(false);
+    typed(&mut app, &snap, ":incidents");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.focus(), Pane::Incidents);
+    typed(&mut app, &snap, ":host");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.focus(), Pane::Host);
+    typed(&mut app, &snap, ":events");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.focus(), Pane::Ticker);
+    typed(&mut app, &snap, ":help");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert!(app.help_shown());
+    key(&mut app, &snap, KeyCode::Esc);
+    assert!(!app.help_shown());
+    typed(&mut app, &snap, ":venue sta");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.view(), View::Venue(0));
+    typed(&mut app, &snap, ":wall");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.view(), View::Wall);
+    typed(&mut app, &snap, ":q");
+    assert_eq!(key(&mut app, &snap, KeyCode::Enter), Effect::Quit);
+}
+
+#[test]
+fn commands_go_out_as_effects_and_replies_come_back() {
+    let snap = games::standard();
+    let mut app = app(true);
+    typed(&mut app, &snap, ":fault STA-core-a cpu-high 95 for 30s");
+    let effect = key(&mut app, &snap, KeyCode::Enter);
+    let Effect::Send { label, commands } = effect else {
+        panic!("no command: {effect:?}");
+    };
+    assert_eq!(label, "fault STA-core-a cpu-high 95 for 30s");
+    assert_eq!(commands.len(), 1);
+    assert_eq!(app.message().map(|m| m.kind), Some(MessageKind::Pending));
+    app.on_reply(
+        &label,
+        &[Ok(Done::FaultsCleared {
+            target: None,
+            count: 0,
+        })],
+    );
+    let m = app.message().cloned().expect("message");
+    assert_eq!(m.kind, MessageKind::Info);
+    assert_eq!(
+        m.text,
+        "fault STA-core-a cpu-high 95 for 30s: 0 fault(s) cleared"
+    );
+    app.on_reply(
+        "x",
+        &[
+            Ok(Done::FaultsCleared {
+                target: None,
+                count: 1,
+            }),
+            Err(Refusal::Forbidden {
+                needed: Role::Operator,
+                held: Role::Viewer,
+            }),
+        ],
+    );
+    let m = app.message().cloned().expect("message");
+    assert_eq!(m.kind, MessageKind::Error);
+    assert_eq!(m.text, "x: refused: needs role operator, you are viewer");
+}
+
+fn fault(target: &str, kind: &str) -> Command {
+    Command::fault(target, FaultKind::parse(kind, None).expect("fault"), None)
+}
+
+fn clear(target: &str) -> Command {
+    Command::clear_faults(Some(target.into()))
+}
+
+#[test]
+fn demo_key_steps_through_the_core_scenario() {
+    let snap = games::standard();
+    let mut app = app(true);
+    // GOL is all OK; select it through the command line.
+    assert_eq!(
+        snap.venues[games::venue(&snap, "GOL")].eval.status,
+        Status::Ok
+    );
+    typed(&mut app, &snap, ":venue GOL");
+    key(&mut app, &snap, KeyCode::Enter);
+    let mut sent = Vec::new();
+    for _ in 0..5 {
+        match key(&mut app, &snap, KeyCode::Char('f')) {
+            Effect::Send { commands, .. } => sent.push(commands),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(sent[0], [fault("GOL-core-a", "down")]);
+    assert_eq!(sent[1], [fault("GOL-core-b", "down")]);
+    assert_eq!(
+        sent[2],
+        [
+            clear("GOL-core-a"),
+            clear("GOL-core-b"),
+            fault("GOL", "uplink-down")
+        ]
+    );
+    assert_eq!(
+        sent[3],
+        [clear("GOL"), clear("GOL-core-a"), clear("GOL-core-b")]
+    );
+    assert_eq!(sent[4], [fault("GOL-core-a", "down")], "starts over");
+}
+
+#[test]
+fn demo_keys_are_off_outside_a_demo() {
+    let snap = games::standard();
+    let mut app = app(false);
+    assert_eq!(key(&mut app, &snap, KeyCode::Char('f')), Effect::None);
+    assert_eq!(key(&mut app, &snap, KeyCode::Char('x')), Effect::None);
+}
+
+#[test]
+fn clear_key_clears_the_selected_device_or_venue() {
+    let snap = games::standard();
+    let mut app = app(true);
+    typed(&mut app, &snap, ":venue STA");
+    key(&mut app, &snap, KeyCode::Enter);
+    let Effect::Send { commands, .. } = key(&mut app, &snap, KeyCode::Char('x')) else {
+        panic!("no command");
+    };
+    assert_eq!(commands, [clear("STA-core-a")], "worst device first");
+    key(&mut app, &snap, KeyCode::Esc);
+    let Effect::Send { commands, .. } = key(&mut app, &snap, KeyCode::Char('x')) else {
+        panic!("no command");
+    };
+    assert_eq!(
+        commands,
+        [clear("STA"), clear("STA-core-a"), clear("STA-core-b")]
+    );
+}
+
+#[test]
+fn incidents_open_their_subject() {
+    let snap = games::standard();
+    let mut app = app(false);
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(app.context(), Context::Incidents);
+    let first = &snap.incidents[0];
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.focus(), Pane::Main);
+    match find_device(&snap, &first.subject) {
+        Some(d) => assert_eq!(app.view(), View::Device(d)),
+        None => assert_eq!(app.view(), View::Venue(first.venue)),
+    }
+    // A group incident opens its venue: back to the incidents, down to
+    // the first group incident.
+    let group = snap
+        .incidents
+        .iter()
+        .position(|i| find_device(&snap, &i.subject).is_none())
+        .expect("a group incident");
+    assert!(group > 0, "the first incident is a device's");
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(app.context(), Context::Incidents);
+    for _ in 0..group {
+        key(&mut app, &snap, KeyCode::Down);
+    }
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.view(), View::Venue(snap.incidents[group].venue));
+}
+
+#[test]
+fn tab_cycles_panes_and_esc_returns_to_main() {
+    let snap = games::standard();
+    let mut app = app(false);
+    let mut seen = vec![app.focus()];
+    for _ in 0..4 {
+        key(&mut app, &snap, KeyCode::Tab);
+        seen.push(app.focus());
+    }
+    assert_eq!(
+        seen,
+        [
+            Pane::Main,
+            Pane::Incidents,
+            Pane::Host,
+            Pane::Ticker,
+            Pane::Main
+        ]
+    );
+    key(&mut app, &snap, KeyCode::BackTab);
+    assert_eq!(app.focus(), Pane::Ticker);
+    key(&mut app, &snap, KeyCode::Esc);
+    assert_eq!(app.focus(), Pane::Main);
+}
+
+#[test]
+fn ticker_opens_the_event_subject() {
+    let snap = games::standard();
+    let mut app = app(false);
+    // To the ticker.
+    for _ in 0..3 {
+        key(&mut app, &snap, KeyCode::Tab);
+    }
+    assert_eq!(app.focus(), Pane::Ticker);
+    let newest = snap.ticker.last().expect("events");
+    key(&mut app, &snap, KeyCode::Enter);
+    match &newest.kind {
+        EventKind::Venue { venue, .. } => assert_eq!(app.view(), View::Venue(*venue)),
+        EventKind::Device { device, .. } => assert_eq!(app.view(), View::Device(*device)),
+        _ => {}
+    }
+    for _ in 0..3 {
+        key(&mut app, &snap, KeyCode::Tab);
+    }
+    assert_eq!(app.focus(), Pane::Ticker);
+    key(&mut app, &snap, KeyCode::Char('G'));
+    assert_eq!(app.ticker_selection(), snap.ticker.len() - 1);
+}
+
+#[test]
+fn completion() {
+    let snap = games::standard();
+    let mut app = app(false);
+    typed(&mut app, &snap, ":ven");
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(app.input().map(|i| i.text.as_str()), Some("venue "));
+    typed(&mut app, &snap, "rg");
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(app.input().map(|i| i.text.as_str()), Some("venue RGA "));
+    key(&mut app, &snap, KeyCode::Esc);
+    typed(&mut app, &snap, ":venue S");
+    key(&mut app, &snap, KeyCode::Tab);
+    let message = app.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(
+        message.contains("STA") && message.contains("SPA"),
+        "{message}"
+    );
+}
