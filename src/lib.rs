@@ -4,8 +4,8 @@
 pub mod config;
 pub mod console;
 pub mod engine;
-pub mod live;
 pub mod model;
 pub mod probe;
+pub mod runtime;
 pub mod sim;
 pub mod snmp;
