@@ -129,6 +129,9 @@ pub async fn serve(handle: EngineHandle, options: ConsoleOptions) -> Ended {
             "the console did not stop within {} ms (its terminal is not reading): leaving it",
             STOP_WAIT.as_millis()
         );
+        // Terminal modes at least: setting them does not wait for the
+        // terminal to read. The screen needs writes, which would block.
+        let _ = crossterm::terminal::disable_raw_mode();
     }
     ended
 }
