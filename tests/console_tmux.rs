@@ -466,7 +466,7 @@ fn start_demo(dir: &Path) -> (Tmux, String) {
 /// tmux stopped for 10 s: nothing reads toc's terminal, and toc's console
 /// thread blocks in `write` (checked in `/proc`). Meanwhile faults set
 /// through the simulator's control API are judged DOWN by the engine
-/// within interval x max_attempts + 100 ms (times from the engine's events
+/// within interval x `max_attempts` + 100 ms (times from the engine's events
 /// in toc.log). Resumed, the console catches up and shows them.
 #[test]
 fn a_terminal_that_stops_reading_delays_neither_polling_nor_the_engine() {
