@@ -4,7 +4,6 @@
 pub mod config;
 pub mod console;
 pub mod engine;
-pub mod live;
 pub mod model;
 pub mod probe;
 pub mod runtime;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use toc::config::{self, Diagnostic, Inventory, Severity};
 use toc::probe::oneshot;
+use toc::runtime::console::Ended;
 use toc::sim::{Scenario, SimOptions};
 
 /// toc: the Technology Operations Center console.
@@ -123,6 +124,9 @@ macro_rules! say {
 
 /// Exit status for an invalid configuration.
 const EXIT_CONFIG: u8 = 2;
+
+/// Exit status after a panic (as Rust's own, when a panic ends `main`).
+const EXIT_PANIC: u8 = 101;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -489,13 +493,15 @@ fn live(
         mouse: screen.mouse,
         demo,
     };
-    // One thread runs simulator, poller, engine and console: at 10,000
-    // devices they need about a fifth of a core together. One thread means
-    // one malloc arena, so the memory freed after reading a large
-    // inventory is reused instead of left behind (peak RSS of a
-    // 10,000-device demo 64 MiB instead of 83; benches/demo.rs), and no
-    // wake-ups across threads. Blocking work (the host sample, DNS) still
-    // goes to tokio's blocking pool.
+    // Simulator, poller and engine run on this thread: at 10,000 devices
+    // they need about a fifth of a core together. One thread means one
+    // malloc arena, so the memory freed after reading a large inventory is
+    // reused instead of left behind (peak RSS of a 10,000-device demo
+    // 64 MiB instead of 83; benches/demo.rs), and no wake-ups across
+    // threads. The console draws on a thread of its own
+    // (`toc::runtime::console`), so a terminal that stops reading cannot
+    // stall them. Blocking work (the host sample, DNS) still goes to
+    // tokio's blocking pool.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -506,17 +512,17 @@ fn live(
             return ExitCode::FAILURE;
         }
     };
-    let tuning = toc::live::Tuning {
+    let tuning = toc::runtime::Tuning {
         interval,
         timeout,
         data_dir: Some(data_dir),
-        ..toc::live::Tuning::default()
+        ..toc::runtime::Tuning::default()
     };
     let code = runtime.block_on(async move {
         let started = if demo {
-            toc::live::Live::demo(inventory, tuning).await
+            toc::runtime::Live::demo(inventory, tuning).await
         } else {
-            toc::live::Live::run(inventory, tuning)
+            toc::runtime::Live::run(inventory, tuning)
         };
         let live = match started {
             Ok(live) => live,
@@ -530,14 +536,20 @@ fn live(
             venues = live.inventory.venues.len(),
             "{name} started"
         );
-        let result = toc::console::run(live.handle(), options).await;
+        let ended = toc::runtime::console::serve(live.handle(), options).await;
         live.shutdown().await;
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
+        match ended {
+            // Stuck: stopped by a signal on a terminal that no longer
+            // reads; exiting is what was asked.
+            Ended::Done | Ended::Stuck => ExitCode::SUCCESS,
+            Ended::Failed(e) => {
                 tracing::error!("console failed: {e}");
                 eprintln!("{name}: the console failed: {e} (log: {})", log.display());
                 ExitCode::FAILURE
+            }
+            Ended::Panicked => {
+                tracing::error!("the console panicked");
+                ExitCode::from(EXIT_PANIC)
             }
         }
     });

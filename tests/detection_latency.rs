@@ -8,8 +8,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use toc::engine::Command;
-use toc::live::Live;
 use toc::model::Status;
+use toc::runtime::Live;
 
 use support::engine::{all_ok, device, fault, quick, small, wait_for};
 

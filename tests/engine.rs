@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use toc::engine::{Command, EventKind, Identity, Refusal, Role};
-use toc::live::Live;
 use toc::model::{ProblemKind, Status};
+use toc::runtime::Live;
 
 use support::engine::{all_ok, device, fault, quick, small, venue, wait_for};
 

@@ -24,7 +24,7 @@ use std::future::Future;
 use std::io::{self, Stdout};
 use std::panic::PanicHookInfo;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::{FutureExt, Stream, StreamExt};
@@ -61,17 +61,20 @@ impl Default for ConsoleOptions {
 }
 
 /// Takes over the terminal and runs the console until the user quits
-/// (`q`, `:q`, Ctrl-C) or the process gets SIGTERM, SIGHUP or SIGINT.
-/// The terminal is always restored, also on a panic (the panic hook
-/// restores it, then calls the hook that was there before). A panic in
-/// another task of the process (the engine's) ends the console too, with
-/// an error: its terminal is gone.
-pub async fn run(handle: EngineHandle, options: ConsoleOptions) -> io::Result<()> {
+/// (`q`, `:q`, Ctrl-C) or `stop` resolves (the wiring resolves it on
+/// SIGTERM, SIGHUP or SIGINT). The terminal is always restored, also on
+/// a panic (the panic hook restores it, then calls the hook that was there
+/// before). A panic on another thread or task of the process (the
+/// engine's) ends the console too, with an error: its terminal is gone.
+pub async fn run<F>(handle: EngineHandle, options: ConsoleOptions, stop: F) -> io::Result<()>
+where
+    F: Future<Output = ()>,
+{
     let hook = PanicHook::install(options.mouse);
     let panicked = Arc::clone(&hook.panicked);
     let stop = async move {
         tokio::select! {
-            () = shutdown_signal() => Ok(()),
+            () = stop => Ok(()),
             () = panicked.notified() => Err(io::Error::other(
                 "the console stopped after a panic in toc (the message is above)",
             )),
@@ -108,6 +111,31 @@ where
     run_until(terminal, input, handle, options, std::future::pending()).await
 }
 
+/// [`run_loop`] that also returns when `stop` resolves (with what it
+/// resolves to).
+pub async fn run_loop_until<B, S, F>(
+    terminal: &mut Terminal<B>,
+    input: S,
+    handle: EngineHandle,
+    options: ConsoleOptions,
+    stop: F,
+) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    F: Future<Output = io::Result<()>>,
+{
+    run_until(terminal, input, handle, options, stop).await
+}
+
+/// Commands typed together, waiting for the console's sender.
+#[derive(Debug)]
+struct Outgoing {
+    label: String,
+    commands: Vec<Command>,
+}
+
 /// The engine's answers to commands sent together.
 #[derive(Debug)]
 struct Replies {
@@ -131,17 +159,28 @@ fn until_next_second() -> Duration {
     left + Duration::from_millis(2)
 }
 
+/// A frame that takes this long to reach the terminal is logged.
+const SLOW_FRAME: Duration = Duration::from_millis(500);
+
 fn draw<B>(terminal: &mut Terminal<B>, app: &mut App, snap: &Snapshot) -> io::Result<u64>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
 {
     let now = SystemTime::now();
+    let started = Instant::now();
     let view: &App = app;
     let area = terminal
         .draw(|frame| ui::render(frame, view, snap, now))
         .map_err(io::Error::other)?
         .area;
+    let took = started.elapsed();
+    if took >= SLOW_FRAME {
+        tracing::warn!(
+            "console: a frame took {} ms to write (the terminal was not reading)",
+            took.as_millis()
+        );
+    }
     app.set_area(area);
     Ok(second_of(now))
 }
@@ -151,8 +190,7 @@ fn on_input(
     app: &mut App,
     snap: &Snapshot,
     event: TermEvent,
-    handle: &EngineHandle,
-    replies: &mpsc::UnboundedSender<Replies>,
+    queue: &mpsc::UnboundedSender<Outgoing>,
 ) -> bool {
     let effect = match event {
         TermEvent::Key(key) => app.on_key(&key, snap),
@@ -170,21 +208,23 @@ fn on_input(
         Effect::None => false,
         Effect::Quit => true,
         Effect::Send { label, commands } => {
-            spawn_send(handle.clone(), label, commands, replies.clone());
+            // The sender outlives the loop's use of the queue.
+            let _ = queue.send(Outgoing { label, commands });
             false
         }
     }
 }
 
-/// Sends commands in order on a task of their own; the replies come back
-/// into the loop.
-fn spawn_send(
+/// The console's one sender: commands go to the engine one at a time, in
+/// the order they were typed, each after the answer to the one before;
+/// the answers come back into the loop in the same order. Within one
+/// batch, a refusal stops the rest.
+async fn send_in_order(
     handle: EngineHandle,
-    label: String,
-    commands: Vec<Command>,
+    mut queue: mpsc::UnboundedReceiver<Outgoing>,
     replies: mpsc::UnboundedSender<Replies>,
 ) {
-    tokio::spawn(async move {
+    while let Some(Outgoing { label, commands }) = queue.recv().await {
         let mut answers = Vec::with_capacity(commands.len());
         for command in commands {
             let reply = handle.send(command).await;
@@ -194,11 +234,25 @@ fn spawn_send(
                 break;
             }
         }
-        let _ = replies.send(Replies {
-            label,
-            replies: answers,
-        });
-    });
+        if replies
+            .send(Replies {
+                label,
+                replies: answers,
+            })
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Stops a task when dropped (the sender, when the loop returns).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn run_until<B, S, F>(
@@ -221,6 +275,12 @@ where
     app.set_link(*links.borrow_and_update());
     let (mut snapshots_open, mut links_open) = (true, true);
     let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Replies>();
+    let (queue, queue_rx) = mpsc::unbounded_channel::<Outgoing>();
+    let _sender = AbortOnDrop(tokio::spawn(send_in_order(
+        handle.clone(),
+        queue_rx,
+        reply_tx,
+    )));
     let mut shown_second = draw(terminal, &mut app, &snap)?;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -232,7 +292,7 @@ where
             event = input.next() => match event {
                 None => return Ok(()),
                 Some(event) => {
-                    quit |= on_input(&mut app, &snap, event?, &handle, &reply_tx);
+                    quit |= on_input(&mut app, &snap, event?, &queue);
                     dirty = true;
                 }
             },
@@ -267,7 +327,7 @@ where
             let Some(event) = event else {
                 return Ok(());
             };
-            quit |= on_input(&mut app, &snap, event?, &handle, &reply_tx);
+            quit |= on_input(&mut app, &snap, event?, &queue);
             dirty = true;
         }
         while let Ok(answer) = reply_rx.try_recv() {
@@ -284,29 +344,6 @@ where
         if dirty || second_of(SystemTime::now()) != shown_second {
             shown_second = draw(terminal, &mut app, &snap)?;
         }
-    }
-}
-
-/// Resolves on SIGTERM, SIGHUP or SIGINT.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let kinds = [
-            SignalKind::terminate(),
-            SignalKind::hangup(),
-            SignalKind::interrupt(),
-        ];
-        let mut signals: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
-        if signals.is_empty() {
-            std::future::pending::<()>().await;
-        }
-        let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
-        let _ = futures_util::future::select_all(waits).await;
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

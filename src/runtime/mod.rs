@@ -1,6 +1,14 @@
-//! Wiring per mode (`toc demo`, `toc run`): which threads run what, which
-//! ports the engine gets, and the files they write (the audit log, the
-//! rotated logs).
+//! Wiring per mode: what runs on which thread, which ports the engine
+//! gets, and the files the wiring writes. `toc demo` and `toc run` keep
+//! simulator, poller and engine on the main (current-thread) runtime
+//! ([`live`]) and draw the console on a thread of its own ([`console`]),
+//! so a terminal that stops reading never delays polling or the engine;
+//! the audit log is written and synced on a thread of its own
+//! ([`audit`]); `toc.log` and `audit.log` rotate by size ([`rotate`]).
 
 pub mod audit;
+pub mod console;
+pub mod live;
 pub mod rotate;
+
+pub use live::{Live, Tuning};

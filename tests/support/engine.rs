@@ -6,8 +6,8 @@ use std::time::Duration;
 use toc::config::venues::{Profile, Secret};
 use toc::config::{Inventory, SourceFile};
 use toc::engine::{Command, EngineHandle, FaultKind, Snapshot};
-use toc::live::Tuning;
 use toc::model::Status;
+use toc::runtime::Tuning;
 
 pub fn small() -> Inventory {
     let src = SourceFile::new(

@@ -1,6 +1,7 @@
 //! Small text helpers: clock, ages, latencies, fitting text to columns.
-//! Every glyph the console draws is one column wide, so widths are
-//! counted in characters.
+//! Widths are display columns (`unicode-width`, as ratatui's buffer counts
+//! them): a CJK character or an emoji takes two, a combining accent none,
+//! so names from device data keep the columns of a table aligned.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,6 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::model::Status;
 
@@ -46,12 +48,14 @@ pub fn latency(d: Duration) -> String {
     }
 }
 
-/// Number of columns `s` takes.
+/// Number of terminal columns `s` takes.
 pub fn width(s: &str) -> usize {
-    s.chars().count()
+    s.width()
 }
 
-/// `s` cut to `w` columns, with `…` when cut.
+/// `s` cut to at most `w` columns, with `…` when cut. A wide character
+/// that would straddle the cut goes whole (the result is then a column
+/// short: [`pad`] fills it); combining marks stay with their letter.
 pub fn fit(s: &str, w: usize) -> String {
     if width(s) <= w {
         return s.to_owned();
@@ -59,8 +63,18 @@ pub fn fit(s: &str, w: usize) -> String {
     if w == 0 {
         return String::new();
     }
-    let cut: String = s.chars().take(w - 1).collect();
-    let mut out = cut.trim_end().to_owned();
+    let room = w - 1;
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw > room {
+            break;
+        }
+        used += cw;
+        end = i + c.len_utf8();
+    }
+    let mut out = s[..end].trim_end().to_owned();
     out.push('…');
     out
 }
@@ -255,6 +269,97 @@ mod tests {
         assert_eq!(status_fit(Status::Unreachable, 13), "⊘ UNREACHABLE");
         assert_eq!(status_fit(Status::Down, 3), "✖…");
         assert_eq!(fit("Paris 2024 Olympic", 12), "Paris 2024…");
+    }
+
+    #[rstest]
+    #[case("東京", 4, "東京")]
+    #[case("東京アクアティクス", 6, "東京…")]
+    #[case("東京アクアティクス", 5, "東京…")]
+    #[case("東京", 3, "東…")]
+    #[case("東京", 2, "…")]
+    #[case("Cafe\u{301} de Flore", 6, "Cafe\u{301}…")]
+    #[case("⚽ Stade", 4, "⚽…")]
+    #[case("⚽ Stade", 3, "⚽…")]
+    #[case("⚽ Stade", 2, "…")]
+    fn fitting_counts_display_columns(#[case] s: &str, #[case] w: usize, #[case] fitted: &str) {
+        let got = fit(s, w);
+        assert_eq!(got, fitted);
+        assert!(width(&got) <= w, "{got:?} is {} columns", width(&got));
+    }
+
+    #[rstest]
+    #[case("東京", 6, "東京  ", "  東京")]
+    #[case("東京アクアティクス", 6, "東京… ", " 東京…")]
+    #[case(
+        "e\u{301}le\u{300}ve",
+        7,
+        "e\u{301}le\u{300}ve  ",
+        "  e\u{301}le\u{300}ve"
+    )]
+    #[case("⚽", 3, "⚽ ", " ⚽")]
+    fn padding_counts_display_columns(
+        #[case] s: &str,
+        #[case] w: usize,
+        #[case] left: &str,
+        #[case] right: &str,
+    ) {
+        assert_eq!(pad(s, w), left);
+        assert_eq!(rpad(s, w), right);
+        assert_eq!(width(&pad(s, w)), w);
+        assert_eq!(width(&rpad(s, w)), w);
+    }
+
+    /// A table of names in every script: drawn into a buffer, each column
+    /// starts at the same x on every row, whatever the names' widths.
+    #[test]
+    fn a_table_with_wide_and_combining_names_stays_aligned() {
+        let cols = [
+            Column::left("ID", 10),
+            Column::left("NAME", 8),
+            Column::right("MS", 5),
+            Column::left("STATUS", 0),
+        ];
+        let rows = [
+            ["STA-core-a", "Stade de France", "1.2", "✔ OK"],
+            ["東京-core", "東京アクアティクスセンター", "12", "✖ DOWN"],
+            ["AQC-cis", "Centre aquatique", "3.4", "▲ DEGRADED"],
+            ["Cafe\u{301}-ap", "e\u{301}cole\u{300}", "120", "✔ OK"],
+            ["⚽-gw", "⚽ Arena 🎾", "7", "? UNKNOWN"],
+        ];
+        let area = Rect::new(0, 0, 40, u16_of(rows.len()));
+        let layout = columns(&cols, usize::from(area.width), 6, &[]);
+        let mut buf = Buffer::empty(area);
+        for (y, row) in rows.iter().enumerate() {
+            let text: Vec<String> = layout
+                .iter()
+                .map(|&(i, w)| cell(row[i], w, cols[i].right))
+                .collect();
+            put(&mut buf, area, u16_of(y), &Line::from(text.join(" ")));
+        }
+        // Column starts: 0, 11, 20, 26. Each row has a space before every
+        // column start and text from it on.
+        let starts = [11u16, 20, 26];
+        for y in 0..area.height {
+            let row: String = (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_owned())
+                .collect();
+            for &x in &starts {
+                assert_eq!(buf[(x - 1, y)].symbol(), " ", "row {y} col {x}: {row:?}");
+            }
+            assert_eq!(
+                buf[(26, y)].symbol(),
+                rows[usize::from(y)][3].split(' ').next().unwrap_or(""),
+                "status column of row {y}: {row:?}"
+            );
+            assert!(
+                buf[(24, y)]
+                    .symbol()
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_digit()),
+                "numbers right-aligned against the status column, row {y}: {row:?}"
+            );
+        }
     }
 
     #[test]

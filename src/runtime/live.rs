@@ -1,5 +1,8 @@
 //! Wiring for `toc demo` and `toc run`: probes and scheduler, engine and,
-//! in a demo, the simulated venues, all in one process.
+//! in a demo, the simulated venues, on the runtime of the caller (the
+//! console draws elsewhere: [`super::console`]). Every engine event is
+//! logged with its own time, so `toc.log` tells when a device was judged
+//! down.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,7 +12,8 @@ use tokio::sync::mpsc;
 
 use crate::config::Inventory;
 use crate::engine::{
-    AuditSink, CheckNow, Engine, EngineConfig, EngineHandle, FaultInjector, Identity, Inputs, Ports,
+    AuditSink, CheckNow, Engine, EngineConfig, EngineHandle, Event, EventKind, FaultInjector,
+    Identity, Inputs, Ports, Snapshot,
 };
 use crate::probe::any::AnyProbe;
 use crate::probe::scheduler::{self, CheckTrigger, SchedulerConfig, SchedulerHandle};
@@ -178,6 +182,7 @@ impl Live {
             host: host_rx,
         };
         let engine = Engine::start_with(&inventory, inputs, config, ports);
+        log_events(&engine.handle());
         Ok(Live {
             inventory,
             sim,
@@ -245,4 +250,83 @@ fn next_run(dir: &std::path::Path) -> Result<u32, String> {
     });
     written.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(run)
+}
+
+/// Logs every engine event (`engine event at <RFC 3339 time>: <what>`),
+/// with the time the engine gave it, until the engine stops.
+fn log_events(handle: &EngineHandle) {
+    let mut events = handle.events();
+    let snapshots = handle.watch();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    let snap = std::sync::Arc::clone(&snapshots.borrow());
+                    tracing::info!(
+                        "engine event at {}: {}",
+                        humantime::format_rfc3339_micros(event.at),
+                        describe(&snap, &event)
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::info!("engine: {n} events not logged (too many at once)");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// One line on an engine event, with device ids and venue codes.
+pub fn describe(snap: &Snapshot, event: &Event) -> String {
+    let device = |i: usize| {
+        snap.layout
+            .devices
+            .get(i)
+            .map_or_else(|| format!("#{i}"), |d| d.id.clone())
+    };
+    match &event.kind {
+        EventKind::Device {
+            device: d,
+            from,
+            to,
+            reason,
+        } => {
+            let why = reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            format!(
+                "device {}: {} -> {}{why}",
+                device(*d),
+                from.word(),
+                to.word()
+            )
+        }
+        EventKind::Venue { venue, from, to } => {
+            let code = snap
+                .layout
+                .venues
+                .get(*venue)
+                .map_or_else(|| format!("#{venue}"), |v| v.code.clone());
+            format!("venue {code}: {} -> {}", from.word(), to.word())
+        }
+        EventKind::Flapping { device: d, started } => format!(
+            "device {}: {} flapping",
+            device(*d),
+            if *started { "started" } else { "stopped" }
+        ),
+        EventKind::IncidentOpened { id, title } => format!("incident {id} opened: {title}"),
+        EventKind::IncidentResolved { id, title } => format!("incident {id} resolved: {title}"),
+        EventKind::Command { user, text } => format!("command by {user}: {text}"),
+        EventKind::Note { device: d, text } => format!("device {}: {text}", device(*d)),
+        EventKind::Audit {
+            failing: true,
+            detail,
+        } => format!("audit log failing: {detail}"),
+        EventKind::Audit {
+            failing: false,
+            detail,
+        } => format!("audit log {detail}"),
+    }
 }
