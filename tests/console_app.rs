@@ -55,7 +55,7 @@ fn enter_drills_down_and_esc_goes_back() {
     let View::Device(d) = app.view() else {
         panic!("not a device: {:?}", app.view());
     };
-    assert_eq!(snap.layout.devices[d].venue, v);
+    assert_eq!(snap.layout.devices[d].venue.0, v);
     assert_eq!(snap.devices[d].status, Status::Down, "worst device first");
     key(&mut app, &snap, KeyCode::Esc);
     assert_eq!(app.view(), View::Venue(v));
@@ -343,7 +343,7 @@ fn incidents_open_their_subject() {
     assert_eq!(app.focus(), Pane::Main);
     match find_device(&snap, &first.subject) {
         Some(d) => assert_eq!(app.view(), View::Device(d)),
-        None => assert_eq!(app.view(), View::Venue(first.venue)),
+        None => assert_eq!(app.view(), View::Venue(first.venue.0)),
     }
     // A group incident opens its venue: back to the incidents, down to
     // the first group incident.
@@ -359,7 +359,7 @@ fn incidents_open_their_subject() {
         key(&mut app, &snap, KeyCode::Down);
     }
     key(&mut app, &snap, KeyCode::Enter);
-    assert_eq!(app.view(), View::Venue(snap.incidents[group].venue));
+    assert_eq!(app.view(), View::Venue(snap.incidents[group].venue.0));
 }
 
 #[test]
@@ -399,8 +399,8 @@ fn ticker_opens_the_event_subject() {
     let newest = snap.ticker.last().expect("events");
     key(&mut app, &snap, KeyCode::Enter);
     match &newest.kind {
-        EventKind::Venue { venue, .. } => assert_eq!(app.view(), View::Venue(*venue)),
-        EventKind::Device { device, .. } => assert_eq!(app.view(), View::Device(*device)),
+        EventKind::Venue { venue, .. } => assert_eq!(app.view(), View::Venue(venue.0)),
+        EventKind::Device { device, .. } => assert_eq!(app.view(), View::Device(device.0)),
         _ => {}
     }
     for _ in 0..3 {

@@ -62,5 +62,5 @@ fn devices_matching() {
     );
     let text = parse("sta").expect("parses");
     let sta = &snap.layout.venues[0];
-    assert!(sta.devices.iter().all(|&d| text.matches_device(&snap, d)));
+    assert!(sta.devices.iter().all(|&d| text.matches_device(&snap, d.0)));
 }

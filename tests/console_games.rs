@@ -145,7 +145,7 @@ fn a_lost_link_makes_what_is_behind_it_unreachable_without_incidents() {
         let unreachable: Vec<usize> = snap.layout.venues[v]
             .devices
             .iter()
-            .copied()
+            .map(|d| d.0)
             .filter(|&d| snap.devices[d].status == Status::Unreachable)
             .collect();
         assert!(unreachable.len() > 20, "{code}: {}", unreachable.len());
@@ -173,7 +173,7 @@ fn the_ticker_tells_the_operator_story() {
         if user == "alice" && text == "LDA-wlc: maintenance on")));
     assert_eq!(snap.devices[wlc].status, Status::Maintenance);
     assert!(has(&|k| matches!(k, EventKind::Note { device, text }
-        if *device == core_b && text.starts_with("rebooted: "))));
+        if device.0 == core_b && text.starts_with("rebooted: "))));
     assert!(has(&|k| matches!(
         k,
         EventKind::Flapping { started: true, .. }

@@ -39,7 +39,7 @@ async fn down_event(
             .expect("a DOWN event in time")
             .expect("the engine runs");
         if let EventKind::Device { device, to, .. } = &event.kind
-            && *device == index
+            && device.0 == index
             && *to == Status::Down
         {
             return event;

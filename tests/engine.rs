@@ -214,7 +214,7 @@ async fn check_now_checks_at_once_instead_of_at_the_next_slot() {
         assert_eq!(done.to_string(), "MRN-scb: checking now");
         wait_for(&h, Duration::from_secs(5), "the next attempt", |s| {
             let i = s.layout.device("MRN-scb").expect("device");
-            s.devices[i].attempt >= attempt
+            s.device(i).expect("state").attempt >= attempt
         })
         .await;
     }

@@ -13,6 +13,7 @@ use super::keymap::{self, Action, Context};
 use super::theme::Theme;
 use super::ui;
 use crate::engine::{Command, EventKind, FaultKind, Identity, IncidentId, Link, Reply, Snapshot};
+use crate::model::GroupIdx;
 use crate::model::Status;
 
 /// What the main area shows; the last one pushed is on screen.
@@ -498,7 +499,7 @@ impl App {
     }
 
     fn go_device(&mut self, snap: &Snapshot, device: usize) {
-        let venue = snap.layout.devices.get(device).map_or(0, |d| d.venue);
+        let venue = snap.layout.devices.get(device).map_or(0, |d| d.venue.0);
         self.go_venue(venue);
         self.views.push(View::Device(device));
         self.device_sel = Some(device);
@@ -531,7 +532,7 @@ impl App {
                     self.incident_sel = Some(incident.id);
                     match find_device(snap, &incident.subject) {
                         Some(d) => self.go_device(snap, d),
-                        None => self.go_venue(incident.venue),
+                        None => self.go_venue(incident.venue.0),
                     }
                 }
             }
@@ -540,12 +541,12 @@ impl App {
                 let subject = event.and_then(|e| match &e.kind {
                     EventKind::Device { device, .. }
                     | EventKind::Flapping { device, .. }
-                    | EventKind::Note { device, .. } => Some(Subject::Device(*device)),
-                    EventKind::Venue { venue, .. } => Some(Subject::Venue(*venue)),
+                    | EventKind::Note { device, .. } => Some(Subject::Device(device.0)),
+                    EventKind::Venue { venue, .. } => Some(Subject::Venue(venue.0)),
                     EventKind::IncidentOpened { id, .. } => {
                         snap.incidents.iter().find(|i| i.id == *id).map(|i| {
                             find_device(snap, &i.subject)
-                                .map_or(Subject::Venue(i.venue), Subject::Device)
+                                .map_or(Subject::Venue(i.venue.0), Subject::Device)
                         })
                     }
                     EventKind::IncidentResolved { .. }
@@ -612,7 +613,7 @@ impl App {
                 order.get(position(&order, self.wall_sel)).copied()
             }
             View::Venue(v) => Some(v),
-            View::Device(d) => snap.layout.devices.get(d).map(|d| d.venue),
+            View::Device(d) => snap.layout.devices.get(d).map(|d| d.venue.0),
         }
     }
 
@@ -671,7 +672,7 @@ impl App {
             return Vec::new();
         };
         let mut targets = vec![venue.code.clone()];
-        for &d in &venue.devices {
+        for d in venue.devices.iter().map(|d| d.0) {
             let own_problem = snap.devices.get(d).is_some_and(|s| {
                 matches!(s.status, Status::Down | Status::Degraded | Status::Unknown)
                     && s.last_check.is_some()
@@ -868,13 +869,12 @@ fn venue_codes(snap: &Snapshot) -> String {
 /// first with two members or more.
 fn core_group(snap: &Snapshot, venue: usize) -> Option<Vec<usize>> {
     let groups = &snap.layout.venues.get(venue)?.groups;
-    let group = |g: &usize| snap.layout.groups.get(*g);
+    let group = |g: &GroupIdx| snap.layout.group_info(*g);
     let core = groups.iter().filter_map(group).find(|g| {
         !g.members.is_empty()
             && g.members.iter().all(|&m| {
                 snap.layout
-                    .devices
-                    .get(m)
+                    .device_info(m)
                     .is_some_and(|d| d.role == "core-switch")
             })
     });
@@ -884,7 +884,7 @@ fn core_group(snap: &Snapshot, venue: usize) -> Option<Vec<usize>> {
             .filter_map(group)
             .find(|g| g.members.len() >= 2)
     })?;
-    Some(chosen.members.clone())
+    Some(chosen.members.iter().map(|m| m.0).collect())
 }
 
 /// The venues on the wall, in order.
@@ -921,7 +921,7 @@ pub fn device_order(
     let mut order: Vec<usize> = info
         .devices
         .iter()
-        .copied()
+        .map(|d| d.0)
         .filter(|&d| d < snap.devices.len() && d < snap.layout.devices.len())
         .filter(|&d| filter.is_empty() || filter.matches_device(snap, d))
         .collect();

@@ -184,9 +184,9 @@ impl Filter {
             Term::Text(text) => {
                 contains_lower(&info.id, text)
                     || contains_lower(&info.role, text)
-                    || Self::venue_text(snap, info.venue, text)
+                    || Self::venue_text(snap, info.venue.0, text)
             }
-            Term::Venue(code) => Self::venue_code(snap, info.venue, code),
+            Term::Venue(code) => Self::venue_code(snap, info.venue.0, code),
             Term::Status(s) => status.is_some_and(|st| s.matches(st)),
             Term::Role(role) => contains_lower(&info.role, role),
             Term::Kind(kind) => info.kind == *kind,
@@ -202,7 +202,7 @@ impl Filter {
         snap.layout
             .venues
             .get(venue)
-            .is_some_and(|v| v.devices.iter().any(|&d| self.matches_device(snap, d)))
+            .is_some_and(|v| v.devices.iter().any(|&d| self.matches_device(snap, d.0)))
     }
 }
 

@@ -37,7 +37,8 @@ fn target(command: &Command) -> Option<&str> {
 pub fn venue_of<'a>(layout: &'a Layout, target: &str) -> Option<&'a str> {
     layout
         .device(target)
-        .and_then(|d| layout.venues.get(layout.devices[d].venue))
+        .and_then(|d| layout.device_info(d))
+        .and_then(|d| layout.venue_info(d.venue))
         .or_else(|| layout.venues.iter().find(|v| v.code == target))
         .map(|v| v.code.as_str())
 }

@@ -13,7 +13,10 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::config::venues::{Inventory, ProbeTarget};
-use crate::model::{GroupEval, ProblemKey, ProblemKind, Reading, StateType, Status, VenueEval};
+use crate::model::{
+    DeviceIdx, FeedIdx, GroupEval, GroupIdx, ProblemKey, ProblemKind, Reading, StateType, Status,
+    VenueEval, VenueIdx,
+};
 
 pub use crate::model::HostSample as HostSnap;
 
@@ -45,12 +48,12 @@ pub struct VenueInfo {
     pub name: String,
     /// City.
     pub city: String,
-    /// Its devices (device indices).
-    pub devices: Vec<usize>,
-    /// Its redundancy groups (group indices).
-    pub groups: Vec<usize>,
-    /// Its feeds (feed indices).
-    pub feeds: Vec<usize>,
+    /// Its devices.
+    pub devices: Vec<DeviceIdx>,
+    /// Its redundancy groups.
+    pub groups: Vec<GroupIdx>,
+    /// Its feeds.
+    pub feeds: Vec<FeedIdx>,
 }
 
 /// A device as configured.
@@ -58,8 +61,8 @@ pub struct VenueInfo {
 pub struct DeviceInfo {
     /// Unique id (`STA-core-a`).
     pub id: String,
-    /// Index of its venue.
-    pub venue: usize,
+    /// Its venue.
+    pub venue: VenueIdx,
     /// Role (`core-switch`).
     pub role: String,
     /// `snmp`, `http` or `tcp`.
@@ -69,9 +72,9 @@ pub struct DeviceInfo {
     /// Free text from the inventory.
     pub description: Option<String>,
     /// Its redundancy group, if any.
-    pub group: Option<usize>,
+    pub group: Option<GroupIdx>,
     /// Devices it depends on.
-    pub parents: Vec<usize>,
+    pub parents: Vec<DeviceIdx>,
     /// Whether its being down makes the venue red.
     pub critical: bool,
     /// How often it is polled.
@@ -83,12 +86,12 @@ pub struct DeviceInfo {
 pub struct GroupInfo {
     /// Unique id (`STA-core`).
     pub id: String,
-    /// Index of its venue.
-    pub venue: usize,
+    /// Its venue.
+    pub venue: VenueIdx,
     /// Members that must be up.
     pub min_up: usize,
-    /// Member device indices.
-    pub members: Vec<usize>,
+    /// Its members.
+    pub members: Vec<DeviceIdx>,
 }
 
 /// A result feed as configured.
@@ -96,12 +99,12 @@ pub struct GroupInfo {
 pub struct FeedInfo {
     /// Unique id.
     pub id: String,
-    /// Index of its venue.
-    pub venue: usize,
-    /// Device index of the primary source (the results server).
-    pub primary: usize,
-    /// Device index of the backup source.
-    pub backup: usize,
+    /// Its venue.
+    pub venue: VenueIdx,
+    /// The primary source (the results server).
+    pub primary: DeviceIdx,
+    /// The backup source.
+    pub backup: DeviceIdx,
     /// Consumers (`commentators`, `web_mobile`).
     pub consumers: Vec<String>,
     /// No message for this long means the feed is stale.
@@ -109,14 +112,37 @@ pub struct FeedInfo {
 }
 
 impl Layout {
-    /// The index of the device with this id.
-    pub fn device(&self, id: &str) -> Option<usize> {
-        self.devices.iter().position(|d| d.id == id)
+    /// The device with this id.
+    pub fn device(&self, id: &str) -> Option<DeviceIdx> {
+        self.devices.iter().position(|d| d.id == id).map(DeviceIdx)
     }
 
-    /// The index of the venue with this code.
-    pub fn venue(&self, code: &str) -> Option<usize> {
-        self.venues.iter().position(|v| v.code == code)
+    /// The venue with this code.
+    pub fn venue(&self, code: &str) -> Option<VenueIdx> {
+        self.venues
+            .iter()
+            .position(|v| v.code == code)
+            .map(VenueIdx)
+    }
+
+    /// A device as configured.
+    pub fn device_info(&self, d: DeviceIdx) -> Option<&DeviceInfo> {
+        self.devices.get(d.0)
+    }
+
+    /// A venue as configured.
+    pub fn venue_info(&self, v: VenueIdx) -> Option<&VenueInfo> {
+        self.venues.get(v.0)
+    }
+
+    /// The venue with this code, as configured.
+    pub fn venue_info_by_code(&self, code: &str) -> Option<&VenueInfo> {
+        self.venues.iter().find(|v| v.code == code)
+    }
+
+    /// A redundancy group as configured.
+    pub fn group_info(&self, g: GroupIdx) -> Option<&GroupInfo> {
+        self.groups.get(g.0)
     }
 
     /// The layout of an inventory.
@@ -132,9 +158,9 @@ impl Layout {
                     code: v.code.clone(),
                     name: v.name.clone(),
                     city: v.city.clone(),
-                    devices: v.devices.iter().map(|d| d.0).collect(),
-                    groups: v.groups.iter().map(|g| g.0).collect(),
-                    feeds: v.feeds.clone(),
+                    devices: v.devices.clone(),
+                    groups: v.groups.clone(),
+                    feeds: v.feeds.iter().copied().map(FeedIdx).collect(),
                 })
                 .collect(),
             devices: inv
@@ -142,7 +168,7 @@ impl Layout {
                 .iter()
                 .map(|d| DeviceInfo {
                     id: d.id.clone(),
-                    venue: d.venue.0,
+                    venue: d.venue,
                     role: d.role.clone(),
                     kind: d.probe.kind().to_owned(),
                     target: match &d.probe {
@@ -151,8 +177,8 @@ impl Layout {
                         ProbeTarget::Tcp { host, port } => format!("tcp://{host}:{port}"),
                     },
                     description: d.description.clone(),
-                    group: d.group.map(|g| g.0),
-                    parents: d.parents.iter().map(|p| p.0).collect(),
+                    group: d.group,
+                    parents: d.parents.clone(),
                     critical: d.critical,
                     poll_interval: d.poll_interval,
                 })
@@ -162,9 +188,9 @@ impl Layout {
                 .iter()
                 .map(|g| GroupInfo {
                     id: g.id.clone(),
-                    venue: g.venue.0,
+                    venue: g.venue,
                     min_up: g.min_up,
-                    members: g.members.iter().map(|m| m.0).collect(),
+                    members: g.members.clone(),
                 })
                 .collect(),
             feeds: inv
@@ -172,9 +198,9 @@ impl Layout {
                 .iter()
                 .map(|f| FeedInfo {
                     id: f.id.clone(),
-                    venue: f.venue.0,
-                    primary: f.primary.0,
-                    backup: f.backup.0,
+                    venue: f.venue,
+                    primary: f.primary,
+                    backup: f.backup,
                     consumers: f.consumers.clone(),
                     stale_after: f.stale_after,
                 })
@@ -213,6 +239,23 @@ pub struct Snapshot {
     pub ticker: Arc<Vec<Event>>,
     /// Engine counters.
     pub stats: EngineStats,
+}
+
+impl Snapshot {
+    /// A device's live state.
+    pub fn device(&self, d: DeviceIdx) -> Option<&Arc<DeviceSnap>> {
+        self.devices.get(d.0)
+    }
+
+    /// A redundancy group's evaluated state.
+    pub fn group(&self, g: GroupIdx) -> Option<&GroupEval> {
+        self.groups.get(g.0)
+    }
+
+    /// A venue's evaluated state.
+    pub fn venue(&self, v: VenueIdx) -> Option<&VenueSnap> {
+        self.venues.get(v.0)
+    }
 }
 
 /// Number of events kept in [`Snapshot::ticker`].
@@ -373,8 +416,8 @@ pub struct Incident {
     pub kind: IncidentKind,
     /// Device or group id.
     pub subject: String,
-    /// Venue index.
-    pub venue: usize,
+    /// Its venue.
+    pub venue: VenueIdx,
     /// How bad (DOWN, DEGRADED or UNKNOWN).
     pub severity: Status,
     /// One line for the operator.
@@ -401,7 +444,7 @@ pub enum EventKind {
     /// A device's hard status changed.
     Device {
         /// Device index.
-        device: usize,
+        device: DeviceIdx,
         /// Hard shown status before.
         from: Status,
         /// Hard shown status now.
@@ -412,7 +455,7 @@ pub enum EventKind {
     /// A venue's status changed.
     Venue {
         /// Venue index.
-        venue: usize,
+        venue: VenueIdx,
         /// Before.
         from: Status,
         /// Now.
@@ -421,7 +464,7 @@ pub enum EventKind {
     /// A device started or stopped flapping.
     Flapping {
         /// Device index.
-        device: usize,
+        device: DeviceIdx,
         /// Started (true) or stopped.
         started: bool,
     },
@@ -457,7 +500,7 @@ pub enum EventKind {
     /// A note from a probe (`rebooted: …`).
     Note {
         /// Device index.
-        device: usize,
+        device: DeviceIdx,
         /// The note.
         text: String,
     },

@@ -354,7 +354,7 @@ impl Task {
                 let Some(idx) = layout.device(device) else {
                     return Err(Refusal::Invalid(format!("no device called `{device}`")));
                 };
-                self.state.set_maintenance(idx, *on, SystemTime::now());
+                self.state.set_maintenance(idx.0, *on, SystemTime::now());
                 Ok(Done::Maintenance {
                     device: device.clone(),
                     on: *on,
@@ -362,9 +362,9 @@ impl Task {
             }
             Command::Device(DeviceCommand::CheckNow { target }) => {
                 let devices: Vec<usize> = if let Some(d) = layout.device(target) {
-                    vec![d]
-                } else if let Some(v) = layout.venue(target) {
-                    layout.venues[v].devices.clone()
+                    vec![d.0]
+                } else if let Some(v) = layout.venue_info_by_code(target) {
+                    v.devices.iter().map(|d| d.0).collect()
                 } else {
                     return Err(Refusal::Invalid(format!(
                         "no device or venue called `{target}`"

@@ -25,6 +25,6 @@ pub use observation::{HostSample, Observation, Outcome, Reading};
 pub use problem::{ProblemKey, ProblemKind, Subject};
 pub use status::{Status, worst};
 pub use topology::{
-    DeviceIdx, DeviceNode, Evaluation, GroupEval, GroupIdx, GroupNode, Topology, VenueEval,
-    VenueIdx, VenueNode, evaluate,
+    DeviceIdx, DeviceNode, Evaluation, FeedIdx, GroupEval, GroupIdx, GroupNode, Topology,
+    VenueEval, VenueIdx, VenueNode, evaluate,
 };

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::topology::{DeviceIdx, GroupIdx};
+use super::topology::{DeviceIdx, FeedIdx, GroupIdx};
 
 /// A kind of problem the engine opens an incident for, and a playbook
 /// names as its trigger (`kind = "device_down"` in `playbooks/*.toml`).
@@ -96,7 +96,7 @@ pub enum Subject {
     /// A redundancy group (index in the inventory).
     Group(GroupIdx),
     /// A result feed (index in the inventory).
-    Feed(usize),
+    Feed(FeedIdx),
 }
 
 /// The deduplication key of an incident: one open incident per kind and

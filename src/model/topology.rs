@@ -18,19 +18,29 @@ use super::status::{Status, worst};
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
+#[serde(transparent)]
 pub struct DeviceIdx(pub usize);
 
 /// Index of a redundancy group in [`Topology::groups`].
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
+#[serde(transparent)]
 pub struct GroupIdx(pub usize);
 
 /// Index of a venue in [`Topology::venues`].
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
+#[serde(transparent)]
 pub struct VenueIdx(pub usize);
+
+/// Index of a result feed in the inventory's feeds.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct FeedIdx(pub usize);
 
 /// The whole status tree, built by the config layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use crate::engine::{
     AuditSink, CheckNow, Engine, EngineConfig, EngineHandle, Event, EventKind, FaultInjector,
     Identity, Inputs, Ports, Snapshot,
 };
+use crate::model::DeviceIdx;
 use crate::probe::any::AnyProbe;
 use crate::probe::scheduler::{self, CheckTrigger, SchedulerConfig, SchedulerHandle};
 use crate::runtime::audit::FileAudit;
@@ -279,11 +280,10 @@ fn log_events(handle: &EngineHandle) {
 
 /// One line on an engine event, with device ids and venue codes.
 pub fn describe(snap: &Snapshot, event: &Event) -> String {
-    let device = |i: usize| {
+    let device = |i: DeviceIdx| {
         snap.layout
-            .devices
-            .get(i)
-            .map_or_else(|| format!("#{i}"), |d| d.id.clone())
+            .device_info(i)
+            .map_or_else(|| format!("#{}", i.0), |d| d.id.clone())
     };
     match &event.kind {
         EventKind::Device {
@@ -306,9 +306,8 @@ pub fn describe(snap: &Snapshot, event: &Event) -> String {
         EventKind::Venue { venue, from, to } => {
             let code = snap
                 .layout
-                .venues
-                .get(*venue)
-                .map_or_else(|| format!("#{venue}"), |v| v.code.clone());
+                .venue_info(*venue)
+                .map_or_else(|| format!("#{}", venue.0), |v| v.code.clone());
             format!("venue {code}: {} -> {}", from.word(), to.word())
         }
         EventKind::Flapping { device: d, started } => format!(

@@ -104,7 +104,7 @@ pub(crate) fn draw(
         );
         return;
     };
-    let venue = snap.layout.venues.get(info.venue);
+    let venue = snap.layout.venue_info(info.venue);
     let max = snap.layout.max_attempts;
     let left = vec![
         status_spans(theme, d.status),
@@ -162,7 +162,7 @@ pub(crate) fn draw(
     let mut group = vec![label("group")];
     match info
         .group
-        .and_then(|g| Some((snap.layout.groups.get(g)?, snap.groups.get(g)?)))
+        .and_then(|g| Some((snap.layout.group_info(g)?, snap.group(g)?)))
     {
         Some((gi, ge)) => {
             group.push(Span::raw(format!("{} ", gi.id)));
@@ -183,8 +183,8 @@ pub(crate) fn draw(
         if k > 0 {
             parents.push(Span::raw(", "));
         }
-        let id = snap.layout.devices.get(p).map_or("?", |i| i.id.as_str());
-        let status = snap.devices.get(p).map_or(Status::Unknown, |s| s.status);
+        let id = snap.layout.device_info(p).map_or("?", |i| i.id.as_str());
+        let status = snap.device(p).map_or(Status::Unknown, |s| s.status);
         parents.push(Span::raw(format!("{id} ")));
         parents.push(status_spans(theme, status));
     }

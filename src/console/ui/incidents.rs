@@ -84,8 +84,7 @@ pub(crate) fn draw(
                 ),
                 2 => Span::raw(cell(
                     snap.layout
-                        .venues
-                        .get(incident.venue)
+                        .venue_info(incident.venue)
                         .map_or("?", |v| v.code.as_str()),
                     w,
                     false,

@@ -10,11 +10,11 @@ use super::title;
 use crate::console::app::App;
 use crate::console::theme::Theme;
 use crate::engine::{Event, EventKind, Snapshot};
-use crate::model::Status;
+use crate::model::{DeviceIdx, Status};
 
 /// The marker and word of an event, and its text.
 pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String, Style, String) {
-    let device = |d: usize| snap.layout.devices.get(d).map_or("?", |i| i.id.as_str());
+    let device = |d: DeviceIdx| snap.layout.device_info(d).map_or("?", |i| i.id.as_str());
     let other = |word: &str| (format!("• {word}"), theme.dim());
     let ((mark, style), text) = match &event.kind {
         EventKind::Device {
@@ -34,8 +34,7 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
         EventKind::Venue { venue, from, to } => {
             let (code, name) = snap
                 .layout
-                .venues
-                .get(*venue)
+                .venue_info(*venue)
                 .map_or(("?", ""), |v| (v.code.as_str(), v.name.as_str()));
             (
                 (text::status(*to), theme.status(*to)),

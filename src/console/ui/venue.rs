@@ -11,7 +11,7 @@ use super::title;
 use crate::console::app::{App, DeviceSort, device_order, position};
 use crate::console::theme::Theme;
 use crate::engine::{DeviceSnap, Snapshot};
-use crate::model::{StateType, Status};
+use crate::model::{DeviceIdx, StateType, Status};
 
 /// Where the parts of the venue view go in the pane body.
 struct Parts {
@@ -28,7 +28,7 @@ fn group_id_w(snap: &Snapshot, venue: usize) -> usize {
     snap.layout.venues.get(venue).map_or(0, |v| {
         v.groups
             .iter()
-            .filter_map(|&g| snap.layout.groups.get(g))
+            .filter_map(|&g| snap.layout.group_info(g))
             .map(|g| text::width(&g.id))
             .max()
             .unwrap_or(0)
@@ -275,7 +275,7 @@ pub(crate) fn draw(
         );
         let gw = group_id_w(snap, venue);
         for (k, &g) in info.groups.iter().enumerate() {
-            let (Some(gi), Some(ge)) = (snap.layout.groups.get(g), snap.groups.get(g)) else {
+            let (Some(gi), Some(ge)) = (snap.layout.group_info(g), snap.group(g)) else {
                 continue;
             };
             let line = Line::from(vec![
@@ -299,9 +299,9 @@ pub(crate) fn draw(
             0,
             &Line::from(Span::styled(" FEEDS", theme.title())),
         );
-        let source = |role: &str, d: usize| -> Line<'static> {
-            let status = snap.devices.get(d).map_or(Status::Unknown, |s| s.status);
-            let id = snap.layout.devices.get(d).map_or("?", |i| i.id.as_str());
+        let source = |role: &str, d: DeviceIdx| -> Line<'static> {
+            let status = snap.device(d).map_or(Status::Unknown, |s| s.status);
+            let id = snap.layout.device_info(d).map_or("?", |i| i.id.as_str());
             Line::from(vec![
                 Span::styled(format!("   {role:<8}"), theme.dim()),
                 Span::raw(format!("{id} ")),
@@ -310,7 +310,7 @@ pub(crate) fn draw(
         };
         let mut y = 1;
         for &f in &info.feeds {
-            let Some(feed) = snap.layout.feeds.get(f) else {
+            let Some(feed) = snap.layout.feeds.get(f.0) else {
                 continue;
             };
             let head = Line::from(vec![

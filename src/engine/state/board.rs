@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::model::{
     Change, DeviceIdx, DeviceState, Evaluation, Observation, Policy, ProblemKey, ProblemKind,
-    StateType, Status, Topology, evaluate,
+    StateType, Status, Topology, VenueIdx, evaluate,
 };
 
 use super::super::snapshot::{DeviceSnap, EventKind, HISTORY_LEN, HistoryEntry, Layout};
@@ -30,8 +30,8 @@ pub struct Problem {
     pub key: ProblemKey,
     /// Device or group id.
     pub subject: String,
-    /// Venue index.
-    pub venue: usize,
+    /// Its venue.
+    pub venue: VenueIdx,
     /// How bad.
     pub severity: Status,
     /// One line for the operator.
@@ -130,7 +130,7 @@ impl Board {
         let mut observed = Observed::default();
         for note in &obs.outcome.notes {
             observed.events.push(EventKind::Note {
-                device: idx,
+                device: DeviceIdx(idx),
                 text: note.clone(),
             });
         }
@@ -142,7 +142,7 @@ impl Board {
                 Change::Hard { .. } => {}
                 Change::FlapStart { .. } | Change::FlapStop { .. } => {
                     observed.events.push(EventKind::Flapping {
-                        device: idx,
+                        device: DeviceIdx(idx),
                         started: matches!(change, Change::FlapStart { .. }),
                     });
                 }
@@ -181,7 +181,7 @@ impl Board {
                     _ => self.devices[idx].reason().map(str::to_owned),
                 };
                 events.push(EventKind::Device {
-                    device: idx,
+                    device: DeviceIdx(idx),
                     from: before,
                     to: after,
                     reason,
@@ -209,7 +209,7 @@ impl Board {
                 && !(before.status == Status::Unknown && after.status == Status::Ok)
             {
                 events.push(EventKind::Venue {
-                    venue: idx,
+                    venue: VenueIdx(idx),
                     from: before.status,
                     to: after.status,
                 });
@@ -289,7 +289,7 @@ fn unreachable_reason(layout: &Layout, eval: &Evaluation, parents: Option<&[Devi
         }
         if eval.device(DeviceIdx(p)) == Status::Unreachable {
             if let Some(d) = layout.devices.get(p) {
-                queue.extend(d.parents.iter().copied());
+                queue.extend(d.parents.iter().map(|q| q.0));
             }
         } else {
             roots.push(p);
@@ -360,7 +360,7 @@ mod tests {
         assert!(board.needs_eval());
         let events = board.settle();
         assert!(
-            events.iter().any(|e| matches!(e, EventKind::Device { device, to: Status::Down, .. } if *device == scb)),
+            events.iter().any(|e| matches!(e, EventKind::Device { device, to: Status::Down, .. } if device.0 == scb)),
             "{events:?}"
         );
         let problems = board.problems();
@@ -390,7 +390,7 @@ mod tests {
         assert_eq!(
             observed.events,
             vec![EventKind::Note {
-                device: core,
+                device: DeviceIdx(core),
                 text: "rebooted: up 12s".into()
             }]
         );

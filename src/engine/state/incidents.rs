@@ -52,7 +52,7 @@ impl IncidentBook {
     pub fn per_venue(&self, venues: usize) -> Vec<usize> {
         let mut n = vec![0usize; venues];
         for incident in self.open.values() {
-            if let Some(c) = n.get_mut(incident.venue) {
+            if let Some(c) = n.get_mut(incident.venue.0) {
                 *c += 1;
             }
         }
@@ -119,7 +119,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::model::{DeviceIdx, GroupIdx, ProblemKind, Status};
+    use crate::model::{DeviceIdx, GroupIdx, ProblemKind, Status, VenueIdx};
 
     fn t(s: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(s)
@@ -129,7 +129,7 @@ mod tests {
         Problem {
             key: ProblemKey::device(ProblemKind::DeviceDown, DeviceIdx(device)),
             subject: format!("dev-{device}"),
-            venue: 0,
+            venue: VenueIdx(0),
             severity: Status::Down,
             title: format!("dev-{device} down"),
         }
@@ -139,7 +139,7 @@ mod tests {
         Problem {
             key: ProblemKey::group(ProblemKind::RedundancyLost, GroupIdx(group)),
             subject: format!("grp-{group}"),
-            venue: 1,
+            venue: VenueIdx(1),
             severity: Status::Degraded,
             title: format!("grp-{group} redundancy lost"),
         }

@@ -82,7 +82,7 @@ mod tests {
 
     fn note(i: usize) -> EventKind {
         EventKind::Note {
-            device: i,
+            device: crate::model::DeviceIdx(i),
             text: format!("n{i}"),
         }
     }
