@@ -930,6 +930,36 @@ fn not_ok(results: &[(String, CheckResult)]) -> Vec<&(String, CheckResult)> {
         .collect()
 }
 
+/// Every configured address got its own bound address; UDP (SNMP) and
+/// TCP (HTTP, TCP devices) have separate port spaces, so the system may
+/// hand out the same number to one of each.
+fn one_bound_address_each(
+    inv: &Inventory,
+    remapped: &std::collections::BTreeMap<SocketAddr, SocketAddr>,
+) {
+    let udp: BTreeSet<SocketAddr> = inv
+        .devices
+        .iter()
+        .filter_map(|d| match &d.probe {
+            ProbeTarget::Snmp { host, port } => Some(SocketAddr::new(host.parse().unwrap(), *port)),
+            _ => None,
+        })
+        .collect();
+    for is_udp in [true, false] {
+        let of_kind: Vec<SocketAddr> = remapped
+            .iter()
+            .filter(|(from, _)| udp.contains(from) == is_udp)
+            .map(|(_, to)| *to)
+            .collect();
+        let distinct: BTreeSet<SocketAddr> = of_kind.iter().copied().collect();
+        assert_eq!(
+            distinct.len(),
+            of_kind.len(),
+            "one bound address each (udp: {is_udp})"
+        );
+    }
+}
+
 /// Starts `file` ephemeral, checks that no address of the file is bound
 /// and that every device answers OK through the remapped inventory, then
 /// that faults on an SNMP, an HTTP and a TCP device are seen there.
@@ -959,30 +989,7 @@ async fn ephemeral_serves(file: &str, faulty: [&str; 3]) {
     );
     let file_ports: BTreeSet<u16> = addrs.iter().map(SocketAddr::port).collect();
     let bound: BTreeSet<SocketAddr> = s.remapped.values().copied().collect();
-    // UDP (SNMP) and TCP (HTTP, TCP devices) have separate port spaces:
-    // the system may hand out the same number to one of each.
-    let udp: BTreeSet<SocketAddr> = inv
-        .devices
-        .iter()
-        .filter_map(|d| match &d.probe {
-            ProbeTarget::Snmp { host, port } => Some(SocketAddr::new(host.parse().unwrap(), *port)),
-            _ => None,
-        })
-        .collect();
-    for is_udp in [true, false] {
-        let of_kind: Vec<SocketAddr> = s
-            .remapped
-            .iter()
-            .filter(|(from, _)| udp.contains(from) == is_udp)
-            .map(|(_, to)| *to)
-            .collect();
-        let distinct: BTreeSet<SocketAddr> = of_kind.iter().copied().collect();
-        assert_eq!(
-            distinct.len(),
-            of_kind.len(),
-            "one bound address each (udp: {is_udp})"
-        );
-    }
+    one_bound_address_each(&inv, &s.remapped);
     for (from, to) in &s.remapped {
         assert_eq!(from.ip(), to.ip(), "same IP address");
         assert!(
