@@ -42,7 +42,9 @@ fn parts(body: Rect, info_lines: usize, reading_lines: usize) -> Parts {
     if beside {
         let left = body.width - READINGS_W;
         Parts {
-            info: Rect::new(body.x, body.y, left, top),
+            // A column between the two, so a cut value never runs into a
+            // reading.
+            info: Rect::new(body.x, body.y, left.saturating_sub(1), top),
             readings: Rect::new(body.x + left, body.y, READINGS_W, top),
             history,
         }

@@ -126,7 +126,58 @@ pub fn put(buf: &mut Buffer, area: Rect, row: u16, line: &Line<'_>) {
     if area.width == 0 || row >= area.height {
         return;
     }
-    buf.set_line(area.x, area.y + row, line, area.width);
+    let fitted = fit_line(line, usize::from(area.width));
+    buf.set_line(area.x, area.y + row, &fitted, area.width);
+}
+
+/// Columns a line takes without its trailing blanks.
+fn visible_width(line: &Line<'_>) -> usize {
+    let mut trailing = 0;
+    for span in line.spans.iter().rev() {
+        let trimmed = span.content.trim_end();
+        trailing += width(&span.content) - width(trimmed);
+        if !trimmed.is_empty() {
+            break;
+        }
+    }
+    line.width() - trailing
+}
+
+/// `line` cut to at most `w` columns, ending in `…` (in the style of the
+/// span it cuts) when cut, so a clipped value never looks whole.
+pub fn fit_line<'a>(line: &Line<'a>, w: usize) -> Line<'a> {
+    if visible_width(line) <= w {
+        // At most trailing blanks (a padded table row) fall off the edge.
+        return line.clone();
+    }
+    let room = w.saturating_sub(1);
+    let mut used = 0;
+    let mut spans: Vec<Span<'a>> = Vec::new();
+    for span in &line.spans {
+        let sw = width(&span.content);
+        if used + sw <= room {
+            used += sw;
+            spans.push(span.clone());
+            continue;
+        }
+        let mut end = 0;
+        for (i, c) in span.content.char_indices() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > room {
+                break;
+            }
+            used += cw;
+            end = i + c.len_utf8();
+        }
+        let kept = span.content[..end].trim_end().to_owned();
+        spans.push(Span::styled(format!("{kept}…"), span.style));
+        break;
+    }
+    Line {
+        spans,
+        style: line.style,
+        alignment: line.alignment,
+    }
 }
 
 /// Fills row `row` of `area` with a style (for a selected row).
@@ -256,6 +307,25 @@ mod tests {
             "13:20:00"
         );
         assert_eq!(clock(UNIX_EPOCH), "00:00:00");
+    }
+
+    #[test]
+    fn a_cut_line_ends_in_an_ellipsis_in_the_style_it_cuts() {
+        let dim = Style::default().add_modifier(ratatui::style::Modifier::DIM);
+        let line = Line::from(vec![
+            Span::raw("reason    "),
+            Span::styled("no answer (2 attempts): device down", dim),
+        ]);
+        let cut = fit_line(&line, 24);
+        assert_eq!(cut.to_string(), "reason    no answer (2…");
+        assert_eq!(cut.width(), 23);
+        assert_eq!(cut.spans.last().map(|s| s.style), Some(dim));
+        assert_eq!(fit_line(&line, 100), line);
+        // Blanks past the edge are no loss: a padded row is not marked.
+        let padded = Line::from(vec![Span::raw("ID  TITLE"), Span::raw("     ")]);
+        assert_eq!(fit_line(&padded, 10), padded);
+        assert_eq!(fit_line(&padded, 8).to_string(), "ID  TIT…");
+        assert_eq!(fit_line(&Line::from("東京アクアティクス"), 6).to_string(), "東京…");
     }
 
     #[test]
