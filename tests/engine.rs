@@ -203,27 +203,26 @@ async fn check_now_checks_at_once_instead_of_at_the_next_slot() {
         .expect("demo starts");
     let h = live.handle();
     wait_for(&h, Duration::from_secs(15), "all OK", all_ok).await;
-    h.send(fault("MRN-scb", "down")).await.expect("applied");
-    // A simulated TCP device looks at its faults every POLL.
-    tokio::time::sleep(toc::sim::tcp::POLL * 3).await;
+    // An SNMP agent: the fault holds from the next datagram on.
+    h.send(fault("MRN-core", "down")).await.expect("applied");
     for attempt in 1..=3 {
         let done = h
-            .send(Command::check_now("MRN-scb"))
+            .send(Command::check_now("MRN-core"))
             .await
             .expect("a duty manager may check");
-        assert_eq!(done.to_string(), "MRN-scb: checking now");
+        assert_eq!(done.to_string(), "MRN-core: checking now");
         wait_for(&h, Duration::from_secs(5), "the next attempt", |s| {
-            let i = s.layout.device("MRN-scb").expect("device");
+            let i = s.layout.device("MRN-core").expect("device");
             s.device(i).expect("state").attempt >= attempt
         })
         .await;
     }
-    let s = wait_for(&h, Duration::from_secs(5), "MRN-scb down", |s| {
-        device(s, "MRN-scb") == Status::Down
+    let s = wait_for(&h, Duration::from_secs(5), "MRN-core down", |s| {
+        device(s, "MRN-core") == Status::Down
     })
     .await;
     assert!(
-        s.incidents.iter().any(|i| i.subject == "MRN-scb"),
+        s.incidents.iter().any(|i| i.subject == "MRN-core"),
         "{:?}",
         s.incidents
     );

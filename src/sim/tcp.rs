@@ -15,7 +15,8 @@
 //! closed and connects are refused instead.
 //!
 //! The listener checks the fault state every [`POLL`], so a fault takes
-//! effect on TCP within that time.
+//! effect on TCP within that time and two probes of the plug
+//! (`2 x PLUG_PROBE`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -76,16 +77,26 @@ async fn plug(addr: SocketAddr) -> io::Result<Plug> {
     socket.bind(addr)?;
     let listener = socket.listen(0)?;
     let mut fillers = Vec::new();
-    for _ in 0..PLUG_MAX {
+    // Two probes in a row that go unanswered prove the queue full: one
+    // alone may only be a busy machine (then a client would still get
+    // through, and a down device would answer).
+    let mut unanswered = 0;
+    for _ in 0..PLUG_MAX + 2 {
         match tokio::time::timeout(PLUG_PROBE, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => fillers.push(stream),
+            Ok(Ok(stream)) => {
+                unanswered = 0;
+                fillers.push(stream);
+            }
             Ok(Err(e)) => return Err(e),
-            // The queue is full: SYNs are dropped from here on.
             Err(_) => {
-                return Ok(Plug {
-                    _listener: listener,
-                    _fillers: fillers,
-                });
+                unanswered += 1;
+                if unanswered == 2 {
+                    // The queue is full: SYNs are dropped from here on.
+                    return Ok(Plug {
+                        _listener: listener,
+                        _fillers: fillers,
+                    });
+                }
             }
         }
     }
