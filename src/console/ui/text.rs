@@ -50,7 +50,8 @@ pub fn latency(d: Duration) -> String {
 
 /// Number of terminal columns `s` takes.
 pub fn width(s: &str) -> usize {
-    s.width()
+    // Most of what the console draws is ASCII: one column a byte.
+    if s.is_ascii() { s.len() } else { s.width() }
 }
 
 /// `s` cut to at most `w` columns, with `…` when cut. A wide character
@@ -126,12 +127,19 @@ pub fn put(buf: &mut Buffer, area: Rect, row: u16, line: &Line<'_>) {
     if area.width == 0 || row >= area.height {
         return;
     }
-    let fitted = fit_line(line, usize::from(area.width));
-    buf.set_line(area.x, area.y + row, &fitted, area.width);
+    let w = usize::from(area.width);
+    if visible_width(line) <= w {
+        // The common case: drawn as it is (at most trailing blanks fall
+        // off the edge), nothing copied.
+        buf.set_line(area.x, area.y + row, line, area.width);
+    } else {
+        buf.set_line(area.x, area.y + row, &fit_line(line, w), area.width);
+    }
 }
 
 /// Columns a line takes without its trailing blanks.
 fn visible_width(line: &Line<'_>) -> usize {
+    let total: usize = line.spans.iter().map(|s| width(&s.content)).sum();
     let mut trailing = 0;
     for span in line.spans.iter().rev() {
         let trimmed = span.content.trim_end();
@@ -140,7 +148,7 @@ fn visible_width(line: &Line<'_>) -> usize {
             break;
         }
     }
-    line.width() - trailing
+    total - trailing
 }
 
 /// `line` cut to at most `w` columns, ending in `…` (in the style of the
@@ -325,7 +333,10 @@ mod tests {
         let padded = Line::from(vec![Span::raw("ID  TITLE"), Span::raw("     ")]);
         assert_eq!(fit_line(&padded, 10), padded);
         assert_eq!(fit_line(&padded, 8).to_string(), "ID  TIT…");
-        assert_eq!(fit_line(&Line::from("東京アクアティクス"), 6).to_string(), "東京…");
+        assert_eq!(
+            fit_line(&Line::from("東京アクアティクス"), 6).to_string(),
+            "東京…"
+        );
     }
 
     #[test]
