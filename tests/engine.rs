@@ -235,3 +235,53 @@ async fn check_now_checks_at_once_instead_of_at_the_next_slot() {
     ));
     live.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_audit_log_stops_every_change_and_the_ticker_says_so() {
+    // The audit log is a real file on a full disk: /dev/full takes the
+    // open and refuses every write (ENOSPC).
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/full", dir.path().join("audit.log")).unwrap();
+    let mut tuning = quick(500);
+    tuning.data_dir = Some(dir.path().to_path_buf());
+    let live = Live::demo(small(), tuning).await.expect("demo starts");
+    let h = live.handle();
+    // The first change is applied: nothing has failed yet. Its record
+    // cannot be written.
+    h.send(Command::maintenance("MRN-scb", true))
+        .await
+        .expect("applied while the audit log was still healthy");
+    let mut refused = None;
+    for _ in 0..100 {
+        match h.send(Command::maintenance("MRN-scb", true)).await {
+            Err(Refusal::AuditFailing(why)) => {
+                refused = Some(why);
+                break;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    let why = refused.expect("changes are refused once the audit log fails");
+    assert!(why.contains("audit.log"), "{why}");
+    assert!(matches!(
+        h.send(Command::maintenance("MRN-scb", false)).await,
+        Err(Refusal::AuditFailing(_))
+    ));
+    // Looking and checking go on.
+    h.send(Command::check_now("MRN"))
+        .await
+        .expect("a check changes nothing");
+    let s = wait_for(&h, Duration::from_secs(5), "the ticker says so", |s| {
+        s.ticker
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Audit { failing: true, .. }))
+    })
+    .await;
+    assert_eq!(
+        device(&s, "MRN-scb"),
+        Status::Maintenance,
+        "the refused change was not applied"
+    );
+    live.shutdown().await;
+}
