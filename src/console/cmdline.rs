@@ -29,52 +29,102 @@ pub enum Line {
     Send(Command),
 }
 
+/// One command of the command line, as the help lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// How it is typed (`venue CODE`).
+    pub line: &'static str,
+    /// What it does.
+    pub what: &'static str,
+    /// Only in a demo (the simulator's commands).
+    pub demo_only: bool,
+}
+
+impl Usage {
+    /// The command's name (`venue`).
+    pub fn name(&self) -> &'static str {
+        self.line.split_whitespace().next().unwrap_or(self.line)
+    }
+}
+
 /// Every command, as the help and the error for an unknown one list them.
-pub const USAGE: &[(&str, &str, bool)] = &[
-    ("venue CODE", "open a venue", false),
-    ("device ID", "open a device", false),
-    ("incidents", "the open incidents", false),
-    ("wall", "back to the wall", false),
-    ("host", "the TOC host", false),
-    ("events", "the event ticker", false),
-    ("help", "the keys", false),
-    ("quit", "leave the console (also :q)", false),
-    (
-        "check TARGET",
-        "check a device, or every device of a venue, now",
-        false,
-    ),
-    (
-        "maint DEVICE on|off",
-        "maintenance (downtime) on or off",
-        false,
-    ),
-    (
-        "fault TARGET KIND [VALUE] [for DURATION]",
-        "inject a fault (cpu-high 95 for 30s)",
-        true,
-    ),
-    (
-        "clear [TARGET]",
-        "clear faults (all without a target)",
-        true,
-    ),
+pub const USAGE: &[Usage] = &[
+    Usage {
+        line: "venue CODE",
+        what: "open a venue",
+        demo_only: false,
+    },
+    Usage {
+        line: "device ID",
+        what: "open a device",
+        demo_only: false,
+    },
+    Usage {
+        line: "incidents",
+        what: "the open incidents",
+        demo_only: false,
+    },
+    Usage {
+        line: "wall",
+        what: "back to the wall",
+        demo_only: false,
+    },
+    Usage {
+        line: "host",
+        what: "the TOC host",
+        demo_only: false,
+    },
+    Usage {
+        line: "events",
+        what: "the event ticker",
+        demo_only: false,
+    },
+    Usage {
+        line: "help",
+        what: "the keys",
+        demo_only: false,
+    },
+    Usage {
+        line: "quit",
+        what: "leave the console (also :q)",
+        demo_only: false,
+    },
+    Usage {
+        line: "check TARGET",
+        what: "check a device, or every device of a venue, now",
+        demo_only: false,
+    },
+    Usage {
+        line: "maint DEVICE on|off",
+        what: "maintenance (downtime) on or off",
+        demo_only: false,
+    },
+    Usage {
+        line: "fault TARGET KIND [VALUE] [for DURATION]",
+        what: "inject a fault (cpu-high 95 for 30s)",
+        demo_only: true,
+    },
+    Usage {
+        line: "clear [TARGET]",
+        what: "clear faults (all without a target)",
+        demo_only: true,
+    },
 ];
 
 /// Command names, for completion.
 pub fn names(demo: bool) -> Vec<&'static str> {
     USAGE
         .iter()
-        .filter(|(_, _, d)| demo || !d)
-        .filter_map(|(usage, _, _)| usage.split_whitespace().next())
+        .filter(|u| demo || !u.demo_only)
+        .map(Usage::name)
         .collect()
 }
 
 fn usage(name: &str) -> String {
     let line = USAGE
         .iter()
-        .find(|(u, _, _)| u.split_whitespace().next() == Some(name))
-        .map_or(name, |(u, _, _)| u);
+        .find(|u| u.name() == name)
+        .map_or(name, |u| u.line);
     format!("usage: :{line}")
 }
 

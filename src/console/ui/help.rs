@@ -79,12 +79,17 @@ pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
     section(&mut lines, "Commands (type : first)");
     let usage_w = cmdline::USAGE
         .iter()
-        .filter(|(_, _, demo)| app.demo || !demo)
-        .map(|(u, _, _)| text::width(u) + 1)
+        .filter(|u| app.demo || !u.demo_only)
+        .map(|u| text::width(u.line) + 1)
         .max()
         .unwrap_or(10);
-    for (usage, what, demo) in cmdline::USAGE {
-        if *demo && !app.demo {
+    for cmdline::Usage {
+        line: usage,
+        what,
+        demo_only,
+    } in cmdline::USAGE
+    {
+        if *demo_only && !app.demo {
             continue;
         }
         lines.push(Line::from(vec![
