@@ -4,9 +4,10 @@
 //! so the test can wait for what the operator would see.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "support/screen.rs"]
+mod screen;
 mod support;
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,9 +15,6 @@ use std::time::Duration;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use futures_util::Stream;
 use ratatui::Terminal;
-use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
-use ratatui::buffer::Cell;
-use ratatui::layout::{Position, Size};
 use support::games;
 use toc::console::{ConsoleOptions, run_loop};
 use toc::engine::{
@@ -24,71 +22,6 @@ use toc::engine::{
 };
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
-
-/// A `TestBackend` that publishes the screen after every frame.
-struct Screen {
-    inner: TestBackend,
-    shown: watch::Sender<String>,
-    frames: Arc<AtomicUsize>,
-}
-
-impl Backend for Screen {
-    type Error = Infallible;
-
-    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
-    where
-        I: Iterator<Item = (u16, u16, &'a Cell)>,
-    {
-        self.inner.draw(content)
-    }
-
-    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.hide_cursor()
-    }
-
-    fn show_cursor(&mut self) -> Result<(), Self::Error> {
-        self.inner.show_cursor()
-    }
-
-    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
-        self.inner.get_cursor_position()
-    }
-
-    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
-        self.inner.set_cursor_position(position)
-    }
-
-    fn clear(&mut self) -> Result<(), Self::Error> {
-        self.inner.clear()
-    }
-
-    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
-        self.inner.clear_region(clear_type)
-    }
-
-    fn size(&self) -> Result<Size, Self::Error> {
-        self.inner.size()
-    }
-
-    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
-        self.inner.window_size()
-    }
-
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        self.inner.flush()?;
-        self.frames.fetch_add(1, Ordering::SeqCst);
-        let buf = self.inner.buffer();
-        let mut text = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                text.push_str(buf[(x, y)].symbol());
-            }
-            text.push('\n');
-        }
-        self.shown.send_replace(text);
-        Ok(())
-    }
-}
 
 /// An engine made of channels, and a console running on it.
 struct Rig {
@@ -122,13 +55,14 @@ fn start(demo: bool) -> Rig {
     };
     let handle = EngineHandle::new(snapshot_rx, events, request_tx, link_rx, identity.clone());
     let (keys, key_rx) = mpsc::unbounded_channel();
-    let (shown_tx, shown) = watch::channel(String::new());
-    let frames = Arc::new(AtomicUsize::new(0));
-    let screen = Screen {
-        inner: TestBackend::new(100, 30),
-        shown: shown_tx,
-        frames: Arc::clone(&frames),
-    };
+    // The gate stays open: this terminal always reads.
+    let (
+        screen,
+        screen::Shown {
+            text: shown,
+            frames,
+        },
+    ) = screen::Screen::new(100, 30, screen::Gate::new());
     let options = ConsoleOptions {
         color: true,
         mouse: false,

@@ -13,12 +13,11 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use ratatui::Terminal;
-use toc::console::{ConsoleOptions, run_loop_until};
+use toc::console::ConsoleOptions;
 use toc::engine::{Event, EventKind};
 use toc::model::Status;
 use toc::runtime::Live;
-use toc::runtime::console::{ConsoleThread, Ended};
+use toc::runtime::console::Ended;
 use toc::sim::faults::Action;
 
 use screen::{Gate, Screen};
@@ -69,16 +68,8 @@ async fn a_blocked_terminal_does_not_delay_detection_and_the_console_catches_up(
         mouse: false,
         demo: true,
     };
-    let console = ConsoleThread::spawn(move |stop| async move {
-        let mut terminal = Terminal::new(backend).unwrap();
-        let stop = async move {
-            stop.requested().await;
-            Ok(())
-        };
-        let input = futures_util::stream::pending::<std::io::Result<crossterm::event::Event>>();
-        run_loop_until(&mut terminal, input, console_handle, options, stop).await
-    })
-    .expect("console thread");
+    let input = futures_util::stream::pending::<std::io::Result<crossterm::event::Event>>();
+    let console = screen::console_thread(backend, input, console_handle, options);
     let first = tokio::time::timeout(
         Duration::from_secs(10),
         shown.text.wait_for(|s| s.contains("✔ OK")),

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use futures_util::Stream;
-use ratatui::Terminal;
-use toc::console::{ConsoleOptions, run_loop_until};
+use toc::console::ConsoleOptions;
 use toc::engine::{
     Command, Done, EngineHandle, FaultKind, Identity, Link, Request, Role, SimCommand,
 };
@@ -62,15 +61,7 @@ fn start(gate: Arc<Gate>) -> Rig {
         mouse: false,
         demo: true,
     };
-    let console = ConsoleThread::spawn(move |stop| async move {
-        let mut terminal = Terminal::new(backend).unwrap();
-        let stop = async move {
-            stop.requested().await;
-            Ok(())
-        };
-        run_loop_until(&mut terminal, key_stream(key_rx), handle, options, stop).await
-    })
-    .expect("console thread");
+    let console = screen::console_thread(backend, key_stream(key_rx), handle, options);
     Rig {
         requests,
         keys,

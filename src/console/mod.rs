@@ -87,7 +87,7 @@ where
             return Err(e);
         }
     };
-    let result = run_until(&mut terminal, EventStream::new(), handle, options, stop).await;
+    let result = run_loop_until(&mut terminal, EventStream::new(), handle, options, stop).await;
     let restored = leave(options.mouse);
     drop(hook);
     result.and(restored)
@@ -108,25 +108,7 @@ where
     B::Error: Send + Sync + 'static,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
 {
-    run_until(terminal, input, handle, options, std::future::pending()).await
-}
-
-/// [`run_loop`] that also returns when `stop` resolves (with what it
-/// resolves to).
-pub async fn run_loop_until<B, S, F>(
-    terminal: &mut Terminal<B>,
-    input: S,
-    handle: EngineHandle,
-    options: ConsoleOptions,
-    stop: F,
-) -> io::Result<()>
-where
-    B: Backend,
-    B::Error: Send + Sync + 'static,
-    S: Stream<Item = io::Result<TermEvent>> + Unpin,
-    F: Future<Output = io::Result<()>>,
-{
-    run_until(terminal, input, handle, options, stop).await
+    run_loop_until(terminal, input, handle, options, std::future::pending()).await
 }
 
 /// Commands typed together, waiting for the console's sender.
@@ -255,7 +237,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn run_until<B, S, F>(
+/// [`run_loop`] that also returns when `shutdown` resolves (with what it
+/// resolves to).
+pub async fn run_loop_until<B, S, F>(
     terminal: &mut Terminal<B>,
     mut input: S,
     handle: EngineHandle,

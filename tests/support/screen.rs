@@ -15,6 +15,31 @@ use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
 use tokio::sync::watch;
 
+/// Runs the console's loop on a `toc-console` thread drawing on `screen`,
+/// with keys from `input`, until the thread is asked to stop.
+pub fn console_thread<S>(
+    screen: Screen,
+    input: S,
+    handle: toc::engine::EngineHandle,
+    options: toc::console::ConsoleOptions,
+) -> toc::runtime::console::ConsoleThread
+where
+    S: futures_util::Stream<Item = std::io::Result<crossterm::event::Event>>
+        + Unpin
+        + Send
+        + 'static,
+{
+    toc::runtime::console::ConsoleThread::spawn(move |stop| async move {
+        let mut terminal = ratatui::Terminal::new(screen).unwrap();
+        let stop = async move {
+            stop.requested().await;
+            Ok(())
+        };
+        toc::console::run_loop_until(&mut terminal, input, handle, options, stop).await
+    })
+    .expect("console thread")
+}
+
 /// Open: writes go through. Closed: a write waits until it opens.
 #[derive(Debug, Default)]
 pub struct Gate {
