@@ -42,6 +42,26 @@ pub struct Diagnostic {
     pub source_line: Option<String>,
 }
 
+impl Diagnostic {
+    /// An error about a whole file or folder (it cannot be read), placed
+    /// at its line 1, column 1.
+    pub fn file_error(
+        file: &std::path::Path,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: message.into(),
+            help: Some(help.into()),
+            source_line: None,
+        }
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(

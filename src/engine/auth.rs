@@ -39,7 +39,7 @@ pub fn venue_of<'a>(layout: &'a Layout, target: &str) -> Option<&'a str> {
         .device(target)
         .and_then(|d| layout.device_info(d))
         .and_then(|d| layout.venue_info(d.venue))
-        .or_else(|| layout.venues.iter().find(|v| v.code == target))
+        .or_else(|| layout.venue(target).and_then(|v| layout.venue_info(v)))
         .map(|v| v.code.as_str())
 }
 

@@ -135,11 +135,6 @@ impl Layout {
         self.venues.get(v.0)
     }
 
-    /// The venue with this code, as configured.
-    pub fn venue_info_by_code(&self, code: &str) -> Option<&VenueInfo> {
-        self.venues.iter().find(|v| v.code == code)
-    }
-
     /// A redundancy group as configured.
     pub fn group_info(&self, g: GroupIdx) -> Option<&GroupInfo> {
         self.groups.get(g.0)

@@ -363,7 +363,7 @@ impl Task {
             Command::Device(DeviceCommand::CheckNow { target }) => {
                 let devices: Vec<usize> = if let Some(d) = layout.device(target) {
                     vec![d.0]
-                } else if let Some(v) = layout.venue_info_by_code(target) {
+                } else if let Some(v) = layout.venue(target).and_then(|v| layout.venue_info(v)) {
                     v.devices.iter().map(|d| d.0).collect()
                 } else {
                     return Err(Refusal::Invalid(format!(

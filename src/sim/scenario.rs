@@ -111,15 +111,11 @@ impl Scenario {
     /// come back together, each with its line and column.
     pub fn load(path: &Path, inventory: &Inventory) -> Result<Scenario, Vec<Diagnostic>> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![Diagnostic {
-                severity: Severity::Error,
-                file: path.to_path_buf(),
-                line: 1,
-                column: 1,
-                message: format!("cannot read the scenario: {e}"),
-                help: Some("check the path and its permissions".to_owned()),
-                source_line: None,
-            }]
+            vec![Diagnostic::file_error(
+                path,
+                format!("cannot read the scenario: {e}"),
+                "check the path and its permissions",
+            )]
         })?;
         Self::parse(&SourceFile::new(path, text), inventory)
     }

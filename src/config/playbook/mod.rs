@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use model::{Playbook, Step, StepKind, Trigger, TriggerKind};
 
-use super::diag::{Diagnostic, Severity, SourceFile};
+use super::diag::{Diagnostic, SourceFile};
 use raw::RawPlaybook;
 
 /// Reads every `*.toml` in a folder, in name order. All errors of all
@@ -24,15 +24,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Playbook>, Vec<Diagnostic>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            return Err(vec![Diagnostic {
-                severity: Severity::Error,
-                file: dir.to_path_buf(),
-                line: 1,
-                column: 1,
-                message: format!("cannot read the playbook folder: {e}"),
-                help: Some("pass the folder that holds the playbook .toml files".to_owned()),
-                source_line: None,
-            }]);
+            return Err(vec![Diagnostic::file_error(
+                dir,
+                format!("cannot read the playbook folder: {e}"),
+                "pass the folder that holds the playbook .toml files",
+            )]);
         }
     };
     let mut files: Vec<PathBuf> = entries
@@ -47,15 +43,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Playbook>, Vec<Diagnostic>> {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
-                diags.push(Diagnostic {
-                    severity: Severity::Error,
-                    file: path.clone(),
-                    line: 1,
-                    column: 1,
-                    message: format!("cannot read the playbook: {e}"),
-                    help: Some("check the file's permissions".to_owned()),
-                    source_line: None,
-                });
+                diags.push(Diagnostic::file_error(
+                    &path,
+                    format!("cannot read the playbook: {e}"),
+                    "check the file's permissions",
+                ));
                 continue;
             }
         };

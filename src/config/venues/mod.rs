@@ -33,15 +33,11 @@ impl Inventory {
     /// position; warnings come back with the inventory.
     pub fn load(path: &Path) -> Result<(Inventory, Vec<Diagnostic>), Vec<Diagnostic>> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![Diagnostic {
-                severity: Severity::Error,
-                file: path.to_path_buf(),
-                line: 1,
-                column: 1,
-                message: format!("cannot read the file: {e}"),
-                help: Some("check the path and its permissions".to_owned()),
-                source_line: None,
-            }]
+            vec![Diagnostic::file_error(
+                path,
+                format!("cannot read the file: {e}"),
+                "check the path and its permissions",
+            )]
         })?;
         Self::parse(&SourceFile::new(path, text))
     }
