@@ -8,7 +8,8 @@ mod support;
 use std::sync::OnceLock;
 
 use support::games::{self, GAMES_DEVICES, PLANS};
-use toc::engine::{EventKind, IncidentKind, Snapshot};
+use toc::engine::{EventKind, Snapshot};
+use toc::model::ProblemKind;
 use toc::model::{StateType, Status};
 
 /// The Games at bench size, built once.
@@ -178,13 +179,13 @@ fn the_ticker_tells_the_operator_story() {
         k,
         EventKind::Flapping { started: true, .. }
     )));
-    let kinds: Vec<IncidentKind> = snap.incidents.iter().map(|i| i.kind).collect();
+    let kinds: Vec<ProblemKind> = snap.incidents.iter().map(|i| i.key.kind).collect();
     for kind in [
-        IncidentKind::DeviceDown,
-        IncidentKind::DeviceDegraded,
-        IncidentKind::DeviceUnknown,
-        IncidentKind::RedundancyLost,
-        IncidentKind::GroupDown,
+        ProblemKind::DeviceDown,
+        ProblemKind::DeviceDegraded,
+        ProblemKind::DeviceUnknown,
+        ProblemKind::RedundancyLost,
+        ProblemKind::GroupDown,
     ] {
         assert!(kinds.contains(&kind), "no {kind:?} incident");
     }

@@ -26,7 +26,7 @@ async fn one_member_lost_is_orange_both_red_and_uplink_makes_children_unreachabl
     assert!(
         s.incidents
             .iter()
-            .any(|i| i.kind == ProblemKind::RedundancyLost && i.subject == "STA-ovr")
+            .any(|i| i.key.kind == ProblemKind::RedundancyLost && i.subject == "STA-ovr")
     );
     assert_eq!(venue(&s, "MRN"), Status::Ok);
 

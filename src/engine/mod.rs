@@ -31,7 +31,7 @@ pub use handle::{EngineHandle, Link, Request};
 pub use port::{AuditRecord, AuditSink, CheckNow, FaultInjector};
 pub use snapshot::{
     DeviceInfo, DeviceSnap, EngineStats, Event, EventKind, FeedInfo, GroupInfo, HistoryEntry,
-    HostSnap, Incident, IncidentId, IncidentKind, Layout, Snapshot, VenueInfo, VenueSnap,
+    Incident, IncidentId, Layout, Snapshot, VenueInfo, VenueSnap,
 };
 pub use state::State;
 pub use task::{Engine, EngineConfig, Inputs, Ports};

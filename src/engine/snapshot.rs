@@ -14,11 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::venues::{Inventory, ProbeTarget};
 use crate::model::{
-    DeviceIdx, FeedIdx, GroupEval, GroupIdx, ProblemKey, ProblemKind, Reading, StateType, Status,
+    DeviceIdx, FeedIdx, GroupEval, GroupIdx, HostSample, ProblemKey, Reading, StateType, Status,
     VenueEval, VenueIdx,
 };
-
-pub use crate::model::HostSample as HostSnap;
 
 /// The static shape of the event, built once from the inventory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -229,7 +227,7 @@ pub struct Snapshot {
     /// Open incidents, most severe first, then oldest first.
     pub incidents: Arc<Vec<Incident>>,
     /// The TOC host itself, once sampled.
-    pub host: Option<Arc<HostSnap>>,
+    pub host: Option<Arc<HostSample>>,
     /// Recent events, oldest first (at most [`TICKER_LEN`]).
     pub ticker: Arc<Vec<Event>>,
     /// Engine counters.
@@ -380,9 +378,6 @@ impl HistoryEntry {
     }
 }
 
-/// What an incident is about: the problem kinds of [`ProblemKind`].
-pub type IncidentKind = ProblemKind;
-
 /// An incident's id: the engine's run number (counted by the wiring at
 /// each start) and a number within the run, shown `#3-12`. Ids never
 /// collide across restarts.
@@ -405,10 +400,9 @@ impl std::fmt::Display for IncidentId {
 pub struct Incident {
     /// Unique across restarts.
     pub id: IncidentId,
-    /// Deduplication key: kind and subject.
+    /// What it is about (`key.kind`) and with what: its deduplication
+    /// key.
     pub key: ProblemKey,
-    /// What it is about.
-    pub kind: IncidentKind,
     /// Device or group id.
     pub subject: String,
     /// Its venue.

@@ -68,17 +68,6 @@ impl ProblemKind {
             ProblemKind::LatencySlo => "latency_slo",
         }
     }
-
-    /// What the problem is about: a device, a group or a feed.
-    pub const fn subject_kind(self) -> &'static str {
-        match self {
-            ProblemKind::DeviceDown | ProblemKind::DeviceDegraded | ProblemKind::DeviceUnknown => {
-                "device"
-            }
-            ProblemKind::RedundancyLost | ProblemKind::GroupDown => "group",
-            ProblemKind::FeedStale | ProblemKind::LatencySlo => "feed",
-        }
-    }
 }
 
 impl fmt::Display for ProblemKind {
@@ -142,13 +131,6 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.config_name()));
             assert_eq!(kind.name().replace('-', "_"), kind.config_name());
         }
-    }
-
-    #[test]
-    fn subject_kinds_follow_the_kind() {
-        assert_eq!(ProblemKind::DeviceDown.subject_kind(), "device");
-        assert_eq!(ProblemKind::GroupDown.subject_kind(), "group");
-        assert_eq!(ProblemKind::FeedStale.subject_kind(), "feed");
     }
 
     #[test]

@@ -89,7 +89,6 @@ impl IncidentBook {
             let incident = Incident {
                 id,
                 key,
-                kind: key.kind,
                 subject: problem.subject,
                 venue: problem.venue,
                 severity: problem.severity,

@@ -225,12 +225,12 @@ mod tests {
 
     use super::*;
     use crate::config::SourceFile;
-    use crate::engine::snapshot::{HISTORY_LEN, Incident, IncidentKind, TICKER_LEN};
-    use crate::model::{CheckResult, Outcome, Reading, StateType, Status};
+    use crate::engine::snapshot::{HISTORY_LEN, Incident, TICKER_LEN};
+    use crate::model::{CheckResult, Outcome, ProblemKind, Reading, StateType, Status};
 
     /// An incident's key as an operator reads it (`device-down:MRN-scb`).
     fn key(i: &Incident) -> String {
-        format!("{}:{}", i.kind.name(), i.subject)
+        format!("{}:{}", i.key.kind.name(), i.subject)
     }
 
     fn inventory() -> Inventory {
@@ -503,7 +503,7 @@ mod tests {
         }
         let snap = rig.snap();
         assert_eq!(snap.incidents.len(), 1);
-        assert_eq!(snap.incidents[0].kind, IncidentKind::DeviceUnknown);
+        assert_eq!(snap.incidents[0].key.kind, ProblemKind::DeviceUnknown);
         assert!(snap.incidents[0].title.contains("usmStatsWrongDigests"));
     }
 
