@@ -543,7 +543,8 @@ impl App {
                     | EventKind::Flapping { device, .. }
                     | EventKind::Note { device, .. } => Some(Subject::Device(device.0)),
                     EventKind::Venue { venue, .. } => Some(Subject::Venue(venue.0)),
-                    EventKind::IncidentOpened { id, .. } => {
+                    EventKind::IncidentOpened { id, .. }
+                    | EventKind::IncidentSeverity { id, .. } => {
                         snap.incidents.iter().find(|i| i.id == *id).map(|i| {
                             find_device(snap, &i.subject)
                                 .map_or(Subject::Venue(i.venue.0), Subject::Device)

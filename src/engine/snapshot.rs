@@ -464,6 +464,18 @@ pub enum EventKind {
         /// Its title.
         title: String,
     },
+    /// An open incident's problem got worse (raised) or better (lowered):
+    /// the same incident, with its new severity.
+    IncidentSeverity {
+        /// Its id.
+        id: IncidentId,
+        /// Its title now.
+        title: String,
+        /// Severity before.
+        from: Status,
+        /// Severity now.
+        to: Status,
+    },
     /// An incident resolved itself (its condition cleared).
     IncidentResolved {
         /// Its id.

@@ -218,12 +218,24 @@ impl Task {
                 },
                 () = tokio::time::sleep_until(due), if dirty => {}
             }
+            self.check_now();
             let now = Instant::now();
             if self.state.is_dirty() && now >= last_publish + self.gap() {
                 self.watch_audit();
                 self.publish();
                 last_publish = now;
             }
+        }
+    }
+
+    /// Hands the devices the board wants checked now to the poller.
+    fn check_now(&mut self) {
+        let devices = self.state.take_checks();
+        if devices.is_empty() {
+            return;
+        }
+        if let Some(checks) = &self.ports.checks {
+            checks.check_now(&devices);
         }
     }
 

@@ -214,6 +214,48 @@ impl DeviceState {
         changes
     }
 
+    /// Notes a failing result that must not count yet because the path to
+    /// the device is in doubt (a parent is failing and has no verdict, or
+    /// every parent is down): the device view shows it, but neither the
+    /// attempts, the hard status nor the flapping history move. The
+    /// engine judges the device again once its parents have a verdict.
+    /// An OK or DEGRADED result is never held (the device answered).
+    pub fn hold(&mut self, result: CheckResult) {
+        let status = result.status();
+        if let CheckResult::Warn(reason)
+        | CheckResult::Fail(reason)
+        | CheckResult::Unknown(reason) = result
+        {
+            self.reason = Some(reason);
+        }
+        self.status = status;
+        if self.hard_status != status {
+            self.state_type = StateType::Soft;
+        }
+        self.polled = true;
+    }
+
+    /// Whether the latest result says the device did not answer or could
+    /// not be checked (DOWN or UNKNOWN, soft, hard or held).
+    #[must_use]
+    pub fn is_failing(&self) -> bool {
+        self.polled && matches!(self.status, Status::Down | Status::Unknown)
+    }
+
+    /// Forgets the soft failures counted so far (results taken while the
+    /// path to the device was down say nothing about the device): the next
+    /// result is judged afresh. A hard status stays as it was.
+    pub fn forget_soft(&mut self) {
+        if self.state_type == StateType::Soft {
+            self.attempt = 0;
+            self.status = self.hard_status;
+            self.state_type = StateType::Hard;
+            if self.hard_status == Status::Ok {
+                self.reason = None;
+            }
+        }
+    }
+
     fn set_hard(&mut self, to: Status, changes: &mut Vec<Change>) {
         let from = self.hard_status;
         self.hard_status = to;

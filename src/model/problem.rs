@@ -70,6 +70,31 @@ impl ProblemKind {
     }
 }
 
+impl ProblemKind {
+    /// Kinds with the same ladder are one problem of one subject growing
+    /// or shrinking (a device DEGRADED then DOWN, a group that lost
+    /// redundancy then went down): one incident, raised or lowered, not
+    /// one resolved and another opened.
+    #[must_use]
+    pub const fn ladder(self) -> u8 {
+        match self {
+            ProblemKind::DeviceDown | ProblemKind::DeviceDegraded | ProblemKind::DeviceUnknown => 0,
+            ProblemKind::RedundancyLost | ProblemKind::GroupDown => 1,
+            ProblemKind::FeedStale => 2,
+            ProblemKind::LatencySlo => 3,
+        }
+    }
+}
+
+impl ProblemKey {
+    /// What identifies one incident: the subject and the kind's
+    /// [ladder](ProblemKind::ladder).
+    #[must_use]
+    pub const fn incident(self) -> (Subject, u8) {
+        (self.subject, self.kind.ladder())
+    }
+}
+
 impl fmt::Display for ProblemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -139,6 +139,8 @@ pub struct GroupEval {
     pub unknown: usize,
     /// Members in MAINTENANCE.
     pub maintenance: usize,
+    /// Members UNREACHABLE (every parent down).
+    pub unreachable: usize,
 }
 
 impl GroupEval {
@@ -159,6 +161,7 @@ impl fmt::Display for GroupEval {
             min_up,
             unknown,
             maintenance,
+            unreachable,
         } = *self;
         if total == 0 {
             return f.write_str("no members");
@@ -172,7 +175,7 @@ impl fmt::Display for GroupEval {
             Status::Maintenance => {
                 write!(f, "maintenance: {counts}, {maintenance} in maintenance")
             }
-            Status::Unreachable => write!(f, "unreachable: {counts}"),
+            Status::Unreachable => write!(f, "unreachable: {counts}, {unreachable} unreachable"),
         }
     }
 }
@@ -209,18 +212,22 @@ pub struct VenueEval {
 ///   soft problem (fewer than `max_attempts` in a row) therefore counts as
 ///   the previous hard status (OK, or UNKNOWN before the first hard result)
 ///   in dependencies, groups and venues until it turns hard.
-/// - A device whose shown (hard) status is DOWN or UNKNOWN, with at least
-///   one parent, every parent being hard DOWN or itself UNREACHABLE, is
-///   UNREACHABLE. A soft-down parent is not a cause, and a soft-down child
-///   that was hard OK stays OK. Devices on a dependency cycle are never made
+/// - A device whose shown (hard) status is DOWN or UNKNOWN, or whose latest
+///   result failed (soft, or held while its parents had no verdict), with
+///   at least one parent, every parent being hard DOWN or itself
+///   UNREACHABLE, is UNREACHABLE. A soft-down parent is not a cause
+///   (the engine holds its children's failures until it has a verdict,
+///   so they stay as they were). Devices on a dependency cycle are never made
 ///   UNREACHABLE.
 /// - A group is OK when all members are up (OK or DEGRADED); MAINTENANCE
 ///   when every member that is not up is in maintenance; UNKNOWN when at
 ///   least `min_up` are up and the others are UNKNOWN (or in maintenance):
 ///   whether redundancy is lost is not known; DEGRADED when at least
 ///   `min_up` are up and a member is down; UNKNOWN when the UNKNOWN members
-///   could still make `min_up`; else DOWN. A group without members is
-///   UNKNOWN.
+///   could still make `min_up`; UNREACHABLE when members are UNREACHABLE
+///   and, counting them as possibly up, the group could still do its job
+///   (the cause is upstream: the group opens no incident of its own);
+///   else DOWN. A group without members is UNKNOWN.
 /// - A venue is the [`worst`] of its groups and of its devices outside any
 ///   group, a non-critical DOWN device counting as DEGRADED.
 /// - The wall is the [`worst`] of the venues.
@@ -273,8 +280,11 @@ fn device_statuses(topo: &Topology, states: &[DeviceState]) -> Vec<Status> {
         ) else {
             continue;
         };
+        let failing = matches!(shown, Status::Down | Status::Unknown)
+            || (shown != Status::Maintenance
+                && states.get(device).is_some_and(DeviceState::is_failing));
         let unreachable = !on_cycle
-            && matches!(shown, Status::Down | Status::Unknown)
+            && failing
             && !node.parents.is_empty()
             && node.parents.iter().all(|parent| {
                 hard_down(parent.0) || status_at(&statuses, *parent) == Status::Unreachable
@@ -363,12 +373,13 @@ fn parents_first(topo: &Topology) -> ParentsFirst {
 }
 
 fn evaluate_group(group: &GroupNode, devices: &[Status]) -> GroupEval {
-    let (mut up, mut unknown, mut maintenance) = (0, 0, 0);
+    let (mut up, mut unknown, mut maintenance, mut unreachable) = (0, 0, 0, 0);
     for &member in &group.members {
         match status_at(devices, member) {
             status if status.is_up() => up += 1,
             Status::Unknown => unknown += 1,
             Status::Maintenance => maintenance += 1,
+            Status::Unreachable => unreachable += 1,
             _ => {}
         }
     }
@@ -380,6 +391,17 @@ fn evaluate_group(group: &GroupNode, devices: &[Status]) -> GroupEval {
         Status::Ok
     } else if up + maintenance == total {
         Status::Maintenance
+    } else if unreachable > 0
+        && up + unknown + maintenance + unreachable == total
+        && up + unknown + unreachable >= min_up
+    {
+        // No member is known to be down, and the unreachable ones may be
+        // doing the job behind a failed path: the cause is upstream.
+        Status::Unreachable
+    } else if unreachable > 0 && up < min_up && up + unknown + unreachable >= min_up {
+        // Too few known up, but enough unreachable that could be: the
+        // group cannot be judged from here.
+        Status::Unreachable
     } else if up >= min_up && up + unknown + maintenance == total {
         // The job is done, but whether the rest stand by is not known
         // (not yet polled, or the check cannot tell): grey, not orange.
@@ -398,6 +420,7 @@ fn evaluate_group(group: &GroupNode, devices: &[Status]) -> GroupEval {
         min_up,
         unknown,
         maintenance,
+        unreachable,
     }
 }
 
@@ -676,7 +699,7 @@ mod tests {
     }
 
     #[test]
-    fn group_of_unreachable_members_is_down() {
+    fn group_of_unreachable_members_is_unreachable() {
         let mut b = Builder::venues(1);
         let uplink = b.device(0, HardDown);
         let g = b.group(0, 1, &[HardDown, Unpolled]);
@@ -689,7 +712,16 @@ mod tests {
             members.iter().map(|&m| eval.device(m)).collect::<Vec<_>>(),
             vec![Unreachable; 2]
         );
-        assert_eq!(eval.group(g).map(|g| (g.status, g.up)), Some((Down, 0)));
+        assert_eq!(
+            eval.group(g).map(|g| (g.status, g.up, g.unreachable)),
+            Some((Unreachable, 0, 2))
+        );
+        assert_eq!(
+            eval.group(g).map(ToString::to_string).as_deref(),
+            Some("unreachable: 0/2 up, min_up 1, 2 unreachable")
+        );
+        // The venue is as bad as its root cause, not worse.
+        assert_eq!(eval.venue(VenueIdx(0)).map(|v| v.status), Some(Down));
     }
 
     #[test]
@@ -726,9 +758,8 @@ mod tests {
 
     #[rstest]
     #[case::parent_down_child_down(&[HardDown], HardDown, Unreachable)]
-    // A soft-down child shows its hard status: OK stays OK ...
-    #[case::parent_down_child_soft_down_stays_ok(&[HardDown], SoftDown, Ok)]
-    // ... UNKNOWN (never hard yet) is UNREACHABLE.
+    // A failing child behind a hard-down parent is UNREACHABLE, soft or not.
+    #[case::parent_down_child_soft_down(&[HardDown], SoftDown, Unreachable)]
     #[case::parent_down_child_unpolled_soft_down(&[HardDown], UnpolledSoftDown, Unreachable)]
     #[case::parent_down_child_unpolled(&[HardDown], Unpolled, Unreachable)]
     #[case::parent_down_child_unknown(&[HardDown], HardUnknown, Unreachable)]
@@ -783,14 +814,14 @@ mod tests {
     #[rstest]
     #[case::all_down(&[HardDown, HardDown, HardDown], &[Down, Unreachable, Unreachable])]
     #[case::middle_never_polled(&[HardDown, Unpolled, HardDown], &[Down, Unreachable, Unreachable])]
-    #[case::middle_soft_down_stays_ok(&[HardDown, SoftDown, SoftDown], &[Down, Ok, Ok])]
-    #[case::middle_soft_down_breaks_chain(&[HardDown, SoftDown, HardDown], &[Down, Ok, Down])]
+    #[case::middle_soft_down(&[HardDown, SoftDown, SoftDown], &[Down, Unreachable, Unreachable])]
+    #[case::middle_soft_down_child_hard(&[HardDown, SoftDown, HardDown], &[Down, Unreachable, Unreachable])]
     #[case::middle_unpolled_soft_down(&[HardDown, UnpolledSoftDown, UnpolledSoftDown], &[Down, Unreachable, Unreachable])]
     #[case::middle_up(&[HardDown, Up, HardDown], &[Down, Ok, Down])]
     #[case::middle_in_maintenance(&[HardDown, Maint, HardDown], &[Down, Maintenance, Down])]
     #[case::root_soft_down_shows_ok(&[SoftDown, HardDown, HardDown], &[Ok, Down, Unreachable])]
     #[case::root_up(&[Up, HardDown, HardDown], &[Ok, Down, Unreachable])]
-    #[case::root_up_leaf_soft_down_stays_ok(&[Up, HardDown, SoftDown], &[Ok, Down, Ok])]
+    #[case::root_up_leaf_soft_down(&[Up, HardDown, SoftDown], &[Ok, Down, Unreachable])]
     fn transitive_unreachable(#[case] kinds: &[Kind], #[case] expected: &[Status]) {
         let mut b = Builder::venues(1);
         let mut parent: Vec<DeviceIdx> = Vec::new();
@@ -982,9 +1013,10 @@ mod tests {
         (warn(), Ok, Ok, None),
         (warn(), Degraded, Degraded, Some((Ok, Degraded))),
     ])]
-    #[case::behind_down_parent_third_failure_unreachable(Place::BehindDownParent, vec![ok()], vec![
-        (fail(), Ok, Down, None),
-        (fail(), Ok, Down, None),
+    // Behind a hard-down parent, a failing result is unreachable at once.
+    #[case::behind_down_parent_failure_unreachable_at_once(Place::BehindDownParent, vec![ok()], vec![
+        (fail(), Unreachable, Down, None),
+        (fail(), Unreachable, Down, None),
         (fail(), Unreachable, Down, Some((Ok, Down))),
     ])]
     // (b) Hard OK, soft failures, then OK: nothing ever changes.

@@ -316,6 +316,23 @@ pub fn describe(snap: &Snapshot, event: &Event) -> String {
             if *started { "started" } else { "stopped" }
         ),
         EventKind::IncidentOpened { id, title } => format!("incident {id} opened: {title}"),
+        EventKind::IncidentSeverity {
+            id,
+            title,
+            from,
+            to,
+        } => {
+            let how = if to.severity() > from.severity() {
+                "raised"
+            } else {
+                "lowered"
+            };
+            format!(
+                "incident {id} {how} {} -> {}: {title}",
+                from.word(),
+                to.word()
+            )
+        }
         EventKind::IncidentResolved { id, title } => format!("incident {id} resolved: {title}"),
         EventKind::Command { user, text } => format!("command by {user}: {text}"),
         EventKind::Note { device: d, text } => format!("device {}: {text}", device(*d)),

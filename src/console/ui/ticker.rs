@@ -55,6 +55,26 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
                 severity.map_or_else(|| other("OPENED"), |s| (text::status(s), theme.status(s)));
             (mark, format!("incident #{id} opened: {title}"))
         }
+        EventKind::IncidentSeverity {
+            id,
+            title,
+            from,
+            to,
+        } => {
+            let how = if to.severity() > from.severity() {
+                "raised"
+            } else {
+                "lowered"
+            };
+            (
+                (text::status(*to), theme.status(*to)),
+                format!(
+                    "incident #{id} {how} {} → {}: {title}",
+                    from.word(),
+                    to.word()
+                ),
+            )
+        }
         EventKind::IncidentResolved { id, title } => (
             other("RESOLVED"),
             format!("incident #{id} resolved: {title}"),

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::model::{
     Change, DeviceIdx, DeviceState, Evaluation, Observation, Policy, ProblemKey, ProblemKind,
@@ -49,6 +50,25 @@ pub struct Board {
     eval: Evaluation,
     /// A hard status changed since the roll-up was last evaluated.
     needs_eval: bool,
+    /// Each device's children (the devices that list it as a parent).
+    children: Vec<Vec<DeviceIdx>>,
+    /// When each device's current run of failing results began (the
+    /// start of its first failing check), `None` while it answers.
+    fail_since: Vec<Option<SystemTime>>,
+    /// Devices to check now: parents whose verdict a failing child waits
+    /// for, children of a parent that recovered.
+    checks: BTreeSet<usize>,
+}
+
+/// What a failing result may say about the device behind its parents.
+enum Path {
+    /// A parent answered after the device started failing (or it has
+    /// none): the failure is the device's own and counts.
+    Clear,
+    /// No verdict on the path yet, or every parent is down: the result is
+    /// held. Parents to check now (those not checked since the device
+    /// started failing).
+    Doubt(Vec<usize>),
 }
 
 impl Board {
@@ -59,6 +79,14 @@ impl Board {
         let unpolled = Arc::new(DeviceSnap::unpolled());
         let snaps = vec![unpolled; n];
         let eval = evaluate(&topology, &devices);
+        let mut children = vec![Vec::new(); n];
+        for (idx, node) in topology.devices.iter().enumerate() {
+            for p in &node.parents {
+                if let Some(c) = children.get_mut(p.0) {
+                    c.push(DeviceIdx(idx));
+                }
+            }
+        }
         Board {
             layout,
             topology,
@@ -67,6 +95,68 @@ impl Board {
             snaps,
             eval,
             needs_eval: false,
+            children,
+            fail_since: vec![None; n],
+            checks: BTreeSet::new(),
+        }
+    }
+
+    /// Devices the board wants checked now (parents whose verdict a
+    /// failing child waits for, children of a parent that recovered),
+    /// once each; empties the list.
+    pub fn take_checks(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.checks).into_iter().collect()
+    }
+
+    /// Whether a failing result of `idx` (failing since `since`) counts,
+    /// and which parents to check now if not. Nagios' rule: a device's
+    /// failure is its own only once a parent is known to answer; while
+    /// every parent is failing without a verdict it waits, and when every
+    /// parent is down it is UNREACHABLE.
+    fn path(&self, idx: usize, since: SystemTime) -> Path {
+        let parents = self
+            .topology
+            .devices
+            .get(idx)
+            .map_or(&[][..], |d| d.parents.as_slice());
+        if parents.is_empty() {
+            return Path::Clear;
+        }
+        let mut stale = Vec::new();
+        for p in parents.iter().map(|p| p.0) {
+            let Some(ps) = self.devices.get(p) else {
+                continue;
+            };
+            let failed = (ps.hard_status() == Status::Down && ps.is_failing())
+                || self.eval.device(DeviceIdx(p)) == Status::Unreachable;
+            if failed {
+                continue;
+            }
+            // Checked since the child started failing, with a verdict (up,
+            // or hard UNKNOWN: the check cannot tell, which is no cause).
+            let checked_since = self.snaps[p].last_check.is_some_and(|at| at >= since);
+            if checked_since && ps.is_polled() && ps.state_type() == StateType::Hard {
+                return Path::Clear;
+            }
+            if !checked_since {
+                stale.push(p);
+            }
+        }
+        Path::Doubt(stale)
+    }
+
+    /// Copies a device's check state into its published snapshot.
+    fn publish_state(&mut self, idx: usize) {
+        let device = &self.devices[idx];
+        let snap = &self.snaps[idx];
+        if snap.raw != device.raw_status()
+            || snap.state_type != device.state_type()
+            || snap.attempt != device.attempt()
+        {
+            let s = Arc::make_mut(&mut self.snaps[idx]);
+            s.raw = device.raw_status();
+            s.state_type = device.state_type();
+            s.attempt = device.attempt();
         }
     }
 
@@ -94,8 +184,28 @@ impl Board {
     /// device.
     pub fn apply(&mut self, obs: Observation) -> Option<Observed> {
         let idx = obs.device;
-        let device = self.devices.get_mut(idx)?;
-        let changes = device.record(obs.outcome.result.clone(), &self.policy);
+        let was_failing = self.devices.get(idx)?.is_failing();
+        let up = obs.outcome.result.status().is_up();
+        let held = if up {
+            self.fail_since[idx] = None;
+            false
+        } else {
+            let since = *self.fail_since[idx].get_or_insert(obs.at);
+            match self.path(idx, since) {
+                Path::Clear => false,
+                Path::Doubt(stale) => {
+                    self.checks.extend(stale);
+                    true
+                }
+            }
+        };
+        let device = &mut self.devices[idx];
+        let changes = if held {
+            device.hold(obs.outcome.result.clone());
+            Vec::new()
+        } else {
+            device.record(obs.outcome.result.clone(), &self.policy)
+        };
         let device = &self.devices[idx];
         let mut snap = DeviceSnap::clone(&self.snaps[idx]);
         snap.raw = device.raw_status();
@@ -148,7 +258,23 @@ impl Board {
                 }
             }
         }
-        self.needs_eval |= observed.hard;
+        if up && was_failing {
+            // The path through this device is back: its failing children
+            // are judged afresh on a check made now, not on results taken
+            // while it was down.
+            for c in self.children[idx].clone() {
+                let c = c.0;
+                if self.devices.get(c).is_some_and(DeviceState::is_failing) {
+                    self.devices[c].forget_soft();
+                    self.fail_since[c] = None;
+                    self.publish_state(c);
+                    self.checks.insert(c);
+                }
+            }
+        }
+        // Whether the device answers decides its children's reachability:
+        // evaluate again, though nothing hard changed.
+        self.needs_eval |= observed.hard || was_failing != self.devices[idx].is_failing();
         Some(observed)
     }
 
@@ -221,8 +347,15 @@ impl Board {
 
     /// Every problem on the board that should have an incident: devices
     /// shown DOWN or DEGRADED, polled devices hard UNKNOWN, groups that
-    /// lost redundancy or are down. UNREACHABLE devices and devices in
-    /// maintenance have none.
+    /// lost redundancy or are down. UNREACHABLE devices and groups and
+    /// devices in maintenance have none.
+    ///
+    /// One cause, one incident: a grouped device whose group lost
+    /// redundancy or is down is that group's incident (its title names
+    /// the members that failed). Otherwise a device's incident carries
+    /// the severity it gives its venue: a grouped device DOWN in a group
+    /// that still does its job, or a non-critical device DOWN, is
+    /// DEGRADED.
     pub fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         for (idx, info) in self.layout.devices.iter().enumerate() {
@@ -241,6 +374,19 @@ impl Board {
                 }
                 _ => continue,
             };
+            let node = self.topology.devices.get(idx);
+            let group = node
+                .and_then(|n| n.group)
+                .and_then(|g| self.eval.groups.get(g.0));
+            if group.is_some_and(|g| matches!(g.status, Status::Degraded | Status::Down)) {
+                continue;
+            }
+            let critical = node.is_some_and(|n| n.critical);
+            let severity = if shown == Status::Down && (group.is_some() || !critical) {
+                Status::Degraded
+            } else {
+                shown
+            };
             let reason = state.reason().unwrap_or("no reason given");
             let title = match kind {
                 ProblemKind::DeviceDown => format!("{} down: {reason}", info.id),
@@ -251,7 +397,7 @@ impl Board {
                 key: ProblemKey::device(kind, DeviceIdx(idx)),
                 subject: info.id.clone(),
                 venue: info.venue,
-                severity: shown,
+                severity,
                 title,
             });
         }
@@ -264,12 +410,38 @@ impl Board {
                 Status::Down => ProblemKind::GroupDown,
                 _ => continue,
             };
+            let failed: Vec<String> = self
+                .topology
+                .groups
+                .get(idx)
+                .map(|n| n.members.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|&m| {
+                    let shown = self.eval.device(m);
+                    if matches!(shown, Status::Ok | Status::Maintenance) {
+                        return None;
+                    }
+                    let id = self.layout.devices.get(m.0).map_or("?", |d| d.id.as_str());
+                    let reason = self.devices.get(m.0).and_then(DeviceState::reason);
+                    let word = shown.word().to_lowercase();
+                    Some(match reason {
+                        Some(r) => format!("{id} {word} ({r})"),
+                        None => format!("{id} {word}"),
+                    })
+                })
+                .collect();
+            let title = if failed.is_empty() {
+                format!("{} {g}", info.id)
+            } else {
+                format!("{} {g}: {}", info.id, failed.join(", "))
+            };
             out.push(Problem {
                 key: ProblemKey::group(kind, crate::model::GroupIdx(idx)),
                 subject: info.id.clone(),
                 venue: info.venue,
                 severity: g.status,
-                title: format!("{} {g}", info.id),
+                title,
             });
         }
         out
@@ -341,6 +513,14 @@ mod tests {
         }
     }
 
+    /// Every device answers OK at `secs`.
+    fn all_ok(board: &mut Board, n: usize, secs: u64) {
+        for d in 0..n {
+            board.apply(obs(d, secs, CheckResult::Ok));
+        }
+        board.settle();
+    }
+
     #[test]
     fn only_hard_changes_ask_for_a_new_roll_up() {
         let (inv, mut board) = board();
@@ -348,13 +528,20 @@ mod tests {
         let first = board.apply(obs(scb, 1, CheckResult::Ok)).expect("known");
         assert!(first.hard, "unknown -> OK is a hard change");
         board.settle();
+        all_ok(&mut board, inv.devices.len(), 2);
         let soft = board
-            .apply(obs(scb, 2, CheckResult::Fail("x".into())))
+            .apply(obs(scb, 3, CheckResult::Fail("x".into())))
             .expect("known");
-        assert!(!soft.hard && !board.needs_eval());
-        assert!(board.settle().is_empty());
+        assert!(!soft.hard, "a soft failure is not urgent");
+        assert!(board.settle().is_empty(), "and shows nothing new");
         assert!(board.problems().is_empty());
-        for s in 3..=u64::from(inv.event.max_attempts) + 1 {
+        // Its parent answers: the failures count from now on.
+        let parents = board.take_checks();
+        assert!(!parents.is_empty());
+        for p in parents {
+            board.apply(obs(p, 3, CheckResult::Ok));
+        }
+        for s in 4..=u64::from(inv.event.max_attempts) + 3 {
             board.apply(obs(scb, s, CheckResult::Fail("x".into())));
         }
         assert!(board.needs_eval());
@@ -370,6 +557,112 @@ mod tests {
             ProblemKey::device(ProblemKind::DeviceDown, DeviceIdx(scb))
         );
         assert_eq!(problems[0].title, "MRN-scb down: x");
+    }
+
+    #[test]
+    fn a_failing_child_waits_for_its_parents_verdict() {
+        let (inv, mut board) = board();
+        let n = inv.devices.len();
+        let rtr = inv.device("MRN-rtr").expect("device").0.0;
+        let core = inv.device("MRN-core").expect("device").0.0;
+        let scb = inv.device("MRN-scb").expect("device").0.0;
+        all_ok(&mut board, n, 1);
+        // The child fails; its parent was last checked before: the result
+        // is held and the parent is asked for at once.
+        board.apply(obs(scb, 2, CheckResult::Fail("x".into())));
+        assert_eq!(board.take_checks(), vec![core]);
+        assert_eq!(board.devices[scb].attempt(), 0, "held, not counted");
+        assert!(board.take_checks().is_empty(), "asked once");
+        // The parent fails too, soft: still no verdict, the child waits.
+        board.apply(obs(core, 3, CheckResult::Fail("no answer".into())));
+        for s in 4..10 {
+            board.apply(obs(scb, s, CheckResult::Fail("x".into())));
+        }
+        assert_eq!(board.devices[scb].attempt(), 0);
+        assert_eq!(board.devices[scb].hard_status(), Status::Ok);
+        board.settle();
+        assert_eq!(board.eval().device(DeviceIdx(scb)), Status::Ok);
+        // The parent turns hard DOWN: the child is UNREACHABLE, never DOWN.
+        board.apply(obs(rtr, 9, CheckResult::Ok));
+        for s in 10..13 {
+            board.apply(obs(core, s, CheckResult::Fail("no answer".into())));
+        }
+        assert_eq!(board.devices[core].hard_status(), Status::Down);
+        board.apply(obs(scb, 13, CheckResult::Fail("x".into())));
+        let events = board.settle();
+        assert!(
+            !events.iter().any(|e| matches!(e, EventKind::Device { to: Status::Down, device, .. } if device.0 != core)),
+            "{events:?}"
+        );
+        assert_eq!(board.eval().device(DeviceIdx(scb)), Status::Unreachable);
+        assert!(board.problems().iter().all(|p| p.subject != "MRN-scb"));
+        // The parent recovers: the child is checked now and judged afresh.
+        board.take_checks();
+        board.apply(obs(core, 14, CheckResult::Ok));
+        assert!(board.take_checks().contains(&scb));
+        board.settle();
+        assert_eq!(board.eval().device(DeviceIdx(scb)), Status::Ok);
+        board.apply(obs(scb, 15, CheckResult::Ok));
+        assert!(board.settle().iter().all(|e| !matches!(
+            e,
+            EventKind::Device {
+                to: Status::Down,
+                ..
+            }
+        )));
+        assert_eq!(board.devices[scb].attempt(), 0);
+    }
+
+    #[test]
+    fn a_child_failing_behind_a_parent_that_answers_counts() {
+        let (inv, mut board) = board();
+        let n = inv.devices.len();
+        let core = inv.device("MRN-core").expect("device").0.0;
+        let scb = inv.device("MRN-scb").expect("device").0.0;
+        all_ok(&mut board, n, 1);
+        board.apply(obs(scb, 2, CheckResult::Fail("x".into())));
+        assert_eq!(board.take_checks(), vec![core]);
+        board.apply(obs(core, 3, CheckResult::Ok));
+        for s in 4..7 {
+            board.apply(obs(scb, s, CheckResult::Fail("x".into())));
+        }
+        assert_eq!(board.devices[scb].hard_status(), Status::Down);
+        board.settle();
+        assert_eq!(board.eval().device(DeviceIdx(scb)), Status::Down);
+        assert!(board.take_checks().is_empty(), "the verdict was in");
+    }
+
+    #[test]
+    fn a_grouped_device_is_its_groups_incident() {
+        let (inv, mut board) = board();
+        let n = inv.devices.len();
+        let a = inv.device("STA-ovr-a").expect("device").0.0;
+        let b = inv.device("STA-ovr-b").expect("device").0.0;
+        let core = inv.device("STA-core").expect("device").0.0;
+        all_ok(&mut board, n, 1);
+        let mut s = 2;
+        let mut fail = |board: &mut Board, d: usize| {
+            for _ in 0..4 {
+                board.apply(obs(d, s, CheckResult::Fail("no answer".into())));
+                board.apply(obs(core, s, CheckResult::Ok));
+                s += 1;
+            }
+            board.settle();
+        };
+        fail(&mut board, a);
+        let problems = board.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key.kind, ProblemKind::RedundancyLost);
+        assert_eq!(problems[0].severity, Status::Degraded);
+        assert_eq!(
+            problems[0].title,
+            "STA-ovr redundancy lost: 1/2 up, min_up 1: STA-ovr-a down (no answer)"
+        );
+        fail(&mut board, b);
+        let problems = board.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key.kind, ProblemKind::GroupDown);
+        assert_eq!(problems[0].severity, Status::Down);
     }
 
     #[test]

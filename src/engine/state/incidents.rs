@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::model::ProblemKey;
+use crate::model::{Status, Subject};
 
 use super::super::snapshot::{Incident, IncidentId};
 use super::board::Problem;
@@ -18,6 +18,9 @@ use super::board::Problem;
 pub enum IncidentChange {
     /// A new problem: this incident opened.
     Opened(Incident),
+    /// The same problem got worse or better: this incident, as it is now,
+    /// and its severity before.
+    Severity(Incident, Status),
     /// Its problem cleared: this incident resolved.
     Resolved(Incident),
 }
@@ -27,23 +30,31 @@ pub enum IncidentChange {
 pub struct IncidentBook {
     run: u32,
     next: u32,
-    open: BTreeMap<ProblemKey, Incident>,
+    /// Keyed by subject and ladder: a problem that grows or shrinks stays
+    /// one incident.
+    open: BTreeMap<(Subject, u8), Incident>,
+    /// Each venue's place in the wall's order (by code), for sorting.
+    venue_rank: Vec<usize>,
     /// The open incidents, sorted as published.
     list: Arc<Vec<Incident>>,
 }
 
 impl IncidentBook {
-    /// An empty book whose ids are `run-1`, `run-2`, …
-    pub fn new(run: u32) -> Self {
+    /// An empty book whose ids are `run-1`, `run-2`, … Incidents sort like
+    /// the wall: most severe first, then by venue in `venue_rank` order
+    /// (each venue's place; a missing one sorts last), then oldest first.
+    pub fn new(run: u32, venue_rank: Vec<usize>) -> Self {
         IncidentBook {
             run,
             next: 1,
             open: BTreeMap::new(),
+            venue_rank,
             list: Arc::new(Vec::new()),
         }
     }
 
-    /// The open incidents, most severe first, then oldest first.
+    /// The open incidents, most severe first, then by venue, then oldest
+    /// first.
     pub fn list(&self) -> &Arc<Vec<Incident>> {
         &self.list
     }
@@ -59,26 +70,43 @@ impl IncidentBook {
         n
     }
 
-    /// Opens an incident for every problem that has none and resolves
-    /// those whose problem is gone; returns what changed, resolutions
-    /// first.
+    /// Opens an incident for every problem that has none, raises or
+    /// lowers those whose problem changed severity (keeping their id and
+    /// opening time; the title follows the problem), and resolves those
+    /// whose problem is gone; returns what changed, resolutions first.
     pub fn apply(&mut self, problems: Vec<Problem>, now: SystemTime) -> Vec<IncidentChange> {
-        let wanted: BTreeMap<ProblemKey, Problem> =
-            problems.into_iter().map(|p| (p.key, p)).collect();
-        let gone: Vec<ProblemKey> = self
+        let wanted: BTreeMap<(Subject, u8), Problem> = problems
+            .into_iter()
+            .map(|p| (p.key.incident(), p))
+            .collect();
+        let gone: Vec<(Subject, u8)> = self
             .open
             .keys()
             .filter(|k| !wanted.contains_key(*k))
             .copied()
             .collect();
         let mut changes = Vec::new();
+        let mut touched = false;
         for key in gone {
             if let Some(incident) = self.open.remove(&key) {
                 changes.push(IncidentChange::Resolved(incident));
             }
         }
         for (key, problem) in wanted {
-            if self.open.contains_key(&key) {
+            if let Some(incident) = self.open.get_mut(&key) {
+                let before = incident.severity;
+                if incident.key != problem.key
+                    || incident.title != problem.title
+                    || before != problem.severity
+                {
+                    incident.key = problem.key;
+                    incident.title = problem.title;
+                    incident.severity = problem.severity;
+                    touched = true;
+                    if before != problem.severity {
+                        changes.push(IncidentChange::Severity(incident.clone(), before));
+                    }
+                }
                 continue;
             }
             let id = IncidentId {
@@ -88,7 +116,7 @@ impl IncidentBook {
             self.next = self.next.saturating_add(1);
             let incident = Incident {
                 id,
-                key,
+                key: problem.key,
                 subject: problem.subject,
                 venue: problem.venue,
                 severity: problem.severity,
@@ -98,12 +126,19 @@ impl IncidentBook {
             self.open.insert(key, incident.clone());
             changes.push(IncidentChange::Opened(incident));
         }
-        if !changes.is_empty() {
+        if touched || !changes.is_empty() {
+            let rank = |i: &Incident| {
+                self.venue_rank
+                    .get(i.venue.0)
+                    .copied()
+                    .unwrap_or(usize::MAX)
+            };
             let mut list: Vec<Incident> = self.open.values().cloned().collect();
             list.sort_by(|a, b| {
                 b.severity
                     .severity()
                     .cmp(&a.severity.severity())
+                    .then(rank(a).cmp(&rank(b)))
                     .then(a.opened.cmp(&b.opened))
                     .then(a.id.cmp(&b.id))
             });
@@ -118,7 +153,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::model::{DeviceIdx, GroupIdx, ProblemKind, Status, VenueIdx};
+    use crate::model::{DeviceIdx, GroupIdx, ProblemKey, ProblemKind, Status, VenueIdx};
 
     fn t(s: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(s)
@@ -146,7 +181,7 @@ mod tests {
 
     #[test]
     fn a_problem_opens_one_incident_until_it_clears() {
-        let mut book = IncidentBook::new(7);
+        let mut book = IncidentBook::new(7, vec![0, 1]);
         let opened = book.apply(vec![down(3), lost(0)], t(1));
         assert_eq!(opened.len(), 2);
         assert!(book.apply(vec![down(3), lost(0)], t(2)).is_empty());
@@ -163,10 +198,12 @@ mod tests {
 
     #[test]
     fn ids_carry_the_run_and_never_repeat() {
-        let mut a = IncidentBook::new(1);
-        let mut b = IncidentBook::new(2);
+        let mut a = IncidentBook::new(1, Vec::new());
+        let mut b = IncidentBook::new(2, Vec::new());
         let id = |c: &IncidentChange| match c {
-            IncidentChange::Opened(i) | IncidentChange::Resolved(i) => i.id,
+            IncidentChange::Opened(i)
+            | IncidentChange::Severity(i, _)
+            | IncidentChange::Resolved(i) => i.id,
         };
         let first = id(&a.apply(vec![down(1)], t(1))[0]);
         a.apply(vec![], t(2));

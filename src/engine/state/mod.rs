@@ -58,6 +58,12 @@ impl State {
     /// engine's starts, so ids never collide across restarts).
     pub fn with_run(inventory: &Inventory, started: SystemTime, run: u32) -> Self {
         let layout = Arc::new(Layout::from_inventory(inventory));
+        let mut by_code: Vec<usize> = (0..layout.venues.len()).collect();
+        by_code.sort_by(|&a, &b| layout.venues[a].code.cmp(&layout.venues[b].code));
+        let mut venue_rank = vec![0; by_code.len()];
+        for (rank, &v) in by_code.iter().enumerate() {
+            venue_rank[v] = rank;
+        }
         let policy = Policy {
             max_attempts: inventory.event.max_attempts,
             flap_high: inventory.event.flap_high,
@@ -66,7 +72,7 @@ impl State {
         State {
             started,
             board: Board::new(layout, inventory.topology(), policy),
-            incidents: IncidentBook::new(run),
+            incidents: IncidentBook::new(run, venue_rank),
             log: EventLog::default(),
             host: Host::default(),
             stats: EngineStats::default(),
@@ -124,6 +130,12 @@ impl State {
                     id: i.id,
                     title: i.title,
                 },
+                IncidentChange::Severity(i, from) => EventKind::IncidentSeverity {
+                    id: i.id,
+                    title: i.title,
+                    from,
+                    to: i.severity,
+                },
                 IncidentChange::Resolved(i) => EventKind::IncidentResolved {
                     id: i.id,
                     title: i.title,
@@ -144,6 +156,13 @@ impl State {
         self.dirty = true;
         self.settle(now);
         true
+    }
+
+    /// Devices to check now, once each (parents whose verdict a failing
+    /// child waits for, children of a parent that recovered); the engine
+    /// hands them to the poller.
+    pub fn take_checks(&mut self) -> Vec<usize> {
+        self.board.take_checks()
     }
 
     /// Records a sample of the TOC host.
@@ -249,6 +268,8 @@ mod tests {
         inv: Inventory,
         state: State,
         clock: u64,
+        /// What each device answers when checked (OK unless fed otherwise).
+        answers: std::collections::HashMap<usize, CheckResult>,
     }
 
     impl Rig {
@@ -259,6 +280,7 @@ mod tests {
                 inv,
                 state,
                 clock: 0,
+                answers: std::collections::HashMap::new(),
             }
         }
 
@@ -266,9 +288,29 @@ mod tests {
             self.inv.device(id).expect("device exists").0.0
         }
 
+        /// One check result of `id`; then, as the poller would, every
+        /// check the engine asks for now, each device answering as it
+        /// last did.
         fn feed(&mut self, id: &str, result: CheckResult) {
-            self.clock += 1;
             let device = self.idx(id);
+            self.answers.insert(device, result.clone());
+            self.observe(device, result);
+            for _ in 0..100 {
+                let wanted = self.state.take_checks();
+                if wanted.is_empty() {
+                    return;
+                }
+                for d in wanted {
+                    let answer = self.answers.get(&d).cloned().unwrap_or(CheckResult::Ok);
+                    self.observe(d, answer);
+                }
+            }
+            panic!("check-now requests never end");
+        }
+
+        fn observe(&mut self, device: usize, result: CheckResult) {
+            self.clock += 1;
+            let id = self.inv.devices[device].id.clone();
             let mut outcome = Outcome::new(result).with_latency(Duration::from_millis(3));
             outcome.readings.push(Reading::new("sysName", id));
             self.state.observe(Observation {
@@ -287,8 +329,10 @@ mod tests {
             }
         }
 
+        /// Fails `id` until it is hard down (a device with parents waits
+        /// for their verdict once).
         fn fail_hard(&mut self, id: &str) {
-            for _ in 0..self.inv.event.max_attempts {
+            for _ in 0..=self.inv.event.max_attempts {
                 self.feed(id, CheckResult::Fail("no answer".to_owned()));
             }
         }
@@ -355,21 +399,25 @@ mod tests {
         let mut rig = Rig::new();
         rig.all_ok();
         rig.snap();
-        rig.feed(
-            "STA-timing",
-            CheckResult::Fail("connect timed out".to_owned()),
-        );
-        assert!(rig.state.is_dirty());
-        assert!(!rig.state.is_urgent(), "a soft failure is not urgent");
-        let snap = rig.snap();
-        let d = &snap.devices[rig.idx("STA-timing")];
-        assert_eq!(d.status, Status::Ok);
-        assert_eq!(d.raw, Status::Down);
-        assert_eq!(d.state_type, StateType::Soft);
-        assert_eq!(d.attempt, 1);
-        assert_eq!(d.reason.as_deref(), Some("connect timed out"));
-        assert_eq!(Rig::venue(&snap, "STA"), Status::Ok);
-        assert_eq!(d.history.len(), 2);
+        rig.answers.insert(rig.idx("STA-core"), CheckResult::Ok);
+        // The first failure waits for the parents' verdict (STA-core is
+        // checked at once and answers), the second counts.
+        for attempt in [0, 1] {
+            rig.feed(
+                "STA-timing",
+                CheckResult::Fail("connect timed out".to_owned()),
+            );
+            assert!(rig.state.is_dirty());
+            assert!(!rig.state.is_urgent(), "a soft failure is not urgent");
+            let snap = rig.snap();
+            let d = &snap.devices[rig.idx("STA-timing")];
+            assert_eq!(d.status, Status::Ok);
+            assert_eq!(d.raw, Status::Down);
+            assert_eq!(d.state_type, StateType::Soft);
+            assert_eq!(d.attempt, attempt);
+            assert_eq!(d.reason.as_deref(), Some("connect timed out"));
+            assert_eq!(Rig::venue(&snap, "STA"), Status::Ok);
+        }
     }
 
     #[test]
@@ -383,19 +431,42 @@ mod tests {
         assert_eq!(Rig::venue(&snap, "STA"), Status::Degraded);
         assert_eq!(snap.wall, Status::Degraded);
         let keys: Vec<String> = snap.incidents.iter().map(key).collect();
-        assert_eq!(keys, ["device-down:STA-ovr-a", "redundancy-lost:STA-ovr"]);
-        assert_eq!(snap.venues[0].incidents, 2);
+        assert_eq!(keys, ["redundancy-lost:STA-ovr"], "one cause, one incident");
+        assert_eq!(snap.incidents[0].severity, Status::Degraded);
+        assert!(
+            snap.incidents[0].title.contains("STA-ovr-a down"),
+            "{}",
+            snap.incidents[0].title
+        );
+        let id = snap.incidents[0].id;
+        assert_eq!(snap.venues[0].incidents, 1);
         rig.fail_hard("STA-ovr-b");
         let snap = rig.snap();
         assert_eq!(Rig::venue(&snap, "STA"), Status::Down);
         assert_eq!(snap.wall, Status::Down);
         let keys: Vec<String> = snap.incidents.iter().map(key).collect();
-        assert!(keys.iter().any(|k| k == "group-down:STA-ovr"), "{keys:?}");
+        assert_eq!(keys, ["group-down:STA-ovr"]);
+        assert_eq!(snap.incidents[0].id, id, "the same incident, raised");
+        assert_eq!(snap.incidents[0].severity, Status::Down);
+        assert!(snap.ticker.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::IncidentSeverity { id: i, from: Status::Degraded, to: Status::Down, .. } if *i == id
+        )));
         assert!(
-            !keys.iter().any(|k| k == "redundancy-lost:STA-ovr"),
-            "redundancy-lost resolves when the group goes down: {keys:?}"
+            !snap
+                .ticker
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::IncidentResolved { .. })),
+            "nothing resolved: {:?}",
+            snap.ticker
         );
         assert_eq!(Rig::venue(&snap, "MRN"), Status::Ok);
+        // One member back: lowered, still the same incident.
+        rig.feed("STA-ovr-a", CheckResult::Ok);
+        let snap = rig.snap();
+        assert_eq!(snap.incidents.len(), 1);
+        assert_eq!(snap.incidents[0].id, id);
+        assert_eq!(snap.incidents[0].key.kind, ProblemKind::RedundancyLost);
     }
 
     #[test]
@@ -495,7 +566,7 @@ mod tests {
     fn unknown_after_polling_opens_a_cannot_check_incident() {
         let mut rig = Rig::new();
         rig.all_ok();
-        for _ in 0..3 {
+        for _ in 0..4 {
             rig.feed(
                 "MRN-core",
                 CheckResult::Unknown("usmStatsWrongDigests".to_owned()),
