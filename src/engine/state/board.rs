@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::model::{
-    Change, DeviceIdx, DeviceState, Evaluation, Observation, Policy, ProblemKey, ProblemKind,
+    Change, CheckResult, DeviceIdx, DeviceState, Evaluation, Observation, Policy, ProblemKey, ProblemKind,
     StateType, Status, Topology, VenueIdx, evaluate,
 };
 
@@ -55,6 +55,10 @@ pub struct Board {
     /// When each device's current run of failing results began (the
     /// start of its first failing check), `None` while it answers.
     fail_since: Vec<Option<SystemTime>>,
+    /// Failing results held while a device waits for its parents'
+    /// verdict (at most `max_attempts`): they count once a parent is
+    /// known to answer, and are forgotten when the path was down.
+    held: Vec<Vec<CheckResult>>,
     /// Devices to check now: parents whose verdict a failing child waits
     /// for, children of a parent that recovered.
     checks: BTreeSet<usize>,
@@ -97,6 +101,7 @@ impl Board {
             needs_eval: false,
             children,
             fail_since: vec![None; n],
+            held: vec![Vec::new(); n],
             checks: BTreeSet::new(),
         }
     }
@@ -149,14 +154,58 @@ impl Board {
     fn publish_state(&mut self, idx: usize) {
         let device = &self.devices[idx];
         let snap = &self.snaps[idx];
+        let flapping = device.is_flapping().then(|| device.flap_percent());
         if snap.raw != device.raw_status()
             || snap.state_type != device.state_type()
             || snap.attempt != device.attempt()
+            || snap.flapping != flapping
         {
             let s = Arc::make_mut(&mut self.snaps[idx]);
             s.raw = device.raw_status();
             s.state_type = device.state_type();
             s.attempt = device.attempt();
+            s.flapping = flapping;
+            if s.status != Status::Unreachable {
+                s.reason = device.reason().map(str::to_owned);
+            }
+        }
+    }
+
+    /// Turns a device's state changes into what the caller hears of.
+    fn tell(observed: &mut Observed, idx: usize, changes: Vec<Change>) {
+        for change in changes {
+            observed.hard = true;
+            match change {
+                Change::Hard { .. } => {}
+                Change::FlapStart { .. } | Change::FlapStop { .. } => {
+                    observed.events.push(EventKind::Flapping {
+                        device: DeviceIdx(idx),
+                        started: matches!(change, Change::FlapStart { .. }),
+                    });
+                }
+            }
+        }
+    }
+
+    /// After `idx` got a verdict, counts the results its children held
+    /// while waiting for it, where the path is now known to be clear.
+    fn replay_children(&mut self, idx: usize, observed: &mut Observed) {
+        for c in self.children[idx].clone() {
+            let c = c.0;
+            if self.held[c].is_empty() {
+                continue;
+            }
+            let Some(since) = self.fail_since[c] else {
+                continue;
+            };
+            if let Path::Clear = self.path(c, since) {
+                for result in std::mem::take(&mut self.held[c]) {
+                    let changes = self.devices[c].record(result, &self.policy);
+                    Self::tell(observed, c, changes);
+                }
+                self.publish_state(c);
+                self.needs_eval = true;
+            }
         }
     }
 
@@ -202,8 +251,15 @@ impl Board {
         let device = &mut self.devices[idx];
         let changes = if held {
             device.hold(obs.outcome.result.clone());
+            let keep = self.policy.max_attempts.max(1) as usize;
+            let held = &mut self.held[idx];
+            if held.len() >= keep {
+                held.remove(0);
+            }
+            held.push(obs.outcome.result.clone());
             Vec::new()
         } else {
+            self.held[idx].clear();
             device.record(obs.outcome.result.clone(), &self.policy)
         };
         let device = &self.devices[idx];
@@ -246,18 +302,7 @@ impl Board {
         }
         snap.notes = obs.outcome.notes;
         self.snaps[idx] = Arc::new(snap);
-        for change in changes {
-            observed.hard = true;
-            match change {
-                Change::Hard { .. } => {}
-                Change::FlapStart { .. } | Change::FlapStop { .. } => {
-                    observed.events.push(EventKind::Flapping {
-                        device: DeviceIdx(idx),
-                        started: matches!(change, Change::FlapStart { .. }),
-                    });
-                }
-            }
-        }
+        Self::tell(&mut observed, idx, changes);
         if up && was_failing {
             // The path through this device is back: its failing children
             // are judged afresh on a check made now, not on results taken
@@ -267,10 +312,14 @@ impl Board {
                 if self.devices.get(c).is_some_and(DeviceState::is_failing) {
                     self.devices[c].forget_soft();
                     self.fail_since[c] = None;
+                    self.held[c].clear();
                     self.publish_state(c);
                     self.checks.insert(c);
                 }
             }
+        }
+        if !held && !(up && was_failing) {
+            self.replay_children(idx, &mut observed);
         }
         // Whether the device answers decides its children's reachability:
         // evaluate again, though nothing hard changed.
