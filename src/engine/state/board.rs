@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::model::{
-    Change, CheckResult, DeviceIdx, DeviceState, Evaluation, Observation, Policy, ProblemKey, ProblemKind,
-    StateType, Status, Topology, VenueIdx, evaluate,
+    Change, CheckResult, DeviceIdx, DeviceState, Evaluation, Observation, Policy, ProblemKey,
+    ProblemKind, StateType, Status, Topology, VenueIdx, evaluate,
 };
 
 use super::super::snapshot::{DeviceSnap, EventKind, HISTORY_LEN, HistoryEntry, Layout};
@@ -59,6 +59,9 @@ pub struct Board {
     /// verdict (at most `max_attempts`): they count once a parent is
     /// known to answer, and are forgotten when the path was down.
     held: Vec<Vec<CheckResult>>,
+    /// A check-now was asked for the device and its result has not come
+    /// yet: one request at a time, however many children wait.
+    asked: Vec<bool>,
     /// Devices to check now: parents whose verdict a failing child waits
     /// for, children of a parent that recovered.
     checks: BTreeSet<usize>,
@@ -102,6 +105,7 @@ impl Board {
             children,
             fail_since: vec![None; n],
             held: vec![Vec::new(); n],
+            asked: vec![false; n],
             checks: BTreeSet::new(),
         }
     }
@@ -110,7 +114,13 @@ impl Board {
     /// failing child waits for, children of a parent that recovered),
     /// once each; empties the list.
     pub fn take_checks(&mut self) -> Vec<usize> {
-        std::mem::take(&mut self.checks).into_iter().collect()
+        let wanted: Vec<usize> = std::mem::take(&mut self.checks).into_iter().collect();
+        for &d in &wanted {
+            if let Some(a) = self.asked.get_mut(d) {
+                *a = true;
+            }
+        }
+        wanted
     }
 
     /// Whether a failing result of `idx` (failing since `since`) counts,
@@ -143,7 +153,7 @@ impl Board {
             if checked_since && ps.is_polled() && ps.state_type() == StateType::Hard {
                 return Path::Clear;
             }
-            if !checked_since {
+            if !checked_since && !self.asked[p] {
                 stale.push(p);
             }
         }
@@ -234,6 +244,7 @@ impl Board {
     pub fn apply(&mut self, obs: Observation) -> Option<Observed> {
         let idx = obs.device;
         let was_failing = self.devices.get(idx)?.is_failing();
+        self.asked[idx] = false;
         let up = obs.outcome.result.status().is_up();
         let held = if up {
             self.fail_since[idx] = None;
@@ -304,18 +315,21 @@ impl Board {
         self.snaps[idx] = Arc::new(snap);
         Self::tell(&mut observed, idx, changes);
         if up && was_failing {
-            // The path through this device is back: its failing children
-            // are judged afresh on a check made now, not on results taken
-            // while it was down.
-            for c in self.children[idx].clone() {
-                let c = c.0;
-                if self.devices.get(c).is_some_and(DeviceState::is_failing) {
-                    self.devices[c].forget_soft();
-                    self.fail_since[c] = None;
-                    self.held[c].clear();
-                    self.publish_state(c);
-                    self.checks.insert(c);
+            // The path through this device is back: every failing device
+            // behind it is judged afresh on a check made now, not on
+            // results taken while the path was down.
+            let mut queue: VecDeque<usize> = self.children[idx].iter().map(|c| c.0).collect();
+            let mut seen = BTreeSet::new();
+            while let Some(c) = queue.pop_front() {
+                if !seen.insert(c) || !self.devices.get(c).is_some_and(DeviceState::is_failing) {
+                    continue;
                 }
+                self.devices[c].forget_soft();
+                self.fail_since[c] = None;
+                self.held[c].clear();
+                self.publish_state(c);
+                self.checks.insert(c);
+                queue.extend(self.children[c].iter().map(|g| g.0));
             }
         }
         if !held && !(up && was_failing) {
