@@ -23,8 +23,10 @@ pub struct Seen {
     pub groups_down: BTreeSet<String>,
     /// Device events to DOWN for devices with parents.
     pub child_events: BTreeSet<String>,
-    /// Incidents opened (titles), from the events.
-    pub opened: Vec<String>,
+    /// Incidents opened (number in the run, title), from the events.
+    pub opened: Vec<(u32, String)>,
+    /// Events the watcher missed (the broadcast lagged).
+    pub lagged: u64,
     /// Snapshots read.
     pub snapshots: u64,
 }
@@ -86,11 +88,15 @@ impl Watcher {
                                     seen.child_events.insert(info.id.clone());
                                 }
                             }
-                            EventKind::IncidentOpened { title, .. } => seen.opened.push(title),
+                            EventKind::IncidentOpened { id, title, .. } => {
+                                seen.opened.push((id.n, title));
+                            }
                             _ => {}
                         }
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        s.lock().unwrap().lagged += n;
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
             }
@@ -132,6 +138,29 @@ fn look(snap: &Snapshot, seen: &Mutex<Seen>) {
 /// The highest incident number of the run so far.
 pub fn last_incident(snap: &Snapshot) -> u32 {
     snap.incidents.iter().map(|i| i.id.n).max().unwrap_or(0)
+}
+
+impl Watcher {
+    /// The highest incident number seen so far, in events or in `snap`.
+    pub fn last_incident(&self, snap: &Snapshot) -> u32 {
+        let seen = self.seen();
+        seen.opened
+            .iter()
+            .map(|(n, _)| *n)
+            .max()
+            .unwrap_or(0)
+            .max(last_incident(snap))
+    }
+
+    /// Titles of the incidents opened with a number above `n`.
+    pub fn opened_after(&self, n: u32) -> Vec<String> {
+        let seen = self.seen();
+        seen.opened
+            .iter()
+            .filter(|(m, _)| *m > n)
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
 }
 
 pub fn synth(venues: usize, devices: usize) -> Inventory {
