@@ -405,6 +405,10 @@ mod tests {
         )));
         let (inv, i) = build(&r).expect("found");
         assert_eq!(inv.devices[i].id, "STA-core");
+        // As the console matches ids (`:device sta-core`): ignoring case.
+        r.target = "sta-CORE".into();
+        let (inv, i) = build(&r).expect("found ignoring case");
+        assert_eq!(inv.devices[i].id, "STA-core");
         r.target = "STA-nope".into();
         assert!(
             matches!(build(&r), Err(RequestError::Other(m)) if m.contains("no device \"STA-nope\""))
