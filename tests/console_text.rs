@@ -88,7 +88,10 @@ fn the_device_view_draws_device_text_escaped() {
         let screen = text(&buf);
         no_control_characters(&buf);
         assert!(screen.contains(r"evil\x1b[2J\r\0"), "{screen}");
-        assert!(screen.contains(r"Te0/0/1\x1b[31m down\x7f\u{9b}"), "{screen}");
+        assert!(
+            screen.contains(r"Te0/0/1\x1b[31m down\x7f\u{9b}"),
+            "{screen}"
+        );
         assert!(screen.contains(r"rebooted\x07\x1b]0;pwned"), "{screen}");
     }
 }

@@ -234,3 +234,55 @@ fn probe_host_prints_sizes_as_people_read_them() {
         assert!(number.contains('.'), "one decimal: {line:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interface_whose_if_descr_ends_in_nul_is_found_by_its_name() {
+    // A recorded Windows agent ends ifDescr with a NUL; the simulator
+    // serves the names of the file as they are written.
+    let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let text = format!(
+        "[event]\nname = \"nul\"\npoll_interval = \"5s\"\ntimeout = \"300ms\"\nretries = 0\n\n\
+         [profiles.v2]\nversion = \"v2c\"\ncommunity = \"win-comm\"\n\n\
+         [[venues]]\ncode = \"WIN\"\nname = \"Windows\"\ncity = \"Loopback\"\n\n\
+         [[venues.devices]]\nid = \"WIN-srv\"\nrole = \"server\"\nprobe = \"snmp://127.0.0.1:{port}\"\nprofile = \"v2\"\n\
+         interfaces = [\"MS TCP Loopback interface\\u0000\"]\n"
+    );
+    let (inv, _) = Inventory::parse(&toc::config::SourceFile::new("<test>", text)).unwrap();
+    let sim = toc::sim::start(
+        std::sync::Arc::new(inv),
+        toc::sim::SimOptions {
+            ephemeral: true,
+            ..toc::sim::SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let toc::config::venues::ProbeTarget::Snmp { port: served, .. } =
+        sim.inventory().devices[0].probe.clone()
+    else {
+        panic!("an SNMP device");
+    };
+    let url = format!("snmp://127.0.0.1:{served}");
+    let (code, out, err) = probe(&[
+        &url,
+        "-c",
+        "win-comm",
+        "-n",
+        "WIN-srv",
+        "-i",
+        "MS TCP Loopback interface",
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("✔ OK"), "{out}");
+    assert!(
+        out.lines().any(
+            |l| l.trim_start().starts_with("if.MS TCP Loopback interface ") && l.ends_with(" up")
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("not found") && !out.contains('\0'), "{out:?}");
+    sim.shutdown().await;
+    drop(held);
+}
