@@ -9,8 +9,11 @@
 //! never answers, so a probe that reads the file's port says DOWN.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use toc::config::Inventory;
 use toc::runtime::published::{self, FILE_NAME};
@@ -285,4 +288,119 @@ async fn an_interface_whose_if_descr_ends_in_nul_is_found_by_its_name() {
     assert!(!out.contains("not found") && !out.contains('\0'), "{out:?}");
     sim.shutdown().await;
     drop(held);
+}
+
+/// A tmux server of this test's own (socket in `dir`), killed on drop.
+struct Tmux(PathBuf);
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.0)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn pane(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "toc"]).stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+/// Polls `pred` every 100 ms; panics with `what` and `show()` after
+/// `limit`.
+fn wait_for(limit: Duration, what: &str, pred: impl Fn() -> bool, show: impl Fn() -> String) {
+    let t0 = Instant::now();
+    while !pred() {
+        assert!(
+            t0.elapsed() < limit,
+            "not within {limit:?}: {what}\n{}",
+            show()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The real `toc demo` in a terminal, and a technician's `toc probe`
+/// beside it: the same device, the same verdict as the console, before
+/// and after a fault; the published file goes when the demo quits.
+#[test]
+fn toc_probe_beside_a_real_toc_demo_in_tmux_agrees_with_the_console() {
+    if !support::have("tmux") {
+        return;
+    }
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = venues(dir.path(), port, "");
+    let published = dir.path().join("data").join(FILE_NAME);
+    let bin = env!("CARGO_BIN_EXE_toc");
+    let script = format!(
+        "TERM=xterm-256color '{bin}' demo '{}' --interval 1s --timeout 200ms; echo \"toc exited $?\"; sleep 600",
+        file.display()
+    );
+    let tmux = Tmux(dir.path().join("tmux.sock"));
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "toc",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    wait_for(
+        Duration::from_secs(30),
+        "the demo publishes its addresses",
+        || published.exists(),
+        || tmux.pane(),
+    );
+    let config = file.to_str().unwrap();
+    let (code, out, err) = toc(&["cli-core-a", "--config", config]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("addresses from the running demo (pid "),
+        "{err}"
+    );
+    assert!(!out.contains(&format!(":{port})")), "{out}");
+
+    tmux.cmd(&["send-keys", "-t", "toc", "-l", ":fault CLI-core-a down"]);
+    tmux.cmd(&["send-keys", "-t", "toc", "Enter"]);
+    wait_for(
+        Duration::from_secs(20),
+        "the console says DOWN",
+        || {
+            tmux.pane()
+                .lines()
+                .skip(1)
+                .any(|l| l.trim_start().starts_with("CLI ") && l.contains("✖ DOWN"))
+        },
+        || tmux.pane(),
+    );
+    let (code, out, err) = toc(&["CLI-core-a", "--config", config]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("✖ DOWN: no answer"), "{out}");
+
+    tmux.cmd(&["send-keys", "-t", "toc", "q"]);
+    wait_for(
+        Duration::from_secs(10),
+        "toc exits",
+        || tmux.pane().contains("toc exited"),
+        || tmux.pane(),
+    );
+    assert!(tmux.pane().contains("toc exited 0"), "{}", tmux.pane());
+    assert!(!published.exists(), "the published file is removed");
+    drop(silent);
 }
