@@ -485,7 +485,10 @@ impl App {
             Line::Events => self.focus = Pane::Ticker,
             Line::Help => self.help = Some(0),
             Line::Quit => return Effect::Quit,
-            Line::Send(command) => return self.send(command.to_string(), vec![command]),
+            Line::Send(command) => {
+                let command = super::cmdline::with_known_ids(command, snap);
+                return self.send(command.to_string(), vec![command]);
+            }
         }
         Effect::None
     }
