@@ -246,6 +246,28 @@ mod tests {
     }
 
     #[test]
+    fn a_demo_of_another_file_is_not_used_and_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!(
+            "[event]\nname = \"t\"\ndata_dir = {:?}\n\n[profiles.v2]\nversion = \"v2c\"\ncommunity = \"c\"\n\n\
+             [[venues]]\ncode = \"TT\"\nname = \"T\"\ncity = \"T\"\n\n\
+             [[venues.devices]]\nid = \"TT-a\"\nrole = \"r\"\nprobe = \"snmp://127.0.0.1:16101\"\nprofile = \"v2\"\n",
+            dir.path().display().to_string()
+        );
+        let src = crate::config::SourceFile::new("<test>", text);
+        let (mut inv, _) = Inventory::parse(&src).expect("valid");
+        let before = inv.devices[0].probe.clone();
+        // A synthetic Games.
+        publish(dir.path(), None, &moved()).expect("published");
+        let note = use_running_demo(&mut inv, Path::new("venues.toml")).expect("a note");
+        assert!(
+            note.contains("on a synthetic Games, not on venues.toml"),
+            "{note}"
+        );
+        assert_eq!(inv.devices[0].probe, before);
+    }
+
+    #[test]
     fn a_file_from_a_dead_or_other_process_is_stale() {
         let dir = tempfile::tempdir().expect("tempdir");
         publish(dir.path(), None, &moved()).expect("published");
