@@ -168,10 +168,10 @@ fn probe(req: &oneshot::Request) -> ExitCode {
             return ExitCode::from(UNKNOWN);
         };
         let (heading, outcome) = runtime.block_on(oneshot::run_host(req));
-        say!("{}", oneshot::render_outcome(&heading, &outcome).trim_end());
+        say!("{}", oneshot::render_host(&heading, &outcome).trim_end());
         return ExitCode::from(oneshot::exit_code(&outcome.result));
     }
-    let (inventory, device) = match oneshot::build(req) {
+    let (mut inventory, device) = match oneshot::build(req) {
         Ok(x) => x,
         Err(oneshot::RequestError::Config(diags)) => {
             print_diags(&diags);
@@ -182,6 +182,11 @@ fn probe(req: &oneshot::Request) -> ExitCode {
             return ExitCode::from(UNKNOWN);
         }
     };
+    if let Some(config) = oneshot::device_file(req)
+        && let Some(note) = toc::runtime::published::use_running_demo(&mut inventory, &config)
+    {
+        eprintln!("toc probe: {note}");
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -516,6 +521,10 @@ fn live(
         interval,
         timeout,
         data_dir: Some(data_dir),
+        source: match source {
+            Source::File(file) => Some(file.clone()),
+            Source::Synthetic { .. } => None,
+        },
         ..toc::runtime::Tuning::default()
     };
     let code = runtime.block_on(async move {

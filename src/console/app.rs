@@ -485,7 +485,10 @@ impl App {
             Line::Events => self.focus = Pane::Ticker,
             Line::Help => self.help = Some(0),
             Line::Quit => return Effect::Quit,
-            Line::Send(command) => return self.send(command.to_string(), vec![command]),
+            Line::Send(command) => {
+                let command = super::cmdline::with_known_ids(command, snap);
+                return self.send(command.to_string(), vec![command]);
+            }
         }
         Effect::None
     }
@@ -845,20 +848,14 @@ fn step(pos: usize, len: usize, action: Action, cols: usize, page: usize) -> usi
     }
 }
 
-/// The venue with this code, ignoring case.
+/// The venue with this code, as typed ([`crate::model::find_id`]).
 pub fn find_venue(snap: &Snapshot, code: &str) -> Option<usize> {
-    snap.layout
-        .venues
-        .iter()
-        .position(|v| v.code.eq_ignore_ascii_case(code))
+    crate::model::find_id(snap.layout.venues.iter().map(|v| v.code.as_str()), code)
 }
 
-/// The device with this id, ignoring case.
+/// The device with this id, as typed ([`crate::model::find_id`]).
 pub fn find_device(snap: &Snapshot, id: &str) -> Option<usize> {
-    snap.layout
-        .devices
-        .iter()
-        .position(|d| d.id.eq_ignore_ascii_case(id))
+    crate::model::find_id(snap.layout.devices.iter().map(|d| d.id.as_str()), id)
 }
 
 fn venue_codes(snap: &Snapshot) -> String {

@@ -1,10 +1,12 @@
 //! The `:` command line: what the operator types, read into a value.
 //! Names (venue codes, device ids) are checked against the snapshot by
-//! the app, not here.
+//! the app, not here; [`with_known_ids`] writes them as the inventory
+//! does before a command is sent.
 
 use std::time::Duration;
 
-use crate::engine::{Command, FaultKind};
+use crate::engine::{Command, DeviceCommand, FaultKind, SimCommand, Snapshot};
+use crate::model::find_id;
 
 /// A command line, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,6 +235,40 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
                 .collect::<Vec<_>>()
                 .join(" ")
         )),
+    }
+}
+
+/// `typed` as the inventory writes it: the device id or venue code it
+/// names, matched as `:device` and `toc probe` match ([`find_id`]:
+/// exactly, else ignoring case; devices before venues). Left as typed
+/// when it names nothing, for the engine to refuse.
+fn known_id(snap: &Snapshot, typed: String) -> String {
+    let devices = snap.layout.devices.iter().map(|d| d.id.as_str());
+    let venues = snap.layout.venues.iter().map(|v| v.code.as_str());
+    let all = devices.chain(venues);
+    find_id(all.clone(), &typed)
+        .and_then(|i| all.clone().nth(i))
+        .map_or(typed, str::to_owned)
+}
+
+/// `command` with its target written as the inventory writes it, so
+/// `:fault sta-core-a down` and `:check sta` reach `STA-core-a` and `STA`
+/// as `:device sta-core-a` does.
+pub fn with_known_ids(command: Command, snap: &Snapshot) -> Command {
+    match command {
+        Command::Device(DeviceCommand::CheckNow { target }) => {
+            Command::check_now(known_id(snap, target))
+        }
+        Command::Device(DeviceCommand::Maintenance { device, on }) => {
+            Command::maintenance(known_id(snap, device), on)
+        }
+        Command::Sim(SimCommand::Fault(mut spec)) => {
+            spec.target = known_id(snap, spec.target);
+            Command::Sim(SimCommand::Fault(spec))
+        }
+        Command::Sim(SimCommand::Clear { target }) => {
+            Command::clear_faults(target.map(|t| known_id(snap, t)))
+        }
     }
 }
 

@@ -16,6 +16,7 @@ pub mod device;
 pub mod observation;
 pub mod problem;
 pub mod status;
+pub mod text;
 pub mod topology;
 
 pub use device::{
@@ -24,6 +25,7 @@ pub use device::{
 pub use observation::{HostSample, Observation, Outcome, Reading};
 pub use problem::{ProblemKey, ProblemKind, Subject};
 pub use status::{Status, worst};
+pub use text::{find_id, printable};
 pub use topology::{
     DeviceIdx, DeviceNode, Evaluation, FeedIdx, GroupEval, GroupIdx, GroupNode, Topology,
     VenueEval, VenueIdx, VenueNode, evaluate,

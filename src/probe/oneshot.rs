@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::config::venues::{Device, Inventory, ProbeTarget, Profile};
 use crate::config::{Diagnostic, SourceFile};
-use crate::model::CheckResult;
+use crate::model::{CheckResult, printable, text};
 use crate::probe::Outcome;
 use crate::probe::Probe as _;
 use crate::probe::any::AnyProbe;
@@ -96,15 +96,22 @@ fn toml_str(s: &str) -> String {
     out
 }
 
-/// The device to check and the inventory it lives in.
-pub fn build(req: &Request) -> Result<(Inventory, usize), RequestError> {
-    if !req.target.contains("://") {
-        let path = req
-            .config
+/// The venues file a device id is looked up in, when the target is a
+/// device id (not a URL).
+pub fn device_file(req: &Request) -> Option<PathBuf> {
+    (!req.target.contains("://")).then(|| {
+        req.config
             .clone()
-            .unwrap_or_else(|| PathBuf::from("venues.toml"));
+            .unwrap_or_else(|| PathBuf::from("venues.toml"))
+    })
+}
+
+/// The device to check and the inventory it lives in. A device id is
+/// matched as the console matches it: exactly, else ignoring case.
+pub fn build(req: &Request) -> Result<(Inventory, usize), RequestError> {
+    if let Some(path) = device_file(req) {
         let (inv, _) = Inventory::load(&path).map_err(RequestError::Config)?;
-        let Some((idx, _)) = inv.device(&req.target) else {
+        let Some((idx, _)) = inv.find_device(&req.target) else {
             return Err(RequestError::Other(format!(
                 "{}: no device \"{}\" (give a device id of the file, or a URL such as snmp://10.0.0.1)",
                 path.display(),
@@ -267,14 +274,36 @@ pub fn render(inv: &Inventory, d: &Device, outcome: &Outcome) -> String {
     render_outcome(&heading, outcome)
 }
 
+/// The host sample for a person: the memory in GiB (or the unit it reads
+/// best in, [`text::size`], as the console's host pane shows it), not in
+/// bytes.
+pub fn render_host(heading: &str, outcome: &Outcome) -> String {
+    let mut shown = outcome.clone();
+    for r in &mut shown.readings {
+        if matches!(r.name.as_str(), "memory.used" | "memory.total")
+            && let Ok(bytes) = r.value.parse::<u64>()
+        {
+            r.value = text::size(bytes);
+        }
+    }
+    render_outcome(heading, &shown)
+}
+
 /// A heading, then the verdict, latency, readings and notes, aligned.
+/// What came from the device (reason, readings, notes) is shown
+/// [`printable`]: a sysName with an escape sequence cannot clear the
+/// technician's screen.
 pub fn render_outcome(heading: &str, outcome: &Outcome) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{heading}");
-    let w = outcome
+    let _ = writeln!(s, "{}", printable(heading));
+    let names: Vec<_> = outcome
         .readings
         .iter()
-        .map(|r| r.name.chars().count())
+        .map(|r| printable(&r.name))
+        .collect();
+    let w = names
+        .iter()
+        .map(|n| n.chars().count())
         .chain([7])
         .max()
         .unwrap_or(7)
@@ -289,17 +318,17 @@ pub fn render_outcome(heading: &str, outcome: &Outcome) -> String {
         outcome
             .result
             .reason()
-            .map(|r| format!(": {r}"))
+            .map(|r| format!(": {}", printable(r)))
             .unwrap_or_default()
     );
     if let Some(l) = outcome.latency {
         let _ = writeln!(s, "  {:<w$}{:.1} ms", "latency", l.as_secs_f64() * 1000.0);
     }
-    for r in &outcome.readings {
-        let _ = writeln!(s, "  {:<w$}{}", r.name, r.value);
+    for (name, r) in names.iter().zip(&outcome.readings) {
+        let _ = writeln!(s, "  {:<w$}{}", name, printable(&r.value));
     }
     for n in &outcome.notes {
-        let _ = writeln!(s, "  {:<w$}{n}", "note");
+        let _ = writeln!(s, "  {:<w$}{}", "note", printable(n));
     }
     s
 }
@@ -375,6 +404,10 @@ mod tests {
             "/examples/venues-small.toml"
         )));
         let (inv, i) = build(&r).expect("found");
+        assert_eq!(inv.devices[i].id, "STA-core");
+        // As the console matches ids (`:device sta-core`): ignoring case.
+        r.target = "sta-CORE".into();
+        let (inv, i) = build(&r).expect("found ignoring case");
         assert_eq!(inv.devices[i].id, "STA-core");
         r.target = "STA-nope".into();
         assert!(

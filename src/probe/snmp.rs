@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 use super::{Outcome, Probe, Reading};
 use crate::config::venues::{Checks, Device, ProbeTarget, Profile};
 use crate::model::CheckResult;
+use crate::model::text::trim_nul;
 use crate::snmp::client::{Client, Security, SnmpError, Target};
 use crate::snmp::security::security_of;
 use crate::snmp::{Oid, Value};
@@ -362,12 +363,19 @@ struct Interface {
 }
 
 impl Interface {
-    /// The name shown: `ifName`, else `ifDescr`, else the `ifIndex`.
+    /// `ifName` and `ifDescr` without trailing NULs.
+    fn names(&self) -> (&str, &str) {
+        (trim_nul(&self.name), trim_nul(&self.descr))
+    }
+
+    /// The name shown: `ifName`, else `ifDescr`, else the `ifIndex`
+    /// (without the trailing NULs some agents send).
     fn shown(&self) -> String {
-        if !self.name.is_empty() {
-            self.name.clone()
-        } else if !self.descr.is_empty() {
-            self.descr.clone()
+        let (name, descr) = self.names();
+        if !name.is_empty() {
+            name.to_owned()
+        } else if !descr.is_empty() {
+            descr.to_owned()
         } else {
             self.index.to_string()
         }
@@ -435,14 +443,21 @@ impl Table {
     }
 
     /// The interface a configured name means: its `ifName`, its `ifDescr`
-    /// or its `ifIndex` number, else the same names ignoring case.
+    /// or its `ifIndex` number, else the same names ignoring case. Names
+    /// are compared without trailing NULs, which some agents (Windows'
+    /// `MS TCP Loopback interface\0`) count as part of the string.
     fn find(&self, wanted: &str) -> Option<&Interface> {
+        let wanted = trim_nul(wanted);
         self.interfaces
             .iter()
-            .find(|i| i.name == wanted || i.descr == wanted || i.index.to_string() == wanted)
+            .find(|i| {
+                let (name, descr) = i.names();
+                name == wanted || descr == wanted || i.index.to_string() == wanted
+            })
             .or_else(|| {
                 self.interfaces.iter().find(|i| {
-                    i.name.eq_ignore_ascii_case(wanted) || i.descr.eq_ignore_ascii_case(wanted)
+                    let (name, descr) = i.names();
+                    name.eq_ignore_ascii_case(wanted) || descr.eq_ignore_ascii_case(wanted)
                 })
             })
     }
@@ -854,6 +869,42 @@ mod tests {
             Table::from_columns(vec![vec![], vec![], vec![], vec![]])
                 .cpu
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_if_descr_ending_in_nul_matches_the_name_without_it() {
+        // A recorded Windows agent: no ifName, ifDescr ends with a NUL.
+        let s = |t: &str| Value::OctetString(t.as_bytes().to_vec());
+        let t = Table::from_columns(vec![
+            vec![
+                (1, s("MS TCP Loopback interface\0")),
+                (2, s("Intel(R) PRO/1000 MT Network Connection\0\0")),
+            ],
+            vec![(1, Value::Integer(1)), (2, Value::Integer(1))],
+            vec![(1, Value::Integer(1)), (2, Value::Integer(2))],
+        ]);
+        assert_eq!(
+            t.find("MS TCP Loopback interface").map(|i| i.index),
+            Some(1)
+        );
+        assert_eq!(
+            t.find("ms tcp loopback interface").map(|i| i.index),
+            Some(1)
+        );
+        assert_eq!(
+            t.find("Intel(R) PRO/1000 MT Network Connection")
+                .map(|i| i.index),
+            Some(2)
+        );
+        assert_eq!(t.interfaces[0].shown(), "MS TCP Loopback interface");
+        let (result, readings) = judge(&facts(t), &checks(&["MS TCP Loopback interface"], None));
+        assert_eq!(result, CheckResult::Ok, "{readings:?}");
+        assert!(
+            readings
+                .iter()
+                .any(|r| r.name == "if.MS TCP Loopback interface" && r.value == "up"),
+            "{readings:?}"
         );
     }
 

@@ -40,6 +40,11 @@ pub struct Tuning {
     pub data_dir: Option<PathBuf>,
     /// Sample the TOC host this often (with a data folder).
     pub host_every: Duration,
+    /// The venues file the inventory was read from: a demo with a data
+    /// folder publishes it with the addresses it serves
+    /// ([`super::published`]), so `toc probe` of the same file uses them.
+    /// None: a synthetic Games, or tests.
+    pub source: Option<PathBuf>,
 }
 
 impl Default for Tuning {
@@ -52,6 +57,7 @@ impl Default for Tuning {
             engine: EngineConfig::default(),
             data_dir: None,
             host_every: Duration::from_secs(5),
+            source: None,
         }
     }
 }
@@ -96,6 +102,8 @@ pub struct Live {
     engine: Engine,
     audit: Option<Arc<FileAudit>>,
     host: Option<tokio::task::JoinHandle<()>>,
+    /// The data folder where a demo published its addresses.
+    published: Option<PathBuf>,
 }
 
 impl Live {
@@ -109,7 +117,9 @@ impl Live {
 
     /// Simulates the venues of `inventory` on loopback (on ports the
     /// system picks, so nothing else is disturbed) and polls them;
-    /// `:fault` reaches the simulator.
+    /// `:fault` reaches the simulator. With a data folder, the addresses
+    /// taken are published there for `toc probe` ([`super::published`])
+    /// until [`Live::shutdown`].
     pub async fn demo(mut inventory: Inventory, tuning: Tuning) -> Result<Live, String> {
         tuning.apply(&mut inventory);
         let options = SimOptions {
@@ -139,7 +149,28 @@ impl Live {
             sim.summary().tcp_listeners,
             sim.control_addr()
         );
-        Self::start(inventory, Some(sim), tuning)
+        let published = match &tuning.data_dir {
+            Some(dir) => {
+                let path = super::published::publish(
+                    dir,
+                    tuning.source.as_deref(),
+                    &sim.summary().remapped,
+                )?;
+                tracing::info!("demo addresses published in {}", path.display());
+                Some(dir.clone())
+            }
+            None => None,
+        };
+        let mut live = Self::start(inventory, Some(sim), tuning);
+        match &mut live {
+            Ok(l) => l.published = published,
+            Err(_) => {
+                if let Some(dir) = &published {
+                    super::published::withdraw(dir);
+                }
+            }
+        }
+        live
     }
 
     fn start(
@@ -191,6 +222,7 @@ impl Live {
             engine,
             audit,
             host,
+            published: None,
         })
     }
 
@@ -206,13 +238,16 @@ impl Live {
     }
 
     /// Stops polling, the engine and the simulator; the audit log is
-    /// synced.
+    /// synced, a demo's published addresses removed.
     pub async fn shutdown(mut self) {
         if let Some(h) = self.host.take() {
             h.abort();
         }
         self.scheduler.shutdown().await;
         self.engine.shutdown().await;
+        if let Some(dir) = self.published.take() {
+            super::published::withdraw(&dir);
+        }
         if let Some(sim) = self.sim.take() {
             sim.shutdown().await;
         }

@@ -4,11 +4,13 @@
 //! ([`live`]) and draw the console on a thread of its own ([`console`]),
 //! so a terminal that stops reading never delays polling or the engine;
 //! the audit log is written and synced on a thread of its own
-//! ([`audit`]); `toc.log` and `audit.log` rotate by size ([`rotate`]).
+//! ([`audit`]); `toc.log` and `audit.log` rotate by size ([`rotate`]);
+//! a demo publishes where it serves its devices ([`published`]).
 
 pub mod audit;
 pub mod console;
 pub mod live;
+pub mod published;
 pub mod rotate;
 
 pub use live::{Live, Tuning};

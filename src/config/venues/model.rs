@@ -398,4 +398,14 @@ impl Inventory {
         let idx = *self.device_index.get(id)?;
         self.devices.get(idx.0).map(|d| (idx, d))
     }
+
+    /// A device by id as a person types it, the way the console matches
+    /// ids ([`crate::model::find_id`]): exactly, else ignoring case.
+    pub fn find_device(&self, id: &str) -> Option<(DeviceIdx, &Device)> {
+        if let Some(found) = self.device(id) {
+            return Some(found);
+        }
+        let i = crate::model::find_id(self.devices.iter().map(|d| d.id.as_str()), id)?;
+        self.devices.get(i).map(|d| (DeviceIdx(i), d))
+    }
 }

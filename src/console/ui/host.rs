@@ -11,18 +11,13 @@ use super::title;
 use crate::console::app::App;
 use crate::engine::Snapshot;
 use crate::model::Reading;
+use crate::model::text::used_of;
 
 fn reading<'a>(readings: &'a [Reading], name: &str) -> Option<&'a str> {
     readings
         .iter()
         .find(|r| r.name == name)
         .map(|r| r.value.as_str())
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn gib(bytes: &str) -> Option<String> {
-    let n: u64 = bytes.parse().ok()?;
-    Some(format!("{:.1}", n as f64 / f64::from(1_u32 << 30)))
 }
 
 /// Draws the host pane in `area` (title row included).
@@ -74,11 +69,9 @@ pub(crate) fn draw(
         lines.push(row("cpu", format!("{cpu}%{load}")));
     }
     if let Some(mem) = reading(r, "memory.percent") {
-        let of = match (
-            reading(r, "memory.used").and_then(gib),
-            reading(r, "memory.total").and_then(gib),
-        ) {
-            (Some(used), Some(total)) => format!("   {used} of {total} GiB"),
+        let bytes = |name: &str| reading(r, name).and_then(|v| v.parse::<u64>().ok());
+        let of = match (bytes("memory.used"), bytes("memory.total")) {
+            (Some(used), Some(total)) => format!("   {}", used_of(used, total)),
             _ => String::new(),
         };
         lines.push(row("memory", format!("{mem}%{of}")));

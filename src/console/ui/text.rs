@@ -3,6 +3,7 @@
 //! them): a CJK character or an emoji takes two, a combining accent none,
 //! so names from device data keep the columns of a table aligned.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ratatui::buffer::Buffer;
@@ -11,7 +12,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::model::Status;
+use crate::model::{Status, printable};
 
 /// Width of a status as `glyph word` with the longest word.
 pub const STATUS_W: usize = 13;
@@ -122,11 +123,36 @@ pub fn line_width(spans: &[Span<'_>]) -> usize {
 }
 
 /// Draws `line` on row `row` of `area`, if that row exists; clipped to
-/// the area's width.
+/// the area's width. Everything the console draws goes through here, so
+/// this is where text from devices (sysName, ifDescr, reasons, HTTP
+/// bodies) is made safe: control characters are drawn escaped
+/// ([`printable`]), never sent to the terminal or silently dropped.
 pub fn put(buf: &mut Buffer, area: Rect, row: u16, line: &Line<'_>) {
     if area.width == 0 || row >= area.height {
         return;
     }
+    if line
+        .spans
+        .iter()
+        .any(|s| matches!(printable(&s.content), Cow::Owned(_)))
+    {
+        let safe = Line {
+            spans: line
+                .spans
+                .iter()
+                .map(|s| Span::styled(printable(&s.content).into_owned(), s.style))
+                .collect(),
+            style: line.style,
+            alignment: line.alignment,
+        };
+        put_printable(buf, area, row, &safe);
+    } else {
+        put_printable(buf, area, row, line);
+    }
+}
+
+/// [`put`] for a line already safe.
+fn put_printable(buf: &mut Buffer, area: Rect, row: u16, line: &Line<'_>) {
     let w = usize::from(area.width);
     if visible_width(line) <= w {
         // The common case: drawn as it is (at most trailing blanks fall
