@@ -315,7 +315,7 @@ pub fn describe(snap: &Snapshot, event: &Event) -> String {
             device(*d),
             if *started { "started" } else { "stopped" }
         ),
-        EventKind::IncidentOpened { id, title } => format!("incident {id} opened: {title}"),
+        EventKind::IncidentOpened { id, title, .. } => format!("incident {id} opened: {title}"),
         EventKind::IncidentResolved { id, title } => format!("incident {id} resolved: {title}"),
         EventKind::Command { user, text } => format!("command by {user}: {text}"),
         EventKind::Note { device: d, text } => format!("device {}: {text}", device(*d)),
