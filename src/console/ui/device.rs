@@ -20,7 +20,7 @@ const READINGS_W: u16 = 32;
 /// Columns between the info and the readings beside it.
 const GAP_W: u16 = 2;
 /// Most lines a reason takes (wrapped).
-const REASON_LINES: usize = 3;
+const REASON_LINES: usize = 2;
 /// State changes shown (newest first).
 const CHANGES_SHOWN: usize = 5;
 /// Width of the labels of the info (` reason    `).
@@ -48,7 +48,26 @@ fn info_width(body: Rect) -> usize {
     }
 }
 
-/// The reason, wrapped to the info column (at most [`REASON_LINES`]).
+/// What the device's being down does to its venue: through its group
+/// when it has one (a member alone does not decide), else by its
+/// criticality.
+fn if_down(snap: &Snapshot, device: usize) -> String {
+    let Some(info) = snap.layout.devices.get(device) else {
+        return String::new();
+    };
+    match info.group.and_then(|g| snap.layout.group_info(g)) {
+        Some(g) => format!(
+            "counts through group {}: the venue is DEGRADED while at least {} of {} are up, DOWN below",
+            g.id,
+            g.min_up,
+            g.members.len()
+        ),
+        None if info.critical => "critical: the venue turns DOWN".to_owned(),
+        None => "not critical: the venue turns DEGRADED".to_owned(),
+    }
+}
+
+/// A value wrapped to the info column (at most [`REASON_LINES`]).
 fn reason_lines(reason: &str, body: Rect) -> Vec<String> {
     let w = info_width(body).saturating_sub(LABEL_W).max(10);
     let mut lines = super::bars::wrap(reason, w);
@@ -96,7 +115,8 @@ fn parts(body: Rect, info_lines: usize, reading_lines: usize) -> Parts {
 /// History rows shown in a pane body.
 pub(crate) fn history_rows(body: Rect, snap: &Snapshot, device: usize) -> usize {
     let (info, readings) = snap.devices.get(device).map_or((0, 0), |d| {
-        let reason = reason_lines(d.reason.as_deref().unwrap_or("—"), body).len();
+        let reason = reason_lines(d.reason.as_deref().unwrap_or("—"), body).len()
+            + reason_lines(&if_down(snap, device), body).len();
         let changes = changes_count(snap, device);
         (
             info_count(d.notes.len(), reason, changes),
@@ -106,8 +126,10 @@ pub(crate) fn history_rows(body: Rect, snap: &Snapshot, device: usize) -> usize 
     usize::from(parts(body, info, readings).history.height.saturating_sub(1))
 }
 
-fn info_count(notes: usize, reason: usize, changes: usize) -> usize {
-    8 + reason.max(1) + notes.max(1) + changes.max(1)
+/// Lines of the info: `wrapped` lines of reason and effect, the fixed
+/// ones, notes and changes.
+fn info_count(notes: usize, wrapped: usize, changes: usize) -> usize {
+    7 + wrapped.max(2) + notes.max(1) + changes.max(1)
 }
 
 fn changes_count(snap: &Snapshot, device: usize) -> usize {
@@ -246,21 +268,13 @@ pub(crate) fn draw(
         parents.push(status_spans(theme, status));
     }
     lines.push(Line::from(parents));
-    let grouped = info
-        .group
-        .and_then(|g| snap.layout.group_info(g))
-        .map(|g| (g.id.clone(), g.min_up, g.members.len()));
-    lines.push(Line::from(vec![
-        label("if down"),
-        Span::raw(match grouped {
-            // A group member counts through its group, not on its own.
-            Some((id, min_up, total)) => format!(
-                "through group {id}: the venue is DEGRADED while at least {min_up} of {total} are up, DOWN below"
-            ),
-            None if info.critical => "critical: the venue turns DOWN".to_owned(),
-            None => "not critical: the venue turns DEGRADED".to_owned(),
-        }),
-    ]));
+    for (k, l) in reason_lines(&if_down(snap, device), body)
+        .into_iter()
+        .enumerate()
+    {
+        let name = if k == 0 { "if down" } else { "" };
+        lines.push(Line::from(vec![label(name), Span::raw(l)]));
+    }
     match changes {
         Some(c) if !c.changes.is_empty() => {
             for (k, t) in c.newest_first().take(CHANGES_SHOWN).enumerate() {

@@ -39,11 +39,11 @@ use text::{put, u16_of, width};
 
 pub(crate) use help::help_lines;
 
-/// Width of the side column (incidents and host) on a wide screen: two
-/// fifths of it, from 52 to 90 columns, so incident titles use the room a
-/// large screen has.
+/// Width of the side column (incidents and host) on a wide screen: 52
+/// columns at 160, and what a larger screen has beyond 108 columns for the
+/// main pane, up to 90, so incident titles use the room they have.
 fn side_w(width: u16) -> u16 {
-    (width / 5 * 2).clamp(52, 90)
+    width.saturating_sub(108).clamp(52, 90)
 }
 /// Height of the host pane on a wide screen.
 const HOST_H: u16 = 9;
@@ -99,12 +99,19 @@ pub(crate) fn screen(area: Rect, app: &App, snap: &Snapshot) -> Screen {
     if h >= 3 {
         s.message = row(area, h - 1 - message_h, message_h);
     }
-    let ticker_h = if !s.wide && app.focus == Pane::Ticker {
+    let ticker_h: u16 = if !s.wide && app.focus == Pane::Ticker {
         0
     } else if h >= 40 {
         10
     } else if h >= 16 {
         3
+    } else {
+        0
+    };
+    // Extra message rows come out of the ticker first (the wall keeps
+    // its rows), down to its title and one event.
+    let ticker_h = if ticker_h > 0 {
+        ticker_h.saturating_sub(message_h.saturating_sub(1)).max(2)
     } else {
         0
     };
