@@ -288,6 +288,9 @@ fn with_faults(snap: &Snapshot, faults: &[(&str, &str)]) -> Snapshot {
     snap
 }
 
+/// Faults in force: (target, kind).
+type Faults<'a> = &'a [(&'a str, &'a str)];
+
 fn press_f(app: &mut App, snap: &Snapshot) -> (String, Vec<Command>) {
     match key(app, snap, KeyCode::Char('f')) {
         Effect::Send { label, commands } => (label, commands),
@@ -306,7 +309,7 @@ fn demo_key_plays_the_next_step_from_the_faults_in_force_one_command_a_press() {
     );
     typed(&mut app, &snap, ":venue GOL");
     key(&mut app, &snap, KeyCode::Enter);
-    let steps: [(&[(&str, &str)], &str, Command); 6] = [
+    let steps: [(Faults, &str, Command); 6] = [
         (
             &[],
             "demo 1/4: GOL-core-a down",

@@ -820,15 +820,12 @@ impl App {
             typed = c.to_string();
             found = find(&typed);
         }
-        match found {
-            Some(v) => {
-                self.wall_sel = Some(v);
-                self.jump = typed;
-            }
-            None => {
-                self.jump.clear();
-                self.error(format!("no venue code starts with `{typed}`"));
-            }
+        if let Some(v) = found {
+            self.wall_sel = Some(v);
+            self.jump = typed;
+        } else {
+            self.jump.clear();
+            self.error(format!("no venue code starts with `{typed}`"));
         }
     }
 

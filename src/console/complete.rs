@@ -128,7 +128,7 @@ pub fn filter(text: &str, snap: &Snapshot) -> Completion {
             _ => Vec::new(),
         };
         let mut c = finish(start + key.len() + 1, value, values.into_iter());
-        c.word = value.to_owned();
+        value.clone_into(&mut c.word);
         return c;
     }
     let keys = FILTER_KEYS.iter().map(|k| (*k).to_owned());
@@ -164,13 +164,14 @@ impl Completion {
         let common = self.common();
         let unique = self.candidates.len() == 1;
         let longer = common.chars().count() > self.word.chars().count();
-        if !longer && !(unique && !common.ends_with(':')) {
+        let whole = unique && !common.ends_with(':');
+        if !longer && !whole {
             return false;
         }
         let before = text.clone();
         text.truncate(self.start);
         text.push_str(common);
-        if unique && !common.ends_with(':') {
+        if whole {
             text.push(' ');
         }
         *text != before

@@ -44,6 +44,7 @@ pub(crate) fn inner(area: Rect) -> Rect {
 }
 
 /// Every line of the help, for this console (demo keys only in a demo).
+#[allow(clippy::too_many_lines)]
 pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
     let theme = app.theme;
     let shown: Vec<_> = BINDINGS.iter().filter(|b| app.demo || !b.demo).collect();

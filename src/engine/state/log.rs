@@ -111,7 +111,7 @@ fn merge(a: &VecDeque<Event>, b: &VecDeque<Event>) -> Vec<Event> {
     loop {
         let next = match (a.peek(), b.peek()) {
             (Some(x), Some(y)) if x.seq <= y.seq => a.next(),
-            (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+            (Some(_) | None, Some(_)) => b.next(),
             (Some(_), None) => a.next(),
             (None, None) => break,
         };

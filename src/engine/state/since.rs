@@ -41,7 +41,10 @@ impl Since {
     /// Nothing seen yet for `devices` devices and `venues` venues.
     pub fn new(devices: usize, venues: usize) -> Since {
         Since {
-            devices: vec![Arc::new(Transitions::default()); devices],
+            // One shared empty record: each is copied when it changes.
+            devices: std::iter::repeat_with(|| Arc::new(Transitions::default()))
+                .take(devices)
+                .collect(),
             venues: vec![None; venues],
             published: None,
         }
@@ -120,31 +123,35 @@ mod tests {
         let mut snap = DeviceSnap::unpolled();
         snap.reason = Some("no answer".to_owned());
         let snaps = vec![Arc::new(DeviceSnap::unpolled()), Arc::new(snap)];
-        let t = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
-        let a = shown(&[Status::Unknown, Status::Unknown], &[Status::Unknown]);
-        let b = shown(&[Status::Unknown, Status::Ok], &[Status::Ok]);
-        let c = shown(&[Status::Unknown, Status::Down], &[Status::Down]);
-        since.apply(&a, &b, &snaps, t(10));
-        since.apply(&b, &c, &snaps, t(20));
+        let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let unpolled = shown(&[Status::Unknown, Status::Unknown], &[Status::Unknown]);
+        let up = shown(&[Status::Unknown, Status::Ok], &[Status::Ok]);
+        let down = shown(&[Status::Unknown, Status::Down], &[Status::Down]);
+        since.apply(&unpolled, &up, &snaps, at(10));
+        since.apply(&up, &down, &snaps, at(20));
         let devices = since.devices();
         assert!(devices[0].changes.is_empty());
         assert_eq!(devices[0].since, None);
-        assert_eq!(devices[1].since, Some(t(20)));
+        assert_eq!(devices[1].since, Some(at(20)));
         let last: Vec<_> = devices[1].newest_first().collect();
         assert_eq!(last.len(), 2);
         assert_eq!((last[0].from, last[0].to), (Status::Ok, Status::Down));
         assert_eq!(last[0].reason.as_deref(), Some("no answer"));
         assert_eq!(last[1].reason, None, "a change to OK has no reason");
-        assert_eq!(since.venue(0), Some(t(20)));
+        assert_eq!(since.venue(0), Some(at(20)));
         // Unchanged: the same published vector.
-        since.apply(&c, &c, &snaps, t(30));
+        since.apply(&down, &down, &snaps, at(30));
         assert!(Arc::ptr_eq(&devices, &since.devices()));
         for i in 0..40 {
-            let (x, y) = if i % 2 == 0 { (&c, &b) } else { (&b, &c) };
-            since.apply(x, y, &snaps, t(40 + i));
+            let (before, after) = if i % 2 == 0 {
+                (&down, &up)
+            } else {
+                (&up, &down)
+            };
+            since.apply(before, after, &snaps, at(40 + i));
         }
         let devices = since.devices();
         assert_eq!(devices[1].changes.len(), crate::model::TRANSITIONS_KEPT);
-        assert_eq!(devices[1].since, Some(t(79)));
+        assert_eq!(devices[1].since, Some(at(79)));
     }
 }
