@@ -620,4 +620,14 @@ fn check_key_on_the_device_view_checks_it_and_tells_the_result() {
         "{}",
         m.text
     );
+    // The engine's answer to the request comes after the result: the
+    // result stays.
+    app.on_reply(
+        "check STA-core-a now",
+        &[Ok(Done::CheckRequested {
+            target: "STA-core-a".into(),
+            devices: 1,
+        })],
+    );
+    assert_eq!(app.message(), Some(&m));
 }

@@ -160,6 +160,9 @@ pub struct App {
     /// A device checked now, and its last check before the request: its
     /// next result is told on the message line.
     checking: Option<(usize, Option<SystemTime>)>,
+    /// A check's result that came before the engine's answer to the
+    /// request: the answer must not hide it.
+    check_told: bool,
 }
 
 /// A message (not a command on its way) is cleared after this long, or
@@ -192,6 +195,7 @@ impl App {
             message_seen: None,
             jump: String::new(),
             checking: None,
+            check_told: false,
         }
     }
 
@@ -324,6 +328,10 @@ impl App {
             return;
         }
         self.checking = None;
+        self.check_told = self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.kind == MessageKind::Pending);
         let id = snap
             .layout
             .device_info(DeviceIdx(d))
@@ -365,6 +373,10 @@ impl App {
 
     /// The engine's answers to the commands sent under `label`.
     pub fn on_reply(&mut self, label: &str, replies: &[Reply]) {
+        if std::mem::take(&mut self.check_told) && replies.iter().all(Result::is_ok) {
+            // The result of the check is already on the message line.
+            return;
+        }
         if let Some(refusal) = replies.iter().find_map(|r| r.as_ref().err()) {
             self.error(format!("{label}: {refusal}"));
             return;
