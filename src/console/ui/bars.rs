@@ -14,8 +14,8 @@ use crate::engine::{Link, Snapshot};
 use crate::model::Status;
 
 /// Columns of the event name the status bar keeps before showing more
-/// detail (`Paris 2024 Olympic G…`).
-const EVENT_MIN_W: usize = 20;
+/// detail (`Paris 2024 …`).
+const EVENT_MIN_W: usize = 12;
 
 /// Older than this, the snapshot's age shows in the status bar.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(5);
@@ -114,9 +114,9 @@ pub(crate) fn status_bar(
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
             wall.clone(),
-            counts(app, "venues", &venue_counts),
-            counts(app, "devices", &device_counts),
-            vec![Span::raw(user.clone())],
+            counts(app, "ven", &venue_counts),
+            counts(app, "dev", &device_counts),
+            vec![Span::raw(format!("{user} ({role})"))],
         ],
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
