@@ -13,7 +13,9 @@ use toc::console::app::{MessageKind, Pane, View, WallSort, find_device, wall_ord
 use toc::console::filter::Filter;
 use toc::console::keymap::Context;
 use toc::console::{App, Effect};
-use toc::engine::{Command, Done, EventKind, FaultKind, Identity, Refusal, Role, Snapshot};
+use toc::engine::{
+    Command, Done, EventKind, FaultKind, Identity, Refusal, Role, SimFault, Snapshot,
+};
 use toc::model::Status;
 
 fn app(demo: bool) -> App {
@@ -83,7 +85,8 @@ fn arrows_move_across_the_grid() {
     assert_eq!(app.wall_selection(), Some(order[0]));
     key(&mut app, &snap, KeyCode::Up);
     assert_eq!(app.wall_selection(), Some(order[0]), "stays at the top");
-    key(&mut app, &snap, KeyCode::Char('G'));
+    // `G` is a letter of venue codes on the wall (GOL): End goes last.
+    key(&mut app, &snap, KeyCode::End);
     assert_eq!(app.wall_selection(), Some(order[48]));
     key(&mut app, &snap, KeyCode::Right);
     assert_eq!(app.wall_selection(), Some(order[48]), "stays at the end");
@@ -269,8 +272,34 @@ fn clear(target: &str) -> Command {
     Command::clear_faults(Some(target.into()))
 }
 
+/// `snap` with these simulator faults in force, as the engine reports
+/// them.
+fn with_faults(snap: &Snapshot, faults: &[(&str, &str)]) -> Snapshot {
+    let mut snap = snap.clone();
+    snap.faults = std::sync::Arc::new(
+        faults
+            .iter()
+            .map(|(target, kind)| SimFault {
+                target: (*target).to_owned(),
+                kind: (*kind).to_owned(),
+            })
+            .collect(),
+    );
+    snap
+}
+
+/// Faults in force: (target, kind).
+type Faults<'a> = &'a [(&'a str, &'a str)];
+
+fn press_f(app: &mut App, snap: &Snapshot) -> (String, Vec<Command>) {
+    match key(app, snap, KeyCode::Char('f')) {
+        Effect::Send { label, commands } => (label, commands),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
-fn demo_key_steps_through_the_core_scenario() {
+fn demo_key_plays_the_next_step_from_the_faults_in_force_one_command_a_press() {
     let snap = games::standard();
     let mut app = app(true);
     // GOL is all OK; select it through the command line.
@@ -280,28 +309,53 @@ fn demo_key_steps_through_the_core_scenario() {
     );
     typed(&mut app, &snap, ":venue GOL");
     key(&mut app, &snap, KeyCode::Enter);
-    let mut sent = Vec::new();
-    for _ in 0..5 {
-        match key(&mut app, &snap, KeyCode::Char('f')) {
-            Effect::Send { commands, .. } => sent.push(commands),
-            other => panic!("{other:?}"),
-        }
+    let steps: [(Faults, &str, Command); 6] = [
+        (
+            &[],
+            "demo 1/4: GOL-core-a down",
+            fault("GOL-core-a", "down"),
+        ),
+        (
+            &[("GOL-core-a", "down")],
+            "demo 2/4: GOL-core-b down too",
+            fault("GOL-core-b", "down"),
+        ),
+        (
+            &[("GOL-core-a", "down"), ("GOL-core-b", "down")],
+            "demo 3/4: GOL uplink down too",
+            fault("GOL", "uplink-down"),
+        ),
+        (
+            &[
+                ("GOL", "uplink-down"),
+                ("GOL-core-a", "down"),
+                ("GOL-core-b", "down"),
+            ],
+            "demo 4/4: GOL back to normal",
+            clear("GOL"),
+        ),
+        // A fault the demo did not set: the key clears the venue.
+        (
+            &[("GOL-acc-01", "cpu-high")],
+            "demo 4/4: GOL back to normal",
+            clear("GOL"),
+        ),
+        // Faults elsewhere do not count.
+        (
+            &[("STA-core-a", "down"), ("PDP", "uplink-down")],
+            "demo 1/4: GOL-core-a down",
+            fault("GOL-core-a", "down"),
+        ),
+    ];
+    for (faults, label, command) in steps {
+        let snap = with_faults(&snap, faults);
+        let (said, sent) = press_f(&mut app, &snap);
+        assert_eq!(said, label, "{faults:?}");
+        assert_eq!(sent, [command], "one press, one command: {faults:?}");
     }
-    assert_eq!(sent[0], [fault("GOL-core-a", "down")]);
-    assert_eq!(sent[1], [fault("GOL-core-b", "down")]);
-    assert_eq!(
-        sent[2],
-        [
-            clear("GOL-core-a"),
-            clear("GOL-core-b"),
-            fault("GOL", "uplink-down")
-        ]
-    );
-    assert_eq!(
-        sent[3],
-        [clear("GOL"), clear("GOL-core-a"), clear("GOL-core-b")]
-    );
-    assert_eq!(sent[4], [fault("GOL-core-a", "down")], "starts over");
+    // The same faults, the same step: the console keeps no step of its own.
+    let snap = with_faults(&snap, &[("GOL-core-a", "down")]);
+    assert_eq!(press_f(&mut app, &snap).1, press_f(&mut app, &snap).1);
 }
 
 #[test]
@@ -328,7 +382,8 @@ fn clear_key_clears_the_selected_device_or_venue() {
     };
     assert_eq!(
         commands,
-        [clear("STA"), clear("STA-core-a"), clear("STA-core-b")]
+        [clear("STA")],
+        "a venue's clear clears its devices"
     );
 }
 
@@ -411,22 +466,168 @@ fn ticker_opens_the_event_subject() {
     assert_eq!(app.ticker_selection(), snap.ticker.len() - 1);
 }
 
+fn candidates(app: &App, snap: &Snapshot) -> Vec<String> {
+    app.completion(snap)
+        .map(|c| c.candidates)
+        .unwrap_or_default()
+}
+
+fn input(app: &App) -> &str {
+    app.input().map_or("", |i| i.text.as_str())
+}
+
 #[test]
-fn completion() {
+fn completion_shows_sorted_candidates_while_typing_and_tab_completes() {
+    let snap = games::standard();
+    let mut app = app(true);
+    // An empty `:` already offers every command, sorted.
+    typed(&mut app, &snap, ":");
+    let names = candidates(&app, &snap);
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    for name in ["venue", "device", "check", "fault", "clear", "maint"] {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+    typed(&mut app, &snap, "ven");
+    assert_eq!(candidates(&app, &snap), ["venue"]);
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(input(&app), "venue ");
+    typed(&mut app, &snap, "S");
+    let venues = candidates(&app, &snap);
+    assert!(
+        venues.len() > 1 && venues.iter().all(|v| v.starts_with('S')),
+        "{venues:?}"
+    );
+    assert!(
+        venues.windows(2).all(|w| w[0] <= w[1]),
+        "sorted: {venues:?}"
+    );
+    typed(&mut app, &snap, "t");
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(input(&app), "venue STA ", "a completed id gets a space");
+    key(&mut app, &snap, KeyCode::Esc);
+    // Device ids, fault kinds (uplink-down for a venue), on/off.
+    typed(&mut app, &snap, ":fault sta-core-");
+    let devices = candidates(&app, &snap);
+    assert!(devices.iter().any(|d| d == "STA-core-a"), "{devices:?}");
+    typed(&mut app, &snap, "a");
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(input(&app), "fault STA-core-a ");
+    let kinds = candidates(&app, &snap);
+    assert!(kinds.iter().any(|k| k == "cpu-high"), "{kinds:?}");
+    assert!(!kinds.iter().any(|k| k == "uplink-down"), "{kinds:?}");
+    typed(&mut app, &snap, "cp");
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(input(&app), "fault STA-core-a cpu-high ");
+    key(&mut app, &snap, KeyCode::Esc);
+    typed(&mut app, &snap, ":fault STA ");
+    assert_eq!(candidates(&app, &snap), ["uplink-down"]);
+    key(&mut app, &snap, KeyCode::Esc);
+    typed(&mut app, &snap, ":maint STA-core-a o");
+    assert_eq!(candidates(&app, &snap), ["off", "on"]);
+    key(&mut app, &snap, KeyCode::Esc);
+    // Filter terms and values.
+    typed(&mut app, &snap, "/sta");
+    assert_eq!(candidates(&app, &snap), ["STA", "status:"]);
+    typed(&mut app, &snap, "tus:un");
+    assert_eq!(candidates(&app, &snap), ["unknown", "unreachable"]);
+    typed(&mut app, &snap, "r");
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(input(&app), "status:unreachable ");
+    assert!(!app.filter().is_empty(), "the completed filter applies");
+    typed(&mut app, &snap, "role:core");
+    assert!(
+        candidates(&app, &snap).iter().any(|r| r == "core-switch"),
+        "{:?}",
+        candidates(&app, &snap)
+    );
+}
+
+#[test]
+fn typing_a_venue_code_on_the_wall_selects_it() {
     let snap = games::standard();
     let mut app = app(false);
-    typed(&mut app, &snap, ":ven");
-    key(&mut app, &snap, KeyCode::Tab);
-    assert_eq!(app.input().map(|i| i.text.as_str()), Some("venue "));
-    typed(&mut app, &snap, "rg");
-    key(&mut app, &snap, KeyCode::Tab);
-    assert_eq!(app.input().map(|i| i.text.as_str()), Some("venue RGA "));
-    key(&mut app, &snap, KeyCode::Esc);
-    typed(&mut app, &snap, ":venue S");
-    key(&mut app, &snap, KeyCode::Tab);
-    let message = app.message().map(|m| m.text.clone()).unwrap_or_default();
-    assert!(
-        message.contains("STA") && message.contains("SPA"),
-        "{message}"
+    for c in "STA".chars() {
+        key(&mut app, &snap, KeyCode::Char(c));
+    }
+    assert_eq!(app.wall_selection().map(|v| code(&snap, v)), Some("STA"));
+    // A letter that starts no code with what was typed starts again.
+    for c in "RGA".chars() {
+        key(&mut app, &snap, KeyCode::Char(c));
+    }
+    assert_eq!(app.wall_selection().map(|v| code(&snap, v)), Some("RGA"));
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.view(), View::Venue(games::venue(&snap, "RGA")));
+}
+
+#[test]
+fn messages_clear_on_the_next_key_or_after_ten_seconds_but_not_while_pending() {
+    let snap = games::standard();
+    let mut app = app(false);
+    typed(&mut app, &snap, ":nope");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.message().map(|m| m.kind), Some(MessageKind::Error));
+    key(&mut app, &snap, KeyCode::Char('j'));
+    assert!(app.message().is_none(), "the next key clears it");
+    typed(&mut app, &snap, ":nope");
+    key(&mut app, &snap, KeyCode::Enter);
+    let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+    app.tick(t0);
+    app.tick(t0 + std::time::Duration::from_secs(9));
+    assert!(app.message().is_some(), "still fresh");
+    app.tick(t0 + std::time::Duration::from_secs(10));
+    assert!(app.message().is_none(), "stale after 10 s");
+    typed(&mut app, &snap, ":check STA-core-a");
+    key(&mut app, &snap, KeyCode::Enter);
+    assert_eq!(app.message().map(|m| m.kind), Some(MessageKind::Pending));
+    app.tick(t0);
+    app.tick(t0 + std::time::Duration::from_secs(60));
+    key(&mut app, &snap, KeyCode::Char('j'));
+    assert_eq!(
+        app.message().map(|m| m.kind),
+        Some(MessageKind::Pending),
+        "a command on its way stays until its answer"
     );
+}
+
+#[test]
+fn check_key_on_the_device_view_checks_it_and_tells_the_result() {
+    let snap = games::standard();
+    let mut app = app(false);
+    typed(&mut app, &snap, ":device STA-core-a");
+    key(&mut app, &snap, KeyCode::Enter);
+    let Effect::Send { commands, .. } = key(&mut app, &snap, KeyCode::Char('c')) else {
+        panic!("no command");
+    };
+    assert_eq!(commands, [Command::check_now("STA-core-a")]);
+    // The same snapshot: nothing new to tell.
+    app.on_snapshot(&snap);
+    assert_eq!(app.message().map(|m| m.kind), Some(MessageKind::Pending));
+    // A snapshot where the device was checked again tells its result.
+    let d = find_device(&snap, "STA-core-a").expect("device");
+    let mut next = snap.clone();
+    let mut dev = (*next.devices[d]).clone();
+    dev.last_check =
+        Some(dev.last_check.unwrap_or(std::time::UNIX_EPOCH) + std::time::Duration::from_secs(1));
+    dev.raw = Status::Ok;
+    dev.latency = Some(std::time::Duration::from_millis(3));
+    next.devices[d] = std::sync::Arc::new(dev);
+    app.on_snapshot(&next);
+    let m = app.message().cloned().expect("message");
+    assert!(
+        m.text.starts_with("STA-core-a checked now: ✔ OK in 3"),
+        "{}",
+        m.text
+    );
+    // The engine's answer to the request comes after the result: the
+    // result stays.
+    app.on_reply(
+        "check STA-core-a now",
+        &[Ok(Done::CheckRequested {
+            target: "STA-core-a".into(),
+            devices: 1,
+        })],
+    );
+    assert_eq!(app.message(), Some(&m));
 }

@@ -31,3 +31,41 @@ fn docs_list_every_binding() {
         missing.join("\n")
     );
 }
+
+/// The colour column of a status table row (`| ✔ | OK | green | … |` in
+/// the README, `| OK | `✔ OK` | green |` in docs/console.md).
+fn colour_of(doc: &str, word: &str, column: usize) -> Option<String> {
+    doc.lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>())
+        .filter(|cells| cells.len() > column + 1 && (cells[1] == word || cells[2] == word))
+        .map(|cells| cells[column + 1].to_lowercase())
+        .find(|colour| {
+            ["green", "orange", "yellow", "red", "magenta", "grey"]
+                .iter()
+                .any(|c| colour.contains(c))
+        })
+}
+
+#[test]
+fn readme_and_console_docs_agree_on_status_colours() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
+    let console =
+        std::fs::read_to_string(format!("{root}/docs/console.md")).expect("docs/console.md");
+    for word in [
+        "OK",
+        "DEGRADED",
+        "DOWN",
+        "UNREACHABLE",
+        "UNKNOWN",
+        "MAINTENANCE",
+    ] {
+        let said = colour_of(&readme, word, 2).expect(word);
+        let drawn = colour_of(&console, word, 2).expect(word);
+        assert!(
+            drawn.contains(&said),
+            "{word}: README says {said}, docs/console.md says {drawn}"
+        );
+    }
+}

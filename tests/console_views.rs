@@ -385,3 +385,186 @@ fn tiny_and_empty_terminals_do_not_panic() {
         }
     }
 }
+
+fn draw_at(app: &mut App, snap: &Snapshot, w: u16, h: u16) -> String {
+    app.set_area(Rect::new(0, 0, w, h));
+    text(&draw(app, snap, w, h))
+}
+
+#[test]
+fn ticker_lines_are_drawn_from_the_event_not_from_the_incident_now() {
+    let mut snap = games();
+    let event = snap
+        .ticker
+        .iter()
+        .find(|e| matches!(e.kind, toc::engine::EventKind::IncidentOpened { .. }))
+        .cloned()
+        .expect("an incident opened in the test Games");
+    let toc::engine::EventKind::IncidentOpened { id, severity, .. } = event.kind else {
+        unreachable!()
+    };
+    let opened = (id, severity);
+    snap.ticker = Arc::new(vec![event]);
+    let shown = |snap: &Snapshot| {
+        let mut app = app(true, false);
+        command(&mut app, snap, "events");
+        let screen = draw_at(&mut app, snap, 100, 30);
+        screen
+            .lines()
+            .find(|l| l.contains(&format!("incident #{} opened", opened.0)))
+            .map(str::to_owned)
+            .expect("the line is on screen")
+    };
+    let before = shown(&snap);
+    let mark = format!("{} {}", opened.1.glyph(), opened.1.word());
+    assert!(before.contains(&mark), "{before}");
+    // The incident is resolved (gone from the open ones): the past line
+    // reads the same.
+    snap.incidents = Arc::new(Vec::new());
+    assert_eq!(shown(&snap), before);
+}
+
+#[test]
+fn a_long_message_wraps_and_keeps_the_filter_in_view() {
+    let snap = games();
+    let mut app = app(true, true);
+    filter(&mut app, &snap, "status:down");
+    command(&mut app, &snap, "fault STA-core-a explode");
+    let screen = draw_at(&mut app, &snap, 100, 30);
+    let joined: String = screen
+        .lines()
+        .map(|l| l.trim_end_matches('|').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for kind in toc::engine::command::FAULT_KINDS {
+        assert!(joined.contains(kind), "{kind} not readable:\n{screen}");
+    }
+    assert!(screen.contains("filter status:down"), "{screen}");
+    insta::assert_snapshot!("message_wrapped_100x30", screen);
+}
+
+#[test]
+fn candidates_show_while_typing() {
+    let snap = games();
+    let mut app = app(true, true);
+    app.update(Action::CommandLine, &snap);
+    let screen = draw_at(&mut app, &snap, 80, 24);
+    let rows: Vec<&str> = screen.lines().collect();
+    let above = rows[rows.len() - 3];
+    assert!(
+        above.contains("check") && above.contains("clear"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("page 1/"),
+        "the wall keeps its rows:\n{screen}"
+    );
+    for c in "venue S".chars() {
+        app.update(Action::Insert(c), &snap);
+    }
+    insta::assert_snapshot!("command_candidates_80x24", draw_at(&mut app, &snap, 80, 24));
+}
+
+#[test]
+fn device_in_a_group_says_what_its_group_gives_and_keeps_its_columns() {
+    let snap = games();
+    let mut app = app(true, false);
+    command(&mut app, &snap, "device STA-core-a");
+    let screen = draw_at(&mut app, &snap, 100, 30);
+    assert!(!screen.contains("critical"), "{screen}");
+    assert!(screen.contains("through group STA-core"), "{screen}");
+    assert!(screen.contains("changes"), "{screen}");
+    // Nothing of the info touches the readings column.
+    let rows: Vec<&str> = screen.lines().collect();
+    let header = rows
+        .iter()
+        .find(|l| l.contains(" READINGS"))
+        .expect("readings");
+    let col = header
+        .chars()
+        .position(|_| false)
+        .unwrap_or_else(|| header[..header.find(" READINGS").unwrap()].chars().count());
+    for row in &rows[2..12] {
+        let chars: Vec<char> = row.chars().collect();
+        if chars.len() > col {
+            assert_eq!(chars[col - 1], ' ', "info runs into readings: {row}");
+        }
+    }
+    insta::assert_snapshot!("device_grouped_100x30", screen);
+}
+
+#[test]
+fn incident_titles_use_the_width_of_a_large_screen() {
+    let snap = games();
+    let mut app = app(true, false);
+    let screen = draw_at(&mut app, &snap, 200, 60);
+    let title = snap
+        .incidents
+        .iter()
+        .map(|i| i.title.as_str())
+        .filter(|t| t.chars().count() <= 45)
+        .max_by_key(|t| t.chars().count())
+        .expect("an incident");
+    assert!(title.chars().count() > 30, "{title}");
+    assert!(screen.contains(title), "`{title}` cut:\n{screen}");
+}
+
+#[test]
+fn small_screens_keep_what_matters() {
+    let snap = games();
+    // 80 columns: the event name before the user, and "local" at most once.
+    let mut local = App::new(
+        Identity {
+            user: "local".to_owned(),
+            role: Role::DutyManager,
+            venues: Vec::new(),
+        },
+        true,
+        true,
+    );
+    let screen = draw_at(&mut local, &snap, 80, 24);
+    let top = screen.lines().next().unwrap();
+    let event: String = snap.layout.event.chars().take(12).collect();
+    assert!(top.contains(&event), "{top}");
+    assert_eq!(top.matches("local").count(), 1, "{top}");
+    // 40x15: the wall has pages and says so.
+    let mut a = app(true, false);
+    let screen = draw_at(&mut a, &snap, 40, 15);
+    assert!(screen.contains("page 1/"), "{screen}");
+    // The help never scrolls past its end: the last page is full.
+    let mut a = app(true, false);
+    a.update(Action::Help, &snap);
+    for _ in 0..200 {
+        a.update(Action::PageDown, &snap);
+    }
+    let screen = draw_at(&mut a, &snap, 80, 24);
+    let rows: Vec<&str> = screen.lines().collect();
+    assert!(
+        rows[rows.len() - 3].contains("On the wall"),
+        "the last line of the help is at the bottom:\n{screen}"
+    );
+    a.update(Action::Up, &snap);
+    let up = draw_at(&mut a, &snap, 80, 24);
+    assert_ne!(up, screen, "one line up moves at once");
+    // 60x20: feeds whole or not at all.
+    for venue in ["STA", "RGA", "PDP"] {
+        let mut a = app(true, false);
+        command(&mut a, &snap, &format!("venue {venue}"));
+        let screen = draw_at(&mut a, &snap, 60, 20);
+        if screen.contains("FEEDS") {
+            assert!(screen.contains("primary"), "{venue}:\n{screen}");
+        }
+    }
+}
+
+#[test]
+fn since_when_shows_for_venues_and_devices() {
+    let snap = games();
+    let mut app = app(true, false);
+    command(&mut app, &snap, "venue STA");
+    let screen = draw_at(&mut app, &snap, 160, 48);
+    assert!(screen.contains("SINCE"), "{screen}");
+    let vs = snap.venues[games::venue(&snap, "STA")];
+    assert!(vs.since.is_some(), "the engine knows since when");
+    assert!(screen.lines().nth(1).unwrap().contains(" for "), "{screen}");
+}

@@ -2,19 +2,20 @@
 //! new state and maybe an [`Effect`] out. No IO here: the loop sends the
 //! commands and feeds the replies back with [`App::on_reply`].
 
-use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
 
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
 use super::cmdline::{self, Line};
+use super::complete::{self, Completion};
 use super::filter::{self, Filter};
 use super::keymap::{self, Action, Context};
 use super::theme::Theme;
 use super::ui;
 use crate::engine::{Command, EventKind, FaultKind, Identity, IncidentId, Link, Reply, Snapshot};
+use crate::model::DeviceIdx;
 use crate::model::GroupIdx;
-use crate::model::Status;
 
 /// What the main area shows; the last one pushed is on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,8 +153,21 @@ pub struct App {
     pub(crate) filter_text: String,
     pub(crate) input: Option<Input>,
     pub(crate) message: Option<Message>,
-    demo_steps: HashMap<usize, u8>,
+    /// When the message was first drawn (it goes after [`MESSAGE_TTL`]).
+    message_seen: Option<SystemTime>,
+    /// A venue code typed on the wall so far.
+    jump: String,
+    /// A device checked now, and its last check before the request: its
+    /// next result is told on the message line.
+    checking: Option<(usize, Option<SystemTime>)>,
+    /// A check's result that came before the engine's answer to the
+    /// request: the answer must not hide it.
+    check_told: bool,
 }
+
+/// A message (not a command on its way) is cleared after this long, or
+/// by the next key.
+pub const MESSAGE_TTL: Duration = Duration::from_secs(10);
 
 impl App {
     /// A console on the wall, acting as `identity`.
@@ -178,7 +192,10 @@ impl App {
             filter_text: String::new(),
             input: None,
             message: None,
-            demo_steps: HashMap::new(),
+            message_seen: None,
+            jump: String::new(),
+            checking: None,
+            check_told: false,
         }
     }
 
@@ -262,12 +279,87 @@ impl App {
         }
     }
 
-    /// A key from the terminal.
+    /// A key from the terminal. A message that is not a command on its
+    /// way is cleared by the next key.
     pub fn on_key(&mut self, key: &KeyEvent, snap: &Snapshot) -> Effect {
-        match keymap::lookup_event(self.context(), key, self.demo) {
-            Some(action) => self.update(action, snap),
-            None => Effect::None,
+        let Some(action) = keymap::lookup_event(self.context(), key, self.demo) else {
+            return Effect::None;
+        };
+        if self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.kind != MessageKind::Pending)
+        {
+            self.message = None;
         }
+        self.update(action, snap)
+    }
+
+    /// The clock, before drawing: a message shown for [`MESSAGE_TTL`] is
+    /// cleared (a command on its way stays until its answer).
+    pub fn tick(&mut self, now: SystemTime) {
+        let Some(message) = &self.message else {
+            self.message_seen = None;
+            return;
+        };
+        if message.kind == MessageKind::Pending {
+            return;
+        }
+        match self.message_seen {
+            None => self.message_seen = Some(now),
+            Some(seen) if now.duration_since(seen).unwrap_or_default() >= MESSAGE_TTL => {
+                self.message = None;
+                self.message_seen = None;
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// A new snapshot: the result of a device checked now is told.
+    pub fn on_snapshot(&mut self, snap: &Snapshot) {
+        let Some((d, before)) = self.checking else {
+            return;
+        };
+        let Some(state) = snap.device(DeviceIdx(d)) else {
+            self.checking = None;
+            return;
+        };
+        if state.last_check == before {
+            return;
+        }
+        self.checking = None;
+        self.check_told = self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.kind == MessageKind::Pending);
+        let id = snap
+            .layout
+            .device_info(DeviceIdx(d))
+            .map_or("?", |i| i.id.as_str());
+        let mut text = format!(
+            "{id} checked now: {} {}",
+            state.raw.glyph(),
+            state.raw.word()
+        );
+        if let Some(latency) = state.latency {
+            text.push_str(" in ");
+            text.push_str(&ui::text::latency(latency));
+        }
+        if let Some(reason) = state.history.last().and_then(|h| h.reason()) {
+            text.push_str(": ");
+            text.push_str(reason);
+        }
+        self.info(text);
+    }
+
+    /// The candidates for the word being typed, when a line is being
+    /// typed (shown while typing; Tab completes).
+    pub fn completion(&self, snap: &Snapshot) -> Option<Completion> {
+        let input = self.input.as_ref()?;
+        Some(match input.kind {
+            InputKind::Command => complete::command(&input.text, self.demo, snap),
+            InputKind::Filter => complete::filter(&input.text, snap),
+        })
     }
 
     /// Text pasted into the terminal: typed when a line is being edited.
@@ -281,6 +373,10 @@ impl App {
 
     /// The engine's answers to the commands sent under `label`.
     pub fn on_reply(&mut self, label: &str, replies: &[Reply]) {
+        if std::mem::take(&mut self.check_told) && replies.iter().all(Result::is_ok) {
+            // The result of the check is already on the message line.
+            return;
+        }
         if let Some(refusal) = replies.iter().find_map(|r| r.as_ref().err()) {
             self.error(format!("{label}: {refusal}"));
             return;
@@ -298,6 +394,7 @@ impl App {
     }
 
     fn info(&mut self, text: impl Into<String>) {
+        self.message_seen = None;
         self.message = Some(Message {
             text: text.into(),
             kind: MessageKind::Info,
@@ -305,6 +402,7 @@ impl App {
     }
 
     fn error(&mut self, text: impl Into<String>) {
+        self.message_seen = None;
         self.message = Some(Message {
             text: text.into(),
             kind: MessageKind::Error,
@@ -322,6 +420,9 @@ impl App {
     /// Applies an action. Pure: reads the snapshot, changes only the view
     /// state, and says what the loop must do.
     pub fn update(&mut self, action: Action, snap: &Snapshot) -> Effect {
+        if !matches!(action, Action::Jump(_)) {
+            self.jump.clear();
+        }
         match action {
             Action::Quit => return Effect::Quit,
             Action::Help => {
@@ -391,6 +492,8 @@ impl App {
                 self.edited();
             }
             Action::Complete => self.complete(snap),
+            Action::Jump(c) => self.jump_to(c, snap),
+            Action::CheckNow => return self.check_now(snap),
         }
         Effect::None
     }
@@ -600,9 +703,11 @@ impl App {
                 self.ticker_sel = step(self.ticker_sel, snap.ticker.len(), action, 1, page);
             }
             Context::Help => {
+                // The last page is full: never scrolled past the end.
                 let n = ui::help_lines(self).len();
-                let at = self.help.unwrap_or(0);
-                self.help = Some(step(at, n, action, 1, page));
+                let last = n.saturating_sub(page);
+                let at = self.help.unwrap_or(0).min(last);
+                self.help = Some(step(at, n, action, 1, page).min(last));
             }
             Context::Global | Context::Input => {}
         }
@@ -621,6 +726,11 @@ impl App {
         }
     }
 
+    /// The demo key: the next step of the classic outage, decided from
+    /// the faults the engine says are in force at the venue (not from
+    /// what this console sent): none: core A down; core A alone: core B
+    /// down too; both (or a venue without a pair): the uplink down too;
+    /// anything else: all clear. One press, one command.
     fn demo_fault(&mut self, snap: &Snapshot) -> Effect {
         let Some(v) = self.current_venue(snap) else {
             return Effect::None;
@@ -629,68 +739,42 @@ impl App {
             return Effect::None;
         };
         let code = venue.code.clone();
-        let Some(members) = core_group(snap, v) else {
-            self.error(format!("{code} has no core group to fault"));
-            return Effect::None;
-        };
+        let members = core_group(snap, v).unwrap_or_default();
         let id = |i: usize| snap.layout.devices.get(i).map(|d| d.id.clone());
         let (a, b) = (
             members.first().and_then(|&m| id(m)),
             members.get(1).and_then(|&m| id(m)),
         );
-        let step = self.demo_steps.get(&v).copied().unwrap_or(0);
+        let faults = venue_faults(snap, v);
+        let down = |d: &Option<String>| {
+            d.as_ref().is_some_and(|d| {
+                faults
+                    .iter()
+                    .any(|(t, k)| t.eq_ignore_ascii_case(d) && k == "down")
+            })
+        };
+        let (a_down, b_down) = (down(&a), down(&b));
+        let only_core = faults.len() == usize::from(a_down) + usize::from(b_down);
         let fault = |target: String, fault: FaultKind| Command::fault(target, fault, None);
-        let clear = |target: String| Command::clear_faults(Some(target));
-        let (label, commands) = match (step, a, b) {
-            (0, Some(a), _) => (
+        let (label, command) = match (&a, &b) {
+            (Some(a), _) if faults.is_empty() => (
                 format!("demo 1/4: {a} down"),
-                vec![fault(a, FaultKind::Down)],
+                fault(a.clone(), FaultKind::Down),
             ),
-            (0 | 1, _, Some(b)) => (
+            (Some(_), Some(b)) if only_core && a_down && !b_down => (
                 format!("demo 2/4: {b} down too"),
-                vec![fault(b, FaultKind::Down)],
+                fault(b.clone(), FaultKind::Down),
             ),
-            (0..=2, a, b) => {
-                let mut commands: Vec<Command> = a.into_iter().chain(b).map(clear).collect();
-                commands.push(fault(code.clone(), FaultKind::UplinkDown));
-                (format!("demo 3/4: {code} uplink down"), commands)
-            }
+            _ if faults.is_empty() || (only_core && a_down && (b.is_none() || b_down)) => (
+                format!("demo 3/4: {code} uplink down too"),
+                fault(code.clone(), FaultKind::UplinkDown),
+            ),
             _ => (
                 format!("demo 4/4: {code} back to normal"),
-                Self::clear_venue(snap, v, &members),
+                Command::clear_faults(Some(code.clone())),
             ),
         };
-        let next = match step {
-            0 if members.len() < 2 => 2,
-            0..=2 => step + 1,
-            _ => 0,
-        };
-        self.demo_steps.insert(v, next);
-        self.send(label, commands)
-    }
-
-    /// Commands that clear every fault of venue `v`: its uplink, the
-    /// given devices, and each device with a problem of its own.
-    fn clear_venue(snap: &Snapshot, v: usize, also: &[usize]) -> Vec<Command> {
-        let Some(venue) = snap.layout.venues.get(v) else {
-            return Vec::new();
-        };
-        let mut targets = vec![venue.code.clone()];
-        for d in venue.devices.iter().map(|d| d.0) {
-            let own_problem = snap.devices.get(d).is_some_and(|s| {
-                matches!(s.status, Status::Down | Status::Degraded | Status::Unknown)
-                    && s.last_check.is_some()
-            });
-            if (own_problem || also.contains(&d))
-                && let Some(info) = snap.layout.devices.get(d)
-            {
-                targets.push(info.id.clone());
-            }
-        }
-        targets
-            .into_iter()
-            .map(|t| Command::clear_faults(Some(t)))
-            .collect()
+        self.send(label, vec![command])
     }
 
     fn demo_clear(&mut self, snap: &Snapshot) -> Effect {
@@ -718,69 +802,81 @@ impl App {
         let Some(code) = code else {
             return Effect::None;
         };
-        self.demo_steps.remove(&v);
-        let commands = Self::clear_venue(snap, v, &[]);
-        self.send(format!("clear faults at {code}"), commands)
+        self.send(
+            format!("clear faults at {code}"),
+            vec![Command::clear_faults(Some(code))],
+        )
     }
 
     fn complete(&mut self, snap: &Snapshot) {
-        let Some(input) = &mut self.input else {
+        let Some(completion) = self.completion(snap) else {
             return;
         };
-        if input.kind != InputKind::Command {
-            return;
-        }
-        let words: Vec<&str> = input.text.split(' ').collect();
-        let candidates: Vec<String> = match words.as_slice() {
-            [word] => cmdline::names(self.demo)
-                .into_iter()
-                .filter(|n| n.starts_with(&word.to_ascii_lowercase()))
-                .map(ToOwned::to_owned)
-                .collect(),
-            [cmd, word] if matches!(cmd.to_ascii_lowercase().as_str(), "venue" | "v") => snap
-                .layout
-                .venues
-                .iter()
-                .map(|v| v.code.clone())
-                .filter(|c| starts_with_ci(c, word))
-                .collect(),
-            [cmd, word]
-                if matches!(
-                    cmd.to_ascii_lowercase().as_str(),
-                    "device" | "d" | "maint" | "fault" | "clear"
-                ) =>
-            {
-                let mut ids: Vec<String> = snap
-                    .layout
-                    .devices
-                    .iter()
-                    .map(|d| d.id.clone())
-                    .filter(|id| starts_with_ci(id, word))
-                    .take(200)
-                    .collect();
-                ids.sort();
-                ids
-            }
-            _ => Vec::new(),
-        };
-        let Some(last) = words.last() else {
-            return;
-        };
-        let prefix = common_prefix(&candidates);
-        if prefix.chars().count() > last.chars().count() {
-            let keep = input.text.len() - last.len();
-            input.text.truncate(keep);
-            input.text.push_str(&prefix);
-            if candidates.len() == 1 {
-                input.text.push(' ');
-            }
-            self.message = None;
-        } else if candidates.len() > 1 {
-            let shown: Vec<&str> = candidates.iter().take(12).map(String::as_str).collect();
-            let more = if candidates.len() > 12 { " …" } else { "" };
-            self.info(format!("{}{more}", shown.join(" ")));
+        if let Some(input) = &mut self.input
+            && completion.apply(&mut input.text)
+        {
+            self.edited();
         }
     }
+
+    /// A capital letter on the wall: the venue whose code starts with
+    /// what was typed so far is selected (`S`, `T`, `A`: STA).
+    fn jump_to(&mut self, c: char, snap: &Snapshot) {
+        let order = wall_order(snap, self.wall_sort, &self.filter);
+        let find = |typed: &str| {
+            order
+                .iter()
+                .copied()
+                .filter(|&v| starts_with_ci(&snap.layout.venues[v].code, typed))
+                .min_by(|&x, &y| snap.layout.venues[x].code.cmp(&snap.layout.venues[y].code))
+        };
+        let mut typed = format!("{}{c}", self.jump);
+        let mut found = find(&typed);
+        if found.is_none() {
+            typed = c.to_string();
+            found = find(&typed);
+        }
+        if let Some(v) = found {
+            self.wall_sel = Some(v);
+            self.jump = typed;
+        } else {
+            self.jump.clear();
+            self.error(format!("no venue code starts with `{typed}`"));
+        }
+    }
+
+    /// `c` on the device view: check it now; its result is told when it
+    /// comes (and goes into its history).
+    fn check_now(&mut self, snap: &Snapshot) -> Effect {
+        let View::Device(d) = self.view() else {
+            return Effect::None;
+        };
+        let Some(info) = snap.layout.devices.get(d) else {
+            return Effect::None;
+        };
+        let before = snap.device(DeviceIdx(d)).and_then(|s| s.last_check);
+        self.checking = Some((d, before));
+        let id = info.id.clone();
+        self.send(format!("check {id} now"), vec![Command::check_now(id)])
+    }
+}
+
+/// The faults in force at venue `v` (its uplink and its devices), as the
+/// engine last said: (target, kind).
+fn venue_faults(snap: &Snapshot, v: usize) -> Vec<(String, String)> {
+    let Some(venue) = snap.layout.venues.get(v) else {
+        return Vec::new();
+    };
+    snap.faults
+        .iter()
+        .filter(|f| {
+            f.target.eq_ignore_ascii_case(&venue.code)
+                || find_device(snap, &f.target)
+                    .and_then(|d| snap.layout.devices.get(d))
+                    .is_some_and(|d| d.venue.0 == v)
+        })
+        .map(|f| (f.target.clone(), f.kind.clone()))
+        .collect()
 }
 
 enum Subject {
@@ -792,23 +888,6 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
     text.len() >= prefix.len()
         && text.is_char_boundary(prefix.len())
         && text[..prefix.len()].eq_ignore_ascii_case(prefix)
-}
-
-fn common_prefix(words: &[String]) -> String {
-    let Some(first) = words.first() else {
-        return String::new();
-    };
-    let mut len = first.len();
-    for w in &words[1..] {
-        len = first
-            .char_indices()
-            .zip(w.chars())
-            .take_while(|((_, a), b)| a.eq_ignore_ascii_case(b))
-            .last()
-            .map_or(0, |((i, a), _)| i + a.len_utf8())
-            .min(len);
-    }
-    first[..len].to_owned()
 }
 
 /// Index of `selected` in `order`, or 0.

@@ -113,6 +113,30 @@ pub const USAGE: &[Usage] = &[
     },
 ];
 
+/// What the arguments of the commands are, as the help lists them.
+pub const ARGUMENTS: &[(&str, &str)] = &[
+    ("CODE", "a venue code (STA); any case"),
+    ("ID, DEVICE", "a device id (STA-core-a); any case"),
+    ("TARGET", "a device id or a venue code"),
+    (
+        "KIND",
+        "down, slow [DELAY], if-down [INTERFACE], flapping [PHASE], auth-fail, cpu-high [PERCENT], reboot; uplink-down takes a venue",
+    ),
+    ("DURATION", "30s, 5m, 1h, 1m 30s"),
+];
+
+/// Reads a duration as people write it; the error says how to write one.
+fn read_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let human = || format!("`{text}` is not a duration; write it like 30s, 5m or 1h");
+    if text.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{text}` needs a unit; write it like {text}s, {text}m or {text}h"
+        ));
+    }
+    humantime::parse_duration(text).map_err(|_| human())
+}
+
 /// Command names, for completion.
 pub fn names(demo: bool) -> Vec<&'static str> {
     USAGE
@@ -166,8 +190,7 @@ fn fault(args: &[&str]) -> Result<Command, String> {
             if text.is_empty() {
                 return Err("`for` needs a duration, e.g. `for 30s`".to_owned());
             }
-            let duration = humantime::parse_duration(&text)
-                .map_err(|e| format!("bad duration `{text}`: {e} (e.g. 30s, 2m)"))?;
+            let duration = read_duration(&text)?;
             if duration.is_zero() {
                 return Err("the duration must be above zero".to_owned());
             }
@@ -180,6 +203,11 @@ fn fault(args: &[&str]) -> Result<Command, String> {
         [v] => Some((*v).to_owned()),
         _ => return Err(format!("one value at most; {}", usage("fault"))),
     };
+    if let Some(v) = value.as_deref()
+        && matches!(kind, "slow" | "flapping")
+    {
+        read_duration(v)?;
+    }
     let fault = FaultKind::parse(kind, value.as_deref())?;
     Ok(Command::fault(target, fault, duration))
 }
@@ -333,7 +361,15 @@ mod tests {
     #[case::wall_arg("wall STA", "`wall` takes no argument")]
     #[case::maint_bad("maint STA-acc-01 maybe", "usage: :maint DEVICE on|off")]
     #[case::fault_short("fault STA", "usage: :fault TARGET KIND")]
-    #[case::fault_bad_for("fault STA-core-a down for soon", "bad duration `soon`")]
+    #[case::fault_bad_for(
+        "fault STA-core-a down for ever",
+        "`ever` is not a duration; write it like 30s, 5m or 1h"
+    )]
+    #[case::fault_for_no_unit("fault STA-core-a down for 30", "`30` needs a unit")]
+    #[case::fault_bad_slow(
+        "fault STA-core-a slow fast",
+        "`fast` is not a duration; write it like 30s, 5m or 1h"
+    )]
     #[case::fault_empty_for("fault STA-core-a down for", "`for` needs a duration")]
     #[case::fault_zero("fault STA-core-a down for 0s", "above zero")]
     #[case::fault_values("fault STA-core-a if-down Te1 Te2", "one value at most")]

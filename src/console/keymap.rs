@@ -112,6 +112,11 @@ pub enum Action {
     Complete,
     /// Type a character (any key without a binding in [`Context::Input`]).
     Insert(char),
+    /// On the wall: a capital letter of a venue code (typing `STA` selects
+    /// STA).
+    Jump(char),
+    /// Check the device on screen now.
+    CheckNow,
 }
 
 /// One key with its modifiers, as bound in the table.
@@ -274,12 +279,12 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Wall, LEFT, Action::Left, "select the venue to the left", ""),
     bind(Context::Wall, RIGHT, Action::Right, "select the venue to the right", ""),
     bind(Context::Wall, TOP, Action::Top, "first venue", ""),
-    bind(Context::Wall, BOTTOM, Action::Bottom, "last venue", ""),
+    bind(Context::Wall, &[Key::plain(KeyCode::End)], Action::Bottom, "last venue", ""),
     bind(Context::Wall, PAGE_UP, Action::PageUp, "previous page of venues", ""),
     bind(Context::Wall, PAGE_DOWN, Action::PageDown, "next page of venues", ""),
     bind(Context::Wall, ENTER, Action::Open, "open the selected venue", "open"),
     bind(Context::Wall, &[Key::ch('s')], Action::Sort, "sort worst first or by code", "sort"),
-    demo(Context::Wall, &[Key::ch('f')], Action::DemoFault, "next fault on the selected venue: core A, core B, uplink, all clear", "fault"),
+    demo(Context::Wall, &[Key::ch('f')], Action::DemoFault, "next fault on the selected venue, from the faults it has: core A, core B, uplink, all clear", "fault"),
     demo(Context::Wall, &[Key::ch('x')], Action::DemoClear, "clear the faults of the selected venue", "clear"),
     // Venue.
     bind(Context::Venue, UP, Action::Up, "select the device above", ""),
@@ -290,7 +295,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Venue, PAGE_DOWN, Action::PageDown, "next page of devices", ""),
     bind(Context::Venue, ENTER, Action::Open, "open the selected device", "open"),
     bind(Context::Venue, &[Key::ch('s')], Action::Sort, "sort devices worst first or by id", "sort"),
-    demo(Context::Venue, &[Key::ch('f')], Action::DemoFault, "next fault on this venue: core A, core B, uplink, all clear", "fault"),
+    demo(Context::Venue, &[Key::ch('f')], Action::DemoFault, "next fault on this venue, from the faults it has: core A, core B, uplink, all clear", "fault"),
     demo(Context::Venue, &[Key::ch('x')], Action::DemoClear, "clear the faults of the selected device", "clear"),
     // Device.
     bind(Context::Device, UP, Action::Up, "scroll the history up", ""),
@@ -299,6 +304,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Device, BOTTOM, Action::Bottom, "oldest result", ""),
     bind(Context::Device, PAGE_UP, Action::PageUp, "newer page of results", ""),
     bind(Context::Device, PAGE_DOWN, Action::PageDown, "older page of results", ""),
+    bind(Context::Device, &[Key::ch('c')], Action::CheckNow, "check this device now (its result shows here and in its history)", "check"),
     demo(Context::Device, &[Key::ch('x')], Action::DemoClear, "clear the faults of this device", "clear"),
     // Incidents.
     bind(Context::Incidents, UP, Action::Up, "select the incident above", ""),
@@ -359,6 +365,14 @@ pub fn lookup(context: Context, key: Key, demo: bool) -> Option<Action> {
                 .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
         {
             Some(Action::Insert(c))
+        }
+        (Context::Wall, KeyCode::Char(c))
+            if c.is_ascii_uppercase()
+                && !key
+                    .mods
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(Action::Jump(c))
         }
         _ => None,
     }
@@ -487,10 +501,29 @@ mod tests {
     }
 
     #[test]
+    fn capitals_on_the_wall_jump_to_a_venue_code() {
+        for c in ['S', 'T', 'A', 'G', 'R'] {
+            assert_eq!(
+                lookup(Context::Wall, Key::ch(c), false),
+                Some(Action::Jump(c))
+            );
+        }
+        assert_eq!(
+            lookup(Context::Wall, Key::ch('s'), false),
+            Some(Action::Sort)
+        );
+        assert_eq!(lookup(Context::Venue, Key::ch('S'), false), None);
+        assert_eq!(
+            lookup(Context::Venue, Key::ch('G'), false),
+            Some(Action::Bottom)
+        );
+    }
+
+    #[test]
     fn events_are_normalised() {
         let shifted_g = press(KeyCode::Char('G'), KeyModifiers::SHIFT);
         assert_eq!(
-            lookup_event(Context::Wall, &shifted_g, false),
+            lookup_event(Context::Venue, &shifted_g, false),
             Some(Action::Bottom)
         );
         let question = press(KeyCode::Char('?'), KeyModifiers::SHIFT);

@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod cmdline;
+pub mod complete;
 pub mod filter;
 pub mod keymap;
 pub mod theme;
@@ -150,6 +151,7 @@ where
     B::Error: Send + Sync + 'static,
 {
     let now = SystemTime::now();
+    app.tick(now);
     let started = Instant::now();
     let view: &App = app;
     let area = terminal
@@ -283,6 +285,7 @@ where
             changed = snapshots.changed(), if snapshots_open => {
                 if changed.is_ok() {
                     snap = Arc::clone(&snapshots.borrow_and_update());
+                    app.on_snapshot(&snap);
                 } else {
                     // The engine is gone: keep showing what it last said.
                     snapshots_open = false;
@@ -320,6 +323,7 @@ where
         }
         if snapshots_open && snapshots.has_changed().unwrap_or(false) {
             snap = Arc::clone(&snapshots.borrow_and_update());
+            app.on_snapshot(&snap);
             dirty = true;
         }
         if quit {

@@ -31,7 +31,8 @@ pub use handle::{EngineHandle, Link, Request};
 pub use port::{AuditRecord, AuditSink, CheckNow, FaultInjector};
 pub use snapshot::{
     DeviceInfo, DeviceSnap, EngineStats, Event, EventKind, FeedInfo, GroupInfo, HistoryEntry,
-    Incident, IncidentId, Layout, Snapshot, VenueInfo, VenueSnap,
+    Incident, IncidentId, Layout, SimFault, Snapshot, TICKER_LEN, TICKER_STORY_LEN, VenueInfo,
+    VenueSnap,
 };
 pub use state::State;
 pub use task::{Engine, EngineConfig, Inputs, Ports};

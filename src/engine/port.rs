@@ -16,6 +16,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, FaultSpec, Identity};
+use super::snapshot::SimFault;
 
 /// Injects and clears simulated faults.
 pub trait FaultInjector: Send + Sync + fmt::Debug {
@@ -26,6 +27,12 @@ pub trait FaultInjector: Send + Sync + fmt::Debug {
     /// venue's uplink and every fault of its devices), or every fault when
     /// `None`. Returns how many were cleared, or why not.
     fn clear(&self, target: Option<&str>) -> Result<usize, String>;
+
+    /// The faults in force now (expired ones left out), so consoles know
+    /// what a venue has; none by default.
+    fn active(&self) -> Vec<SimFault> {
+        Vec::new()
+    }
 }
 
 /// Asks for devices to be checked now instead of at their next slot.

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::venues::{Inventory, ProbeTarget};
 use crate::model::{
     DeviceIdx, FeedIdx, GroupEval, GroupIdx, HostSample, ProblemKey, Reading, StateType, Status,
-    VenueEval, VenueIdx,
+    Transitions, VenueEval, VenueIdx,
 };
 
 /// The static shape of the event, built once from the inventory.
@@ -224,11 +224,22 @@ pub struct Snapshot {
     pub groups: Vec<GroupEval>,
     /// Each device (indexed like `layout.devices`).
     pub devices: Vec<Arc<DeviceSnap>>,
+    /// Each device's shown-status changes and since when it has its
+    /// status (indexed like `layout.devices`; shared with the previous
+    /// snapshot when none changed).
+    #[serde(default)]
+    pub changes: Arc<Vec<Arc<Transitions>>>,
     /// Open incidents, most severe first, then oldest first.
     pub incidents: Arc<Vec<Incident>>,
     /// The TOC host itself, once sampled.
     pub host: Option<Arc<HostSample>>,
-    /// Recent events, oldest first (at most [`TICKER_LEN`]).
+    /// The simulator's faults in force (a `toc demo`; empty otherwise),
+    /// as last asked of the fault port.
+    #[serde(default)]
+    pub faults: Arc<Vec<SimFault>>,
+    /// Recent events, oldest first: the last [`TICKER_LEN`] device events
+    /// and the last [`TICKER_STORY_LEN`] venue, incident, command and
+    /// audit events, merged.
     pub ticker: Arc<Vec<Event>>,
     /// Engine counters.
     pub stats: EngineStats,
@@ -238,6 +249,11 @@ impl Snapshot {
     /// A device's live state.
     pub fn device(&self, d: DeviceIdx) -> Option<&Arc<DeviceSnap>> {
         self.devices.get(d.0)
+    }
+
+    /// A device's shown-status changes and since when it has its status.
+    pub fn changes(&self, d: DeviceIdx) -> Option<&Transitions> {
+        self.changes.get(d.0).map(|t| &**t)
     }
 
     /// A redundancy group's evaluated state.
@@ -251,11 +267,26 @@ impl Snapshot {
     }
 }
 
-/// Number of events kept in [`Snapshot::ticker`].
-pub const TICKER_LEN: usize = 200;
+/// Number of device events (status changes, flapping, notes) kept in
+/// [`Snapshot::ticker`].
+pub const TICKER_LEN: usize = 500;
+
+/// Number of venue, incident, command and audit events kept in
+/// [`Snapshot::ticker`] beside the device events, so that status churn
+/// never pushes them out.
+pub const TICKER_STORY_LEN: usize = 200;
 
 /// Number of results kept in [`DeviceSnap::history`].
 pub const HISTORY_LEN: usize = 20;
+
+/// A simulator fault in force, as the fault port reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimFault {
+    /// Device id, or venue code for `uplink-down`.
+    pub target: String,
+    /// Its kind (`down`, `uplink-down`, …).
+    pub kind: String,
+}
 
 /// One venue's evaluated state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +295,9 @@ pub struct VenueSnap {
     pub eval: VenueEval,
     /// Open incidents at this venue.
     pub incidents: usize,
+    /// Since when it has its status (none before its first change).
+    #[serde(default)]
+    pub since: Option<SystemTime>,
 }
 
 /// One device's live state.
@@ -461,6 +495,10 @@ pub enum EventKind {
     IncidentOpened {
         /// Its id.
         id: IncidentId,
+        /// Its severity when it opened (the ticker shows this, not the
+        /// incident's severity now).
+        #[serde(default = "unknown_status")]
+        severity: Status,
         /// Its title.
         title: String,
     },
@@ -505,6 +543,10 @@ pub enum EventKind {
         /// The note.
         text: String,
     },
+}
+
+fn unknown_status() -> Status {
+    Status::Unknown
 }
 
 /// Engine counters, for the status bar.

@@ -73,6 +73,10 @@ pub struct Inputs {
 /// before publishing.
 const BATCH: usize = 4096;
 
+/// The fault port is asked what is in force at most this often (and after
+/// every simulator command).
+const FAULTS_EVERY: Duration = Duration::from_secs(1);
+
 /// The running engine. Dropping it stops the engine.
 #[derive(Debug)]
 pub struct Engine {
@@ -126,6 +130,7 @@ impl Engine {
             events: event_tx.clone(),
             stop: stop_rx,
             audit_failing: None,
+            faults_asked: None,
             _link: link_tx,
         };
         Engine {
@@ -184,6 +189,8 @@ struct Task {
     stop: watch::Receiver<bool>,
     /// Why the audit log was last seen failing, until it works again.
     audit_failing: Option<String>,
+    /// When the fault port was last asked what is in force.
+    faults_asked: Option<Instant>,
     /// Kept so the link stays `Local` for as long as the engine runs.
     _link: watch::Sender<Link>,
 }
@@ -249,11 +256,26 @@ impl Task {
     }
 
     fn publish(&mut self) {
+        if self
+            .faults_asked
+            .is_none_or(|at| at.elapsed() >= FAULTS_EVERY)
+        {
+            self.ask_faults();
+        }
         let snapshot = self.state.snapshot(SystemTime::now());
         self.snapshots.send_replace(Arc::new(snapshot));
         for event in self.state.take_events() {
             let _ = self.events.send(event);
         }
+    }
+
+    /// Asks the fault port what is in force now (timed faults expire on
+    /// their own).
+    fn ask_faults(&mut self) {
+        if let Some(faults) = &self.ports.faults {
+            self.state.set_faults(faults.active());
+        }
+        self.faults_asked = Some(Instant::now());
     }
 
     /// Tells operators when the audit log starts or stops failing.
@@ -295,6 +317,7 @@ impl Task {
             reply,
         } = req;
         let text = command.to_string();
+        let sim = matches!(command, Command::Sim(_));
         let result = self.decide(&identity, &command);
         let now = SystemTime::now();
         match &result {
@@ -323,6 +346,9 @@ impl Task {
             if let Err(why) = audit.append(record) {
                 tracing::error!("audit record lost: {why}");
             }
+        }
+        if sim {
+            self.ask_faults();
         }
         self.watch_audit();
         let _ = reply.send(result);

@@ -120,6 +120,53 @@ pub enum Change {
     },
 }
 
+/// Number of shown-status changes a [`Transitions`] keeps.
+pub const TRANSITIONS_KEPT: usize = 16;
+
+/// One change of a device's (or venue's) shown status: when, from what,
+/// to what, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Transition {
+    /// When the change was seen.
+    pub at: std::time::SystemTime,
+    /// Shown status before.
+    pub from: Status,
+    /// Shown status after.
+    pub to: Status,
+    /// Why it has the new status (none for OK).
+    pub reason: Option<String>,
+}
+
+/// A device's shown-status changes, the last [`TRANSITIONS_KEPT`], oldest
+/// first, and since when it has its status. Kept by the engine beside the
+/// check state: a transition is seen after the roll-up (UNREACHABLE is
+/// decided there), not by [`DeviceState::record`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Transitions {
+    /// Since when the current status holds (the last change, or the first
+    /// status the engine saw).
+    pub since: Option<std::time::SystemTime>,
+    /// The last changes, oldest first.
+    pub changes: std::collections::VecDeque<Transition>,
+}
+
+impl Transitions {
+    /// Records a change; the oldest is dropped beyond
+    /// [`TRANSITIONS_KEPT`].
+    pub fn record(&mut self, change: Transition) {
+        self.since = Some(change.at);
+        if self.changes.len() >= TRANSITIONS_KEPT {
+            self.changes.pop_front();
+        }
+        self.changes.push_back(change);
+    }
+
+    /// The newest change first.
+    pub fn newest_first(&self) -> impl Iterator<Item = &Transition> {
+        self.changes.iter().rev()
+    }
+}
+
 /// The live check state of one device.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceState {

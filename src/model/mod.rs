@@ -20,7 +20,8 @@ pub mod text;
 pub mod topology;
 
 pub use device::{
-    Change, CheckResult, DeviceState, FLAP_HISTORY, Policy, StateType, percent_state_change,
+    Change, CheckResult, DeviceState, FLAP_HISTORY, Policy, StateType, TRANSITIONS_KEPT,
+    Transition, Transitions, percent_state_change,
 };
 pub use observation::{HostSample, Observation, Outcome, Reading};
 pub use problem::{ProblemKey, ProblemKind, Subject};

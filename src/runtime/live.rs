@@ -350,7 +350,7 @@ pub fn describe(snap: &Snapshot, event: &Event) -> String {
             device(*d),
             if *started { "started" } else { "stopped" }
         ),
-        EventKind::IncidentOpened { id, title } => format!("incident {id} opened: {title}"),
+        EventKind::IncidentOpened { id, title, .. } => format!("incident {id} opened: {title}"),
         EventKind::IncidentSeverity {
             id,
             title,

@@ -564,6 +564,16 @@ impl FaultInjector for SimState {
         }
         Ok(n)
     }
+
+    fn active(&self) -> Vec<crate::engine::SimFault> {
+        SimState::active(self, Instant::now())
+            .iter()
+            .map(|f| crate::engine::SimFault {
+                target: f.target.clone(),
+                kind: f.kind().to_owned(),
+            })
+            .collect()
+    }
 }
 
 /// Whether `action` can be applied to `target`, given whether the target

@@ -13,6 +13,10 @@ use crate::console::keymap::{self, Action, Binding};
 use crate::engine::{Link, Snapshot};
 use crate::model::Status;
 
+/// Columns of the event name the status bar keeps before showing more
+/// detail (`Paris 2024 …`).
+const EVENT_MIN_W: usize = 12;
+
 /// Older than this, the snapshot's age shows in the status bar.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(5);
 
@@ -75,8 +79,11 @@ pub(crate) fn status_bar(
         text::status(snap.wall),
         theme.status(snap.wall),
     )];
+    // An engine in this process has no link to speak of (and `local`
+    // beside the local user read twice).
     let link = match app.link {
-        Link::Local | Link::Connected => vec![Span::styled(app.link.word(), theme.dim())],
+        Link::Local => Vec::new(),
+        Link::Connected => vec![Span::styled(app.link.word(), theme.dim())],
         Link::Lost => vec![Span::styled(" link LOST ", theme.alert())],
     };
     let age = now.duration_since(snap.at).unwrap_or_default();
@@ -107,9 +114,9 @@ pub(crate) fn status_bar(
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
             wall.clone(),
-            counts(app, "venues", &venue_counts),
-            counts(app, "devices", &device_counts),
-            vec![Span::raw(user.clone())],
+            counts(app, "ven", &venue_counts),
+            counts(app, "dev", &device_counts),
+            vec![Span::raw(format!("{user} ({role})"))],
         ],
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
@@ -129,7 +136,7 @@ pub(crate) fn status_bar(
     let total = usize::from(area.width);
     let join = |segments: &[Vec<Span<'static>>]| -> Vec<Span<'static>> {
         let mut out = Vec::new();
-        for seg in segments {
+        for seg in segments.iter().filter(|s| !s.is_empty()) {
             if !out.is_empty() {
                 out.push(Span::raw("  "));
             }
@@ -137,6 +144,8 @@ pub(crate) fn status_bar(
         }
         out
     };
+    // The event name keeps room for its first words: detail goes first.
+    let event_w = text::width(&snap.layout.event).min(EVENT_MIN_W);
     let mut chosen = Vec::new();
     for level in &levels {
         let mut segments = level.clone();
@@ -146,7 +155,7 @@ pub(crate) fn status_bar(
             segments.insert(2, stale.clone());
         }
         chosen = join(&segments);
-        if text::line_width(&chosen) + 2 <= total {
+        if text::line_width(&chosen) + 2 + event_w + 2 <= total {
             break;
         }
     }
@@ -168,9 +177,93 @@ pub(crate) fn status_bar(
     put(buf, area, 0, &Line::from(spans));
 }
 
-/// The line above the footer: what is being typed, else the last
-/// message, else the filter in force. Returns where the cursor goes when
-/// text is being typed.
+/// The most rows the message area takes (a long message wraps).
+pub(crate) const MESSAGE_MAX_ROWS: usize = 3;
+
+/// `text` cut into lines of at most `w` columns, at spaces when it can.
+pub(crate) fn wrap(text: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let sep = usize::from(!line.is_empty());
+        if text::width(&line) + sep + text::width(word) <= w {
+            if sep == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        // A word longer than a line is cut where it must be.
+        for c in word.chars() {
+            if text::width(&line) + text::width(&c.to_string()) > w {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The filter in force, as the message line shows it beside a message.
+fn filter_note(app: &App) -> Option<String> {
+    (!app.filter.is_empty()).then(|| format!("filter {}", app.filter_text()))
+}
+
+/// The candidates line shown while typing, if any: the sorted candidates
+/// for the word under the cursor that fit, and how many more.
+fn candidates_line(app: &App, snap: &Snapshot, width: usize) -> Option<String> {
+    let completion = app.completion(snap)?;
+    let c = &completion.candidates;
+    if c.is_empty() || (c.len() == 1 && c[0].eq_ignore_ascii_case(&completion.word)) {
+        return None;
+    }
+    let mut line = String::from(" ");
+    for (k, cand) in c.iter().enumerate() {
+        let more = format!(" … +{}", c.len() - k);
+        let sep = if k == 0 { "" } else { "  " };
+        let need = text::width(sep) + text::width(cand);
+        let room_for_more = if k + 1 < c.len() {
+            text::width(&format!(" … +{}", c.len() - k - 1))
+        } else {
+            0
+        };
+        if text::width(&line) + need + room_for_more > width {
+            line.push_str(&more);
+            return Some(line);
+        }
+        line.push_str(sep);
+        line.push_str(cand);
+    }
+    Some(line)
+}
+
+/// Rows the message area needs at this width: the line typed (and its
+/// candidates above it), or the message wrapped (at most
+/// [`MESSAGE_MAX_ROWS`]), else one.
+pub(crate) fn message_rows(app: &App, snap: &Snapshot, width: u16) -> u16 {
+    let w = usize::from(width);
+    if app.input().is_some() {
+        return 1 + u16::from(candidates_line(app, snap, w).is_some());
+    }
+    let Some(message) = app.message() else {
+        return 1;
+    };
+    let note = filter_note(app).map_or(0, |n| text::width(&n) + 3);
+    let rows = wrap(&message.text, w.saturating_sub(1 + note).max(10)).len();
+    text::u16_of(rows.clamp(1, MESSAGE_MAX_ROWS))
+}
+
+/// The lines above the footer: what is being typed (with its candidates
+/// above it), else the last message, wrapped, with the filter in force
+/// beside it, else the filter in force. Returns where the cursor goes
+/// when text is being typed.
 pub(crate) fn message_line(
     buf: &mut Buffer,
     area: Rect,
@@ -182,7 +275,18 @@ pub(crate) fn message_line(
     }
     let theme = app.theme;
     let total = usize::from(area.width);
+    let last = area.height - 1;
     if let Some(input) = app.input() {
+        if last > 0
+            && let Some(candidates) = candidates_line(app, snap, total)
+        {
+            put(
+                buf,
+                area,
+                last - 1,
+                &Line::from(Span::styled(candidates, theme.dim())),
+            );
+        }
         let prefix = match input.kind {
             InputKind::Filter => "/",
             InputKind::Command => ":",
@@ -199,31 +303,62 @@ pub(crate) fn message_line(
                 theme.dim(),
             ));
         }
-        put(buf, area, 0, &Line::from(spans));
+        let row = Rect::new(area.x, area.y + last, area.width, 1);
+        put(buf, row, 0, &Line::from(spans));
         // Keep the end of a long line in view.
         return Some(super::cursor_after(
-            area,
+            row,
             &fit(&format!(" {typed}"), total.saturating_sub(1)),
         ));
     }
-    let line = if let Some(message) = app.message() {
+    let note = filter_note(app);
+    if let Some(message) = app.message() {
         let style = match message.kind {
             MessageKind::Info => ratatui::style::Style::new(),
             MessageKind::Error => theme.error(),
             MessageKind::Pending => theme.dim(),
         };
-        Line::from(Span::styled(
-            format!(" {}", fit(&message.text, total.saturating_sub(1))),
-            style,
-        ))
-    } else if !app.filter.is_empty() {
+        let note_w = note.as_ref().map_or(0, |n| text::width(n) + 3);
+        let w = total.saturating_sub(1 + note_w).max(10);
+        let mut lines = wrap(&message.text, w);
+        let rows = usize::from(area.height);
+        if lines.len() > rows {
+            // Still too long: the last row says so.
+            lines.truncate(rows);
+            if let Some(l) = lines.last_mut() {
+                *l = fit(&format!("{l} …"), w);
+            }
+        }
+        for (k, l) in lines.iter().enumerate() {
+            put(
+                buf,
+                area,
+                text::u16_of(k),
+                &Line::from(Span::styled(format!(" {l}"), style)),
+            );
+        }
+        if let Some(note) = note
+            && total > note_w + 12
+        {
+            let x = area.x + text::u16_of(total - note_w + 1);
+            let at = Rect::new(x, area.y, text::u16_of(note_w - 1), 1);
+            put(
+                buf,
+                at,
+                0,
+                &Line::from(vec![Span::raw(" "), Span::styled(note, theme.title())]),
+            );
+        }
+        return None;
+    }
+    let line = if app.filter.is_empty() {
+        Line::default()
+    } else {
         Line::from(vec![
             Span::styled(" filter ", theme.dim()),
             Span::styled(app.filter_text().to_owned(), theme.title()),
             Span::styled("  (/ edits, Esc clears)", theme.dim()),
         ])
-    } else {
-        Line::default()
     };
     put(buf, area, 0, &line);
     None

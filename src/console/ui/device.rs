@@ -13,10 +13,18 @@ use super::venue::{state_style, state_text};
 use crate::console::app::App;
 use crate::console::theme::Theme;
 use crate::engine::Snapshot;
-use crate::model::{StateType, Status};
+use crate::model::{DeviceIdx, StateType, Status};
 
 /// Width of the readings column when it stands beside the info.
 const READINGS_W: u16 = 32;
+/// Columns between the info and the readings beside it.
+const GAP_W: u16 = 2;
+/// Most lines a reason takes (wrapped).
+const REASON_LINES: usize = 2;
+/// State changes shown (newest first).
+const CHANGES_SHOWN: usize = 5;
+/// Width of the labels of the info (` reason    `).
+const LABEL_W: usize = 11;
 /// Rows the history keeps at least (header included).
 const HISTORY_MIN: u16 = 5;
 
@@ -26,8 +34,54 @@ struct Parts {
     history: Rect,
 }
 
+/// Whether the readings stand beside the info.
+fn beside(body: Rect) -> bool {
+    body.width >= 76
+}
+
+/// Width of the info column.
+fn info_width(body: Rect) -> usize {
+    if beside(body) {
+        usize::from(body.width.saturating_sub(READINGS_W + GAP_W))
+    } else {
+        usize::from(body.width)
+    }
+}
+
+/// What the device's being down does to its venue: through its group
+/// when it has one (a member alone does not decide), else by its
+/// criticality.
+fn if_down(snap: &Snapshot, device: usize) -> String {
+    let Some(info) = snap.layout.devices.get(device) else {
+        return String::new();
+    };
+    match info.group.and_then(|g| snap.layout.group_info(g)) {
+        Some(g) => format!(
+            "counts through group {}: the venue is DEGRADED while at least {} of {} are up, DOWN below",
+            g.id,
+            g.min_up,
+            g.members.len()
+        ),
+        None if info.critical => "critical: the venue turns DOWN".to_owned(),
+        None => "not critical: the venue turns DEGRADED".to_owned(),
+    }
+}
+
+/// A value wrapped to the info column (at most [`REASON_LINES`]).
+fn reason_lines(reason: &str, body: Rect) -> Vec<String> {
+    let w = info_width(body).saturating_sub(LABEL_W).max(10);
+    let mut lines = super::bars::wrap(reason, w);
+    if lines.len() > REASON_LINES {
+        lines.truncate(REASON_LINES);
+        if let Some(l) = lines.last_mut() {
+            *l = text::fit(&format!("{l} …"), w);
+        }
+    }
+    lines
+}
+
 fn parts(body: Rect, info_lines: usize, reading_lines: usize) -> Parts {
-    let beside = body.width >= 76;
+    let beside = beside(body);
     let wanted = u16_of(if beside {
         info_lines.max(reading_lines)
     } else {
@@ -44,7 +98,7 @@ fn parts(body: Rect, info_lines: usize, reading_lines: usize) -> Parts {
         Parts {
             // A column between the two, so a cut value never runs into a
             // reading.
-            info: Rect::new(body.x, body.y, left.saturating_sub(1), top),
+            info: Rect::new(body.x, body.y, left.saturating_sub(GAP_W), top),
             readings: Rect::new(body.x + left, body.y, READINGS_W, top),
             history,
         }
@@ -61,13 +115,26 @@ fn parts(body: Rect, info_lines: usize, reading_lines: usize) -> Parts {
 /// History rows shown in a pane body.
 pub(crate) fn history_rows(body: Rect, snap: &Snapshot, device: usize) -> usize {
     let (info, readings) = snap.devices.get(device).map_or((0, 0), |d| {
-        (info_count(d.notes.len()), reading_count(d.readings.len()))
+        let reason = reason_lines(d.reason.as_deref().unwrap_or("—"), body).len()
+            + reason_lines(&if_down(snap, device), body).len();
+        let changes = changes_count(snap, device);
+        (
+            info_count(d.notes.len(), reason, changes),
+            reading_count(d.readings.len()),
+        )
     });
     usize::from(parts(body, info, readings).history.height.saturating_sub(1))
 }
 
-fn info_count(notes: usize) -> usize {
-    9 + notes.max(1)
+/// Lines of the info: `wrapped` lines of reason and effect, the fixed
+/// ones, notes and changes.
+fn info_count(notes: usize, wrapped: usize, changes: usize) -> usize {
+    7 + wrapped.max(2) + notes.max(1) + changes.max(1)
+}
+
+fn changes_count(snap: &Snapshot, device: usize) -> usize {
+    snap.changes(DeviceIdx(device))
+        .map_or(0, |c| c.changes.len().min(CHANGES_SHOWN))
 }
 
 fn reading_count(readings: usize) -> usize {
@@ -77,6 +144,8 @@ fn reading_count(readings: usize) -> usize {
 fn label(name: &str) -> Span<'static> {
     Span::raw(format!(" {name:<9} "))
 }
+
+const _: () = assert!(LABEL_W == 11, "label() draws 1 + 9 + 1 columns");
 
 fn status_spans(theme: Theme, status: Status) -> Span<'static> {
     Span::styled(text::status(status), theme.status(status))
@@ -123,17 +192,25 @@ pub(crate) fn draw(
     }
 
     let mut lines: Vec<Line<'static>> = Vec::new();
+    let changes = snap.changes(DeviceIdx(device));
     let mut status_line = vec![label("status"), status_spans(theme, d.status)];
+    if let Some(since) = changes.and_then(|c| c.since) {
+        status_line.push(Span::raw(format!(" for {}", text::age(now, since))));
+    }
     status_line.push(Span::raw(format!("  {}", state_text(d, max))));
     if d.state_type == StateType::Soft || d.raw != d.status {
         status_line.push(Span::raw("  last check "));
         status_line.push(status_spans(theme, d.raw));
     }
     lines.push(Line::from(status_line));
-    lines.push(Line::from(vec![
-        label("reason"),
-        Span::raw(d.reason.clone().unwrap_or_else(|| "—".to_owned())),
-    ]));
+    // Wrapped in its column: never cut into the readings beside it.
+    for (k, l) in reason_lines(d.reason.as_deref().unwrap_or("—"), body)
+        .into_iter()
+        .enumerate()
+    {
+        let name = if k == 0 { "reason" } else { "" };
+        lines.push(Line::from(vec![label(name), Span::raw(l)]));
+    }
     lines.push(Line::from(vec![
         label("flapping"),
         Span::raw(match d.flapping {
@@ -191,14 +268,34 @@ pub(crate) fn draw(
         parents.push(status_spans(theme, status));
     }
     lines.push(Line::from(parents));
-    lines.push(Line::from(vec![
-        label("critical"),
-        Span::raw(if info.critical {
-            "yes: down makes the venue DOWN"
-        } else {
-            "no: down makes the venue DEGRADED"
-        }),
-    ]));
+    for (k, l) in reason_lines(&if_down(snap, device), body)
+        .into_iter()
+        .enumerate()
+    {
+        let name = if k == 0 { "if down" } else { "" };
+        lines.push(Line::from(vec![label(name), Span::raw(l)]));
+    }
+    match changes {
+        Some(c) if !c.changes.is_empty() => {
+            for (k, t) in c.newest_first().take(CHANGES_SHOWN).enumerate() {
+                let name = if k == 0 { "changes" } else { "" };
+                let mut spans = vec![
+                    label(name),
+                    Span::styled(format!("{} ", text::clock(t.at)), theme.dim()),
+                    Span::raw(format!("{} → ", t.from.word())),
+                    Span::styled(t.to.word(), theme.status(t.to)),
+                ];
+                if let Some(r) = &t.reason {
+                    spans.push(Span::raw(format!(": {r}")));
+                }
+                lines.push(Line::from(spans));
+            }
+        }
+        _ => lines.push(Line::from(vec![
+            label("changes"),
+            Span::styled("none seen", theme.dim()),
+        ])),
+    }
     if d.notes.is_empty() {
         lines.push(Line::from(vec![
             label("notes"),

@@ -12,6 +12,10 @@ use crate::console::cmdline;
 use crate::console::keymap::{BINDINGS, Context};
 use crate::model::Status;
 
+/// What capital letters do on the wall (they are not in the binding
+/// table: any letter of a venue code).
+pub(crate) const JUMP_HELP: &str = "type a venue's code to select it (STA)";
+
 /// The popup's outer area in a screen of `area`.
 fn popup(area: Rect) -> Rect {
     let w = area.width.min(90);
@@ -40,6 +44,7 @@ pub(crate) fn inner(area: Rect) -> Rect {
 }
 
 /// Every line of the help, for this console (demo keys only in a demo).
+#[allow(clippy::too_many_lines)]
 pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
     let theme = app.theme;
     let shown: Vec<_> = BINDINGS.iter().filter(|b| app.demo || !b.demo).collect();
@@ -75,6 +80,12 @@ pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
                 )),
             ]));
         }
+        if context == Context::Wall {
+            lines.push(Line::from(vec![
+                Span::styled(format!("   {}", text::pad("A-Z", keys_w)), theme.key()),
+                Span::raw(format!("  {JUMP_HELP}")),
+            ]));
+        }
     }
     section(&mut lines, "Commands (type : first)");
     let usage_w = cmdline::USAGE
@@ -97,6 +108,18 @@ pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
                 format!("   {}", text::pad(&format!(":{usage}"), usage_w)),
                 theme.key(),
             ),
+            Span::raw(format!("  {what}")),
+        ]));
+    }
+    lines.push(Line::from(Span::styled("   where", theme.dim())));
+    let arg_w = cmdline::ARGUMENTS
+        .iter()
+        .map(|(a, _)| text::width(a))
+        .max()
+        .unwrap_or(8);
+    for (arg, what) in cmdline::ARGUMENTS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {}", text::pad(arg, arg_w)), theme.key()),
             Span::raw(format!("  {what}")),
         ]));
     }
@@ -138,7 +161,11 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App) {
     }
     Clear.render(rect, buf);
     let lines = help_lines(app);
-    let scroll = u16_of(app.help.unwrap_or(0).min(lines.len().saturating_sub(1)));
+    // Never past the end: the last page is full.
+    let last = lines
+        .len()
+        .saturating_sub(usize::from(block().inner(rect).height));
+    let scroll = u16_of(app.help.unwrap_or(0).min(last));
     Paragraph::new(lines)
         .block(block())
         .scroll((scroll, 0))

@@ -56,7 +56,15 @@ pub(crate) fn draw(
         Column::right("AGE", 5),
         Column::left("TITLE", 0),
     ];
-    let layout = text::columns(&cols, usize::from(body.width).saturating_sub(1), 16, &[3]);
+    // The title keeps 24 columns: in a narrow pane the venue goes first
+    // (the title names the device or group, which carries the venue's
+    // code), then the age.
+    let layout = text::columns(
+        &cols,
+        usize::from(body.width).saturating_sub(1),
+        24,
+        &[2, 3],
+    );
     let mut header = vec![Span::raw(" ")];
     for &(i, w) in &layout {
         header.push(Span::styled(

@@ -39,8 +39,12 @@ use text::{put, u16_of, width};
 
 pub(crate) use help::help_lines;
 
-/// Width of the side column (incidents and host) on a wide screen.
-const SIDE_W: u16 = 52;
+/// Width of the side column (incidents and host) on a wide screen: 52
+/// columns at 160, and what a larger screen has beyond 108 columns for the
+/// main pane, up to 90, so incident titles use the room they have.
+fn side_w(width: u16) -> u16 {
+    width.saturating_sub(108).clamp(52, 90)
+}
 /// Height of the host pane on a wide screen.
 const HOST_H: u16 = 9;
 
@@ -85,10 +89,17 @@ pub(crate) fn screen(area: Rect, app: &App, snap: &Snapshot) -> Screen {
     if h >= 2 {
         s.footer = row(area, h - 1, 1);
     }
+    // The message area grows for a long message or the candidates of
+    // what is being typed, while the main area keeps a few rows.
+    let message_h = if h >= 3 {
+        bars::message_rows(app, snap, area.width).min(h.saturating_sub(8).max(1))
+    } else {
+        0
+    };
     if h >= 3 {
-        s.message = row(area, h - 2, 1);
+        s.message = row(area, h - 1 - message_h, message_h);
     }
-    let ticker_h = if !s.wide && app.focus == Pane::Ticker {
+    let ticker_h: u16 = if !s.wide && app.focus == Pane::Ticker {
         0
     } else if h >= 40 {
         10
@@ -97,8 +108,15 @@ pub(crate) fn screen(area: Rect, app: &App, snap: &Snapshot) -> Screen {
     } else {
         0
     };
+    // Extra message rows come out of the ticker first (the wall keeps
+    // its rows), down to its title and one event.
+    let ticker_h = if ticker_h > 0 {
+        ticker_h.saturating_sub(message_h.saturating_sub(1)).max(2)
+    } else {
+        0
+    };
     let middle_top = 1;
-    let middle_bottom = h.saturating_sub(2).max(middle_top);
+    let middle_bottom = h.saturating_sub(1 + message_h.max(1)).max(middle_top);
     let ticker_top = middle_bottom.saturating_sub(ticker_h).max(middle_top);
     s.ticker = row(area, ticker_top, middle_bottom - ticker_top);
     let middle = row(
@@ -107,10 +125,11 @@ pub(crate) fn screen(area: Rect, app: &App, snap: &Snapshot) -> Screen {
         ticker_top.saturating_sub(middle_top),
     );
     if s.wide {
-        let main_w = middle.width - SIDE_W;
+        let side = side_w(middle.width);
+        let main_w = middle.width - side;
         s.main = Rect::new(middle.x, middle.y, main_w, middle.height);
         s.separator = Rect::new(middle.x + main_w, middle.y, 1, middle.height);
-        let side = Rect::new(middle.x + main_w + 1, middle.y, SIDE_W - 1, middle.height);
+        let side = Rect::new(middle.x + main_w + 1, middle.y, side - 1, middle.height);
         let host_h = HOST_H.min(side.height);
         s.incidents = Rect::new(side.x, side.y, side.width, side.height - host_h);
         s.host = Rect::new(side.x, side.y + side.height - host_h, side.width, host_h);

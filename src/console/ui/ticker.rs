@@ -45,16 +45,16 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
             let what = if *started { "started" } else { "stopped" };
             (other("FLAPPING"), format!("{} {what} flapping", device(*d)))
         }
-        EventKind::IncidentOpened { id, title } => {
-            let severity = snap
-                .incidents
-                .iter()
-                .find(|i| i.id == *id)
-                .map(|i| i.severity);
-            let mark =
-                severity.map_or_else(|| other("OPENED"), |s| (text::status(s), theme.status(s)));
-            (mark, format!("incident #{id} opened: {title}"))
-        }
+        // Drawn from the event alone: the severity it opened with, never
+        // the incident's now (a past line must not change).
+        EventKind::IncidentOpened {
+            id,
+            severity,
+            title,
+        } => (
+            (text::status(*severity), theme.status(*severity)),
+            format!("incident #{id} opened: {title}"),
+        ),
         EventKind::IncidentSeverity {
             id,
             title,

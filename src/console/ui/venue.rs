@@ -49,12 +49,24 @@ fn parts(body: Rect, snap: &Snapshot, venue: usize) -> Parts {
     } else {
         2 + g + FEED_LINES * f
     };
-    let bottom = u16_of(wanted).min(body.height / 2);
+    let mut bottom = u16_of(wanted).min(body.height / 2);
+    let gh = u16_of(1 + g).min(bottom);
+    // Feeds are shown whole or not at all: a FEEDS title over no feed
+    // says nothing.
+    let feeds_fit =
+        f > 0 && usize::from(bottom.saturating_sub(if side_by_side { 0 } else { gh })) > FEED_LINES;
+    if !side_by_side && !feeds_fit {
+        bottom = gh;
+    }
     let table = Rect::new(body.x, body.y, body.width, body.height - bottom);
     let bottom_area = Rect::new(body.x, table.bottom(), body.width, bottom);
     if side_by_side {
         // Groups as wide as they need (id, status, counts), feeds the rest.
-        let groups_w = u16_of(group_id_w(snap, venue) + 34).min(body.width / 2);
+        let groups_w = if feeds_fit {
+            u16_of(group_id_w(snap, venue) + 34).min(body.width / 2)
+        } else {
+            body.width
+        };
         Parts {
             table,
             groups: Rect::new(bottom_area.x, bottom_area.y, groups_w, bottom),
@@ -66,7 +78,6 @@ fn parts(body: Rect, snap: &Snapshot, venue: usize) -> Parts {
             ),
         }
     } else {
-        let gh = u16_of(1 + g).min(bottom);
         Parts {
             table,
             groups: Rect::new(bottom_area.x, bottom_area.y, body.width, gh),
@@ -84,9 +95,10 @@ const DEVICE: usize = 0;
 const ROLE: usize = 1;
 const STATUS: usize = 2;
 const STATE: usize = 3;
-const CHECKED: usize = 4;
-const LATENCY: usize = 5;
-const REASON: usize = 6;
+const SINCE: usize = 4;
+const CHECKED: usize = 5;
+const LATENCY: usize = 6;
+const REASON: usize = 7;
 
 /// `HARD 3/3`, `SOFT 2/3`, `HARD` (OK), `—` (never checked).
 pub(crate) fn state_text(d: &DeviceSnap, max_attempts: u32) -> String {
@@ -140,10 +152,14 @@ pub(crate) fn draw(
     let e = &vs.eval;
     let order = device_order(snap, venue, app.device_sort, &app.filter);
     let selected = position(&order, app.device_sel);
-    let left = vec![
-        Span::styled(text::status(e.status), theme.status(e.status)),
-        Span::raw(format!("  {} · {}", info.name, info.city)),
-    ];
+    let mut left = vec![Span::styled(text::status(e.status), theme.status(e.status))];
+    if let Some(since) = vs.since {
+        left.push(Span::styled(
+            format!(" for {}", text::age(now, since)),
+            theme.dim(),
+        ));
+    }
+    left.push(Span::raw(format!("  {} · {}", info.name, info.city)));
     let mut right = vec![Span::raw(format!("{} devices ", e.total))];
     for (n, s) in [
         (e.down, Status::Down),
@@ -183,6 +199,7 @@ pub(crate) fn draw(
         Column::left("ROLE", role_w),
         Column::left("STATUS", text::STATUS_W),
         Column::left("STATE", 8),
+        Column::right("SINCE", 6),
         Column::right("CHECKED", 7),
         Column::right("LATENCY", 8),
         Column::left("REASON", 0),
@@ -191,7 +208,7 @@ pub(crate) fn draw(
         &cols,
         usize::from(body.width).saturating_sub(1),
         24,
-        &[LATENCY, ROLE, CHECKED, STATE],
+        &[LATENCY, ROLE, CHECKED, SINCE, STATE],
     );
     let table = parts.table;
     let rows = usize::from(table.height.saturating_sub(1)).max(1);
@@ -242,6 +259,14 @@ pub(crate) fn draw(
                     cell(&state_text(s, snap.layout.max_attempts), w, false),
                     state_style(theme, s),
                 ),
+                SINCE => Span::raw(cell(
+                    &snap
+                        .changes(DeviceIdx(d))
+                        .and_then(|c| c.since)
+                        .map_or_else(|| "—".to_owned(), |t| text::age(now, t)),
+                    w,
+                    true,
+                )),
                 CHECKED => Span::raw(cell(
                     &s.last_check
                         .map_or_else(|| "never".to_owned(), |t| text::age(now, t)),

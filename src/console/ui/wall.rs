@@ -175,13 +175,17 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
         WallSort::Worst => "worst first",
         WallSort::Code => "by code",
     };
-    let mut left = vec![Span::raw(format!("{count} · {sort}"))];
+    // The page first: on a small screen the rest of the title is cut,
+    // never the page.
+    let mut left = Vec::new();
     if pages > 1 {
         left.push(Span::styled(
-            format!(" · page {}/{pages}", page + 1),
+            format!("page {}/{pages}", page + 1),
             theme.title(),
         ));
+        left.push(Span::raw(" · "));
     }
+    left.push(Span::raw(format!("{count} · {sort}")));
     let legend = |s: Status, word: &str| {
         vec![
             Span::styled(s.glyph(), theme.status(s)),

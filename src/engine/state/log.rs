@@ -1,12 +1,19 @@
 //! The event log: every event gets the next sequence number, goes into
-//! the ticker (the last [`TICKER_LEN`]) and waits for the broadcast
-//! channel. A console that reconnects resumes from a sequence number.
+//! the ticker and waits for the broadcast channel. A console that
+//! reconnects resumes from a sequence number.
+//!
+//! The ticker keeps two kinds of events apart, so that a busy minute of
+//! status churn does not push the story out: the last [`TICKER_LEN`]
+//! device events (status changes, flapping, notes), and beside them the
+//! last [`TICKER_STORY_LEN`] events of the story (venue changes,
+//! incidents, commands, the audit log). The ticker shows both, merged in
+//! order.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::super::snapshot::{Event, EventKind, TICKER_LEN};
+use super::super::snapshot::{Event, EventKind, TICKER_LEN, TICKER_STORY_LEN};
 
 /// Events not taken for this many are dropped, oldest first (nobody
 /// listens).
@@ -16,7 +23,10 @@ const PENDING_MAX: usize = 4 * TICKER_LEN;
 #[derive(Debug)]
 pub struct EventLog {
     seq: u64,
+    /// Device events (churn), oldest first.
     ticker: VecDeque<Event>,
+    /// Venue, incident, command and audit events, oldest first.
+    story: VecDeque<Event>,
     /// The ticker as last published; `None` once an event was added.
     published: Option<Arc<Vec<Event>>>,
     pending: Vec<Event>,
@@ -27,6 +37,7 @@ impl Default for EventLog {
         EventLog {
             seq: 0,
             ticker: VecDeque::with_capacity(TICKER_LEN),
+            story: VecDeque::with_capacity(TICKER_STORY_LEN),
             published: None,
             pending: Vec::new(),
         }
@@ -42,10 +53,15 @@ impl EventLog {
             at,
             kind,
         };
-        if self.ticker.len() >= TICKER_LEN {
-            self.ticker.pop_front();
+        let (kept, bound) = if is_story(&event.kind) {
+            (&mut self.story, TICKER_STORY_LEN)
+        } else {
+            (&mut self.ticker, TICKER_LEN)
+        };
+        if kept.len() >= bound {
+            kept.pop_front();
         }
-        self.ticker.push_back(event.clone());
+        kept.push_back(event.clone());
         self.published = None;
         self.pending.push(event);
         if self.pending.len() > PENDING_MAX {
@@ -60,11 +76,13 @@ impl EventLog {
         self.seq
     }
 
-    /// The ticker, shared with the previous snapshot when unchanged.
+    /// The ticker (both kinds, merged oldest first), shared with the
+    /// previous snapshot when unchanged.
     pub fn ticker(&mut self) -> Arc<Vec<Event>> {
+        let (churn, story) = (&self.ticker, &self.story);
         Arc::clone(
             self.published
-                .get_or_insert_with(|| Arc::new(self.ticker.iter().cloned().collect())),
+                .get_or_insert_with(|| Arc::new(merge(churn, story))),
         )
     }
 
@@ -72,6 +90,35 @@ impl EventLog {
     pub fn take(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.pending)
     }
+}
+
+/// Whether an event is part of the story kept apart from device churn.
+fn is_story(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Venue { .. }
+        | EventKind::IncidentOpened { .. }
+        | EventKind::IncidentSeverity { .. }
+        | EventKind::IncidentResolved { .. }
+        | EventKind::Command { .. }
+        | EventKind::Audit { .. } => true,
+        EventKind::Device { .. } | EventKind::Flapping { .. } | EventKind::Note { .. } => false,
+    }
+}
+
+/// Two runs of events, each in order, merged in order of their numbers.
+fn merge(a: &VecDeque<Event>, b: &VecDeque<Event>) -> Vec<Event> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.seq <= y.seq => a.next(),
+            (Some(_) | None, Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, None) => break,
+        };
+        out.extend(next.cloned());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -98,6 +145,50 @@ mod tests {
         assert_eq!(ticker[0].seq, 11);
         assert!(ticker.windows(2).all(|w| w[1].seq == w[0].seq + 1));
         assert_eq!(log.last_seq(), (TICKER_LEN + 10) as u64);
+    }
+
+    #[test]
+    fn a_busy_minute_of_churn_does_not_push_the_story_out() {
+        let mut log = EventLog::default();
+        log.apply(
+            UNIX_EPOCH,
+            EventKind::Command {
+                user: "ana".into(),
+                text: "STA-core-a: down".into(),
+            },
+        );
+        for i in 0..(3 * TICKER_LEN) {
+            log.apply(UNIX_EPOCH, note(i));
+        }
+        log.apply(
+            UNIX_EPOCH,
+            EventKind::Command {
+                user: "ana".into(),
+                text: "STA: 2 fault(s) cleared".into(),
+            },
+        );
+        let ticker = log.ticker();
+        assert_eq!(ticker.len(), TICKER_LEN + 2);
+        assert_eq!(ticker[0].seq, 1, "the first command is still there");
+        assert!(matches!(ticker[0].kind, EventKind::Command { .. }));
+        assert!(ticker.windows(2).all(|w| w[0].seq < w[1].seq), "in order");
+        assert_eq!(ticker[1].seq, 2 * TICKER_LEN as u64 + 2);
+        assert_eq!(ticker[TICKER_LEN + 1].seq, log.last_seq());
+        for i in 0..(TICKER_STORY_LEN + 5) {
+            log.apply(
+                UNIX_EPOCH,
+                EventKind::Command {
+                    user: "ana".into(),
+                    text: format!("c{i}"),
+                },
+            );
+        }
+        let ticker = log.ticker();
+        let story = ticker
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Command { .. }))
+            .count();
+        assert_eq!(story, TICKER_STORY_LEN, "the story is bounded too");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod board;
 mod host;
 mod incidents;
 mod log;
+mod since;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -24,6 +25,7 @@ pub use board::{Board, Observed, Problem};
 pub use host::Host;
 pub use incidents::{IncidentBook, IncidentChange};
 pub use log::EventLog;
+pub use since::Since;
 
 use crate::config::Inventory;
 use crate::model::{HostSample, Observation, Policy};
@@ -38,6 +40,8 @@ pub struct State {
     incidents: IncidentBook,
     log: EventLog,
     host: Host,
+    since: Since,
+    faults: Arc<Vec<super::snapshot::SimFault>>,
     stats: EngineStats,
     seq: u64,
     /// Something changed since the last snapshot.
@@ -69,12 +73,15 @@ impl State {
             flap_high: inventory.event.flap_high,
             flap_low: inventory.event.flap_low,
         };
+        let since = Since::new(layout.devices.len(), layout.venues.len());
         State {
             started,
             board: Board::new(layout, inventory.topology(), policy),
             incidents: IncidentBook::new(run, venue_rank),
             log: EventLog::default(),
             host: Host::default(),
+            since,
+            faults: Arc::default(),
             stats: EngineStats::default(),
             seq: 0,
             dirty: true,
@@ -120,14 +127,18 @@ impl State {
         if !self.board.needs_eval() {
             return;
         }
+        let before = since::Shown::of(self.board.eval());
         for kind in self.board.settle() {
             self.log.apply(now, kind);
         }
+        let after = since::Shown::of(self.board.eval());
+        self.since.apply(&before, &after, self.board.snaps(), now);
         let changes = self.incidents.apply(self.board.problems(), now);
         for change in changes {
             let kind = match change {
                 IncidentChange::Opened(i) => EventKind::IncidentOpened {
                     id: i.id,
+                    severity: i.severity,
                     title: i.title,
                 },
                 IncidentChange::Severity(i, from) => EventKind::IncidentSeverity {
@@ -163,6 +174,15 @@ impl State {
     /// hands them to the poller.
     pub fn take_checks(&mut self) -> Vec<usize> {
         self.board.take_checks()
+    }
+
+    /// Records the simulator's faults in force (the task asks its fault
+    /// port after a command and now and then).
+    pub fn set_faults(&mut self, faults: Vec<super::snapshot::SimFault>) {
+        if *self.faults != faults {
+            self.faults = Arc::new(faults);
+            self.dirty = true;
+        }
     }
 
     /// Records a sample of the TOC host.
@@ -222,13 +242,17 @@ impl State {
                 .venues
                 .iter()
                 .zip(per_venue)
-                .map(|(eval, incidents)| VenueSnap {
+                .enumerate()
+                .map(|(v, (eval, incidents))| VenueSnap {
                     eval: *eval,
                     incidents,
+                    since: self.since.venue(v),
                 })
                 .collect(),
             groups: eval.groups.clone(),
             devices: self.board.snaps().to_vec(),
+            changes: self.since.devices(),
+            faults: Arc::clone(&self.faults),
             incidents: Arc::clone(self.incidents.list()),
             host: self.host.latest().cloned(),
             ticker: self.log.ticker(),
