@@ -424,9 +424,9 @@ mod tests {
         rig.all_ok();
         rig.snap();
         rig.answers.insert(rig.idx("STA-core"), CheckResult::Ok);
-        // The first failure waits for the parents' verdict (STA-core is
-        // checked at once and answers), the second counts.
-        for attempt in [0, 1] {
+        // The first failure waits for the parents' verdict: STA-core is
+        // checked at once, answers, and the failure counts.
+        for attempt in [1, 2] {
             rig.feed(
                 "STA-timing",
                 CheckResult::Fail("connect timed out".to_owned()),
@@ -441,6 +441,13 @@ mod tests {
             assert_eq!(d.attempt, attempt);
             assert_eq!(d.reason.as_deref(), Some("connect timed out"));
             assert_eq!(Rig::venue(&snap, "STA"), Status::Ok);
+            let core = &snap.devices[rig.idx("STA-core")];
+            // The first time only: then the verdict is in.
+            assert_eq!(
+                core.last_check > d.last_check,
+                attempt == 1,
+                "the parent is checked after the child first fails"
+            );
         }
     }
 
