@@ -332,7 +332,7 @@ impl Board {
                 queue.extend(self.children[c].iter().map(|g| g.0));
             }
         }
-        if !held && !(up && was_failing) {
+        if !(held || up && was_failing) {
             self.replay_children(idx, &mut observed);
         }
         // Whether the device answers decides its children's reachability:
