@@ -103,6 +103,10 @@ struct Screen {
     /// SSH).
     #[arg(long)]
     mouse: bool,
+    /// Draw with ASCII only (+ OK, X DOWN, +--+ borders), also when the
+    /// locale is UTF-8; without a UTF-8 locale this is the default.
+    #[arg(long)]
+    ascii: bool,
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -463,6 +467,13 @@ fn live(
     demo: bool,
 ) -> ExitCode {
     let name = if demo { "toc demo" } else { "toc run" };
+    let term = std::env::var("TERM").ok();
+    if let Some(why) = toc::console::theme::unusable_terminal(term.as_deref()) {
+        eprintln!(
+            "{name}: this terminal cannot show the console ({why}); run it in a terminal such as xterm, screen or tmux (TERM=xterm-256color, TERM=vt100, …)"
+        );
+        return ExitCode::FAILURE;
+    }
     if let Source::Synthetic { venues, devices } = source {
         use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
         if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
@@ -488,10 +499,22 @@ fn live(
         }
     };
     let no_color = screen.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let env = |name: &str| std::env::var(name).ok();
+    let glyphs = if screen.ascii {
+        toc::console::Glyphs::ASCII
+    } else {
+        toc::console::Glyphs::for_locale(
+            env("LC_ALL").as_deref(),
+            env("LC_CTYPE").as_deref(),
+            env("LANG").as_deref(),
+        )
+    };
     let options = toc::console::ConsoleOptions {
         color: !no_color,
         mouse: screen.mouse,
         demo,
+        glyphs,
+        palette: toc::console::Palette::for_terminal(term.as_deref(), env("COLORTERM").as_deref()),
     };
     // Simulator, poller and engine run on this thread: at 10,000 devices
     // they need about a fifth of a core together. One thread means one

@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::cmdline::{self, Line};
 use super::filter::{self, Filter};
 use super::keymap::{self, Action, Context};
-use super::theme::Theme;
+use super::theme::{Glyphs, Theme};
 use super::ui;
 use crate::engine::{Command, EventKind, FaultKind, Identity, IncidentId, Link, Reply, Snapshot};
 use crate::model::GroupIdx;
@@ -153,6 +153,8 @@ pub struct App {
     pub(crate) input: Option<Input>,
     pub(crate) message: Option<Message>,
     demo_steps: HashMap<usize, u8>,
+    /// `q` was pressed in `toc run`: the next key says whether to quit.
+    confirm_quit: bool,
 }
 
 impl App {
@@ -179,6 +181,7 @@ impl App {
             input: None,
             message: None,
             demo_steps: HashMap::new(),
+            confirm_quit: false,
         }
     }
 
@@ -264,6 +267,9 @@ impl App {
 
     /// A key from the terminal.
     pub fn on_key(&mut self, key: &KeyEvent, snap: &Snapshot) -> Effect {
+        if self.confirm_quit {
+            return self.on_quit_answer(key);
+        }
         match keymap::lookup_event(self.context(), key, self.demo) {
             Some(action) => self.update(action, snap),
             None => Effect::None,
@@ -323,7 +329,7 @@ impl App {
     /// state, and says what the loop must do.
     pub fn update(&mut self, action: Action, snap: &Snapshot) -> Effect {
         match action {
-            Action::Quit => return Effect::Quit,
+            Action::Quit => return self.quit(),
             Action::Help => {
                 self.help = if self.help.is_some() { None } else { Some(0) };
             }
@@ -484,7 +490,7 @@ impl App {
             Line::Host => self.focus = Pane::Host,
             Line::Events => self.focus = Pane::Ticker,
             Line::Help => self.help = Some(0),
-            Line::Quit => return Effect::Quit,
+            Line::Quit => return self.quit(),
             Line::Send(command) => return self.send(command.to_string(), vec![command]),
         }
         Effect::None
@@ -940,6 +946,56 @@ pub fn device_order(
         }),
     }
     order
+}
+
+/// Glyphs, and leaving the console: at once in a demo, after a yes in
+/// `toc run` (quitting stops the monitoring of live venues).
+impl App {
+    /// The question `toc run` asks before it quits.
+    pub const QUIT_QUESTION: &'static str = "quit toc? monitoring stops (y/N)";
+
+    /// Draws with `glyphs` (Unicode, or ASCII for a terminal without
+    /// UTF-8).
+    pub fn set_glyphs(&mut self, glyphs: Glyphs) {
+        self.theme = self.theme.with_glyphs(glyphs);
+    }
+
+    /// Whether the console waits for the answer to [`App::QUIT_QUESTION`].
+    pub fn confirming_quit(&self) -> bool {
+        self.confirm_quit
+    }
+
+    /// `q`, Ctrl-C or `:q`: a demo quits; `toc run` asks first.
+    fn quit(&mut self) -> Effect {
+        if self.demo {
+            return Effect::Quit;
+        }
+        self.confirm_quit = true;
+        self.input = None;
+        self.message = Some(Message {
+            text: Self::QUIT_QUESTION.to_owned(),
+            kind: MessageKind::Error,
+        });
+        Effect::None
+    }
+
+    /// The key after [`App::QUIT_QUESTION`]: `y` (or Ctrl-C again) quits,
+    /// any other key keeps monitoring.
+    fn on_quit_answer(&mut self, key: &KeyEvent) -> Effect {
+        if key.kind == KeyEventKind::Release {
+            return Effect::None;
+        }
+        self.confirm_quit = false;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('y' | 'Y') if !ctrl => Effect::Quit,
+            KeyCode::Char('c') if ctrl => Effect::Quit,
+            _ => {
+                self.info("not quitting: still monitoring");
+                Effect::None
+            }
+        }
+    }
 }
 
 #[cfg(test)]
