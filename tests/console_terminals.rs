@@ -95,7 +95,7 @@ fn venue_in_ascii() {
 #[test]
 fn device_in_ascii() {
     check_ascii("device", |app, snap| {
-        command(app, snap, "device STA-core-a")
+        command(app, snap, "device STA-core-a");
     });
 }
 
@@ -120,10 +120,7 @@ fn ascii_statuses_are_glyph_and_word() {
     // The bar counts devices with the same glyphs.
     let bar = shown.lines().next().unwrap();
     assert!(bar.contains("devices "), "{bar}");
-    assert!(
-        bar.contains(&format!("{}", Glyphs::ASCII.status(Status::Down))),
-        "{bar}"
-    );
+    assert!(bar.contains(Glyphs::ASCII.status(Status::Down)), "{bar}");
     // And the Unicode console is unchanged.
     let mut unicode = app(false);
     let shown = text(&draw(&mut unicode, &snap, 160, 48));

@@ -90,12 +90,11 @@ impl Glyphs {
             "•" => Some("*"),
             _ => None,
         };
-        match mark {
-            Some(m) => Cow::Borrowed(m),
-            None => {
-                let w = unicode_width::UnicodeWidthStr::width(symbol).max(1);
-                Cow::Owned("?".repeat(w))
-            }
+        if let Some(m) = mark {
+            Cow::Borrowed(m)
+        } else {
+            let w = unicode_width::UnicodeWidthStr::width(symbol).max(1);
+            Cow::Owned("?".repeat(w))
         }
     }
 }
