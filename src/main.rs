@@ -503,10 +503,6 @@ fn live(
     demo: bool,
 ) -> ExitCode {
     let name = if demo { "toc demo" } else { "toc run" };
-    let options = match console_options(name, screen, demo) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
     if let Source::Synthetic { venues, devices } = source {
         use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
         if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
@@ -518,6 +514,12 @@ fn live(
     }
     let inventory = match load(source) {
         Ok(inv) => inv,
+        Err(code) => return code,
+    };
+    // After the file (its errors come first), before the log and the
+    // engine: nothing starts on a terminal that cannot show the console.
+    let options = match console_options(name, screen, demo) {
+        Ok(options) => options,
         Err(code) => return code,
     };
     let data_dir = inventory.event.data_dir.clone();

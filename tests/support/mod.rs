@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod games;
+pub mod tmux;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
