@@ -342,7 +342,8 @@ async fn closed_port_is_connection_refused() {
     // Bound and held, never listening: refused, and no other program can
     // take the port while the test runs (a port let go could be).
     let held = tokio::net::TcpSocket::new_v4().expect("socket");
-    held.bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    held.bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
     let addr = held.local_addr().expect("addr");
     let once = check(&format!("http://{addr}/health"), "", 0).await;
     assert_eq!(once.result, fail("connection refused"));
