@@ -76,6 +76,9 @@ impl Glyphs {
         if let Some(s) = Status::ALL.iter().find(|s| s.glyph() == symbol) {
             return Cow::Borrowed(Glyphs::ASCII.status(*s));
         }
+        if let Some(folded) = fold_latin(symbol) {
+            return Cow::Owned(folded.to_string());
+        }
         let mark = match symbol {
             "…" => Some("~"),
             "·" | "─" | "━" | "—" | "–" | "═" => Some("-"),
@@ -97,6 +100,57 @@ impl Glyphs {
             Cow::Owned("?".repeat(w))
         }
     }
+}
+
+/// Latin letters with accents, and the letters they are made from: an
+/// accented letter shown in ASCII keeps its base (`Élancourt` as
+/// `Elancourt`, `Trocadéro` as `Trocadero`), as people write without
+/// accents.
+const LATIN: [(&str, char); 12] = [
+    ("ÀÁÂÃÄÅĀĂĄ", 'A'),
+    ("àáâãäåāăą", 'a'),
+    ("ÇĆĈĊČ", 'C'),
+    ("çćĉċč", 'c'),
+    ("ÈÉÊËĒĔĖĘĚ", 'E'),
+    ("èéêëēĕėęě", 'e'),
+    ("ÌÍÎÏĨĪĬĮİ", 'I'),
+    ("ìíîïĩīĭįı", 'i'),
+    ("ÒÓÔÕÖØŌŎŐ", 'O'),
+    ("òóôõöøōŏő", 'o'),
+    ("ÙÚÛÜŨŪŬŮŰŲ", 'U'),
+    ("ùúûüũūŭůűų", 'u'),
+];
+
+/// The ASCII letter of one cell holding a Latin letter: an accented
+/// letter ([`LATIN`], and the few below), or an ASCII letter followed by
+/// combining accents (`e` + U+0301).
+fn fold_latin(symbol: &str) -> Option<char> {
+    let mut chars = symbol.chars();
+    let first = chars.next()?;
+    let rest_combining = chars.all(|c| unicode_width::UnicodeWidthChar::width(c) == Some(0));
+    if !rest_combining {
+        return None;
+    }
+    if first.is_ascii_alphanumeric() {
+        return Some(first);
+    }
+    let more = match first {
+        'Ñ' | 'Ń' | 'Ņ' | 'Ň' => Some('N'),
+        'ñ' | 'ń' | 'ņ' | 'ň' => Some('n'),
+        'Ý' | 'Ÿ' => Some('Y'),
+        'ý' | 'ÿ' => Some('y'),
+        'Ź' | 'Ż' | 'Ž' => Some('Z'),
+        'ź' | 'ż' | 'ž' => Some('z'),
+        'Ś' | 'Ş' | 'Š' => Some('S'),
+        'ś' | 'ş' | 'š' | 'ß' => Some('s'),
+        _ => None,
+    };
+    more.or_else(|| {
+        LATIN
+            .iter()
+            .find(|(from, _)| from.contains(first))
+            .map(|(_, to)| *to)
+    })
 }
 
 /// How many colours the terminal can show. Every colour of the [`Theme`]
@@ -397,7 +451,12 @@ mod terminal_tests {
     #[case::bar("│", "|")]
     #[case::arrow("→", ">")]
     #[case::bullet("•", "*")]
-    #[case::accent("é", "?")]
+    #[case::accent("é", "e")]
+    #[case::capital_accent("É", "E")]
+    #[case::combining("e\u{301}", "e")]
+    #[case::cedilla("ç", "c")]
+    #[case::sharp_s("ß", "s")]
+    #[case::not_latin("λ", "?")]
     #[case::wide("東", "??")]
     fn cells_in_ascii(#[case] cell: &str, #[case] ascii: &str) {
         assert_eq!(Glyphs::ascii_cell(cell), ascii);
