@@ -450,6 +450,48 @@ async fn tcp_connects_time_out_while_down_and_succeed_again_after_clear() {
     );
 }
 
+/// A TCP device going down and up again never lets go of its port: a
+/// program binding the same port all the while (as another simulator or
+/// an ephemeral bind on a busy machine would) never gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_device_keeps_its_port_while_it_goes_down_and_up() {
+    let mut f = Fixture::new();
+    let sim = f.start(None).await;
+    let port = f.ports.tcp_a;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let thief = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut tries = 0_u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tries += 1;
+                if let Ok(l) = StdTcpListener::bind((HOST, port)) {
+                    return Err(format!("took the port after {tries} tries: {l:?}"));
+                }
+            }
+            Ok(tries)
+        })
+    };
+    for _ in 0..3 {
+        sim.state().set("AAA-timing", Fault::Down, None).unwrap();
+        assert!(
+            eventually(QUICK, || async {
+                connect(port).await == Err("timeout".to_owned())
+            })
+            .await,
+            "connects still succeed while the device is down"
+        );
+        sim.state().clear("AAA-timing", None).unwrap();
+        assert!(
+            eventually(QUICK, || async { connect(port).await.is_ok() }).await,
+            "connects still fail after the fault was cleared"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let tries = thief.join().unwrap();
+    assert!(tries.is_ok(), "{tries:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uplink_down_silences_one_venue_and_not_the_other() {
     let mut f = Fixture::new();
