@@ -2,9 +2,10 @@
 //! command-line tools, and a TCP black hole.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod tmux;
+
 pub mod engine;
 pub mod games;
-pub mod tmux;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
