@@ -41,10 +41,10 @@ fn tile_says(pane: &str, code: &str, word: &str) -> bool {
 
 /// `toc demo` in tmux with `env` before it, and a shell that reports how
 /// it exited.
-fn demo(dir: &Path, env: &str) -> Tmux {
+fn demo(dir: &Path, env: &str, args: &str) -> Tmux {
     let venues = copy_venues(dir);
     let script = format!(
-        "{env} '{BIN}' demo '{}' --interval 1000ms --timeout 200ms; echo \"toc exited $?\"; sleep 600",
+        "{env} '{BIN}' demo '{}' --interval 1000ms --timeout 200ms {args}; echo \"toc exited $?\"; sleep 600",
         venues.display()
     );
     Tmux::start(dir, &script)
@@ -64,35 +64,38 @@ fn a_c_locale_gets_ascii_only_and_every_status_is_still_glyph_and_word() {
         return;
     }
     let _serial = serial();
-    let dir = tempfile::tempdir().unwrap();
-    let tmux = demo(
-        dir.path(),
-        "env -u LC_CTYPE LANG=C LC_ALL=C TERM=xterm-256color",
-    );
-    only_sta(&tmux);
-    tmux.wait(Duration::from_secs(30), "STA + OK", |p| {
-        tile_says(p, "STA", "+ OK")
-    });
-    tmux.keys(":fault STA-core-a down");
-    tmux.key("Enter");
-    let pane = tmux.wait(Duration::from_secs(20), "STA ^ DEGRADED", |p| {
-        tile_says(p, "STA", "^ DEGRADED")
-    });
-    let bar = pane.lines().next().unwrap_or_default();
-    assert!(
-        bar.contains("^ DEGRADED") && bar.contains("devices "),
-        "the bar: {bar}"
-    );
-    let bytes = tmux.capture_bytes(false);
-    let high: Vec<u8> = bytes.iter().copied().filter(|b| *b >= 0x80).collect();
-    assert!(
-        high.is_empty(),
-        "bytes above 0x7f on a C-locale screen: {high:x?}\n{pane}"
-    );
-    tmux.key("q");
-    tmux.wait(Duration::from_secs(10), "toc exits", |p| {
-        p.contains("toc exited 0")
-    });
+    for (env, args) in [
+        ("env -u LC_CTYPE LANG=C LC_ALL=C TERM=xterm-256color", ""),
+        // `--ascii` in a UTF-8 locale.
+        ("env LC_ALL=C.UTF-8 TERM=xterm-256color", "--ascii"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let tmux = demo(dir.path(), env, args);
+        only_sta(&tmux);
+        tmux.wait(Duration::from_secs(30), "STA + OK", |p| {
+            tile_says(p, "STA", "+ OK")
+        });
+        tmux.keys(":fault STA-core-a down");
+        tmux.key("Enter");
+        let pane = tmux.wait(Duration::from_secs(20), "STA ^ DEGRADED", |p| {
+            tile_says(p, "STA", "^ DEGRADED")
+        });
+        let bar = pane.lines().next().unwrap_or_default();
+        assert!(
+            bar.contains("^ DEGRADED") && bar.contains("devices "),
+            "{env} {args}: the bar: {bar}"
+        );
+        let bytes = tmux.capture_bytes(false);
+        let high: Vec<u8> = bytes.iter().copied().filter(|b| *b >= 0x80).collect();
+        assert!(
+            high.is_empty(),
+            "{env} {args}: bytes above 0x7f on screen: {high:x?}\n{pane}"
+        );
+        tmux.key("q");
+        tmux.wait(Duration::from_secs(10), "toc exits", |p| {
+            p.contains("toc exited 0")
+        });
+    }
 }
 
 #[test]
@@ -106,6 +109,7 @@ fn xterm_gets_the_basic_colour_codes_and_xterm_256color_may_get_more() {
         let tmux = demo(
             dir.path(),
             &format!("env -u COLORTERM -u NO_COLOR LC_ALL=C.UTF-8 TERM={term}"),
+            "",
         );
         // A UTF-8 locale keeps the Unicode glyphs (and tmux shows them:
         // the C-locale test above would see them).
