@@ -103,6 +103,10 @@ struct Screen {
     /// SSH).
     #[arg(long)]
     mouse: bool,
+    /// Draw with ASCII only (+ OK, X DOWN, +--+ borders), also when the
+    /// locale is UTF-8; without a UTF-8 locale this is the default.
+    #[arg(long)]
+    ascii: bool,
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -459,6 +463,42 @@ enum Source {
     Synthetic { venues: usize, devices: usize },
 }
 
+/// How the console of `toc demo` / `toc run` draws, from the flags and
+/// the environment: colours (`NO_COLOR`), glyphs (the locale, `--ascii`),
+/// the palette (`TERM`, `COLORTERM`). `Err` after saying why on a
+/// terminal that cannot show the console at all (`TERM=dumb` or unset).
+fn console_options(
+    name: &str,
+    screen: &Screen,
+    demo: bool,
+) -> Result<toc::console::ConsoleOptions, ExitCode> {
+    let env = |name: &str| std::env::var(name).ok();
+    let term = env("TERM");
+    if let Some(why) = toc::console::theme::unusable_terminal(term.as_deref()) {
+        eprintln!(
+            "{name}: this terminal cannot show the console ({why}); run it in a terminal such as xterm, screen or tmux (TERM=xterm-256color, TERM=vt100, …)"
+        );
+        return Err(ExitCode::FAILURE);
+    }
+    let no_color = screen.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let glyphs = if screen.ascii {
+        toc::console::Glyphs::ASCII
+    } else {
+        toc::console::Glyphs::for_locale(
+            env("LC_ALL").as_deref(),
+            env("LC_CTYPE").as_deref(),
+            env("LANG").as_deref(),
+        )
+    };
+    Ok(toc::console::ConsoleOptions {
+        color: !no_color,
+        mouse: screen.mouse,
+        demo,
+        glyphs,
+        palette: toc::console::Palette::for_terminal(term.as_deref(), env("COLORTERM").as_deref()),
+    })
+}
+
 /// `toc demo` and `toc run`: engine and console (and, in a demo, the
 /// simulator) in one process.
 fn live(
@@ -481,6 +521,12 @@ fn live(
         Ok(inv) => inv,
         Err(code) => return code,
     };
+    // After the file (its errors come first), before the log and the
+    // engine: nothing starts on a terminal that cannot show the console.
+    let options = match console_options(name, screen, demo) {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
     let data_dir = inventory.event.data_dir.clone();
     let log = match start_log(&data_dir, &inventory.event.logs) {
         Ok(path) => path,
@@ -491,12 +537,6 @@ fn live(
             );
             return ExitCode::FAILURE;
         }
-    };
-    let no_color = screen.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let options = toc::console::ConsoleOptions {
-        color: !no_color,
-        mouse: screen.mouse,
-        demo,
     };
     // Simulator, poller and engine run on this thread: at 10,000 devices
     // they need about a fifth of a core together. One thread means one

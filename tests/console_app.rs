@@ -218,7 +218,10 @@ fn command_line_panes_help_and_quit() {
     key(&mut app, &snap, KeyCode::Enter);
     assert_eq!(app.view(), View::Wall);
     typed(&mut app, &snap, ":q");
-    assert_eq!(key(&mut app, &snap, KeyCode::Enter), Effect::Quit);
+    // Not a demo: `toc run` asks first.
+    assert_eq!(key(&mut app, &snap, KeyCode::Enter), Effect::None);
+    assert!(app.confirming_quit());
+    assert_eq!(key(&mut app, &snap, KeyCode::Char('y')), Effect::Quit);
 }
 
 #[test]

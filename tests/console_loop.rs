@@ -16,7 +16,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use futures_util::Stream;
 use ratatui::Terminal;
 use support::games;
-use toc::console::{ConsoleOptions, run_loop};
+use toc::console::{App, ConsoleOptions, run_loop};
 use toc::engine::{
     Command, Done, EngineHandle, FaultKind, Identity, Link, Refusal, Request, Role, Snapshot,
 };
@@ -67,6 +67,7 @@ fn start(demo: bool) -> Rig {
         color: true,
         mouse: false,
         demo,
+        ..ConsoleOptions::default()
     };
     let console = tokio::spawn(async move {
         let mut terminal = Terminal::new(screen).unwrap();
@@ -137,7 +138,10 @@ async fn venue_command_opens_the_venue_and_q_quits() {
     let screen = rig.shows("Parc des Princes · Paris").await;
     assert!(screen.contains("PDP-core-a"), "{screen}");
     assert!(screen.contains("olga (operator)"), "{screen}");
+    // `toc run` asks before it stops monitoring.
     rig.key(KeyCode::Char('q'));
+    rig.shows(App::QUIT_QUESTION).await;
+    rig.key(KeyCode::Char('y'));
     rig.ends().await;
 }
 
@@ -236,6 +240,8 @@ async fn a_new_snapshot_is_drawn_and_a_lost_engine_keeps_the_last_one() {
     rig.type_line(":venue sta");
     rig.shows("Stade de France · Saint-Denis").await;
     rig.key(KeyCode::Char('q'));
+    rig.shows(App::QUIT_QUESTION).await;
+    rig.key(KeyCode::Char('y'));
     rig.ends().await;
 }
 

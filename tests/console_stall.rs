@@ -67,6 +67,7 @@ async fn a_blocked_terminal_does_not_delay_detection_and_the_console_catches_up(
         color: true,
         mouse: false,
         demo: true,
+        ..ConsoleOptions::default()
     };
     let input = futures_util::stream::pending::<std::io::Result<crossterm::event::Event>>();
     let console = screen::console_thread(backend, input, console_handle, options);

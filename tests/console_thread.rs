@@ -60,6 +60,7 @@ fn start(gate: Arc<Gate>) -> Rig {
         color: true,
         mouse: false,
         demo: true,
+        ..ConsoleOptions::default()
     };
     let console = screen::console_thread(backend, key_stream(key_rx), handle, options);
     Rig {

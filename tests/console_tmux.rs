@@ -145,7 +145,7 @@ fn demo_in_tmux_shows_the_wall_turns_a_venue_orange_then_red_and_quits_clean() {
     // The shell reports how toc exited and what the terminal modes are
     // afterwards, then waits so the pane can be read.
     let script = format!(
-        "TERM=xterm-256color '{bin}' demo '{}' --interval {INTERVAL_MS}ms --timeout {TIMEOUT_MS}ms; \
+        "LC_ALL=C.UTF-8 TERM=xterm-256color '{bin}' demo '{}' --interval {INTERVAL_MS}ms --timeout {TIMEOUT_MS}ms; \
          echo \"toc exited $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo | tr '\\n' ' '; echo; sleep 600",
         venues.display()
     );

@@ -25,18 +25,20 @@ use toc::snmp::client::Client;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// Ports the OS says are free now, all distinct.
-fn free_ports(udp: usize, tcp: usize) -> (Vec<u16>, Vec<u16>) {
-    let u: Vec<std::net::UdpSocket> = (0..udp)
-        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let t: Vec<std::net::TcpListener> = (0..tcp)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    (
-        u.iter().map(|s| s.local_addr().unwrap().port()).collect(),
-        t.iter().map(|s| s.local_addr().unwrap().port()).collect(),
+/// The simulator on ports from the system for every address of `inv`
+/// (the file's ports are never bound), and `inv` pointed at them.
+async fn serve(inv: &Arc<Inventory>) -> (sim::SimHandle, Arc<Inventory>) {
+    let sim = sim::start(
+        Arc::clone(inv),
+        SimOptions {
+            ephemeral: true,
+            ..SimOptions::default()
+        },
     )
+    .await
+    .expect("sim starts");
+    let served = Arc::new(sim::remap(inv, &sim.summary().remapped));
+    (sim, served)
 }
 
 fn load(dir: &Path, text: &str) -> Arc<Inventory> {
@@ -58,24 +60,30 @@ async fn live_snmp_agents_keep_their_rhythm_beside_a_black_hole() {
     const CYCLES: u32 = 8;
     // 200 simulated devices on 4 agent ports, and a UDP port that swallows
     // everything (kept open, never read: no ICMP refusal comes back).
-    let (udp, _) = free_ports(4, 0);
     let hole = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let hole_port = hole.local_addr().unwrap().port();
-    let mut text = String::from(HEAD);
-    text.push_str("[[venues]]\ncode = \"TST\"\nname = \"Test\"\ncity = \"Loopback\"\n\n");
-    for i in 0..200 {
-        let port = udp[i % 4];
-        writeln!(text, "[[venues.devices]]\nid = \"TST-sw-{i:03}\"\nrole = \"switch\"\nprobe = \"snmp://127.0.0.1:{port}\"\nprofile = \"v2\"\ncontext = \"TST-sw-{i:03}\"\n").unwrap();
-    }
-    // The simulator serves the 200; the poller also has the black hole.
+    // The file names agent ports 1 to 4; the simulator serves them on
+    // ports from the system.
+    let venue = |udp: &[u16]| {
+        let mut text = String::from(HEAD);
+        text.push_str("[[venues]]\ncode = \"TST\"\nname = \"Test\"\ncity = \"Loopback\"\n\n");
+        for i in 0..200 {
+            let port = udp[i % 4];
+            writeln!(text, "[[venues.devices]]\nid = \"TST-sw-{i:03}\"\nrole = \"switch\"\nprobe = \"snmp://127.0.0.1:{port}\"\nprofile = \"v2\"\ncontext = \"TST-sw-{i:03}\"\n").unwrap();
+        }
+        text
+    };
     let sim_dir = tempfile::tempdir().unwrap();
-    let sim_inv = load(sim_dir.path(), &text);
+    let sim_inv = load(sim_dir.path(), &venue(&[1, 2, 3, 4]));
+    let (sim, _) = serve(&sim_inv).await;
+    let served: Vec<u16> = (1..=4)
+        .map(|p| sim.summary().remapped[&SocketAddr::from(([127, 0, 0, 1], p))].port())
+        .collect();
+    // The simulator serves the 200; the poller also has the black hole.
+    let mut text = venue(&served);
     writeln!(text, "[[venues.devices]]\nid = \"TST-hole\"\nrole = \"switch\"\nprobe = \"snmp://127.0.0.1:{hole_port}\"\nprofile = \"v2\"\n").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inv = load(dir.path(), &text);
-    let sim = sim::start(sim_inv, SimOptions::default())
-        .await
-        .expect("sim starts");
 
     let client = Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2).unwrap();
     let probe = Arc::new(SnmpProbe::new(client.clone(), &inv.profiles, 0));
@@ -153,9 +161,10 @@ async fn live_snmp_agents_keep_their_rhythm_beside_a_black_hole() {
     drop(hole);
 }
 
-/// One venue of each probe kind, for the fault round trip.
+/// One venue of each probe kind, for the fault round trip, on ports that
+/// are never bound (see [`serve`]).
 fn small_venues(dir: &Path) -> Arc<Inventory> {
-    let (udp, tcp) = free_ports(2, 3);
+    let (udp, tcp) = ([1, 2], [3, 4, 5]);
     let (http_a, http_b, timing) = (tcp[0], tcp[1], tcp[2]);
     let mut t = String::from(HEAD);
     for (code, snmp, http) in [("AAA", udp[0], http_a), ("BBB", udp[1], http_b)] {
@@ -207,10 +216,7 @@ async fn control(addr: SocketAddr, body: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_set_over_the_control_api_reach_the_probes() {
     let dir = tempfile::tempdir().unwrap();
-    let inv = small_venues(dir.path());
-    let sim = sim::start(Arc::clone(&inv), SimOptions::default())
-        .await
-        .expect("sim starts");
+    let (sim, inv) = serve(&small_venues(dir.path())).await;
     let api = sim.control_addr();
 
     let all = check_all(&inv).await;

@@ -46,25 +46,21 @@ fn args(a: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_by_url_and_by_device_id() {
-    let ports: Vec<std::net::UdpSocket> = (0..2)
-        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let (p2, p3) = (
-        ports[0].local_addr().unwrap().port(),
-        ports[1].local_addr().unwrap().port(),
-    );
-    drop(ports);
-    let text = format!(
-        "[event]\nname = \"cli\"\npoll_interval = \"5s\"\ntimeout = \"300ms\"\nretries = 0\n\n\
+    // The simulator serves the file's agent ports 1 and 2 on ports from
+    // the system; the file `toc probe` reads names those.
+    let text = |p2: u16, p3: u16| {
+        format!(
+            "[event]\nname = \"cli\"\npoll_interval = \"5s\"\ntimeout = \"300ms\"\nretries = 0\n\n\
          [profiles.v2]\nversion = \"v2c\"\ncommunity = \"cli-comm\"\n\n\
          [profiles.v3]\nversion = \"v3\"\nuser = \"cli-user\"\nauth = \"sha256\"\nauth_passphrase_env = \"TOC_SNMP_AUTH\"\nprivacy = \"aes128\"\nprivacy_passphrase_env = \"TOC_SNMP_PRIV\"\n\n\
          [[venues]]\ncode = \"CLI\"\nname = \"CLI Arena\"\ncity = \"Loopback\"\n\n\
          [[venues.devices]]\nid = \"CLI-core-a\"\nrole = \"core-switch\"\nprobe = \"snmp://127.0.0.1:{p2}\"\nprofile = \"v2\"\ncontext = \"CLI-core-a\"\ninterfaces = [\"Te1/0/1\", \"Te1/0/2\"]\n\n\
          [[venues.devices]]\nid = \"CLI-rtr-a\"\nrole = \"router\"\nprobe = \"snmp://127.0.0.1:{p3}\"\nprofile = \"v3\"\ncontext = \"CLI-rtr-a\"\n"
-    );
+        )
+    };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("venues.toml");
-    std::fs::write(&file, &text).unwrap();
+    std::fs::write(&file, text(1, 2)).unwrap();
     let file = file.to_str().unwrap().to_owned();
     let (mut inv, _) = Inventory::load(std::path::Path::new(&file)).unwrap();
     // The simulator in this process cannot read the passphrases from the
@@ -80,9 +76,19 @@ async fn probe_by_url_and_by_device_id() {
             *s = Secret::Literal(PRIV.into());
         }
     }
-    let sim = sim::start(Arc::new(inv), SimOptions::default())
-        .await
-        .expect("sim starts");
+    let sim = sim::start(
+        Arc::new(inv),
+        SimOptions {
+            ephemeral: true,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .expect("sim starts");
+    let served =
+        |p: u16| sim.summary().remapped[&std::net::SocketAddr::from(([127, 0, 0, 1], p))].port();
+    let (p2, p3) = (served(1), served(2));
+    std::fs::write(&file, text(p2, p3)).unwrap();
     let v2 = format!("snmp://127.0.0.1:{p2}");
     let v3 = format!("snmp://127.0.0.1:{p3}");
 

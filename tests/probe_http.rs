@@ -339,9 +339,12 @@ async fn silent_server_times_out_on_every_attempt() {
 
 #[tokio::test]
 async fn closed_port_is_connection_refused() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
+    // Bound and held, never listening: refused, and no other program can
+    // take the port while the test runs (a port let go could be).
+    let held = tokio::net::TcpSocket::new_v4().expect("socket");
+    held.bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let addr = held.local_addr().expect("addr");
     let once = check(&format!("http://{addr}/health"), "", 0).await;
     assert_eq!(once.result, fail("connection refused"));
     let twice = check(&format!("http://{addr}/health"), "", 1).await;

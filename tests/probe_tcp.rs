@@ -91,10 +91,11 @@ async fn localhost_resolves_and_connects() {
 
 #[tokio::test]
 async fn a_closed_port_is_refused() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // A port held but not listening: refused, and no other program can
+    // take it while the test runs (a port let go could be).
+    let held = tokio::net::TcpSocket::new_v4().unwrap();
+    held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = held.local_addr().unwrap().port();
     let dev = device(&format!("tcp://127.0.0.1:{port}"), "1s");
 
     let outcome = TcpProbe::new(1).check(&dev).await;

@@ -24,53 +24,36 @@ use toc::sim::faults::Fault;
 use toc::sim::{Scenario, SimError, SimHandle, SimOptions};
 use tokio::net::TcpStream;
 
-/// `n` distinct free TCP ports: bind port 0 `n` times, note the ports,
-/// let them all go together (one at a time, the OS may hand out the same
-/// port twice).
-fn free_tcp(n: usize) -> Vec<u16> {
-    let held: Vec<StdTcpListener> = (0..n)
-        .map(|_| StdTcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    held.iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
+/// Ports held on 127.0.0.1 for a test that needs the simulator on fixed
+/// ports: the simulator is started on the same port numbers of 127.0.0.2
+/// ([`FIXED_HOST`]). While a port is held on 127.0.0.1, no other program
+/// can bind it on 127.0.0.1 or on every address (0.0.0.0), so the port on
+/// 127.0.0.2 stays free for the test without being picked, let go and
+/// bound again later.
+#[derive(Debug)]
+struct Reserved {
+    _udp: Vec<StdUdpSocket>,
+    _tcp: Vec<StdTcpListener>,
 }
 
-/// `n` distinct free UDP ports.
-fn free_udp(n: usize) -> Vec<u16> {
-    let held: Vec<StdUdpSocket> = (0..n)
-        .map(|_| StdUdpSocket::bind("127.0.0.1:0").unwrap())
-        .collect();
-    held.iter()
-        .map(|s| s.local_addr().unwrap().port())
-        .collect()
-}
+/// The loopback address of fixed-port runs (see [`Reserved`]).
+const FIXED_HOST: &str = "127.0.0.2";
 
-/// The ports of the test inventory.
-#[derive(Debug, Clone, Copy)]
-struct Ports {
-    snmp_a: u16,
-    snmp_b: u16,
-    http_a: u16,
-    http_b: u16,
-    tcp_a: u16,
-    tcp_b: u16,
-    /// Not in the inventory: for the control API of `toc sim`.
-    control: u16,
-}
+/// The loopback address of ephemeral runs.
+const HOST: &str = "127.0.0.1";
 
-impl Ports {
-    fn new() -> Self {
-        let (udp, tcp) = (free_udp(2), free_tcp(5));
-        Self {
-            snmp_a: udp[0],
-            snmp_b: udp[1],
-            http_a: tcp[0],
-            http_b: tcp[1],
-            tcp_a: tcp[2],
-            tcp_b: tcp[3],
-            control: tcp[4],
-        }
+impl Reserved {
+    /// Holds `udp` UDP and `tcp` TCP ports, all distinct.
+    fn new(udp: usize, tcp: usize) -> (Self, Vec<u16>, Vec<u16>) {
+        let u: Vec<StdUdpSocket> = (0..udp)
+            .map(|_| StdUdpSocket::bind((HOST, 0)).unwrap())
+            .collect();
+        let t: Vec<StdTcpListener> = (0..tcp)
+            .map(|_| StdTcpListener::bind((HOST, 0)).unwrap())
+            .collect();
+        let up = u.iter().map(|s| s.local_addr().unwrap().port()).collect();
+        let tp = t.iter().map(|l| l.local_addr().unwrap().port()).collect();
+        (Self { _udp: u, _tcp: t }, up, tp)
     }
 }
 
@@ -99,64 +82,124 @@ fn device(out: &mut String, id: &str, probe: &str) {
     }
 }
 
+/// The ports of the test inventory.
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    snmp_a: u16,
+    snmp_b: u16,
+    http_a: u16,
+    http_b: u16,
+    tcp_a: u16,
+    tcp_b: u16,
+}
+
+impl Ports {
+    /// The ports written in the file of an ephemeral run: never bound (the
+    /// simulator serves each on a port from the system).
+    const FILE: Ports = Ports {
+        snmp_a: 1,
+        snmp_b: 2,
+        http_a: 3,
+        http_b: 4,
+        tcp_a: 5,
+        tcp_b: 6,
+    };
+
+    /// Where an ephemeral simulator serves the addresses of [`Ports::FILE`].
+    fn served(self, remapped: &BTreeMap<SocketAddr, SocketAddr>) -> Ports {
+        let at = |port: u16| {
+            let from = SocketAddr::new(HOST.parse().unwrap(), port);
+            remapped
+                .get(&from)
+                .unwrap_or_else(|| panic!("{from} is not served: {remapped:?}"))
+                .port()
+        };
+        Ports {
+            snmp_a: at(self.snmp_a),
+            snmp_b: at(self.snmp_b),
+            http_a: at(self.http_a),
+            http_b: at(self.http_b),
+            tcp_a: at(self.tcp_a),
+            tcp_b: at(self.tcp_b),
+        }
+    }
+}
+
 /// Two venues, AAA and BBB, each with an SNMP agent, HTTP health and a
-/// TCP device; plus one device that is not on loopback.
-fn venues_toml(p: Ports) -> String {
+/// TCP device; plus one device that is not on loopback. BBB names its
+/// SNMP and HTTP addresses by host name when `host` is 127.0.0.1.
+fn venues_toml(p: Ports, host: &str) -> String {
+    let named = if host == HOST { "localhost" } else { host };
     let mut s = HEADER.to_owned();
     s.push_str(
         "\n[[venues]]\ncode = \"AAA\"\nname = \"Arena A\"\ncity = \"Paris\"\nsports = [\"Judo\"]\n",
     );
-    device(&mut s, "AAA-rtr", &format!("snmp://127.0.0.1:{}", p.snmp_a));
-    device(
-        &mut s,
-        "AAA-core",
-        &format!("snmp://127.0.0.1:{}", p.snmp_a),
-    );
+    device(&mut s, "AAA-rtr", &format!("snmp://{host}:{}", p.snmp_a));
+    device(&mut s, "AAA-core", &format!("snmp://{host}:{}", p.snmp_a));
     for id in ["AAA-ovr-a", "AAA-ovr-b"] {
         device(
             &mut s,
             id,
-            &format!("http://127.0.0.1:{}/health/{id}", p.http_a),
+            &format!("http://{host}:{}/health/{id}", p.http_a),
         );
     }
-    device(
-        &mut s,
-        "AAA-timing",
-        &format!("tcp://127.0.0.1:{}", p.tcp_a),
-    );
+    device(&mut s, "AAA-timing", &format!("tcp://{host}:{}", p.tcp_a));
     device(&mut s, "AAA-remote", "tcp://10.255.255.1:9");
     s.push_str("\n[[venues]]\ncode = \"BBB\"\nname = \"Bowl B\"\ncity = \"Lyon\"\nsports = [\"Football\"]\n");
-    device(&mut s, "BBB-rtr", &format!("snmp://localhost:{}", p.snmp_b));
+    device(&mut s, "BBB-rtr", &format!("snmp://{named}:{}", p.snmp_b));
     device(
         &mut s,
         "BBB-ovr",
-        &format!("http://localhost:{}/health/BBB-ovr", p.http_b),
+        &format!("http://{named}:{}/health/BBB-ovr", p.http_b),
     );
-    device(
-        &mut s,
-        "BBB-timing",
-        &format!("tcp://127.0.0.1:{}", p.tcp_b),
-    );
+    device(&mut s, "BBB-timing", &format!("tcp://{host}:{}", p.tcp_b));
     s
 }
 
+/// The test inventory in a temporary folder. [`Fixture::new`] is for an
+/// ephemeral simulator ([`Fixture::start`]): `ports` are the file's until
+/// it starts, then where it serves. [`Fixture::fixed`] is for a
+/// simulator on the file's ports (on [`FIXED_HOST`], held free by
+/// `reserved`); `control` is a free port for the control API there.
 struct Fixture {
     dir: TempDir,
+    host: &'static str,
     ports: Ports,
+    control: u16,
     inventory: Arc<Inventory>,
+    _reserved: Option<Reserved>,
 }
 
 impl Fixture {
     fn new() -> Self {
+        Self::write(HOST, Ports::FILE, 0, None)
+    }
+
+    fn fixed() -> Self {
+        let (reserved, udp, tcp) = Reserved::new(2, 5);
+        let ports = Ports {
+            snmp_a: udp[0],
+            snmp_b: udp[1],
+            http_a: tcp[0],
+            http_b: tcp[1],
+            tcp_a: tcp[2],
+            tcp_b: tcp[3],
+        };
+        Self::write(FIXED_HOST, ports, tcp[4], Some(reserved))
+    }
+
+    fn write(host: &'static str, ports: Ports, control: u16, reserved: Option<Reserved>) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let ports = Ports::new();
         let path = dir.path().join("venues.toml");
-        std::fs::write(&path, venues_toml(ports)).unwrap();
+        std::fs::write(&path, venues_toml(ports, host)).unwrap();
         let (inventory, _) = Inventory::load(&path).expect("test inventory is valid");
         Self {
             dir,
+            host,
             ports,
+            control,
             inventory: Arc::new(inventory),
+            _reserved: reserved,
         }
     }
 
@@ -170,16 +213,24 @@ impl Fixture {
         Scenario::load(&path, &self.inventory).expect("scenario is valid")
     }
 
-    async fn start(&self, scenario: Option<Scenario>) -> SimHandle {
-        toc::sim::start(
+    /// Starts the simulator: ephemeral for [`Fixture::new`] (then `ports`
+    /// say where it serves), on the file's ports for [`Fixture::fixed`].
+    async fn start(&mut self, scenario: Option<Scenario>) -> SimHandle {
+        let ephemeral = self.host == HOST;
+        let sim = toc::sim::start(
             Arc::clone(&self.inventory),
             SimOptions {
                 scenario,
+                ephemeral,
                 ..SimOptions::default()
             },
         )
         .await
-        .expect("sim starts")
+        .expect("sim starts");
+        if ephemeral {
+            self.ports = Ports::FILE.served(&sim.summary().remapped);
+        }
+        sim
     }
 
     fn health_url(&self, id: &str) -> String {
@@ -188,7 +239,7 @@ impl Fixture {
         } else {
             self.ports.http_b
         };
-        format!("http://127.0.0.1:{port}/health/{id}")
+        format!("http://{}:{port}/health/{id}", self.host)
     }
 }
 
@@ -261,7 +312,7 @@ const SHORT: Duration = Duration::from_millis(700);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_every_loopback_device_and_skips_the_rest() {
-    let f = Fixture::new();
+    let mut f = Fixture::fixed();
     let sim = f.start(None).await;
     let s = sim.summary();
     assert_eq!((s.snmp_ports, s.snmp_devices), (2, 3));
@@ -274,18 +325,18 @@ async fn serves_every_loopback_device_and_skips_the_rest() {
     assert!(s.skipped[0].reason.contains("not a loopback"), "{s:?}");
     // The SNMP ports are held by the simulator's agents.
     for port in [f.ports.snmp_a, f.ports.snmp_b] {
-        let err = StdUdpSocket::bind(("127.0.0.1", port)).expect_err("port is taken");
+        let err = StdUdpSocket::bind((FIXED_HOST, port)).expect_err("port is taken");
         assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     }
     sim.shutdown().await;
     // And let go on shutdown.
-    StdUdpSocket::bind(("127.0.0.1", f.ports.snmp_a)).expect("port is free again");
-    StdTcpListener::bind(("127.0.0.1", f.ports.http_a)).expect("port is free again");
+    StdUdpSocket::bind((FIXED_HOST, f.ports.snmp_a)).expect("port is free again");
+    StdTcpListener::bind((FIXED_HOST, f.ports.http_a)).expect("port is free again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_device_answers_ok_with_json() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let _sim = f.start(None).await;
     for id in ["AAA-ovr-a", "AAA-ovr-b", "BBB-ovr"] {
         let (status, body) = health(&f.health_url(id), QUICK).await.unwrap();
@@ -299,7 +350,7 @@ async fn healthy_device_answers_ok_with_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_device_is_404() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let _sim = f.start(None).await;
     let (status, _) = health(&f.health_url("AAA-nope"), QUICK).await.unwrap();
     assert_eq!(status, 404);
@@ -310,7 +361,7 @@ async fn unknown_device_is_404() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_fail_is_401_and_high_cpu_is_degraded() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let sim = f.start(None).await;
     let state = sim.state();
     state.set("AAA-ovr-a", Fault::AuthFail, None).unwrap();
@@ -328,7 +379,7 @@ async fn auth_fail_is_401_and_high_cpu_is_degraded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_device_answers_after_its_delay() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let sim = f.start(None).await;
     sim.state()
         .set("BBB-ovr", Fault::Slow(Duration::from_millis(800)), None)
@@ -350,7 +401,7 @@ async fn slow_device_answers_after_its_delay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn down_device_never_answers() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let sim = f.start(None).await;
     sim.state().set("AAA-ovr-a", Fault::Down, None).unwrap();
     assert_eq!(
@@ -371,7 +422,7 @@ async fn down_device_never_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_connects_time_out_while_down_and_succeed_again_after_clear() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let sim = f.start(None).await;
     let port = f.ports.tcp_a;
     assert_eq!(connect(port).await, Ok(()));
@@ -399,9 +450,51 @@ async fn tcp_connects_time_out_while_down_and_succeed_again_after_clear() {
     );
 }
 
+/// A TCP device going down and up again never lets go of its port: a
+/// program binding the same port all the while (as another simulator or
+/// an ephemeral bind on a busy machine would) never gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_device_keeps_its_port_while_it_goes_down_and_up() {
+    let mut f = Fixture::new();
+    let sim = f.start(None).await;
+    let port = f.ports.tcp_a;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let thief = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut tries = 0_u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tries += 1;
+                if let Ok(l) = StdTcpListener::bind((HOST, port)) {
+                    return Err(format!("took the port after {tries} tries: {l:?}"));
+                }
+            }
+            Ok(tries)
+        })
+    };
+    for _ in 0..3 {
+        sim.state().set("AAA-timing", Fault::Down, None).unwrap();
+        assert!(
+            eventually(QUICK, || async {
+                connect(port).await == Err("timeout".to_owned())
+            })
+            .await,
+            "connects still succeed while the device is down"
+        );
+        sim.state().clear("AAA-timing", None).unwrap();
+        assert!(
+            eventually(QUICK, || async { connect(port).await.is_ok() }).await,
+            "connects still fail after the fault was cleared"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let tries = thief.join().unwrap();
+    assert!(tries.is_ok(), "{tries:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uplink_down_silences_one_venue_and_not_the_other() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let sim = f.start(None).await;
     sim.state().uplink_down("AAA", None).unwrap();
     assert_eq!(
@@ -452,7 +545,7 @@ async fn delete(sim: &SimHandle, path: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_api_round_trip() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let sim = f.start(None).await;
     let mut events = sim.subscribe();
     assert!(sim.control_addr().ip().is_loopback());
@@ -521,7 +614,7 @@ async fn control_api_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_api_refuses_bad_input_with_a_reason() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let sim = f.start(None).await;
     for (body, needle) in [
         (
@@ -603,7 +696,7 @@ async fn control_api_binds_loopback_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_applies_a_timed_fault_then_clears_it() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let scenario = f.scenario(
         r#"
 description = "lose one OVR server for a while"
@@ -657,7 +750,7 @@ target = "AAA-ovr-a"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn big_bang_starts_silent_and_comes_up_at_once() {
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     let scenario = f.scenario("big_bang = true\nat = \"2s\"\n");
     let sim = f.start(Some(scenario)).await;
     let mut events = sim.subscribe();
@@ -689,8 +782,8 @@ async fn big_bang_starts_silent_and_comes_up_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_port_is_a_clear_error() {
-    let f = Fixture::new();
-    let _squatter = StdTcpListener::bind(("127.0.0.1", f.ports.http_a)).unwrap();
+    let f = Fixture::fixed();
+    let _squatter = StdTcpListener::bind((FIXED_HOST, f.ports.http_a)).unwrap();
     let err = toc::sim::start(Arc::clone(&f.inventory), SimOptions::default())
         .await
         .expect_err("port is busy");
@@ -700,14 +793,14 @@ async fn busy_port_is_a_clear_error() {
     assert_eq!(failures.len(), 1);
     let text = err.to_string();
     assert!(
-        text.contains(&format!("127.0.0.1:{}", f.ports.http_a)),
+        text.contains(&format!("{FIXED_HOST}:{}", f.ports.http_a)),
         "{text}"
     );
     assert!(text.contains("AAA-ovr-a, AAA-ovr-b"), "{text}");
     assert!(text.contains("another program"), "{text}");
     // Nothing was left bound.
-    StdTcpListener::bind(("127.0.0.1", f.ports.tcp_a)).expect("tcp port free");
-    StdUdpSocket::bind(("127.0.0.1", f.ports.snmp_a)).expect("udp port free");
+    StdTcpListener::bind((FIXED_HOST, f.ports.tcp_a)).expect("tcp port free");
+    StdUdpSocket::bind((FIXED_HOST, f.ports.snmp_a)).expect("udp port free");
 }
 
 fn toc_bin() -> Command {
@@ -758,24 +851,24 @@ fn shipped_scenarios_are_valid_against_the_shipped_venues() {
 
 #[test]
 fn sim_binary_serves_until_sigterm() {
-    let f = Fixture::new();
-    let control = f.ports.control;
+    let f = Fixture::fixed();
+    let control = f.control;
     let child = toc_bin()
         .arg("sim")
         .arg(f.venues())
-        .args(["--control", &format!("127.0.0.1:{control}")])
+        .args(["--control", &format!("{FIXED_HOST}:{control}")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let url = format!("http://127.0.0.1:{}/health/BBB-ovr", f.ports.http_b);
+    let url = format!("http://{FIXED_HOST}:{}/health/BBB-ovr", f.ports.http_b);
     let up = rt.block_on(eventually(Duration::from_secs(20), || async {
         health(&url, QUICK).await.is_ok_and(|(s, _)| s == 200)
     }));
     let posted = rt.block_on(async {
         client(QUICK)
-            .post(format!("http://127.0.0.1:{control}/faults"))
+            .post(format!("http://{FIXED_HOST}:{control}/faults"))
             .body(r#"{"target":"AAA-timing","fault":"down","for":"10s"}"#)
             .send()
             .await
@@ -796,7 +889,7 @@ fn sim_binary_serves_until_sigterm() {
         "http      2 health servers, 3 devices",
         "tcp       2 listeners, 2 devices",
         "AAA-remote: 10.255.255.1 is not a loopback address",
-        &format!("control   http://127.0.0.1:{control}/faults"),
+        &format!("control   http://{FIXED_HOST}:{control}/faults"),
         "curl -X POST",
         "control: AAA-timing: down for 10s",
         "stopping the simulator",
@@ -807,8 +900,8 @@ fn sim_binary_serves_until_sigterm() {
 
 #[test]
 fn sim_binary_reports_a_busy_port() {
-    let f = Fixture::new();
-    let _squatter = StdUdpSocket::bind(("127.0.0.1", f.ports.snmp_b)).unwrap();
+    let f = Fixture::fixed();
+    let _squatter = StdUdpSocket::bind((FIXED_HOST, f.ports.snmp_b)).unwrap();
     let out = toc_bin()
         .arg("sim")
         .arg(f.venues())
@@ -819,21 +912,23 @@ fn sim_binary_reports_a_busy_port() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "cannot listen on 127.0.0.1:{} (snmp, udp for BBB-rtr)",
+            "cannot listen on {FIXED_HOST}:{} (snmp, udp for BBB-rtr)",
             f.ports.snmp_b
         )),
         "{stderr}"
     );
 }
 
-/// A Games-sized inventory (10,000 devices) starts and answers.
+/// A Games-sized inventory (10,000 devices) starts and answers, each
+/// address of the file on a port from the system.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_devices_start() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = HEADER.to_owned();
-    let venues = 40;
-    let udp = free_udp(venues);
-    let tcp = free_tcp(venues * 3);
+    let venues: u16 = 40;
+    // Ports of the file, never bound: per venue one SNMP agent, one HTTP
+    // server and two TCP devices.
+    let (snmp, http, tcp) = (|v| 1000 + v, |v| 2000 + v, |v, i| 3000 + 2 * v + i);
     let mut n = 0;
     for v in 0..venues {
         let code = format!("V{v:02}");
@@ -842,13 +937,12 @@ async fn ten_thousand_devices_start() {
             "\n[[venues]]\ncode = \"{code}\"\nname = \"Venue {v}\"\ncity = \"Paris\"\nsports = [\"Judo\"]\n"
         )
         .unwrap();
-        let (snmp, http) = (udp[v], tcp[v * 3]);
-        for d in 0..250 {
+        for d in 0..250_u16 {
             let id = format!("{code}-d{d:03}");
             let probe = match d {
-                0..=219 => format!("snmp://127.0.0.1:{snmp}"),
-                220..=247 => format!("http://127.0.0.1:{http}/health/{id}"),
-                _ => format!("tcp://127.0.0.1:{}", tcp[v * 3 + d - 247]),
+                0..=219 => format!("snmp://127.0.0.1:{}", snmp(v)),
+                220..=247 => format!("http://127.0.0.1:{}/health/{id}", http(v)),
+                _ => format!("tcp://127.0.0.1:{}", tcp(v, d - 248)),
             };
             device(&mut s, &id, &probe);
             n += 1;
@@ -858,17 +952,28 @@ async fn ten_thousand_devices_start() {
     let path = dir.path().join("venues.toml");
     std::fs::write(&path, s).unwrap();
     let (inventory, _) = Inventory::load(&path).expect("valid");
-    let sim = toc::sim::start(Arc::new(inventory), SimOptions::default())
-        .await
-        .expect("starts");
+    let sim = toc::sim::start(
+        Arc::new(inventory),
+        SimOptions {
+            ephemeral: true,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .expect("starts");
     let sum = sim.summary();
     assert_eq!(sum.devices_served, 10_000);
     assert_eq!(
         (sum.snmp_ports, sum.http_ports, sum.tcp_listeners),
         (40, 40, 80)
     );
-    let url = format!("http://127.0.0.1:{}/health/V39-d247", tcp[39 * 3]);
+    let served = sum.remapped[&SocketAddr::from(([127, 0, 0, 1], http(39)))];
+    let url = format!("http://{served}/health/V39-d247");
     assert_eq!(health(&url, QUICK).await.unwrap().0, 200);
+    for i in 0..2 {
+        let served = sum.remapped[&SocketAddr::from(([127, 0, 0, 1], tcp(39, i)))];
+        assert_eq!(connect(served.port()).await, Ok(()));
+    }
     sim.shutdown().await;
 }
 

@@ -4,14 +4,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::cmdline::{self, Line};
 use super::complete::{self, Completion};
 use super::filter::{self, Filter};
 use super::keymap::{self, Action, Context};
-use super::theme::Theme;
+use super::theme::{Glyphs, Theme};
 use super::ui;
 use crate::engine::{Command, EventKind, FaultKind, Identity, IncidentId, Link, Reply, Snapshot};
 use crate::model::DeviceIdx;
@@ -163,6 +163,8 @@ pub struct App {
     /// A check's result that came before the engine's answer to the
     /// request: the answer must not hide it.
     check_told: bool,
+    /// `q` was pressed in `toc run`: the next key says whether to quit.
+    confirm_quit: bool,
 }
 
 /// A message (not a command on its way) is cleared after this long, or
@@ -196,6 +198,7 @@ impl App {
             jump: String::new(),
             checking: None,
             check_told: false,
+            confirm_quit: false,
         }
     }
 
@@ -282,6 +285,9 @@ impl App {
     /// A key from the terminal. A message that is not a command on its
     /// way is cleared by the next key.
     pub fn on_key(&mut self, key: &KeyEvent, snap: &Snapshot) -> Effect {
+        if self.confirm_quit {
+            return self.on_quit_answer(key);
+        }
         let Some(action) = keymap::lookup_event(self.context(), key, self.demo) else {
             return Effect::None;
         };
@@ -424,7 +430,7 @@ impl App {
             self.jump.clear();
         }
         match action {
-            Action::Quit => return Effect::Quit,
+            Action::Quit => return self.quit(),
             Action::Help => {
                 self.help = if self.help.is_some() { None } else { Some(0) };
             }
@@ -587,7 +593,7 @@ impl App {
             Line::Host => self.focus = Pane::Host,
             Line::Events => self.focus = Pane::Ticker,
             Line::Help => self.help = Some(0),
-            Line::Quit => return Effect::Quit,
+            Line::Quit => return self.quit(),
             Line::Send(command) => {
                 let command = super::cmdline::with_known_ids(command, snap);
                 return self.send(command.to_string(), vec![command]);
@@ -1017,6 +1023,56 @@ pub fn device_order(
         }),
     }
     order
+}
+
+/// Glyphs, and leaving the console: at once in a demo, after a yes in
+/// `toc run` (quitting stops the monitoring of live venues).
+impl App {
+    /// The question `toc run` asks before it quits.
+    pub const QUIT_QUESTION: &'static str = "quit toc? monitoring stops (y/N)";
+
+    /// Draws with `glyphs` (Unicode, or ASCII for a terminal without
+    /// UTF-8).
+    pub fn set_glyphs(&mut self, glyphs: Glyphs) {
+        self.theme = self.theme.with_glyphs(glyphs);
+    }
+
+    /// Whether the console waits for the answer to [`App::QUIT_QUESTION`].
+    pub fn confirming_quit(&self) -> bool {
+        self.confirm_quit
+    }
+
+    /// `q`, Ctrl-C or `:q`: a demo quits; `toc run` asks first.
+    fn quit(&mut self) -> Effect {
+        if self.demo {
+            return Effect::Quit;
+        }
+        self.confirm_quit = true;
+        self.input = None;
+        self.message = Some(Message {
+            text: Self::QUIT_QUESTION.to_owned(),
+            kind: MessageKind::Error,
+        });
+        Effect::None
+    }
+
+    /// The key after [`App::QUIT_QUESTION`]: `y` (or Ctrl-C again) quits,
+    /// any other key keeps monitoring.
+    fn on_quit_answer(&mut self, key: &KeyEvent) -> Effect {
+        if key.kind == KeyEventKind::Release {
+            return Effect::None;
+        }
+        self.confirm_quit = false;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('y' | 'Y') if !ctrl => Effect::Quit,
+            KeyCode::Char('c') if ctrl => Effect::Quit,
+            _ => {
+                self.info("not quitting: still monitoring");
+                Effect::None
+            }
+        }
+    }
 }
 
 #[cfg(test)]

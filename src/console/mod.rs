@@ -13,6 +13,7 @@
 //! footer are generated from it. Every status is drawn as glyph and word,
 //! so the console reads without colour (`NO_COLOR`).
 
+pub mod ansi;
 pub mod app;
 pub mod cmdline;
 pub mod complete;
@@ -35,6 +36,7 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 pub use app::{App, Effect};
+pub use theme::{Glyphs, Palette};
 pub use ui::render;
 
 use crate::engine::{Command, EngineHandle, Link, Reply, Snapshot};
@@ -49,6 +51,10 @@ pub struct ConsoleOptions {
     pub mouse: bool,
     /// The engine runs a demo: the fault keys and commands are on.
     pub demo: bool,
+    /// Unicode or ASCII glyphs (from the locale, or `--ascii`).
+    pub glyphs: Glyphs,
+    /// How the colours are written (from `TERM` and `COLORTERM`).
+    pub palette: Palette,
 }
 
 impl Default for ConsoleOptions {
@@ -57,6 +63,8 @@ impl Default for ConsoleOptions {
             color: true,
             mouse: false,
             demo: false,
+            glyphs: Glyphs::UNICODE,
+            palette: Palette::Extended,
         }
     }
 }
@@ -81,7 +89,7 @@ where
             )),
         }
     };
-    let mut terminal = match enter(options.mouse) {
+    let mut terminal = match enter(options.mouse, options.palette) {
         Ok(terminal) => terminal,
         Err(e) => {
             let _ = leave(options.mouse);
@@ -255,6 +263,7 @@ where
     F: Future<Output = io::Result<()>>,
 {
     let mut app = App::new(handle.identity().clone(), options.color, options.demo);
+    app.set_glyphs(options.glyphs);
     let mut snapshots = handle.watch();
     let mut snap: Arc<Snapshot> = Arc::clone(&snapshots.borrow_and_update());
     let mut links = handle.link();
@@ -335,7 +344,10 @@ where
     }
 }
 
-fn enter(mouse: bool) -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+fn enter(
+    mouse: bool,
+    palette: Palette,
+) -> io::Result<Terminal<CrosstermBackend<ansi::Out<Stdout>>>> {
     use crossterm::{event, execute, terminal};
     terminal::enable_raw_mode()?;
     let mut out = io::stdout();
@@ -347,7 +359,8 @@ fn enter(mouse: bool) -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
     if mouse {
         execute!(out, event::EnableMouseCapture)?;
     }
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let out = ansi::Out::new(io::stdout(), palette);
+    let mut terminal = Terminal::new(CrosstermBackend::new(out))?;
     terminal.hide_cursor()?;
     terminal.clear()?;
     Ok(terminal)

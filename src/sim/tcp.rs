@@ -5,14 +5,18 @@
 //! flapping) a connect must fail the way it does to a dead box: it times
 //! out, it is not refused. Linux completes the TCP handshake in the kernel
 //! whether or not the program calls `accept`, so merely not accepting is
-//! not enough. Instead the listener is swapped for one with the smallest
-//! accept queue (backlog 0) that the simulator fills with its own
-//! connections: with the queue full, Linux drops every further SYN, and a
-//! client's connect hangs until its timeout. When the fault clears, the
-//! plug is pulled and a normal listener takes the port again; a client
-//! still retrying its SYN then gets through, as when a box comes back.
-//! If the plug cannot be made (out of file descriptors), the port is left
-//! closed and connects are refused instead.
+//! not enough. Instead the listener stops accepting, its accept queue is
+//! cut to the smallest (backlog 0, `listen` again on the same socket) and
+//! the simulator fills it with its own connections: with the queue full,
+//! Linux drops every further SYN, and a client's connect hangs until its
+//! timeout. When the fault clears, the backlog is raised again and the
+//! listener accepts (and closes) the fillers; a client still retrying its
+//! SYN then gets through, as when a box comes back.
+//!
+//! The port is never let go while the simulator runs: another program
+//! (or another simulator) on the same machine cannot take it in between.
+//! Only if the queue cannot be filled (out of file descriptors) is the
+//! listener closed, so that connects are refused, and bound again later.
 //!
 //! The listener checks the fault state every [`POLL`], so a fault takes
 //! effect on TCP within that time and two probes of the plug
@@ -30,6 +34,9 @@ use super::{Shared, stopped};
 
 /// How often a listener looks at the fault state.
 pub const POLL: Duration = Duration::from_millis(100);
+
+/// The accept queue of a listener that is up.
+const BACKLOG: u32 = 1024;
 
 /// Connections held open per listener at most; more are closed at once.
 const MAX_HELD: usize = 256;
@@ -61,21 +68,20 @@ fn socket_for(addr: SocketAddr) -> io::Result<TcpSocket> {
 pub(crate) fn bind_open(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = socket_for(addr)?;
     socket.bind(addr)?;
-    socket.listen(1024)
+    socket.listen(BACKLOG)
 }
 
-/// A listener that never accepts, its queue filled by our own connections,
-/// so that a client's SYN goes unanswered.
-#[derive(Debug)]
-struct Plug {
-    _listener: TcpListener,
-    _fillers: Vec<TcpStream>,
+/// Sets the accept queue of a listening socket (`listen` again: Linux
+/// only changes the backlog of a socket that already listens).
+fn set_backlog(listener: &TcpListener, backlog: u32) -> io::Result<()> {
+    socket2::SockRef::from(listener).listen(i32::try_from(backlog).unwrap_or(i32::MAX))
 }
 
-async fn plug(addr: SocketAddr) -> io::Result<Plug> {
-    let socket = socket_for(addr)?;
-    socket.bind(addr)?;
-    let listener = socket.listen(0)?;
+/// Makes `listener` (bound on `addr`, no longer accepting) drop every
+/// SYN: its queue cut to the smallest and filled by our own connections,
+/// which are returned (dropping them empties the queue again).
+async fn plug(addr: SocketAddr, listener: &TcpListener) -> io::Result<Vec<TcpStream>> {
+    set_backlog(listener, 0)?;
     let mut fillers = Vec::new();
     // Two probes in a row that go unanswered prove the queue full: one
     // alone may only be a busy machine (then a client would still get
@@ -92,10 +98,7 @@ async fn plug(addr: SocketAddr) -> io::Result<Plug> {
                 unanswered += 1;
                 if unanswered == 2 {
                     // The queue is full: SYNs are dropped from here on.
-                    return Ok(Plug {
-                        _listener: listener,
-                        _fillers: fillers,
-                    });
+                    return Ok(fillers);
                 }
             }
         }
@@ -132,7 +135,7 @@ pub(crate) async fn serve(
     let mut held = JoinSet::new();
     loop {
         // Up: accept and hold, until the device goes silent.
-        if let Some(listener) = open.take() {
+        if let Some(listener) = &open {
             let mut tick = tokio::time::interval(POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -157,13 +160,16 @@ pub(crate) async fn serve(
         }
         // Down: the box is dead, and so are its connections.
         held.abort_all();
-        let plugged = match plug(addr).await {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::warn!("{addr}: cannot make connects time out ({e}); they are refused");
-                None
+        let mut fillers = Vec::new();
+        if let Some(listener) = &open {
+            match plug(addr, listener).await {
+                Ok(f) => fillers = f,
+                Err(e) => {
+                    tracing::warn!("{addr}: cannot make connects time out ({e}); they are refused");
+                    open = None;
+                }
             }
-        };
+        }
         loop {
             tokio::select! {
                 () = stopped(shared.stop.clone()) => return,
@@ -173,8 +179,15 @@ pub(crate) async fn serve(
                 break;
             }
         }
-        drop(plugged);
-        // Back up: take the port again.
+        // Back up: room in the queue again; the fillers are accepted and
+        // closed by the loop above.
+        drop(fillers);
+        if let Some(listener) = &open
+            && let Err(e) = set_backlog(listener, BACKLOG)
+        {
+            tracing::warn!("{addr}: cannot listen again ({e}); taking the port anew");
+            open = None;
+        }
         while open.is_none() {
             match bind_open(addr) {
                 Ok(l) => open = Some(l),

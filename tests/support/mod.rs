@@ -2,12 +2,14 @@
 //! command-line tools, and a TCP black hole.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod tmux;
+
 pub mod engine;
 pub mod games;
 pub mod uplink;
 
 use std::fmt::Write as _;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,15 +48,6 @@ pub fn tool(name: &str) -> PathBuf {
     }
 }
 
-/// A UDP port that was free a moment ago.
-pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The v3 users every test snmpd has.
 pub const V3_USERS: &[(&str, &str, &str, &str, &str)] = &[
     // user, auth proto, auth pass, priv proto, priv pass
@@ -76,19 +69,49 @@ pub const V3_USERS: &[(&str, &str, &str, &str, &str)] = &[
 pub const COMMUNITY: &str = "toc-test";
 pub const SYS_NAME: &str = "toc-snmpd-peer";
 
-/// net-snmp's snmpd on a free loopback port, killed on drop.
+/// net-snmp's snmpd on a loopback port of its own, killed on drop.
+///
+/// It is told port 0, so the system gives it a free port when it binds
+/// (never a port picked by the test, let go, and bound later, which
+/// another program may take in between); the port is read from `/proc`.
 pub struct Snmpd {
     pub addr: SocketAddr,
     child: Child,
     _dir: tempfile::TempDir,
 }
 
+/// The UDP port process `pid` has bound on 127.0.0.1, from `/proc`: its
+/// socket inodes, looked up in `/proc/net/udp`.
+fn udp_port_of(pid: u32) -> Option<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_str()?;
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/udp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, inode) = (fields.get(1)?, fields.get(9)?);
+        if !inodes.iter().any(|i| i == inode) {
+            return None;
+        }
+        let (ip, port) = local.split_once(':')?;
+        if ip == "0100007F" {
+            u16::from_str_radix(port, 16).ok()
+        } else {
+            None
+        }
+    })
+}
+
 impl Snmpd {
     pub fn start() -> Snmpd {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_udp_port();
         let mut conf = format!(
-            "agentAddress udp:127.0.0.1:{port}\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\nsysLocation loopback test\n"
+            "agentAddress udp:127.0.0.1:0\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\nsysLocation loopback test\n"
         );
         for (u, a, ap, p, pp) in V3_USERS {
             let _ = writeln!(
@@ -98,7 +121,7 @@ impl Snmpd {
         }
         let conf_path = dir.path().join("snmpd.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new(tool("snmpd"))
+        let mut child = Command::new(tool("snmpd"))
             .args(["-f", "-C", "-c"])
             .arg(&conf_path)
             .arg("-Lf")
@@ -109,13 +132,24 @@ impl Snmpd {
             .stderr(Stdio::null())
             .spawn()
             .expect("snmpd starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let port = loop {
+            if let Some(port) = udp_port_of(child.id()) {
+                break port;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("snmpd bound no UDP port on 127.0.0.1");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         let snmpd = Snmpd {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             child,
             _dir: dir,
         };
         // Wait until it answers.
-        let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if snmpd
                 .cli(

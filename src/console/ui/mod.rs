@@ -288,8 +288,29 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
     bars::footer(buf, scr.footer, app);
     if app.help_shown() {
         help::draw(buf, area, app);
-    } else if let Some(cursor) = cursor {
+    }
+    if theme.glyphs().is_ascii() {
+        to_ascii(frame.buffer_mut());
+    }
+    if !app.help_shown()
+        && let Some(cursor) = cursor
+    {
         frame.set_cursor_position(cursor);
+    }
+}
+
+/// Every cell of `buf` in ASCII ([`Glyphs::ascii_cell`]): the last step
+/// of a frame drawn with ASCII glyphs, so that nothing the panes draw
+/// (status glyphs, borders, marks, names from the inventory) reaches a
+/// terminal without UTF-8 as bytes it cannot show.
+///
+/// [`Glyphs::ascii_cell`]: super::theme::Glyphs::ascii_cell
+fn to_ascii(buf: &mut Buffer) {
+    for cell in &mut buf.content {
+        if !cell.symbol().is_ascii() {
+            let ascii = super::theme::Glyphs::ascii_cell(cell.symbol()).into_owned();
+            cell.set_symbol(&ascii);
+        }
     }
 }
 
