@@ -126,6 +126,25 @@ macro_rules! say {
     }};
 }
 
+/// Text for this terminal: as it is in a UTF-8 locale, else in ASCII (the
+/// console's glyphs: `X DOWN`, `+ OK`), so `toc probe` reads like the
+/// console in the C locale too.
+fn for_terminal(text: &str) -> String {
+    let env = |k: &str| std::env::var(k).ok();
+    let glyphs = toc::console::Glyphs::for_locale(
+        env("LC_ALL").as_deref(),
+        env("LC_CTYPE").as_deref(),
+        env("LANG").as_deref(),
+    );
+    if !glyphs.is_ascii() || text.is_ascii() {
+        return text.to_owned();
+    }
+    let mut buf = [0u8; 4];
+    text.chars()
+        .map(|c| toc::console::Glyphs::ascii_cell(c.encode_utf8(&mut buf)).into_owned())
+        .collect()
+}
+
 /// Exit status for an invalid configuration.
 const EXIT_CONFIG: u8 = 2;
 
@@ -172,7 +191,10 @@ fn probe(req: &oneshot::Request) -> ExitCode {
             return ExitCode::from(UNKNOWN);
         };
         let (heading, outcome) = runtime.block_on(oneshot::run_host(req));
-        say!("{}", oneshot::render_host(&heading, &outcome).trim_end());
+        say!(
+            "{}",
+            for_terminal(oneshot::render_host(&heading, &outcome).trim_end())
+        );
         return ExitCode::from(oneshot::exit_code(&outcome.result));
     }
     let (mut inventory, device) = match oneshot::build(req) {
@@ -204,7 +226,10 @@ fn probe(req: &oneshot::Request) -> ExitCode {
     match runtime.block_on(oneshot::run(&inventory, device)) {
         Ok(outcome) => {
             if let Some(d) = inventory.devices.get(device) {
-                say!("{}", oneshot::render(&inventory, d, &outcome).trim_end());
+                say!(
+                    "{}",
+                    for_terminal(oneshot::render(&inventory, d, &outcome).trim_end())
+                );
             }
             ExitCode::from(oneshot::exit_code(&outcome.result))
         }

@@ -219,3 +219,17 @@ fn probe_host_samples_this_machine() {
         "exit code agrees with the verdict: {out}"
     );
 }
+
+#[test]
+fn probe_speaks_ascii_in_the_c_locale_and_unicode_in_utf8() {
+    let (code, out, err) = toc(
+        &["host"],
+        &[("LC_ALL", "C"), ("LC_CTYPE", ""), ("LANG", "C")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_ascii(), "{out}");
+    assert!(out.contains("+ OK"), "{out}");
+    let (code, out, err) = toc(&["host"], &[("LC_ALL", "C.UTF-8")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("✔ OK"), "{out}");
+}
