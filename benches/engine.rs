@@ -46,6 +46,8 @@ fn main() {
     let mut steady = Vec::new();
     let mut snap = Vec::new();
     let mut fault = Vec::new();
+    let mut outage = Vec::new();
+    let mut recovery = Vec::new();
     for _ in 0..rounds {
         let mut state = State::new(&inv, t0);
         // First cycle: every device answers for the first time (a hard
@@ -75,6 +77,36 @@ fn main() {
         let s = state.snapshot(t0);
         fault.push(t.elapsed());
         assert!(!s.incidents.is_empty(), "the fault opened an incident");
+        // Every venue loses its uplink: every device fails
+        // `max_attempts` times (children held while their parents have
+        // no verdict), the check-now requests answered with a failure,
+        // one snapshot per cycle.
+        let fail = || CheckResult::Fail("no answer".to_owned());
+        let t = Instant::now();
+        for _ in 0..inv.event.max_attempts {
+            for d in 0..n {
+                state.observe(obs(d, fail()));
+            }
+            for d in state.take_checks() {
+                state.observe(obs(d, fail()));
+            }
+            let _ = state.snapshot(t0);
+        }
+        outage.push(t.elapsed());
+        let s = state.snapshot(t0);
+        assert_eq!(s.incidents.len(), 49, "one incident per venue");
+        // Everything answers again: the recovered paths ask for their
+        // children at once, answered OK.
+        let t = Instant::now();
+        for d in 0..n {
+            state.observe(obs(d, CheckResult::Ok));
+        }
+        for d in state.take_checks() {
+            state.observe(obs(d, CheckResult::Ok));
+        }
+        let s = state.snapshot(t0);
+        recovery.push(t.elapsed());
+        assert!(s.incidents.is_empty(), "all resolved");
     }
     let ms = |v: &[Duration]| {
         let mut v: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e3).collect();
@@ -98,5 +130,14 @@ fn main() {
     println!(
         "  one device to hard DOWN (3 observations) + snapshot:           {}",
         ms(&fault)
+    );
+    println!(
+        "  every uplink down ({} cycles of {n} failures + snapshot):    {}",
+        inv.event.max_attempts,
+        ms(&outage)
+    );
+    println!(
+        "  recovery ({n} answers, children checked now) + snapshot:    {}",
+        ms(&recovery)
     );
 }
