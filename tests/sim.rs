@@ -906,6 +906,23 @@ fn shipped_scenarios_are_valid_against_the_shipped_venues() {
 /// A `toc sim` child, killed if the test fails before it is waited for.
 struct Child(Option<std::process::Child>);
 
+impl Child {
+    /// Whether the child exited within `limit` (it is not reaped).
+    fn exited_within(&mut self, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        let Some(c) = self.0.as_mut() else {
+            return true;
+        };
+        while c.try_wait().unwrap().is_none() {
+            if Instant::now() > end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
+}
+
 impl Drop for Child {
     fn drop(&mut self) {
         if let Some(mut c) = self.0.take() {
@@ -931,6 +948,22 @@ fn ephemeral_addresses(stdout: &str) -> (BTreeMap<SocketAddr, SocketAddr>, Optio
         }
     }
     (map, control)
+}
+
+/// Appends the lines of `rx` to `seen` until one contains `needle`, for
+/// at most 20 seconds.
+fn read_until(
+    rx: &std::sync::mpsc::Receiver<String>,
+    seen: &mut String,
+    needle: &str,
+) -> Result<(), std::sync::mpsc::RecvTimeoutError> {
+    let end = Instant::now() + Duration::from_secs(20);
+    while !seen.contains(needle) {
+        let line = rx.recv_timeout(end.saturating_duration_since(Instant::now()))?;
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    Ok(())
 }
 
 #[test]
@@ -964,20 +997,10 @@ fn sim_binary_serves_until_sigterm() {
         }
     });
     let mut seen = String::new();
-    let end = Instant::now() + Duration::from_secs(20);
-    while !seen.contains("Ctrl-C stops the simulator") {
-        let left = end.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                seen.push_str(&line);
-                seen.push('\n');
-            }
-            Err(e) => {
-                drop(child);
-                let err = std::io::read_to_string(stderr).unwrap_or_default();
-                panic!("no start ({e}):\n{seen}\nstderr:\n{err}");
-            }
-        }
+    if let Err(e) = read_until(&rx, &mut seen, "Ctrl-C stops the simulator") {
+        drop(child);
+        let err = std::io::read_to_string(stderr).unwrap_or_default();
+        panic!("no start ({e}):\n{seen}\nstderr:\n{err}");
     }
     let (map, control) = ephemeral_addresses(&seen);
     let file: BTreeSet<SocketAddr> = (1..=6).map(local).collect();
@@ -1013,6 +1036,10 @@ fn sim_binary_serves_until_sigterm() {
         .args(["-TERM", &pid.to_string()])
         .status()
         .unwrap();
+    assert!(
+        child.exited_within(Duration::from_secs(20)),
+        "toc sim still runs after SIGTERM:\n{seen}"
+    );
     let status = child.0.take().unwrap().wait().unwrap();
     reader.join().unwrap();
     seen.extend(rx.try_iter().map(|l| l + "\n"));
@@ -1041,12 +1068,23 @@ fn sim_binary_serves_until_sigterm() {
 #[test]
 fn sim_binary_reports_a_busy_port() {
     let busy = Busy::new();
-    let out = toc_bin()
-        .arg("sim")
-        .arg(busy.venues())
-        .args(["--control", "127.0.0.1:0"])
-        .output()
-        .unwrap();
+    let mut child = Child(Some(
+        toc_bin()
+            .arg("sim")
+            .arg(busy.venues())
+            .args(["--control", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    // It must give up at once; one that serves instead is stopped (on
+    // drop) rather than hanging the test.
+    assert!(
+        child.exited_within(Duration::from_secs(20)),
+        "toc sim still runs on busy ports"
+    );
+    let out = child.0.take().unwrap().wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     for line in [busy.http_line(), busy.snmp_line()] {
