@@ -664,6 +664,7 @@ async fn control_api_binds_loopback_only() {
     let err = toc::sim::start(
         Arc::clone(&f.inventory),
         SimOptions {
+            // Refused before anything is bound.
             control: "0.0.0.0:0".parse().unwrap(),
             ..SimOptions::default()
         },
