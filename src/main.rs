@@ -46,12 +46,18 @@ enum Command {
         /// The inventory to simulate.
         #[arg(default_value = "venues.toml")]
         file: PathBuf,
-        /// Where the control API listens (loopback only).
+        /// Where the control API listens (loopback only); port 0 takes a
+        /// free port, printed at start.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7070")]
         control: SocketAddr,
         /// A scenario of timed faults to play (see scenarios/).
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
+        /// Serve every device on a free port from the system instead of
+        /// the port in the file, and print each address of the file with
+        /// the address served in its place.
+        #[arg(long)]
+        ephemeral: bool,
     },
     /// The whole console on simulated venues, in one process: the venues of
     /// the file are simulated on this machine (on free loopback ports),
@@ -159,7 +165,8 @@ fn main() -> ExitCode {
             file,
             control,
             scenario,
-        } => sim(&file, control, scenario.as_deref()),
+            ephemeral,
+        } => sim(&file, control, scenario.as_deref(), ephemeral),
         Command::Probe(request) => probe(&request),
         Command::Demo {
             file,
@@ -338,7 +345,12 @@ fn config_failed(path: &Path, diags: &[Diagnostic]) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn sim(file: &Path, control: SocketAddr, scenario_path: Option<&Path>) -> ExitCode {
+fn sim(
+    file: &Path,
+    control: SocketAddr,
+    scenario_path: Option<&Path>,
+    ephemeral: bool,
+) -> ExitCode {
     let inventory = match Inventory::load(file) {
         Ok((inv, warnings)) => {
             print_diags(&warnings);
@@ -361,23 +373,25 @@ fn sim(file: &Path, control: SocketAddr, scenario_path: Option<&Path>) -> ExitCo
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run_sim(file, inventory, control, scenario, scenario_path))
+    let options = SimOptions {
+        control,
+        scenario,
+        ephemeral,
+    };
+    runtime.block_on(run_sim(file, inventory, options, scenario_path))
 }
 
 async fn run_sim(
     file: &Path,
     inventory: Arc<Inventory>,
-    control: SocketAddr,
-    scenario: Option<Scenario>,
+    options: SimOptions,
     scenario_file: Option<&Path>,
 ) -> ExitCode {
-    let plan = scenario.as_ref().map(|s| (s.steps.len(), s.big_bang));
+    let plan = options
+        .scenario
+        .as_ref()
+        .map(|s| (s.steps.len(), s.big_bang));
     let scenario_file = scenario_file.map(Path::display);
-    let options = SimOptions {
-        control,
-        scenario,
-        ..SimOptions::default()
-    };
     let handle = match toc::sim::start(Arc::clone(&inventory), options).await {
         Ok(h) => h,
         Err(e) => {
@@ -393,30 +407,7 @@ async fn run_sim(
         inventory.devices.len(),
         file.display()
     );
-    say!(
-        "  snmp      {} agents (udp), {} devices",
-        s.snmp_ports,
-        s.snmp_devices
-    );
-    say!(
-        "  http      {} health servers, {} devices",
-        s.http_ports,
-        s.http_devices
-    );
-    say!(
-        "  tcp       {} listeners, {} devices",
-        s.tcp_listeners,
-        s.tcp_devices
-    );
-    if !s.skipped.is_empty() {
-        say!("  skipped   {} devices:", s.skipped.len());
-        for k in s.skipped.iter().take(10) {
-            say!("              {}: {}", k.device, k.reason);
-        }
-        if s.skipped.len() > 10 {
-            say!("              and {} more", s.skipped.len() - 10);
-        }
-    }
+    print_served(s);
     if let (Some((steps, big_bang)), Some(path)) = (plan, scenario_file) {
         let mut what = Vec::new();
         if let Some(at) = big_bang {
@@ -464,6 +455,45 @@ async fn run_sim(
     say!("stopping the simulator");
     handle.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// What `toc sim` serves: the lines of its summary, before the scenario
+/// and the control API.
+fn print_served(s: &toc::sim::SimSummary) {
+    say!(
+        "  snmp      {} agents (udp), {} devices",
+        s.snmp_ports,
+        s.snmp_devices
+    );
+    say!(
+        "  http      {} health servers, {} devices",
+        s.http_ports,
+        s.http_devices
+    );
+    say!(
+        "  tcp       {} listeners, {} devices",
+        s.tcp_listeners,
+        s.tcp_devices
+    );
+    if !s.skipped.is_empty() {
+        say!("  skipped   {} devices:", s.skipped.len());
+        for k in s.skipped.iter().take(10) {
+            say!("              {}: {}", k.device, k.reason);
+        }
+        if s.skipped.len() > 10 {
+            say!("              and {} more", s.skipped.len() - 10);
+        }
+    }
+    if !s.remapped.is_empty() {
+        // One line per address, whole: scripts and tests read them.
+        say!(
+            "  ephemeral {} addresses on ports from the system (file -> served):",
+            s.remapped.len()
+        );
+        for (from, to) in &s.remapped {
+            say!("              {from} -> {to}");
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM.

@@ -24,38 +24,9 @@ use toc::sim::faults::Fault;
 use toc::sim::{Scenario, SimError, SimHandle, SimOptions};
 use tokio::net::TcpStream;
 
-/// Ports held on 127.0.0.1 for a test that needs the simulator on fixed
-/// ports: the simulator is started on the same port numbers of 127.0.0.2
-/// ([`FIXED_HOST`]). While a port is held on 127.0.0.1, no other program
-/// can bind it on 127.0.0.1 or on every address (0.0.0.0), so the port on
-/// 127.0.0.2 stays free for the test without being picked, let go and
-/// bound again later.
-#[derive(Debug)]
-struct Reserved {
-    _udp: Vec<StdUdpSocket>,
-    _tcp: Vec<StdTcpListener>,
-}
-
-/// The loopback address of fixed-port runs (see [`Reserved`]).
-const FIXED_HOST: &str = "127.0.0.2";
-
-/// The loopback address of ephemeral runs.
+/// The only address tests bind, always on port 0 (a port from the
+/// system), so they pass beside a running `toc demo` or `toc sim`.
 const HOST: &str = "127.0.0.1";
-
-impl Reserved {
-    /// Holds `udp` UDP and `tcp` TCP ports, all distinct.
-    fn new(udp: usize, tcp: usize) -> (Self, Vec<u16>, Vec<u16>) {
-        let u: Vec<StdUdpSocket> = (0..udp)
-            .map(|_| StdUdpSocket::bind((HOST, 0)).unwrap())
-            .collect();
-        let t: Vec<StdTcpListener> = (0..tcp)
-            .map(|_| StdTcpListener::bind((HOST, 0)).unwrap())
-            .collect();
-        let up = u.iter().map(|s| s.local_addr().unwrap().port()).collect();
-        let tp = t.iter().map(|l| l.local_addr().unwrap().port()).collect();
-        (Self { _udp: u, _tcp: t }, up, tp)
-    }
-}
 
 const HEADER: &str = r#"
 [event]
@@ -127,9 +98,9 @@ impl Ports {
 
 /// Two venues, AAA and BBB, each with an SNMP agent, HTTP health and a
 /// TCP device; plus one device that is not on loopback. BBB names its
-/// SNMP and HTTP addresses by host name when `host` is 127.0.0.1.
-fn venues_toml(p: Ports, host: &str) -> String {
-    let named = if host == HOST { "localhost" } else { host };
+/// SNMP and HTTP addresses by host name.
+fn venues_toml(p: Ports) -> String {
+    let (host, named) = (HOST, "localhost");
     let mut s = HEADER.to_owned();
     s.push_str(
         "\n[[venues]]\ncode = \"AAA\"\nname = \"Arena A\"\ncity = \"Paris\"\nsports = [\"Judo\"]\n",
@@ -156,50 +127,25 @@ fn venues_toml(p: Ports, host: &str) -> String {
     s
 }
 
-/// The test inventory in a temporary folder. [`Fixture::new`] is for an
-/// ephemeral simulator ([`Fixture::start`]): `ports` are the file's until
-/// it starts, then where it serves. [`Fixture::fixed`] is for a
-/// simulator on the file's ports (on [`FIXED_HOST`], held free by
-/// `reserved`); `control` is a free port for the control API there.
+/// The test inventory in a temporary folder, for an ephemeral simulator
+/// ([`Fixture::start`]): `ports` are the file's (never bound) until it
+/// starts, then where it serves.
 struct Fixture {
     dir: TempDir,
-    host: &'static str,
     ports: Ports,
-    control: u16,
     inventory: Arc<Inventory>,
-    _reserved: Option<Reserved>,
 }
 
 impl Fixture {
     fn new() -> Self {
-        Self::write(HOST, Ports::FILE, 0, None)
-    }
-
-    fn fixed() -> Self {
-        let (reserved, udp, tcp) = Reserved::new(2, 5);
-        let ports = Ports {
-            snmp_a: udp[0],
-            snmp_b: udp[1],
-            http_a: tcp[0],
-            http_b: tcp[1],
-            tcp_a: tcp[2],
-            tcp_b: tcp[3],
-        };
-        Self::write(FIXED_HOST, ports, tcp[4], Some(reserved))
-    }
-
-    fn write(host: &'static str, ports: Ports, control: u16, reserved: Option<Reserved>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("venues.toml");
-        std::fs::write(&path, venues_toml(ports, host)).unwrap();
+        std::fs::write(&path, venues_toml(Ports::FILE)).unwrap();
         let (inventory, _) = Inventory::load(&path).expect("test inventory is valid");
         Self {
             dir,
-            host,
-            ports,
-            control,
+            ports: Ports::FILE,
             inventory: Arc::new(inventory),
-            _reserved: reserved,
         }
     }
 
@@ -213,23 +159,20 @@ impl Fixture {
         Scenario::load(&path, &self.inventory).expect("scenario is valid")
     }
 
-    /// Starts the simulator: ephemeral for [`Fixture::new`] (then `ports`
-    /// say where it serves), on the file's ports for [`Fixture::fixed`].
+    /// Starts the simulator, every address on a port from the system;
+    /// `ports` then say where it serves.
     async fn start(&mut self, scenario: Option<Scenario>) -> SimHandle {
-        let ephemeral = self.host == HOST;
         let sim = toc::sim::start(
             Arc::clone(&self.inventory),
             SimOptions {
                 scenario,
-                ephemeral,
+                ephemeral: true,
                 ..SimOptions::default()
             },
         )
         .await
         .expect("sim starts");
-        if ephemeral {
-            self.ports = Ports::FILE.served(&sim.summary().remapped);
-        }
+        self.ports = Ports::FILE.served(&sim.summary().remapped);
         sim
     }
 
@@ -239,7 +182,7 @@ impl Fixture {
         } else {
             self.ports.http_b
         };
-        format!("http://{}:{port}/health/{id}", self.host)
+        format!("http://{HOST}:{port}/health/{id}")
     }
 }
 
@@ -310,28 +253,65 @@ async fn next(
 const QUICK: Duration = Duration::from_secs(5);
 const SHORT: Duration = Duration::from_millis(700);
 
+/// `port` on [`HOST`].
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::new(HOST.parse().unwrap(), port)
+}
+
+/// How a UDP port answers a datagram from a socket of our own (on a port
+/// from the system): `Ok(bytes)`, or the error of the receive (refused
+/// when nothing listens there).
+fn udp_exchange(to: SocketAddr, payload: &[u8]) -> std::io::Result<usize> {
+    let socket = StdUdpSocket::bind((HOST, 0))?;
+    socket.set_read_timeout(Some(QUICK))?;
+    socket.connect(to)?;
+    socket.send(payload)?;
+    socket.recv(&mut [0_u8; 1500])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_every_loopback_device_and_skips_the_rest() {
-    let mut f = Fixture::fixed();
+    let mut f = Fixture::new();
     let sim = f.start(None).await;
-    let s = sim.summary();
+    let s = sim.summary().clone();
     assert_eq!((s.snmp_ports, s.snmp_devices), (2, 3));
     assert_eq!((s.http_ports, s.http_devices), (2, 3));
     assert_eq!((s.tcp_listeners, s.tcp_devices), (2, 2));
     assert_eq!(s.devices_served, 8);
-    assert!(s.remapped.is_empty(), "fixed ports unless asked");
     assert_eq!(s.skipped.len(), 1);
     assert_eq!(s.skipped[0].device, "AAA-remote");
     assert!(s.skipped[0].reason.contains("not a loopback"), "{s:?}");
-    // The SNMP ports are held by the simulator's agents.
-    for port in [f.ports.snmp_a, f.ports.snmp_b] {
-        let err = StdUdpSocket::bind((FIXED_HOST, port)).expect_err("port is taken");
-        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    // Every loopback address of the file (host names included) and
+    // nothing else is served, each on a port from the system.
+    let file: BTreeSet<SocketAddr> = (1..=6).map(local).collect();
+    assert_eq!(s.remapped.keys().copied().collect::<BTreeSet<_>>(), file);
+    for (from, to) in &s.remapped {
+        assert_eq!(to.ip(), from.ip(), "{from} -> {to}");
+        assert!(to.port() > 6, "{from} -> {to}");
     }
+    // Every device served answers through the addresses served: the SNMP
+    // agents (both ports), health endpoints and TCP listeners.
+    let served = sim.inventory();
+    let all: Vec<usize> = (0..served.devices.len())
+        .filter(|&i| served.devices[i].id != "AAA-remote")
+        .collect();
+    let results = check(&served, &all).await;
+    assert_eq!(results.len(), 8);
+    assert!(not_ok(&results).is_empty(), "{results:?}");
+    let (snmp, http, tcp) = (
+        local(f.ports.snmp_a),
+        local(f.ports.http_a),
+        local(f.ports.tcp_a),
+    );
     sim.shutdown().await;
-    // And let go on shutdown.
-    StdUdpSocket::bind((FIXED_HOST, f.ports.snmp_a)).expect("port is free again");
-    StdTcpListener::bind((FIXED_HOST, f.ports.http_a)).expect("port is free again");
+    // And every socket is let go on shutdown: nothing listens any more
+    // (connects and datagrams are refused; nothing here binds them).
+    for addr in [http, tcp] {
+        let err = std::net::TcpStream::connect_timeout(&addr, QUICK).expect_err("closed");
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{addr}");
+    }
+    let err = udp_exchange(snmp, b"\x30\x00").expect_err("closed");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{snmp}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -684,6 +664,7 @@ async fn control_api_binds_loopback_only() {
     let err = toc::sim::start(
         Arc::clone(&f.inventory),
         SimOptions {
+            // Refused before anything is bound.
             control: "0.0.0.0:0".parse().unwrap(),
             ..SimOptions::default()
         },
@@ -780,27 +761,101 @@ async fn big_bang_starts_silent_and_comes_up_at_once() {
     assert!(faults(&sim).await.is_empty());
 }
 
+/// A file whose addresses are held by the test for as long as it lives,
+/// on ports from the system: one TCP port (health of AAA-ovr-a and
+/// AAA-ovr-b) and one UDP port (SNMP of BBB-rtr, named by host name); and
+/// a device off loopback, skipped. A simulator on the file's ports finds
+/// both busy, and nothing else to bind.
+struct Busy {
+    dir: TempDir,
+    inventory: Arc<Inventory>,
+    tcp: StdTcpListener,
+    udp: StdUdpSocket,
+}
+
+impl Busy {
+    fn new() -> Self {
+        let tcp = StdTcpListener::bind((HOST, 0)).unwrap();
+        let udp = StdUdpSocket::bind((HOST, 0)).unwrap();
+        let (http, snmp) = (tcp.local_addr().unwrap(), udp.local_addr().unwrap());
+        let mut text = HEADER.to_owned();
+        text.push_str("\n[[venues]]\ncode = \"AAA\"\nname = \"Arena A\"\ncity = \"Paris\"\n");
+        for id in ["AAA-ovr-a", "AAA-ovr-b"] {
+            device(&mut text, id, &format!("http://{http}/health/{id}"));
+        }
+        device(&mut text, "AAA-remote", "tcp://10.255.255.1:9");
+        text.push_str("\n[[venues]]\ncode = \"BBB\"\nname = \"Bowl B\"\ncity = \"Lyon\"\n");
+        device(
+            &mut text,
+            "BBB-rtr",
+            &format!("snmp://localhost:{}", snmp.port()),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("venues.toml");
+        std::fs::write(&path, text).unwrap();
+        let (inventory, _) = Inventory::load(&path).expect("test inventory is valid");
+        Self {
+            dir,
+            inventory: Arc::new(inventory),
+            tcp,
+            udp,
+        }
+    }
+
+    fn venues(&self) -> std::path::PathBuf {
+        self.dir.path().join("venues.toml")
+    }
+
+    /// The error line for the held TCP port.
+    fn http_line(&self) -> String {
+        format!(
+            "cannot listen on {} (http for AAA-ovr-a, AAA-ovr-b): ",
+            self.tcp.local_addr().unwrap()
+        )
+    }
+
+    /// The error line for the held UDP port.
+    fn snmp_line(&self) -> String {
+        format!(
+            "cannot listen on {} (snmp, udp for BBB-rtr): ",
+            self.udp.local_addr().unwrap()
+        )
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_port_is_a_clear_error() {
-    let f = Fixture::fixed();
-    let _squatter = StdTcpListener::bind((FIXED_HOST, f.ports.http_a)).unwrap();
-    let err = toc::sim::start(Arc::clone(&f.inventory), SimOptions::default())
+    let busy = Busy::new();
+    // Without `ephemeral`, the simulator binds the ports of the file.
+    let err = toc::sim::start(Arc::clone(&busy.inventory), SimOptions::default())
         .await
-        .expect_err("port is busy");
+        .expect_err("ports are busy");
     let SimError::Bind(failures) = &err else {
         panic!("{err}");
     };
-    assert_eq!(failures.len(), 1);
-    let text = err.to_string();
-    assert!(
-        text.contains(&format!("{FIXED_HOST}:{}", f.ports.http_a)),
-        "{text}"
+    // Every busy address is named, each once, and nothing else failed.
+    let mut named: Vec<(&str, SocketAddr)> =
+        failures.iter().map(|b| (b.protocol, b.addr)).collect();
+    named.sort_unstable();
+    assert_eq!(
+        named,
+        [
+            ("http", busy.tcp.local_addr().unwrap()),
+            ("snmp", busy.udp.local_addr().unwrap())
+        ],
+        "{err}"
     );
-    assert!(text.contains("AAA-ovr-a, AAA-ovr-b"), "{text}");
+    assert!(
+        failures
+            .iter()
+            .all(|b| b.error.kind() == std::io::ErrorKind::AddrInUse),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&busy.http_line()), "{text}");
+    assert!(text.contains(&busy.snmp_line()), "{text}");
     assert!(text.contains("another program"), "{text}");
-    // Nothing was left bound.
-    StdTcpListener::bind((FIXED_HOST, f.ports.tcp_a)).expect("tcp port free");
-    StdUdpSocket::bind((FIXED_HOST, f.ports.snmp_a)).expect("udp port free");
+    assert_eq!(text.lines().count(), 2, "{text}");
 }
 
 fn toc_bin() -> Command {
@@ -849,73 +904,198 @@ fn shipped_scenarios_are_valid_against_the_shipped_venues() {
     }
 }
 
+/// A `toc sim` child, killed if the test fails before it is waited for.
+struct Child(Option<std::process::Child>);
+
+impl Child {
+    /// Whether the child exited within `limit` (it is not reaped).
+    fn exited_within(&mut self, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        let Some(c) = self.0.as_mut() else {
+            return true;
+        };
+        while c.try_wait().unwrap().is_none() {
+            if Instant::now() > end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// What `toc sim --ephemeral` printed: each address of the file and the
+/// one served for it, and the control API.
+fn ephemeral_addresses(stdout: &str) -> (BTreeMap<SocketAddr, SocketAddr>, Option<SocketAddr>) {
+    let mut map = BTreeMap::new();
+    let mut control = None;
+    for line in stdout.lines().map(str::trim) {
+        if let Some((from, to)) = line.split_once(" -> ")
+            && let (Ok(from), Ok(to)) = (from.parse(), to.parse())
+        {
+            map.insert(from, to);
+        }
+        if let Some(url) = line.strip_prefix("control   http://") {
+            control = url.strip_suffix("/faults").and_then(|a| a.parse().ok());
+        }
+    }
+    (map, control)
+}
+
+/// Appends the lines of `rx` to `seen` until one contains `needle`, for
+/// at most 20 seconds.
+fn read_until(
+    rx: &std::sync::mpsc::Receiver<String>,
+    seen: &mut String,
+    needle: &str,
+) -> Result<(), std::sync::mpsc::RecvTimeoutError> {
+    let end = Instant::now() + Duration::from_secs(20);
+    while !seen.contains(needle) {
+        let line = rx.recv_timeout(end.saturating_duration_since(Instant::now()))?;
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    Ok(())
+}
+
 #[test]
 fn sim_binary_serves_until_sigterm() {
-    let f = Fixture::fixed();
-    let control = f.control;
-    let child = toc_bin()
-        .arg("sim")
-        .arg(f.venues())
-        .args(["--control", &format!("{FIXED_HOST}:{control}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    use std::io::BufRead as _;
+    let f = Fixture::new();
+    let mut child = Child(Some(
+        toc_bin()
+            .arg("sim")
+            .arg(f.venues())
+            .args(["--ephemeral", "--control", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let running = child.0.as_mut().unwrap();
+    let pid = running.id();
+    let (stdout, stderr) = (
+        running.stdout.take().unwrap(),
+        running.stderr.take().unwrap(),
+    );
+    // Lines as they come: the addresses are printed before it serves on.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    if let Err(e) = read_until(&rx, &mut seen, "Ctrl-C stops the simulator") {
+        drop(child);
+        let err = std::io::read_to_string(stderr).unwrap_or_default();
+        panic!("no start ({e}):\n{seen}\nstderr:\n{err}");
+    }
+    let (map, control) = ephemeral_addresses(&seen);
+    let file: BTreeSet<SocketAddr> = (1..=6).map(local).collect();
+    assert_eq!(map.keys().copied().collect::<BTreeSet<_>>(), file, "{seen}");
+    assert!(
+        map.values()
+            .all(|a| a.ip() == local(0).ip() && a.port() > 6),
+        "{seen}"
+    );
+    let control = control.unwrap_or_else(|| panic!("no control address in:\n{seen}"));
+    assert_eq!(control.ip(), local(0).ip(), "{seen}");
+    assert_ne!(control.port(), 0, "{seen}");
+
+    let served = Ports::FILE.served(&map);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let url = format!("http://{FIXED_HOST}:{}/health/BBB-ovr", f.ports.http_b);
+    let url = format!("http://{HOST}:{}/health/BBB-ovr", served.http_b);
     let up = rt.block_on(eventually(Duration::from_secs(20), || async {
         health(&url, QUICK).await.is_ok_and(|(s, _)| s == 200)
     }));
     let posted = rt.block_on(async {
         client(QUICK)
-            .post(format!("http://{FIXED_HOST}:{control}/faults"))
+            .post(format!("http://{control}/faults"))
             .body(r#"{"target":"AAA-timing","fault":"down","for":"10s"}"#)
             .send()
             .await
             .map(|r| r.status().as_u16())
     });
+    // The fault reaches the device at its served address.
+    let down = rt.block_on(eventually(QUICK, || async {
+        connect(served.tcp_a).await == Err("timeout".to_owned())
+    }));
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &pid.to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(up, "health endpoint never answered: {stdout}");
+    assert!(
+        child.exited_within(Duration::from_secs(20)),
+        "toc sim still runs after SIGTERM:\n{seen}"
+    );
+    let status = child.0.take().unwrap().wait().unwrap();
+    reader.join().unwrap();
+    seen.extend(rx.try_iter().map(|l| l + "\n"));
+    let err = std::io::read_to_string(stderr).unwrap_or_default();
+    assert!(up, "health endpoint never answered: {seen}");
     assert_eq!(posted.unwrap(), 200);
+    assert!(down, "AAA-timing still connects while down: {seen}");
     assert!(killed.success());
-    assert!(out.status.success(), "{out:?}");
+    assert!(status.success(), "{status:?}\n{seen}\nstderr:\n{err}");
     for needle in [
         "snmp      2 agents (udp), 3 devices",
         "http      2 health servers, 3 devices",
         "tcp       2 listeners, 2 devices",
         "AAA-remote: 10.255.255.1 is not a loopback address",
-        &format!("control   http://{FIXED_HOST}:{control}/faults"),
+        "ephemeral 6 addresses on ports from the system (file -> served):",
+        &format!("127.0.0.1:4 -> 127.0.0.1:{}", served.http_b),
+        &format!("control   http://{control}/faults"),
         "curl -X POST",
         "control: AAA-timing: down for 10s",
         "stopping the simulator",
     ] {
-        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+        assert!(seen.contains(needle), "missing {needle:?} in:\n{seen}");
     }
 }
 
 #[test]
 fn sim_binary_reports_a_busy_port() {
-    let f = Fixture::fixed();
-    let _squatter = StdUdpSocket::bind((FIXED_HOST, f.ports.snmp_b)).unwrap();
-    let out = toc_bin()
-        .arg("sim")
-        .arg(f.venues())
-        .args(["--control", "127.0.0.1:0"])
-        .output()
-        .unwrap();
+    let busy = Busy::new();
+    let mut child = Child(Some(
+        toc_bin()
+            .arg("sim")
+            .arg(busy.venues())
+            .args(["--control", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    // It must give up at once; one that serves instead is stopped (on
+    // drop) rather than hanging the test.
+    assert!(
+        child.exited_within(Duration::from_secs(20)),
+        "toc sim still runs on busy ports"
+    );
+    let out = child.0.take().unwrap().wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in [busy.http_line(), busy.snmp_line()] {
+        assert!(stderr.contains(&line), "missing {line:?} in:\n{stderr}");
+    }
+    assert!(stderr.contains("another program"), "{stderr}");
     assert!(
-        stderr.contains(&format!(
-            "cannot listen on {FIXED_HOST}:{} (snmp, udp for BBB-rtr)",
-            f.ports.snmp_b
-        )),
-        "{stderr}"
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }
 
