@@ -77,36 +77,9 @@ fn main() {
         let s = state.snapshot(t0);
         fault.push(t.elapsed());
         assert!(!s.incidents.is_empty(), "the fault opened an incident");
-        // Every venue loses its uplink: every device fails
-        // `max_attempts` times (children held while their parents have
-        // no verdict), the check-now requests answered with a failure,
-        // one snapshot per cycle.
-        let fail = || CheckResult::Fail("no answer".to_owned());
-        let t = Instant::now();
-        for _ in 0..inv.event.max_attempts {
-            for d in 0..n {
-                state.observe(obs(d, fail()));
-            }
-            for d in state.take_checks() {
-                state.observe(obs(d, fail()));
-            }
-            let _ = state.snapshot(t0);
-        }
-        outage.push(t.elapsed());
-        let s = state.snapshot(t0);
-        assert_eq!(s.incidents.len(), 49, "one incident per venue");
-        // Everything answers again: the recovered paths ask for their
-        // children at once, answered OK.
-        let t = Instant::now();
-        for d in 0..n {
-            state.observe(obs(d, CheckResult::Ok));
-        }
-        for d in state.take_checks() {
-            state.observe(obs(d, CheckResult::Ok));
-        }
-        let s = state.snapshot(t0);
-        recovery.push(t.elapsed());
-        assert!(s.incidents.is_empty(), "all resolved");
+        let (down, up) = every_uplink(&mut state, inv.event.max_attempts, n, &obs, t0);
+        outage.push(down);
+        recovery.push(up);
     }
     let ms = |v: &[Duration]| {
         let mut v: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e3).collect();
@@ -140,4 +113,43 @@ fn main() {
         "  recovery ({n} answers, children checked now) + snapshot:    {}",
         ms(&recovery)
     );
+}
+
+/// Every venue loses its uplink: every device fails `attempts` times
+/// (children held while their parents have no verdict), the check-now
+/// requests answered with a failure, one snapshot per cycle; then
+/// everything answers again and the recovered paths ask for their
+/// children at once, answered OK. Returns how long each half took.
+fn every_uplink(
+    state: &mut State,
+    attempts: u32,
+    n: usize,
+    obs: &impl Fn(usize, CheckResult) -> Observation,
+    t0: SystemTime,
+) -> (Duration, Duration) {
+    let fail = || CheckResult::Fail("no answer".to_owned());
+    let t = Instant::now();
+    for _ in 0..attempts {
+        for d in 0..n {
+            state.observe(obs(d, fail()));
+        }
+        for d in state.take_checks() {
+            state.observe(obs(d, fail()));
+        }
+        let _ = state.snapshot(t0);
+    }
+    let down = t.elapsed();
+    let s = state.snapshot(t0);
+    assert_eq!(s.incidents.len(), 49, "one incident per venue");
+    let t = Instant::now();
+    for d in 0..n {
+        state.observe(obs(d, CheckResult::Ok));
+    }
+    for d in state.take_checks() {
+        state.observe(obs(d, CheckResult::Ok));
+    }
+    let s = state.snapshot(t0);
+    let up = t.elapsed();
+    assert!(s.incidents.is_empty(), "all resolved");
+    (down, up)
 }
