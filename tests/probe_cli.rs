@@ -222,14 +222,37 @@ fn probe_host_samples_this_machine() {
 
 #[test]
 fn probe_speaks_ascii_in_the_c_locale_and_unicode_in_utf8() {
-    let (code, out, err) = toc(
+    // The host's verdict depends on this machine's load: whatever it is,
+    // it is a glyph and a word, in ASCII without UTF-8.
+    let status_line = |out: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with("status"))
+            .map(|l| {
+                l.trim_start()
+                    .trim_start_matches("status")
+                    .trim()
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    };
+    let (_, out, err) = toc(
         &["host"],
         &[("LC_ALL", "C"), ("LC_CTYPE", ""), ("LANG", "C")],
     );
-    assert_eq!(code, 0, "{err}");
-    assert!(out.is_ascii(), "{out}");
-    assert!(out.contains("+ OK"), "{out}");
-    let (code, out, err) = toc(&["host"], &[("LC_ALL", "C.UTF-8")]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("✔ OK"), "{out}");
+    assert!(out.is_ascii(), "{out}{err}");
+    let ascii = status_line(&out);
+    assert!(
+        ["+ OK", "^ DEGRADED", "X DOWN", "? UNKNOWN"]
+            .iter()
+            .any(|s| ascii.starts_with(s)),
+        "{out}{err}"
+    );
+    let (_, out, err) = toc(&["host"], &[("LC_ALL", "C.UTF-8")]);
+    let unicode = status_line(&out);
+    assert!(
+        ["✔ OK", "▲ DEGRADED", "✖ DOWN", "? UNKNOWN"]
+            .iter()
+            .any(|s| unicode.starts_with(s)),
+        "{out}{err}"
+    );
 }

@@ -654,7 +654,9 @@ impl App {
                     EventKind::Device { device, .. }
                     | EventKind::Flapping { device, .. }
                     | EventKind::Note { device, .. } => Some(Subject::Device(device.0)),
-                    EventKind::Venue { venue, .. } => Some(Subject::Venue(venue.0)),
+                    EventKind::Venue { venue, .. } | EventKind::Devices { venue, .. } => {
+                        Some(Subject::Venue(venue.0))
+                    }
                     EventKind::IncidentOpened { id, .. }
                     | EventKind::IncidentSeverity { id, .. } => {
                         snap.incidents.iter().find(|i| i.id == *id).map(|i| {

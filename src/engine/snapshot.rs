@@ -475,6 +475,22 @@ pub enum EventKind {
         /// Reason of the new status.
         reason: Option<String>,
     },
+    /// Several devices of one venue changed status together, going
+    /// UNREACHABLE or coming back (a path to them went or returned): one
+    /// event instead of one per device.
+    Devices {
+        /// Their venue.
+        venue: VenueIdx,
+        /// How many.
+        count: usize,
+        /// Shown status before.
+        from: Status,
+        /// Shown status now.
+        to: Status,
+        /// The root cause when they went UNREACHABLE (`unreachable:
+        /// PDP-rtr-a DOWN, PDP-rtr-b DOWN`).
+        reason: Option<String>,
+    },
     /// A venue's status changed.
     Venue {
         /// Venue index.

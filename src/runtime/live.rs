@@ -338,6 +338,27 @@ pub fn describe(snap: &Snapshot, event: &Event) -> String {
                 to.word()
             )
         }
+        EventKind::Devices {
+            venue,
+            count,
+            from,
+            to,
+            reason,
+        } => {
+            let code = snap
+                .layout
+                .venue_info(*venue)
+                .map_or_else(|| format!("#{}", venue.0), |v| v.code.clone());
+            let why = reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            format!(
+                "venue {code}: {count} devices {} -> {}{why}",
+                from.word(),
+                to.word()
+            )
+        }
         EventKind::Venue { venue, from, to } => {
             let code = snap
                 .layout

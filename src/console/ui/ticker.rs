@@ -31,6 +31,29 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
                 format!("{} {} → {}{because}", device(*d), from.word(), to.word()),
             )
         }
+        EventKind::Devices {
+            venue,
+            count,
+            from,
+            to,
+            reason,
+        } => {
+            let code = snap
+                .layout
+                .venue_info(*venue)
+                .map_or("?", |v| v.code.as_str());
+            let because = reason
+                .as_deref()
+                .map_or_else(String::new, |r| format!(": {r}"));
+            (
+                (text::status(*to), theme.status(*to)),
+                format!(
+                    "{code}: {count} devices {} → {}{because}",
+                    from.word(),
+                    to.word()
+                ),
+            )
+        }
         EventKind::Venue { venue, from, to } => {
             let (code, name) = snap
                 .layout

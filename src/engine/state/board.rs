@@ -14,6 +14,10 @@ use crate::model::{
 
 use super::super::snapshot::{DeviceSnap, EventKind, HISTORY_LEN, HistoryEntry, Layout};
 
+/// Devices of one venue going UNREACHABLE (or back) in one evaluation
+/// that are told as one event instead of one each.
+const BEHIND_TOGETHER: usize = 3;
+
 /// What one observation changed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observed {
@@ -363,19 +367,66 @@ impl Board {
         self.needs_eval = false;
         let eval = evaluate(&self.topology, &self.devices);
         let mut events = Vec::new();
+        // Devices of one venue that went UNREACHABLE (or came back) in
+        // the same evaluation: one line on the ticker, not one each.
+        let mut behind: std::collections::BTreeMap<(usize, u8, u8), Vec<usize>> =
+            std::collections::BTreeMap::new();
         for (idx, (&before, &after)) in self.eval.devices.iter().zip(&eval.devices).enumerate() {
             if before != after && !(before == Status::Unknown && after == Status::Ok) {
-                let reason = match after {
-                    Status::Unreachable => None,
-                    _ => self.devices[idx].reason().map(str::to_owned),
-                };
+                if before == Status::Unreachable || after == Status::Unreachable {
+                    let venue = self
+                        .layout
+                        .devices
+                        .get(idx)
+                        .map_or(usize::MAX, |d| d.venue.0);
+                    behind
+                        .entry((venue, before.severity(), after.severity()))
+                        .or_default()
+                        .push(idx);
+                    continue;
+                }
                 events.push(EventKind::Device {
                     device: DeviceIdx(idx),
                     from: before,
                     to: after,
-                    reason,
+                    reason: self.devices[idx].reason().map(str::to_owned),
                 });
             }
+        }
+        for ((venue, _, _), idxs) in behind {
+            let (before, after) = (self.eval.devices[idxs[0]], eval.devices[idxs[0]]);
+            if idxs.len() < BEHIND_TOGETHER || venue == usize::MAX {
+                for idx in idxs {
+                    let reason = match after {
+                        Status::Unreachable => None,
+                        _ => self.devices[idx].reason().map(str::to_owned),
+                    };
+                    events.push(EventKind::Device {
+                        device: DeviceIdx(idx),
+                        from: before,
+                        to: after,
+                        reason,
+                    });
+                }
+                continue;
+            }
+            let reason = (after == Status::Unreachable).then(|| {
+                unreachable_reason(
+                    &self.layout,
+                    &eval,
+                    self.topology
+                        .devices
+                        .get(idxs[0])
+                        .map(|d| d.parents.as_slice()),
+                )
+            });
+            events.push(EventKind::Devices {
+                venue: VenueIdx(venue),
+                count: idxs.len(),
+                from: before,
+                to: after,
+                reason,
+            });
         }
         for (idx, snap) in self.snaps.iter_mut().enumerate() {
             let shown = eval.devices.get(idx).copied().unwrap_or(Status::Unknown);

@@ -101,7 +101,10 @@ fn is_story(kind: &EventKind) -> bool {
         | EventKind::IncidentResolved { .. }
         | EventKind::Command { .. }
         | EventKind::Audit { .. } => true,
-        EventKind::Device { .. } | EventKind::Flapping { .. } | EventKind::Note { .. } => false,
+        EventKind::Device { .. }
+        | EventKind::Devices { .. }
+        | EventKind::Flapping { .. }
+        | EventKind::Note { .. } => false,
     }
 }
 

@@ -535,6 +535,29 @@ mod tests {
                 .iter()
                 .any(|i| key(i) == "group-down:STA-uplink")
         );
+        // The devices behind the routers are one line on the ticker.
+        let behind: Vec<&EventKind> = snap
+            .ticker
+            .iter()
+            .map(|e| &e.kind)
+            .filter(|k| {
+                matches!(
+                    k,
+                    EventKind::Devices {
+                        to: Status::Unreachable,
+                        ..
+                    } | EventKind::Device {
+                        to: Status::Unreachable,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        assert!(
+            matches!(behind.as_slice(), [EventKind::Devices { count, reason: Some(r), .. }]
+                if *count >= 3 && r.starts_with("unreachable: STA-rtr-a DOWN")),
+            "{behind:?}"
+        );
         // A later check of an unreachable child keeps the root cause as
         // its reason.
         rig.feed(
