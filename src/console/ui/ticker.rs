@@ -83,21 +83,10 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
             title,
             from,
             to,
-        } => {
-            let how = if to.severity() > from.severity() {
-                "raised"
-            } else {
-                "lowered"
-            };
-            (
-                (text::status(*to), theme.status(*to)),
-                format!(
-                    "incident #{id} {how} {} → {}: {title}",
-                    from.word(),
-                    to.word()
-                ),
-            )
-        }
+        } => (
+            (text::status(*to), theme.status(*to)),
+            severity_line(*id, title, *from, *to),
+        ),
         EventKind::IncidentResolved { id, title } => (
             other("RESOLVED"),
             format!("incident #{id} resolved: {title}"),
@@ -157,4 +146,18 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
             text::fill(buf, body, y, theme.selected());
         }
     }
+}
+
+/// An incident raised or lowered: `incident #1-1 raised DEGRADED → DOWN: …`.
+fn severity_line(id: crate::engine::IncidentId, title: &str, from: Status, to: Status) -> String {
+    let how = if to.severity() > from.severity() {
+        "raised"
+    } else {
+        "lowered"
+    };
+    format!(
+        "incident #{id} {how} {} → {}: {title}",
+        from.word(),
+        to.word()
+    )
 }

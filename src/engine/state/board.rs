@@ -356,16 +356,10 @@ impl Board {
         true
     }
 
-    /// Brings the roll-up (groups, venues, wall, unreachable children) up
-    /// to date after hard changes, and returns the changes shown: devices
-    /// and venues whose status changed (a first answer of OK is not news).
-    /// Empty and cheap when nothing hard changed.
-    pub fn settle(&mut self) -> Vec<EventKind> {
-        if !self.needs_eval {
-            return Vec::new();
-        }
-        self.needs_eval = false;
-        let eval = evaluate(&self.topology, &self.devices);
+    /// The device events of a new evaluation: each device whose shown
+    /// status changed (a first answer of OK is not news), devices of one
+    /// venue going UNREACHABLE or back together told as one.
+    fn device_events(&self, eval: &Evaluation) -> Vec<EventKind> {
         let mut events = Vec::new();
         // Devices of one venue that went UNREACHABLE (or came back) in
         // the same evaluation: one line on the ticker, not one each.
@@ -413,7 +407,7 @@ impl Board {
             let reason = (after == Status::Unreachable).then(|| {
                 unreachable_reason(
                     &self.layout,
-                    &eval,
+                    eval,
                     self.topology
                         .devices
                         .get(idxs[0])
@@ -428,6 +422,20 @@ impl Board {
                 reason,
             });
         }
+        events
+    }
+
+    /// Brings the roll-up (groups, venues, wall, unreachable children) up
+    /// to date after hard changes, and returns the changes shown: devices
+    /// and venues whose status changed (a first answer of OK is not news).
+    /// Empty and cheap when nothing hard changed.
+    pub fn settle(&mut self) -> Vec<EventKind> {
+        if !self.needs_eval {
+            return Vec::new();
+        }
+        self.needs_eval = false;
+        let eval = evaluate(&self.topology, &self.devices);
+        let mut events = self.device_events(&eval);
         for (idx, snap) in self.snaps.iter_mut().enumerate() {
             let shown = eval.devices.get(idx).copied().unwrap_or(Status::Unknown);
             let reason = match shown {
