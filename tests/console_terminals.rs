@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::Terminal;
-use ratatui::backend::{CrosstermBackend, TestBackend};
-use ratatui::buffer::Buffer;
+use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use support::games;
+use support::view::{command, draw, text};
 use toc::console::ansi::Out;
 use toc::console::keymap::Action;
 use toc::console::{App, Effect, Glyphs, Palette, render};
@@ -34,34 +34,6 @@ fn ascii_app() -> App {
     let mut app = app(false);
     app.set_glyphs(Glyphs::ASCII);
     app
-}
-
-fn draw(app: &mut App, snap: &Snapshot, w: u16, h: u16) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    app.set_area(Rect::new(0, 0, w, h));
-    terminal
-        .draw(|frame| render(frame, app, snap, games::now()))
-        .unwrap();
-    terminal.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str("|\n");
-    }
-    out
-}
-
-fn command(app: &mut App, snap: &Snapshot, line: &str) {
-    app.update(Action::CommandLine, snap);
-    for c in line.chars() {
-        app.update(Action::Insert(c), snap);
-    }
-    app.update(Action::Submit, snap);
 }
 
 /// Draws a view in ASCII at 80x24 and 160x48: only ASCII on screen, and

@@ -9,13 +9,10 @@ mod support;
 
 use std::sync::Arc;
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
 use support::games;
-use toc::console::keymap::Action;
-use toc::console::{App, render};
+use support::view::{self, text};
+use toc::console::App;
 use toc::engine::{Identity, Role, Snapshot};
 use toc::model::Reading;
 
@@ -37,35 +34,15 @@ fn hostile() -> Snapshot {
     snap
 }
 
-fn draw(snap: &Snapshot, command: &str, w: u16, h: u16) -> Buffer {
+fn draw(snap: &Snapshot, line: &str, w: u16, h: u16) -> Buffer {
     let identity = Identity {
         user: "alice".to_owned(),
         role: Role::DutyManager,
         venues: Vec::new(),
     };
     let mut app = App::new(identity, false, false);
-    app.set_area(Rect::new(0, 0, w, h));
-    app.update(Action::CommandLine, snap);
-    for c in command.chars() {
-        app.update(Action::Insert(c), snap);
-    }
-    app.update(Action::Submit, snap);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|frame| render(frame, &app, snap, games::now()))
-        .unwrap();
-    terminal.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    view::command(&mut app, snap, line);
+    view::draw(&mut app, snap, w, h)
 }
 
 fn no_control_characters(buf: &Buffer) {

@@ -7,102 +7,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The tests of this file one at a time: each runs a whole demo, and
-/// the stalled-terminal ones measure detection times.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: PathBuf,
-}
-
-impl Tmux {
-    /// A 100x30 session `toc` running `sh -c script`, on a server of its
-    /// own whose socket lives in `dir`.
-    fn start(dir: &Path, script: &str) -> Tmux {
-        let tmux = Tmux {
-            socket: dir.join("tmux.sock"),
-        };
-        let out = tmux.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "toc",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "sh",
-            "-c",
-            script,
-        ]);
-        assert!(out.status.success(), "tmux new-session: {out:?}");
-        tmux
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn capture(&self) -> String {
-        let out = self.cmd(&["capture-pane", "-p", "-t", "toc"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn display(&self, format: &str) -> String {
-        let out = self.cmd(&["display-message", "-p", "-t", "toc", format]);
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    /// Types `text` (literally), then presses Enter when asked.
-    fn keys(&self, text: &str, enter: bool) {
-        self.cmd(&["send-keys", "-t", "toc", "-l", text]);
-        if enter {
-            self.cmd(&["send-keys", "-t", "toc", "Enter"]);
-        }
-    }
-
-    fn key(&self, name: &str) {
-        self.cmd(&["send-keys", "-t", "toc", name]);
-    }
-
-    /// Polls the pane until `pred` holds; panics with the pane after
-    /// `limit`. Returns how long it took.
-    fn wait(&self, limit: Duration, what: &str, pred: impl Fn(&str) -> bool) -> Duration {
-        let t0 = Instant::now();
-        loop {
-            let pane = self.capture();
-            if pred(&pane) {
-                return t0.elapsed();
-            }
-            assert!(
-                t0.elapsed() < limit,
-                "not within {limit:?}: {what}\n--- pane ---\n{pane}------------"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
+use support::tmux::{Tmux, serial};
 
 /// The rows of the pane (status bar excluded) that show the tile of
 /// venue `code`.
@@ -169,7 +77,8 @@ fn demo_in_tmux_shows_the_wall_turns_a_venue_orange_then_red_and_quits_clean() {
     );
 
     // Only STA on the wall, so its tile alone is read.
-    tmux.keys("/venue:STA", true);
+    tmux.keys("/venue:STA");
+    tmux.key("Enter");
     tmux.wait(Duration::from_secs(5), "filter applied", |p| {
         tile_rows(p, "AQC").is_empty() && tile_says(p, "STA", "STA")
     });
@@ -182,11 +91,13 @@ fn demo_in_tmux_shows_the_wall_turns_a_venue_orange_then_red_and_quits_clean() {
     // (timeout x (retries + 1), retries = 1 in venues.toml).
     let attempts = 3u64;
     let bound = Duration::from_millis(2 * INTERVAL_MS + attempts * (INTERVAL_MS + 2 * TIMEOUT_MS));
-    tmux.keys(":fault STA-core-a down", true);
-    let orange = tmux.wait(bound, "STA DEGRADED", |p| tile_says(p, "STA", "▲ DEGRADED"));
+    tmux.keys(":fault STA-core-a down");
+    tmux.key("Enter");
+    let orange = tmux.wait_timed(bound, "STA DEGRADED", |p| tile_says(p, "STA", "▲ DEGRADED"));
     // Lose the other one: red.
-    tmux.keys(":fault STA-core-b down", true);
-    let red = tmux.wait(bound, "STA DOWN", |p| tile_says(p, "STA", "✖ DOWN"));
+    tmux.keys(":fault STA-core-b down");
+    tmux.key("Enter");
+    let red = tmux.wait_timed(bound, "STA DOWN", |p| tile_says(p, "STA", "✖ DOWN"));
     eprintln!("orange after {orange:?}, red after {red:?} (bound {bound:?})");
 
     // Escape clears the filter; `q` only once that shows, so the two keys
@@ -478,7 +389,8 @@ fn a_terminal_that_stops_reading_delays_neither_polling_nor_the_engine() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let (tmux, pid) = start_demo(dir.path());
-    tmux.keys("/venue:STA", true);
+    tmux.keys("/venue:STA");
+    tmux.key("Enter");
     tmux.wait(Duration::from_secs(30), "STA tile OK", |p| {
         tile_rows(p, "MRN").is_empty() && tile_says(p, "STA", "✔ OK")
     });
@@ -537,7 +449,7 @@ fn a_terminal_that_stops_reading_delays_neither_polling_nor_the_engine() {
     let (still, seen) = blocked_in_write(&task);
     assert!(still, "blocked for the whole stall: {seen}");
     drop(stopped);
-    let caught_up = tmux.wait(Duration::from_secs(60), "STA DOWN after the stall", |p| {
+    let caught_up = tmux.wait_timed(Duration::from_secs(60), "STA DOWN after the stall", |p| {
         tile_says(p, "STA", "✖ DOWN")
     });
     let log = read_log(dir.path());

@@ -9,16 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::tmux::Tmux;
-
-/// One demo at a time: each runs a whole Games.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use support::tmux::{Tmux, serial};
 
 const BIN: &str = env!("CARGO_BIN_EXE_toc");
 

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use support::games;
+use support::view::{command, draw, text};
 use toc::console::keymap::Action;
 use toc::console::{App, render};
 use toc::engine::{Identity, Link, Role, Snapshot};
@@ -33,39 +33,6 @@ fn app(color: bool, demo: bool) -> App {
         venues: Vec::new(),
     };
     App::new(identity, color, demo)
-}
-
-fn draw(app: &mut App, snap: &Snapshot, w: u16, h: u16) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    app.set_area(Rect::new(0, 0, w, h));
-    terminal
-        .draw(|frame| render(frame, app, snap, games::now()))
-        .unwrap();
-    terminal.backend().buffer().clone()
-}
-
-/// The buffer as text, one line per row, trailing spaces kept visible by
-/// a closing bar.
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut line = String::new();
-        for x in 0..buf.area.width {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(&line);
-        out.push_str("|\n");
-    }
-    out
-}
-
-/// Sets the app up as keys would: a command line, typed and applied.
-fn command(app: &mut App, snap: &Snapshot, line: &str) {
-    app.update(Action::CommandLine, snap);
-    for c in line.chars() {
-        app.update(Action::Insert(c), snap);
-    }
-    app.update(Action::Submit, snap);
 }
 
 fn filter(app: &mut App, snap: &Snapshot, text: &str) {

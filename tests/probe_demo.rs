@@ -12,13 +12,15 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use toc::config::Inventory;
 use toc::runtime::published::{self, FILE_NAME};
 use toc::runtime::{Live, Tuning};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use support::tmux::Tmux;
 
 /// `toc probe ARGS`: exit code, stdout, stderr.
 fn toc(args: &[&str]) -> (i32, String, String) {
@@ -290,30 +292,6 @@ async fn an_interface_whose_if_descr_ends_in_nul_is_found_by_its_name() {
     drop(held);
 }
 
-/// A tmux server of this test's own (socket in `dir`), killed on drop.
-struct Tmux(PathBuf);
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&self.0)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn pane(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "toc"]).stdout).into_owned()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
 /// Polls `pred` every 100 ms; panics with `what` and `show()` after
 /// `limit`.
 fn wait_for(limit: Duration, what: &str, pred: impl Fn() -> bool, show: impl Fn() -> String) {
@@ -346,26 +324,12 @@ fn toc_probe_beside_a_real_toc_demo_in_tmux_agrees_with_the_console() {
         "TERM=xterm-256color '{bin}' demo '{}' --interval 1s --timeout 200ms; echo \"toc exited $?\"; sleep 600",
         file.display()
     );
-    let tmux = Tmux(dir.path().join("tmux.sock"));
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "toc",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let tmux = Tmux::start(dir.path(), &script);
     wait_for(
         Duration::from_secs(30),
         "the demo publishes its addresses",
         || published.exists(),
-        || tmux.pane(),
+        || tmux.capture(),
     );
     let config = file.to_str().unwrap();
     let (code, out, err) = toc(&["cli-core-a", "--config", config]);
@@ -376,31 +340,22 @@ fn toc_probe_beside_a_real_toc_demo_in_tmux_agrees_with_the_console() {
     );
     assert!(!out.contains(&format!(":{port})")), "{out}");
 
-    tmux.cmd(&["send-keys", "-t", "toc", "-l", ":fault CLI-core-a down"]);
-    tmux.cmd(&["send-keys", "-t", "toc", "Enter"]);
-    wait_for(
-        Duration::from_secs(20),
-        "the console says DOWN",
-        || {
-            tmux.pane()
-                .lines()
-                .skip(1)
-                .any(|l| l.trim_start().starts_with("CLI ") && l.contains("✖ DOWN"))
-        },
-        || tmux.pane(),
-    );
+    tmux.keys(":fault CLI-core-a down");
+    tmux.key("Enter");
+    tmux.wait(Duration::from_secs(20), "the console says DOWN", |p| {
+        p.lines()
+            .skip(1)
+            .any(|l| l.trim_start().starts_with("CLI ") && l.contains("✖ DOWN"))
+    });
     let (code, out, err) = toc(&["CLI-core-a", "--config", config]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("✖ DOWN: no answer"), "{out}");
 
-    tmux.cmd(&["send-keys", "-t", "toc", "q"]);
-    wait_for(
-        Duration::from_secs(10),
-        "toc exits",
-        || tmux.pane().contains("toc exited"),
-        || tmux.pane(),
-    );
-    assert!(tmux.pane().contains("toc exited 0"), "{}", tmux.pane());
+    tmux.key("q");
+    let pane = tmux.wait(Duration::from_secs(10), "toc exits", |p| {
+        p.contains("toc exited")
+    });
+    assert!(pane.contains("toc exited 0"), "{pane}");
     assert!(!published.exists(), "the published file is removed");
     drop(silent);
 }

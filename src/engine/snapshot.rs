@@ -565,6 +565,18 @@ fn unknown_status() -> Status {
     Status::Unknown
 }
 
+impl EventKind {
+    /// How an incident's severity moved, as the ticker and the log say
+    /// it: `raised` when `to` is worse than `from`, else `lowered`.
+    pub fn raised_or_lowered(from: Status, to: Status) -> &'static str {
+        if to.severity() > from.severity() {
+            "raised"
+        } else {
+            "lowered"
+        }
+    }
+}
+
 /// Engine counters, for the status bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EngineStats {

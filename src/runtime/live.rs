@@ -378,11 +378,7 @@ pub fn describe(snap: &Snapshot, event: &Event) -> String {
             from,
             to,
         } => {
-            let how = if to.severity() > from.severity() {
-                "raised"
-            } else {
-                "lowered"
-            };
+            let how = EventKind::raised_or_lowered(*from, *to);
             format!(
                 "incident {id} {how} {} -> {}: {title}",
                 from.word(),

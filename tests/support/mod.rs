@@ -7,6 +7,7 @@ pub mod tmux;
 pub mod engine;
 pub mod games;
 pub mod uplink;
+pub mod view;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

@@ -5,6 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// The tests of one binary one at a time: each runs a whole demo (and
+/// some measure detection times).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the binary's tmux tests apart until dropped.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A tmux server with its own socket (in the test's folder), killed on
 /// drop; one session `toc` of 100x30 running `sh -c script`.
 #[derive(Debug)]
@@ -66,6 +77,19 @@ impl Tmux {
     /// Presses a named key (`Enter`, `Escape`).
     pub fn key(&self, name: &str) {
         self.cmd(&["send-keys", "-t", "toc", name]);
+    }
+
+    /// A tmux format of the pane (`#{alternate_on}`, `#{pane_tty}`).
+    pub fn display(&self, format: &str) -> String {
+        let out = self.cmd(&["display-message", "-p", "-t", "toc", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// As [`Tmux::wait`], and says how long it took.
+    pub fn wait_timed(&self, limit: Duration, what: &str, pred: impl Fn(&str) -> bool) -> Duration {
+        let t0 = Instant::now();
+        self.wait(limit, what, pred);
+        t0.elapsed()
     }
 
     /// Polls the pane until `pred` holds; panics with the pane after

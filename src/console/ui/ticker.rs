@@ -150,11 +150,7 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
 
 /// An incident raised or lowered: `incident #1-1 raised DEGRADED → DOWN: …`.
 fn severity_line(id: crate::engine::IncidentId, title: &str, from: Status, to: Status) -> String {
-    let how = if to.severity() > from.severity() {
-        "raised"
-    } else {
-        "lowered"
-    };
+    let how = EventKind::raised_or_lowered(from, to);
     format!(
         "incident #{id} {how} {} → {}: {title}",
         from.word(),
