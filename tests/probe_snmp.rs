@@ -378,10 +378,11 @@ async fn a_cpu_threshold_reads_hr_processor_load_or_says_it_is_missing() {
         timeout: Duration::from_millis(500),
         retries: 1,
     };
-    let (cols, _) = client()
+    let cols = client()
         .walk_columns(&target, &[HR_PROCESSOR_LOAD.parse::<Oid>().unwrap()], 1000)
         .await
-        .unwrap();
+        .unwrap()
+        .columns;
     let loads: Vec<i64> = cols[0]
         .iter()
         .filter_map(|(_, v)| match v {

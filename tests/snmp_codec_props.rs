@@ -886,6 +886,7 @@ fn ours(v: &Value) -> Seen {
         Value::NoSuchObject => Seen::NoSuchObject,
         Value::NoSuchInstance => Seen::NoSuchInstance,
         Value::EndOfMibView => Seen::EndOfMibView,
+        Value::Undecodable { tag, reason, .. } => Seen::Other(format!("tag {tag:#x}: {reason}")),
     }
 }
 

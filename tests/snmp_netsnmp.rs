@@ -105,10 +105,11 @@ async fn same_as_net_snmp(agent: &Snmpd, target: &Target, cli_args: &[&str]) {
     assert_eq!(r.varbinds[1].1.to_string(), theirs[1].1, "sysDescr");
     assert!(matches!(r.varbinds[2].1, Value::TimeTicks(_)));
 
-    let (cols, _) = c
+    let cols = c
         .walk_columns(target, &[oid(IF_DESCR), oid(IF_OPER_STATUS)], 1000)
         .await
-        .expect("walk");
+        .expect("walk")
+        .columns;
     let walked = parse_cli(&agent.cli("snmpwalk", cli_args, &[IF_OPER_STATUS]).unwrap());
     let ours: Vec<(String, String)> = cols[1]
         .iter()

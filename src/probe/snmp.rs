@@ -212,9 +212,9 @@ impl SnmpProbe {
             columns.push(Oid::new(HR_PROCESSOR_LOAD));
         }
         let table = match self.client.walk_columns(target, &columns, MAX_ROWS).await {
-            Ok((cols, r)) => {
-                notes.extend(r.notes);
-                Ok(Table::from_columns(cols))
+            Ok(walk) => {
+                notes.extend(walk.notes);
+                Ok(Table::from_columns(walk.columns))
             }
             Err(e) => Err(e.to_string()),
         };

@@ -115,6 +115,29 @@ pub struct Response {
     pub notes: Vec<String>,
 }
 
+impl Response {
+    /// The value the agent gave for `oid`, matched by OID (never by
+    /// position: agents may reorder or leave out varbinds).
+    pub fn value(&self, oid: &Oid) -> Option<&Value> {
+        self.varbinds.iter().find(|(o, _)| o == oid).map(|(_, v)| v)
+    }
+}
+
+/// What a table walk read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    /// Each column's rows as (row index, value), in walk order.
+    pub columns: Vec<Vec<(u32, Value)>>,
+    /// Sum of the round trips of the requests the walk took.
+    pub latency: Duration,
+    /// Things learnt on the way.
+    pub notes: Vec<String>,
+    /// Set when the walk stopped before every column left its subtree, with
+    /// why (`stopped at 4096 rows`): the rows read are then not the whole
+    /// table.
+    pub cut: Option<String>,
+}
+
 /// Counters of what the receive tasks dropped and why.
 #[derive(Debug, Default)]
 pub struct ClientStats {
@@ -332,29 +355,33 @@ impl Client {
     }
 
     /// Walks table columns side by side with GETBULK until every column has
-    /// left its subtree (or `max_rows` rows were read). Returns each
-    /// column's rows as (row index, value), and the total latency.
+    /// left its subtree, or `max_rows` rows were read (then [`Walk::cut`]
+    /// says so).
     pub async fn walk_columns(
         &self,
         target: &Target,
         columns: &[Oid],
         max_rows: usize,
-    ) -> Result<(Vec<Vec<(u32, Value)>>, Response), SnmpError> {
-        let mut out: Vec<Vec<(u32, Value)>> = vec![Vec::new(); columns.len()];
-        let mut cursor: Vec<Oid> = columns.to_vec();
-        let mut open: Vec<bool> = vec![true; columns.len()];
-        let mut total = Response {
-            varbinds: Vec::new(),
+    ) -> Result<Walk, SnmpError> {
+        let mut walk = Walk {
+            columns: vec![Vec::new(); columns.len()],
             latency: Duration::ZERO,
             notes: Vec::new(),
+            cut: None,
         };
-        while open.iter().any(|o| *o) && out.iter().map(Vec::len).max().unwrap_or(0) < max_rows {
+        let mut cursor: Vec<Oid> = columns.to_vec();
+        let mut open: Vec<bool> = vec![true; columns.len()];
+        while open.iter().any(|o| *o) {
+            if walk.columns.iter().map(Vec::len).max().unwrap_or(0) >= max_rows {
+                walk.cut = Some(format!("stopped at {max_rows} rows, the most toc reads"));
+                break;
+            }
             let ask: Vec<usize> = (0..columns.len()).filter(|&i| open[i]).collect();
             let oids: Vec<Oid> = ask.iter().map(|&i| cursor[i].clone()).collect();
             let reps = i32::try_from((48 / ask.len().max(1)).max(1)).unwrap_or(8);
             let r = self.get_bulk(target, 0, reps, &oids).await?;
-            total.latency += r.latency;
-            total.notes.extend(r.notes);
+            walk.latency += r.latency;
+            walk.notes.extend(r.notes);
             if r.varbinds.is_empty() {
                 break;
             }
@@ -378,7 +405,7 @@ impl Client {
                     .get(columns[i].arcs().len())
                     .copied()
                     .unwrap_or(0);
-                out[i].push((row, value));
+                walk.columns[i].push((row, value));
                 cursor[i] = oid;
                 progressed = true;
             }
@@ -386,7 +413,7 @@ impl Client {
                 break;
             }
         }
-        Ok((out, total))
+        Ok(walk)
     }
 
     async fn request(

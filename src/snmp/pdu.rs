@@ -164,6 +164,14 @@ pub enum Value {
     NoSuchObject,
     NoSuchInstance,
     EndOfMibView,
+    /// A value whose type tag or contents could not be decoded, kept with
+    /// its raw bytes and the reason, so that the rest of the answer still
+    /// counts (as net-snmp does): only this varbind is marked bad.
+    Undecodable {
+        tag: u8,
+        bytes: Vec<u8>,
+        reason: &'static str,
+    },
 }
 
 impl Value {
@@ -208,6 +216,7 @@ impl Value {
             Value::NoSuchObject => w.primitive(tag::NO_SUCH_OBJECT, &[]),
             Value::NoSuchInstance => w.primitive(tag::NO_SUCH_INSTANCE, &[]),
             Value::EndOfMibView => w.primitive(tag::END_OF_MIB_VIEW, &[]),
+            Value::Undecodable { tag, bytes, .. } => w.primitive(*tag, bytes),
         }
     }
 
@@ -261,6 +270,9 @@ impl fmt::Display for Value {
             Value::NoSuchObject => f.write_str("noSuchObject"),
             Value::NoSuchInstance => f.write_str("noSuchInstance"),
             Value::EndOfMibView => f.write_str("endOfMibView"),
+            Value::Undecodable { tag, reason, .. } => {
+                write!(f, "undecodable value (tag 0x{tag:02x}: {reason})")
+            }
         }
     }
 }
