@@ -123,13 +123,21 @@ fn duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// Prints a line to stdout, ignoring a closed pipe: the simulator keeps
-/// serving when nobody reads its log (`toc sim | head`).
+/// Prints a line to stdout; a closed pipe ends the output quietly
+/// (`toc check | head -1`, and the simulator keeps serving when nobody
+/// reads its log: `toc sim | head`). Never `println!`, which panics there.
 macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        toc::runtime::out::line(format_args!($($arg)*))
+    };
+}
+
+/// Prints a line to stderr, ignoring a closed stderr. Never `eprintln!`,
+/// which panics on a closed pipe (`toc probe bad 2>&1 | true`).
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        toc::runtime::out::err(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 /// Text for this terminal: as it is in a UTF-8 locale, else in ASCII (the
@@ -158,8 +166,18 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_PANIC: u8 = 101;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    let code = command(Cli::parse().command);
+    // Output that could not be written whole is not a success; a closed
+    // pipe is (the reader had what it wanted): `toc::runtime::out`.
+    if code == ExitCode::SUCCESS {
+        ExitCode::from(toc::runtime::out::status(0))
+    } else {
+        code
+    }
+}
+
+fn command(command: Command) -> ExitCode {
+    match command {
         Command::Check { file, playbooks } => check(&file, playbooks.as_deref()),
         Command::Sim {
             file,
@@ -194,7 +212,7 @@ fn probe(req: &oneshot::Request) -> ExitCode {
             .enable_all()
             .build()
         else {
-            eprintln!("toc probe: cannot start the runtime");
+            tell!("toc probe: cannot start the runtime");
             return ExitCode::from(UNKNOWN);
         };
         let (heading, outcome) = runtime.block_on(oneshot::run_host(req));
@@ -211,14 +229,14 @@ fn probe(req: &oneshot::Request) -> ExitCode {
             return ExitCode::from(UNKNOWN);
         }
         Err(oneshot::RequestError::Other(msg)) => {
-            eprintln!("toc probe: {msg}");
+            tell!("toc probe: {msg}");
             return ExitCode::from(UNKNOWN);
         }
     };
     if let Some(config) = oneshot::device_file(req)
         && let Some(note) = toc::runtime::published::use_running_demo(&mut inventory, &config)
     {
-        eprintln!("toc probe: {note}");
+        tell!("toc probe: {note}");
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -226,7 +244,7 @@ fn probe(req: &oneshot::Request) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("toc probe: cannot start the runtime: {e}");
+            tell!("toc probe: cannot start the runtime: {e}");
             return ExitCode::from(UNKNOWN);
         }
     };
@@ -241,14 +259,14 @@ fn probe(req: &oneshot::Request) -> ExitCode {
             ExitCode::from(oneshot::exit_code(&outcome.result))
         }
         Err(e) => {
-            eprintln!("toc probe: {e}");
+            tell!("toc probe: {e}");
             ExitCode::from(UNKNOWN)
         }
     }
 }
 
 fn print_diags(diags: &[Diagnostic]) {
-    eprint!("{}", config::diag::render(diags));
+    toc::runtime::out::err(format_args!("{}", config::diag::render(diags)));
 }
 
 fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
@@ -287,13 +305,13 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
         });
     if !failed.is_empty() {
         for (path, n) in &failed {
-            eprintln!(
+            tell!(
                 "{}: {n} error{} found",
                 path.display(),
                 if *n == 1 { "" } else { "s" }
             );
         }
-        eprintln!("fix them and run `toc check` again");
+        tell!("fix them and run `toc check` again");
         return ExitCode::from(EXIT_CONFIG);
     }
     let Some(inv) = inventory else {
@@ -301,25 +319,29 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
     };
     let s = inv.summary();
     let e = &inv.event;
-    println!("{}: ok", file.display());
-    println!(
+    say!("{}: ok", file.display());
+    say!(
         "  event      {} (poll every {}, timeout {}, hard after {} attempts)",
         e.name,
         humantime::format_duration(e.poll_interval),
         humantime::format_duration(e.timeout),
         e.max_attempts
     );
-    println!("  venues     {}", s.venues);
-    println!(
+    say!("  venues     {}", s.venues);
+    say!(
         "  devices    {} (snmp {}, http {}, tcp {}; {} critical)",
-        s.devices, s.snmp, s.http, s.tcp, s.critical
+        s.devices,
+        s.snmp,
+        s.http,
+        s.tcp,
+        s.critical
     );
-    println!("  groups     {}", s.groups);
-    println!("  feeds      {}", s.feeds);
-    println!("  profiles   {}", s.profiles);
+    say!("  groups     {}", s.groups);
+    say!("  feeds      {}", s.feeds);
+    say!("  profiles   {}", s.profiles);
     if let (Some(books), Some(dir)) = (books, dir) {
         let steps: usize = books.iter().map(|b| b.steps.len()).sum();
-        println!(
+        say!(
             "  playbooks  {} ({} steps, from {})",
             books.len(),
             steps,
@@ -337,7 +359,7 @@ fn config_failed(path: &Path, diags: &[Diagnostic]) -> ExitCode {
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
-    eprintln!(
+    tell!(
         "{}: {n} error{} found",
         path.display(),
         if n == 1 { "" } else { "s" }
@@ -369,7 +391,7 @@ fn sim(
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("toc sim: cannot start the runtime: {e}");
+            tell!("toc sim: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -395,7 +417,7 @@ async fn run_sim(
     let handle = match toc::sim::start(Arc::clone(&inventory), options).await {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("toc sim: {e}");
+            tell!("toc sim: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -530,7 +552,7 @@ fn console_options(
     let env = |name: &str| std::env::var(name).ok();
     let term = env("TERM");
     if let Some(why) = toc::console::theme::unusable_terminal(term.as_deref()) {
-        eprintln!(
+        tell!(
             "{name}: this terminal cannot show the console ({why}); run it in a terminal such as xterm, screen or tmux (TERM=xterm-256color, TERM=vt100, …)"
         );
         return Err(ExitCode::FAILURE);
@@ -566,7 +588,7 @@ fn live(
     if let Source::Synthetic { venues, devices } = source {
         use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
         if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
-            eprintln!(
+            tell!(
                 "{name}: a synthetic Games needs 1 to {MAX_VENUES} venues and from one device per venue to {MAX_DEVICES} devices"
             );
             return ExitCode::from(EXIT_CONFIG);
@@ -586,7 +608,7 @@ fn live(
     let log = match start_log(&data_dir, &inventory.event.logs) {
         Ok(path) => path,
         Err(e) => {
-            eprintln!(
+            tell!(
                 "{name}: cannot write the log in {}: {e}",
                 data_dir.display()
             );
@@ -608,7 +630,7 @@ fn live(
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("{name}: cannot start the runtime: {e}");
+            tell!("{name}: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -631,7 +653,7 @@ fn live(
         let live = match started {
             Ok(live) => live,
             Err(e) => {
-                eprintln!("{name}: {e}");
+                tell!("{name}: {e}");
                 return ExitCode::FAILURE;
             }
         };
@@ -648,7 +670,7 @@ fn live(
             Ended::Done | Ended::Stuck => ExitCode::SUCCESS,
             Ended::Failed(e) => {
                 tracing::error!("console failed: {e}");
-                eprintln!("{name}: the console failed: {e} (log: {})", log.display());
+                tell!("{name}: the console failed: {e} (log: {})", log.display());
                 ExitCode::FAILURE
             }
             Ended::Panicked => {

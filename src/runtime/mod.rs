@@ -5,11 +5,13 @@
 //! so a terminal that stops reading never delays polling or the engine;
 //! the audit log is written and synced on a thread of its own
 //! ([`audit`]); `toc.log` and `audit.log` rotate by size ([`rotate`]);
-//! a demo publishes where it serves its devices ([`published`]).
+//! a demo publishes where it serves its devices ([`published`]); the
+//! commands print without panicking on a closed pipe ([`out`]).
 
 pub mod audit;
 pub mod console;
 pub mod live;
+pub mod out;
 pub mod published;
 pub mod rotate;
 
