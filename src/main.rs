@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use toc::config::{self, Diagnostic, Inventory, Severity};
+use toc::model::{printable, redact_urls};
 use toc::probe::oneshot;
 use toc::runtime::console::Ended;
 use toc::sim::{Scenario, SimOptions};
@@ -157,6 +158,12 @@ fn for_terminal(text: &str) -> String {
     text.chars()
         .map(|c| toc::console::Glyphs::ascii_cell(c.encode_utf8(&mut buf)).into_owned())
         .collect()
+}
+
+/// A path or other text from the command line or a file, as it may be
+/// shown on a terminal ([`printable`]).
+fn shown(text: &impl std::fmt::Display) -> String {
+    printable(&text.to_string()).into_owned()
 }
 
 /// Exit status for an invalid configuration.
@@ -319,10 +326,10 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
     };
     let s = inv.summary();
     let e = &inv.event;
-    say!("{}: ok", file.display());
+    say!("{}: ok", shown(&file.display()));
     say!(
         "  event      {} (poll every {}, timeout {}, hard after {} attempts)",
-        e.name,
+        printable(&e.name),
         humantime::format_duration(e.poll_interval),
         humantime::format_duration(e.timeout),
         e.max_attempts
@@ -345,7 +352,7 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
             "  playbooks  {} ({} steps, from {})",
             books.len(),
             steps,
-            dir.display()
+            shown(&dir.display())
         );
     }
     ExitCode::SUCCESS
@@ -425,9 +432,9 @@ async fn run_sim(
     let s = handle.summary();
     say!(
         "toc sim: {} ({} devices in {})",
-        inventory.event.name,
+        printable(&inventory.event.name),
         inventory.devices.len(),
-        file.display()
+        shown(&file.display())
     );
     print_served(s);
     if let (Some((steps, big_bang)), Some(path)) = (plan, scenario_file) {
@@ -441,7 +448,7 @@ async fn run_sim(
         if steps > 0 {
             what.push(format!("{steps} step{}", if steps == 1 { "" } else { "s" }));
         }
-        say!("  scenario  {path}: {}", what.join(", "));
+        say!("  scenario  {}: {}", shown(&path), what.join(", "));
     }
     let url = format!("http://{}", handle.control_addr());
     let example = inventory
@@ -466,7 +473,9 @@ async fn run_sim(
         tokio::select! {
             () = &mut stop => break,
             event = events.recv() => match event {
-                Ok(e) => say!("[+{:>7.1}s] {}", e.at.as_secs_f64(), e.text),
+                // Scenario notes and fault targets come from files and
+                // the control API: escaped.
+                Ok(e) => say!("[+{:>7.1}s] {}", e.at.as_secs_f64(), printable(&e.text)),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     say!("({n} events not shown)");
                 }
@@ -500,7 +509,11 @@ fn print_served(s: &toc::sim::SimSummary) {
     if !s.skipped.is_empty() {
         say!("  skipped   {} devices:", s.skipped.len());
         for k in s.skipped.iter().take(10) {
-            say!("              {}: {}", k.device, k.reason);
+            say!(
+                "              {}: {}",
+                printable(&k.device),
+                printable(&redact_urls(&k.reason))
+            );
         }
         if s.skipped.len() > 10 {
             say!("              and {} more", s.skipped.len() - 10);

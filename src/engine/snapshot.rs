@@ -166,7 +166,8 @@ impl Layout {
                     kind: d.probe.kind().to_owned(),
                     target: match &d.probe {
                         ProbeTarget::Snmp { host, port } => format!("snmp://{host}:{port}"),
-                        ProbeTarget::Http { url } => url.clone(),
+                        // Shown in the device pane: never the credentials.
+                        ProbeTarget::Http { url } => crate::model::redact_urls(url).into_owned(),
                         ProbeTarget::Tcp { host, port } => format!("tcp://{host}:{port}"),
                     },
                     description: d.description.clone(),

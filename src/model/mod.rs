@@ -26,7 +26,7 @@ pub use device::{
 pub use observation::{HostSample, Observation, Outcome, Reading};
 pub use problem::{ProblemKey, ProblemKind, Subject};
 pub use status::{Status, worst};
-pub use text::{find_id, printable};
+pub use text::{find_id, printable, redact_urls};
 pub use topology::{
     DeviceIdx, DeviceNode, Evaluation, FeedIdx, GroupEval, GroupIdx, GroupNode, Topology,
     VenueEval, VenueIdx, VenueNode, evaluate,

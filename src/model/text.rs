@@ -45,6 +45,47 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` with the credentials of every URL in it hidden: the password
+/// of `scheme://user:password@host` becomes `***` (`user:***@host`), and a
+/// user without a password, often a token, goes whole (`***@host`).
+/// Borrowed when there is nothing to hide. URLs are shown in `toc probe`,
+/// the console's device pane, reasons and the log; the file that holds
+/// the credentials is the only place they are read.
+pub fn redact_urls(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut done = 0;
+    let mut search = 0;
+    while let Some(found) = text.get(search..).and_then(|rest| rest.find("://")) {
+        let start = search + found + 3;
+        let rest = text.get(start..).unwrap_or_default();
+        let len = rest
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | ')' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(rest.len());
+        let authority = rest.get(..len).unwrap_or_default();
+        search = start + len;
+        let Some(at) = authority.rfind('@') else {
+            continue;
+        };
+        let userinfo = authority.get(..at).unwrap_or_default();
+        out.push_str(text.get(done..start).unwrap_or_default());
+        match userinfo.split_once(':') {
+            Some((user, _)) => {
+                out.push_str(user);
+                out.push_str(":***");
+            }
+            None => out.push_str("***"),
+        }
+        done = start + at;
+    }
+    if done == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(text.get(done..).unwrap_or_default());
+    Cow::Owned(out)
+}
+
 /// `s` without the NULs a device may end a string with (a Windows agent's
 /// ifDescr is `MS TCP Loopback interface\0`): what a name is matched on.
 pub fn trim_nul(s: &str) -> &str {
@@ -128,6 +169,26 @@ mod tests {
     fn device_text_is_shown_escaped(#[case] raw: &str, #[case] shown: &str) {
         assert_eq!(printable(raw), shown);
         assert!(!printable(raw).chars().any(unsafe_char), "{shown}");
+    }
+
+    #[rstest]
+    #[case("http://user:pass@10.0.0.1/health", "http://user:***@10.0.0.1/health")]
+    #[case("https://tok3n@h:8443", "https://***@h:8443")]
+    #[case(
+        "CLI-web (http://a:b@h/x?u=c:d@e)",
+        "CLI-web (http://a:***@h/x?u=c:d@e)"
+    )]
+    #[case(
+        "get http://a:p@x/ then https://b:q@y/",
+        "get http://a:***@x/ then https://b:***@y/"
+    )]
+    #[case("http://a:p@ss@h/", "http://a:***@h/")]
+    #[case("http://h:80/path@x", "http://h:80/path@x")]
+    #[case("snmp://10.1.2.3:161", "snmp://10.1.2.3:161")]
+    #[case("no url: a:b@c", "no url: a:b@c")]
+    #[case("http://", "http://")]
+    fn url_credentials_are_never_shown(#[case] raw: &str, #[case] shown: &str) {
+        assert_eq!(redact_urls(raw), shown);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use reqwest::{Client, Response, StatusCode, redirect};
 
 use super::{Outcome, Probe, Reading};
 use crate::config::venues::{Checks, Device, JsonCheck, ProbeTarget};
-use crate::model::CheckResult;
+use crate::model::{CheckResult, redact_urls};
 
 /// The most of a body the probe reads.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -75,7 +75,8 @@ impl Probe for HttpProbe {
                     "timed out after {}",
                     humantime::format_duration(device.timeout)
                 ),
-                Err(Failure::Transport(reason)) => reason,
+                // A reason may quote the URL: never its credentials.
+                Err(Failure::Transport(reason)) => redact_urls(&reason).into_owned(),
             };
         }
         if attempts > 1 {
@@ -296,22 +297,96 @@ fn find_tls<'a>(mut e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error
     }
 }
 
+/// A TLS failure in words an operator can act on (rustls's own names,
+/// like `CaUsedAsEndEntity`, say nothing to most people).
 fn tls_reason(err: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
     match err {
-        rustls::Error::InvalidCertificate(cert) => match cert {
-            C::UnknownIssuer => "untrusted certificate (unknown issuer)".to_owned(),
-            C::Expired | C::ExpiredContext { .. } => "certificate expired".to_owned(),
-            C::NotValidYet | C::NotValidYetContext { .. } => "certificate not valid yet".to_owned(),
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "certificate is for another host name".to_owned()
-            }
-            C::Revoked => "certificate revoked".to_owned(),
-            C::BadSignature => "bad certificate signature".to_owned(),
-            other => format!("invalid certificate ({other:?})"),
-        },
+        rustls::Error::InvalidCertificate(cert) => certificate_reason(cert),
         rustls::Error::AlertReceived(alert) => format!("server refused the handshake ({alert:?})"),
+        rustls::Error::NoCertificatesPresented => "the server sent no certificate".to_owned(),
+        rustls::Error::PeerIncompatible(_) => {
+            "the server speaks no TLS version or cipher toc accepts".to_owned()
+        }
+        rustls::Error::InvalidMessage(_) | rustls::Error::PeerMisbehaved(_) => {
+            "the server broke the TLS protocol (is it TLS at all?)".to_owned()
+        }
         other => shorten(&other.to_string()),
+    }
+}
+
+/// Why a server's certificate is refused, in words.
+fn certificate_reason(cert: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    #[allow(deprecated)]
+    let words = match cert {
+        C::UnknownIssuer => "untrusted certificate (unknown issuer)",
+        C::Expired | C::ExpiredContext { .. } => "certificate expired",
+        C::NotValidYet | C::NotValidYetContext { .. } => "certificate not valid yet",
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "certificate is for another host name"
+        }
+        C::Revoked => "certificate revoked",
+        C::BadSignature => "bad certificate signature",
+        C::BadEncoding => "the server's certificate cannot be read (bad encoding)",
+        C::UnhandledCriticalExtension => {
+            "the server's certificate has a critical extension toc does not know"
+        }
+        C::UnsupportedSignatureAlgorithm
+        | C::UnsupportedSignatureAlgorithmContext { .. }
+        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "the server's certificate is signed with an algorithm toc does not accept"
+        }
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "the server's certificate is not for a TLS server (extended key usage)"
+        }
+        C::UnknownRevocationStatus
+        | C::ExpiredRevocationList
+        | C::ExpiredRevocationListContext { .. } => {
+            "the server's certificate revocation status is unknown"
+        }
+        C::Other(other) => return webpki_reason(&format!("{:?}", other.0)),
+        _ => "invalid certificate",
+    };
+    words.to_owned()
+}
+
+/// The words for the certificate errors rustls passes on from webpki as
+/// `Other`, by the error's name (the start of its `Debug`).
+fn webpki_reason(debug: &str) -> String {
+    let name = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    match name {
+        "CaUsedAsEndEntity" => {
+            "the server's certificate is a CA certificate used as a server certificate".to_owned()
+        }
+        "EndEntityUsedAsCa" => "the certificate chain uses a server certificate as a CA".to_owned(),
+        "UnsupportedCertVersion" => {
+            "the server's certificate is not an X.509 v3 certificate".to_owned()
+        }
+        "RequiredEkuNotFound" | "RequiredEkuNotFoundContext" | "EmptyEkuExtension" => {
+            "the server's certificate is not for a TLS server (extended key usage)".to_owned()
+        }
+        "PathLenConstraintViolated" | "MaximumPathDepthExceeded" => {
+            "the certificate chain is too long for its CA".to_owned()
+        }
+        "NameConstraintViolation" => {
+            "the server's certificate is outside what its CA may sign (name constraints)".to_owned()
+        }
+        "BadDer"
+        | "BadDerTime"
+        | "TrailingData"
+        | "ExtensionValueInvalid"
+        | "MalformedExtensions" => {
+            "the server's certificate cannot be read (bad encoding)".to_owned()
+        }
+        "InvalidCertValidity" => "the server's certificate has invalid validity dates".to_owned(),
+        "UnsupportedCriticalExtension" => {
+            "the server's certificate has a critical extension toc does not know".to_owned()
+        }
+        "CertDistrusted" => "the server's certificate is distrusted".to_owned(),
+        _ => format!("invalid certificate ({})", shorten(name)),
     }
 }
 

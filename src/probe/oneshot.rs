@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::config::venues::{Device, Inventory, ProbeTarget, Profile};
 use crate::config::{Diagnostic, SourceFile};
-use crate::model::{CheckResult, printable, text};
+use crate::model::{CheckResult, printable, redact_urls, text};
 use crate::probe::Outcome;
 use crate::probe::Probe as _;
 use crate::probe::any::AnyProbe;
@@ -256,7 +256,7 @@ pub fn render(inv: &Inventory, d: &Device, outcome: &Outcome) -> String {
     };
     let url = match &d.probe {
         ProbeTarget::Snmp { host, port } => format!("snmp://{host}:{port}"),
-        ProbeTarget::Http { url } => url.clone(),
+        ProbeTarget::Http { url } => redact_urls(url).into_owned(),
         ProbeTarget::Tcp { host, port } => format!("tcp://{host}:{port}"),
     };
     let name = if d.id == "target" {
