@@ -169,6 +169,10 @@ fn shown(text: &impl std::fmt::Display) -> String {
 /// Exit status for an invalid configuration.
 const EXIT_CONFIG: u8 = 2;
 
+/// Exit status when a command cannot run here (`toc demo` without a
+/// terminal), as for a command line clap refuses.
+const EXIT_USAGE: u8 = 2;
+
 /// Exit status after a panic (as Rust's own, when a panic ends `main`).
 const EXIT_PANIC: u8 = 101;
 
@@ -556,7 +560,8 @@ enum Source {
 /// How the console of `toc demo` / `toc run` draws, from the flags and
 /// the environment: colours (`NO_COLOR`), glyphs (the locale, `--ascii`),
 /// the palette (`TERM`, `COLORTERM`). `Err` after saying why on a
-/// terminal that cannot show the console at all (`TERM=dumb` or unset).
+/// terminal that cannot show the console at all (`TERM=dumb` or unset),
+/// or when stdout or the keyboard is not a terminal (exit 2).
 fn console_options(
     name: &str,
     screen: &Screen,
@@ -569,6 +574,12 @@ fn console_options(
             "{name}: this terminal cannot show the console ({why}); run it in a terminal such as xterm, screen or tmux (TERM=xterm-256color, TERM=vt100, …)"
         );
         return Err(ExitCode::FAILURE);
+    }
+    if let Some(what) = not_a_terminal() {
+        tell!(
+            "{name}: needs a terminal to draw the console, and {what}; run it in a terminal (over SSH: ssh -t)"
+        );
+        return Err(ExitCode::from(EXIT_USAGE));
     }
     let no_color = screen.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let glyphs = if screen.ascii {
@@ -587,6 +598,23 @@ fn console_options(
         glyphs,
         palette: toc::console::Palette::for_terminal(term.as_deref(), env("COLORTERM").as_deref()),
     })
+}
+
+/// What is not a terminal, when the console cannot run here: it draws
+/// on stdout and reads keys from stdin (or, as crossterm does, from
+/// `/dev/tty` when stdin is redirected).
+fn not_a_terminal() -> Option<&'static str> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() {
+        return Some("stdout is not one");
+    }
+    let keys = std::io::stdin().is_terminal()
+        || std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_ok();
+    (!keys).then_some("there is none to read keys from")
 }
 
 /// `toc demo` and `toc run`: engine and console (and, in a demo, the
