@@ -703,11 +703,14 @@ fn live(
             venues = live.inventory.venues.len(),
             "{name} started"
         );
-        let ended = toc::runtime::console::serve(live.handle(), options).await;
+        let served = toc::runtime::console::serve(live.handle(), options).await;
         live.shutdown().await;
-        match ended {
-            // Stuck: stopped by a signal on a terminal that no longer
-            // reads; exiting is what was asked.
+        // Stopped by a signal (also when stuck on a terminal that no
+        // longer reads): 128 + its number, as if it had ended toc.
+        if let Some(status) = served.signal_status() {
+            return ExitCode::from(status);
+        }
+        match served.ended {
             Ended::Done | Ended::Stuck => ExitCode::SUCCESS,
             Ended::Failed(e) => {
                 tracing::error!("console failed: {e}");

@@ -169,7 +169,7 @@ fn sigterm_restores_the_terminal() {
         p.contains("toc exited") && p.contains("canon")
     });
     let pane = tmux.capture();
-    assert!(pane.contains("toc exited 0"), "{pane}");
+    assert!(pane.contains("toc exited 143"), "128 + SIGTERM: {pane}");
     assert!(
         pane.contains("icanon") && !pane.contains("-icanon"),
         "canonical mode restored: {pane}"
@@ -514,7 +514,11 @@ fn sigterm_with_a_stalled_terminal_exits_after_a_bounded_wait() {
         assert!(t0.elapsed() < Duration::from_secs(10), "no exit status");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "0");
+    assert_eq!(
+        std::fs::read_to_string(&status).unwrap().trim(),
+        "143",
+        "128 + SIGTERM"
+    );
     let log = read_log(dir.path());
     assert!(log.contains("did not stop within"), "{log}");
 }

@@ -4,10 +4,13 @@
 //! never the poller or the engine. The console talks to the engine only
 //! through its [`EngineHandle`] (channels).
 //!
-//! The main runtime keeps the signals: on SIGTERM, SIGHUP or SIGINT it
-//! asks the console to stop and waits a bounded time for it to restore
-//! the terminal; a console stuck on a dead terminal is left behind, and
-//! the process exits anyway.
+//! The main runtime keeps the signals: on any terminating signal a
+//! process can catch ([`Signals`]: SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+//! SIGUSR1, SIGUSR2, SIGALRM, SIGIO) it asks the console to stop and
+//! waits a bounded time for it to restore the terminal; a console stuck
+//! on a dead terminal is left behind, and the process exits anyway, with
+//! status 128 + the signal's number. SIGPIPE is ignored (Rust's runtime
+//! does so): a closed output is an error of the write, not a signal.
 
 use std::future::Future;
 use std::io;
@@ -106,23 +109,48 @@ impl ConsoleThread {
     }
 }
 
+/// How [`serve`] ended: how the console ended, and the signal that
+/// stopped it, if one did.
+#[derive(Debug)]
+pub struct Served {
+    /// How the console ended.
+    pub ended: Ended,
+    /// The number of the signal that stopped it (15 for SIGTERM).
+    pub signal: Option<i32>,
+}
+
+impl Served {
+    /// The conventional exit status after the signal: 128 + its number
+    /// (143 after SIGTERM, 131 after SIGQUIT).
+    pub fn signal_status(&self) -> Option<u8> {
+        self.signal
+            .and_then(|n| u8::try_from(n).ok())
+            .and_then(|n| 128_u8.checked_add(n))
+    }
+}
+
 /// Runs the console on the process's terminal, on its own thread, until
-/// the user quits or the process gets SIGTERM, SIGHUP or SIGINT. Call on
-/// the main runtime: that is where the signals are caught.
-pub async fn serve(handle: EngineHandle, options: ConsoleOptions) -> Ended {
+/// the user quits or the process gets a terminating signal ([`Signals`]).
+/// Call on the main runtime: that is where the signals are caught. They
+/// are caught before the console touches the terminal, so no signal can
+/// end the process with the terminal raw.
+pub async fn serve(handle: EngineHandle, options: ConsoleOptions) -> Served {
+    let mut signals = Signals::catch();
     let spawned = ConsoleThread::spawn(move |stop| console::run(handle, options, stop.requested()));
     let mut thread = match spawned {
         Ok(thread) => thread,
-        Err(e) => return Ended::Failed(e),
+        Err(e) => {
+            return Served {
+                ended: Ended::Failed(e),
+                signal: None,
+            };
+        }
     };
-    let by_itself = tokio::select! {
-        ended = thread.ended() => Some(ended),
-        () = shutdown_signal() => None,
+    let signal = tokio::select! {
+        ended = thread.ended() => return Served { ended, signal: None },
+        n = signals.recv() => n,
     };
-    if let Some(ended) = by_itself {
-        return ended;
-    }
-    tracing::info!("signal received: stopping the console");
+    tracing::info!(signal, "signal received: stopping the console");
     let ended = thread.stop(STOP_WAIT).await;
     if matches!(ended, Ended::Stuck) {
         tracing::warn!(
@@ -133,28 +161,72 @@ pub async fn serve(handle: EngineHandle, options: ConsoleOptions) -> Ended {
         // terminal to read. The screen needs writes, which would block.
         let _ = crossterm::terminal::disable_raw_mode();
     }
-    ended
+    Served {
+        ended,
+        signal: Some(signal),
+    }
 }
 
-/// Resolves on SIGTERM, SIGHUP or SIGINT.
-pub async fn shutdown_signal() {
+/// The terminating signals the process catches while the console runs:
+/// each would otherwise end it with the terminal raw and on the
+/// alternate screen.
+#[derive(Debug)]
+pub struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let kinds = [
-            SignalKind::terminate(),
-            SignalKind::hangup(),
-            SignalKind::interrupt(),
-        ];
-        let mut signals: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
-        if signals.is_empty() {
-            std::future::pending::<()>().await;
+    caught: Vec<(i32, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Catches them from now on (call on a runtime). A signal that cannot
+    /// be caught is left as it is.
+    pub fn catch() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let kinds = [
+                SignalKind::hangup(),
+                SignalKind::interrupt(),
+                SignalKind::quit(),
+                SignalKind::terminate(),
+                SignalKind::user_defined1(),
+                SignalKind::user_defined2(),
+                SignalKind::alarm(),
+                SignalKind::io(),
+            ];
+            let caught = kinds
+                .into_iter()
+                .filter_map(|k| signal(k).ok().map(|s| (k.as_raw_value(), s)))
+                .collect();
+            Signals { caught }
         }
-        let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
-        let _ = futures_util::future::select_all(waits).await;
+        #[cfg(not(unix))]
+        {
+            Signals {}
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Waits for one of them; returns its number (2 for Ctrl-C where
+    /// there are no Unix signals).
+    pub async fn recv(&mut self) -> i32 {
+        #[cfg(unix)]
+        {
+            if self.caught.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            let waits = self
+                .caught
+                .iter_mut()
+                .map(|(n, s)| Box::pin(async move { s.recv().await.map(|()| *n) }));
+            match futures_util::future::select_all(waits).await {
+                (Some(n), _, _) => n,
+                // A stream of signals that ended: nothing more will come.
+                (None, _, _) => std::future::pending().await,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            2
+        }
     }
 }
