@@ -86,13 +86,25 @@ fn probe_escapes_a_hostile_body_and_hides_url_credentials() {
         out.contains(r#"json status is "\x1b[2J\x1b]0;PWN\x07bad""#),
         "{out}"
     );
-    assert!(out.contains(&format!("http://ops:***@{addr}/health")), "{out}");
-    assert!(!out.contains("s3cr3t") && !err.contains("s3cr3t"), "{out}{err}");
+    assert!(
+        out.contains(&format!("http://ops:***@{addr}/health")),
+        "{out}"
+    );
+    assert!(
+        !out.contains("s3cr3t") && !err.contains("s3cr3t"),
+        "{out}{err}"
+    );
 
     // By URL too.
     let (_, out, err) = toc(dir.path(), &["probe", &url]);
-    assert!(out.starts_with(&format!("http://ops:***@{addr}/health")), "{out}");
-    assert!(!out.contains("s3cr3t") && !err.contains("s3cr3t"), "{out}{err}");
+    assert!(
+        out.starts_with(&format!("http://ops:***@{addr}/health")),
+        "{out}"
+    );
+    assert!(
+        !out.contains("s3cr3t") && !err.contains("s3cr3t"),
+        "{out}{err}"
+    );
 }
 
 #[test]

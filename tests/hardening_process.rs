@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -47,10 +48,11 @@ fn venues(dir: &Path, devices: usize) -> PathBuf {
          [[venues]]\ncode = \"EDG\"\nname = \"Edge Arena\"\ncity = \"Loopback\"\n",
     );
     for i in 0..devices {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "\n[[venues.devices]]\nid = \"EDG-tcp-{i}\"\nrole = \"server\"\nprobe = \"tcp://127.0.0.1:{}\"\n",
             i + 1
-        ));
+        );
     }
     let path = dir.join("venues.toml");
     std::fs::write(&path, text).unwrap();

@@ -416,3 +416,24 @@ fn innermost(err: &reqwest::Error) -> String {
     }
     last.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::webpki_reason;
+
+    #[test]
+    fn webpki_errors_read_in_words() {
+        assert_eq!(
+            webpki_reason("CaUsedAsEndEntity"),
+            "the server's certificate is a CA certificate used as a server certificate"
+        );
+        assert_eq!(
+            webpki_reason("RequiredEkuNotFoundContext(RequiredEkuNotFoundContext { .. })"),
+            "the server's certificate is not for a TLS server (extended key usage)"
+        );
+        assert_eq!(
+            webpki_reason("SomethingNew { x: 1 }"),
+            "invalid certificate (SomethingNew)"
+        );
+    }
+}
