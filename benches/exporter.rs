@@ -1,5 +1,5 @@
 //! `cargo bench --bench exporter`: toc's poller against Prometheus's
-//! snmp_exporter (0.21, the Debian package `prometheus-snmp-exporter`)
+//! `snmp_exporter` (0.21, the Debian package `prometheus-snmp-exporter`)
 //! on the same simulated devices, reading the same OIDs.
 //!
 //! `toc sim --ephemeral` serves 1,000 devices, each on a port of its own

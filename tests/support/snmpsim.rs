@@ -29,7 +29,7 @@ pub fn have_snmpsim() -> bool {
     have("snmpsimd") && have("snmpget") && have("snmpwalk")
 }
 
-/// An SNMPv3 user of the simulator, in snmpsimd's protocol names
+/// An `SNMPv3` user of the simulator, in snmpsimd's protocol names
 /// (`SHA`, `AES256` = pysnmp's `usmAesCfb256Protocol`, Cisco's key
 /// extension; `AES256BLMT` = the Blumenthal draft's, net-snmp's `AES256`).
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +68,10 @@ fn is_root() -> bool {
 fn install_recording(data: &Path, community: &str, recording: &str) {
     let src = PathBuf::from(RECORDINGS).join(recording);
     let dst = data.join(format!("{community}.snmprec"));
-    if recording.ends_with(".gz") {
+    if Path::new(recording)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    {
         let out = Command::new("gzip")
             .arg("-dc")
             .arg(&src)
