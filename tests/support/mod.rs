@@ -6,6 +6,7 @@ pub mod tmux;
 
 pub mod engine;
 pub mod games;
+pub mod snmpsim;
 pub mod uplink;
 pub mod view;
 
