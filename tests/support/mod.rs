@@ -27,10 +27,10 @@ pub fn have(tool: &str) -> bool {
     if !found {
         assert!(
             std::env::var_os("TOC_REQUIRE_PEERS").is_none(),
-            "{tool} is required (TOC_REQUIRE_PEERS is set) but not installed: apt-get install snmpd snmp tmux"
+            "{tool} is required (TOC_REQUIRE_PEERS is set) but not installed: apt-get install snmpd snmp tmux snmpsim"
         );
         eprintln!(
-            "SKIPPED: {tool} is not installed (apt-get install snmpd snmp tmux); set TOC_REQUIRE_PEERS=1 to make this fail"
+            "SKIPPED: {tool} is not installed (apt-get install snmpd snmp tmux snmpsim); set TOC_REQUIRE_PEERS=1 to make this fail"
         );
     }
     found
