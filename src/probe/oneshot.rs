@@ -254,11 +254,7 @@ pub fn render(inv: &Inventory, d: &Device, outcome: &Outcome) -> String {
         (ProbeTarget::Tcp { .. }, _) => "TCP connect".to_owned(),
         _ => "SNMP".to_owned(),
     };
-    let url = match &d.probe {
-        ProbeTarget::Snmp { host, port } => format!("snmp://{host}:{port}"),
-        ProbeTarget::Http { url } => url.clone(),
-        ProbeTarget::Tcp { host, port } => format!("tcp://{host}:{port}"),
-    };
+    let url = d.probe.url();
     let name = if d.id == "target" {
         url.clone()
     } else {
@@ -412,6 +408,16 @@ mod tests {
         r.target = "STA-nope".into();
         assert!(
             matches!(build(&r), Err(RequestError::Other(m)) if m.contains("no device \"STA-nope\""))
+        );
+    }
+
+    #[test]
+    fn an_ipv6_target_is_shown_in_brackets() {
+        let (inv, i) = build(&req("snmp://[::1]:25500")).expect("valid");
+        let shown = render(&inv, &inv.devices[i], &Outcome::new(CheckResult::Ok));
+        assert!(
+            shown.starts_with("snmp://[::1]:25500  SNMPv2c\n"),
+            "{shown}"
         );
     }
 
