@@ -94,9 +94,10 @@ mod tests {
              [[venues]]\ncode = \"STA\"\nname = \"Stadium\"\ncity = \"X\"\n",
         );
         for (id, probe, extra) in devices {
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "\n[[venues.devices]]\nid = \"{id}\"\nrole = \"switch\"\nprobe = \"{probe}\"\nprofile = \"v2c\"\n{extra}\n"
-            ));
+            );
         }
         let (_, diags) = Inventory::parse(&SourceFile::new("v.toml", text))
             .unwrap_or_else(|d| panic!("{}", crate::config::diag::render(&d)));
