@@ -84,6 +84,8 @@ impl Cx<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use crate::config::venues::Inventory;
     use crate::config::{Severity, SourceFile};
 
