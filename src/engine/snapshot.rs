@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::venues::{Inventory, ProbeTarget};
+use crate::config::venues::Inventory;
 use crate::model::{
     DeviceIdx, FeedIdx, GroupEval, GroupIdx, HostSample, ProblemKey, Reading, StateType, Status,
     Transitions, VenueEval, VenueIdx,
@@ -164,12 +164,8 @@ impl Layout {
                     venue: d.venue,
                     role: d.role.clone(),
                     kind: d.probe.kind().to_owned(),
-                    target: match &d.probe {
-                        ProbeTarget::Snmp { host, port } => format!("snmp://{host}:{port}"),
-                        // Shown in the device pane: never the credentials.
-                        ProbeTarget::Http { url } => crate::model::redact_urls(url).into_owned(),
-                        ProbeTarget::Tcp { host, port } => format!("tcp://{host}:{port}"),
-                    },
+                    // Shown in the device pane: never the credentials.
+                    target: crate::model::redact_urls(&d.probe.url()).into_owned(),
                     description: d.description.clone(),
                     group: d.group,
                     parents: d.parents.clone(),

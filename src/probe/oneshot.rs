@@ -120,9 +120,7 @@ pub fn build(req: &Request) -> Result<(Inventory, usize), RequestError> {
         };
         return Ok((inv, idx.0));
     }
-    let timeout = req.timeout.unwrap_or(Duration::from_secs(2));
-    let retries = req.retries.unwrap_or(1);
-    let interval = timeout * (retries + 1) * 2;
+    let (timeout, retries, interval) = timing(req)?;
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -131,6 +129,9 @@ pub fn build(req: &Request) -> Result<(Inventory, usize), RequestError> {
         timeout.as_millis().max(1)
     );
     let is_snmp = req.target.starts_with("snmp://");
+    if !is_snmp {
+        snmp_flags_unused(req)?;
+    }
     let from_file = req.profile.is_some();
     if is_snmp && !from_file {
         if let Some(user) = &req.user {
@@ -200,11 +201,121 @@ pub fn build(req: &Request) -> Result<(Inventory, usize), RequestError> {
         src_profiles = Some(p);
     }
     let src = SourceFile::new("<command line>", t);
-    let (mut inv, _) = Inventory::parse(&src).map_err(RequestError::Config)?;
+    let (mut inv, _) = Inventory::parse(&src)
+        .map_err(|diags| RequestError::Other(in_flags(req, src.text(), &diags)))?;
     if let Some(p) = src_profiles {
         inv.profiles.insert("cli".into(), p);
     }
     Ok((inv, 0))
+}
+
+/// The timeout, retries and poll interval of a URL target: the flags, or
+/// their defaults. A mistake is told in terms of the flag.
+fn timing(req: &Request) -> Result<(Duration, u32, Duration), RequestError> {
+    let timeout = req.timeout.unwrap_or(Duration::from_secs(2));
+    let retries = req.retries.unwrap_or(1);
+    let flag = |what: String| RequestError::Other(what);
+    if timeout.is_zero() {
+        return Err(flag(format!(
+            "--timeout {}: must be longer than zero (e.g. 500ms, 2s)",
+            humantime::format_duration(timeout)
+        )));
+    }
+    if timeout < Duration::from_millis(1) {
+        return Err(flag(format!(
+            "--timeout {}: must be at least 1ms",
+            humantime::format_duration(timeout)
+        )));
+    }
+    let interval = retries
+        .checked_add(1)
+        .and_then(|attempts| timeout.checked_mul(attempts))
+        .and_then(|all| all.checked_mul(2))
+        .filter(|all| all.as_millis() <= u128::from(u32::MAX))
+        .ok_or_else(|| {
+            flag(format!(
+                "--timeout {} with --retries {retries}: the check would take too long (at most about 24 days)",
+                humantime::format_duration(timeout)
+            ))
+        })?;
+    Ok((timeout, retries, interval))
+}
+
+/// Refuses SNMP flags given with a target that is not `snmp://`: they
+/// would be ignored.
+fn snmp_flags_unused(req: &Request) -> Result<(), RequestError> {
+    let given = [
+        ("--interface", !req.interfaces.is_empty()),
+        ("--cpu-threshold", req.cpu_threshold.is_some()),
+        ("--context", req.context.is_some()),
+        ("--community", req.community.is_some()),
+        ("--user", req.user.is_some()),
+        ("--profile", req.profile.is_some()),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((flag, _)) => Err(RequestError::Other(format!(
+            "{flag}: applies to snmp:// targets only, and the target is {}",
+            toml_str(&req.target)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Mistakes found in the device built from the flags, told in terms of
+/// the flag or argument each comes from (`--cpu-threshold 0: …`), never of
+/// the TOML written for it.
+fn in_flags(req: &Request, toml: &str, diags: &[Diagnostic]) -> String {
+    let lines: Vec<&str> = toml.lines().collect();
+    diags
+        .iter()
+        .filter(|d| d.severity == crate::config::Severity::Error)
+        .map(|d| {
+            let key = d
+                .line
+                .checked_sub(1)
+                .and_then(|i| lines.get(i))
+                .and_then(|l| l.split_once(" = "))
+                .map_or("", |(k, _)| k.trim());
+            let message = d
+                .message
+                .replace(" of `target`", "")
+                .replace(" (device `target`)", "")
+                .replace("`target`", "the target");
+            let help = d
+                .help
+                .as_deref()
+                .map(|h| format!(" ({})", h.replace(" from this device", "")))
+                .unwrap_or_default();
+            format!("{}: {message}{help}", flag_of(req, key))
+        })
+        .collect::<Vec<_>>()
+        .join("\ntoc probe: ")
+}
+
+/// The flag (with its value) or argument that wrote `key` of the
+/// command-line device.
+fn flag_of(req: &Request, key: &str) -> String {
+    let shown = |flag: &str, v: Option<String>| match v {
+        Some(v) => format!("{flag} {v}"),
+        None => flag.to_owned(),
+    };
+    let secs = |d: Option<Duration>| d.map(|d| humantime::format_duration(d).to_string());
+    match key {
+        "timeout" | "poll_interval" => shown("--timeout", secs(req.timeout)),
+        "retries" => shown("--retries", req.retries.map(|r| r.to_string())),
+        "context" => shown("--context", req.context.clone()),
+        "interfaces" => format!("--interface {}", req.interfaces.join(" --interface ")),
+        "cpu_threshold" => shown("--cpu-threshold", req.cpu_threshold.map(|c| c.to_string())),
+        "expect_status" => shown("--expect-status", req.expect_status.map(|c| c.to_string())),
+        "community" => "--community".to_owned(),
+        "user" => shown("--user", req.user.clone()),
+        "auth" => shown("--auth", req.auth.clone()),
+        "privacy" => shown("--privacy", req.privacy.clone()),
+        "auth_passphrase_env" => format!("--auth-env {}", req.auth_env),
+        "privacy_passphrase_env" => format!("--priv-env {}", req.priv_env),
+        // `probe`, and what else the target decides.
+        _ => format!("target {}", toml_str(&req.target)),
+    }
 }
 
 /// Runs the check.
@@ -254,11 +365,7 @@ pub fn render(inv: &Inventory, d: &Device, outcome: &Outcome) -> String {
         (ProbeTarget::Tcp { .. }, _) => "TCP connect".to_owned(),
         _ => "SNMP".to_owned(),
     };
-    let url = match &d.probe {
-        ProbeTarget::Snmp { host, port } => format!("snmp://{host}:{port}"),
-        ProbeTarget::Http { url } => redact_urls(url).into_owned(),
-        ProbeTarget::Tcp { host, port } => format!("tcp://{host}:{port}"),
-    };
+    let url = redact_urls(&d.probe.url()).into_owned();
     let name = if d.id == "target" {
         url.clone()
     } else {
@@ -382,18 +489,79 @@ mod tests {
         );
     }
 
-    #[test]
-    fn bad_urls_get_config_errors() {
-        for bad in ["snmp://", "ftp://x", "tcp://host"] {
-            assert!(
-                matches!(build(&req(bad)), Err(RequestError::Config(_))),
-                "{bad}"
-            );
+    /// The message of a request that cannot start.
+    fn refusal(r: &Request) -> String {
+        match build(r) {
+            Err(RequestError::Other(m)) => m,
+            Err(RequestError::Config(d)) => panic!("a file error for flags: {d:?}"),
+            Ok(_) => panic!("accepted: {r:?}"),
         }
+    }
+
+    #[rstest::rstest]
+    #[case::no_host("snmp://", "target \"snmp://\": ")]
+    #[case::scheme("ftp://x", "target \"ftp://x\": unsupported probe scheme `ftp`")]
+    #[case::tcp_port(
+        "tcp://host",
+        "target \"tcp://host\": tcp probe URL `tcp://host` has no port"
+    )]
+    #[case::port_range(
+        "snmp://x:99999",
+        "target \"snmp://x:99999\": probe URL `snmp://x:99999` is not a URL (invalid port number)"
+    )]
+    fn bad_urls_are_told_as_the_target(#[case] target: &str, #[case] start: &str) {
+        let m = refusal(&req(target));
+        assert!(m.starts_with(start), "{m}");
+        assert!(
+            !m.contains("<command line>") && !m.contains("`target`"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_told_as_the_flag() {
+        let mut r = req("snmp://127.0.0.1");
+        r.timeout = Some(Duration::ZERO);
+        assert_eq!(
+            refusal(&r),
+            "--timeout 0s: must be longer than zero (e.g. 500ms, 2s)"
+        );
+        let mut r = req("snmp://127.0.0.1");
+        r.cpu_threshold = Some(0);
+        assert!(
+            refusal(&r)
+                .starts_with("--cpu-threshold 0: cpu_threshold is 0; it must be between 1 and 100"),
+            "{}",
+            refusal(&r)
+        );
+        let mut r = req("snmp://127.0.0.1");
+        r.retries = Some(9);
+        assert!(refusal(&r).starts_with("--retries 9: "), "{}", refusal(&r));
+        // Once a panic (attempts overflowed).
+        r.retries = Some(u32::MAX);
+        assert!(
+            refusal(&r).starts_with("--timeout 2s with --retries 4294967295: "),
+            "{}",
+            refusal(&r)
+        );
         let mut r = req("snmp://127.0.0.1");
         r.user = Some("u".into());
         r.auth = Some("md5".into());
-        assert!(matches!(build(&r), Err(RequestError::Config(_))));
+        assert!(refusal(&r).starts_with("--auth md5: "), "{}", refusal(&r));
+        let mut r = req("snmp://127.0.0.1");
+        r.expect_status = Some(204);
+        assert_eq!(
+            refusal(&r),
+            "--expect-status 204: `expect_status` applies to http(s):// devices only, \
+             and the target is probed by snmp (remove `expect_status`)"
+        );
+        // Once silently ignored.
+        let mut r = req("http://127.0.0.1/health");
+        r.interfaces = vec!["eth0".into()];
+        assert_eq!(
+            refusal(&r),
+            "--interface: applies to snmp:// targets only, and the target is \"http://127.0.0.1/health\""
+        );
     }
 
     #[test]
@@ -412,6 +580,16 @@ mod tests {
         r.target = "STA-nope".into();
         assert!(
             matches!(build(&r), Err(RequestError::Other(m)) if m.contains("no device \"STA-nope\""))
+        );
+    }
+
+    #[test]
+    fn an_ipv6_target_is_shown_in_brackets() {
+        let (inv, i) = build(&req("snmp://[::1]:25500")).expect("valid");
+        let shown = render(&inv, &inv.devices[i], &Outcome::new(CheckResult::Ok));
+        assert!(
+            shown.starts_with("snmp://[::1]:25500  SNMPv2c\n"),
+            "{shown}"
         );
     }
 

@@ -15,17 +15,26 @@
 //! - credentials refused (`usmStatsWrongDigests`, unknown user), a secret
 //!   that is not set, an error status or a garbled answer: UNKNOWN, as we
 //!   cannot see the device, which may well be fine;
-//! - `sysUpTime.0` missing: UNKNOWN (`sysUpTime.0: noSuchObject`);
+//! - `sysUpTime.0` missing, of the wrong type or undecodable: UNKNOWN
+//!   (`sysUpTime.0: noSuchObject`), its reading saying the same; the
+//!   varbinds of the answer are matched by OID, never by position, and a
+//!   varbind left out reads `missing from the answer`;
 //! - watched interfaces (the configured ones, matched against `ifName`,
-//!   `ifDescr` or the `ifIndex` number, or every interface when none is
+//!   `ifDescr` or the `ifIndex` number, exactly, else ignoring case; every
+//!   interface of a repeated name; or every interface when none is
 //!   configured): an interface that is administratively down is intended
 //!   and never a fault. Some admin-up interfaces down is DEGRADED (`Te0/0/1
-//!   down (admin up)`); every admin-up watched interface down is DOWN
-//!   (`all 2 watched interfaces down`); a configured interface the agent
-//!   does not have is DEGRADED (`interface Te0/0/9 not found`);
+//!   down (admin up)`, a repeated name with its ifIndex: `dup[2]`); every
+//!   admin-up watched interface down is DOWN (`all 2 watched interfaces
+//!   down`); a configured interface the agent does not have is DEGRADED
+//!   (`interface Te0/0/9 not found`); configured interfaces on an agent
+//!   without an ifTable are UNKNOWN;
+//! - a walk cut short (at [`MAX_ROWS`] rows) is DEGRADED, and a configured
+//!   interface not among the rows read is unknown, not absent;
 //! - the average `hrProcessorLoad` across processors above `cpu_threshold`
 //!   is DEGRADED (`cpu 95% over 85%`), and so is a threshold on an agent
-//!   without `hrProcessorLoad`.
+//!   without a usable `hrProcessorLoad` (loads that are not a percent are
+//!   named).
 //!
 //! A drop of `sysUpTime` between two checks is a reboot, told as a note
 //! (`rebooted: up 12s, was up 3d 4h`) without changing the verdict; the
@@ -65,6 +74,9 @@ const HR_PROCESSOR_LOAD: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 3, 3, 1, 2];
 
 /// The most rows read from the interface table in one check.
 const MAX_ROWS: usize = 4096;
+
+/// What a reading says when the agent's answer left its varbind out.
+const MISSING: &str = "missing from the answer";
 
 /// Names listed in a reason before `+N more`.
 const LISTED: usize = 3;
@@ -190,19 +202,42 @@ impl SnmpProbe {
         target: &Target,
         checks: &Checks,
     ) -> Result<(Facts, Duration, Vec<String>), SnmpError> {
+        let (uptime_oid, name_oid) = (Oid::new(SYS_UPTIME), Oid::new(SYS_NAME));
         let got = self
             .client
-            .get(target, &[Oid::new(SYS_UPTIME), Oid::new(SYS_NAME)])
+            .get(target, &[uptime_oid.clone(), name_oid.clone()])
             .await?;
-        let mut notes = got.notes;
-        let mut values = got.varbinds.into_iter().map(|(_, v)| v);
-        let uptime = match values.next() {
-            Some(Value::TimeTicks(t)) => Ok(t),
-            Some(v) if v.is_exception() => Err(v.to_string()),
+        let mut notes = got.notes.clone();
+        // By OID, never by position: an agent may reorder or leave out
+        // varbinds.
+        let uptime = match got.value(&uptime_oid) {
+            Some(Value::TimeTicks(t)) => Ok(*t),
+            Some(
+                v @ (Value::Undecodable { .. }
+                | Value::NoSuchObject
+                | Value::NoSuchInstance
+                | Value::EndOfMibView),
+            ) => Err(v.to_string()),
             Some(v) => Err(format!("not a TimeTicks ({v})")),
-            None => Err("missing from the answer".to_owned()),
+            None => Err(MISSING.to_owned()),
         };
-        let sys_name = values.next().and_then(|v| v.as_text());
+        let sys_name = match got.value(&name_oid) {
+            Some(v) if v.is_exception() => None,
+            Some(v) => Some(v.as_text().ok_or_else(|| format!("not text ({v})"))),
+            None => Some(Err(MISSING.to_owned())),
+        };
+        let strays: Vec<String> = got
+            .varbinds
+            .iter()
+            .filter(|(o, _)| *o != uptime_oid && *o != name_oid)
+            .map(|(o, _)| o.to_string())
+            .collect();
+        if !strays.is_empty() {
+            notes.push(format!(
+                "the agent answered for OIDs not asked: {}",
+                list(&strays)
+            ));
+        }
 
         let mut columns: Vec<Oid> = [IF_DESCR, IF_ADMIN_STATUS, IF_OPER_STATUS, IF_NAME]
             .iter()
@@ -214,7 +249,9 @@ impl SnmpProbe {
         let table = match self.client.walk_columns(target, &columns, MAX_ROWS).await {
             Ok(walk) => {
                 notes.extend(walk.notes);
-                Ok(Table::from_columns(walk.columns))
+                let mut table = Table::from_columns(walk.columns);
+                table.cut = walk.cut;
+                Ok(table)
             }
             Err(e) => Err(e.to_string()),
         };
@@ -259,7 +296,8 @@ impl Probe for SnmpProbe {
         {
             notes.push(note);
         }
-        let (result, readings) = judge(&facts, &device.checks);
+        let (result, readings, judged) = judge(&facts, &device.checks);
+        notes.extend(judged);
         Outcome {
             result,
             latency: Some(latency),
@@ -328,8 +366,9 @@ fn error_verdict(e: &SnmpError) -> CheckResult {
 /// What one check read from an agent that answered the GET.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Facts {
-    /// `sysName.0`, when the agent has it.
-    sys_name: Option<String>,
+    /// `sysName.0`: `None` when the agent has none (`noSuchObject`), else
+    /// the name or what came instead (`missing from the answer`).
+    sys_name: Option<Result<String, String>>,
     /// `sysUpTime.0` in hundredths of a second, or what came instead
     /// (`noSuchObject`).
     uptime: Result<u32, String>,
@@ -345,6 +384,12 @@ struct Table {
     /// `hrProcessorLoad` of each processor, in percent (empty when not
     /// walked or not there).
     cpu: Vec<u32>,
+    /// The `hrProcessorLoad` rows left out, with why
+    /// (`hrProcessorLoad.769: 250, not a percent`).
+    cpu_bad: Vec<String>,
+    /// Why the walk stopped before the end of the table, when it did: the
+    /// rows are then not all the agent has.
+    cut: Option<String>,
 }
 
 /// One row of the interface table.
@@ -360,6 +405,9 @@ struct Interface {
     /// `ifOperStatus`: 1 up, 2 down, 3 testing, 4 unknown, 5 dormant, 6
     /// notPresent, 7 lowerLayerDown.
     oper: Option<i64>,
+    /// Status values that were not an INTEGER (`ifOperStatus: undecodable
+    /// value (…)`).
+    odd: Vec<String>,
 }
 
 impl Interface {
@@ -392,15 +440,27 @@ impl Interface {
         self.admin_up() && matches!(self.oper, Some(2 | 6 | 7))
     }
 
-    /// `up`, `down`, `admin-down`, or the other state's name.
+    /// `up`, `down`, `admin-down`, or the other state's name; the two
+    /// kinds of down that say more are named (`down (lowerLayerDown)`).
     fn state(&self) -> &'static str {
         match (self.admin, self.oper) {
             (Some(2), _) => "admin-down",
             (Some(3), _) | (_, Some(3)) => "testing",
             (_, Some(1)) => "up",
-            (_, Some(2 | 6 | 7)) => "down",
+            (_, Some(2)) => "down",
+            (_, Some(6)) => "down (notPresent)",
+            (_, Some(7)) => "down (lowerLayerDown)",
             (_, Some(5)) => "dormant",
             _ => "unknown",
+        }
+    }
+
+    /// The state as a reading: with what could not be read when that made
+    /// it unknown.
+    fn reading(&self) -> String {
+        match self.state() {
+            "unknown" if !self.odd.is_empty() => format!("unknown ({})", self.odd.join(", ")),
+            s => s.to_owned(),
         }
     }
 }
@@ -419,47 +479,79 @@ impl Table {
         for (i, v) in name {
             row(&mut rows, i).name = v.as_text().unwrap_or_default();
         }
-        for (i, v) in admin {
-            if let Value::Integer(n) = v {
-                row(&mut rows, i).admin = Some(n);
+        for (column, values) in [("ifAdminStatus", admin), ("ifOperStatus", oper)] {
+            for (i, v) in values {
+                let r = row(&mut rows, i);
+                match (v, column) {
+                    (Value::Integer(n), "ifAdminStatus") => r.admin = Some(n),
+                    (Value::Integer(n), _) => r.oper = Some(n),
+                    (v, _) => r.odd.push(format!("{column}: {v}")),
+                }
             }
         }
-        for (i, v) in oper {
-            if let Value::Integer(n) = v {
-                row(&mut rows, i).oper = Some(n);
-            }
-        }
-        let cpu = cpu
-            .into_iter()
-            .filter_map(|(_, v)| match v {
-                Value::Integer(n) => u32::try_from(n).ok().filter(|n| *n <= 100),
-                _ => None,
-            })
-            .collect();
-        Table {
+        let mut table = Table {
             interfaces: rows.into_values().collect(),
-            cpu,
+            ..Table::default()
+        };
+        for (i, v) in cpu {
+            match v {
+                Value::Integer(n) => match u32::try_from(n).ok().filter(|n| *n <= 100) {
+                    Some(n) => table.cpu.push(n),
+                    None => table
+                        .cpu_bad
+                        .push(format!("hrProcessorLoad.{i}: {n}, not a percent")),
+                },
+                v => table
+                    .cpu_bad
+                    .push(format!("hrProcessorLoad.{i}: not an INTEGER ({v})")),
+            }
         }
+        table
     }
 
-    /// The interface a configured name means: its `ifName`, its `ifDescr`
-    /// or its `ifIndex` number, else the same names ignoring case. Names
-    /// are compared without trailing NULs, which some agents (Windows'
-    /// `MS TCP Loopback interface\0`) count as part of the string.
-    fn find(&self, wanted: &str) -> Option<&Interface> {
+    /// Every interface a configured name means: those whose `ifName`,
+    /// `ifDescr` or `ifIndex` number is the name, else those whose `ifName`
+    /// or `ifDescr` is the name ignoring case. Agents may give several
+    /// interfaces one name (a stacked switch, a Windows host's `ifDescr`):
+    /// each is watched. Names are compared without trailing NULs, which
+    /// some agents (Windows' `MS TCP Loopback interface\0`) count as part
+    /// of the string.
+    fn find(&self, wanted: &str) -> Vec<&Interface> {
         let wanted = trim_nul(wanted);
-        self.interfaces
+        let exact: Vec<&Interface> = self
+            .interfaces
             .iter()
-            .find(|i| {
+            .filter(|i| {
                 let (name, descr) = i.names();
                 name == wanted || descr == wanted || i.index.to_string() == wanted
             })
-            .or_else(|| {
-                self.interfaces.iter().find(|i| {
-                    let (name, descr) = i.names();
-                    name.eq_ignore_ascii_case(wanted) || descr.eq_ignore_ascii_case(wanted)
-                })
+            .collect();
+        if !exact.is_empty() {
+            return exact;
+        }
+        self.interfaces
+            .iter()
+            .filter(|i| {
+                let (name, descr) = i.names();
+                name.eq_ignore_ascii_case(wanted) || descr.eq_ignore_ascii_case(wanted)
             })
+            .collect()
+    }
+
+    /// How `i` is named in readings and reasons: its shown name, with its
+    /// `ifIndex` when another interface shows the same name (`dup[3]`).
+    fn label(&self, i: &Interface) -> String {
+        let shown = i.shown();
+        let same = self
+            .interfaces
+            .iter()
+            .filter(|o| o.shown() == shown)
+            .count();
+        if same > 1 {
+            format!("{shown}[{}]", i.index)
+        } else {
+            shown
+        }
     }
 }
 
@@ -471,25 +563,44 @@ fn row(rows: &mut BTreeMap<u32, Interface>, index: u32) -> &mut Interface {
         descr: String::new(),
         admin: None,
         oper: None,
+        odd: Vec::new(),
     })
 }
 
-/// The verdict on what an answering agent told, and the readings to show.
-fn judge(facts: &Facts, checks: &Checks) -> (CheckResult, Vec<Reading>) {
-    let mut readings = Vec::new();
-    let mut problems = Vec::new();
-    if let Some(name) = &facts.sys_name {
-        readings.push(Reading::new("sysName", name));
+/// What judging builds up: the readings to show, the problems found and
+/// notes that change no verdict.
+#[derive(Debug, Default)]
+struct Judging {
+    readings: Vec<Reading>,
+    problems: Vec<CheckResult>,
+    notes: Vec<String>,
+}
+
+/// The verdict on what an answering agent told, the readings to show and
+/// notes. A value the agent got wrong (missing, of the wrong type,
+/// undecodable) spoils only its own reading, which says so.
+fn judge(facts: &Facts, checks: &Checks) -> (CheckResult, Vec<Reading>, Vec<String>) {
+    let mut j = Judging::default();
+    match &facts.sys_name {
+        Some(Ok(name)) => j.readings.push(Reading::new("sysName", name)),
+        Some(Err(what)) => j.readings.push(Reading::new("sysName", what)),
+        None => {}
     }
     match &facts.uptime {
-        Ok(ticks) => readings.push(Reading::new("sysUpTime", human_ticks(*ticks, 3))),
-        Err(what) => problems.push(CheckResult::Unknown(format!("sysUpTime.0: {what}"))),
+        Ok(ticks) => j
+            .readings
+            .push(Reading::new("sysUpTime", human_ticks(*ticks, 3))),
+        Err(what) => {
+            j.readings.push(Reading::new("sysUpTime", what));
+            j.problems
+                .push(CheckResult::Unknown(format!("sysUpTime.0: {what}")));
+        }
     }
     match &facts.table {
         Ok(table) => {
-            judge_interfaces(table, &checks.interfaces, &mut readings, &mut problems);
+            judge_interfaces(table, &checks.interfaces, &mut j);
             if let Some(threshold) = checks.cpu_threshold {
-                judge_cpu(&table.cpu, threshold, &mut readings, &mut problems);
+                judge_cpu(table, threshold, &mut j);
             }
         }
         Err(e) => {
@@ -498,46 +609,74 @@ fn judge(facts: &Facts, checks: &Checks) -> (CheckResult, Vec<Reading>) {
             } else {
                 "interfaces"
             };
-            problems.push(CheckResult::Unknown(format!("{what} not read: {e}")));
+            j.problems
+                .push(CheckResult::Unknown(format!("{what} not read: {e}")));
         }
     }
-    (worst(problems), readings)
+    (worst(j.problems), j.readings, j.notes)
 }
 
-/// Watched interfaces: the configured ones, or all.
-fn judge_interfaces(
-    table: &Table,
-    configured: &[String],
-    readings: &mut Vec<Reading>,
-    problems: &mut Vec<CheckResult>,
-) {
+/// The interfaces `configured` names (each interface of a repeated name),
+/// and the names that match none; every interface when none is
+/// configured.
+fn watched<'t>(table: &'t Table, configured: &[String]) -> (Vec<&'t Interface>, Vec<String>) {
+    if configured.is_empty() {
+        return (table.interfaces.iter().collect(), Vec::new());
+    }
     let mut watched: Vec<&Interface> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
-    if configured.is_empty() {
-        watched.extend(&table.interfaces);
-    } else {
-        for wanted in configured {
-            match table.find(wanted) {
-                Some(i) if !watched.iter().any(|w| w.index == i.index) => watched.push(i),
-                None if !missing.contains(wanted) => missing.push(wanted.clone()),
-                Some(_) | None => {}
+    for wanted in configured {
+        let found = table.find(wanted);
+        if found.is_empty() && !missing.contains(wanted) {
+            missing.push(wanted.clone());
+        }
+        for i in found {
+            if !watched.iter().any(|w| w.index == i.index) {
+                watched.push(i);
             }
         }
     }
-    for i in &watched {
-        readings.push(Reading::new(format!("if.{}", i.shown()), i.state()));
+    (watched, missing)
+}
+
+/// Watched interfaces: the configured ones, or all.
+fn judge_interfaces(table: &Table, configured: &[String], j: &mut Judging) {
+    if table.interfaces.is_empty() && table.cut.is_none() {
+        if configured.is_empty() {
+            j.readings
+                .push(Reading::new("if", "none: the agent has no ifTable"));
+        } else {
+            for wanted in configured {
+                j.readings
+                    .push(Reading::new(format!("if.{wanted}"), "unknown"));
+            }
+            j.problems.push(CheckResult::Unknown(
+                "watched interfaces unknown: the agent has no ifTable".to_owned(),
+            ));
+        }
+        return;
     }
+    let (watched, missing) = watched(table, configured);
+    for i in &watched {
+        j.readings
+            .push(Reading::new(format!("if.{}", table.label(i)), i.reading()));
+    }
+    let absent = if table.cut.is_some() {
+        "not read (walk cut)"
+    } else {
+        "not found"
+    };
     for m in &missing {
-        readings.push(Reading::new(format!("if.{m}"), "not found"));
+        j.readings.push(Reading::new(format!("if.{m}"), absent));
     }
     let meant_up = watched.iter().filter(|i| i.admin_up()).count();
     let down: Vec<String> = watched
         .iter()
         .filter(|i| i.faulty())
-        .map(|i| i.shown())
+        .map(|i| table.label(i))
         .collect();
     if !down.is_empty() {
-        problems.push(if down.len() == meant_up && meant_up > 1 {
+        j.problems.push(if down.len() == meant_up && meant_up > 1 {
             CheckResult::Fail(format!("all {meant_up} watched interfaces down"))
         } else if down.len() == meant_up {
             CheckResult::Fail(format!("{} down (admin up)", list(&down)))
@@ -545,35 +684,52 @@ fn judge_interfaces(
             CheckResult::Warn(format!("{} down (admin up)", list(&down)))
         });
     }
-    if !missing.is_empty() {
-        let noun = if missing.len() == 1 {
-            "interface"
-        } else {
-            "interfaces"
-        };
-        problems.push(CheckResult::Warn(format!(
+    let noun = if missing.len() == 1 {
+        "interface"
+    } else {
+        "interfaces"
+    };
+    if let Some(why) = &table.cut {
+        j.problems.push(CheckResult::Warn(format!(
+            "interface walk cut after {} rows: {why}",
+            table.interfaces.len()
+        )));
+        if !missing.is_empty() {
+            // Perhaps in the rows never read: unknown, not absent.
+            j.problems.push(CheckResult::Unknown(format!(
+                "{noun} {} not among the rows read",
+                list(&missing)
+            )));
+        }
+    } else if !missing.is_empty() {
+        j.problems.push(CheckResult::Warn(format!(
             "{noun} {} not found",
             list(&missing)
         )));
     }
 }
 
-/// The average load across processors against the threshold.
-fn judge_cpu(
-    loads: &[u32],
-    threshold: u8,
-    readings: &mut Vec<Reading>,
-    problems: &mut Vec<CheckResult>,
-) {
-    let Some(percent) = average(loads) else {
-        problems.push(CheckResult::Warn(
-            "cpu_threshold set but the agent has no hrProcessorLoad".to_owned(),
-        ));
+/// The average load across processors against the threshold; loads that
+/// are not a percent are left out and named.
+fn judge_cpu(table: &Table, threshold: u8, j: &mut Judging) {
+    let Some(percent) = average(&table.cpu) else {
+        j.problems
+            .push(CheckResult::Warn(if table.cpu_bad.is_empty() {
+                "cpu_threshold set but the agent has no hrProcessorLoad".to_owned()
+            } else {
+                format!("cpu unknown: {}", list(&table.cpu_bad))
+            }));
         return;
     };
-    readings.push(Reading::new("cpu.percent", percent));
+    if !table.cpu_bad.is_empty() {
+        j.notes.push(format!(
+            "left out of the cpu average: {}",
+            list(&table.cpu_bad)
+        ));
+    }
+    j.readings.push(Reading::new("cpu.percent", percent));
     if percent > u32::from(threshold) {
-        problems.push(CheckResult::Warn(format!(
+        j.problems.push(CheckResult::Warn(format!(
             "cpu {percent}% over {threshold}%"
         )));
     }
@@ -673,6 +829,7 @@ mod tests {
             descr: format!("descr {name}"),
             admin: Some(admin),
             oper: Some(oper),
+            odd: Vec::new(),
         }
     }
 
@@ -684,13 +841,13 @@ mod tests {
                 iface(2, "Te0/0/1", 1, 2),
                 iface(3, "Te0/0/2", 2, 2),
             ],
-            cpu: Vec::new(),
+            ..Table::default()
         }
     }
 
     fn facts(table: Table) -> Facts {
         Facts {
-            sys_name: Some("rtr".to_owned()),
+            sys_name: Some(Ok("rtr".to_owned())),
             uptime: Ok(100 * 3600),
             table: Ok(table),
         }
@@ -767,7 +924,7 @@ mod tests {
                 iface(2, "b", 1, 7),
                 iface(3, "c", 2, 2),
             ],
-            cpu: Vec::new(),
+            ..Table::default()
         };
         assert_eq!(
             judge(&facts(t), &checks(&[], None)).0,
@@ -811,7 +968,7 @@ mod tests {
             cpu: vec![40, 61],
             ..router()
         };
-        let (_, readings) = judge(&facts(t), &checks(&["Te0/0/1", "3", "Te0/0/9"], Some(90)));
+        let (_, readings, _) = judge(&facts(t), &checks(&["Te0/0/1", "3", "Te0/0/9"], Some(90)));
         let got: Vec<(&str, &str)> = readings
             .iter()
             .map(|r| (r.name.as_str(), r.value.as_str()))
@@ -829,11 +986,199 @@ mod tests {
         );
     }
 
+    fn names_and_values(readings: &[Reading]) -> Vec<(&str, &str)> {
+        readings
+            .iter()
+            .map(|r| (r.name.as_str(), r.value.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn an_undecodable_uptime_spoils_only_its_reading() {
+        let bad = Value::Undecodable {
+            tag: 0x43,
+            bytes: vec![1, 2, 3, 4, 5, 6, 7, 8, 9],
+            reason: "integer too long",
+        };
+        let f = Facts {
+            uptime: Err(bad.to_string()),
+            ..facts(router())
+        };
+        let (result, readings, _) = judge(&f, &checks(&["Te0/0/0"], None));
+        assert_eq!(
+            result,
+            unknown("sysUpTime.0: undecodable value (tag 0x43: integer too long)")
+        );
+        assert_eq!(
+            names_and_values(&readings),
+            [
+                ("sysName", "rtr"),
+                (
+                    "sysUpTime",
+                    "undecodable value (tag 0x43: integer too long)"
+                ),
+                ("if.Te0/0/0", "up"),
+            ]
+        );
+        // A fault elsewhere is still seen: not "no answer".
+        let (result, _, _) = judge(&f, &checks(&["Te0/0/1"], None));
+        assert_eq!(
+            result,
+            fail(
+                "Te0/0/1 down (admin up); sysUpTime.0: undecodable value (tag 0x43: integer too long)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_sys_name_is_said() {
+        let f = Facts {
+            sys_name: Some(Err(MISSING.to_owned())),
+            ..facts(router())
+        };
+        let (result, readings, _) = judge(&f, &checks(&["Te0/0/0"], None));
+        assert_eq!(result, ok());
+        assert_eq!(
+            readings[0],
+            Reading::new("sysName", "missing from the answer")
+        );
+    }
+
+    #[test]
+    fn an_undecodable_status_makes_that_interface_unknown() {
+        let mut t = router();
+        t.interfaces[0].oper = None;
+        t.interfaces[0]
+            .odd
+            .push("ifOperStatus: undecodable value (tag 0x02: empty)".to_owned());
+        let (result, readings, _) = judge(&facts(t), &checks(&["Te0/0/0"], None));
+        assert_eq!(result, ok());
+        assert_eq!(
+            readings[2],
+            Reading::new(
+                "if.Te0/0/0",
+                "unknown (ifOperStatus: undecodable value (tag 0x02: empty))"
+            )
+        );
+    }
+
+    /// Two interfaces named `dup` (ifIndex 2 down, 3 up) and `solo` up.
+    fn dups() -> Table {
+        Table {
+            interfaces: vec![
+                iface(1, "solo", 1, 1),
+                iface(2, "dup", 1, 2),
+                iface(3, "dup", 1, 1),
+            ],
+            ..Table::default()
+        }
+    }
+
+    #[rstest]
+    #[case::each_of_a_repeated_name_watched(dups(), &["dup"], warn("dup[2] down (admin up)"))]
+    #[case::ignoring_case_too(dups(), &["DUP"], warn("dup[2] down (admin up)"))]
+    #[case::both_down(Table { interfaces: vec![iface(2, "dup", 1, 2), iface(3, "dup", 1, 7)], ..Table::default() },
+        &["dup"], fail("all 2 watched interfaces down"))]
+    #[case::by_index_picks_one(dups(), &["3"], ok())]
+    #[case::repeated_in_config(dups(), &["dup", "dup", "2"], warn("dup[2] down (admin up)"))]
+    fn repeated_names(
+        #[case] table: Table,
+        #[case] interfaces: &[&str],
+        #[case] want: CheckResult,
+    ) {
+        assert_eq!(judge(&facts(table), &checks(interfaces, None)).0, want);
+    }
+
+    #[test]
+    fn repeated_names_show_their_ifindex() {
+        let (_, readings, _) = judge(&facts(dups()), &checks(&[], None));
+        assert_eq!(
+            names_and_values(&readings)[2..],
+            [
+                ("if.solo", "up"),
+                ("if.dup[2]", "down"),
+                ("if.dup[3]", "up")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cut_walk_is_a_warning_and_unread_interfaces_are_unknown() {
+        let cut = Table {
+            cut: Some("stopped at 4096 rows".to_owned()),
+            ..router()
+        };
+        let (result, readings, _) =
+            judge(&facts(cut.clone()), &checks(&["Te0/0/0", "Te9/9/9"], None));
+        assert_eq!(
+            result,
+            warn(
+                "interface walk cut after 3 rows: stopped at 4096 rows; \
+                 interface Te9/9/9 not among the rows read"
+            )
+        );
+        assert!(
+            readings.contains(&Reading::new("if.Te9/9/9", "not read (walk cut)")),
+            "{readings:?}"
+        );
+        // Never OK, even when every row read is fine.
+        assert_eq!(
+            judge(&facts(cut.clone()), &checks(&["Te0/0/0"], None)).0,
+            warn("interface walk cut after 3 rows: stopped at 4096 rows")
+        );
+        // A fault in the rows read still counts.
+        assert_eq!(
+            judge(&facts(cut), &checks(&[], None)).0,
+            warn("Te0/0/1 down (admin up); interface walk cut after 3 rows: stopped at 4096 rows")
+        );
+    }
+
+    #[test]
+    fn no_if_table_is_said() {
+        let (result, readings, _) = judge(&facts(Table::default()), &checks(&[], None));
+        assert_eq!(result, ok());
+        assert!(
+            readings.contains(&Reading::new("if", "none: the agent has no ifTable")),
+            "{readings:?}"
+        );
+        let (result, readings, _) = judge(&facts(Table::default()), &checks(&["Te0/0/1"], None));
+        assert_eq!(
+            result,
+            unknown("watched interfaces unknown: the agent has no ifTable")
+        );
+        assert!(readings.contains(&Reading::new("if.Te0/0/1", "unknown")));
+    }
+
+    #[test]
+    fn loads_that_are_not_percents_are_named() {
+        let bad = vec!["hrProcessorLoad.769: 250, not a percent".to_owned()];
+        let only_bad = Table {
+            cpu_bad: bad.clone(),
+            ..router()
+        };
+        assert_eq!(
+            judge(&facts(only_bad), &checks(&["Te0/0/0"], Some(85))).0,
+            warn("cpu unknown: hrProcessorLoad.769: 250, not a percent")
+        );
+        let some_bad = Table {
+            cpu: vec![40],
+            cpu_bad: bad,
+            ..router()
+        };
+        let (result, readings, notes) = judge(&facts(some_bad), &checks(&["Te0/0/0"], Some(85)));
+        assert_eq!(result, ok());
+        assert!(readings.contains(&Reading::new("cpu.percent", 40)));
+        assert_eq!(
+            notes,
+            ["left out of the cpu average: hrProcessorLoad.769: 250, not a percent"]
+        );
+    }
+
     #[rstest]
     #[case::up(1, 1, "up")]
     #[case::down(1, 2, "down")]
-    #[case::lower_layer_down(1, 7, "down")]
-    #[case::not_present(1, 6, "down")]
+    #[case::lower_layer_down(1, 7, "down (lowerLayerDown)")]
+    #[case::not_present(1, 6, "down (notPresent)")]
     #[case::admin_down(2, 2, "admin-down")]
     #[case::admin_down_oper_up(2, 1, "admin-down")]
     #[case::dormant(1, 5, "dormant")]
@@ -842,7 +1187,7 @@ mod tests {
     fn interface_states(#[case] admin: i64, #[case] oper: i64, #[case] want: &str) {
         let i = iface(1, "x", admin, oper);
         assert_eq!(i.state(), want);
-        assert_eq!(i.faulty(), want == "down");
+        assert_eq!(i.faulty(), want.starts_with("down"));
     }
 
     #[test]
@@ -862,8 +1207,15 @@ mod tests {
         assert_eq!(t.interfaces.len(), 2);
         assert_eq!(t.interfaces[0].shown(), "lo");
         assert_eq!(t.interfaces[1].shown(), "e0");
-        assert_eq!(t.find("eth0").map(|i| i.index), Some(2));
+        assert_eq!(t.find("eth0").first().map(|i| i.index), Some(2));
         assert_eq!(t.cpu, vec![7]);
+        assert_eq!(
+            t.cpu_bad,
+            [
+                "hrProcessorLoad.769: 250, not a percent",
+                "hrProcessorLoad.770: not an INTEGER (null)"
+            ]
+        );
         // Four columns only (no cpu walked): no panic, no loads.
         assert!(
             Table::from_columns(vec![vec![], vec![], vec![], vec![]])
@@ -885,20 +1237,21 @@ mod tests {
             vec![(1, Value::Integer(1)), (2, Value::Integer(2))],
         ]);
         assert_eq!(
-            t.find("MS TCP Loopback interface").map(|i| i.index),
+            t.find("MS TCP Loopback interface").first().map(|i| i.index),
             Some(1)
         );
         assert_eq!(
-            t.find("ms tcp loopback interface").map(|i| i.index),
+            t.find("ms tcp loopback interface").first().map(|i| i.index),
             Some(1)
         );
         assert_eq!(
             t.find("Intel(R) PRO/1000 MT Network Connection")
+                .first()
                 .map(|i| i.index),
             Some(2)
         );
         assert_eq!(t.interfaces[0].shown(), "MS TCP Loopback interface");
-        let (result, readings) = judge(&facts(t), &checks(&["MS TCP Loopback interface"], None));
+        let (result, readings, _) = judge(&facts(t), &checks(&["MS TCP Loopback interface"], None));
         assert_eq!(result, CheckResult::Ok, "{readings:?}");
         assert!(
             readings

@@ -196,6 +196,24 @@ pub enum ProbeTarget {
 }
 
 impl ProbeTarget {
+    /// The target as a URL, for people: `snmp://10.1.2.3:161`, an IPv6
+    /// address in brackets (`snmp://[::1]:25500`), an HTTP URL as given.
+    pub fn url(&self) -> String {
+        /// A host for a URL: an IPv6 address in brackets.
+        fn host_part(host: &str) -> String {
+            if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.to_owned()
+            }
+        }
+        match self {
+            ProbeTarget::Snmp { host, port } => format!("snmp://{}:{port}", host_part(host)),
+            ProbeTarget::Http { url } => url.clone(),
+            ProbeTarget::Tcp { host, port } => format!("tcp://{}:{port}", host_part(host)),
+        }
+    }
+
     /// `snmp`, `http` or `tcp` (https counts as http).
     pub fn kind(&self) -> &'static str {
         match self {

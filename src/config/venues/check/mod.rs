@@ -11,6 +11,7 @@ mod groups;
 mod links;
 mod probe_url;
 mod profiles;
+mod shared_snmp;
 mod venue;
 
 use std::collections::HashMap;
@@ -118,6 +119,7 @@ impl Cx<'_> {
             }
         }
         self.check_cycles(&b.devices, &pending);
+        self.check_shared_snmp(&b.devices, &pending);
         self.check_secrets(&profiles, &b.devices);
 
         let event = event?;

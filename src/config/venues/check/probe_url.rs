@@ -99,6 +99,23 @@ mod tests {
         assert_eq!(parse(text), (Some(want), vec![]));
     }
 
+    /// What is shown of a target is a URL that reads back as the same
+    /// target: an IPv6 address keeps its brackets.
+    #[rstest]
+    #[case("snmp://[::1]:25500", "snmp://[::1]:25500")]
+    #[case("snmp://[fe80::1]", "snmp://[fe80::1]:161")]
+    #[case("snmp://10.0.0.1", "snmp://10.0.0.1:161")]
+    #[case("snmp://core.sta:1161", "snmp://core.sta:1161")]
+    #[case("tcp://[2001:db8::5]:4000", "tcp://[2001:db8::5]:4000")]
+    #[case("http://[::1]:8080/health", "http://[::1]:8080/health")]
+    fn targets_show_as_urls_that_read_back(#[case] text: &str, #[case] shown: &str) {
+        let (target, diags) = parse(text);
+        assert_eq!(diags, Vec::<String>::new());
+        let target = target.expect("valid");
+        assert_eq!(target.url(), shown);
+        assert_eq!(parse(shown).0, Some(target));
+    }
+
     #[rstest]
     #[case("10.0.0.1", "is not a URL")]
     #[case("snmp://10.0.0.1/x", "has a path or query")]
