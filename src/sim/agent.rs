@@ -1,16 +1,27 @@
 //! The simulated SNMP agent: one UDP socket serving many simulated devices,
 //! selected by v2c community `community@context` or v3 context name, the
 //! way snmpsim and Cisco's community indexing do, so 10,000 devices need
-//! no 10,000 sockets.
+//! no 10,000 sockets. A device without a `context` is served in the
+//! default (empty) context; a device alone on its port also answers there.
 //!
 //! It answers GET, GETNEXT and GETBULK over the part of the MIB the probes
 //! read: system (sysDescr, sysObjectID, sysUpTime, sysContact, sysName,
 //! sysLocation), ifNumber, ifTable and ifXTable (names, admin and oper
-//! status, moving octet counters, a Counter64 that crosses 2^64) and
-//! hrProcessorLoad. `SNMPv3` is served with USM (SHA/SHA-256, AES-128/256),
-//! discovery and time-window reports included. Faults from
-//! [`SimState`] apply per request: silence, delay, interfaces down,
-//! refused credentials, CPU load, reboots.
+//! status, moving octet counters, the 32-bit ones the low bits of the
+//! 64-bit ones, a Counter64 that crosses 2^64), hrProcessorLoad and the
+//! device's own snmpEngine group. Every object is read-only: a SET gets
+//! `noAccess`, as from net-snmp's snmpd for a read-only community or user.
+//!
+//! Access follows each device's profile: its v2c community, or its v3
+//! user (another valid user gets `authorizationError`, as from net-snmp's
+//! VACM). `SNMPv3` is served with USM (SHA/SHA-256, AES-128/256),
+//! discovery and time-window reports included. The port's authoritative
+//! engine is the device's own when the device is alone on the port (a
+//! reboot bumps its boots); a port shared by several devices has a port
+//! engine that never reboots, since discovery carries no context and a
+//! manager keeps one engine per address. Faults from [`SimState`] apply
+//! per request: silence, delay, interfaces down, refused credentials, CPU
+//! load, reboots.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
