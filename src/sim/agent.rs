@@ -846,3 +846,60 @@ fn send_later(socket: &Arc<UdpSocket>, reply: Vec<u8>, to: SocketAddr, delay: Du
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SourceFile;
+
+    #[test]
+    fn engine_ids_are_valid_distinct_and_stable() {
+        let long = "a-device-id-far-longer-than-an-engine-id-may-be";
+        for id in ["STA-core-a", "x", long, "exactly-twenty-three-ch"] {
+            let e = device_engine_id(id);
+            assert!((5..=32).contains(&e.len()), "{id}: {} octets", e.len());
+            assert_eq!(e, device_engine_id(id));
+        }
+        assert_ne!(
+            device_engine_id(long),
+            device_engine_id(&format!("{long}2"))
+        );
+        assert_ne!(device_engine_id("sim-port-1"), port_engine_id(1));
+    }
+
+    #[test]
+    fn devices_without_context_on_a_shared_port_are_named() {
+        let mut text = String::from(
+            "[event]\nname = \"t\"\npoll_interval = \"5s\"\ntimeout = \"1s\"\nretries = 1\n\n\
+             [profiles.v2]\nversion = \"v2c\"\ncommunity = \"c\"\n\n\
+             [[venues]]\ncode = \"TST\"\nname = \"T\"\ncity = \"P\"\n\n",
+        );
+        for (id, ctx) in [
+            ("TST-a", ""),
+            ("TST-b", "TST-b"),
+            ("TST-c", ""),
+            ("TST-d", ""),
+        ] {
+            text.push_str(&format!(
+                "[[venues.devices]]\nid = \"{id}\"\nrole = \"switch\"\nprobe = \"snmp://127.0.0.1:1161\"\nprofile = \"v2\"\n"
+            ));
+            if !ctx.is_empty() {
+                text.push_str(&format!("context = \"{ctx}\"\n"));
+            }
+            text.push('\n');
+        }
+        let (inv, _) = Inventory::parse(&SourceFile::new("t.toml", text)).expect("valid");
+        let c = contexts(&inv, &[0, 1, 2, 3], 1161);
+        assert_eq!(c.default, Some(0));
+        assert_eq!(c.by_context.get(&b"TST-b"[..]), Some(&1));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("TST-a, TST-c, TST-d") && c.warnings[0].contains("only TST-a"),
+            "{}",
+            c.warnings[0]
+        );
+        // Alone on its port: the default context too, and no warning.
+        let c = contexts(&inv, &[1], 1161);
+        assert_eq!((c.default, c.warnings.len()), (Some(0), 0));
+    }
+}
