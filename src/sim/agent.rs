@@ -851,6 +851,7 @@ fn send_later(socket: &Arc<UdpSocket>, reply: Vec<u8>, to: SocketAddr, delay: Du
 mod tests {
     use super::*;
     use crate::config::SourceFile;
+    use std::fmt::Write as _;
 
     #[test]
     fn engine_ids_are_valid_distinct_and_stable() {
@@ -880,11 +881,12 @@ mod tests {
             ("TST-c", ""),
             ("TST-d", ""),
         ] {
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "[[venues.devices]]\nid = \"{id}\"\nrole = \"switch\"\nprobe = \"snmp://127.0.0.1:1161\"\nprofile = \"v2\"\n"
-            ));
+            );
             if !ctx.is_empty() {
-                text.push_str(&format!("context = \"{ctx}\"\n"));
+                let _ = writeln!(text, "context = \"{ctx}\"");
             }
             text.push('\n');
         }
