@@ -510,6 +510,9 @@ fn print_served(s: &toc::sim::SimSummary) {
         s.tcp_listeners,
         s.tcp_devices
     );
+    for w in &s.warnings {
+        say!("  warning   {w}");
+    }
     if !s.skipped.is_empty() {
         say!("  skipped   {} devices:", s.skipped.len());
         for k in s.skipped.iter().take(10) {

@@ -273,8 +273,8 @@ async fn an_interface_whose_if_descr_ends_in_nul_is_found_by_its_name() {
         &url,
         "-c",
         "win-comm",
-        "-n",
-        "WIN-srv",
+        // No `-n`: a device without a `context` is served in the default
+        // context, never under its id.
         "-i",
         "MS TCP Loopback interface",
     ])

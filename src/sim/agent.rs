@@ -1,16 +1,27 @@
 //! The simulated SNMP agent: one UDP socket serving many simulated devices,
 //! selected by v2c community `community@context` or v3 context name, the
 //! way snmpsim and Cisco's community indexing do, so 10,000 devices need
-//! no 10,000 sockets.
+//! no 10,000 sockets. A device without a `context` is served in the
+//! default (empty) context; a device alone on its port also answers there.
 //!
 //! It answers GET, GETNEXT and GETBULK over the part of the MIB the probes
 //! read: system (sysDescr, sysObjectID, sysUpTime, sysContact, sysName,
 //! sysLocation), ifNumber, ifTable and ifXTable (names, admin and oper
-//! status, moving octet counters, a Counter64 that crosses 2^64) and
-//! hrProcessorLoad. `SNMPv3` is served with USM (SHA/SHA-256, AES-128/256),
-//! discovery and time-window reports included. Faults from
-//! [`SimState`] apply per request: silence, delay, interfaces down,
-//! refused credentials, CPU load, reboots.
+//! status, moving octet counters, the 32-bit ones the low bits of the
+//! 64-bit ones, a Counter64 that crosses 2^64), hrProcessorLoad and the
+//! device's own snmpEngine group. Every object is read-only: a SET gets
+//! `noAccess`, as from net-snmp's snmpd for a read-only community or user.
+//!
+//! Access follows each device's profile: its v2c community, or its v3
+//! user (another valid user gets `authorizationError`, as from net-snmp's
+//! VACM). `SNMPv3` is served with USM (SHA/SHA-256, AES-128/256),
+//! discovery and time-window reports included. The port's authoritative
+//! engine is the device's own when the device is alone on the port (a
+//! reboot bumps its boots); a port shared by several devices has a port
+//! engine that never reboots, since discovery carries no context and a
+//! manager keeps one engine per address. Faults from [`SimState`] apply
+//! per request: silence, delay, interfaces down, refused credentials, CPU
+//! load, reboots.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,7 +36,8 @@ use crate::config::venues::{ProbeTarget, Profile};
 use crate::sim::faults::{DeviceView, SimState};
 use crate::snmp::client::Security;
 use crate::snmp::pdu::{
-    CommunityMessage, Message, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message, flags,
+    CommunityMessage, Message, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message,
+    error_status, flags,
 };
 use crate::snmp::security::security_of;
 use crate::snmp::usm::{EngineClock, LocalKeys, UsmUser, report, stats};
@@ -61,6 +73,11 @@ enum Obj {
     /// ifXTable column.
     IfX(u32, usize),
     HrProcessorLoad(usize),
+    /// SNMP-FRAMEWORK-MIB snmpEngine group: the device's own engine.
+    EngineId,
+    EngineBoots,
+    EngineTime,
+    EngineMaxMessageSize,
 }
 
 /// The sorted object list of a device with `n` interfaces; devices with
@@ -100,8 +117,27 @@ fn template(n: usize) -> Vec<(Oid, Obj)> {
             Obj::HrProcessorLoad(cpu as usize),
         ));
     }
+    let engine = |i: u32| Oid::new(&[1, 3, 6, 1, 6, 3, 10, 2, 1, i, 0]);
+    v.extend([
+        (engine(1), Obj::EngineId),
+        (engine(2), Obj::EngineBoots),
+        (engine(3), Obj::EngineTime),
+        (engine(4), Obj::EngineMaxMessageSize),
+    ]);
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
+}
+
+/// Who may read a device, from its profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Access {
+    /// Nobody: no profile, or its secrets are not set (the agent refuses
+    /// every credential, as a device with another password would).
+    Nobody,
+    /// Requests with this v2c community.
+    Community(Vec<u8>),
+    /// The v3 user at this position of [`Agent::users`].
+    User(usize),
 }
 
 #[derive(Debug)]
@@ -112,79 +148,205 @@ struct SimDevice {
     location: String,
     interfaces: Vec<String>,
     mib: Arc<Vec<(Oid, Obj)>>,
-    community: Option<Vec<u8>>,
+    access: Access,
+    /// The device's own snmpEngineID.
+    engine_id: Vec<u8>,
 }
 
 #[derive(Debug)]
 struct Agent {
     devices: Vec<SimDevice>,
+    /// Non-empty context name -> position in `devices`.
     by_context: HashMap<Vec<u8>, usize>,
-    users: HashMap<Vec<u8>, (Arc<UsmUser>, LocalKeys)>,
+    /// The device served in the default (empty) context.
+    default: Option<usize>,
+    /// The v3 users of the port's devices, keys localized to `engine_id`.
+    users: Vec<(Arc<UsmUser>, LocalKeys)>,
+    /// The port's authoritative engine (USM): the device's own when it is
+    /// alone on the port, a port engine otherwise.
     engine_id: Vec<u8>,
+    /// The device alone on the port, whose engine the port's is.
+    owner: Option<usize>,
     started: Instant,
     state: Arc<SimState>,
     salt: AtomicU64,
     dropped: AtomicU64,
 }
 
+/// Enterprise 0, format 4 (text): the rest of a simulated engine id.
+const ENGINE_ID_PREFIX: [u8; 5] = [0x80, 0x00, 0x00, 0x00, 0x04];
+
+/// A device's snmpEngineID: `sim:<device id>`, or `sim:<hash of the id>`
+/// when the id is too long for the 32 octets an engine id may have. The
+/// same for the same device on every run.
+fn device_engine_id(id: &str) -> Vec<u8> {
+    let text = if id.len() <= 23 {
+        format!("sim:{id}")
+    } else {
+        // FNV-1a: stable across runs and Rust versions.
+        let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("sim:{hash:016x}")
+    };
+    [&ENGINE_ID_PREFIX[..], text.as_bytes()].concat()
+}
+
+/// The engine of a port shared by several devices.
+fn port_engine_id(port: u16) -> Vec<u8> {
+    [&ENGINE_ID_PREFIX[..], format!("sim-port-{port}").as_bytes()].concat()
+}
+
+/// How the devices of one port are told apart: each non-empty context
+/// names its device, the first device without a context is served in the
+/// default context (a device alone on its port in its own and the
+/// default context), and devices that cannot be told apart are named in warnings.
+#[derive(Debug, Default)]
+struct Contexts {
+    /// Context -> position in the port's device list.
+    by_context: HashMap<Vec<u8>, usize>,
+    default: Option<usize>,
+    warnings: Vec<String>,
+}
+
+fn contexts(inventory: &Inventory, devices: &[usize], port: u16) -> Contexts {
+    let mut groups: Vec<(&[u8], Vec<usize>)> = Vec::new();
+    for (pos, &i) in devices.iter().enumerate() {
+        let Some(d) = inventory.devices.get(i) else {
+            continue;
+        };
+        let ctx = d.context.as_deref().unwrap_or_default().as_bytes();
+        match groups.iter_mut().find(|(c, _)| *c == ctx) {
+            Some((_, g)) => g.push(pos),
+            None => groups.push((ctx, vec![pos])),
+        }
+    }
+    let mut out = Contexts::default();
+    let id = |pos: usize| {
+        devices
+            .get(pos)
+            .and_then(|&i| inventory.devices.get(i))
+            .map_or("?", |d| d.id.as_str())
+    };
+    for (ctx, group) in groups {
+        let Some(&first) = group.first() else {
+            continue;
+        };
+        if group.len() > 1 {
+            let names: Vec<&str> = group.iter().map(|&p| id(p)).collect();
+            out.warnings.push(if ctx.is_empty() {
+                format!(
+                    "snmp port {port}: {} have no `context` and cannot be told apart; only {} is served (in the default context): give each device on a shared port its own `context`",
+                    names.join(", "),
+                    id(first)
+                )
+            } else {
+                format!(
+                    "snmp port {port}: {} share context {}; only {} is served in it",
+                    names.join(", "),
+                    String::from_utf8_lossy(ctx),
+                    id(first)
+                )
+            });
+        }
+        if ctx.is_empty() {
+            out.default = Some(first);
+        } else {
+            out.by_context.insert(ctx.to_vec(), first);
+        }
+    }
+    if devices.len() == 1 {
+        out.default = Some(0);
+    }
+    out
+}
+
+/// Warnings about the SNMP devices of one port (`devices`, indices into
+/// `inventory.devices` in file order) that the agent cannot tell apart:
+/// several without a `context`, or several with the same one. The agent
+/// then serves the first of them; these say which.
+pub fn context_warnings(inventory: &Inventory, devices: &[usize], port: u16) -> Vec<String> {
+    contexts(inventory, devices, port).warnings
+}
+
+/// The access a profile gives, its v3 user added to `users` (once).
+fn access_of(
+    inventory: &Inventory,
+    profile: Option<&String>,
+    engine_id: &[u8],
+    users: &mut Vec<(Arc<UsmUser>, LocalKeys)>,
+) -> Access {
+    let Some((name, p)) = profile.and_then(|n| inventory.profiles.get(n).map(|p| (n, p))) else {
+        return Access::Nobody;
+    };
+    match (p, security_of(name, p)) {
+        (_, Ok(Security::V2c { community })) => Access::Community(community),
+        (Profile::V3 { .. }, Ok(Security::V3 { user, .. })) => {
+            let at = users
+                .iter()
+                .position(|(u, _)| u.fingerprint() == user.fingerprint());
+            Access::User(at.unwrap_or_else(|| {
+                let keys = user.localize(engine_id);
+                users.push((user, keys));
+                users.len() - 1
+            }))
+        }
+        // Secrets not set: this agent refuses that user, as a device
+        // with another password would.
+        _ => Access::Nobody,
+    }
+}
+
+fn interfaces_of(d: &crate::config::venues::Device) -> Vec<String> {
+    let mut interfaces: Vec<String> = if d.checks.interfaces.is_empty() {
+        DEFAULT_INTERFACES.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        d.checks
+            .interfaces
+            .iter()
+            .map(|name| {
+                if name.parse::<u32>().is_ok() {
+                    format!("GigabitEthernet0/{name}")
+                } else {
+                    name.clone()
+                }
+            })
+            .collect()
+    };
+    interfaces.push(SPARE_INTERFACE.to_owned());
+    interfaces
+}
+
 impl Agent {
     fn new(inventory: &Inventory, state: Arc<SimState>, port: u16) -> Agent {
-        let engine_id = [
-            &[0x80, 0x00, 0x00, 0x00, 0x04][..],
-            format!("toc-sim-{port}").as_bytes(),
-        ]
-        .concat();
+        let on_port: Vec<usize> = inventory
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| matches!(&d.probe, ProbeTarget::Snmp { port: p, .. } if *p == port))
+            .map(|(i, _)| i)
+            .collect();
+        let owner = (on_port.len() == 1).then_some(0);
+        let engine_id = match (owner, on_port.first()) {
+            (Some(_), Some(&i)) => device_engine_id(&inventory.devices[i].id),
+            _ => port_engine_id(port),
+        };
         let mut templates: HashMap<usize, Arc<Vec<(Oid, Obj)>>> = HashMap::new();
+        let mut by_profile: HashMap<Option<&String>, Access> = HashMap::new();
+        let mut users = Vec::new();
         let mut devices = Vec::new();
-        let mut by_context = HashMap::new();
-        let mut users = HashMap::new();
-        for (index, d) in inventory.devices.iter().enumerate() {
-            let ProbeTarget::Snmp { port: p, .. } = &d.probe else {
-                continue;
-            };
-            if *p != port {
-                continue;
-            }
-            let mut interfaces: Vec<String> = if d.checks.interfaces.is_empty() {
-                DEFAULT_INTERFACES.iter().map(|s| (*s).to_owned()).collect()
-            } else {
-                d.checks
-                    .interfaces
-                    .iter()
-                    .map(|name| {
-                        if name.parse::<u32>().is_ok() {
-                            format!("GigabitEthernet0/{name}")
-                        } else {
-                            name.clone()
-                        }
-                    })
-                    .collect()
-            };
-            interfaces.push(SPARE_INTERFACE.to_owned());
+        for &index in &on_port {
+            let d = &inventory.devices[index];
+            let interfaces = interfaces_of(d);
             let mib = Arc::clone(
                 templates
                     .entry(interfaces.len())
                     .or_insert_with(|| Arc::new(template(interfaces.len()))),
             );
-            let profile = d
-                .profile
-                .as_ref()
-                .and_then(|name| inventory.profiles.get(name).map(|p| (name, p)));
-            let mut community = None;
-            match profile.map(|(name, p)| (p, security_of(name, p))) {
-                Some((_, Ok(Security::V2c { community: c }))) => community = Some(c),
-                Some((Profile::V3 { user, .. }, Ok(Security::V3 { user: u, .. })))
-                    if !users.contains_key(user.as_bytes()) =>
-                {
-                    let keys = u.localize(&engine_id);
-                    users.insert(user.as_bytes().to_vec(), (u, keys));
-                }
-                // Secrets not set: this agent refuses that user, as a
-                // device with another password would.
-                _ => {}
-            }
-            let context = d.context.clone().unwrap_or_else(|| d.id.clone());
-            by_context.insert(context.into_bytes(), devices.len());
+            let access = by_profile
+                .entry(d.profile.as_ref())
+                .or_insert_with(|| access_of(inventory, d.profile.as_ref(), &engine_id, &mut users))
+                .clone();
             let location = inventory
                 .venues
                 .get(d.venue.0)
@@ -197,14 +359,18 @@ impl Agent {
                 location,
                 interfaces,
                 mib,
-                community,
+                access,
+                engine_id: device_engine_id(&d.id),
             });
         }
+        let contexts = contexts(inventory, &on_port, port);
         Agent {
             devices,
-            by_context,
+            by_context: contexts.by_context,
+            default: contexts.default,
             users,
             engine_id,
+            owner,
             started: Instant::now(),
             state,
             salt: AtomicU64::new(rand::random()),
@@ -212,32 +378,39 @@ impl Agent {
         }
     }
 
-    /// The device a context names; an empty context means the only device
-    /// when there is just one.
+    /// The device a context names: a device's `context`, or the empty
+    /// context for the device that has none (or is alone on the port).
     fn device(&self, context: &[u8]) -> Option<&SimDevice> {
-        if context.is_empty() && self.devices.len() == 1 {
-            return self.devices.first();
-        }
-        self.by_context
-            .get(context)
-            .and_then(|&i| self.devices.get(i))
+        let at = if context.is_empty() {
+            self.default
+        } else {
+            self.by_context.get(context).copied()
+        };
+        at.and_then(|i| self.devices.get(i))
     }
 
-    /// The port's engine clock: boots counts the reboots of its devices,
-    /// time runs from the latest one.
+    /// The port engine's clock. A device alone on its port is the engine:
+    /// boots are its boots, time runs from its last boot. A shared port's
+    /// engine never reboots (its devices' sysUpTime restart on their own).
     fn engine_clock(&self, now: Instant) -> (u32, u32) {
-        let mut boots = 1u32;
-        let mut since = self.started;
-        for d in &self.devices {
-            let v = self.state.view(d.index, now);
-            if v.boots > 1 {
-                boots = boots.saturating_add(v.boots - 1);
-                since = since.max(v.up_since);
+        let (boots, since) = match self.owner.and_then(|i| self.devices.get(i)) {
+            Some(d) => {
+                let v = self.state.view(d.index, now);
+                (v.boots, v.up_since)
             }
-        }
+            None => (1, self.started),
+        };
         let time =
             u32::try_from(now.saturating_duration_since(since).as_secs()).unwrap_or(u32::MAX);
         (boots, time)
+    }
+
+    /// Whether every device on the port is silent: then so is the port,
+    /// discovery included, as a dead box is.
+    fn port_silent(&self, now: Instant) -> bool {
+        self.devices
+            .iter()
+            .all(|d| self.state.view(d.index, now).silent)
     }
 
     fn drop_one(&self) -> Option<(Vec<u8>, Duration)> {
@@ -263,7 +436,9 @@ impl Agent {
         let Some(dev) = self.device(context) else {
             return self.drop_one();
         };
-        if dev.community.as_deref() != Some(community) {
+        if !matches!(&dev.access, Access::Community(c) if c == community) {
+            // A community the device does not have (or a v3 device): net-snmp
+            // drops it (snmpInBadCommunityNames).
             return self.drop_one();
         }
         let view = self.state.view(dev.index, now);
@@ -291,7 +466,7 @@ impl Agent {
         signed_by: Option<&LocalKeys>,
         now: Instant,
     ) -> Option<(Vec<u8>, Duration)> {
-        if m.flags & flags::REPORTABLE == 0 {
+        if m.flags & flags::REPORTABLE == 0 || self.port_silent(now) {
             return self.drop_one();
         }
         let (boots, time) = self.engine_clock(now);
@@ -311,6 +486,38 @@ impl Agent {
         Some((bytes, Duration::ZERO))
     }
 
+    /// The user that signed `m`, and its keys, or the USM statistic that
+    /// says why there is none (RFC 3414 3.2).
+    fn user(
+        &self,
+        m: &V3Message,
+        level: u8,
+        bytes: &[u8],
+        range: std::ops::Range<usize>,
+    ) -> Result<(usize, &LocalKeys), u32> {
+        let (mut named, mut levelled) = (false, false);
+        for (at, (user, keys)) in self.users.iter().enumerate() {
+            if user.name != m.usm.user {
+                continue;
+            }
+            named = true;
+            if user.level_flags() != level {
+                continue;
+            }
+            levelled = true;
+            if keys.verify(bytes, range.clone()) {
+                return Ok((at, keys));
+            }
+        }
+        Err(if levelled {
+            stats::WRONG_DIGESTS
+        } else if named {
+            stats::UNSUPPORTED_SEC_LEVELS
+        } else {
+            stats::UNKNOWN_USER_NAMES
+        })
+    }
+
     fn handle_v3(
         &self,
         bytes: &[u8],
@@ -325,16 +532,11 @@ impl Agent {
         if m.usm.engine_id != self.engine_id {
             return self.report(m, plain_id, stats::UNKNOWN_ENGINE_IDS, None, now);
         }
-        let Some((user, keys)) = self.users.get(&m.usm.user) else {
-            return self.report(m, plain_id, stats::UNKNOWN_USER_NAMES, None, now);
-        };
         let level = m.flags & (flags::AUTH | flags::PRIV);
-        if level != user.level_flags() {
-            return self.report(m, plain_id, stats::UNSUPPORTED_SEC_LEVELS, None, now);
-        }
-        if !keys.verify(bytes, range) {
-            return self.report(m, plain_id, stats::WRONG_DIGESTS, None, now);
-        }
+        let (user_at, keys) = match self.user(m, level, bytes, range) {
+            Ok(found) => found,
+            Err(counter) => return self.report(m, plain_id, counter, None, now),
+        };
         let (boots, time) = self.engine_clock(now);
         if m.usm.engine_boots != boots || m.usm.engine_time.abs_diff(time) > 150 {
             return self.report(m, plain_id, stats::NOT_IN_TIME_WINDOWS, Some(keys), now);
@@ -363,10 +565,18 @@ impl Agent {
         if view.auth_fail {
             return self.report(m, scoped.pdu.request_id, stats::WRONG_DIGESTS, None, now);
         }
+        let pdu = if dev.access == Access::User(user_at) {
+            self.answer(dev, &view, &scoped.pdu, now)?
+        } else {
+            // A user the device's profile does not name: net-snmp's VACM
+            // answers authorizationError when it gives no access.
+            refusal(&scoped.pdu, error_status::AUTHORIZATION_ERROR, 0)
+        };
         let mut out = ScopedPdu {
-            context_engine_id: self.engine_id.clone(),
+            // As asked: net-snmp checks the answer carries its own.
+            context_engine_id: scoped.context_engine_id,
             context_name: scoped.context_name,
-            pdu: self.answer(dev, &view, &scoped.pdu, now)?,
+            pdu,
         };
         // The manager's limit, less room for the v3 header and padding.
         let limit = usize::try_from(m.max_size)
@@ -466,6 +676,13 @@ impl Agent {
                 }
                 out
             }
+            // Every simulated object is read-only, for every community and
+            // user: net-snmp's snmpd answers a rocommunity's or a rouser's
+            // SET with noAccess on the first varbind.
+            PduType::Set => {
+                let index = i32::from(!req.varbinds.is_empty());
+                return Some(refusal(req, error_status::NO_ACCESS, index));
+            }
             _ => return None,
         };
         Some(Pdu {
@@ -492,6 +709,18 @@ impl Agent {
                 salt
             }
         };
+        // The first interface's in counter starts just below 2^64 and
+        // wraps while the simulation runs, as a long-lived core link's
+        // does; decoders must cope with 9-octet values.
+        let hc_in = |i: usize| {
+            if i == 0 {
+                octets(i, 0).wrapping_add(u64::MAX - 10_000_000_000)
+            } else {
+                octets(i, 11)
+            }
+        };
+        let hc_out = |i: usize| octets(i, 13);
+        let low32 = |n: u64| u32::try_from(n & 0xffff_ffff).unwrap_or(0);
         match obj {
             Obj::SysDescr => {
                 Value::OctetString(format!("toc-sim {} {}", dev.role, dev.id).into_bytes())
@@ -515,26 +744,45 @@ impl Agent {
                 }),
                 7 => Value::Integer(if spare(i) { 2 } else { 1 }),
                 8 => Value::Integer(if oper_up(i) { 1 } else { 2 }),
-                10 => Value::Counter32(u32::try_from(octets(i, 7) & 0xffff_ffff).unwrap_or(0)),
-                _ => Value::Counter32(u32::try_from(octets(i, 3) & 0xffff_ffff).unwrap_or(0)),
+                // ifInOctets and ifOutOctets are the low 32 bits of
+                // ifHCInOctets and ifHCOutOctets, wrapping with them, as
+                // on a real agent (RFC 2863 ifCounterDiscontinuityTime
+                // aside, both count the same octets).
+                10 => Value::Counter32(low32(hc_in(i))),
+                _ => Value::Counter32(low32(hc_out(i))),
             },
             Obj::IfX(col, i) => match col {
                 1 => Value::OctetString(name(i).as_bytes().to_vec()),
                 // The first interface's counter starts just below 2^64 and
                 // wraps while the simulation runs, as a long-lived core
                 // link's does; decoders must cope with 9-octet values.
-                6 if i == 0 => {
-                    Value::Counter64(octets(i, 0).wrapping_add(u64::MAX - 10_000_000_000))
-                }
-                6 => Value::Counter64(octets(i, 11)),
-                _ => Value::Counter64(octets(i, 13)),
+                6 => Value::Counter64(hc_in(i)),
+                _ => Value::Counter64(hc_out(i)),
             },
             Obj::HrProcessorLoad(cpu) => {
                 let wobble = ((now.saturating_duration_since(self.started).as_secs() + cpu as u64)
                     % 5) as u8;
                 Value::Integer(i64::from(view.cpu_percent.saturating_add(wobble).min(100)))
             }
+            Obj::EngineId => Value::OctetString(dev.engine_id.clone()),
+            Obj::EngineBoots => Value::Integer(i64::from(view.boots)),
+            Obj::EngineTime => {
+                Value::Integer(i64::try_from(up.as_secs().min(0x7fff_ffff)).unwrap_or(0))
+            }
+            Obj::EngineMaxMessageSize => Value::Integer(i64::try_from(MAX_MESSAGE).unwrap_or(0)),
         }
+    }
+}
+
+/// The answer refusing `req` with `status` at `index`: the request's
+/// varbinds sent back, as net-snmp does.
+fn refusal(req: &Pdu, status: i32, index: i32) -> Pdu {
+    Pdu {
+        kind: PduType::Response,
+        request_id: req.request_id,
+        error_status: status,
+        error_index: index,
+        varbinds: req.varbinds.clone(),
     }
 }
 
@@ -550,7 +798,7 @@ fn shrink(pdu: &mut Pdu, request: PduType) -> bool {
         pdu.varbinds.truncate(keep.max(1));
     } else {
         pdu.varbinds.clear();
-        pdu.error_status = crate::snmp::pdu::error_status::TOO_BIG;
+        pdu.error_status = error_status::TOO_BIG;
         pdu.error_index = 0;
     }
     true
@@ -596,5 +844,64 @@ fn send_later(socket: &Arc<UdpSocket>, reply: Vec<u8>, to: SocketAddr, delay: Du
             tokio::time::sleep(delay).await;
             let _ = socket.send_to(&reply, to).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SourceFile;
+    use std::fmt::Write as _;
+
+    #[test]
+    fn engine_ids_are_valid_distinct_and_stable() {
+        let long = "a-device-id-far-longer-than-an-engine-id-may-be";
+        for id in ["STA-core-a", "x", long, "exactly-twenty-three-ch"] {
+            let e = device_engine_id(id);
+            assert!((5..=32).contains(&e.len()), "{id}: {} octets", e.len());
+            assert_eq!(e, device_engine_id(id));
+        }
+        assert_ne!(
+            device_engine_id(long),
+            device_engine_id(&format!("{long}2"))
+        );
+        assert_ne!(device_engine_id("sim-port-1"), port_engine_id(1));
+    }
+
+    #[test]
+    fn devices_without_context_on_a_shared_port_are_named() {
+        let mut text = String::from(
+            "[event]\nname = \"t\"\npoll_interval = \"5s\"\ntimeout = \"1s\"\nretries = 1\n\n\
+             [profiles.v2]\nversion = \"v2c\"\ncommunity = \"c\"\n\n\
+             [[venues]]\ncode = \"TST\"\nname = \"T\"\ncity = \"P\"\n\n",
+        );
+        for (id, ctx) in [
+            ("TST-a", ""),
+            ("TST-b", "TST-b"),
+            ("TST-c", ""),
+            ("TST-d", ""),
+        ] {
+            let _ = write!(
+                text,
+                "[[venues.devices]]\nid = \"{id}\"\nrole = \"switch\"\nprobe = \"snmp://127.0.0.1:1161\"\nprofile = \"v2\"\n"
+            );
+            if !ctx.is_empty() {
+                let _ = writeln!(text, "context = \"{ctx}\"");
+            }
+            text.push('\n');
+        }
+        let (inv, _) = Inventory::parse(&SourceFile::new("t.toml", text)).expect("valid");
+        let c = contexts(&inv, &[0, 1, 2, 3], 1161);
+        assert_eq!(c.default, Some(0));
+        assert_eq!(c.by_context.get(&b"TST-b"[..]), Some(&1));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("TST-a, TST-c, TST-d") && c.warnings[0].contains("only TST-a"),
+            "{}",
+            c.warnings[0]
+        );
+        // Alone on its port: the default context too, and no warning.
+        let c = contexts(&inv, &[1], 1161);
+        assert_eq!((c.default, c.warnings.len()), (Some(0), 0));
     }
 }

@@ -103,6 +103,10 @@ pub struct SimSummary {
     /// With [`SimOptions::ephemeral`]: each address of the file and the
     /// address actually served in its place. Empty otherwise.
     pub remapped: BTreeMap<SocketAddr, SocketAddr>,
+    /// Things the operator should fix in the file: SNMP devices on one
+    /// port that the agent cannot tell apart (several without a
+    /// `context`, or with the same one); the first of them is served.
+    pub warnings: Vec<String>,
 }
 
 /// Why the simulator could not start.
@@ -601,6 +605,14 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
         events: events.clone(),
         started,
     };
+    let warnings: Vec<String> = plan
+        .snmp
+        .iter()
+        .flat_map(|(addr, devices)| agent::context_warnings(&inventory, devices, addr.port()))
+        .collect();
+    for w in &warnings {
+        tracing::warn!("simulator: {w}");
+    }
     let summary = SimSummary {
         snmp_ports: bound.snmp.len(),
         snmp_devices: plan.snmp.values().map(Vec::len).sum(),
@@ -611,6 +623,7 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
         devices_served: inventory.devices.len() - plan.skipped.len(),
         skipped: plan.skipped,
         remapped: bound.remapped,
+        warnings,
     };
 
     let mut tasks = Vec::new();
