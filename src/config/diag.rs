@@ -139,10 +139,21 @@ impl SourceFile {
         (line_idx + 1, column + 1)
     }
 
+    /// The text of 1-based line `line`, without its line ending: found
+    /// through the line index, so that a file with thousands of errors is
+    /// not walked from its start for each of them.
     fn line_text(&self, line: usize) -> Option<String> {
+        let idx = line.checked_sub(1)?;
+        let start = *self.line_starts.get(idx)?;
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .map_or(self.text.len(), |next| next.saturating_sub(1));
+        if start >= self.text.len() {
+            return None;
+        }
         self.text
-            .lines()
-            .nth(line.checked_sub(1)?)
+            .get(start..end)
             .map(|l| l.trim_end_matches('\r').to_owned())
     }
 
@@ -234,11 +245,48 @@ fn toml_help(message: &str, what: Option<&str>) -> String {
     }
 }
 
-/// Prints diagnostics to a writer, errors and warnings in file order.
+/// How many diagnostics [`render`] prints before it only counts the rest.
+pub const MAX_SHOWN: usize = 200;
+
+/// Prints diagnostics, errors and warnings in file order: the first
+/// [`MAX_SHOWN`], then one line counting the rest (`… and 16,467 more
+/// errors`), so that a file with thousands of errors does not bury the
+/// terminal.
 pub fn render(diags: &[Diagnostic]) -> String {
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().take(MAX_SHOWN) {
         out.push_str(&d.to_string());
+    }
+    let rest = diags.get(MAX_SHOWN..).unwrap_or_default();
+    if !rest.is_empty() {
+        let errors = rest.iter().filter(|d| d.severity == Severity::Error).count();
+        let warnings = rest.len() - errors;
+        let plural = |n: usize, what: &str| {
+            format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
+        };
+        let what = match (errors, warnings) {
+            (_, 0) => plural(errors, "more error"),
+            (0, _) => plural(warnings, "more warning"),
+            _ => format!(
+                "{} and {}",
+                plural(errors, "more error"),
+                plural(warnings, "warning")
+            ),
+        };
+        out.push_str(&format!("\u{2026} and {what} (only the first {MAX_SHOWN} are shown)\n"));
+    }
+    out
+}
+
+/// `16467` as `16,467`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
     out
 }

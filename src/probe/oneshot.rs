@@ -55,7 +55,7 @@ pub struct Request {
     #[arg(long, value_name = "VAR", default_value = "TOC_SNMP_PRIV")]
     pub priv_env: String,
     /// Time one attempt may take (default 2s).
-    #[arg(long, short = 't', value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, short = 't', value_name = "DURATION", value_parser = probe_timeout)]
     pub timeout: Option<Duration>,
     /// Extra attempts (default 1).
     #[arg(long, short = 'r', value_name = "N")]
@@ -69,6 +69,11 @@ pub struct Request {
     /// HTTP status that means healthy (default 200).
     #[arg(long, value_name = "CODE")]
     pub expect_status: Option<u16>,
+}
+
+/// `--timeout`: a duration in the range of the file's `timeout`.
+fn probe_timeout(s: &str) -> Result<Duration, String> {
+    crate::config::value::TIMEOUT.check_named(crate::config::value::parse_duration(s)?, "the timeout")
 }
 
 /// Why a probe request could not even start.
@@ -122,7 +127,11 @@ pub fn build(req: &Request) -> Result<(Inventory, usize), RequestError> {
     }
     let timeout = req.timeout.unwrap_or(Duration::from_secs(2));
     let retries = req.retries.unwrap_or(1);
-    let interval = timeout * (retries + 1) * 2;
+    // Both bounded (timeout at most 60 s; retries refused above 5 by the
+    // file's check): no overflow, whatever was typed.
+    let interval = timeout
+        .saturating_mul(retries.saturating_add(1).saturating_mul(2))
+        .max(crate::config::value::POLL_INTERVAL.min);
     let mut t = String::new();
     let _ = writeln!(
         t,
