@@ -76,11 +76,12 @@ impl fmt::Display for Diagnostic {
         if let Some(src) = &self.source_line {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());
+            let (shown, caret) = excerpt(src, self.column.saturating_sub(1));
             writeln!(f, "{pad} |")?;
-            writeln!(f, "{gutter} | {src}")?;
-            let caret_pad: String = src
+            writeln!(f, "{gutter} | {shown}")?;
+            let caret_pad: String = shown
                 .chars()
-                .take(self.column.saturating_sub(1))
+                .take(caret)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             writeln!(f, "{pad} | {caret_pad}^")?;
@@ -90,6 +91,32 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// The widest source line printed whole, in characters; a longer one is
+/// cut to this many around the column, with `…` where it was cut.
+const SHOWN_WIDTH: usize = 120;
+
+/// The part of `line` to print and the caret's place in it (both in
+/// characters), for a caret at character `column` (0-based).
+fn excerpt(line: &str, column: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= SHOWN_WIDTH {
+        return (line.to_owned(), column);
+    }
+    let start = column.saturating_sub(SHOWN_WIDTH / 2).min(len - SHOWN_WIDTH);
+    let end = start + SHOWN_WIDTH;
+    let mut shown = String::new();
+    let mut caret = column - start;
+    if start > 0 {
+        shown.push('\u{2026}');
+        caret += 1;
+    }
+    shown.extend(line.chars().skip(start).take(SHOWN_WIDTH));
+    if end < len {
+        shown.push('\u{2026}');
+    }
+    (shown, caret)
 }
 
 /// A configuration file's text with a line index, to turn byte offsets
@@ -305,6 +332,47 @@ mod tests {
         assert_eq!(src.position(7), (2, 3));
         assert_eq!(src.position(13), (4, 1));
         assert_eq!(src.position(10_000), (4, 2));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_caret() {
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        let (shown, caret) = excerpt(&line, 1000);
+        assert_eq!(shown.chars().count(), SHOWN_WIDTH + 2);
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+        assert!(shown.starts_with('\u{2026}') && shown.ends_with('\u{2026}'));
+        let (shown, caret) = excerpt(&line, 0);
+        assert_eq!((shown.chars().next(), caret), (Some('a'), 0));
+        assert_eq!(excerpt("short", 2), ("short".to_owned(), 2));
+    }
+
+    #[test]
+    fn line_text_uses_the_index() {
+        let src = SourceFile::new("f.toml", "a\r\nb\n\nc".to_owned());
+        assert_eq!(src.line_text(1).as_deref(), Some("a"));
+        assert_eq!(src.line_text(2).as_deref(), Some("b"));
+        assert_eq!(src.line_text(3).as_deref(), Some(""));
+        assert_eq!(src.line_text(4).as_deref(), Some("c"));
+        assert_eq!(src.line_text(5), None);
+        assert_eq!(src.line_text(0), None);
+    }
+
+    #[test]
+    fn render_prints_the_first_ones_and_counts_the_rest() {
+        let src = SourceFile::new("v.toml", "a = 1\n".to_owned());
+        let mut diags: Vec<Diagnostic> = (0..MAX_SHOWN + 1234)
+            .map(|_| src.error(0..1, "bad", "fix"))
+            .collect();
+        diags.push(src.warning(0..1, "meh", "fix"));
+        let text = render(&diags);
+        assert_eq!(text.matches(": error: bad").count(), MAX_SHOWN);
+        assert!(
+            text.ends_with("\u{2026} and 1,234 more errors and 1 warning (only the first 200 are shown)\n"),
+            "{text}"
+        );
+        assert_eq!(thousands(16_467), "16,467");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     #[test]
