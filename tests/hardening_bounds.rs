@@ -150,11 +150,19 @@ async fn deleting_an_expired_fault_clears_nothing() {
     let (_, body) = delete(&format!("{}/STA", sim.url)).await;
     assert_eq!(body, json!({"cleared": 0}));
     // One in force is counted.
-    post(&sim.url, &json!({"target":"STA-core","fault":"down","for":"1m"})).await;
+    post(
+        &sim.url,
+        &json!({"target":"STA-core","fault":"down","for":"1m"}),
+    )
+    .await;
     let (_, body) = delete(&format!("{}/STA-core", sim.url)).await;
     assert_eq!(body, json!({"cleared": 1}));
     // Clearing everything counts only those in force too.
-    post(&sim.url, &json!({"target":"MRN-core","fault":"down","for":"100ms"})).await;
+    post(
+        &sim.url,
+        &json!({"target":"MRN-core","fault":"down","for":"100ms"}),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, body) = delete(&sim.url).await;
     assert_eq!(body, json!({"cleared": 0}));
@@ -218,8 +226,8 @@ fn console_fault_for_is_bounded_where_it_is_typed() {
     let err = toc::console::cmdline::parse(&format!("fault STA-core down for {HUGE}"), true)
         .expect_err("refused");
     assert!(err.contains("at most 30 days"), "{err}");
-    let err = toc::console::cmdline::parse("fault STA-core down for 31d", true)
-        .expect_err("refused");
+    let err =
+        toc::console::cmdline::parse("fault STA-core down for 31d", true).expect_err("refused");
     assert!(err.contains("at most 30 days"), "{err}");
     assert!(toc::console::cmdline::parse("fault STA-core down for 30d", true).is_ok());
 }
@@ -231,11 +239,7 @@ fn the_simulator_refuses_an_unbounded_fault_before_changing_anything() {
         .apply("STA-core", &Action::Fault(Fault::Down), None)
         .expect("set");
     let err = state
-        .apply(
-            "STA-core",
-            &Action::Fault(Fault::Down),
-            Some(Duration::MAX),
-        )
+        .apply("STA-core", &Action::Fault(Fault::Down), Some(Duration::MAX))
         .expect_err("refused");
     assert!(err.contains("at most 30 days"), "{err}");
     let err = state

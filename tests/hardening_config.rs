@@ -135,7 +135,10 @@ fn a_scenario_that_is_not_a_file_is_refused() {
     );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("scenario: not a regular file (a directory)"), "{err}");
+    assert!(
+        err.contains("scenario: not a regular file (a directory)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -188,7 +191,11 @@ fn absurd_intervals_and_timeouts_are_refused_with_their_range() {
 #[test]
 fn demo_flags_go_through_the_file_checks() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "venues.toml", &format!("{HEAD}{}", device("STA-a", "")));
+    let p = write(
+        dir.path(),
+        "venues.toml",
+        &format!("{HEAD}{}", device("STA-a", "")),
+    );
     let file = p.to_str().unwrap();
     for (args, needle) in [
         (
@@ -224,11 +231,7 @@ fn demo_flags_go_through_the_file_checks() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
     let out = toc(&["probe", "tcp://127.0.0.1:9", "--timeout", "1ns"]);
-    assert!(
-        stderr(&out).contains("from 10ms to 1m"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("from 10ms to 1m"), "{}", stderr(&out));
 }
 
 #[test]
@@ -241,7 +244,12 @@ fn a_probe_url_over_8_kib_is_a_configuration_error() {
     let p = write(dir.path(), "venues.toml", &text);
     let out = toc(&["check", p.to_str().unwrap()]);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{}", &err[..err.len().min(2000)]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        &err[..err.len().min(2000)]
+    );
     assert!(
         err.contains(&format!(
             "{}:15:9: error: probe URL of `STA-a` is 70,019 bytes long: at most 8 KiB",
@@ -259,7 +267,11 @@ fn thousands_of_errors_print_the_first_200_and_count_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = HEAD.to_owned();
     for i in 0..3_000 {
-        let _ = write!(text, "{}", device(&format!("STA-d{i}"), "timeout = \"1ns\"\n"));
+        let _ = write!(
+            text,
+            "{}",
+            device(&format!("STA-d{i}"), "timeout = \"1ns\"\n")
+        );
     }
     let p = write(dir.path(), "venues.toml", &text);
     let out = toc(&["check", p.to_str().unwrap()]);
@@ -272,5 +284,9 @@ fn thousands_of_errors_print_the_first_200_and_count_the_rest() {
         "{}",
         &err[err.len().saturating_sub(500)..]
     );
-    assert!(err.contains("3000 errors found"), "{}", &err[err.len().saturating_sub(500)..]);
+    assert!(
+        err.contains("3000 errors found"),
+        "{}",
+        &err[err.len().saturating_sub(500)..]
+    );
 }

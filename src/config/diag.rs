@@ -1,7 +1,7 @@
 //! Diagnostics for configuration files: every error names `file:line:column`,
 //! what is wrong and what to do about it.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -104,7 +104,9 @@ fn excerpt(line: &str, column: usize) -> (String, usize) {
     if len <= SHOWN_WIDTH {
         return (line.to_owned(), column);
     }
-    let start = column.saturating_sub(SHOWN_WIDTH / 2).min(len - SHOWN_WIDTH);
+    let start = column
+        .saturating_sub(SHOWN_WIDTH / 2)
+        .min(len - SHOWN_WIDTH);
     let end = start + SHOWN_WIDTH;
     let mut shown = String::new();
     let mut caret = column - start;
@@ -286,7 +288,10 @@ pub fn render(diags: &[Diagnostic]) -> String {
     }
     let rest = diags.get(MAX_SHOWN..).unwrap_or_default();
     if !rest.is_empty() {
-        let errors = rest.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors = rest
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         let warnings = rest.len() - errors;
         let plural = |n: usize, what: &str| {
             format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
@@ -300,7 +305,10 @@ pub fn render(diags: &[Diagnostic]) -> String {
                 plural(warnings, "warning")
             ),
         };
-        out.push_str(&format!("\u{2026} and {what} (only the first {MAX_SHOWN} are shown)\n"));
+        let _ = writeln!(
+            out,
+            "\u{2026} and {what} (only the first {MAX_SHOWN} are shown)"
+        );
     }
     out
 }
@@ -367,7 +375,9 @@ mod tests {
         let text = render(&diags);
         assert_eq!(text.matches(": error: bad").count(), MAX_SHOWN);
         assert!(
-            text.ends_with("\u{2026} and 1,234 more errors and 1 warning (only the first 200 are shown)\n"),
+            text.ends_with(
+                "\u{2026} and 1,234 more errors and 1 warning (only the first 200 are shown)\n"
+            ),
             "{text}"
         );
         assert_eq!(thousands(16_467), "16,467");

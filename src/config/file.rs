@@ -19,7 +19,7 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     if !meta.is_file() {
         return Err(format!(
             "not a regular file ({}); give the path of a file",
-            kind(&meta.file_type())
+            kind(meta.file_type())
         ));
     }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
@@ -30,7 +30,7 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     if !opened.is_file() {
         return Err(format!(
             "not a regular file ({}); give the path of a file",
-            kind(&opened.file_type())
+            kind(opened.file_type())
         ));
     }
     let too_large = || format!("the file is too large: at most {} MiB", MAX_FILE >> 20);
@@ -52,7 +52,7 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     })
 }
 
-fn kind(t: &std::fs::FileType) -> &'static str {
+fn kind(t: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if t.is_dir() {
         "a directory"

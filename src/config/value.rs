@@ -65,7 +65,7 @@ impl DurRange {
     }
 
     /// As [`DurRange::check`], the error naming the setting `what`
-    /// (`timeout of \`STA-core\``, `--timeout`).
+    /// (like `--timeout`).
     pub fn check_named(&self, d: Duration, what: &str) -> Result<Duration, String> {
         if d < self.min || d > self.max {
             return Err(format!(
@@ -92,10 +92,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         format!("invalid duration `{s}` ({e}); write it with a unit, like `250ms`, `5s` or `2m`")
     })?;
     if d > MAX_DURATION {
-        return Err(format!(
-            "duration `{}` is too long: at most 30 days",
-            trimmed
-        ));
+        return Err(format!("duration `{trimmed}` is too long: at most 30 days"));
     }
     Ok(d)
 }

@@ -73,7 +73,8 @@ pub struct Request {
 
 /// `--timeout`: a duration in the range of the file's `timeout`.
 fn probe_timeout(s: &str) -> Result<Duration, String> {
-    crate::config::value::TIMEOUT.check_named(crate::config::value::parse_duration(s)?, "the timeout")
+    crate::config::value::TIMEOUT
+        .check_named(crate::config::value::parse_duration(s)?, "the timeout")
 }
 
 /// Why a probe request could not even start.

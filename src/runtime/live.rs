@@ -263,7 +263,8 @@ impl Live {
 fn next_run(dir: &std::path::Path) -> Result<u32, String> {
     use std::io::Write as _;
     let path = dir.join("runs");
-    let exists = !matches!(std::fs::metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    let exists =
+        !matches!(std::fs::metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
     let last = if exists {
         // Bounded, and only a regular file.
         let text = crate::config::file::read_text(&path)

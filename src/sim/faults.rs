@@ -196,9 +196,7 @@ pub fn expiry(now: Instant, duration: Option<Duration>) -> Result<Option<Instant
     if d > MAX_FAULT_DURATION {
         return Err(FaultError::TooLong(d));
     }
-    now.checked_add(d)
-        .map(Some)
-        .ok_or(FaultError::TooLong(d))
+    now.checked_add(d).map(Some).ok_or(FaultError::TooLong(d))
 }
 
 impl SimState {
@@ -320,7 +318,12 @@ impl SimState {
     /// `duration` or until cleared.
     /// A duration over [`MAX_FAULT_DURATION`] is refused before anything
     /// changes.
-    pub fn set(&self, id: &str, fault: Fault, duration: Option<Duration>) -> Result<(), FaultError> {
+    pub fn set(
+        &self,
+        id: &str,
+        fault: Fault,
+        duration: Option<Duration>,
+    ) -> Result<(), FaultError> {
         let idx = self
             .device_index(id)
             .ok_or_else(|| UnknownTarget(id.to_owned()))?;

@@ -24,13 +24,12 @@ impl Inventory {
         }
         let fmt = humantime::format_duration;
         match (interval, timeout) {
-            (None, None) => Ok(()),
             (Some(i), Some(t)) if t > i => Err(format!(
                 "--timeout {} exceeds --interval {}: shorten the timeout or lengthen the interval",
                 fmt(t),
                 fmt(i)
             )),
-            (Some(_), Some(_)) => Ok(()),
+            (None, None) | (Some(_), Some(_)) => Ok(()),
             (Some(i), None) => match self.devices.iter().find(|d| d.timeout > i) {
                 Some(d) => Err(format!(
                     "--interval {} is shorter than the timeout {} of `{}`: give a --timeout up to {} too, or a longer interval",
