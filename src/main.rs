@@ -77,11 +77,11 @@ enum Command {
         venues: usize,
         /// Poll every device this often (e.g. 1s) instead of the file's
         /// intervals.
-        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        #[arg(long, value_name = "DURATION", value_parser = interval)]
         interval: Option<Duration>,
         /// Give up on an unanswered request after this long (e.g. 200ms)
         /// instead of the file's timeout.
-        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        #[arg(long, value_name = "DURATION", value_parser = timeout)]
         timeout: Option<Duration>,
         #[command(flatten)]
         screen: Screen,
@@ -116,12 +116,14 @@ struct Screen {
     ascii: bool,
 }
 
-fn duration(s: &str) -> Result<Duration, String> {
-    let d = config::value::parse_duration(s)?;
-    if d.is_zero() {
-        return Err("must be above zero, like `1s`".to_owned());
-    }
-    Ok(d)
+/// `--interval`: a duration in the range of the file's `poll_interval`.
+fn interval(s: &str) -> Result<Duration, String> {
+    config::value::POLL_INTERVAL.check_named(config::value::parse_duration(s)?, "the interval")
+}
+
+/// `--timeout`: a duration in the range of the file's `timeout`.
+fn timeout(s: &str) -> Result<Duration, String> {
+    config::value::TIMEOUT.check_named(config::value::parse_duration(s)?, "the timeout")
 }
 
 /// Prints a line to stdout; a closed pipe ends the output quietly
@@ -642,6 +644,11 @@ fn live(
         Ok(inv) => inv,
         Err(code) => return code,
     };
+    // The flags go through the checks the file's values go through.
+    if let Err(e) = inventory.check_overrides(interval, timeout) {
+        eprintln!("{name}: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     // After the file (its errors come first), before the log and the
     // engine: nothing starts on a terminal that cannot show the console.
     let options = match console_options(name, screen, demo) {

@@ -1,7 +1,7 @@
 //! Diagnostics for configuration files: every error names `file:line:column`,
 //! what is wrong and what to do about it.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -76,11 +76,12 @@ impl fmt::Display for Diagnostic {
         if let Some(src) = &self.source_line {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());
+            let (shown, caret) = excerpt(src, self.column.saturating_sub(1));
             writeln!(f, "{pad} |")?;
-            writeln!(f, "{gutter} | {src}")?;
-            let caret_pad: String = src
+            writeln!(f, "{gutter} | {shown}")?;
+            let caret_pad: String = shown
                 .chars()
-                .take(self.column.saturating_sub(1))
+                .take(caret)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             writeln!(f, "{pad} | {caret_pad}^")?;
@@ -90,6 +91,34 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// The widest source line printed whole, in characters; a longer one is
+/// cut to this many around the column, with `…` where it was cut.
+const SHOWN_WIDTH: usize = 120;
+
+/// The part of `line` to print and the caret's place in it (both in
+/// characters), for a caret at character `column` (0-based).
+fn excerpt(line: &str, column: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= SHOWN_WIDTH {
+        return (line.to_owned(), column);
+    }
+    let start = column
+        .saturating_sub(SHOWN_WIDTH / 2)
+        .min(len - SHOWN_WIDTH);
+    let end = start + SHOWN_WIDTH;
+    let mut shown = String::new();
+    let mut caret = column - start;
+    if start > 0 {
+        shown.push('\u{2026}');
+        caret += 1;
+    }
+    shown.extend(line.chars().skip(start).take(SHOWN_WIDTH));
+    if end < len {
+        shown.push('\u{2026}');
+    }
+    (shown, caret)
 }
 
 /// A configuration file's text with a line index, to turn byte offsets
@@ -139,10 +168,21 @@ impl SourceFile {
         (line_idx + 1, column + 1)
     }
 
+    /// The text of 1-based line `line`, without its line ending: found
+    /// through the line index, so that a file with thousands of errors is
+    /// not walked from its start for each of them.
     fn line_text(&self, line: usize) -> Option<String> {
+        let idx = line.checked_sub(1)?;
+        let start = *self.line_starts.get(idx)?;
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .map_or(self.text.len(), |next| next.saturating_sub(1));
+        if start >= self.text.len() {
+            return None;
+        }
         self.text
-            .lines()
-            .nth(line.checked_sub(1)?)
+            .get(start..end)
             .map(|l| l.trim_end_matches('\r').to_owned())
     }
 
@@ -234,11 +274,54 @@ fn toml_help(message: &str, what: Option<&str>) -> String {
     }
 }
 
-/// Prints diagnostics to a writer, errors and warnings in file order.
+/// How many diagnostics [`render`] prints before it only counts the rest.
+pub const MAX_SHOWN: usize = 200;
+
+/// Prints diagnostics, errors and warnings in file order: the first
+/// [`MAX_SHOWN`], then one line counting the rest (`… and 16,467 more
+/// errors`), so that a file with thousands of errors does not bury the
+/// terminal.
 pub fn render(diags: &[Diagnostic]) -> String {
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().take(MAX_SHOWN) {
         out.push_str(&d.to_string());
+    }
+    let rest = diags.get(MAX_SHOWN..).unwrap_or_default();
+    if !rest.is_empty() {
+        let errors = rest
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        let warnings = rest.len() - errors;
+        let plural = |n: usize, what: &str| {
+            format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
+        };
+        let what = match (errors, warnings) {
+            (_, 0) => plural(errors, "more error"),
+            (0, _) => plural(warnings, "more warning"),
+            _ => format!(
+                "{} and {}",
+                plural(errors, "more error"),
+                plural(warnings, "warning")
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "\u{2026} and {what} (only the first {MAX_SHOWN} are shown)"
+        );
+    }
+    out
+}
+
+/// `16467` as `16,467`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
     out
 }
@@ -257,6 +340,49 @@ mod tests {
         assert_eq!(src.position(7), (2, 3));
         assert_eq!(src.position(13), (4, 1));
         assert_eq!(src.position(10_000), (4, 2));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_caret() {
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        let (shown, caret) = excerpt(&line, 1000);
+        assert_eq!(shown.chars().count(), SHOWN_WIDTH + 2);
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+        assert!(shown.starts_with('\u{2026}') && shown.ends_with('\u{2026}'));
+        let (shown, caret) = excerpt(&line, 0);
+        assert_eq!((shown.chars().next(), caret), (Some('a'), 0));
+        assert_eq!(excerpt("short", 2), ("short".to_owned(), 2));
+    }
+
+    #[test]
+    fn line_text_uses_the_index() {
+        let src = SourceFile::new("f.toml", "a\r\nb\n\nc".to_owned());
+        assert_eq!(src.line_text(1).as_deref(), Some("a"));
+        assert_eq!(src.line_text(2).as_deref(), Some("b"));
+        assert_eq!(src.line_text(3).as_deref(), Some(""));
+        assert_eq!(src.line_text(4).as_deref(), Some("c"));
+        assert_eq!(src.line_text(5), None);
+        assert_eq!(src.line_text(0), None);
+    }
+
+    #[test]
+    fn render_prints_the_first_ones_and_counts_the_rest() {
+        let src = SourceFile::new("v.toml", "a = 1\n".to_owned());
+        let mut diags: Vec<Diagnostic> = (0..MAX_SHOWN + 1234)
+            .map(|_| src.error(0..1, "bad", "fix"))
+            .collect();
+        diags.push(src.warning(0..1, "meh", "fix"));
+        let text = render(&diags);
+        assert_eq!(text.matches(": error: bad").count(), MAX_SHOWN);
+        assert!(
+            text.ends_with(
+                "\u{2026} and 1,234 more errors and 1 warning (only the first 200 are shown)\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(thousands(16_467), "16,467");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! of a file at once, each naming `file:line:column`.
 
 pub mod diag;
+pub mod file;
 pub mod playbook;
 pub mod value;
 pub mod venues;

@@ -28,7 +28,59 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
-/// Parses a duration with a unit, with an error that says how to write one.
+/// The longest duration a person or a file may write: 30 days. Longer
+/// ones are refused where they are read, so that no `Instant + Duration`
+/// downstream can overflow the clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+
+/// The range of a poll interval, in the file and on the command line.
+pub const POLL_INTERVAL: DurRange = DurRange {
+    name: "poll_interval",
+    min: Duration::from_millis(100),
+    max: Duration::from_secs(3600),
+};
+
+/// The range of a timeout, in the file and on the command line.
+pub const TIMEOUT: DurRange = DurRange {
+    name: "timeout",
+    min: Duration::from_millis(10),
+    max: Duration::from_secs(60),
+};
+
+/// The bounds of a duration setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurRange {
+    /// The setting's name, as the file writes it.
+    pub name: &'static str,
+    /// The shortest allowed.
+    pub min: Duration,
+    /// The longest allowed.
+    pub max: Duration,
+}
+
+impl DurRange {
+    /// `Ok` within the range, else an error that gives the range.
+    pub fn check(&self, d: Duration) -> Result<Duration, String> {
+        self.check_named(d, self.name)
+    }
+
+    /// As [`DurRange::check`], the error naming the setting `what`
+    /// (like `--timeout`).
+    pub fn check_named(&self, d: Duration, what: &str) -> Result<Duration, String> {
+        if d < self.min || d > self.max {
+            return Err(format!(
+                "{what} {} is out of range: it must be from {} to {}",
+                humantime::format_duration(d),
+                humantime::format_duration(self.min),
+                humantime::format_duration(self.max)
+            ));
+        }
+        Ok(d)
+    }
+}
+
+/// Parses a duration with a unit, at most [`MAX_DURATION`], with an error
+/// that says how to write one.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let trimmed = s.trim();
     if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
@@ -36,9 +88,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "invalid duration `{s}`: a number needs a unit, like `{trimmed}s` or `{trimmed}ms`"
         ));
     }
-    humantime::parse_duration(trimmed).map_err(|e| {
+    let d = humantime::parse_duration(trimmed).map_err(|e| {
         format!("invalid duration `{s}` ({e}); write it with a unit, like `250ms`, `5s` or `2m`")
-    })
+    })?;
+    if d > MAX_DURATION {
+        return Err(format!("duration `{trimmed}` is too long: at most 30 days"));
+    }
+    Ok(d)
 }
 
 /// A size in bytes written with a unit (`16MiB`, `500 KiB`, `1GB`).
@@ -186,6 +242,7 @@ mod tests {
     #[case("2m", Duration::from_secs(120))]
     #[case("1m 30s", Duration::from_secs(90))]
     #[case("2350ms", Duration::from_millis(2350))]
+    #[case("30days", MAX_DURATION)]
     fn durations_parse(#[case] text: &str, #[case] want: Duration) {
         assert_eq!(parse_duration(text), Ok(want));
     }
@@ -214,6 +271,9 @@ mod tests {
     #[case("5 parsecs", "write it with a unit")]
     #[case("", "write it with a unit")]
     #[case("-1s", "write it with a unit")]
+    #[case("18446744073709551615s", "at most 30 days")]
+    #[case("31days", "at most 30 days")]
+    #[case("99999999999999999999999s", "write it with a unit")]
     fn bad_durations_explain(#[case] text: &str, #[case] needle: &str) {
         let err = parse_duration(text).expect_err("must fail");
         assert!(err.contains(needle), "{err}");

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::engine::command::MAX_FAULT_FOR;
 use crate::engine::{Command, DeviceCommand, FaultKind, SimCommand, Snapshot};
 use crate::model::find_id;
 
@@ -134,7 +135,11 @@ fn read_duration(text: &str) -> Result<Duration, String> {
             "`{text}` needs a unit; write it like {text}s, {text}m or {text}h"
         ));
     }
-    humantime::parse_duration(text).map_err(|_| human())
+    let d = humantime::parse_duration(text).map_err(|_| human())?;
+    if d > MAX_FAULT_FOR {
+        return Err(format!("`{text}` is too long: at most 30 days"));
+    }
+    Ok(d)
 }
 
 /// Command names, for completion.

@@ -125,6 +125,9 @@ pub const DEFAULT_SLOW: Duration = Duration::from_millis(500);
 pub const DEFAULT_FLAP: Duration = Duration::from_secs(10);
 /// The default load of `cpu-high` without a value.
 pub const DEFAULT_CPU: u8 = 95;
+/// The longest a fault may last (`for DURATION`): 30 days, as any
+/// duration a person writes.
+pub const MAX_FAULT_FOR: Duration = crate::config::value::MAX_DURATION;
 /// The longest delay of `slow` and phase of `flapping`.
 pub const MAX_FAULT_VALUE: Duration = Duration::from_secs(24 * 3600);
 

@@ -55,7 +55,7 @@ pub struct Request {
     #[arg(long, value_name = "VAR", default_value = "TOC_SNMP_PRIV")]
     pub priv_env: String,
     /// Time one attempt may take (default 2s).
-    #[arg(long, short = 't', value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, short = 't', value_name = "DURATION", value_parser = probe_timeout)]
     pub timeout: Option<Duration>,
     /// Extra attempts (default 1).
     #[arg(long, short = 'r', value_name = "N")]
@@ -69,6 +69,12 @@ pub struct Request {
     /// HTTP status that means healthy (default 200).
     #[arg(long, value_name = "CODE")]
     pub expect_status: Option<u16>,
+}
+
+/// `--timeout`: a duration in the range of the file's `timeout`.
+fn probe_timeout(s: &str) -> Result<Duration, String> {
+    crate::config::value::TIMEOUT
+        .check_named(crate::config::value::parse_duration(s)?, "the timeout")
 }
 
 /// Why a probe request could not even start.
@@ -237,7 +243,8 @@ fn timing(req: &Request) -> Result<(Duration, u32, Duration), RequestError> {
                 "--timeout {} with --retries {retries}: the check would take too long (at most about 24 days)",
                 humantime::format_duration(timeout)
             ))
-        })?;
+        })?
+        .max(crate::config::value::POLL_INTERVAL.min);
     Ok((timeout, retries, interval))
 }
 

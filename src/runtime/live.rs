@@ -263,16 +263,21 @@ impl Live {
 fn next_run(dir: &std::path::Path) -> Result<u32, String> {
     use std::io::Write as _;
     let path = dir.join("runs");
-    let last = match std::fs::read_to_string(&path) {
-        Ok(text) => text.trim().parse::<u32>().map_err(|e| {
+    let exists =
+        !matches!(std::fs::metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    let last = if exists {
+        // Bounded, and only a regular file.
+        let text = crate::config::file::read_text(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        text.trim().parse::<u32>().map_err(|e| {
             format!(
                 "{} must hold the number of the last run, not {:?} ({e}); remove it to start again at 1",
                 path.display(),
                 text.trim()
             )
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        })?
+    } else {
+        0
     };
     let run = last
         .checked_add(1)

@@ -127,7 +127,7 @@ pub fn publish(
 /// the same folder keeps its own).
 pub fn withdraw(data_dir: &Path) {
     let target = path(data_dir);
-    let ours = std::fs::read_to_string(&target)
+    let ours = crate::config::file::read_text(&target)
         .ok()
         .and_then(|t| serde_json::from_str::<DemoAddresses>(&t).ok())
         .is_some_and(|d| d.pid == std::process::id());
@@ -155,10 +155,14 @@ pub enum Lookup {
 /// Reads `data_dir/demo-addresses.json` and checks that its demo runs.
 pub fn lookup(data_dir: &Path) -> Lookup {
     let target = path(data_dir);
-    let text = match std::fs::read_to_string(&target) {
+    if matches!(std::fs::metadata(&target), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+        return Lookup::Absent;
+    }
+    // Bounded, and only a regular file: a FIFO there must not block
+    // `toc probe`.
+    let text = match crate::config::file::read_text(&target) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Absent,
-        Err(e) => return Lookup::Unreadable(e.to_string()),
+        Err(e) => return Lookup::Unreadable(e),
     };
     let doc: DemoAddresses = match serde_json::from_str(&text) {
         Ok(d) => d,

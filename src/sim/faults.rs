@@ -153,6 +153,52 @@ impl fmt::Display for UnknownTarget {
 
 impl std::error::Error for UnknownTarget {}
 
+/// The longest a fault may last: 30 days, as any duration a person
+/// writes ([`crate::config::value::MAX_DURATION`]).
+pub const MAX_FAULT_DURATION: Duration = crate::config::value::MAX_DURATION;
+
+/// Why a fault could not be set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultError {
+    /// No such device or venue.
+    UnknownTarget(UnknownTarget),
+    /// The duration is longer than [`MAX_FAULT_DURATION`].
+    TooLong(Duration),
+}
+
+impl fmt::Display for FaultError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultError::UnknownTarget(t) => t.fmt(f),
+            FaultError::TooLong(d) => write!(
+                f,
+                "a fault lasts at most 30 days (got {}); leave `for` out for one that lasts until cleared",
+                humantime::format_duration(*d)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FaultError {}
+
+impl From<UnknownTarget> for FaultError {
+    fn from(t: UnknownTarget) -> Self {
+        FaultError::UnknownTarget(t)
+    }
+}
+
+/// When a fault set at `now` for `duration` ends: checked, never past
+/// [`MAX_FAULT_DURATION`], so that no input can overflow the clock.
+pub fn expiry(now: Instant, duration: Option<Duration>) -> Result<Option<Instant>, FaultError> {
+    let Some(d) = duration else {
+        return Ok(None);
+    };
+    if d > MAX_FAULT_DURATION {
+        return Err(FaultError::TooLong(d));
+    }
+    now.checked_add(d).map(Some).ok_or(FaultError::TooLong(d))
+}
+
 impl SimState {
     /// Every device of `inventory`, healthy, booted now.
     pub fn new(inventory: &Inventory) -> Self {
@@ -270,16 +316,19 @@ impl SimState {
 
     /// Sets `fault` on device `id` (replacing one of the same kind), for
     /// `duration` or until cleared.
+    /// A duration over [`MAX_FAULT_DURATION`] is refused before anything
+    /// changes.
     pub fn set(
         &self,
         id: &str,
         fault: Fault,
         duration: Option<Duration>,
-    ) -> Result<(), UnknownTarget> {
+    ) -> Result<(), FaultError> {
         let idx = self
             .device_index(id)
             .ok_or_else(|| UnknownTarget(id.to_owned()))?;
         let now = Instant::now();
+        let until = expiry(now, duration)?;
         let mut inner = self.write();
         if let Some(d) = inner.devices.get_mut(idx) {
             d.faults
@@ -290,7 +339,7 @@ impl SimState {
             d.faults.push(Set {
                 fault,
                 since: now,
-                until: duration.map(|dur| now + dur),
+                until,
             });
         }
         Ok(())
@@ -298,14 +347,13 @@ impl SimState {
 
     /// Takes venue `code`'s uplink down: every device of the venue goes
     /// silent, as when both uplink routers lose their WAN circuits.
-    pub fn uplink_down(&self, code: &str, duration: Option<Duration>) -> Result<(), UnknownTarget> {
+    pub fn uplink_down(&self, code: &str, duration: Option<Duration>) -> Result<(), FaultError> {
         let idx = self
             .venue_index(code)
             .ok_or_else(|| UnknownTarget(code.to_owned()))?;
         let now = Instant::now();
-        self.write()
-            .uplink_down
-            .insert(idx, (now, duration.map(|d| now + d)));
+        let until = expiry(now, duration)?;
+        self.write().uplink_down.insert(idx, (now, until));
         Ok(())
     }
 
@@ -325,27 +373,39 @@ impl SimState {
 
     /// Clears faults on a device id or venue code: all of them, or those of
     /// one kind (`down`, `slow`, …, `uplink-down`). Returns how many were
-    /// cleared.
+    /// cleared: faults that had already expired are dropped, not counted.
     pub fn clear(&self, target: &str, kind: Option<&str>) -> Result<usize, UnknownTarget> {
+        let now = Instant::now();
         let mut inner = self.write();
         if let Some(idx) = self.device_index(target) {
             let Some(d) = inner.devices.get_mut(idx) else {
                 return Ok(0);
             };
-            let before = d.faults.len();
-            d.faults
-                .retain(|s| kind.is_some_and(|k| s.fault.kind() != k));
-            return Ok(before - d.faults.len());
+            let mut n = 0;
+            d.faults.retain(|s| {
+                let keep = kind.is_some_and(|k| s.fault.kind() != k);
+                if !keep && in_force(s.until, now) {
+                    n += 1;
+                }
+                keep
+            });
+            return Ok(n);
         }
         if let Some(idx) = self.venue_index(target) {
             if kind.is_none_or(|k| k == "uplink-down") {
-                return Ok(usize::from(inner.uplink_down.remove(&idx).is_some()));
+                let removed = inner.uplink_down.remove(&idx);
+                return Ok(usize::from(
+                    removed.is_some_and(|(_, until)| in_force(until, now)),
+                ));
             }
             return Ok(0);
         }
         if target == EVERYTHING {
             if kind.is_none_or(|k| k == BIG_BANG) {
-                return Ok(usize::from(inner.blackout.take().is_some()));
+                let removed = inner.blackout.take();
+                return Ok(usize::from(
+                    removed.is_some_and(|(_, until)| in_force(until, now)),
+                ));
             }
             return Ok(0);
         }
@@ -376,20 +436,32 @@ impl SimState {
         )?;
         let done = match action {
             Action::Fault(fault) => self.set(target, fault.clone(), duration),
-            Action::Reboot => self.reboot(target),
+            Action::Reboot => self.reboot(target).map_err(FaultError::from),
             Action::UplinkDown => self.uplink_down(target, duration),
         };
         done.map_err(|e| e.to_string())?;
         Ok(describe(target, action, duration))
     }
 
-    /// Clears every fault everywhere. Returns how many were cleared.
+    /// Clears every fault everywhere. Returns how many were cleared (those
+    /// still in force).
     pub fn clear_all(&self) -> usize {
+        let now = Instant::now();
         let mut inner = self.write();
-        let mut n = inner.uplink_down.len() + usize::from(inner.blackout.take().is_some());
+        let mut n = inner
+            .uplink_down
+            .values()
+            .filter(|(_, until)| in_force(*until, now))
+            .count()
+            + usize::from(
+                inner
+                    .blackout
+                    .take()
+                    .is_some_and(|(_, until)| in_force(until, now)),
+            );
         inner.uplink_down.clear();
         for d in &mut inner.devices {
-            n += d.faults.len();
+            n += d.faults.iter().filter(|s| in_force(s.until, now)).count();
             d.faults.clear();
         }
         n
@@ -446,6 +518,12 @@ impl SimState {
         }
         out
     }
+}
+
+/// Whether a fault ending at `until` (never, when `None`) is in force at
+/// `now`.
+fn in_force(until: Option<Instant>, now: Instant) -> bool {
+    until.is_none_or(|u| now < u)
 }
 
 /// The target name of the every-device blackout (the big bang).
@@ -556,9 +634,10 @@ impl FaultInjector for SimState {
         };
         let mut n = SimState::clear(self, target, None).map_err(|e| e.to_string())?;
         if let Some(venue) = self.venue_index(target) {
+            let now = Instant::now();
             let mut inner = self.write();
             for d in inner.devices.iter_mut().filter(|d| d.venue == venue) {
-                n += d.faults.len();
+                n += d.faults.iter().filter(|s| in_force(s.until, now)).count();
                 d.faults.clear();
             }
         }

@@ -584,7 +584,9 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
     let started = Instant::now();
     let state = Arc::new(SimState::new(&inventory));
     if let Some(at) = options.scenario.as_ref().and_then(|s| s.big_bang) {
-        state.silence_all(Some(started + at));
+        // `at` is at most 30 days (read by the scenario); checked anyway:
+        // past the clock's end is the same as until cleared.
+        state.silence_all(started.checked_add(at));
     }
     let plan = plan(&inventory);
     let bound = bind(&plan, &inventory, options.control, options.ephemeral).await?;

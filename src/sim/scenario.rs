@@ -110,11 +110,11 @@ impl Scenario {
     /// Reads and checks a scenario file against `inventory`. All errors
     /// come back together, each with its line and column.
     pub fn load(path: &Path, inventory: &Inventory) -> Result<Scenario, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::config::file::read_text(path).map_err(|e| {
             vec![Diagnostic::file_error(
                 path,
-                format!("cannot read the scenario: {e}"),
-                "check the path and its permissions",
+                format!("scenario: {e}"),
+                "give the path of a regular file of at most 64 MiB, and check its permissions",
             )]
         })?;
         Self::parse(&SourceFile::new(path, text), inventory)
@@ -355,7 +355,16 @@ pub(crate) async fn run(scenario: Scenario, shared: Shared) {
         timeline.sort_by_key(|(at, step)| (*at, step.is_some()));
     }
     for (at, step) in timeline {
-        tokio::time::sleep_until((shared.started + at).into()).await;
+        // `at` is at most 30 days (read by the scenario); checked anyway,
+        // so that no step can panic the task and silently end the rest.
+        let Some(due) = shared.started.checked_add(at) else {
+            shared.emit(format!(
+                "scenario: a step at {} is beyond the clock; the scenario stops here",
+                humantime::format_duration(at)
+            ));
+            return;
+        };
+        tokio::time::sleep_until(due.into()).await;
         let Some(step) = step else {
             shared.emit("scenario: big bang, every venue comes up".to_owned());
             continue;

@@ -40,13 +40,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Playbook>, Vec<Diagnostic>> {
     let mut books: Vec<Playbook> = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match super::file::read_text(&path) {
             Ok(t) => t,
             Err(e) => {
                 diags.push(Diagnostic::file_error(
                     &path,
-                    format!("cannot read the playbook: {e}"),
-                    "check the file's permissions",
+                    format!("playbook: {e}"),
+                    "give a regular file of at most 64 MiB, and check its permissions",
                 ));
                 continue;
             }

@@ -15,6 +15,7 @@
 mod check;
 mod cx;
 mod model;
+mod overrides;
 mod raw;
 mod read;
 
@@ -32,11 +33,11 @@ impl Inventory {
     /// Reads and validates a file. Errors come back all at once, sorted by
     /// position; warnings come back with the inventory.
     pub fn load(path: &Path) -> Result<(Inventory, Vec<Diagnostic>), Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::config::file::read_text(path).map_err(|e| {
             vec![Diagnostic::file_error(
                 path,
-                format!("cannot read the file: {e}"),
-                "check the path and its permissions",
+                e,
+                "give the path of a regular file of at most 64 MiB, and check its permissions",
             )]
         })?;
         Self::parse(&SourceFile::new(path, text))

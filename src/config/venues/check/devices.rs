@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::Defaults;
 use super::profiles::DefinedProfile;
-use crate::config::value::is_kebab;
+use crate::config::value::{POLL_INTERVAL, TIMEOUT, is_kebab};
 use crate::config::venues::cx::{Cx, first_span, or_none};
 use crate::config::venues::model::{Checks, Device, JsonCheck, ProbeTarget};
 use crate::config::venues::raw::RawDevice;
@@ -83,11 +83,12 @@ impl Cx<'_> {
                 "write the CPU load percent above which the device is DEGRADED",
             )
         });
-        self.positive(
+        self.within(
             d.poll_interval.as_ref(),
+            POLL_INTERVAL,
             &format!("poll_interval of `{id}`"),
         );
-        self.positive(d.timeout.as_ref(), &format!("timeout of `{id}`"));
+        self.within(d.timeout.as_ref(), TIMEOUT, &format!("timeout of `{id}`"));
         let poll_interval = d
             .poll_interval
             .as_ref()

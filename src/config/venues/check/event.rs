@@ -8,7 +8,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::{ID_HELP, is_id};
-use crate::config::value::{Dur, Size};
+use crate::config::value::{Dur, POLL_INTERVAL, Size, TIMEOUT};
 use crate::config::venues::cx::{Cx, first_span};
 use crate::config::venues::model::{Event, LogRotation};
 
@@ -42,8 +42,8 @@ impl Cx<'_> {
         };
         let poll_interval = dur(&raw.poll_interval, 5000);
         let timeout = dur(&raw.timeout, 2000);
-        self.positive(raw.poll_interval.as_ref(), "poll_interval");
-        self.positive(raw.timeout.as_ref(), "timeout");
+        self.within(raw.poll_interval.as_ref(), POLL_INTERVAL, "poll_interval");
+        self.within(raw.timeout.as_ref(), TIMEOUT, "timeout");
         let mut count = |v: &Option<Spanned<i64>>, default: u32, range, name: &str| {
             v.as_ref()
                 .and_then(|v| self.int_range(v, range, name, "write a whole number in that range"))

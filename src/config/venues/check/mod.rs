@@ -23,7 +23,7 @@ use toml::Spanned;
 use super::cx::Cx;
 use super::model::{Device, Feed, Group, Inventory, Venue};
 use super::raw::{RawDevice, RawDocument, RawFeed};
-use crate::config::value::Dur;
+use crate::config::value::{Dur, DurRange};
 use crate::model::topology::{DeviceIdx, GroupIdx, VenueIdx};
 
 /// The help for an invalid id.
@@ -189,6 +189,24 @@ impl Cx<'_> {
     }
 
     /// Reports a zero duration.
+    /// An error when a duration setting is out of its range.
+    fn within(&mut self, v: Option<&Spanned<Dur>>, range: DurRange, what: &str) {
+        if let Some(v) = v
+            && let Err(e) = range.check_named(v.get_ref().0, what)
+        {
+            self.error(
+                v.span(),
+                e,
+                format!(
+                    "write a {} from {} to {}, e.g. `5s`",
+                    range.name,
+                    humantime::format_duration(range.min),
+                    humantime::format_duration(range.max)
+                ),
+            );
+        }
+    }
+
     fn positive(&mut self, v: Option<&Spanned<Dur>>, what: &str) {
         if let Some(v) = v
             && v.get_ref().0.is_zero()

@@ -6,11 +6,27 @@ use toml::Spanned;
 use crate::config::venues::cx::Cx;
 use crate::config::venues::model::ProbeTarget;
 
+/// The longest probe URL: 8 KiB. HTTP clients refuse a URL over 64 KiB
+/// (and servers one far shorter), which would show the device DOWN at run
+/// time for what is a mistake in the file.
+pub const MAX_URL: usize = 8 << 10;
+
 impl Cx<'_> {
     /// Parses a probe URL; reports and returns `None` when it is unusable.
     pub(super) fn parse_probe(&mut self, probe: &Spanned<String>, id: &str) -> Option<ProbeTarget> {
         let text = probe.get_ref();
         let span = probe.span();
+        if text.len() > MAX_URL {
+            self.error(
+                span,
+                format!(
+                    "probe URL of `{id}` is {} bytes long: at most 8 KiB",
+                    crate::config::diag::thousands(text.len())
+                ),
+                "write the device's address and health path; a probe URL carries no data",
+            );
+            return None;
+        }
         let url = match url::Url::parse(text) {
             Ok(u) => u,
             Err(e) => {
@@ -48,6 +64,17 @@ impl Cx<'_> {
                     host,
                     port: url.port().unwrap_or(161),
                 })
+            }
+            "http" | "https" if url.as_str().len() > MAX_URL => {
+                self.error(
+                    span,
+                    format!(
+                        "probe URL of `{id}` is {} bytes long once encoded: at most 8 KiB",
+                        crate::config::diag::thousands(url.as_str().len())
+                    ),
+                    "write the device's address and health path; a probe URL carries no data",
+                );
+                None
             }
             "http" | "https" => Some(ProbeTarget::Http {
                 url: url.to_string(),
