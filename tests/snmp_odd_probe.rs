@@ -315,7 +315,7 @@ async fn kinds_of_down_are_named() {
     );
     assert_eq!(
         o.result,
-        CheckResult::Warn("np, lld down (admin up)".to_owned())
+        CheckResult::Warn("np (notPresent), lld (lowerLayerDown) down (admin up)".to_owned())
     );
 }
 

@@ -673,7 +673,12 @@ fn judge_interfaces(table: &Table, configured: &[String], j: &mut Judging) {
     let down: Vec<String> = watched
         .iter()
         .filter(|i| i.faulty())
-        .map(|i| table.label(i))
+        .map(|i| match i.oper {
+            // Which kind of down, where the agent says more than down.
+            Some(6) => format!("{} (notPresent)", table.label(i)),
+            Some(7) => format!("{} (lowerLayerDown)", table.label(i)),
+            _ => table.label(i),
+        })
         .collect();
     if !down.is_empty() {
         j.problems.push(if down.len() == meant_up && meant_up > 1 {
