@@ -224,7 +224,14 @@ impl UsmUser {
             (Some((ap, _)), Some((pp, pass))) => Some((pp, password_to_key(*ap, pass))),
             _ => None,
         };
-        let mut parts: Vec<&[u8]> = vec![name, b"\0"];
+        // The protocols too: the same passphrase makes another key under
+        // another protocol or key extension.
+        let protocols = format!(
+            "{:?}/{:?}",
+            auth.as_ref().map(|(p, _)| p),
+            privacy.as_ref().map(|(p, _)| p)
+        );
+        let mut parts: Vec<&[u8]> = vec![name, b"\0", protocols.as_bytes(), b"\0"];
         if let Some((_, k)) = &auth {
             parts.push(k);
         }
@@ -241,8 +248,9 @@ impl UsmUser {
         }
     }
 
-    /// Identifies the user and its keys (not the passphrases) for caches:
-    /// two users with the same name and different passphrases differ.
+    /// Identifies the user, its protocols and its keys (not the
+    /// passphrases) for caches: two users with the same name and different
+    /// passphrases, or privacy protocols, differ.
     pub fn fingerprint(&self) -> &[u8] {
         &self.fingerprint
     }
@@ -549,6 +557,50 @@ mod tests {
             assert_eq!(keys.decrypt(3, 400, &salt, &c), Ok(plain.clone()));
             assert_ne!(keys.decrypt(3, 401, &salt, &c), Ok(plain));
         }
+    }
+
+    /// The two key extensions agree on the localized key and differ after
+    /// it: Blumenthal appends H(key), Reeder the key localized again.
+    #[test]
+    fn key_extensions_differ_after_the_hash() {
+        let engine = hex("000000000000000000000002");
+        let user = |pp| {
+            UsmUser::new(
+                b"u",
+                Some((AuthProto::Sha1, b"maplesyrup")),
+                Some((pp, b"maplesyrup")),
+            )
+        };
+        let kul = localize(
+            AuthProto::Sha1,
+            &password_to_key(AuthProto::Sha1, b"maplesyrup"),
+            &engine,
+        );
+        let blu = extend(AuthProto::Sha1, PrivProto::Aes256, kul.clone(), &engine);
+        let ree = extend(AuthProto::Sha1, PrivProto::Aes256C, kul.clone(), &engine);
+        assert_eq!(blu.len(), 32);
+        assert_eq!(ree.len(), 32);
+        assert_eq!(blu[..20], kul[..]);
+        assert_eq!(ree[..20], kul[..]);
+        let mut h = Sha1::new();
+        h.update(&kul);
+        assert_eq!(blu[20..], h.finalize()[..12]);
+        let again = localize(
+            AuthProto::Sha1,
+            &password_to_key(AuthProto::Sha1, &kul),
+            &engine,
+        );
+        assert_eq!(ree[20..], again[..12]);
+        // SHA-256 keys are long enough: nothing to extend, both agree.
+        assert_eq!(
+            extend(AuthProto::Sha256, PrivProto::Aes256, vec![7; 32], &engine),
+            extend(AuthProto::Sha256, PrivProto::Aes256C, vec![7; 32], &engine)
+        );
+        // Caches tell them apart.
+        assert_ne!(
+            user(PrivProto::Aes256).fingerprint(),
+            user(PrivProto::Aes256C).fingerprint()
+        );
     }
 
     #[test]
