@@ -93,6 +93,31 @@ async fn aes256_with_either_key_extension() {
     }
 }
 
+/// A v3 request in a context snmpd does not serve: snmpd is silent, and
+/// the hint says the context may be why.
+#[tokio::test]
+async fn an_unknown_v3_context_is_named() {
+    if !have("snmpd") {
+        return;
+    }
+    let agent = Snmpd::start_v4_with(&users());
+    let mut t = v3(&agent, "toc-blu", PrivProto::Aes256);
+    if let Security::V3 { context, .. } = &mut t.security {
+        *context = b"no-such-vlan".to_vec();
+    }
+    let e = Client::dual_stack(1)
+        .unwrap()
+        .get(&t, &[oid(SYS_NAME_OID)])
+        .await
+        .expect_err("unknown context");
+    assert!(matches!(e, SnmpError::Timeout { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .ends_with("refused, or the agent does not know the context"),
+        "{e}"
+    );
+}
+
 /// SNMPv2c and SNMPv3 to snmpd on `::1`, with a dual-stack client; a walk
 /// too.
 #[tokio::test]
@@ -140,4 +165,126 @@ async fn snmpd_on_ipv6_loopback() {
     // A client bound to IPv6 only reaches it too.
     let c6 = Client::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 1).unwrap();
     assert!(c6.get(&v2c, &[oid(SYS_NAME_OID)]).await.is_ok());
+}
+
+// ---------------------------------------------------------------------------
+// What `toc check` and `toc probe` say of v3 passphrases (through the
+// binary: the passphrases are environment variables).
+
+const V3_FILE: &str = r#"[event]
+name = "t"
+
+[profiles.core-v3]
+version = "v3"
+user = "toc-poller"
+auth = "sha"
+auth_passphrase_env = "TOC_PEERS_AUTH"
+privacy = "aes256c"
+privacy_passphrase_env = "TOC_PEERS_PRIV"
+
+[[venues]]
+code = "STA"
+name = "Stade"
+city = "Paris"
+
+[[venues.devices]]
+id = "STA-core"
+role = "switch"
+probe = "snmp://[::1]:161"
+profile = "core-v3"
+"#;
+
+fn toc(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_toc"));
+    cmd.args(args);
+    for var in [
+        "TOC_SNMP_AUTH",
+        "TOC_SNMP_PRIV",
+        "TOC_PEERS_AUTH",
+        "TOC_PEERS_PRIV",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().expect("toc runs");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A passphrase under 8 characters is an error of `toc check` at the
+/// variable's line:column; an empty variable is as good as unset (a
+/// warning, never a passphrase).
+#[test]
+fn check_refuses_short_passphrases_and_takes_empty_as_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("venues.toml");
+    std::fs::write(&path, V3_FILE).unwrap();
+    let file = path.to_str().unwrap();
+    let (code, out) = toc(
+        &["check", file],
+        &[
+            ("TOC_PEERS_AUTH", "short"),
+            ("TOC_PEERS_PRIV", "long-enough-1"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{file}:8:23: error: the passphrase in `TOC_PEERS_AUTH` (profile `core-v3`) is shorter than 8 characters"
+        )),
+        "{out}"
+    );
+    let (code, out) = toc(
+        &["check", file],
+        &[("TOC_PEERS_AUTH", "long-enough-1"), ("TOC_PEERS_PRIV", "")],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("`TOC_PEERS_PRIV` of profile `core-v3` is not set (or empty)"),
+        "{out}"
+    );
+}
+
+/// `toc probe` refuses a short passphrase before any request, and an empty
+/// `TOC_SNMP_PRIV=` is unset, not an empty passphrase.
+#[test]
+fn probe_refuses_short_passphrases_and_takes_empty_as_unset() {
+    let base = [
+        "probe",
+        "snmp://127.0.0.1:9",
+        "-u",
+        "u",
+        "-a",
+        "sha",
+        "-x",
+        "AES-256-C",
+        "-t",
+        "100ms",
+        "-r",
+        "0",
+    ];
+    let (code, out) = toc(
+        &base,
+        &[
+            ("TOC_SNMP_AUTH", "short"),
+            ("TOC_SNMP_PRIV", "long-enough-1"),
+        ],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("`TOC_SNMP_AUTH` (profile `cli`) is shorter than 8 characters"),
+        "{out}"
+    );
+    let (code, out) = toc(
+        &base,
+        &[("TOC_SNMP_AUTH", "long-enough-1"), ("TOC_SNMP_PRIV", "")],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("TOC_SNMP_PRIV is not set"), "{out}");
 }

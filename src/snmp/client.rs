@@ -289,6 +289,10 @@ impl Drop for PendingEntry<'_> {
     }
 }
 
+/// `snmpUnknownContexts` (RFC 3413): the report of a request in a context
+/// the agent does not serve.
+const UNKNOWN_CONTEXTS: [u32; 9] = [1, 3, 6, 1, 6, 3, 12, 1, 5];
+
 /// Largest datagram we accept; larger ones arrive truncated and are
 /// dropped as malformed.
 const MAX_DATAGRAM: usize = 65_535;
@@ -662,6 +666,16 @@ impl Client {
                 Some(stats::UNSUPPORTED_SEC_LEVELS) => {
                     return Err(SnmpError::Auth(format!(
                         "security level not allowed for \"{name}\" on the agent (usmStatsUnsupportedSecLevels)"
+                    )));
+                }
+                _ if pdu
+                    .varbinds
+                    .first()
+                    .is_some_and(|(o, _)| o.arcs().starts_with(&UNKNOWN_CONTEXTS)) =>
+                {
+                    return Err(SnmpError::Protocol(format!(
+                        "agent does not know the context \"{}\" (snmpUnknownContexts)",
+                        String::from_utf8_lossy(context)
                     )));
                 }
                 _ => {

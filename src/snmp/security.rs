@@ -82,6 +82,24 @@ fn priv_proto(p: PrivProtocol) -> PrivProto {
 mod tests {
     use super::*;
 
+    /// Both AES-256 key extensions reach the client as what they are.
+    #[test]
+    fn privacy_names_map_to_their_key_extension() {
+        for (name, want) in [
+            ("aes256", PrivProto::Aes256),
+            ("AES-256", PrivProto::Aes256),
+            ("aes256c", PrivProto::Aes256C),
+            ("AES-256-C", PrivProto::Aes256C),
+            ("aes192c", PrivProto::Aes192C),
+            ("aes", PrivProto::Aes128),
+        ] {
+            let p = PrivProtocol::from_name(name).expect(name);
+            assert_eq!(priv_proto(p), want, "{name}");
+        }
+        assert_eq!(PrivProtocol::from_name("des"), None);
+        assert_eq!(PrivProtocol::from_name("aes512"), None);
+    }
+
     #[test]
     fn unset_secret_names_its_variable() {
         let p = Profile::V3 {
