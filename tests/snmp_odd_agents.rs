@@ -86,6 +86,7 @@ fn response(req: &Pdu, status: i32, index: i32, varbinds: Vec<(Oid, Value)>) -> 
     .encode()
 }
 
+#[allow(clippy::unnecessary_wraps)]
 fn now(bytes: Vec<u8>) -> Answer {
     Some((Duration::ZERO, bytes))
 }
@@ -174,8 +175,8 @@ async fn an_answer_to_a_later_attempt_is_timed_from_its_own_send() {
 // ---------------------------------------------------------------------------
 // Values nobody can decode
 
-/// One bad varbind is marked, the others are read: a 9-byte TimeTicks, an
-/// NsapAddress (SMIv1 tag 0x45) and an unknown tag beside a good sysName.
+/// One bad varbind is marked, the others are read: a 9-byte `TimeTicks`, an
+/// `NsapAddress` (`SMIv1` tag 0x45) and an unknown tag beside a good sysName.
 #[tokio::test]
 async fn an_undecodable_varbind_spoils_only_itself() {
     let bad = |tag: u8, bytes: &[u8]| Value::Undecodable {

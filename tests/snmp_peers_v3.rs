@@ -118,7 +118,7 @@ async fn an_unknown_v3_context_is_named() {
     );
 }
 
-/// SNMPv2c and SNMPv3 to snmpd on `::1`, with a dual-stack client; a walk
+/// v2c and v3 to snmpd on `::1`, with a dual-stack client; a walk
 /// too.
 #[tokio::test]
 async fn snmpd_on_ipv6_loopback() {

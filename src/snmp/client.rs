@@ -622,7 +622,6 @@ impl Client {
                 return finish(pdu, latency, notes);
             }
             let which = pdu.varbinds.first().and_then(|(oid, _)| stats::which(oid));
-            let name = String::from_utf8_lossy(&user.name).into_owned();
             match which {
                 Some(stats::NOT_IN_TIME_WINDOWS) if !resynced && authenticated => {
                     if usm.engine_boots > engine.boots {
@@ -634,57 +633,12 @@ impl Client {
                     self.sync_clock(target.addr, &usm, true);
                     resynced = true;
                 }
-                Some(stats::NOT_IN_TIME_WINDOWS) => {
-                    return Err(SnmpError::Auth(
-                        "not in time window: the agent's engine clock disagrees (usmStatsNotInTimeWindows)".into(),
-                    ));
-                }
                 Some(stats::UNKNOWN_ENGINE_IDS) if !rediscovered => {
                     notes.push("agent engine id changed; rediscovered".into());
                     lock(&self.inner.engines).remove(&target.addr);
                     rediscovered = true;
                 }
-                Some(stats::UNKNOWN_USER_NAMES) => {
-                    return Err(SnmpError::Auth(format!(
-                        "unknown user \"{name}\" (usmStatsUnknownUserNames)"
-                    )));
-                }
-                Some(stats::WRONG_DIGESTS) => {
-                    return Err(SnmpError::Auth(format!(
-                        "wrong digest: auth passphrase or protocol ({}) of \"{name}\" does not match the agent (usmStatsWrongDigests)",
-                        user.auth_proto()
-                            .map_or_else(|| "none".into(), |p| p.to_string())
-                    )));
-                }
-                Some(stats::DECRYPTION_ERRORS) => {
-                    return Err(SnmpError::Auth(format!(
-                        "agent cannot decrypt: privacy passphrase or protocol ({}) of \"{name}\" does not match (usmStatsDecryptionErrors)",
-                        user.priv_proto()
-                            .map_or_else(|| "none".into(), |p| p.to_string())
-                    )));
-                }
-                Some(stats::UNSUPPORTED_SEC_LEVELS) => {
-                    return Err(SnmpError::Auth(format!(
-                        "security level not allowed for \"{name}\" on the agent (usmStatsUnsupportedSecLevels)"
-                    )));
-                }
-                _ if pdu
-                    .varbinds
-                    .first()
-                    .is_some_and(|(o, _)| o.arcs().starts_with(&UNKNOWN_CONTEXTS)) =>
-                {
-                    return Err(SnmpError::Protocol(format!(
-                        "agent does not know the context \"{}\" (snmpUnknownContexts)",
-                        String::from_utf8_lossy(context)
-                    )));
-                }
-                _ => {
-                    let what = pdu
-                        .varbinds
-                        .first()
-                        .map_or_else(|| "empty report".to_owned(), |(o, _)| o.to_string());
-                    return Err(SnmpError::Protocol(format!("agent sent a report: {what}")));
-                }
+                _ => return Err(refusal(which, user, &pdu, context)),
             }
         }
     }
@@ -922,6 +876,45 @@ fn take_rows(
         progressed = true;
     }
     Ok(progressed)
+}
+
+/// Why an agent refused a v3 request, from the report it answered with
+/// (`which`: the usmStats counter, if it is one).
+fn refusal(which: Option<u32>, user: &UsmUser, pdu: &Pdu, context: &[u8]) -> SnmpError {
+    let name = String::from_utf8_lossy(&user.name);
+    let first = pdu.varbinds.first().map(|(o, _)| o);
+    match which {
+        Some(stats::NOT_IN_TIME_WINDOWS) => SnmpError::Auth(
+            "not in time window: the agent's engine clock disagrees (usmStatsNotInTimeWindows)"
+                .into(),
+        ),
+        Some(stats::UNKNOWN_USER_NAMES) => SnmpError::Auth(format!(
+            "unknown user \"{name}\" (usmStatsUnknownUserNames)"
+        )),
+        Some(stats::WRONG_DIGESTS) => SnmpError::Auth(format!(
+            "wrong digest: auth passphrase or protocol ({}) of \"{name}\" does not match the agent (usmStatsWrongDigests)",
+            user.auth_proto()
+                .map_or_else(|| "none".into(), |p| p.to_string())
+        )),
+        Some(stats::DECRYPTION_ERRORS) => SnmpError::Auth(format!(
+            "agent cannot decrypt: privacy passphrase or protocol ({}) of \"{name}\" does not match (usmStatsDecryptionErrors)",
+            user.priv_proto()
+                .map_or_else(|| "none".into(), |p| p.to_string())
+        )),
+        Some(stats::UNSUPPORTED_SEC_LEVELS) => SnmpError::Auth(format!(
+            "security level not allowed for \"{name}\" on the agent (usmStatsUnsupportedSecLevels)"
+        )),
+        _ if first.is_some_and(|o| o.arcs().starts_with(&UNKNOWN_CONTEXTS)) => {
+            SnmpError::Protocol(format!(
+                "agent does not know the context \"{}\" (snmpUnknownContexts)",
+                String::from_utf8_lossy(context)
+            ))
+        }
+        _ => SnmpError::Protocol(format!(
+            "agent sent a report: {}",
+            first.map_or_else(|| "empty report".to_owned(), ToString::to_string)
+        )),
+    }
 }
 
 /// The first answer to any of the attempts in `waiting`, with when it came

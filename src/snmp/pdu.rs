@@ -264,7 +264,7 @@ impl Value {
     }
 }
 
-/// SMIv1 application types no longer used, named in the reason.
+/// `SMIv1` application types no longer used, named in the reason.
 const NSAP_ADDRESS: u8 = 0x45;
 const UINTEGER32: u8 = 0x47;
 
