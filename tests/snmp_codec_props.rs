@@ -655,9 +655,14 @@ fn deep_nesting_is_refused_without_recursion() {
         });
     });
     let bytes = w.into_bytes();
-    assert_eq!(
-        Message::decode(&bytes),
-        Err(DecodeError::Invalid("unknown value type"))
+    // A SEQUENCE is no value type: that varbind is marked undecodable
+    // (its insides never looked at), the message still reads.
+    let values = values_of(&bytes);
+    assert_eq!(values.len(), 1);
+    assert!(
+        undecodable(&values[0], 0x30, "unknown value type"),
+        "{:?}",
+        values[0]
     );
     decode_everything(&bytes);
 }
@@ -1084,11 +1089,12 @@ fn snmp2_counter64_near_two_to_the_64() {
             Seen::Octets(b"sw1".to_vec())
         ]
     );
-    // ...and which our decoder refuses rather than misread.
-    assert_eq!(
-        Message::decode(&theirs_bytes),
-        Err(DecodeError::Invalid("negative unsigned value"))
-    );
+    // ...and which our decoder marks undecodable rather than misread,
+    // keeping the good varbind beside them.
+    let values = values_of(&theirs_bytes);
+    assert!(undecodable(&values[0], 0x46, "negative unsigned value"));
+    assert!(undecodable(&values[1], 0x46, "negative unsigned value"));
+    assert_eq!(values[2], Value::OctetString(b"sw1".to_vec()));
 
     // A Counter64 too long for 64 bits, then a good varbind: snmp2 stops
     // at the bad one and reports one varbind where there were two.
@@ -1119,7 +1125,16 @@ fn snmp2_counter64_near_two_to_the_64() {
     let bad = w.into_bytes();
     let p = snmp2::Pdu::from_bytes(&bad).expect("snmp2 accepts the message");
     assert_eq!(p.varbinds.count(), 1, "snmp2 drops the rest silently");
-    assert_eq!(Message::decode(&bad), Err(DecodeError::IntegerOverflow));
+    // We mark the bad one and read the rest.
+    let values = values_of(&bad);
+    assert_eq!(values.len(), 3);
+    assert_eq!(values[0], Value::TimeTicks(1));
+    assert!(
+        undecodable(&values[1], 0x46, "integer out of range"),
+        "{:?}",
+        values[1]
+    );
+    assert_eq!(values[2], Value::OctetString(b"sw1".to_vec()));
 }
 
 proptest! {
@@ -1308,17 +1323,17 @@ async fn v2c_requests_from_snmp2() {
     assert_eq!(values, expected);
 
     // A SET of Counter64 2^64 - 1: snmp2 writes it sign-extended (see
-    // `snmp2_counter64_near_two_to_the_64`) and we refuse the message.
+    // `snmp2_counter64_near_two_to_the_64`) and we mark the value
+    // undecodable rather than misread it.
     let pairs = [(&target, snmp2::Value::Counter64(u64::MAX))];
     let mut buf = vec![0u8; 65_535];
     let n = tokio::select! {
         r = session.set(&pairs) => panic!("nobody answered, yet: {r:?}"),
         got = agent.recv_from(&mut buf) => got.unwrap().0,
     };
-    assert_eq!(
-        Message::decode(&buf[..n]),
-        Err(DecodeError::Invalid("negative unsigned value"))
-    );
+    let values = values_of(&buf[..n]);
+    assert_eq!(values.len(), 1);
+    assert!(undecodable(&values[0], 0x46, "negative unsigned value"));
 }
 
 /// The report an agent answers a discovery probe with: its engine id and
@@ -1434,4 +1449,17 @@ async fn v3_exchange_with_snmp2() {
         got,
         [(sys_name.to_vec(), Seen::Octets(b"toc-wire-agent".to_vec()))]
     );
+}
+
+/// The values of a v2c message that decodes, in order.
+fn values_of(bytes: &[u8]) -> Vec<Value> {
+    match Message::decode(bytes) {
+        Ok(Message::V2c(m)) => m.pdu.varbinds.into_iter().map(|(_, v)| v).collect(),
+        other => panic!("not a v2c message: {other:?}"),
+    }
+}
+
+/// Whether `v` is an undecodable value with this tag and reason.
+fn undecodable(v: &Value, tag: u8, why: &str) -> bool {
+    matches!(v, Value::Undecodable { tag: t, reason, .. } if *t == tag && *reason == why)
 }

@@ -221,7 +221,12 @@ async fn garbage_then_silence_is_a_timeout_after_every_attempt() {
             hint,
         }) => {
             assert_eq!((attempts, t), (3, timeout));
-            assert_eq!(hint, "community refused");
+            // The community carries a context (`@STA-core-a`): silence
+            // may mean the agent does not know it.
+            assert_eq!(
+                hint,
+                "community refused, or the agent does not know the context"
+            );
         }
         other => panic!("expected a timeout, got {other:?}"),
     }

@@ -20,11 +20,13 @@ pub struct AnyProbe {
 
 impl AnyProbe {
     /// Probes for every device of `inventory`, with its retries. The SNMP
-    /// client multiplexes every agent over four IPv4 sockets. Must be
+    /// client multiplexes every agent over four IPv4 and four IPv6 sockets
+    /// (dual-stack: each target over its own family). Must be
     /// called inside a Tokio runtime.
     pub fn new(inventory: &Inventory) -> Result<Self, String> {
         let retries = inventory.event.retries;
-        let client = Client::default_v4().map_err(|e| format!("cannot open a UDP socket: {e}"))?;
+        let client =
+            Client::default_dual().map_err(|e| format!("cannot open a UDP socket: {e}"))?;
         Ok(AnyProbe {
             snmp: SnmpProbe::new(client, &inventory.profiles, retries),
             http: HttpProbe::new(retries)?,

@@ -48,7 +48,9 @@ pub struct Request {
     /// command line, where ps shows it).
     #[arg(long, value_name = "VAR", default_value = "TOC_SNMP_AUTH")]
     pub auth_env: String,
-    /// SNMPv3 privacy protocol: aes128 or aes256 (authPriv).
+    /// SNMPv3 privacy protocol (authPriv): aes128, aes256 (net-snmp's
+    /// AES-256 key extension), aes256c (Cisco's, net-snmp's AES-256-C),
+    /// aes192, aes192c.
     #[arg(long, short = 'x', value_name = "PROTO", requires = "user")]
     pub privacy: Option<String>,
     /// Environment variable with the v3 privacy passphrase.

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ use super::pdu::{
     CommunityMessage, Message, Oid, Pdu, PduType, ScopedData, ScopedPdu, UsmParams, V3Message,
     Value, error_status, flags,
 };
-use super::usm::{LocalKeys, UsmUser, stats};
+use super::usm::{LocalKeys, PrivProto, UsmUser, stats};
 
 /// How to talk to a target.
 #[derive(Debug, Clone)]
@@ -93,6 +93,13 @@ impl fmt::Display for SnmpError {
             SnmpError::Auth(reason) | SnmpError::Protocol(reason) | SnmpError::Io(reason) => {
                 f.write_str(reason)
             }
+            // Index 0: the error is about the request as a whole (tooBig,
+            // genErr of the agent), not one of its varbinds.
+            SnmpError::Status { status, index } if *index <= 0 => write!(
+                f,
+                "agent answered {} (for the whole request)",
+                error_status::name(*status)
+            ),
             SnmpError::Status { status, index } => write!(
                 f,
                 "agent answered {} (varbind {index})",
@@ -199,16 +206,44 @@ impl Engine {
     }
 }
 
+/// The sockets of one address family, or why there are none.
+#[derive(Debug)]
+struct Family {
+    sockets: Vec<Arc<UdpSocket>>,
+    /// Set when this family has no sockets: why (`IPv6 is not available
+    /// on this host: …`).
+    missing: Option<String>,
+    next: AtomicUsize,
+}
+
+impl Family {
+    fn none(why: String) -> Family {
+        Family {
+            sockets: Vec::new(),
+            missing: Some(why),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    fn pick(&self) -> Option<&Arc<UdpSocket>> {
+        if self.sockets.is_empty() {
+            return None;
+        }
+        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.sockets.len();
+        self.sockets.get(n)
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
-    sockets: Vec<Arc<UdpSocket>>,
+    v4: Family,
+    v6: Family,
     /// One entry per attempt in flight, removed by its [`PendingEntry`].
     pending: Mutex<HashMap<i32, Pending>>,
     /// One per agent address asked over v3 (with one key set per user):
     /// bounded by the inventory, not by time.
     engines: Mutex<HashMap<SocketAddr, Engine>>,
     next_id: AtomicI32,
-    next_socket: AtomicUsize,
     salt: AtomicU64,
     stats: ClientStats,
 }
@@ -254,56 +289,118 @@ impl Drop for PendingEntry<'_> {
     }
 }
 
+/// `snmpUnknownContexts` (RFC 3413): the report of a request in a context
+/// the agent does not serve.
+const UNKNOWN_CONTEXTS: [u32; 9] = [1, 3, 6, 1, 6, 3, 12, 1, 5];
+
 /// Largest datagram we accept; larger ones arrive truncated and are
 /// dropped as malformed.
 const MAX_DATAGRAM: usize = 65_535;
+
+/// `n` UDP sockets bound to `bind`, port 0. IPv6 sockets are IPv6 only:
+/// IPv4 targets go over IPv4 sockets.
+fn bind_family(bind: IpAddr, n: usize) -> std::io::Result<Vec<Arc<UdpSocket>>> {
+    let mut socks = Vec::new();
+    for _ in 0..n.max(1) {
+        let addr = SocketAddr::new(bind, 0);
+        let s = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )?;
+        if bind.is_ipv6() {
+            s.set_only_v6(true)?;
+        }
+        // Replies to a burst of requests must not be dropped by the
+        // kernel; the system may cap this lower, which is fine.
+        let _ = s.set_recv_buffer_size(4 << 20);
+        s.set_nonblocking(true)?;
+        s.bind(&addr.into())?;
+        socks.push(Arc::new(UdpSocket::from_std(s.into())?));
+    }
+    Ok(socks)
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Client {
-    /// A client with `sockets` UDP sockets bound to `bind` (port 0). Must be
-    /// called inside a tokio runtime.
+    /// A client with `sockets` UDP sockets bound to `bind` (port 0): it
+    /// reaches targets of `bind`'s address family only (a target of the
+    /// other family fails with a clear error). Must be called inside a
+    /// tokio runtime.
     pub fn new(bind: IpAddr, sockets: usize) -> std::io::Result<Client> {
-        let mut socks = Vec::new();
-        for _ in 0..sockets.max(1) {
-            let s = socket2::Socket::new(
-                socket2::Domain::for_address(SocketAddr::new(bind, 0)),
-                socket2::Type::DGRAM,
-                Some(socket2::Protocol::UDP),
-            )?;
-            // Replies to a burst of requests must not be dropped by the
-            // kernel; the system may cap this lower, which is fine.
-            let _ = s.set_recv_buffer_size(4 << 20);
-            s.set_nonblocking(true)?;
-            s.bind(&SocketAddr::new(bind, 0).into())?;
-            socks.push(Arc::new(UdpSocket::from_std(s.into())?));
+        let socks = bind_family(bind, sockets)?;
+        let family = Family {
+            sockets: socks,
+            missing: None,
+            next: AtomicUsize::new(0),
+        };
+        let (v4, v6) = if bind.is_ipv4() {
+            (
+                family,
+                Family::none(format!("this client has no IPv6 socket (bound to {bind})")),
+            )
+        } else {
+            (
+                Family::none(format!("this client has no IPv4 socket (bound to {bind})")),
+                family,
+            )
+        };
+        Ok(Self::start(v4, v6))
+    }
+
+    /// A dual-stack client: `sockets` UDP sockets on all IPv4 addresses
+    /// and as many on all IPv6 addresses, each target asked over the
+    /// sockets of its own family. A host without IPv6 still gets a client:
+    /// only IPv6 targets then fail, saying why. Must be called inside a
+    /// tokio runtime.
+    pub fn dual_stack(sockets: usize) -> std::io::Result<Client> {
+        let v4 = bind_family(IpAddr::V4(Ipv4Addr::UNSPECIFIED), sockets);
+        let v6 = bind_family(IpAddr::V6(Ipv6Addr::UNSPECIFIED), sockets);
+        let family = |r: std::io::Result<Vec<Arc<UdpSocket>>>, name: &str| match r {
+            Ok(sockets) => Family {
+                sockets,
+                missing: None,
+                next: AtomicUsize::new(0),
+            },
+            Err(e) => Family::none(format!("{name} is not available on this host ({e})")),
+        };
+        match (v4, v6) {
+            (Err(e), Err(_)) => Err(e),
+            (v4, v6) => Ok(Self::start(family(v4, "IPv4"), family(v6, "IPv6"))),
         }
+    }
+
+    /// A dual-stack client with four sockets per family: what the poller
+    /// and `toc probe` use.
+    pub fn default_dual() -> std::io::Result<Client> {
+        Self::dual_stack(4)
+    }
+
+    fn start(v4: Family, v6: Family) -> Client {
         let seed = rand::random::<u32>() >> 2;
         let inner = Arc::new(Inner {
-            sockets: socks,
+            v4,
+            v6,
             pending: Mutex::new(HashMap::new()),
             engines: Mutex::new(HashMap::new()),
             next_id: AtomicI32::new(i32::try_from(seed).unwrap_or(1)),
-            next_socket: AtomicUsize::new(0),
             salt: AtomicU64::new(rand::random()),
             stats: ClientStats::default(),
         });
         let tasks = inner
+            .v4
             .sockets
             .iter()
+            .chain(&inner.v6.sockets)
             .map(|s| tokio::spawn(receive(Arc::clone(s), Arc::downgrade(&inner))))
             .collect();
-        Ok(Client {
+        Client {
             inner,
             _tasks: Arc::new(Tasks(tasks)),
-        })
-    }
-
-    /// A client on all IPv4 addresses with four sockets.
-    pub fn default_v4() -> std::io::Result<Client> {
-        Self::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 4)
+        }
     }
 
     /// Requests waiting for their reply right now (one entry per attempt
@@ -356,7 +453,11 @@ impl Client {
 
     /// Walks table columns side by side with GETBULK until every column has
     /// left its subtree, or `max_rows` rows were read (then [`Walk::cut`]
-    /// says so).
+    /// says so, as it does for any other early stop that may lose rows).
+    ///
+    /// An agent that answers tooBig gets the same request again with half
+    /// the max-repetitions, down to GETNEXT (the walk then stays at the
+    /// smaller size); only a tooBig to a GETNEXT of one row fails the walk.
     pub async fn walk_columns(
         &self,
         target: &Target,
@@ -371,6 +472,8 @@ impl Client {
         };
         let mut cursor: Vec<Oid> = columns.to_vec();
         let mut open: Vec<bool> = vec![true; columns.len()];
+        // Max-repetitions as the agent allows: lowered on tooBig, 0 = GETNEXT.
+        let mut reps = i32::try_from((48 / columns.len().max(1)).max(1)).unwrap_or(8);
         while open.iter().any(|o| *o) {
             if walk.columns.iter().map(Vec::len).max().unwrap_or(0) >= max_rows {
                 walk.cut = Some(format!("stopped at {max_rows} rows, the most toc reads"));
@@ -378,42 +481,77 @@ impl Client {
             }
             let ask: Vec<usize> = (0..columns.len()).filter(|&i| open[i]).collect();
             let oids: Vec<Oid> = ask.iter().map(|&i| cursor[i].clone()).collect();
-            let reps = i32::try_from((48 / ask.len().max(1)).max(1)).unwrap_or(8);
-            let r = self.get_bulk(target, 0, reps, &oids).await?;
-            walk.latency += r.latency;
-            walk.notes.extend(r.notes);
+            let r = self.walk_step(target, &oids, &mut reps, &mut walk).await?;
             if r.varbinds.is_empty() {
+                walk.cut = Some("agent answered a walk request with no varbinds".into());
                 break;
             }
-            let mut progressed = false;
-            for (k, (oid, value)) in r.varbinds.into_iter().enumerate() {
-                let i = ask[k % ask.len()];
-                if !open[i] {
-                    continue;
-                }
-                if value == Value::EndOfMibView || !oid.starts_with(&columns[i]) {
-                    open[i] = false;
-                    continue;
-                }
-                if oid <= cursor[i] {
-                    return Err(SnmpError::Protocol(format!(
-                        "agent walked backwards at {oid} (not increasing)"
-                    )));
-                }
-                let row = oid
-                    .arcs()
-                    .get(columns[i].arcs().len())
-                    .copied()
-                    .unwrap_or(0);
-                walk.columns[i].push((row, value));
-                cursor[i] = oid;
-                progressed = true;
-            }
-            if !progressed {
+            let progressed =
+                take_rows(columns, &ask, r.varbinds, &mut cursor, &mut open, &mut walk)?;
+            if !progressed && open.iter().any(|o| *o) {
+                walk.cut = Some(format!(
+                    "agent stopped giving rows of {} before its end",
+                    ask.iter()
+                        .filter(|&&i| open[i])
+                        .map(|&i| columns[i].to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
                 break;
             }
         }
         Ok(walk)
+    }
+
+    /// One request of a walk: GETBULK with `reps` repetitions (GETNEXT when
+    /// 0), halved on each tooBig until the agent takes it.
+    async fn walk_step(
+        &self,
+        target: &Target,
+        oids: &[Oid],
+        reps: &mut i32,
+        walk: &mut Walk,
+    ) -> Result<Response, SnmpError> {
+        loop {
+            let asked = if *reps > 0 {
+                self.get_bulk(target, 0, *reps, oids).await
+            } else {
+                self.get_next(target, oids).await
+            };
+            match asked {
+                Ok(r) => {
+                    walk.latency += r.latency;
+                    walk.notes.extend(r.notes.iter().cloned());
+                    return Ok(r);
+                }
+                Err(SnmpError::Status {
+                    status: error_status::TOO_BIG,
+                    ..
+                }) if *reps > 0 => {
+                    *reps /= 2;
+                    let now = if *reps > 0 {
+                        format!("GETBULK of {}", *reps)
+                    } else {
+                        "GETNEXT".to_owned()
+                    };
+                    let note = format!("agent answered tooBig: walking with {now}");
+                    if !walk.notes.contains(&note) {
+                        walk.notes.push(note);
+                    }
+                }
+                Err(SnmpError::Status {
+                    status: error_status::TOO_BIG,
+                    ..
+                }) => {
+                    return Err(SnmpError::Protocol(format!(
+                        "agent answers tooBig even to a GETNEXT of one row ({} column{}): its largest message is too small",
+                        oids.len(),
+                        if oids.len() == 1 { "" } else { "s" }
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn request(
@@ -484,7 +622,6 @@ impl Client {
                 return finish(pdu, latency, notes);
             }
             let which = pdu.varbinds.first().and_then(|(oid, _)| stats::which(oid));
-            let name = String::from_utf8_lossy(&user.name).into_owned();
             match which {
                 Some(stats::NOT_IN_TIME_WINDOWS) if !resynced && authenticated => {
                     if usm.engine_boots > engine.boots {
@@ -496,47 +633,12 @@ impl Client {
                     self.sync_clock(target.addr, &usm, true);
                     resynced = true;
                 }
-                Some(stats::NOT_IN_TIME_WINDOWS) => {
-                    return Err(SnmpError::Auth(
-                        "not in time window: the agent's engine clock disagrees (usmStatsNotInTimeWindows)".into(),
-                    ));
-                }
                 Some(stats::UNKNOWN_ENGINE_IDS) if !rediscovered => {
                     notes.push("agent engine id changed; rediscovered".into());
                     lock(&self.inner.engines).remove(&target.addr);
                     rediscovered = true;
                 }
-                Some(stats::UNKNOWN_USER_NAMES) => {
-                    return Err(SnmpError::Auth(format!(
-                        "unknown user \"{name}\" (usmStatsUnknownUserNames)"
-                    )));
-                }
-                Some(stats::WRONG_DIGESTS) => {
-                    return Err(SnmpError::Auth(format!(
-                        "wrong digest: auth passphrase or protocol ({}) of \"{name}\" does not match the agent (usmStatsWrongDigests)",
-                        user.auth_proto()
-                            .map_or_else(|| "none".into(), |p| p.to_string())
-                    )));
-                }
-                Some(stats::DECRYPTION_ERRORS) => {
-                    return Err(SnmpError::Auth(format!(
-                        "agent cannot decrypt: privacy passphrase or protocol ({}) of \"{name}\" does not match (usmStatsDecryptionErrors)",
-                        user.priv_proto()
-                            .map_or_else(|| "none".into(), |p| p.to_string())
-                    )));
-                }
-                Some(stats::UNSUPPORTED_SEC_LEVELS) => {
-                    return Err(SnmpError::Auth(format!(
-                        "security level not allowed for \"{name}\" on the agent (usmStatsUnsupportedSecLevels)"
-                    )));
-                }
-                _ => {
-                    let what = pdu
-                        .varbinds
-                        .first()
-                        .map_or_else(|| "empty report".to_owned(), |(o, _)| o.to_string());
-                    return Err(SnmpError::Protocol(format!("agent sent a report: {what}")));
-                }
+                _ => return Err(refusal(which, user, &pdu, context)),
             }
         }
     }
@@ -657,22 +759,42 @@ impl Client {
     }
 
     /// Sends a request (re-encoded with a fresh id for each attempt) and
-    /// waits for its reply.
+    /// waits for its reply. An answer to any attempt of the exchange ends
+    /// it, as net-snmp does: a device that always answers just after the
+    /// timeout is slow, not down. The latency is that of the attempt
+    /// answered, from its own send time.
     async fn exchange(
         &self,
         target: &Target,
         keys: Option<Arc<LocalKeys>>,
         encode: impl Fn(i32) -> Vec<u8>,
     ) -> Result<(Reply, Duration), SnmpError> {
+        let family = if target.addr.is_ipv4() {
+            &self.inner.v4
+        } else {
+            &self.inner.v6
+        };
+        let Some(socket) = family.pick() else {
+            return Err(SnmpError::Io(format!(
+                "cannot send to {}: {}",
+                target.addr,
+                family.missing.as_deref().unwrap_or("no socket")
+            )));
+        };
         let attempts = target.retries.saturating_add(1);
+        // Every attempt's entry stays until the exchange ends, so a late
+        // answer to an earlier attempt is still taken. The guards remove
+        // them however the exchange ends: answered, timed out, unsendable,
+        // or the whole future dropped mid-exchange (a check cancelled
+        // after its budget).
+        let mut entries = Vec::with_capacity(attempts as usize);
+        let mut waiting = Vec::with_capacity(attempts as usize);
+        let mut sent_at = Vec::with_capacity(attempts as usize);
         for _ in 0..attempts {
             let id = self.fresh_id();
             let bytes = encode(id);
             let (tx, rx) = oneshot::channel();
-            // From here on the entry goes away however this attempt ends:
-            // answered, timed out, unsendable, or the whole future dropped
-            // mid-exchange (a check cancelled after its budget).
-            let _entry = PendingEntry::register(
+            entries.push(PendingEntry::register(
                 &self.inner.pending,
                 id,
                 Pending {
@@ -681,34 +803,30 @@ impl Client {
                     keys: keys.clone(),
                     tx,
                 },
-            );
-            let n =
-                self.inner.next_socket.fetch_add(1, Ordering::Relaxed) % self.inner.sockets.len();
+            ));
+            waiting.push(rx);
             let sent = Instant::now();
-            if let Err(e) = self.inner.sockets[n].send_to(&bytes, target.addr).await {
+            sent_at.push(sent);
+            if let Err(e) = socket.send_to(&bytes, target.addr).await {
                 return Err(SnmpError::Io(format!(
                     "cannot send to {}: {e}",
                     target.addr
                 )));
             }
             self.inner.stats.sent.fetch_add(1, Ordering::Relaxed);
-            if let Ok(Ok((reply, at))) = tokio::time::timeout(target.timeout, rx).await {
-                return Ok((reply, at.saturating_duration_since(sent)));
+            if let Ok((reply, at, k)) =
+                tokio::time::timeout(target.timeout, first_answer(&mut waiting)).await
+            {
+                let since = sent_at.get(k).copied().unwrap_or(sent);
+                return Ok((reply, at.saturating_duration_since(since)));
             }
             self.inner.stats.timeouts.fetch_add(1, Ordering::Relaxed);
         }
+        drop(entries);
         Err(SnmpError::Timeout {
             attempts,
             timeout: target.timeout,
-            hint: match &target.security {
-                // A v2c agent drops a wrong community without a word.
-                Security::V2c { .. } => "community refused",
-                // net-snmp drops what it cannot decrypt, also silently.
-                Security::V3 { user, .. } if user.priv_proto().is_some() => {
-                    "privacy passphrase refused"
-                }
-                Security::V3 { .. } => "",
-            },
+            hint: timeout_hint(&target.security),
         })
     }
 
@@ -717,6 +835,151 @@ impl Client {
             let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff;
             if id != 0 {
                 return id;
+            }
+        }
+    }
+}
+
+/// Files the varbinds of one walk answer under their columns (asked in the
+/// order of `ask`), closing the columns that left their subtree. Whether
+/// any column got a row.
+fn take_rows(
+    columns: &[Oid],
+    ask: &[usize],
+    varbinds: Vec<(Oid, Value)>,
+    cursor: &mut [Oid],
+    open: &mut [bool],
+    walk: &mut Walk,
+) -> Result<bool, SnmpError> {
+    let mut progressed = false;
+    for (k, (oid, value)) in varbinds.into_iter().enumerate() {
+        let i = ask[k % ask.len()];
+        if !open[i] {
+            continue;
+        }
+        if value == Value::EndOfMibView || !oid.starts_with(&columns[i]) {
+            open[i] = false;
+            continue;
+        }
+        if oid <= cursor[i] {
+            return Err(SnmpError::Protocol(format!(
+                "agent walked backwards at {oid} (not increasing)"
+            )));
+        }
+        let row = oid
+            .arcs()
+            .get(columns[i].arcs().len())
+            .copied()
+            .unwrap_or(0);
+        walk.columns[i].push((row, value));
+        cursor[i] = oid;
+        progressed = true;
+    }
+    Ok(progressed)
+}
+
+/// Why an agent refused a v3 request, from the report it answered with
+/// (`which`: the usmStats counter, if it is one).
+fn refusal(which: Option<u32>, user: &UsmUser, pdu: &Pdu, context: &[u8]) -> SnmpError {
+    let name = String::from_utf8_lossy(&user.name);
+    let first = pdu.varbinds.first().map(|(o, _)| o);
+    match which {
+        Some(stats::NOT_IN_TIME_WINDOWS) => SnmpError::Auth(
+            "not in time window: the agent's engine clock disagrees (usmStatsNotInTimeWindows)"
+                .into(),
+        ),
+        Some(stats::UNKNOWN_USER_NAMES) => SnmpError::Auth(format!(
+            "unknown user \"{name}\" (usmStatsUnknownUserNames)"
+        )),
+        Some(stats::WRONG_DIGESTS) => SnmpError::Auth(format!(
+            "wrong digest: auth passphrase or protocol ({}) of \"{name}\" does not match the agent (usmStatsWrongDigests)",
+            user.auth_proto()
+                .map_or_else(|| "none".into(), |p| p.to_string())
+        )),
+        Some(stats::DECRYPTION_ERRORS) => SnmpError::Auth(format!(
+            "agent cannot decrypt: privacy passphrase or protocol ({}) of \"{name}\" does not match (usmStatsDecryptionErrors)",
+            user.priv_proto()
+                .map_or_else(|| "none".into(), |p| p.to_string())
+        )),
+        Some(stats::UNSUPPORTED_SEC_LEVELS) => SnmpError::Auth(format!(
+            "security level not allowed for \"{name}\" on the agent (usmStatsUnsupportedSecLevels)"
+        )),
+        _ if first.is_some_and(|o| o.arcs().starts_with(&UNKNOWN_CONTEXTS)) => {
+            SnmpError::Protocol(format!(
+                "agent does not know the context \"{}\" (snmpUnknownContexts)",
+                String::from_utf8_lossy(context)
+            ))
+        }
+        _ => SnmpError::Protocol(format!(
+            "agent sent a report: {}",
+            first.map_or_else(|| "empty report".to_owned(), ToString::to_string)
+        )),
+    }
+}
+
+/// The first answer to any of the attempts in `waiting`, with when it came
+/// and which attempt it answers. Pends while none has come.
+async fn first_answer(
+    waiting: &mut [oneshot::Receiver<(Reply, Instant)>],
+) -> (Reply, Instant, usize) {
+    std::future::poll_fn(|cx| {
+        for (k, rx) in waiting.iter_mut().enumerate() {
+            // A sender goes only with its entry, after delivering, or when
+            // the exchange ends: a closed channel is just not an answer.
+            if let std::task::Poll::Ready(Ok((reply, at))) = std::pin::Pin::new(rx).poll(cx) {
+                return std::task::Poll::Ready((reply, at, k));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// What else than a device down silence can mean for this request: agents
+/// drop what they refuse without a word.
+fn timeout_hint(security: &Security) -> &'static str {
+    // A request in a context the agent does not know is dropped silently
+    // too (v2c `community@context`; net-snmp v3 answers a report, others
+    // may not).
+    macro_rules! or_context {
+        ($context:expr, $s:literal) => {
+            if $context {
+                concat!($s, ", or the agent does not know the context")
+            } else {
+                $s
+            }
+        };
+    }
+    match security {
+        // A v2c agent drops a wrong community silently.
+        Security::V2c { community } => {
+            or_context!(community.contains(&b'@'), "community refused")
+        }
+        // net-snmp drops what it cannot decrypt, also silently; with a key
+        // extension other than the agent's, even the right passphrase makes
+        // a key it cannot decrypt with.
+        Security::V3 { user, context } => {
+            let c = !context.is_empty();
+            match user.priv_proto() {
+                None if c => "the agent does not know the context",
+                None => "",
+                Some(PrivProto::Aes128) => or_context!(c, "privacy passphrase refused"),
+                Some(PrivProto::Aes192) => or_context!(
+                    c,
+                    "privacy passphrase or key extension (AES-192 with net-snmp's key extension) refused"
+                ),
+                Some(PrivProto::Aes192C) => or_context!(
+                    c,
+                    "privacy passphrase or key extension (AES-192-C with Cisco's key extension) refused"
+                ),
+                Some(PrivProto::Aes256) => or_context!(
+                    c,
+                    "privacy passphrase or key extension (AES-256 with net-snmp's key extension) refused"
+                ),
+                Some(PrivProto::Aes256C) => or_context!(
+                    c,
+                    "privacy passphrase or key extension (AES-256-C with Cisco's key extension) refused"
+                ),
             }
         }
     }

@@ -220,31 +220,63 @@ impl Value {
         }
     }
 
+    /// Reads one value. Only a broken framing (lengths, truncation) is
+    /// an error, and drops the whole datagram; a value whose type is
+    /// unknown or whose contents are wrong for its type comes back as
+    /// [`Value::Undecodable`], so the other varbinds still count.
     fn decode(r: &mut Reader<'_>) -> Result<Value, DecodeError> {
         let (t, c) = r.any()?;
-        let u32_of = |c: &[u8]| {
-            decode_unsigned(c)
-                .and_then(|n| u32::try_from(n).map_err(|_| DecodeError::IntegerOverflow))
+        Ok(
+            Self::from_contents(t, c).unwrap_or_else(|reason| Value::Undecodable {
+                tag: t,
+                bytes: c.to_vec(),
+                reason,
+            }),
+        )
+    }
+
+    /// A value from its tag and contents, or why it cannot be one.
+    fn from_contents(t: u8, c: &[u8]) -> Result<Value, &'static str> {
+        let u32_of = |c: &[u8]| match decode_unsigned(c) {
+            Ok(n) => u32::try_from(n).map_err(|_| "over 32 bits"),
+            Err(e) => Err(reason(&e)),
         };
         Ok(match t {
-            tag::INTEGER => Value::Integer(decode_signed(c)?),
+            tag::INTEGER => Value::Integer(decode_signed(c).map_err(|e| reason(&e))?),
             tag::OCTET_STRING => Value::OctetString(c.to_vec()),
             tag::NULL => Value::Null,
-            tag::OID => Value::Oid(Oid::decode(c)?),
-            tag::IP_ADDRESS => Value::IpAddress(
-                c.try_into()
-                    .map_err(|_| DecodeError::Invalid("IpAddress is not 4 octets"))?,
-            ),
+            tag::OID => Value::Oid(Oid::decode(c).map_err(|e| reason(&e))?),
+            tag::IP_ADDRESS => {
+                Value::IpAddress(c.try_into().map_err(|_| "IpAddress is not 4 octets")?)
+            }
             tag::COUNTER32 => Value::Counter32(u32_of(c)?),
             tag::GAUGE32 => Value::Gauge32(u32_of(c)?),
             tag::TIMETICKS => Value::TimeTicks(u32_of(c)?),
             tag::OPAQUE => Value::Opaque(c.to_vec()),
-            tag::COUNTER64 => Value::Counter64(decode_unsigned(c)?),
+            tag::COUNTER64 => Value::Counter64(decode_unsigned(c).map_err(|e| reason(&e))?),
             tag::NO_SUCH_OBJECT => Value::NoSuchObject,
             tag::NO_SUCH_INSTANCE => Value::NoSuchInstance,
             tag::END_OF_MIB_VIEW => Value::EndOfMibView,
-            _ => return Err(DecodeError::Invalid("unknown value type")),
+            NSAP_ADDRESS => return Err("NsapAddress (SMIv1) is not read"),
+            UINTEGER32 => return Err("UInteger32 (SMIv1) is not read"),
+            _ => return Err("unknown value type"),
         })
+    }
+}
+
+/// `SMIv1` application types no longer used, named in the reason.
+const NSAP_ADDRESS: u8 = 0x45;
+const UINTEGER32: u8 = 0x47;
+
+/// A decode error in words that live forever (the reason of an
+/// [`Value::Undecodable`]).
+fn reason(e: &DecodeError) -> &'static str {
+    match e {
+        DecodeError::Truncated => "truncated",
+        DecodeError::UnexpectedTag { .. } => "unexpected tag",
+        DecodeError::BadLength => "unsupported length encoding",
+        DecodeError::IntegerOverflow => "integer out of range",
+        DecodeError::Invalid(what) => what,
     }
 }
 

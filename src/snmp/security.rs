@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::client::Security;
 use super::usm::{AuthProto, PrivProto, UsmUser};
-use crate::config::venues::{AuthProtocol, PrivProtocol, Profile, Secret};
+use crate::config::venues::{AuthProtocol, MIN_PASSPHRASE, PrivProtocol, Profile, Secret};
 
 /// The client's security for a profile (passphrases hashed here, once), or
 /// why it cannot be had. The prober polls with it and the simulator serves
@@ -18,6 +18,21 @@ pub fn security_of(name: &str, profile: &Profile) -> Result<Security, String> {
             Secret::Literal(_) => format!("profile {name}: secret not set"),
         })
     };
+    // RFC 3414 2.6: agents refuse to make a key of fewer characters, and
+    // every request would fail as a wrong digest.
+    let passphrase = |s: &Secret| {
+        let pass = secret(s)?;
+        if pass.chars().count() < MIN_PASSPHRASE {
+            let what = match s {
+                Secret::Env(var) => var.as_str(),
+                Secret::Literal(_) => "a passphrase",
+            };
+            return Err(format!(
+                "profile {name}: {what} is shorter than {MIN_PASSPHRASE} characters (SNMPv3 needs at least {MIN_PASSPHRASE})"
+            ));
+        }
+        Ok(pass)
+    };
     match profile {
         Profile::V2c { community } => Ok(Security::V2c {
             community: secret(community)?.into_bytes(),
@@ -28,9 +43,9 @@ pub fn security_of(name: &str, profile: &Profile) -> Result<Security, String> {
             auth_passphrase,
             privacy,
         } => {
-            let auth_pass = secret(auth_passphrase)?;
+            let auth_pass = passphrase(auth_passphrase)?;
             let privacy = match privacy {
-                Some((p, s)) => Some((priv_proto(*p), secret(s)?)),
+                Some((p, s)) => Some((priv_proto(*p), passphrase(s)?)),
                 None => None,
             };
             let user = UsmUser::new(
@@ -56,13 +71,34 @@ fn auth_proto(p: AuthProtocol) -> AuthProto {
 fn priv_proto(p: PrivProtocol) -> PrivProto {
     match p {
         PrivProtocol::Aes128 => PrivProto::Aes128,
+        PrivProtocol::Aes192 => PrivProto::Aes192,
+        PrivProtocol::Aes192C => PrivProto::Aes192C,
         PrivProtocol::Aes256 => PrivProto::Aes256,
+        PrivProtocol::Aes256C => PrivProto::Aes256C,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both AES-256 key extensions reach the client as what they are.
+    #[test]
+    fn privacy_names_map_to_their_key_extension() {
+        for (name, want) in [
+            ("aes256", PrivProto::Aes256),
+            ("AES-256", PrivProto::Aes256),
+            ("aes256c", PrivProto::Aes256C),
+            ("AES-256-C", PrivProto::Aes256C),
+            ("aes192c", PrivProto::Aes192C),
+            ("aes", PrivProto::Aes128),
+        ] {
+            let p = PrivProtocol::from_name(name).expect(name);
+            assert_eq!(priv_proto(p), want, "{name}");
+        }
+        assert_eq!(PrivProtocol::from_name("des"), None);
+        assert_eq!(PrivProtocol::from_name("aes512"), None);
+    }
 
     #[test]
     fn unset_secret_names_its_variable() {

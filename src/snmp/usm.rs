@@ -1,7 +1,8 @@
 //! The User-based Security Model: key localization and authentication
 //! (RFC 3414; HMAC-SHA-96, and HMAC-SHA-256-192 from RFC 7860) and AES
-//! privacy (RFC 3826; AES-256 keys extended as net-snmp's `AES256`, the
-//! Blumenthal draft).
+//! privacy (RFC 3826; AES-192 and AES-256 keys extended either as
+//! net-snmp's `AES-256` does, after the Blumenthal draft, or as its
+//! `AES-256-C` and Cisco do, after the Reeder 3DES draft).
 //!
 //! Turning a passphrase into a key hashes a megabyte, so [`UsmUser`] does
 //! it once and [`UsmUser::localize`] then costs one hash per engine.
@@ -73,29 +74,63 @@ impl fmt::Display for AuthProto {
     }
 }
 
-/// Privacy protocol.
+/// Privacy protocol. AES keys longer than the authentication hash are
+/// extended, and two incompatible extensions are in use: an agent only
+/// answers the one it was configured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrivProto {
-    /// `usmAesCfb128Protocol`.
+    /// `usmAesCfb128Protocol` (RFC 3826).
     Aes128,
-    /// AES-256 in CFB mode, key extended as net-snmp's `AES256`.
+    /// AES-192 in CFB mode, key extended as in the Blumenthal draft
+    /// (net-snmp `AES-192`, pysnmp `AES192BLMT`).
+    Aes192,
+    /// AES-192, key extended as in the Reeder draft (net-snmp `AES-192-C`,
+    /// pysnmp `AES192`, Cisco).
+    Aes192C,
+    /// AES-256 in CFB mode, key extended as in the Blumenthal draft
+    /// (net-snmp `AES-256`, pysnmp `AES256BLMT`).
     Aes256,
+    /// AES-256, key extended as in the Reeder draft (net-snmp `AES-256-C`,
+    /// pysnmp `AES256`, Cisco).
+    Aes256C,
 }
 
 impl PrivProto {
     fn key_len(self) -> usize {
         match self {
             PrivProto::Aes128 => 16,
-            PrivProto::Aes256 => 32,
+            PrivProto::Aes192 | PrivProto::Aes192C => 24,
+            PrivProto::Aes256 | PrivProto::Aes256C => 32,
+        }
+    }
+
+    /// Whether the key is extended the Reeder way (localize the hash of the
+    /// key so far as if it were a passphrase) instead of Blumenthal's
+    /// (append the hash of the key so far).
+    fn reeder(self) -> bool {
+        matches!(self, PrivProto::Aes192C | PrivProto::Aes256C)
+    }
+
+    /// The key extension in words, for the hint of a silent agent (`None`
+    /// for AES-128, whose key needs no extension).
+    pub fn key_extension(self) -> Option<&'static str> {
+        match self {
+            PrivProto::Aes128 => None,
+            PrivProto::Aes192 | PrivProto::Aes256 => Some("net-snmp's (Blumenthal)"),
+            PrivProto::Aes192C | PrivProto::Aes256C => Some("Cisco's (Reeder)"),
         }
     }
 }
 
 impl fmt::Display for PrivProto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // net-snmp's names (`-x`), which agents' configs use too.
         f.write_str(match self {
             PrivProto::Aes128 => "AES",
+            PrivProto::Aes192 => "AES-192",
+            PrivProto::Aes192C => "AES-192-C",
             PrivProto::Aes256 => "AES-256",
+            PrivProto::Aes256C => "AES-256-C",
         })
     }
 }
@@ -138,6 +173,25 @@ pub fn localize(proto: AuthProto, master: &[u8], engine_id: &[u8]) -> Vec<u8> {
     proto.hash(&[master, engine_id, master])
 }
 
+/// A localized privacy key extended to the length `pp` needs.
+///
+/// Blumenthal (draft-blumenthal-aes-usm-04 3.1.2.1, net-snmp `AES-256`):
+/// append H(key so far). Reeder (draft-reeder-snmpv3-usm-3desede 2.1,
+/// net-snmp `AES-256-C`, Cisco): append the key so far turned into a key
+/// as if it were a passphrase and localized to the engine.
+pub fn extend(ap: AuthProto, pp: PrivProto, mut key: Vec<u8>, engine_id: &[u8]) -> Vec<u8> {
+    while key.len() < pp.key_len() {
+        let more = if pp.reeder() {
+            localize(ap, &password_to_key(ap, &key), engine_id)
+        } else {
+            ap.hash(&[&key])
+        };
+        key.extend_from_slice(&more);
+    }
+    key.truncate(pp.key_len());
+    key
+}
+
 /// A USM user with its master keys, ready to be localized to any engine.
 #[derive(Clone)]
 pub struct UsmUser {
@@ -170,7 +224,14 @@ impl UsmUser {
             (Some((ap, _)), Some((pp, pass))) => Some((pp, password_to_key(*ap, pass))),
             _ => None,
         };
-        let mut parts: Vec<&[u8]> = vec![name, b"\0"];
+        // The protocols too: the same passphrase makes another key under
+        // another protocol or key extension.
+        let protocols = format!(
+            "{:?}/{:?}",
+            auth.as_ref().map(|(p, _)| p),
+            privacy.as_ref().map(|(p, _)| p)
+        );
+        let mut parts: Vec<&[u8]> = vec![name, b"\0", protocols.as_bytes(), b"\0"];
         if let Some((_, k)) = &auth {
             parts.push(k);
         }
@@ -187,8 +248,9 @@ impl UsmUser {
         }
     }
 
-    /// Identifies the user and its keys (not the passphrases) for caches:
-    /// two users with the same name and different passphrases differ.
+    /// Identifies the user, its protocols and its keys (not the
+    /// passphrases) for caches: two users with the same name and different
+    /// passphrases, or privacy protocols, differ.
     pub fn fingerprint(&self) -> &[u8] {
         &self.fingerprint
     }
@@ -219,16 +281,10 @@ impl UsmUser {
             .as_ref()
             .map(|(p, master)| (*p, localize(*p, master, engine_id)));
         let privacy = match (&self.auth, &self.privacy) {
-            (Some((ap, _)), Some((pp, master))) => {
-                let mut key = localize(*ap, master, engine_id);
-                // Blumenthal extension: append H(key so far) until long enough.
-                while key.len() < pp.key_len() {
-                    let more = ap.hash(&[&key]);
-                    key.extend_from_slice(&more);
-                }
-                key.truncate(pp.key_len());
-                Some((*pp, key))
-            }
+            (Some((ap, _)), Some((pp, master))) => Some((
+                *pp,
+                extend(*ap, *pp, localize(*ap, master, engine_id), engine_id),
+            )),
             _ => None,
         };
         LocalKeys { auth, privacy }
@@ -316,11 +372,14 @@ impl LocalKeys {
         let salt = salt.to_be_bytes();
         let iv = Self::iv(boots, time, &salt)?;
         let mut buf = plain.to_vec();
-        match p {
-            PrivProto::Aes128 => cfb_mode::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+        match p.key_len() {
+            16 => cfb_mode::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
                 .ok()?
                 .encrypt(&mut buf),
-            PrivProto::Aes256 => cfb_mode::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
+            24 => cfb_mode::Encryptor::<aes::Aes192>::new_from_slices(key, &iv)
+                .ok()?
+                .encrypt(&mut buf),
+            _ => cfb_mode::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
                 .ok()?
                 .encrypt(&mut buf),
         }
@@ -338,11 +397,14 @@ impl LocalKeys {
         let (p, key) = self.privacy.as_ref().ok_or(DecryptError)?;
         let iv = Self::iv(boots, time, priv_params).ok_or(DecryptError)?;
         let mut buf = cipher.to_vec();
-        match p {
-            PrivProto::Aes128 => cfb_mode::Decryptor::<aes::Aes128>::new_from_slices(key, &iv)
+        match p.key_len() {
+            16 => cfb_mode::Decryptor::<aes::Aes128>::new_from_slices(key, &iv)
                 .map_err(|_| DecryptError)?
                 .decrypt(&mut buf),
-            PrivProto::Aes256 => cfb_mode::Decryptor::<aes::Aes256>::new_from_slices(key, &iv)
+            24 => cfb_mode::Decryptor::<aes::Aes192>::new_from_slices(key, &iv)
+                .map_err(|_| DecryptError)?
+                .decrypt(&mut buf),
+            _ => cfb_mode::Decryptor::<aes::Aes256>::new_from_slices(key, &iv)
                 .map_err(|_| DecryptError)?
                 .decrypt(&mut buf),
         }
@@ -495,6 +557,50 @@ mod tests {
             assert_eq!(keys.decrypt(3, 400, &salt, &c), Ok(plain.clone()));
             assert_ne!(keys.decrypt(3, 401, &salt, &c), Ok(plain));
         }
+    }
+
+    /// The two key extensions agree on the localized key and differ after
+    /// it: Blumenthal appends H(key), Reeder the key localized again.
+    #[test]
+    fn key_extensions_differ_after_the_hash() {
+        let engine = hex("000000000000000000000002");
+        let user = |pp| {
+            UsmUser::new(
+                b"u",
+                Some((AuthProto::Sha1, b"maplesyrup")),
+                Some((pp, b"maplesyrup")),
+            )
+        };
+        let kul = localize(
+            AuthProto::Sha1,
+            &password_to_key(AuthProto::Sha1, b"maplesyrup"),
+            &engine,
+        );
+        let blu = extend(AuthProto::Sha1, PrivProto::Aes256, kul.clone(), &engine);
+        let ree = extend(AuthProto::Sha1, PrivProto::Aes256C, kul.clone(), &engine);
+        assert_eq!(blu.len(), 32);
+        assert_eq!(ree.len(), 32);
+        assert_eq!(blu[..20], kul[..]);
+        assert_eq!(ree[..20], kul[..]);
+        let mut h = Sha1::new();
+        h.update(&kul);
+        assert_eq!(blu[20..], h.finalize()[..12]);
+        let again = localize(
+            AuthProto::Sha1,
+            &password_to_key(AuthProto::Sha1, &kul),
+            &engine,
+        );
+        assert_eq!(ree[20..], again[..12]);
+        // SHA-256 keys are long enough: nothing to extend, both agree.
+        assert_eq!(
+            extend(AuthProto::Sha256, PrivProto::Aes256, vec![7; 32], &engine),
+            extend(AuthProto::Sha256, PrivProto::Aes256C, vec![7; 32], &engine)
+        );
+        // Caches tell them apart.
+        assert_ne!(
+            user(PrivProto::Aes256).fingerprint(),
+            user(PrivProto::Aes256C).fingerprint()
+        );
     }
 
     #[test]

@@ -247,3 +247,117 @@ pub fn tcp_black_hole() -> (SocketAddr, impl Sized) {
     }
     panic!("the accept queue of {addr} never filled: no black hole on this kernel");
 }
+
+/// The UDP port process `pid` has bound on `::1`, from `/proc/net/udp6`
+/// (as [`udp_port_of`] does for 127.0.0.1).
+fn udp6_port_of(pid: u32) -> Option<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_str()?;
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/udp6").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, inode) = (fields.get(1)?, fields.get(9)?);
+        if !inodes.iter().any(|i| i == inode) {
+            return None;
+        }
+        let (ip, port) = local.split_once(':')?;
+        // ::1 as the kernel prints it: four host-order 32-bit words.
+        if ip == "00000000000000000000000001000000" {
+            u16::from_str_radix(port, 16).ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// Whether this host has an IPv6 loopback to test on.
+pub fn have_ipv6_loopback() -> bool {
+    std::net::UdpSocket::bind("[::1]:0").is_ok()
+}
+
+impl Snmpd {
+    /// snmpd on `::1` (`agentAddress udp6:[::1]:0`, port read from
+    /// `/proc/net/udp6`) with the community [`COMMUNITY`], the given
+    /// `createUser` / `rouser` lines and sysName [`SYS_NAME`].
+    pub fn start_v6(users: &str) -> Snmpd {
+        Self::start_on(true, users)
+    }
+
+    /// snmpd on 127.0.0.1 with the given v3 user lines (and no others).
+    pub fn start_v4_with(users: &str) -> Snmpd {
+        Self::start_on(false, users)
+    }
+
+    fn start_on(v6: bool, users: &str) -> Snmpd {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = if v6 {
+            format!(
+                "agentAddress udp6:[::1]:0\nrocommunity6 {COMMUNITY} ::1\nsysName {SYS_NAME}\n{users}\n"
+            )
+        } else {
+            format!(
+                "agentAddress udp:127.0.0.1:0\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\n{users}\n"
+            )
+        };
+        let conf_path = dir.path().join("snmpd.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut child = Command::new(tool("snmpd"))
+            .args(["-f", "-C", "-c"])
+            .arg(&conf_path)
+            .arg("-Lf")
+            .arg(dir.path().join("snmpd.log"))
+            .env("SNMP_PERSISTENT_DIR", dir.path().join("persist"))
+            .env("MIBS", "")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("snmpd starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let addr = loop {
+            let found = if v6 {
+                udp6_port_of(child.id()).map(|p| SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], p)))
+            } else {
+                udp_port_of(child.id()).map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+            };
+            if let Some(addr) = found {
+                break addr;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("snmpd bound no UDP port (IPv6: {v6})");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let snmpd = Snmpd {
+            addr,
+            child,
+            _dir: dir,
+        };
+        let agent = if v6 {
+            format!("udp6:{addr}")
+        } else {
+            addr.to_string()
+        };
+        while Instant::now() < deadline {
+            if run_cli(
+                "snmpget",
+                &["-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0"],
+                &agent,
+                &["1.3.6.1.2.1.1.5.0"],
+            )
+            .is_ok()
+            {
+                return snmpd;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("snmpd did not answer on {agent}");
+    }
+}

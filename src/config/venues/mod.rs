@@ -23,7 +23,7 @@ use std::path::Path;
 
 pub use model::{
     AuthProtocol, Checks, Device, Event, Feed, Group, Inventory, JsonCheck, LogRotation,
-    PrivProtocol, ProbeTarget, Profile, Secret, Summary, Venue,
+    MIN_PASSPHRASE, PrivProtocol, ProbeTarget, Profile, Secret, Summary, Venue,
 };
 
 use super::diag::{Diagnostic, Severity, SourceFile};

@@ -104,11 +104,14 @@ impl fmt::Debug for Secret {
 }
 
 impl Secret {
-    /// The secret's value; `None` when its environment variable is unset.
+    /// The secret's value; `None` when its environment variable is unset
+    /// or empty.
     pub fn resolve(&self) -> Option<String> {
         match self {
             Secret::Literal(s) => Some(s.clone()),
-            Secret::Env(var) => std::env::var(var).ok(),
+            // An empty variable is as good as none: `TOC_SNMP_PRIV=` is
+            // no passphrase, not an empty one.
+            Secret::Env(var) => std::env::var(var).ok().filter(|v| !v.is_empty()),
         }
     }
 }
@@ -125,10 +128,36 @@ pub enum AuthProtocol {
 /// `SNMPv3` privacy protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrivProtocol {
-    /// `AES-128-CFB`.
+    /// `AES-128-CFB` (`aes128`).
     Aes128,
-    /// `AES-256-CFB`.
+    /// `AES-192-CFB`, key extended as net-snmp's `AES-192` (`aes192`).
+    Aes192,
+    /// `AES-192-CFB`, key extended as Cisco and net-snmp's `AES-192-C`
+    /// (`aes192c`).
+    Aes192C,
+    /// `AES-256-CFB`, key extended as net-snmp's `AES-256` (`aes256`).
     Aes256,
+    /// `AES-256-CFB`, key extended as Cisco and net-snmp's `AES-256-C`
+    /// (`aes256c`).
+    Aes256C,
+}
+
+/// The shortest `SNMPv3` passphrase RFC 3414 (2.6) allows.
+pub const MIN_PASSPHRASE: usize = 8;
+
+impl PrivProtocol {
+    /// A privacy protocol by one of its names, case ignored: toc's
+    /// (`aes256c`) or net-snmp's (`AES-256-C`).
+    pub fn from_name(name: &str) -> Option<PrivProtocol> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "aes" | "aes128" | "aes-128" => PrivProtocol::Aes128,
+            "aes192" | "aes-192" => PrivProtocol::Aes192,
+            "aes192c" | "aes-192-c" => PrivProtocol::Aes192C,
+            "aes256" | "aes-256" => PrivProtocol::Aes256,
+            "aes256c" | "aes-256-c" => PrivProtocol::Aes256C,
+            _ => return None,
+        })
+    }
 }
 
 /// An SNMP credential profile.

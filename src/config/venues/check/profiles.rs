@@ -8,7 +8,9 @@ use std::ops::Range;
 use toml::Spanned;
 
 use crate::config::venues::cx::Cx;
-use crate::config::venues::model::{AuthProtocol, Device, PrivProtocol, Profile, Secret};
+use crate::config::venues::model::{
+    AuthProtocol, Device, MIN_PASSPHRASE, PrivProtocol, Profile, Secret,
+};
 use crate::config::venues::raw::{RawProfile, RawProfileEntry};
 
 /// A valid profile and the span of its name.
@@ -180,6 +182,7 @@ impl Cx<'_> {
         });
         if let Some(e) = &p.auth_passphrase_env {
             self.check_env_name(e);
+            self.check_passphrase_length(name, e);
         }
         let privacy =
             self.validate_privacy(name, p.privacy.as_ref(), p.privacy_passphrase_env.as_ref());
@@ -202,17 +205,17 @@ impl Cx<'_> {
             (None, None) => Ok(None),
             (Some(pr), Some(env)) => {
                 self.check_env_name(env);
-                let protocol = match pr.get_ref().to_ascii_lowercase().as_str() {
-                    "aes" | "aes128" | "aes-128" => PrivProtocol::Aes128,
-                    "aes256" | "aes-256" => PrivProtocol::Aes256,
-                    other => {
-                        self.error(
-                            pr.span(),
-                            format!("unknown privacy protocol `{other}` in profile `{name}`"),
-                            "use `aes128` or `aes256` (DES is not accepted)",
-                        );
-                        return Err(Reported);
-                    }
+                self.check_passphrase_length(name, env);
+                let Some(protocol) = PrivProtocol::from_name(pr.get_ref()) else {
+                    self.error(
+                        pr.span(),
+                        format!(
+                            "unknown privacy protocol `{}` in profile `{name}`",
+                            pr.get_ref()
+                        ),
+                        "use `aes128`, `aes256` (net-snmp's AES-256) or `aes256c` (Cisco's, net-snmp's AES-256-C); also `aes192`, `aes192c` (DES is not accepted)",
+                    );
+                    return Err(Reported);
                 };
                 Ok(Some((protocol, Secret::Env(env.get_ref().clone()))))
             }
@@ -232,6 +235,28 @@ impl Cx<'_> {
                 );
                 Err(Reported)
             }
+        }
+    }
+
+    /// Refuses a passphrase, set in the environment now, shorter than the
+    /// 8 characters RFC 3414 (2.6) requires: agents refuse to build a key
+    /// from it, and every request would then fail as a wrong digest.
+    fn check_passphrase_length(&mut self, name: &str, env: &Spanned<String>) {
+        let var = env.get_ref();
+        if !is_env_name(var) {
+            return;
+        }
+        if let Some(value) = std::env::var_os(var)
+            && !value.is_empty()
+            && value.to_string_lossy().chars().count() < MIN_PASSPHRASE
+        {
+            self.error(
+                env.span(),
+                format!(
+                    "the passphrase in `{var}` (profile `{name}`) is shorter than {MIN_PASSPHRASE} characters"
+                ),
+                format!("SNMPv3 (RFC 3414) needs at least {MIN_PASSPHRASE}: agents refuse shorter ones as a wrong digest"),
+            );
         }
     }
 
@@ -280,10 +305,12 @@ impl Cx<'_> {
                 }
             };
             for var in vars {
-                if std::env::var_os(var).is_none() {
+                if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
                     self.warning(
                         span.clone(),
-                        format!("environment variable `{var}` of profile `{name}` is not set"),
+                        format!(
+                            "environment variable `{var}` of profile `{name}` is not set (or empty)"
+                        ),
                         format!("export {var} before `toc run`, or its devices cannot be polled"),
                     );
                 }
