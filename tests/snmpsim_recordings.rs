@@ -380,7 +380,6 @@ fn v3_aes256_blumenthal_reads_like_net_snmp() {
 }
 
 #[test]
-#[ignore = "needs aes256c"]
 fn v3_aes256_cisco_key_extension_reads_like_net_snmp() {
     // snmpsim's AES256 is pysnmp's usmAesCfb256Protocol, whose key
     // extension is Cisco's (the Reeder 3DES draft's): net-snmp's AES256C,
