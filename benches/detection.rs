@@ -4,9 +4,9 @@
 //!
 //! - (a) 10,000 SNMP devices, a third silent: a fault on a live device
 //!   (every interface down) is hard DOWN in the engine within
-//!   interval × max_attempts + 1 s;
+//!   `interval × max_attempts + 1 s`;
 //! - (b) 50,000 silent SNMP devices: every one hard DOWN within
-//!   interval × max_attempts + 5 s of the start.
+//!   `interval × max_attempts + 5 s` of the start.
 //!
 //! Live devices are the simulator's agents (`toc::sim::agent`) on sockets
 //! bound here, on a runtime of their own; silent devices point at UDP

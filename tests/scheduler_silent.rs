@@ -143,7 +143,7 @@ async fn silent_snmp_devices_do_not_delay_the_others_on_a_paused_clock() {
     let stats = handle.stats();
     handle.shutdown().await;
 
-    let bound = interval * u32::from(attempts) + Duration::from_secs(1);
+    let bound = interval * attempts + Duration::from_secs(1);
     eprintln!("fault seen {attempts} times after {took:?} (bound {bound:?}); {stats:?}");
     assert!(
         took <= bound,
@@ -171,7 +171,7 @@ fn silent_socket() -> UdpSocket {
 /// timeout and 1 retry. A silent check waits 800 ms, so 2,000 of them
 /// want 1,600 turns at once: through 512 turns each device came round
 /// only every ~3 s and a live failure took ~9 s to go hard DOWN. Now it
-/// must go hard DOWN within interval × max_attempts + 1 s.
+/// must go hard DOWN within `interval × max_attempts + 1 s`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_failure_goes_down_in_time_beside_2000_silent_agents() {
     const SILENT: usize = 2_000;
@@ -194,7 +194,7 @@ async fn a_live_failure_goes_down_in_time_beside_2000_silent_agents() {
     ));
 
     let interval = inv.event.poll_interval;
-    let attempts = u32::from(inv.event.max_attempts);
+    let attempts = inv.event.max_attempts;
     let live = Live::run((*inv).clone(), Tuning::default()).expect("the wiring starts");
     let handle = live.handle();
     let live_ok =
