@@ -17,9 +17,25 @@
 //!   (± `jitter` × interval) around each due time that does not add up over
 //!   time. A check that overruns its next slot makes the device skip the
 //!   slots it missed; missed checks are never queued up.
-//! - **Concurrency limit**: at most `max_in_flight` checks run at once
-//!   (a [`Semaphore`]). Waiting for a turn counts as lateness in the
-//!   observation's `start_delay` and in the [`SchedulerStats`].
+//! - **Limits by what a check holds while it waits**, as a real NMS does.
+//!   A check waiting for a silent device must cost a timer, never a turn
+//!   that a live device needs (with 512 turns shared, 3,334 silent devices
+//!   of 10,000 made a live failure take 43 s to show instead of 15 s):
+//!   - an **SNMP** check holds no file descriptor: the client shares a few
+//!     UDP sockets, and a request waiting for its answer is one entry in
+//!     the client's pending table and one timer. SNMP checks therefore run
+//!     as soon as they are due, bounded only by `max_snmp_in_flight`
+//!     (65,536 by default), a bound on memory, not on throughput;
+//!   - a **TCP or HTTP** check holds a socket for as long as it connects
+//!     and waits, so those are bounded by a file-descriptor budget,
+//!     `max_in_flight`: the wiring raises the process's soft
+//!     `RLIMIT_NOFILE` to its hard limit at start ([`raise_descriptor_limit`])
+//!     and sizes the budget from the descriptors still free, keeping a
+//!     quarter for everything else ([`descriptor_budget`]), instead of a
+//!     small fixed count.
+//!
+//!   Waiting for a turn counts as lateness in the observation's
+//!   `start_delay` and in the [`SchedulerStats`].
 //! - **Safety net**: each check gets a budget of
 //!   `timeout × (retries + 1) + grace`. A check still running at the end of
 //!   its budget is abandoned and reported as `Fail("no answer within …")`,
@@ -40,7 +56,7 @@ use tokio::time::Instant;
 
 use super::{Observation, Outcome, Probe};
 use crate::config::Inventory;
-use crate::config::venues::{Device, Event};
+use crate::config::venues::{Device, Event, ProbeTarget};
 use crate::model::CheckResult;
 
 /// The shortest interval the scheduler polls at; shorter ones (including
@@ -54,8 +70,15 @@ pub const LATE_FRACTION: f64 = 0.1;
 /// How the scheduler runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchedulerConfig {
-    /// At most this many checks run at the same time (at least 1).
+    /// At most this many checks that hold a file descriptor while they
+    /// wait (TCP, HTTP) run at the same time (at least 1). The wiring sizes
+    /// it from the descriptor limit ([`SchedulerConfig::for_host`]).
     pub max_in_flight: usize,
+    /// At most this many SNMP checks run at the same time (at least 1).
+    /// A waiting SNMP check holds no descriptor, only a pending-table entry
+    /// and a timer, so this bounds memory, not throughput: it must stay
+    /// above the number of SNMP devices a check interval can see silent.
+    pub max_snmp_in_flight: usize,
     /// Random spread of each due time, as a fraction of the interval
     /// (0.02 = ±2%). Clamped to 0..=0.5.
     pub jitter: f64,
@@ -71,11 +94,12 @@ pub struct SchedulerConfig {
 }
 
 impl Default for SchedulerConfig {
-    /// 512 checks at once, ±2% jitter, 1 retry, 200 ms grace, first checks
-    /// within 5 s.
+    /// 512 TCP/HTTP checks and 65,536 SNMP checks at once, ±2% jitter,
+    /// 1 retry, 200 ms grace, first checks within 5 s.
     fn default() -> Self {
         Self {
             max_in_flight: 512,
+            max_snmp_in_flight: MAX_SNMP_IN_FLIGHT,
             jitter: 0.02,
             retries: 1,
             grace: Duration::from_millis(200),
@@ -93,6 +117,31 @@ impl SchedulerConfig {
         }
     }
 
+    /// The defaults with the event's `retries`, and a TCP/HTTP budget sized
+    /// from the descriptors this process may open: raises the soft
+    /// `RLIMIT_NOFILE` to the hard limit first. Returns what was done, for
+    /// the log.
+    pub fn for_host(event: &Event) -> (Self, String) {
+        let limit = raise_descriptor_limit();
+        let open = open_descriptors();
+        let budget = descriptor_budget(limit.soft, open.unwrap_or(FALLBACK_OPEN));
+        let note = format!(
+            "descriptors: limit {}{}, {} open, {budget} for TCP/HTTP checks at once",
+            limit.soft,
+            match (limit.before, &limit.error) {
+                (_, Some(e)) => format!(" (could not raise to {}: {e})", limit.hard),
+                (b, None) if b < limit.soft => format!(" (raised from {b})"),
+                _ => String::new(),
+            },
+            open.map_or_else(|| "?".to_owned(), |o| o.to_string()),
+        );
+        let config = Self {
+            max_in_flight: budget,
+            ..Self::for_event(event)
+        };
+        (config, note)
+    }
+
     /// How long a check of `device` may run before it is abandoned.
     pub fn budget(&self, device: &Device) -> Duration {
         device
@@ -100,6 +149,99 @@ impl SchedulerConfig {
             .saturating_mul(self.retries.saturating_add(1))
             .saturating_add(self.grace)
     }
+}
+
+/// The default bound on SNMP checks at once.
+pub const MAX_SNMP_IN_FLIGHT: usize = 65_536;
+
+/// The most TCP/HTTP checks at once, however many descriptors are free.
+pub const MAX_DESCRIPTOR_CHECKS: usize = 65_536;
+
+/// Descriptors assumed open when they cannot be counted.
+const FALLBACK_OPEN: u64 = 256;
+
+/// The descriptor limit of this process (`RLIMIT_NOFILE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescriptorLimit {
+    /// The soft limit before [`raise_descriptor_limit`].
+    pub before: u64,
+    /// The soft limit in force now.
+    pub soft: u64,
+    /// The hard limit.
+    pub hard: u64,
+    /// Why the soft limit could not be raised, when it could not.
+    pub error: Option<String>,
+}
+
+/// "Unlimited" as Linux allows it for descriptors (`fs.nr_open`'s default).
+#[cfg(unix)]
+const NR_OPEN: u64 = 1 << 20;
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (what any process may
+/// do for itself) and says what it is now. Every TCP or HTTP check holds a
+/// descriptor while it waits; Linux's usual soft limit of 1,024 would
+/// otherwise be the real bound on the checks in flight.
+#[cfg(unix)]
+pub fn raise_descriptor_limit() -> DescriptorLimit {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    let hard = now.maximum.unwrap_or(NR_OPEN);
+    let before = now.current.unwrap_or(hard);
+    if before >= hard {
+        return DescriptorLimit {
+            before,
+            soft: before,
+            hard,
+            error: None,
+        };
+    }
+    let raised = Rlimit {
+        current: Some(hard),
+        maximum: now.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => DescriptorLimit {
+            before,
+            soft: hard,
+            hard,
+            error: None,
+        },
+        Err(e) => DescriptorLimit {
+            before,
+            soft: before,
+            hard,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// Elsewhere: nothing to raise; assume the common 1,024.
+#[cfg(not(unix))]
+pub fn raise_descriptor_limit() -> DescriptorLimit {
+    DescriptorLimit {
+        before: 1024,
+        soft: 1024,
+        hard: 1024,
+        error: None,
+    }
+}
+
+/// Descriptors this process has open now (Linux: `/proc/self/fd`).
+pub fn open_descriptors() -> Option<u64> {
+    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
+    u64::try_from(entries.count()).ok()
+}
+
+/// How many TCP/HTTP checks may run at once with descriptor limit `soft`
+/// and `open` descriptors already open: the free descriptors less a
+/// quarter (at least 64, at most half) kept for everything else (name
+/// lookups, the log, the console, what a demo's simulator opens later),
+/// between 1 and [`MAX_DESCRIPTOR_CHECKS`].
+pub fn descriptor_budget(soft: u64, open: u64) -> usize {
+    let free = soft.saturating_sub(open);
+    let reserve = (free / 4).max(64).min(free / 2);
+    let budget = usize::try_from(free - reserve).unwrap_or(usize::MAX);
+    budget.clamp(1, MAX_DESCRIPTOR_CHECKS)
 }
 
 /// What the scheduler has done so far.
@@ -235,9 +377,14 @@ fn start<P: Probe>(
     tx: &mpsc::Sender<Observation>,
     config: &SchedulerConfig,
 ) -> SchedulerHandle {
-    let limit = Arc::new(Semaphore::new(
-        config.max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
-    ));
+    let limits = Limits {
+        descriptors: Arc::new(Semaphore::new(
+            config.max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
+        )),
+        snmp: Arc::new(Semaphore::new(
+            config.max_snmp_in_flight.clamp(1, Semaphore::MAX_PERMITS),
+        )),
+    };
     let jitter = if config.jitter.is_finite() {
         config.jitter.clamp(0.0, 0.5)
     } else {
@@ -260,6 +407,7 @@ fn start<P: Probe>(
         let interval = device.poll_interval.max(MIN_INTERVAL);
         let spread = interval.min(config.first_spread);
         let first = later(now, spread.mul_f64(rng.random::<f64>()));
+        let limit = limits.for_device(device);
         let poller = Poller {
             index,
             budget: config.budget(device),
@@ -268,7 +416,7 @@ fn start<P: Probe>(
             jitter,
             probe: Arc::clone(probe),
             tx: tx.clone(),
-            limit: Arc::clone(&limit),
+            limit,
             counters: Arc::clone(&counters),
             now_please,
         };
@@ -280,6 +428,23 @@ fn start<P: Probe>(
         trigger: CheckTrigger {
             wake: Arc::new(wake),
         },
+    }
+}
+
+/// The turns checks wait for, by what a check holds while it waits.
+struct Limits {
+    /// TCP and HTTP checks: a socket each.
+    descriptors: Arc<Semaphore>,
+    /// SNMP checks: a pending-table entry and a timer each.
+    snmp: Arc<Semaphore>,
+}
+
+impl Limits {
+    fn for_device(&self, device: &Device) -> Arc<Semaphore> {
+        match device.probe {
+            ProbeTarget::Snmp { .. } => Arc::clone(&self.snmp),
+            ProbeTarget::Http { .. } | ProbeTarget::Tcp { .. } => Arc::clone(&self.descriptors),
+        }
     }
 }
 
@@ -442,5 +607,69 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_descriptor_budget_keeps_a_quarter_for_the_rest() {
+        // (soft limit, open, budget)
+        let table = [
+            (1_024, 24, 750),         // the usual soft limit
+            (20_000, 100, 14_925),    // raised to a hard limit of 20,000
+            (1_048_576, 100, 65_536), // capped
+            (200, 40, 96),            // small: 64 kept
+            (100, 90, 5),             // tiny: half kept
+            (64, 64, 1),              // nothing free: still one at a time
+            (10, 1_000, 1),           // more open than the limit
+        ];
+        for (soft, open, want) in table {
+            assert_eq!(
+                descriptor_budget(soft, open),
+                want,
+                "soft {soft}, open {open}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_soft_descriptor_limit_is_raised_to_the_hard_one() {
+        let limit = raise_descriptor_limit();
+        assert!(limit.error.is_none(), "{limit:?}");
+        assert_eq!(limit.soft, limit.hard, "{limit:?}");
+        assert!(limit.before <= limit.soft, "{limit:?}");
+        let now = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        assert_eq!(now.current.unwrap_or(NR_OPEN), limit.soft);
+        assert!(
+            open_descriptors().is_some_and(|n| n >= 3),
+            "stdin, stdout, stderr at least"
+        );
+    }
+
+    #[test]
+    fn checks_wait_for_the_turns_of_what_they_hold() {
+        let text = "[event]\nname = \"t\"\n\n[profiles.v2]\nversion = \"v2c\"\ncommunity = \"c\"\n\n\
+            [[venues]]\ncode = \"TST\"\nname = \"T\"\ncity = \"L\"\n\n\
+            [[venues.devices]]\nid = \"TST-s\"\nrole = \"switch\"\nprobe = \"snmp://127.0.0.1:161\"\nprofile = \"v2\"\n\n\
+            [[venues.devices]]\nid = \"TST-t\"\nrole = \"timing-link\"\nprobe = \"tcp://127.0.0.1:9\"\n\n\
+            [[venues.devices]]\nid = \"TST-h\"\nrole = \"timing-link\"\nprobe = \"http://127.0.0.1:9/\"\n";
+        let src = crate::config::SourceFile::new("t.toml", text.to_owned());
+        let Ok((inventory, _)) = Inventory::parse(&src) else {
+            panic!("the inventory parses");
+        };
+        let limits = Limits {
+            descriptors: Arc::new(Semaphore::new(1)),
+            snmp: Arc::new(Semaphore::new(2)),
+        };
+        let permits: Vec<usize> = inventory
+            .devices
+            .iter()
+            .map(|d| limits.for_device(d).available_permits())
+            .collect();
+        assert_eq!(permits, [2, 1, 1], "snmp, tcp, http");
     }
 }

@@ -122,6 +122,9 @@ impl Live {
     /// until [`Live::shutdown`].
     pub async fn demo(mut inventory: Inventory, tuning: Tuning) -> Result<Live, String> {
         tuning.apply(&mut inventory);
+        // Before the simulator opens a socket per agent; the scheduler
+        // sizes its budget from what is left.
+        let _ = scheduler::raise_descriptor_limit();
         let options = SimOptions {
             ephemeral: true,
             ..SimOptions::default()
@@ -198,12 +201,10 @@ impl Live {
             )));
             host_rx = Some(hrx);
         }
-        let scheduler = scheduler::spawn_inventory(
-            probe,
-            Arc::clone(&inventory),
-            tx,
-            SchedulerConfig::for_event(&inventory.event),
-        );
+        // Raises the descriptor limit and sizes the TCP/HTTP budget from it.
+        let (schedule, descriptors) = SchedulerConfig::for_host(&inventory.event);
+        tracing::info!("scheduler: {descriptors}");
+        let scheduler = scheduler::spawn_inventory(probe, Arc::clone(&inventory), tx, schedule);
         let ports = Ports {
             faults: sim.as_ref().map(|s| s.state() as Arc<dyn FaultInjector>),
             checks: Some(Arc::new(Checks(scheduler.trigger()))),
