@@ -466,7 +466,7 @@ async fn run_sim(
     say!("  control   {url}/faults");
     say!("inject a fault:");
     say!(
-        "  curl -X POST {url}/faults -d '{{\"target\":\"{example}\",\"fault\":\"down\",\"for\":\"30s\"}}'"
+        "  curl -X POST {url}/faults -H 'Content-Type: application/json' -d '{{\"target\":\"{example}\",\"fault\":\"down\",\"for\":\"30s\"}}'"
     );
     say!("list, clear one, clear all:");
     say!("  curl {url}/faults");
