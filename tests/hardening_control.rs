@@ -202,7 +202,11 @@ async fn idle_and_slow_connections_are_closed() {
     kept.write_all(b"GET /faults HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    for (name, stream) in [("idle", &mut idle), ("slow", &mut slow), ("kept", &mut kept)] {
+    for (name, stream) in [
+        ("idle", &mut idle),
+        ("slow", &mut slow),
+        ("kept", &mut kept),
+    ] {
         let got = read_to_close(stream, limit).await;
         let bytes = got.unwrap_or_else(|waited| panic!("{name}: still open after {waited:?}"));
         if name == "kept" {
