@@ -8,12 +8,18 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::Command as Process;
 
 use tempfile::TempDir;
+use toc::engine::{Command, Refusal};
+use toc::runtime::Live;
 use toc::runtime::rotate::RotatingFile;
+
+use support::engine::{quick, small};
 
 /// A 64 KB tmpfs mounted on a temporary folder, unmounted on drop.
 struct SmallDisk {
@@ -23,7 +29,7 @@ struct SmallDisk {
 impl SmallDisk {
     fn mount() -> Option<SmallDisk> {
         let dir = tempfile::tempdir().unwrap();
-        let ok = Command::new("mount")
+        let ok = Process::new("mount")
             .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
             .arg(dir.path())
             .status()
@@ -52,7 +58,7 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
+        let _ = Process::new("umount").arg(self.dir.path()).status();
     }
 }
 
@@ -95,4 +101,57 @@ fn a_record_cut_by_a_full_disk_is_not_continued_by_the_next() {
     }
     assert_eq!(seen, written, "every record written is there, whole");
     assert!(text.ends_with('\n'));
+}
+
+/// The finding: on a full disk, 47 commands were answered "applied" while
+/// audit.log held 24 records and a cut line. Now a change is answered
+/// "applied" only with its record whole on disk, and refused otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_full_disk_no_change_is_applied_without_its_record() {
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    let mut tuning = quick(500);
+    tuning.data_dir = Some(disk.path().to_path_buf());
+    let live = Live::demo(small(), tuning).await.expect("demo starts");
+    let h = live.handle();
+    h.send(Command::maintenance("MRN-scb", true))
+        .await
+        .expect("room on the disk");
+    let filler = disk.fill();
+    let mut applied = 1;
+    let mut refused = 0;
+    for n in 0..60 {
+        match h.send(Command::maintenance("MRN-scb", n % 2 == 1)).await {
+            Ok(_) => applied += 1,
+            Err(Refusal::AuditFailing(why)) => {
+                assert!(why.contains("audit.log"), "{why}");
+                refused += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(
+        refused > 0,
+        "the disk was full: some change must be refused"
+    );
+    std::fs::remove_file(filler).unwrap();
+    h.send(Command::maintenance("MRN-scb", false))
+        .await
+        .expect("room again: applied");
+    applied += 1;
+    live.shutdown().await;
+    let text = std::fs::read_to_string(disk.path().join("audit.log")).unwrap();
+    let mut records = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a cut or merged line ({e}): {line:?}"));
+        if v["applied"] == true {
+            records += 1;
+        }
+    }
+    assert_eq!(
+        records, applied,
+        "every change answered applied has its record ({refused} refused):\n{text}"
+    );
 }

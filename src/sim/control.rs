@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -187,7 +187,7 @@ async fn connection(
     let _ = tokio::time::timeout(GRACE, conn).await;
 }
 
-fn refuse(status: StatusCode, reason: String) -> Response {
+fn refuse(status: StatusCode, reason: &str) -> Response {
     (status, axum::Json(json!({ "error": reason }))).into_response()
 }
 
@@ -201,7 +201,7 @@ async fn guard(State(own): State<Own>, req: Request, next: Next) -> Response {
         if !own.origins.iter().any(|o| o.eq_ignore_ascii_case(&text)) {
             return refuse(
                 StatusCode::FORBIDDEN,
-                format!(
+                &format!(
                     "cross-origin request refused: Origin `{text}` is not this control API ({})",
                     own.origins.join(" or ")
                 ),
@@ -227,7 +227,7 @@ async fn guard(State(own): State<Own>, req: Request, next: Next) -> Response {
             );
             return refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
+                &format!(
                     "send `Content-Type: application/json` (got {named}); other bodies are refused so a web page cannot change faults"
                 ),
             );
@@ -267,7 +267,11 @@ async fn list(State(shared): State<Shared>) -> impl IntoResponse {
     axum::Json(faults)
 }
 
-async fn inject(State(shared): State<Shared>, body: Bytes) -> Response {
+async fn inject(
+    State(shared): State<Shared>,
+    Extension(Peer(peer)): Extension<Peer>,
+    body: Bytes,
+) -> Response {
     let req: Injection = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -300,6 +304,7 @@ async fn inject(State(shared): State<Shared>, body: Bytes) -> Response {
     }
     match shared.state.apply(&req.target, &action, duration) {
         Ok(applied) => {
+            tracing::info!(source = %format!("control API {peer}"), "fault set: {applied}");
             shared.emit(format!("control: {applied}"));
             axum::Json(json!({ "applied": applied })).into_response()
         }
@@ -309,6 +314,7 @@ async fn inject(State(shared): State<Shared>, body: Bytes) -> Response {
 
 async fn clear(
     State(shared): State<Shared>,
+    Extension(Peer(peer)): Extension<Peer>,
     Path(target): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
@@ -339,6 +345,7 @@ async fn clear(
                 } else {
                     &target
                 };
+                tracing::info!(source = %format!("control API {peer}"), "{who}: cleared{what} ({n})");
                 shared.emit(format!("control: {who}: cleared{what} ({n})"));
             }
             axum::Json(json!({ "cleared": n })).into_response()
@@ -347,9 +354,13 @@ async fn clear(
     }
 }
 
-async fn clear_all(State(shared): State<Shared>) -> Response {
+async fn clear_all(
+    State(shared): State<Shared>,
+    Extension(Peer(peer)): Extension<Peer>,
+) -> Response {
     let n = shared.state.clear_all();
     if n > 0 {
+        tracing::info!(source = %format!("control API {peer}"), "cleared every fault ({n})");
         shared.emit(format!("control: cleared every fault ({n})"));
     }
     axum::Json(json!({ "cleared": n })).into_response()
