@@ -348,7 +348,11 @@ impl Task {
         let result =
             authorize(&identity, &command, self.state.layout()).and_then(|()| self.apply(&command));
         self.answered(&identity, &text, &result);
+        let sim = matches!(command, Command::Sim(_));
         self.audit(identity, text, command, &result);
+        if sim {
+            self.ask_faults();
+        }
         let _ = reply.send(result);
     }
 
