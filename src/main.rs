@@ -466,7 +466,7 @@ async fn run_sim(
     say!("  control   {url}/faults");
     say!("inject a fault:");
     say!(
-        "  curl -X POST {url}/faults -d '{{\"target\":\"{example}\",\"fault\":\"down\",\"for\":\"30s\"}}'"
+        "  curl -X POST {url}/faults -H 'Content-Type: application/json' -d '{{\"target\":\"{example}\",\"fault\":\"down\",\"for\":\"30s\"}}'"
     );
     say!("list, clear one, clear all:");
     say!("  curl {url}/faults");
@@ -768,11 +768,15 @@ fn start_log(data_dir: &Path, logs: &toc::config::venues::LogRotation) -> std::i
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("toc.log");
     let file = toc::runtime::rotate::RotatingFile::open(&path, logs.log_max_bytes, logs.log_keep)?;
+    // Never a word on stderr, the console's terminal: a line that cannot
+    // be written is counted and the count logged once writing works.
+    let file = toc::runtime::rotate::QuietLog::new(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
+        .log_internal_errors(false)
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
     if installed.is_err() {

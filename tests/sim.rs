@@ -639,6 +639,7 @@ async fn control_api_refuses_bad_input_with_a_reason() {
     }
     let resp = client(QUICK)
         .post(format!("http://{}/faults", sim.control_addr()))
+        .header("content-type", "application/json")
         .body("down AAA-ovr-a")
         .send()
         .await
@@ -1024,6 +1025,7 @@ fn sim_binary_serves_until_sigterm() {
     let posted = rt.block_on(async {
         client(QUICK)
             .post(format!("http://{control}/faults"))
+            .header("content-type", "application/json")
             .body(r#"{"target":"AAA-timing","fault":"down","for":"10s"}"#)
             .send()
             .await

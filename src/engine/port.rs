@@ -28,6 +28,14 @@ pub trait FaultInjector: Send + Sync + fmt::Debug {
     /// `None`. Returns how many were cleared, or why not.
     fn clear(&self, target: Option<&str>) -> Result<usize, String>;
 
+    /// What [`FaultInjector::inject`] would say it did, without doing it:
+    /// the engine writes that in the audit log before applying.
+    fn check(&self, spec: &FaultSpec) -> Result<String, String>;
+
+    /// Whether [`FaultInjector::clear`] would take `target`, without
+    /// clearing anything.
+    fn check_clear(&self, target: Option<&str>) -> Result<(), String>;
+
     /// The faults in force now (expired ones left out), so consoles know
     /// what a venue has; none by default.
     fn active(&self) -> Vec<SimFault> {
@@ -59,6 +67,10 @@ pub struct AuditRecord {
     pub outcome: String,
 }
 
+/// Called once a record is durable (`Ok`) or cannot be written (`Err`
+/// with why), from the thread that writes it.
+pub type AuditAck = Box<dyn FnOnce(Result<(), String>) + Send>;
+
 /// Where audit records go. Records are written in the order given and
 /// made durable off the engine task.
 pub trait AuditSink: Send + Sync + fmt::Debug {
@@ -68,6 +80,7 @@ pub trait AuditSink: Send + Sync + fmt::Debug {
     fn health(&self) -> Result<(), String>;
 
     /// Queues one record without waiting. An error means it will not be
-    /// written.
-    fn append(&self, record: AuditRecord) -> Result<(), String>;
+    /// written (and `ack` is dropped uncalled). Otherwise `ack`, when
+    /// given, is called once the record is on disk, or cannot be.
+    fn append(&self, record: AuditRecord, ack: Option<AuditAck>) -> Result<(), String>;
 }

@@ -3,10 +3,11 @@
 //! What it needs of the world (the simulator, the scheduler, the audit
 //! log) it reaches through the [ports](super::port) the wiring plugs in.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -16,7 +17,7 @@ use crate::model::{HostSample, Observation};
 use super::auth::authorize;
 use super::command::{Command, DeviceCommand, Done, Identity, Refusal, Reply, SimCommand};
 use super::handle::{EngineHandle, Link, Request};
-use super::port::{AuditRecord, AuditSink, CheckNow, FaultInjector};
+use super::port::{AuditAck, AuditRecord, AuditSink, CheckNow, FaultInjector};
 use super::snapshot::{Event, EventKind, Snapshot};
 use super::state::State;
 
@@ -119,7 +120,12 @@ impl Engine {
         let (req_tx, req_rx) = mpsc::channel(64);
         let (link_tx, link_rx) = watch::channel(Link::Local);
         let (stop_tx, stop_rx) = watch::channel(false);
+        let (acks_tx, acks_rx) = mpsc::unbounded_channel();
         let task = Task {
+            acks_tx,
+            acks: acks_rx,
+            parked: HashMap::new(),
+            next_ack: 0,
             state,
             config,
             ports,
@@ -193,6 +199,21 @@ struct Task {
     faults_asked: Option<Instant>,
     /// Kept so the link stays `Local` for as long as the engine runs.
     _link: watch::Sender<Link>,
+    /// The audit writer's acks: a change is applied once its record is
+    /// on disk.
+    acks_tx: mpsc::UnboundedSender<(u64, Result<(), String>)>,
+    acks: mpsc::UnboundedReceiver<(u64, Result<(), String>)>,
+    /// Changes waiting for their record to be durable, by ack number.
+    parked: HashMap<u64, Parked>,
+    next_ack: u64,
+}
+
+/// A change whose audit record is being written.
+struct Parked {
+    identity: Identity,
+    text: String,
+    command: Command,
+    reply: oneshot::Sender<Reply>,
 }
 
 impl Task {
@@ -206,6 +227,7 @@ impl Task {
             tokio::select! {
                 biased;
                 _ = self.stop.changed() => break,
+                Some((id, written)) = self.acks.recv() => self.acked(id, written),
                 Some(req) = self.requests.recv() => self.request(req),
                 obs = self.observations.recv(), if observations_open => match obs {
                     Some(obs) => {
@@ -316,54 +338,184 @@ impl Task {
             command,
             reply,
         } = req;
+        if command.changes_state()
+            && let Some(audit) = self.ports.audit.clone()
+        {
+            self.write_ahead(&audit, identity, command, reply);
+            return;
+        }
         let text = command.to_string();
+        let result =
+            authorize(&identity, &command, self.state.layout()).and_then(|()| self.apply(&command));
+        self.answered(&identity, &text, &result);
         let sim = matches!(command, Command::Sim(_));
-        let result = self.decide(&identity, &command);
-        let now = SystemTime::now();
-        match &result {
-            Ok(done) => {
-                tracing::info!(user = %identity.user, role = %identity.role, command = %text, "applied: {done}");
-                self.state
-                    .command_applied(&identity.user, &done.to_string(), now);
+        self.audit(identity, text, command, &result);
+        if sim {
+            self.ask_faults();
+        }
+        let _ = reply.send(result);
+    }
+
+    /// A change, with an audit log: checked, then its record written, and
+    /// applied only once the writer says the record is on disk
+    /// ([`Task::acked`]). The engine goes on meanwhile.
+    fn write_ahead(
+        &mut self,
+        audit: &Arc<dyn AuditSink>,
+        identity: Identity,
+        command: Command,
+        reply: oneshot::Sender<Reply>,
+    ) {
+        let text = command.to_string();
+        let planned =
+            authorize(&identity, &command, self.state.layout()).and_then(|()| self.plan(&command));
+        let outcome = match planned {
+            Ok(outcome) => outcome,
+            Err(why) => {
+                let result = Err(why);
+                self.answered(&identity, &text, &result);
+                self.audit(identity, text, command, &result);
+                let _ = reply.send(result);
+                return;
+            }
+        };
+        let id = self.next_ack;
+        self.next_ack += 1;
+        let acks = self.acks_tx.clone();
+        let ack: AuditAck = Box::new(move |written| {
+            let _ = acks.send((id, written));
+        });
+        let record = AuditRecord {
+            at: SystemTime::now(),
+            identity: identity.clone(),
+            text: text.clone(),
+            command: command.clone(),
+            applied: true,
+            outcome,
+        };
+        match audit.append(record, Some(ack)) {
+            Ok(()) => {
+                self.parked.insert(
+                    id,
+                    Parked {
+                        identity,
+                        text,
+                        command,
+                        reply,
+                    },
+                );
             }
             Err(why) => {
-                tracing::info!(user = %identity.user, role = %identity.role, command = %text, "{why}");
-                self.state.command_refused();
+                let result = Err(Refusal::AuditFailing(why));
+                self.answered(&identity, &text, &result);
+                self.watch_audit();
+                let _ = reply.send(result);
             }
         }
-        if let Some(audit) = &self.ports.audit {
-            let record = AuditRecord {
-                at: now,
-                identity,
-                text,
-                command,
-                applied: result.is_ok(),
-                outcome: match &result {
-                    Ok(done) => done.to_string(),
-                    Err(why) => why.to_string(),
-                },
-            };
-            if let Err(why) = audit.append(record) {
-                tracing::error!("audit record lost: {why}");
-            }
+    }
+
+    /// A parked change's record is on disk (apply it) or cannot be
+    /// written (refuse it: nothing was changed).
+    fn acked(&mut self, id: u64, written: Result<(), String>) {
+        let Some(Parked {
+            identity,
+            text,
+            command,
+            reply,
+        }) = self.parked.remove(&id)
+        else {
+            return;
+        };
+        let result = match written {
+            Ok(()) => self.apply(&command),
+            Err(why) => Err(Refusal::AuditFailing(why)),
+        };
+        self.answered(&identity, &text, &result);
+        if let Err(why) = &result
+            && !matches!(why, Refusal::AuditFailing(_))
+        {
+            // Its record said it would be applied; say it was not.
+            self.audit(identity, text, command.clone(), &result);
         }
-        if sim {
+        if matches!(command, Command::Sim(_)) {
             self.ask_faults();
         }
         self.watch_audit();
         let _ = reply.send(result);
     }
 
-    /// Authorizes, checks that what changes state can be audited, and
-    /// applies.
-    fn decide(&mut self, who: &Identity, command: &Command) -> Reply {
-        authorize(who, command, self.state.layout())?;
-        if command.changes_state()
-            && let Some(audit) = &self.ports.audit
-        {
-            audit.health().map_err(Refusal::AuditFailing)?;
+    /// Logs a command's answer and tells the board.
+    fn answered(&mut self, identity: &Identity, text: &str, result: &Reply) {
+        match result {
+            Ok(done) => {
+                tracing::info!(user = %identity.user, role = %identity.role, command = %text, "applied: {done}");
+                self.state
+                    .command_applied(&identity.user, &done.to_string(), SystemTime::now());
+            }
+            Err(why) => {
+                tracing::info!(user = %identity.user, role = %identity.role, command = %text, "{why}");
+                self.state.command_refused();
+            }
         }
-        self.apply(command)
+    }
+
+    /// Queues a record of what came of a command, waiting for nothing.
+    fn audit(&mut self, identity: Identity, text: String, command: Command, result: &Reply) {
+        if let Some(audit) = &self.ports.audit {
+            let record = AuditRecord {
+                at: SystemTime::now(),
+                identity,
+                text,
+                command,
+                applied: result.is_ok(),
+                outcome: match result {
+                    Ok(done) => done.to_string(),
+                    Err(why) => why.to_string(),
+                },
+            };
+            if let Err(why) = audit.append(record, None) {
+                tracing::error!("audit record lost: {why}");
+            }
+        }
+        self.watch_audit();
+    }
+
+    /// What a change will do, in the words its audit record keeps, or why
+    /// it cannot be done; changes nothing.
+    fn plan(&self, command: &Command) -> Result<String, Refusal> {
+        let layout = self.state.layout();
+        match command {
+            Command::Sim(SimCommand::Fault(spec)) => {
+                let detail = self.faults()?.check(spec).map_err(Refusal::Invalid)?;
+                Ok(Done::FaultSet {
+                    target: spec.target.clone(),
+                    fault: spec.fault.clone(),
+                    duration: spec.duration,
+                    detail,
+                }
+                .to_string())
+            }
+            Command::Sim(SimCommand::Clear { target }) => {
+                self.faults()?
+                    .check_clear(target.as_deref())
+                    .map_err(Refusal::Invalid)?;
+                Ok(target.as_ref().map_or_else(
+                    || "clear every fault".to_owned(),
+                    |t| format!("{t}: clear faults"),
+                ))
+            }
+            Command::Device(DeviceCommand::Maintenance { device, on }) => {
+                if layout.device(device).is_none() {
+                    return Err(Refusal::Invalid(format!("no device called `{device}`")));
+                }
+                Ok(Done::Maintenance {
+                    device: device.clone(),
+                    on: *on,
+                }
+                .to_string())
+            }
+            Command::Device(DeviceCommand::CheckNow { target }) => Ok(format!("{target}: check")),
+        }
     }
 
     fn apply(&mut self, command: &Command) -> Reply {

@@ -1,9 +1,12 @@
 //! The audit log: one JSON line per command, applied or refused, written
 //! and synced to disk on a thread of its own, so the engine never waits
-//! on a disk. When a write or a sync fails, [`FileAudit::health`] says
-//! so and the engine applies nothing that changes state until a later
-//! write succeeds (DESIGN.md: "an audit log of every command that
-//! changes state").
+//! on a disk. Each record can carry an ack, called once the record is
+//! synced or has failed: the engine applies a change only after its
+//! record is durable (DESIGN.md: "an audit log of every command that
+//! changes state"). When a write or a sync fails, [`FileAudit::health`]
+//! says so until a later write succeeds. A record cut short by a full
+//! disk is taken out of the file again ([`RotatingFile`]), so the log
+//! holds whole JSON lines only.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,7 +15,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use super::rotate::RotatingFile;
-use crate::engine::port::{AuditRecord, AuditSink};
+use crate::engine::port::{AuditAck, AuditRecord, AuditSink};
+
+/// A record and who waits for it.
+type Queued = (AuditRecord, Option<AuditAck>);
 
 /// The size at which the audit log rotates, by default.
 pub const AUDIT_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -33,7 +39,7 @@ struct Health {
 /// thread.
 #[derive(Debug)]
 pub struct FileAudit {
-    tx: Mutex<Option<SyncSender<AuditRecord>>>,
+    tx: Mutex<Option<SyncSender<Queued>>>,
     health: Arc<Mutex<Health>>,
     path: PathBuf,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -117,12 +123,12 @@ impl AuditSink for FileAudit {
         }
     }
 
-    fn append(&self, record: AuditRecord) -> Result<(), String> {
+    fn append(&self, record: AuditRecord, ack: Option<AuditAck>) -> Result<(), String> {
         let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(tx) = tx.as_ref() else {
             return Err("the audit writer has stopped".to_owned());
         };
-        tx.try_send(record).map_err(|e| match e {
+        tx.try_send((record, ack)).map_err(|e| match e {
             TrySendError::Full(_) => format!("{QUEUE} audit records are waiting for the disk"),
             TrySendError::Disconnected(_) => "the audit writer has stopped".to_owned(),
         })
@@ -146,38 +152,58 @@ fn line(record: &AuditRecord) -> String {
 
 /// Takes every record waiting, writes each whole (a record is never
 /// split across two files when the log rotates) and syncs once per batch
-/// (group commit); on failure, says so in `health` and tries again with
-/// the next batch.
-fn write_loop(
-    mut file: RotatingFile,
-    path: &Path,
-    rx: &Receiver<AuditRecord>,
-    health: &Mutex<Health>,
-) {
+/// (group commit), then acks each record: `Ok` for those written and
+/// synced, the error for the rest. A failed write stops the batch there
+/// (the records after it are not written, so none is out of order); the
+/// next batch tries again.
+fn write_loop(mut file: RotatingFile, path: &Path, rx: &Receiver<Queued>, health: &Mutex<Health>) {
     let mut lost: u64 = 0;
     while let Ok(first) = rx.recv() {
-        let mut n: u64 = 0;
-        let mut written = Ok(());
-        for record in std::iter::once(first).chain(rx.try_iter()) {
-            n += 1;
-            if written.is_ok() {
-                let mut text = line(&record);
-                text.push('\n');
-                written = file.write_all(text.as_bytes());
-            }
-        }
-        let written = written.and_then(|()| file.sync_data());
-        let mut h = health.lock().unwrap_or_else(PoisonError::into_inner);
-        match written {
-            Ok(()) => {
-                if h.failing.take().is_some() {
-                    tracing::warn!("audit log written again; {lost} record(s) were lost");
+        let batch: Vec<Queued> = std::iter::once(first).chain(rx.try_iter()).collect();
+        let mut good = 0;
+        let mut failed = None;
+        for (record, _) in &batch {
+            let mut text = line(record);
+            text.push('\n');
+            match file.write_all(text.as_bytes()) {
+                Ok(()) => good += 1,
+                Err(e) => {
+                    failed = Some(format!("{}: {e}", path.display()));
+                    break;
                 }
             }
-            Err(e) => {
-                lost += n;
-                tracing::error!("cannot write {}: {e}; {n} record(s) lost", path.display());
-                h.failing = Some(format!("{}: {e}", path.display()));
+        }
+        let synced = if good > 0 {
+            file.sync_data()
+                .map_err(|e| format!("{}: {e}", path.display()))
+        } else {
+            Ok(())
+        };
+        let why = synced.clone().err().or_else(|| failed.clone());
+        {
+            let mut h = health.lock().unwrap_or_else(PoisonError::into_inner);
+            match &why {
+                None => {
+                    if h.failing.take().is_some() {
+                        tracing::warn!("audit log written again; {lost} record(s) were lost");
+                    }
+                }
+                Some(why) => {
+                    let n = batch.len() - if synced.is_ok() { good } else { 0 };
+                    lost += n as u64;
+                    tracing::error!("cannot write {why}; {n} record(s) lost");
+                    h.failing = Some(why.clone());
+                }
+            }
+        }
+        for (i, (_, ack)) in batch.into_iter().enumerate() {
+            let result = if i < good {
+                synced.clone()
+            } else {
+                Err(failed.clone().unwrap_or_else(|| "not written".to_owned()))
+            };
+            if let Some(ack) = ack {
+                ack(result);
             }
         }
     }
@@ -210,7 +236,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let audit = FileAudit::open(dir.path()).expect("open");
         for n in 0..100 {
-            audit.append(record(n)).expect("queued");
+            audit.append(record(n), None).expect("queued");
         }
         audit.close();
         let text = std::fs::read_to_string(dir.path().join("audit.log")).expect("read");
@@ -233,7 +259,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let audit = FileAudit::open_rotated(dir.path(), 2_000, 3).expect("open");
         for n in 0..60 {
-            audit.append(record(n)).expect("queued");
+            audit.append(record(n), None).expect("queued");
         }
         audit.close();
         let mut seen = Vec::new();
@@ -269,9 +295,15 @@ mod tests {
         let h = Arc::clone(&health);
         let file = RotatingFile::open(full, u64::MAX, 0).expect("/dev/full");
         let t = std::thread::spawn(move || write_loop(file, full, &rx, &h));
-        tx.send(record(1)).expect("send");
+        let (ack_tx, ack_rx) = std::sync::mpsc::channel();
+        let ack: AuditAck = Box::new(move |r| {
+            let _ = ack_tx.send(r);
+        });
+        tx.send((record(1), Some(ack))).expect("send");
         drop(tx);
         t.join().expect("writer");
+        let acked = ack_rx.recv().expect("acked");
+        assert!(acked.is_err_and(|w| w.contains("/dev/full")));
         let failing = health.lock().expect("lock").failing.clone();
         assert!(
             failing.as_deref().is_some_and(|w| w.contains("/dev/full")),

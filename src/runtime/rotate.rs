@@ -12,11 +12,18 @@
 //! Rotation errors (a rename refused, a file that cannot be reopened) are
 //! returned by the `write` that needed the rotation, and that record is not
 //! written; the next write tries again.
+//!
+//! A write cut short (a full disk takes part of a record) is undone: the
+//! file is truncated back to where that record began, so the next record
+//! never continues a cut line. Should the truncation fail too, the next
+//! write tries it again, and failing that starts on a fresh line.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An append-only file that rotates by size, keeping `keep` old files.
 #[derive(Debug)]
@@ -29,6 +36,9 @@ pub struct RotatingFile {
     file: Option<File>,
     /// Bytes in `path` now (counted from its size on open).
     len: u64,
+    /// Where a record cut by a failed write began, while the cut part is
+    /// still in the file.
+    cut: Option<u64>,
 }
 
 impl RotatingFile {
@@ -43,6 +53,7 @@ impl RotatingFile {
             keep,
             file: Some(file),
             len,
+            cut: None,
         })
     }
 
@@ -74,6 +85,28 @@ impl RotatingFile {
             // Closed by a rotation, which synced it first.
             None => Ok(()),
         }
+    }
+
+    /// Takes a cut record out of the file (truncates back to where it
+    /// began). Returns true when the file still ends in a cut record
+    /// (the truncation failed), so the next record must start a new line.
+    fn mend(&mut self) -> bool {
+        let (Some(start), Some(file)) = (self.cut, self.file.as_ref()) else {
+            return false;
+        };
+        if file.set_len(start).is_ok() {
+            self.len = start;
+            self.cut = None;
+            return false;
+        }
+        if let Ok(m) = file.metadata() {
+            self.len = m.len();
+            if m.len() == start {
+                self.cut = None;
+                return false;
+            }
+        }
+        true
     }
 
     /// Closes the current file and shifts the old ones up. On error the
@@ -109,27 +142,37 @@ impl Write for RotatingFile {
             let (f, len) = open_append(&self.path)?;
             self.file = Some(f);
             self.len = len;
+            self.cut = None;
         }
+        let fresh_line = self.mend();
         if self.len > 0 && self.len.saturating_add(n) > self.max_bytes {
             self.rotate()?;
             let (f, len) = open_append(&self.path)?;
             self.file = Some(f);
             self.len = len;
+            self.cut = None;
         }
         let Some(file) = self.file.as_mut() else {
             return Err(io::Error::other("rotating file not open"));
         };
+        let start = self.len;
         // The whole buffer or an error: a record is never split by us.
-        match file.write_all(buf) {
+        let newline = fresh_line && self.cut.is_some();
+        let written = if newline {
+            file.write_all(b"\n").and_then(|()| file.write_all(buf))
+        } else {
+            file.write_all(buf)
+        };
+        match written {
             Ok(()) => {
-                self.len = self.len.saturating_add(n);
+                self.len = start.saturating_add(n).saturating_add(u64::from(newline));
+                self.cut = None;
                 Ok(buf.len())
             }
             Err(e) => {
-                // Part may have gone in; count what is really there.
-                if let Ok(m) = file.metadata() {
-                    self.len = m.len();
-                }
+                // Part may have gone in: take it out again.
+                self.cut = Some(self.cut.unwrap_or(start));
+                self.mend();
                 Err(e)
             }
         }
@@ -140,6 +183,58 @@ impl Write for RotatingFile {
             Some(f) => f.flush(),
             None => Ok(()),
         }
+    }
+}
+
+/// `toc.log` as tracing writes it: a write never fails, so the log
+/// writer has nothing to report on stderr, which is the terminal the
+/// console draws on. Lines that cannot be written (a full disk) are
+/// counted; when writing works again, one line says how many were lost.
+#[derive(Debug)]
+pub struct QuietLog {
+    file: RotatingFile,
+    lost: Arc<AtomicU64>,
+    told: u64,
+}
+
+impl QuietLog {
+    /// Writes to `file`, swallowing its errors.
+    pub fn new(file: RotatingFile) -> QuietLog {
+        QuietLog {
+            file,
+            lost: Arc::new(AtomicU64::new(0)),
+            told: 0,
+        }
+    }
+
+    /// Lines lost so far (shared: it keeps counting after the writer is
+    /// handed to tracing).
+    pub fn lost(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.lost)
+    }
+}
+
+impl Write for QuietLog {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let lost = self.lost.load(Ordering::Relaxed);
+        if lost > self.told {
+            let note = format!(
+                "toc.log: {} line(s) lost: the log could not be written\n",
+                lost - self.told
+            );
+            if self.file.write_all(note.as_bytes()).is_ok() {
+                self.told = lost;
+            }
+        }
+        if self.file.write_all(buf).is_err() {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = self.file.flush();
+        Ok(())
     }
 }
 
@@ -343,5 +438,36 @@ mod tests {
         assert_eq!(read(&path), "record\n");
         assert_eq!(f.path(), path);
         assert!(!f.is_empty());
+    }
+
+    #[test]
+    fn the_quiet_log_swallows_and_counts_its_errors_then_says_how_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("toc.log");
+        let mut log = QuietLog::new(RotatingFile::open(&path, 1 << 20, 2).unwrap());
+        let lost = log.lost();
+        log.write_all(b"one\n").unwrap();
+        // `/dev/full` in its place: every write fails, none is reported.
+        log.file = RotatingFile::open("/dev/full", u64::MAX, 0).unwrap();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(log))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..3 {
+                tracing::info!("lost");
+            }
+        });
+        assert_eq!(lost.load(Ordering::Relaxed), 3);
+        let mut log = QuietLog {
+            file: RotatingFile::open(&path, 1 << 20, 2).unwrap(),
+            lost,
+            told: 0,
+        };
+        log.write_all(b"two\n").unwrap();
+        assert_eq!(
+            read(&path),
+            "one\ntoc.log: 3 line(s) lost: the log could not be written\ntwo\n"
+        );
     }
 }

@@ -14,17 +14,24 @@
 //! Bad input gets a 400 with `{"error":"<reason>"}`.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::faults::{ACTION_KINDS, Action, BIG_BANG, EVERYTHING};
 use super::{Shared, stopped};
@@ -70,9 +77,51 @@ fn bad(reason: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// Serves the control API on `listener` until the simulator stops.
+/// At most this many control API connections at once; one more is
+/// answered 503 and closed, so idle clients cannot use up the process's
+/// file descriptors (and with them the simulated devices' endpoints).
+pub const MAX_CONNECTIONS: usize = 256;
+/// A client has this long to send a request's headers, and a keep-alive
+/// connection is closed after this long without a new request.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection is closed after this long whatever it does (after the
+/// request in flight, given [`GRACE`] to finish).
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+/// How long a request in flight may take to finish when its connection is
+/// closing (lifetime over, or the simulator stopping).
+const GRACE: Duration = Duration::from_secs(5);
+
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 68\r\nconnection: close\r\n\r\n{\"error\":\"too many connections to the control API; try again later\"}";
+
+/// The origins a browser would name for a page served by this API itself;
+/// any other `Origin` is refused.
+#[derive(Debug, Clone)]
+struct Own {
+    origins: Arc<[String]>,
+}
+
+impl Own {
+    fn new(addr: Option<SocketAddr>) -> Own {
+        let origins = addr.map_or_else(Vec::new, |a| {
+            let port = a.port();
+            vec![format!("http://{a}"), format!("http://localhost:{port}")]
+        });
+        Own {
+            origins: origins.into(),
+        }
+    }
+}
+
+/// Where a request came from, for the audit and the event feed.
+#[derive(Debug, Clone, Copy)]
+struct Peer(SocketAddr);
+
+/// Serves the control API on `listener` until the simulator stops: at most
+/// [`MAX_CONNECTIONS`] at once, headers within [`HEADER_TIMEOUT`], no
+/// connection older than [`CONNECTION_LIFETIME`].
 pub(crate) async fn serve(listener: TcpListener, shared: Shared) {
     let stop = shared.stop.clone();
+    let own = Own::new(listener.local_addr().ok());
     let app = Router::new()
         .route("/", get(index))
         .route("/faults", get(list).post(inject).delete(clear_all))
@@ -83,13 +132,108 @@ pub(crate) async fn serve(listener: TcpListener, shared: Shared) {
                 axum::Json(json!({ "error": "no such endpoint; GET / lists them" })),
             )
         })
+        .layer(middleware::from_fn_with_state(own, guard))
         .with_state(shared);
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(stopped(stop))
-        .await
-    {
-        tracing::warn!("simulator control API stopped: {e}");
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let done = stopped(stop.clone());
+    tokio::pin!(done);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut done => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors or similar: do not spin.
+                    tracing::warn!("simulator control API: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            // One try, never a wait: the answer fits any socket buffer.
+            let _ = stream.try_write(BUSY);
+            continue;
+        };
+        tokio::spawn(connection(stream, peer, app.clone(), stop.clone(), slot));
     }
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    stop: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(Peer(peer));
+        let mut app = app.clone();
+        async move { tower_service::Service::call(&mut app, req).await }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(64 * 1024);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = stopped(stop) => {}
+        () = tokio::time::sleep(CONNECTION_LIFETIME) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(GRACE, conn).await;
+}
+
+fn refuse(status: StatusCode, reason: &str) -> Response {
+    (status, axum::Json(json!({ "error": reason }))).into_response()
+}
+
+/// Refuses what a web page in the operator's browser could send: any
+/// request from a foreign `Origin`, and a state-changing request whose
+/// body is not JSON (a cross-site form or `text/plain` POST needs no
+/// preflight; a JSON one does, and gets no CORS permission here).
+async fn guard(State(own): State<Own>, req: Request, next: Next) -> Response {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let text = String::from_utf8_lossy(origin.as_bytes());
+        if !own.origins.iter().any(|o| o.eq_ignore_ascii_case(&text)) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "cross-origin request refused: Origin `{text}` is not this control API ({})",
+                    own.origins.join(" or ")
+                ),
+            );
+        }
+    }
+    let method = req.method();
+    if *method != Method::GET && *method != Method::HEAD {
+        let kind = req.headers().get(header::CONTENT_TYPE);
+        let json = kind.is_some_and(|k| {
+            let k = String::from_utf8_lossy(k.as_bytes());
+            k.split(';')
+                .next()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case("application/json"))
+        });
+        // A DELETE carries no body, and no browser sends one cross-site
+        // without a preflight: it may come without a type.
+        let bodiless = *method == Method::DELETE && kind.is_none();
+        if !json && !bodiless {
+            let named = kind.map_or_else(
+                || "none".to_owned(),
+                |k| format!("`{}`", String::from_utf8_lossy(k.as_bytes())),
+            );
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &format!(
+                    "send `Content-Type: application/json` (got {named}); other bodies are refused so a web page cannot change faults"
+                ),
+            );
+        }
+    }
+    next.run(req).await
 }
 
 async fn index() -> impl IntoResponse {
@@ -123,7 +267,11 @@ async fn list(State(shared): State<Shared>) -> impl IntoResponse {
     axum::Json(faults)
 }
 
-async fn inject(State(shared): State<Shared>, body: Bytes) -> Response {
+async fn inject(
+    State(shared): State<Shared>,
+    Extension(Peer(peer)): Extension<Peer>,
+    body: Bytes,
+) -> Response {
     let req: Injection = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -156,6 +304,7 @@ async fn inject(State(shared): State<Shared>, body: Bytes) -> Response {
     }
     match shared.state.apply(&req.target, &action, duration) {
         Ok(applied) => {
+            tracing::info!(source = %format!("control API {peer}"), "fault set: {applied}");
             shared.emit(format!("control: {applied}"));
             axum::Json(json!({ "applied": applied })).into_response()
         }
@@ -165,6 +314,7 @@ async fn inject(State(shared): State<Shared>, body: Bytes) -> Response {
 
 async fn clear(
     State(shared): State<Shared>,
+    Extension(Peer(peer)): Extension<Peer>,
     Path(target): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
@@ -195,6 +345,7 @@ async fn clear(
                 } else {
                     &target
                 };
+                tracing::info!(source = %format!("control API {peer}"), "{who}: cleared{what} ({n})");
                 shared.emit(format!("control: {who}: cleared{what} ({n})"));
             }
             axum::Json(json!({ "cleared": n })).into_response()
@@ -203,9 +354,13 @@ async fn clear(
     }
 }
 
-async fn clear_all(State(shared): State<Shared>) -> Response {
+async fn clear_all(
+    State(shared): State<Shared>,
+    Extension(Peer(peer)): Extension<Peer>,
+) -> Response {
     let n = shared.state.clear_all();
     if n > 0 {
+        tracing::info!(source = %format!("control API {peer}"), "cleared every fault ({n})");
         shared.emit(format!("control: cleared every fault ({n})"));
     }
     axum::Json(json!({ "cleared": n })).into_response()

@@ -626,6 +626,30 @@ impl FaultInjector for SimState {
         )
     }
 
+    fn check(&self, spec: &FaultSpec) -> Result<String, String> {
+        let action = Action::from(spec.fault.clone());
+        check_target(
+            &spec.target,
+            &action,
+            self.device_index(&spec.target).is_some(),
+            self.venue_index(&spec.target).is_some(),
+        )?;
+        Ok(describe(&spec.target, &action, spec.duration))
+    }
+
+    fn check_clear(&self, target: Option<&str>) -> Result<(), String> {
+        match target {
+            Some(t)
+                if self.device_index(t).is_none()
+                    && self.venue_index(t).is_none()
+                    && t != EVERYTHING =>
+            {
+                Err(UnknownTarget(t.to_owned()).to_string())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A venue code clears the venue's uplink and every fault of its
     /// devices.
     fn clear(&self, target: Option<&str>) -> Result<usize, String> {
