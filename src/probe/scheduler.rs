@@ -648,7 +648,14 @@ mod tests {
         let ms = Duration::from_millis;
         let step = ms(20);
         // (offset of due from epoch, offset of the grid point)
-        for (due, want) in [(0, 0), (1, 20), (19, 20), (20, 20), (21, 40), (5_003, 5_020)] {
+        for (due, want) in [
+            (0, 0),
+            (1, 20),
+            (19, 20),
+            (20, 20),
+            (21, 40),
+            (5_003, 5_020),
+        ] {
             assert_eq!(
                 on_grid(epoch, epoch + ms(due), step),
                 epoch + ms(want),

@@ -90,6 +90,9 @@ pub struct SnmpProbe {
     retries: u32,
     credentials: Credentials,
     uptimes: Mutex<HashMap<String, Seen>>,
+    /// Rows each device's interface table had at its last walk: the next
+    /// walk asks for about that many.
+    rows: Mutex<HashMap<String, usize>>,
 }
 
 /// Where a device's credentials come from.
@@ -155,6 +158,7 @@ impl SnmpProbe {
             retries,
             credentials,
             uptimes: Mutex::new(HashMap::new()),
+            rows: Mutex::new(HashMap::new()),
         }
     }
 
@@ -199,6 +203,7 @@ impl SnmpProbe {
     /// client's notes.
     async fn read(
         &self,
+        device: &str,
         target: &Target,
         checks: &Checks,
     ) -> Result<(Facts, Duration, Vec<String>), SnmpError> {
@@ -246,7 +251,27 @@ impl SnmpProbe {
         if checks.cpu_threshold.is_some() {
             columns.push(Oid::new(HR_PROCESSOR_LOAD));
         }
-        let table = match self.client.walk_columns(target, &columns, MAX_ROWS).await {
+        let rows = |m: &Mutex<HashMap<String, usize>>| {
+            m.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(device)
+                .copied()
+        };
+        let expect = rows(&self.rows);
+        let walked = self
+            .client
+            .walk_columns_expecting(target, &columns, MAX_ROWS, expect)
+            .await;
+        if let Ok(walk) = &walked {
+            let read = walk.columns.iter().map(Vec::len).max().unwrap_or(0);
+            if expect != Some(read) {
+                self.rows
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(device.to_owned(), read);
+            }
+        }
+        let table = match walked {
             Ok(walk) => {
                 notes.extend(walk.notes);
                 let mut table = Table::from_columns(walk.columns);
@@ -286,7 +311,7 @@ impl Probe for SnmpProbe {
             timeout: device.timeout,
             retries: self.retries,
         };
-        let read = self.read(&target, &device.checks).await;
+        let read = self.read(&device.id, &target, &device.checks).await;
         let (facts, latency, mut notes) = match read {
             Ok(r) => r,
             Err(e) => return Outcome::new(error_verdict(&e)),

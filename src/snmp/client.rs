@@ -464,6 +464,22 @@ impl Client {
         columns: &[Oid],
         max_rows: usize,
     ) -> Result<Walk, SnmpError> {
+        self.walk_columns_expecting(target, columns, max_rows, None)
+            .await
+    }
+
+    /// [`Client::walk_columns`] of a table expected to have about
+    /// `expect_rows` rows (what the last walk of it read): each request
+    /// asks for one row more than that, so a table that did not change is
+    /// read in one request without asking for rows past its end (a
+    /// 4-interface switch: 20 varbinds instead of 48).
+    pub async fn walk_columns_expecting(
+        &self,
+        target: &Target,
+        columns: &[Oid],
+        max_rows: usize,
+        expect_rows: Option<usize>,
+    ) -> Result<Walk, SnmpError> {
         let mut walk = Walk {
             columns: vec![Vec::new(); columns.len()],
             latency: Duration::ZERO,
@@ -473,7 +489,9 @@ impl Client {
         let mut cursor: Vec<Oid> = columns.to_vec();
         let mut open: Vec<bool> = vec![true; columns.len()];
         // Max-repetitions as the agent allows: lowered on tooBig, 0 = GETNEXT.
-        let mut reps = i32::try_from((48 / columns.len().max(1)).max(1)).unwrap_or(8);
+        let most = (48 / columns.len().max(1)).max(1);
+        let wanted = expect_rows.map_or(most, |n| n.saturating_add(1).clamp(1, most));
+        let mut reps = i32::try_from(wanted).unwrap_or(8);
         while open.iter().any(|o| *o) {
             if walk.columns.iter().map(Vec::len).max().unwrap_or(0) >= max_rows {
                 walk.cut = Some(format!("stopped at {max_rows} rows, the most toc reads"));
