@@ -12,6 +12,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "support/proc.rs"]
+mod proc_stat;
+
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     if !tmux_installed() {
@@ -114,10 +117,10 @@ fn measure(
         std::thread::sleep(Duration::from_millis(250));
     }
     std::thread::sleep(settle);
-    let cpu0 = cpu_seconds(pid)?;
+    let cpu0 = proc_stat::cpu(Some(pid)).ok_or("toc is gone")?;
     let w0 = Instant::now();
     std::thread::sleep(window);
-    let cpu = cpu_seconds(pid)? - cpu0;
+    let cpu = proc_stat::cpu(Some(pid)).ok_or("toc is gone")? - cpu0;
     let secs = w0.elapsed().as_secs_f64();
     let (hwm, rss) = memory_kib(pid)?;
     println!(
@@ -130,24 +133,6 @@ fn measure(
         rss as f64 / 1024.0
     );
     Ok(())
-}
-
-fn cpu_seconds(pid: u32) -> Result<f64, String> {
-    let stat = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat"))
-        .map_err(|e| format!("toc is gone: {e}"))?;
-    let after = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or("bad /proc stat")?;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15; `after` starts at field 3.
-    Ok((ticks(11) + ticks(12)) / 100.0)
 }
 
 fn memory_kib(pid: u32) -> Result<(u64, u64), String> {

@@ -30,6 +30,10 @@ use toc::runtime::{Live, Tuning};
 use toc::sim::agent;
 use toc::sim::faults::{Fault, SimState};
 
+#[path = "support/proc.rs"]
+mod proc_stat;
+use proc_stat::cpu_seconds;
+
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// Agent sockets the live devices are spread over, as at a Games.
@@ -269,7 +273,7 @@ fn bench_all_silent(size: &Size, budget: usize) -> Res<bool> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let cpu0 = cpu_seconds();
+    let cpu0 = cpu_seconds(None);
     let met = rt.block_on(async {
         let t0 = Instant::now();
         let live = Live::run(inv, Tuning::default())?;
@@ -299,25 +303,7 @@ fn bench_all_silent(size: &Size, budget: usize) -> Res<bool> {
         );
         Ok::<bool, Box<dyn std::error::Error>>(ok)
     })?;
-    println!("  process CPU {:.1} s", cpu_seconds() - cpu0);
+    println!("  process CPU {:.1} s", cpu_seconds(None) - cpu0);
     drop(silent);
     Ok(met)
-}
-
-/// CPU seconds (user + system) of this process, from /proc.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    let Some((_, after)) = stat.rsplit_once(')') else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }

@@ -32,6 +32,10 @@ use toc::sim::agent;
 use toc::sim::faults::SimState;
 use toc::snmp::client::Client;
 
+#[path = "support/proc.rs"]
+mod proc_stat;
+use proc_stat::cpu_seconds;
+
 /// Venues (agent ports) the devices are spread over, as at a Games.
 const VENUES: usize = 49;
 
@@ -275,35 +279,6 @@ fn bench(n: usize, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
     let _ = child.kill();
     let _ = child.wait();
     result
-}
-
-/// CPU seconds (user + system) of this process or of `pid`, from /proc.
-fn cpu_seconds(pid: Option<u32>) -> f64 {
-    let path = pid.map_or_else(
-        || "/proc/self/stat".to_owned(),
-        |p| format!("/proc/{p}/stat"),
-    );
-    let Ok(stat) = std::fs::read_to_string(path) else {
-        return 0.0;
-    };
-    // Fields after the command name, which is in parentheses.
-    let Some(after) = stat.rsplit_once(')').map(|(_, a)| a) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
-    (ticks(11) + ticks(12)) / clock_ticks()
-}
-
-fn clock_ticks() -> f64 {
-    // sysconf(_SC_CLK_TCK) is 100 on every Linux this runs on.
-    100.0
 }
 
 fn peak_rss_kib() -> u64 {

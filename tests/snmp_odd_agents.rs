@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use toc::snmp::client::{Client, Security, SnmpError, Target};
+use toc::snmp::client::{Client, Security, SnmpError, Target, Walk};
 use toc::snmp::pdu::{CommunityMessage, Message, Oid, Pdu, PduType, Value, error_status};
 
 const SYS_UPTIME: &str = "1.3.6.1.2.1.1.3.0";
@@ -104,6 +104,18 @@ fn target(addr: SocketAddr, timeout: Duration, retries: u32) -> Target {
 
 fn client() -> Client {
     Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2).unwrap()
+}
+
+/// ifDescr walked from `a` as the probe walks it (2 s, no retry, up to
+/// 4096 rows).
+async fn walk_descr(a: &Agent) -> Result<Walk, SnmpError> {
+    client()
+        .walk_columns(
+            &target(a.addr, Duration::from_secs(2), 0),
+            &[oid(IF_DESCR)],
+            4096,
+        )
+        .await
 }
 
 // ---------------------------------------------------------------------------
@@ -331,14 +343,7 @@ async fn too_big_bulk_goes_down_to_getnext() {
         }
     })
     .await;
-    let w = client()
-        .walk_columns(
-            &target(a.addr, Duration::from_secs(2), 0),
-            &[oid(IF_DESCR)],
-            4096,
-        )
-        .await
-        .expect("walked with GETNEXT");
+    let w = walk_descr(&a).await.expect("walked with GETNEXT");
     assert_eq!(w.columns[0].len(), 3);
     assert!(
         w.notes.iter().any(|n| n.contains("GETNEXT")),
@@ -351,14 +356,7 @@ async fn too_big_bulk_goes_down_to_getnext() {
 #[tokio::test]
 async fn too_big_even_for_getnext_fails_clearly() {
     let a = agent(table(3, 0)).await;
-    let e = client()
-        .walk_columns(
-            &target(a.addr, Duration::from_secs(2), 0),
-            &[oid(IF_DESCR)],
-            4096,
-        )
-        .await
-        .expect_err("nothing fits");
+    let e = walk_descr(&a).await.expect_err("nothing fits");
     assert!(
         e.to_string()
             .contains("tooBig even to a GETNEXT of one row"),
@@ -371,14 +369,7 @@ async fn too_big_even_for_getnext_fails_clearly() {
 #[tokio::test]
 async fn an_endless_table_is_cut_and_says_so() {
     let a = agent(table(u32::MAX, 48)).await;
-    let w = client()
-        .walk_columns(
-            &target(a.addr, Duration::from_secs(2), 0),
-            &[oid(IF_DESCR)],
-            4096,
-        )
-        .await
-        .expect("walked");
+    let w = walk_descr(&a).await.expect("walked");
     assert!(w.columns[0].len() >= 4096, "{}", w.columns[0].len());
     assert_eq!(
         w.cut.as_deref(),
@@ -398,14 +389,7 @@ async fn an_empty_walk_answer_cuts_the_walk() {
         }
     })
     .await;
-    let w = client()
-        .walk_columns(
-            &target(a.addr, Duration::from_secs(2), 0),
-            &[oid(IF_DESCR)],
-            4096,
-        )
-        .await
-        .expect("walked");
+    let w = walk_descr(&a).await.expect("walked");
     assert_eq!(w.columns[0].len(), 48);
     assert!(
         w.cut.as_deref().is_some_and(|c| c.contains("no varbinds")),

@@ -85,6 +85,12 @@ pub struct Snmpd {
 /// The UDP port process `pid` has bound on 127.0.0.1, from `/proc`: its
 /// socket inodes, looked up in `/proc/net/udp`.
 fn udp_port_of(pid: u32) -> Option<u16> {
+    bound_udp_port(pid, "/proc/net/udp", "0100007F")
+}
+
+/// The UDP port process `pid` has bound on `hex_ip` (as the kernel prints
+/// addresses in `table`), from its socket inodes in `/proc/PID/fd`.
+fn bound_udp_port(pid: u32, table: &str, hex_ip: &str) -> Option<u16> {
     let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .ok()?
         .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
@@ -93,7 +99,7 @@ fn udp_port_of(pid: u32) -> Option<u16> {
             Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
         })
         .collect();
-    let table = std::fs::read_to_string("/proc/net/udp").ok()?;
+    let table = std::fs::read_to_string(table).ok()?;
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (local, inode) = (fields.get(1)?, fields.get(9)?);
@@ -101,7 +107,7 @@ fn udp_port_of(pid: u32) -> Option<u16> {
             return None;
         }
         let (ip, port) = local.split_once(':')?;
-        if ip == "0100007F" {
+        if ip == hex_ip {
             u16::from_str_radix(port, 16).ok()
         } else {
             None
@@ -251,29 +257,8 @@ pub fn tcp_black_hole() -> (SocketAddr, impl Sized) {
 /// The UDP port process `pid` has bound on `::1`, from `/proc/net/udp6`
 /// (as [`udp_port_of`] does for 127.0.0.1).
 fn udp6_port_of(pid: u32) -> Option<u16> {
-    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .ok()?
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter_map(|l| {
-            let l = l.to_str()?;
-            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
-        })
-        .collect();
-    let table = std::fs::read_to_string("/proc/net/udp6").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (local, inode) = (fields.get(1)?, fields.get(9)?);
-        if !inodes.iter().any(|i| i == inode) {
-            return None;
-        }
-        let (ip, port) = local.split_once(':')?;
-        // ::1 as the kernel prints it: four host-order 32-bit words.
-        if ip == "00000000000000000000000001000000" {
-            u16::from_str_radix(port, 16).ok()
-        } else {
-            None
-        }
-    })
+    // ::1 as the kernel prints it: four host-order 32-bit words.
+    bound_udp_port(pid, "/proc/net/udp6", "00000000000000000000000001000000")
 }
 
 /// Whether this host has an IPv6 loopback to test on.
