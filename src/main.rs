@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 use toc::config::{self, Diagnostic, Inventory, Severity};
 use toc::model::{printable, redact_urls};
 use toc::probe::oneshot;
-use toc::runtime::console::Ended;
 use toc::runtime::audit::FileAudit;
+use toc::runtime::console::Ended;
 use toc::sim::{Scenario, SimOptions};
 
 /// toc: the Technology Operations Center console.
