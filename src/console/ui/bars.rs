@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use super::text::{self, fit, put};
 use crate::console::app::{App, InputKind, MessageKind, wall_order};
 use crate::console::keymap::{self, Action, Binding};
+use crate::console::theme::Theme;
 use crate::engine::{Link, Snapshot};
 use crate::model::Status;
 
@@ -41,6 +42,23 @@ fn counts(app: &App, label: &str, items: &[(usize, Status)]) -> Vec<Span<'static
 /// snapshot's age when it is stale. The first of several levels of
 /// detail that fits the width is drawn.
 #[allow(clippy::too_many_lines)]
+/// The banner shown while the audit log cannot be written: one line, red
+/// (reversed without colour), with a glyph and the words, then why.
+pub(crate) fn audit_banner(buf: &mut Buffer, area: Rect, theme: Theme, why: &str) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let style = theme.alert();
+    let line = format!(" ! AUDIT LOG CANNOT BE WRITTEN: changes are refused ({why})");
+    text::fill(buf, area, 0, style);
+    put(
+        buf,
+        area,
+        0,
+        &Line::from(Span::styled(fit(&line, usize::from(area.width)), style)),
+    );
+}
+
 pub(crate) fn status_bar(
     buf: &mut Buffer,
     area: Rect,
