@@ -247,6 +247,33 @@ async fn what_cannot_be_recorded_is_not_done() {
     sim.shutdown().await;
 }
 
+/// A real `audit.log` that cannot be written (a link to `/dev/full`):
+/// runs everywhere, where the tmpfs test below needs root.
+#[tokio::test]
+async fn an_audit_log_on_a_full_device_refuses_control_api_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/full", dir.path().join("audit.log")).unwrap();
+    let audit = Arc::new(FileAudit::open(dir.path()).unwrap());
+    let sim = start(audit.clone(), None).await;
+    let (_, status, body) = call(
+        sim.control_addr(),
+        "POST",
+        "/faults",
+        Some(r#"{"target":"STA-core","fault":"down"}"#),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    let why = body["error"].as_str().unwrap();
+    assert!(
+        why.starts_with("refused: the audit log cannot be written (")
+            && why.contains("audit.log")
+            && why.ends_with("nothing was changed"),
+        "{why}"
+    );
+    assert!(sim.state().active(Instant::now()).is_empty());
+    sim.shutdown().await;
+}
+
 /// A 64 KB tmpfs, unmounted on drop; `None` where `mount` is refused
 /// (a failure with `TOC_REQUIRE_PEERS` set).
 struct SmallDisk(TempDir);
