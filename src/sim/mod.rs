@@ -612,20 +612,20 @@ pub fn remap(inventory: &Inventory, map: &BTreeMap<SocketAddr, SocketAddr>) -> I
     out
 }
 
-/// Starts the simulator for every loopback device of `inventory`.
-///
-/// Every address is bound before anything is served, so a busy port fails
-/// the start cleanly, naming the address and the devices that need it.
-pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<SimHandle, SimError> {
-    if !options.control.ip().is_loopback() {
-        return Err(SimError::ControlNotLoopback(options.control));
-    }
-    let started = Instant::now();
-    let state = Arc::new(SimState::new(&inventory));
-    if let Some(scenario) = &options.scenario
-        && let Some(at) = scenario.big_bang
-        && let Some(audit) = &options.audit
-    {
+/// Silences every device until a scenario's big bang, once that is
+/// recorded in the audit log (when there is one).
+async fn big_bang(
+    options: &SimOptions,
+    state: &SimState,
+    started: Instant,
+) -> Result<(), SimError> {
+    let Some(scenario) = &options.scenario else {
+        return Ok(());
+    };
+    let Some(at) = scenario.big_bang else {
+        return Ok(());
+    };
+    if let Some(audit) = &options.audit {
         let source = format!("scenario {}", scenario.file);
         let planned = format!(
             "every device silent until {}",
@@ -638,11 +638,23 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
         .await
         .map_err(SimError::Audit)?;
     }
-    if let Some(at) = options.scenario.as_ref().and_then(|s| s.big_bang) {
-        // `at` is at most 30 days (read by the scenario); checked anyway:
-        // past the clock's end is the same as until cleared.
-        state.silence_all(started.checked_add(at));
+    // `at` is at most 30 days (read by the scenario); checked anyway:
+    // past the clock's end is the same as until cleared.
+    state.silence_all(started.checked_add(at));
+    Ok(())
+}
+
+/// Starts the simulator for every loopback device of `inventory`.
+///
+/// Every address is bound before anything is served, so a busy port fails
+/// the start cleanly, naming the address and the devices that need it.
+pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<SimHandle, SimError> {
+    if !options.control.ip().is_loopback() {
+        return Err(SimError::ControlNotLoopback(options.control));
     }
+    let started = Instant::now();
+    let state = Arc::new(SimState::new(&inventory));
+    big_bang(&options, &state, started).await?;
     let plan = plan(&inventory);
     let bound = bind(&plan, &inventory, options.control, options.ephemeral).await?;
     let control_addr = bound.control.local_addr().unwrap_or(options.control);

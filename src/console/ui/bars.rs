@@ -42,23 +42,6 @@ fn counts(app: &App, label: &str, items: &[(usize, Status)]) -> Vec<Span<'static
 /// snapshot's age when it is stale. The first of several levels of
 /// detail that fits the width is drawn.
 #[allow(clippy::too_many_lines)]
-/// The banner shown while the audit log cannot be written: one line, red
-/// (reversed without colour), with a glyph and the words, then why.
-pub(crate) fn audit_banner(buf: &mut Buffer, area: Rect, theme: Theme, why: &str) {
-    if area.width == 0 || area.height == 0 {
-        return;
-    }
-    let style = theme.alert();
-    let line = format!(" ! AUDIT LOG CANNOT BE WRITTEN: changes are refused ({why})");
-    text::fill(buf, area, 0, style);
-    put(
-        buf,
-        area,
-        0,
-        &Line::from(Span::styled(fit(&line, usize::from(area.width)), style)),
-    );
-}
-
 pub(crate) fn status_bar(
     buf: &mut Buffer,
     area: Rect,
@@ -438,4 +421,21 @@ pub(crate) fn footer(buf: &mut Buffer, area: Rect, app: &App) {
         spans.push(Span::raw(format!(" {}  ", binding.short)));
     }
     put(buf, area, 0, &Line::from(spans));
+}
+
+/// The banner shown while the audit log cannot be written: one line, red
+/// (reversed without colour), with a glyph and the words, then why.
+pub(crate) fn audit_banner(buf: &mut Buffer, area: Rect, theme: Theme, why: &str) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let style = theme.alert();
+    let line = format!(" ! AUDIT LOG CANNOT BE WRITTEN: changes are refused ({why})");
+    text::fill(buf, area, 0, style);
+    put(
+        buf,
+        area,
+        0,
+        &Line::from(Span::styled(fit(&line, usize::from(area.width)), style)),
+    );
 }
