@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use toc::config::{self, Diagnostic, Inventory, Severity};
 use toc::model::{printable, redact_urls};
 use toc::probe::oneshot;
+use toc::runtime::audit::FileAudit;
 use toc::runtime::console::Ended;
 use toc::sim::{Scenario, SimOptions};
 
@@ -59,6 +60,11 @@ enum Command {
         /// the address served in its place.
         #[arg(long)]
         ephemeral: bool,
+        /// Where the audit log (audit.log) goes: every fault set or
+        /// cleared through the control API or the scenario is recorded
+        /// there. The file's `data_dir` by default, as for `toc demo`.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// The whole console on simulated venues, in one process: the venues of
     /// the file are simulated on this machine (on free loopback ports),
@@ -204,7 +210,14 @@ fn command(command: Command) -> ExitCode {
             control,
             scenario,
             ephemeral,
-        } => sim(&file, control, scenario.as_deref(), ephemeral),
+            data_dir,
+        } => sim(
+            &file,
+            control,
+            scenario.as_deref(),
+            ephemeral,
+            data_dir.as_deref(),
+        ),
         Command::Probe(request) => probe(&request),
         Command::Demo {
             file,
@@ -392,6 +405,7 @@ fn sim(
     control: SocketAddr,
     scenario_path: Option<&Path>,
     ephemeral: bool,
+    data_dir: Option<&Path>,
 ) -> ExitCode {
     let inventory = match Inventory::load(file) {
         Ok((inv, warnings)) => {
@@ -415,12 +429,27 @@ fn sim(
             return ExitCode::FAILURE;
         }
     };
+    let dir = data_dir.unwrap_or(&inventory.event.data_dir);
+    let logs = &inventory.event.logs;
+    let audit = match FileAudit::open_rotated(dir, logs.audit_max_bytes, logs.audit_keep) {
+        Ok(a) => Arc::new(a),
+        Err(e) => {
+            tell!(
+                "toc sim: cannot open the audit log in {}: {e}",
+                dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let options = SimOptions {
         control,
         scenario,
         ephemeral,
+        audit: Some(Arc::clone(&audit) as Arc<dyn toc::sim::SimAudit>),
     };
-    runtime.block_on(run_sim(file, inventory, options, scenario_path))
+    let code = runtime.block_on(run_sim(file, inventory, options, scenario_path, &audit));
+    audit.close();
+    code
 }
 
 async fn run_sim(
@@ -428,6 +457,7 @@ async fn run_sim(
     inventory: Arc<Inventory>,
     options: SimOptions,
     scenario_file: Option<&Path>,
+    audit: &FileAudit,
 ) -> ExitCode {
     let plan = options
         .scenario
@@ -471,6 +501,7 @@ async fn run_sim(
         .find(|id| !s.skipped.iter().any(|k| k.device == *id))
         .unwrap_or("DEVICE-ID");
     say!("  control   {url}/faults");
+    say!("  audit     {}", shown(&audit.path().display()));
     say!("inject a fault:");
     say!(
         "  curl -X POST {url}/faults -H 'Content-Type: application/json' -d '{{\"target\":\"{example}\",\"fault\":\"down\",\"for\":\"30s\"}}'"

@@ -37,6 +37,7 @@ fn toc() -> Command {
 struct Sim {
     child: Child,
     url: String,
+    _data: tempfile::TempDir,
 }
 
 impl Drop for Sim {
@@ -47,10 +48,12 @@ impl Drop for Sim {
 }
 
 fn start_sim() -> Sim {
+    let data = tempfile::tempdir().unwrap();
     let mut child = toc()
         .arg("sim")
         .arg(venues())
-        .args(["--control", "127.0.0.1:0", "--ephemeral"])
+        .args(["--control", "127.0.0.1:0", "--ephemeral", "--data-dir"])
+        .arg(data.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -68,7 +71,11 @@ fn start_sim() -> Sim {
     };
     // Keep reading so the simulator never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Sim { child, url }
+    Sim {
+        child,
+        url,
+        _data: data,
+    }
 }
 
 async fn post(url: &str, body: &Value) -> (u16, Value) {
@@ -175,7 +182,9 @@ fn sim_with_scenario(text: &str) -> (std::process::Output, tempfile::TempDir, Pa
     let mut child = toc()
         .arg("sim")
         .arg(venues())
-        .args(["--control", "127.0.0.1:0", "--ephemeral", "--scenario"])
+        .args(["--control", "127.0.0.1:0", "--ephemeral", "--data-dir"])
+        .arg(dir.path())
+        .arg("--scenario")
         .arg(&path)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -234,6 +234,10 @@ pub struct Snapshot {
     /// as last asked of the fault port.
     #[serde(default)]
     pub faults: Arc<Vec<SimFault>>,
+    /// Why the audit log cannot be written, while it cannot (changes are
+    /// refused meanwhile): consoles show a banner. `None` when it works.
+    #[serde(default)]
+    pub audit_failing: Option<String>,
     /// Recent events, oldest first: the last [`TICKER_LEN`] device events
     /// and the last [`TICKER_STORY_LEN`] venue, incident, command and
     /// audit events, merged.

@@ -315,6 +315,7 @@ impl Task {
                         detail: why.clone(),
                     },
                 );
+                self.state.set_audit_failing(Some(why.clone()));
                 self.audit_failing = Some(why);
             }
             (Ok(()), Some(_)) => {
@@ -326,6 +327,7 @@ impl Task {
                         detail: "written again".to_owned(),
                     },
                 );
+                self.state.set_audit_failing(None);
                 self.audit_failing = None;
             }
             _ => {}

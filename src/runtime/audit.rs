@@ -16,9 +16,10 @@ use std::thread::JoinHandle;
 
 use super::rotate::RotatingFile;
 use crate::engine::port::{AuditAck, AuditRecord, AuditSink};
+use crate::sim::{SimAudit, SimChange};
 
-/// A record and who waits for it.
-type Queued = (AuditRecord, Option<AuditAck>);
+/// A record, as its JSON line, and who waits for it.
+type Queued = (String, Option<AuditAck>);
 
 /// The size at which the audit log rotates, by default.
 pub const AUDIT_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -124,21 +125,50 @@ impl AuditSink for FileAudit {
     }
 
     fn append(&self, record: AuditRecord, ack: Option<AuditAck>) -> Result<(), String> {
+        self.queue(line(&record), ack)
+    }
+}
+
+/// The simulator's changes (control API, scenario steps) go in the same
+/// file as the engine's commands.
+impl SimAudit for FileAudit {
+    fn append_change(&self, change: SimChange, ack: Option<AuditAck>) -> Result<(), String> {
+        self.queue(sim_line(&change), ack)
+    }
+}
+
+impl FileAudit {
+    /// Queues one JSON line for the writer, without waiting.
+    fn queue(&self, line: String, ack: Option<AuditAck>) -> Result<(), String> {
         let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(tx) = tx.as_ref() else {
             return Err("the audit writer has stopped".to_owned());
         };
-        tx.try_send((record, ack)).map_err(|e| match e {
+        tx.try_send((line, ack)).map_err(|e| match e {
             TrySendError::Full(_) => format!("{QUEUE} audit records are waiting for the disk"),
             TrySendError::Disconnected(_) => "the audit writer has stopped".to_owned(),
         })
     }
 }
 
-/// One JSON line of a record.
+/// One JSON line of a simulator change: no user (the control API and
+/// scenarios have none), its source instead.
+fn sim_line(change: &SimChange) -> String {
+    serde_json::json!({
+        "at": humantime::format_rfc3339_millis(change.at).to_string(),
+        "source": change.source,
+        "command": change.text,
+        "applied": change.applied,
+        "outcome": change.outcome,
+    })
+    .to_string()
+}
+
+/// One JSON line of a console command.
 fn line(record: &AuditRecord) -> String {
     serde_json::json!({
         "at": humantime::format_rfc3339_millis(record.at).to_string(),
+        "source": "console",
         "user": record.identity.user,
         "role": record.identity.role.name(),
         "venues": record.identity.venues,
@@ -162,8 +192,8 @@ fn write_loop(mut file: RotatingFile, path: &Path, rx: &Receiver<Queued>, health
         let batch: Vec<Queued> = std::iter::once(first).chain(rx.try_iter()).collect();
         let mut good = 0;
         let mut failed = None;
-        for (record, _) in &batch {
-            let mut text = line(record);
+        for (text, _) in &batch {
+            let mut text = text.clone();
             text.push('\n');
             match file.write_all(text.as_bytes()) {
                 Ok(()) => good += 1,
@@ -299,7 +329,7 @@ mod tests {
         let ack: AuditAck = Box::new(move |r| {
             let _ = ack_tx.send(r);
         });
-        tx.send((record(1), Some(ack))).expect("send");
+        tx.send((line(&record(1)), Some(ack))).expect("send");
         drop(tx);
         t.join().expect("writer");
         let acked = ack_rx.recv().expect("acked");

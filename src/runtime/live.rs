@@ -19,7 +19,7 @@ use crate::model::DeviceIdx;
 use crate::probe::any::AnyProbe;
 use crate::probe::scheduler::{self, CheckTrigger, SchedulerConfig, SchedulerHandle};
 use crate::runtime::audit::FileAudit;
-use crate::sim::{self, SimHandle, SimOptions};
+use crate::sim::{self, SimAudit, SimHandle, SimOptions};
 
 /// Observations waiting for the engine before the scheduler waits.
 const QUEUE: usize = 8192;
@@ -106,13 +106,26 @@ pub struct Live {
     published: Option<PathBuf>,
 }
 
+/// The audit log of the data folder, when there is one. Fails when it
+/// cannot be opened: a console that cannot audit does not start.
+fn open_audit(inventory: &Inventory, tuning: &Tuning) -> Result<Option<Arc<FileAudit>>, String> {
+    let Some(dir) = &tuning.data_dir else {
+        return Ok(None);
+    };
+    let logs = inventory.event.logs;
+    FileAudit::open_rotated(dir, logs.audit_max_bytes, logs.audit_keep)
+        .map(|f| Some(Arc::new(f)))
+        .map_err(|e| format!("cannot open the audit log in {}: {e}", dir.display()))
+}
+
 impl Live {
     /// Polls the real equipment of `inventory`. Must be called inside a
     /// Tokio runtime.
     pub fn run(mut inventory: Inventory, tuning: Tuning) -> Result<Live, String> {
         tuning.apply(&mut inventory);
+        let audit = open_audit(&inventory, &tuning)?;
         let inventory = Arc::new(inventory);
-        Self::start(inventory, None, tuning)
+        Self::start(inventory, None, tuning, audit)
     }
 
     /// Simulates the venues of `inventory` on loopback (on ports the
@@ -125,8 +138,12 @@ impl Live {
         // Before the simulator opens a socket per agent; the scheduler
         // sizes its budget from what is left.
         let _ = scheduler::raise_descriptor_limit();
+        // Before the simulator: its control API and scenario write their
+        // changes in the same audit log as the engine.
+        let audit = open_audit(&inventory, &tuning)?;
         let options = SimOptions {
             ephemeral: true,
+            audit: audit.clone().map(|a| a as Arc<dyn SimAudit>),
             ..SimOptions::default()
         };
         let sim = sim::start(Arc::new(inventory), options)
@@ -164,7 +181,7 @@ impl Live {
             }
             None => None,
         };
-        let mut live = Self::start(inventory, Some(sim), tuning);
+        let mut live = Self::start(inventory, Some(sim), tuning, audit);
         match &mut live {
             Ok(l) => l.published = published,
             Err(_) => {
@@ -180,19 +197,15 @@ impl Live {
         inventory: Arc<Inventory>,
         sim: Option<SimHandle>,
         tuning: Tuning,
+        audit: Option<Arc<FileAudit>>,
     ) -> Result<Live, String> {
         let probe = Arc::new(AnyProbe::new(&inventory)?);
         let (tx, rx) = mpsc::channel(QUEUE);
         let mut config = tuning.engine;
-        let mut audit = None;
         let mut host = None;
         let mut host_rx = None;
         if let Some(dir) = &tuning.data_dir {
             config.run = next_run(dir)?;
-            let logs = inventory.event.logs;
-            let file = FileAudit::open_rotated(dir, logs.audit_max_bytes, logs.audit_keep)
-                .map_err(|e| format!("cannot open the audit log in {}: {e}", dir.display()))?;
-            audit = Some(Arc::new(file));
             let (htx, hrx) = mpsc::channel(4);
             host = Some(tokio::spawn(crate::probe::host::sample_every(
                 dir.clone(),

@@ -12,6 +12,12 @@
 //! - `DELETE /faults`: clears everything. Answers `{"cleared":N}`.
 //!
 //! Bad input gets a 400 with `{"error":"<reason>"}`.
+//!
+//! With an audit log ([`super::SimOptions::audit`]), a change is written
+//! there with its source (`control API 127.0.0.1:54321`) and made only
+//! once the record is durable; when it cannot be written the request gets
+//! a 503 with `{"error":"refused: the audit log cannot be written (…)"}`
+//! and nothing changes.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -302,14 +308,35 @@ async fn inject(
     if duration.is_some_and(|d| d.is_zero()) {
         return bad("`for` must be above zero; leave it out for a fault that lasts until cleared");
     }
+    let planned = match shared.state.plan(&req.target, &action, duration) {
+        Ok(p) => p,
+        Err(e) => return bad(e),
+    };
+    let source = format!("control API {peer}");
+    let text = format!("fault {planned}");
+    if let Err(why) = shared.audit_ahead(&source, &text, &planned).await {
+        return unaudited(&why);
+    }
     match shared.state.apply(&req.target, &action, duration) {
         Ok(applied) => {
-            tracing::info!(source = %format!("control API {peer}"), "fault set: {applied}");
+            tracing::info!(source = %source, "fault set: {applied}");
             shared.emit(format!("control: {applied}"));
             axum::Json(json!({ "applied": applied })).into_response()
         }
-        Err(e) => bad(e),
+        Err(e) => {
+            shared.audit_failed(&source, &text, &e);
+            bad(e)
+        }
     }
+}
+
+/// The answer to a change whose audit record cannot be written: 503,
+/// with why; nothing was changed.
+fn unaudited(why: &str) -> Response {
+    refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!("refused: the audit log cannot be written ({why}); nothing was changed"),
+    )
 }
 
 async fn clear(
@@ -336,21 +363,33 @@ async fn clear(
     if kind == Some("reboot") {
         return bad("a reboot is over as soon as it happens; there is nothing to clear");
     }
+    if !shared.state.knows(&target) {
+        return bad(super::faults::UnknownTarget(target).to_string());
+    }
+    let what = kind.map_or(String::new(), |k| format!(" {k}"));
+    let who = if target == EVERYTHING {
+        "every device"
+    } else {
+        &target
+    };
+    let source = format!("control API {peer}");
+    let text = format!("clear {who}{what}");
+    let planned = format!("{who}: clear faults{what}");
+    if let Err(why) = shared.audit_ahead(&source, &text, &planned).await {
+        return unaudited(&why);
+    }
     match shared.state.clear(&target, kind) {
         Ok(n) => {
             if n > 0 {
-                let what = kind.map_or(String::new(), |k| format!(" {k}"));
-                let who = if target == EVERYTHING {
-                    "every device"
-                } else {
-                    &target
-                };
-                tracing::info!(source = %format!("control API {peer}"), "{who}: cleared{what} ({n})");
+                tracing::info!(source = %source, "{who}: cleared{what} ({n})");
                 shared.emit(format!("control: {who}: cleared{what} ({n})"));
             }
             axum::Json(json!({ "cleared": n })).into_response()
         }
-        Err(e) => bad(e.to_string()),
+        Err(e) => {
+            shared.audit_failed(&source, &text, &e.to_string());
+            bad(e.to_string())
+        }
     }
 }
 
@@ -358,9 +397,16 @@ async fn clear_all(
     State(shared): State<Shared>,
     Extension(Peer(peer)): Extension<Peer>,
 ) -> Response {
+    let source = format!("control API {peer}");
+    if let Err(why) = shared
+        .audit_ahead(&source, "clear all", "clear every fault")
+        .await
+    {
+        return unaudited(&why);
+    }
     let n = shared.state.clear_all();
     if n > 0 {
-        tracing::info!(source = %format!("control API {peer}"), "cleared every fault ({n})");
+        tracing::info!(source = %source, "cleared every fault ({n})");
         shared.emit(format!("control: cleared every fault ({n})"));
     }
     axum::Json(json!({ "cleared": n })).into_response()

@@ -443,6 +443,33 @@ impl SimState {
         Ok(describe(target, action, duration))
     }
 
+    /// What [`SimState::apply`] would say it did, or why it would refuse;
+    /// changes nothing. The audit record of a change is written with this
+    /// before the change is made.
+    pub fn plan(
+        &self,
+        target: &str,
+        action: &Action,
+        duration: Option<Duration>,
+    ) -> Result<String, String> {
+        check_target(
+            target,
+            action,
+            self.device_index(target).is_some(),
+            self.venue_index(target).is_some(),
+        )?;
+        expiry(Instant::now(), duration).map_err(|e| e.to_string())?;
+        Ok(describe(target, action, duration))
+    }
+
+    /// Whether [`SimState::clear`] takes `target` (a device id, a venue
+    /// code or `*`); changes nothing.
+    pub fn knows(&self, target: &str) -> bool {
+        self.device_index(target).is_some()
+            || self.venue_index(target).is_some()
+            || target == EVERYTHING
+    }
+
     /// Clears every fault everywhere. Returns how many were cleared (those
     /// still in force).
     pub fn clear_all(&self) -> usize {

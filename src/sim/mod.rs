@@ -13,6 +13,7 @@
 //! them; [`synth::games`] writes a Games of any size to serve.
 
 pub mod agent;
+pub mod audit;
 pub mod control;
 pub mod faults;
 pub mod http;
@@ -34,6 +35,7 @@ use tokio::task::JoinHandle;
 use crate::config::Inventory;
 use crate::config::venues::ProbeTarget;
 
+pub use audit::{SimAudit, SimChange};
 pub use faults::SimState;
 pub use scenario::Scenario;
 
@@ -50,6 +52,10 @@ pub struct SimOptions {
     /// says which port stands for which, and [`remap`] rewrites an
     /// inventory to match, so nothing depends on fixed ports.
     pub ephemeral: bool,
+    /// Where changes of simulated state (control API, scenario steps) are
+    /// audited. With it, a change is made only once its record is
+    /// durable; without it, nothing is recorded.
+    pub audit: Option<Arc<dyn SimAudit>>,
 }
 
 impl Default for SimOptions {
@@ -58,6 +64,7 @@ impl Default for SimOptions {
             control: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             scenario: None,
             ephemeral: false,
+            audit: None,
         }
     }
 }
@@ -116,6 +123,8 @@ pub enum SimError {
     Bind(Vec<BindFailure>),
     /// The control API address is not a loopback address.
     ControlNotLoopback(SocketAddr),
+    /// The scenario's big bang could not be recorded in the audit log.
+    Audit(String),
 }
 
 /// One address that could not be bound.
@@ -187,6 +196,10 @@ impl fmt::Display for SimError {
                 }
                 Ok(())
             }
+            SimError::Audit(why) => write!(
+                f,
+                "the audit log cannot be written ({why}); the scenario's big bang is not played"
+            ),
             SimError::ControlNotLoopback(addr) => write!(
                 f,
                 "the control API address {addr} is not a loopback address; use 127.0.0.1:PORT so only this machine can inject faults"
@@ -273,9 +286,35 @@ pub(crate) struct Shared {
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) events: broadcast::Sender<SimEvent>,
     pub(crate) started: Instant,
+    pub(crate) audit: Option<Arc<dyn SimAudit>>,
 }
 
 impl Shared {
+    /// Writes the record of a change from `source` about to be made, and
+    /// waits until it is durable; `Err` with why when it cannot be (the
+    /// change must then not be made). `Ok` at once without an audit log.
+    pub(crate) async fn audit_ahead(
+        &self,
+        source: &str,
+        text: &str,
+        outcome: &str,
+    ) -> Result<(), String> {
+        match &self.audit {
+            Some(audit) => {
+                audit::write_ahead(&**audit, SimChange::new(source, text, true, outcome)).await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Records, without waiting, that a change recorded ahead was not
+    /// made after all, and why.
+    pub(crate) fn audit_failed(&self, source: &str, text: &str, why: &str) {
+        if let Some(audit) = &self.audit {
+            audit::record(&**audit, SimChange::new(source, text, false, why));
+        }
+    }
+
     /// Tells subscribers (the `toc sim` terminal) what happened.
     pub(crate) fn emit(&self, text: String) {
         let _ = self.events.send(SimEvent {
@@ -573,6 +612,38 @@ pub fn remap(inventory: &Inventory, map: &BTreeMap<SocketAddr, SocketAddr>) -> I
     out
 }
 
+/// Silences every device until a scenario's big bang, once that is
+/// recorded in the audit log (when there is one).
+async fn big_bang(
+    options: &SimOptions,
+    state: &SimState,
+    started: Instant,
+) -> Result<(), SimError> {
+    let Some(scenario) = &options.scenario else {
+        return Ok(());
+    };
+    let Some(at) = scenario.big_bang else {
+        return Ok(());
+    };
+    if let Some(audit) = &options.audit {
+        let source = format!("scenario {}", scenario.file);
+        let planned = format!(
+            "every device silent until {}",
+            humantime::format_duration(at)
+        );
+        audit::write_ahead(
+            &**audit,
+            SimChange::new(&source, "big bang", true, &planned),
+        )
+        .await
+        .map_err(SimError::Audit)?;
+    }
+    // `at` is at most 30 days (read by the scenario); checked anyway:
+    // past the clock's end is the same as until cleared.
+    state.silence_all(started.checked_add(at));
+    Ok(())
+}
+
 /// Starts the simulator for every loopback device of `inventory`.
 ///
 /// Every address is bound before anything is served, so a busy port fails
@@ -583,11 +654,7 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
     }
     let started = Instant::now();
     let state = Arc::new(SimState::new(&inventory));
-    if let Some(at) = options.scenario.as_ref().and_then(|s| s.big_bang) {
-        // `at` is at most 30 days (read by the scenario); checked anyway:
-        // past the clock's end is the same as until cleared.
-        state.silence_all(started.checked_add(at));
-    }
+    big_bang(&options, &state, started).await?;
     let plan = plan(&inventory);
     let bound = bind(&plan, &inventory, options.control, options.ephemeral).await?;
     let control_addr = bound.control.local_addr().unwrap_or(options.control);
@@ -606,6 +673,7 @@ pub async fn start(inventory: Arc<Inventory>, options: SimOptions) -> Result<Sim
         stop,
         events: events.clone(),
         started,
+        audit: options.audit.clone(),
     };
     let warnings: Vec<String> = plan
         .snmp

@@ -45,11 +45,16 @@ pub struct Scenario {
     pub big_bang: Option<Duration>,
     /// The steps, in time order.
     pub steps: Vec<Step>,
+    /// The file it was read from, as given: audit records name it.
+    pub file: String,
 }
 
 /// One timed step of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// Its place in the file (the first `[[step]]` is 1): audit records
+    /// name it.
+    pub number: usize,
     /// When it runs, from the start of the simulator.
     pub at: Duration,
     /// What it does.
@@ -154,7 +159,12 @@ impl Scenario {
         let mut steps: Vec<Step> = raw
             .step
             .iter()
-            .filter_map(|s| check.step(s, &mut diags))
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let mut step = check.step(s, &mut diags)?;
+                step.number = i + 1;
+                Some(step)
+            })
             .collect();
         if steps.is_empty() && big_bang.is_none() && diags.is_empty() {
             diags.push(src.diag(
@@ -173,6 +183,7 @@ impl Scenario {
             description: raw.description,
             big_bang,
             steps,
+            file: src.path().display().to_string(),
         })
     }
 }
@@ -249,6 +260,7 @@ impl Checker<'_> {
             }
         }
         (diags.len() == before).then(|| Step {
+            number: 0,
             at: s.at.get_ref().0,
             what: StepAction::Clear {
                 target: s.target.as_ref().map(|t| t.get_ref().clone()),
@@ -334,6 +346,7 @@ impl Checker<'_> {
             _ => {}
         }
         (diags.len() == before).then(|| Step {
+            number: 0,
             at: s.at.get_ref().0,
             what: StepAction::Apply {
                 target: name.clone(),
@@ -346,6 +359,8 @@ impl Checker<'_> {
 }
 
 /// Plays `scenario`, each step at its time from the simulator's start.
+/// With an audit log, each step is recorded (`scenario FILE step N`)
+/// before it is played, and skipped when its record cannot be written.
 pub(crate) async fn run(scenario: Scenario, shared: Shared) {
     let mut timeline: Vec<(Duration, Option<&Step>)> =
         scenario.steps.iter().map(|s| (s.at, Some(s))).collect();
@@ -369,35 +384,73 @@ pub(crate) async fn run(scenario: Scenario, shared: Shared) {
             shared.emit("scenario: big bang, every venue comes up".to_owned());
             continue;
         };
-        let text = match &step.what {
-            StepAction::Apply {
-                target,
-                action,
-                duration,
-            } => match shared.state.apply(target, action, *duration) {
-                Ok(done) => done,
-                Err(e) => format!("{} failed: {e}", describe(target, action, *duration)),
-            },
-            StepAction::Clear { target: None, .. } => {
-                format!("cleared every fault ({})", shared.state.clear_all())
-            }
-            StepAction::Clear {
-                target: Some(t),
-                kind,
-            } => match shared.state.clear(t, kind.as_deref()) {
-                Ok(n) => format!(
-                    "{t}: cleared{} ({n})",
-                    kind.as_deref().map_or(String::new(), |k| format!(" {k}"))
-                ),
-                Err(e) => format!("clearing {t} failed: {e}"),
-            },
-        };
+        let source = format!("scenario {} step {}", scenario.file, step.number);
+        let text = play(&shared, &source, step).await;
         let note = step
             .note
             .as_deref()
             .map_or(String::new(), |n| format!(" ({n})"));
         shared.emit(format!("scenario: {text}{note}"));
     }
+}
+
+/// Plays one step, its record written first; says what came of it.
+async fn play(shared: &Shared, source: &str, step: &Step) -> String {
+    let (text, planned) = match &step.what {
+        StepAction::Apply {
+            target,
+            action,
+            duration,
+        } => match shared.state.plan(target, action, *duration) {
+            Ok(planned) => (format!("fault {planned}"), planned),
+            Err(e) => return format!("{} failed: {e}", describe(target, action, *duration)),
+        },
+        StepAction::Clear { target: None, .. } => {
+            ("clear all".to_owned(), "clear every fault".to_owned())
+        }
+        StepAction::Clear {
+            target: Some(t),
+            kind,
+        } => {
+            let what = kind.as_deref().map_or(String::new(), |k| format!(" {k}"));
+            (
+                format!("clear {t}{what}"),
+                format!("{t}: clear faults{what}"),
+            )
+        }
+    };
+    if let Err(why) = shared.audit_ahead(source, &text, &planned).await {
+        tracing::error!("{source} not played: the audit log cannot be written ({why})");
+        return format!("{text} not played: the audit log cannot be written ({why})");
+    }
+    let done = match &step.what {
+        StepAction::Apply {
+            target,
+            action,
+            duration,
+        } => shared
+            .state
+            .apply(target, action, *duration)
+            .map_err(|e| format!("{} failed: {e}", describe(target, action, *duration))),
+        StepAction::Clear { target: None, .. } => Ok(format!(
+            "cleared every fault ({})",
+            shared.state.clear_all()
+        )),
+        StepAction::Clear {
+            target: Some(t),
+            kind,
+        } => match shared.state.clear(t, kind.as_deref()) {
+            Ok(n) => Ok(format!(
+                "{t}: cleared{} ({n})",
+                kind.as_deref().map_or(String::new(), |k| format!(" {k}"))
+            )),
+            Err(e) => Err(format!("clearing {t} failed: {e}")),
+        },
+    };
+    done.unwrap_or_else(|why| {
+        shared.audit_failed(source, &text, &why);
+        why
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use super::text::{self, fit, put};
 use crate::console::app::{App, InputKind, MessageKind, wall_order};
 use crate::console::keymap::{self, Action, Binding};
+use crate::console::theme::Theme;
 use crate::engine::{Link, Snapshot};
 use crate::model::Status;
 
@@ -420,4 +421,21 @@ pub(crate) fn footer(buf: &mut Buffer, area: Rect, app: &App) {
         spans.push(Span::raw(format!(" {}  ", binding.short)));
     }
     put(buf, area, 0, &Line::from(spans));
+}
+
+/// The banner shown while the audit log cannot be written: one line, red
+/// (reversed without colour), with a glyph and the words, then why.
+pub(crate) fn audit_banner(buf: &mut Buffer, area: Rect, theme: Theme, why: &str) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let style = theme.alert();
+    let line = format!(" ! AUDIT LOG CANNOT BE WRITTEN: changes are refused ({why})");
+    text::fill(buf, area, 0, style);
+    put(
+        buf,
+        area,
+        0,
+        &Line::from(Span::styled(fit(&line, usize::from(area.width)), style)),
+    );
 }

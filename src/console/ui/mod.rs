@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! ┌ status bar ─────────────────────────────────────────────┐
+//! │ audit banner (only while the audit log cannot be written)│
 //! │ main pane (wall / venue / device)   │ incidents (wide)   │
 //! │                                     │ host (wide)        │
 //! │ events ticker                                            │
@@ -52,6 +53,9 @@ const HOST_H: u16 = 9;
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Screen {
     pub status: Rect,
+    /// The red line under the status bar while the audit log cannot be
+    /// written; empty otherwise.
+    pub banner: Rect,
     pub main: Rect,
     pub separator: Rect,
     pub incidents: Rect,
@@ -115,7 +119,14 @@ pub(crate) fn screen(area: Rect, app: &App, snap: &Snapshot) -> Screen {
     } else {
         0
     };
-    let middle_top = 1;
+    // While the audit log cannot be written, a banner under the status
+    // bar says so, on any screen with room for a pane below it.
+    let middle_top = if snap.audit_failing.is_some() && h >= 4 {
+        s.banner = row(area, 1, 1);
+        2
+    } else {
+        1
+    };
     let middle_bottom = h.saturating_sub(1 + message_h.max(1)).max(middle_top);
     let ticker_top = middle_bottom.saturating_sub(ticker_h).max(middle_top);
     s.ticker = row(area, ticker_top, middle_bottom - ticker_top);
@@ -255,6 +266,9 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
     let buf = frame.buffer_mut();
     let theme = app.theme;
     bars::status_bar(buf, scr.status, app, snap, now);
+    if let Some(why) = &snap.audit_failing {
+        bars::audit_banner(buf, scr.banner, theme, why);
+    }
     let main_focused = app.focus() == Pane::Main || !scr.wide;
     match main_content(app, &scr) {
         Main::View(View::Wall) => wall::draw(buf, scr.main, app, snap, main_focused),

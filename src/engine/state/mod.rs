@@ -42,6 +42,8 @@ pub struct State {
     host: Host,
     since: Since,
     faults: Arc<Vec<super::snapshot::SimFault>>,
+    /// Why the audit log cannot be written, while it cannot.
+    audit_failing: Option<String>,
     stats: EngineStats,
     seq: u64,
     /// Something changed since the last snapshot.
@@ -82,6 +84,7 @@ impl State {
             host: Host::default(),
             since,
             faults: Arc::default(),
+            audit_failing: None,
             stats: EngineStats::default(),
             seq: 0,
             dirty: true,
@@ -185,6 +188,16 @@ impl State {
         }
     }
 
+    /// Records whether the audit log can be written (`None`) or why not:
+    /// consoles show a banner while it cannot.
+    pub fn set_audit_failing(&mut self, why: Option<String>) {
+        if self.audit_failing != why {
+            self.audit_failing = why;
+            self.dirty = true;
+            self.urgent = true;
+        }
+    }
+
     /// Records a sample of the TOC host.
     pub fn set_host(&mut self, host: HostSample) {
         self.host.apply(host);
@@ -253,6 +266,7 @@ impl State {
             devices: self.board.snaps().to_vec(),
             changes: self.since.devices(),
             faults: Arc::clone(&self.faults),
+            audit_failing: self.audit_failing.clone(),
             incidents: Arc::clone(self.incidents.list()),
             host: self.host.latest().cloned(),
             ticker: self.log.ticker(),
