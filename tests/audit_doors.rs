@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
@@ -16,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tempfile::TempDir;
 use toc::config::SourceFile;
 use toc::engine::port::AuditAck;
 use toc::runtime::Live;
@@ -25,6 +23,7 @@ use toc::sim::{self, Scenario, SimAudit, SimChange, SimHandle, SimOptions};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
+use support::disk::SmallDisk;
 use support::engine::{fault, quick, small};
 
 /// One HTTP/1.1 request on a socket of our own, so the test knows the
@@ -274,48 +273,12 @@ async fn an_audit_log_on_a_full_device_refuses_control_api_changes() {
     sim.shutdown().await;
 }
 
-/// A 64 KB tmpfs, unmounted on drop; `None` where `mount` is refused
-/// (a failure with `TOC_REQUIRE_PEERS` set).
-struct SmallDisk(TempDir);
-
-impl SmallDisk {
-    fn mount() -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Process::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(dir.path())
-            .status();
-        if status.as_ref().is_ok_and(std::process::ExitStatus::success) {
-            return Some(SmallDisk(dir));
-        }
-        assert!(
-            std::env::var_os("TOC_REQUIRE_PEERS").is_none(),
-            "a tmpfs is required (TOC_REQUIRE_PEERS is set) but mount was refused ({status:?})"
-        );
-        eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
-        None
-    }
-
-    fn fill(&self) -> PathBuf {
-        let path = self.0.path().join("filler");
-        let mut f = std::fs::File::create(&path).unwrap();
-        while f.write(&[0u8; 1024]).is_ok_and(|n| n > 0) {}
-        path
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Process::new("umount").arg(self.0.path()).status();
-    }
-}
-
 #[tokio::test]
 async fn on_a_full_disk_the_control_api_refuses_and_changes_nothing() {
     let Some(disk) = SmallDisk::mount() else {
         return;
     };
-    let dir = disk.0.path().to_path_buf();
+    let dir = disk.path().to_path_buf();
     let audit = Arc::new(FileAudit::open(&dir).unwrap());
     let sim = start(audit.clone(), None).await;
     let api = sim.control_addr();

@@ -7,18 +7,15 @@
 
 mod support;
 
-use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::Command as Process;
 use std::time::Duration;
 
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
-use tempfile::TempDir;
 use toc::console::App;
 use toc::engine::{Identity, Refusal, Role, Snapshot};
 use toc::runtime::Live;
 
+use support::disk::SmallDisk;
 use support::engine::{fault, quick, wait_for};
 use support::{games, view};
 
@@ -97,42 +94,6 @@ fn the_banner_escapes_what_the_reason_carries_and_fits_any_size() {
     assert!(row(&buf, 1).starts_with(" ! AUDIT LOG CANNOT"));
 }
 
-/// A 64 KB tmpfs, unmounted on drop; `None` where `mount` is refused
-/// (a failure with `TOC_REQUIRE_PEERS` set).
-struct SmallDisk(TempDir);
-
-impl SmallDisk {
-    fn mount() -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Process::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(dir.path())
-            .status();
-        if status.as_ref().is_ok_and(std::process::ExitStatus::success) {
-            return Some(SmallDisk(dir));
-        }
-        assert!(
-            std::env::var_os("TOC_REQUIRE_PEERS").is_none(),
-            "a tmpfs is required (TOC_REQUIRE_PEERS is set) but mount was refused ({status:?})"
-        );
-        eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
-        None
-    }
-
-    fn fill(&self) -> PathBuf {
-        let path = self.0.path().join("filler");
-        let mut f = std::fs::File::create(&path).unwrap();
-        while f.write(&[0u8; 1024]).is_ok_and(|n| n > 0) {}
-        path
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Process::new("umount").arg(self.0.path()).status();
-    }
-}
-
 /// End to end: a demo on a disk that fills up. A refused change puts the
 /// banner on the console; once there is room and a change is written, it
 /// goes.
@@ -142,7 +103,7 @@ async fn the_banner_comes_with_a_full_disk_and_goes_with_room() {
         return;
     };
     let mut tuning = quick(200);
-    tuning.data_dir = Some(disk.0.path().to_path_buf());
+    tuning.data_dir = Some(disk.path().to_path_buf());
     let live = Live::demo(support::engine::small(), tuning)
         .await
         .expect("demo starts");

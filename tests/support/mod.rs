@@ -4,6 +4,7 @@
 
 pub mod tmux;
 
+pub mod disk;
 pub mod engine;
 pub mod games;
 pub mod snmpsim;
