@@ -428,19 +428,14 @@ impl SimState {
         action: &Action,
         duration: Option<Duration>,
     ) -> Result<String, String> {
-        check_target(
-            target,
-            action,
-            self.device_index(target).is_some(),
-            self.venue_index(target).is_some(),
-        )?;
+        let said = self.plan(target, action, duration)?;
         let done = match action {
             Action::Fault(fault) => self.set(target, fault.clone(), duration),
             Action::Reboot => self.reboot(target).map_err(FaultError::from),
             Action::UplinkDown => self.uplink_down(target, duration),
         };
         done.map_err(|e| e.to_string())?;
-        Ok(describe(target, action, duration))
+        Ok(said)
     }
 
     /// What [`SimState::apply`] would say it did, or why it would refuse;
