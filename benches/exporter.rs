@@ -110,13 +110,6 @@ struct Settings {
     pairs: usize,
 }
 
-/// The same allocator as the `toc` binary: mimalloc instead of the system allocator: a poll allocates a few
-/// small buffers and one boxed check, and glibc's malloc spent a quarter
-/// of the poller's CPU on them (`perf record` of `cargo bench --bench
-/// exporter`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()

@@ -184,13 +184,6 @@ const EXIT_USAGE: u8 = 2;
 /// Exit status after a panic (as Rust's own, when a panic ends `main`).
 const EXIT_PANIC: u8 = 101;
 
-/// mimalloc instead of the system allocator: a poll allocates a few
-/// small buffers and one boxed check, and glibc's malloc spent a quarter
-/// of the poller's CPU on them (`perf record` of `cargo bench --bench
-/// exporter`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let code = command(Cli::parse().command);
     // Output that could not be written whole is not a success; a closed
