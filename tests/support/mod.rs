@@ -118,61 +118,14 @@ fn bound_udp_port(pid: u32, table: &str, hex_ip: &str) -> Option<u16> {
 
 impl Snmpd {
     pub fn start() -> Snmpd {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conf = format!(
-            "agentAddress udp:127.0.0.1:0\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\nsysLocation loopback test\n"
-        );
+        let mut users = String::new();
         for (u, a, ap, p, pp) in V3_USERS {
             let _ = writeln!(
-                conf,
+                users,
                 "createUser {u} {a} \"{ap}\" {p} \"{pp}\"\nrouser {u} priv"
             );
         }
-        let conf_path = dir.path().join("snmpd.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let mut child = Command::new(tool("snmpd"))
-            .args(["-f", "-C", "-c"])
-            .arg(&conf_path)
-            .arg("-Lf")
-            .arg(dir.path().join("snmpd.log"))
-            .env("SNMP_PERSISTENT_DIR", dir.path().join("persist"))
-            .env("MIBS", "")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("snmpd starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let port = loop {
-            if let Some(port) = udp_port_of(child.id()) {
-                break port;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("snmpd bound no UDP port on 127.0.0.1");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let snmpd = Snmpd {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            child,
-            _dir: dir,
-        };
-        // Wait until it answers.
-        while Instant::now() < deadline {
-            if snmpd
-                .cli(
-                    "snmpget",
-                    &["-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0"],
-                    &["1.3.6.1.2.1.1.5.0"],
-                )
-                .is_ok()
-            {
-                return snmpd;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("snmpd did not answer on {}", snmpd.addr);
+        Self::start_on(false, &users)
     }
 
     /// Runs a net-snmp tool against this agent with numeric output;
@@ -288,7 +241,7 @@ impl Snmpd {
             )
         } else {
             format!(
-                "agentAddress udp:127.0.0.1:0\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\n{users}\n"
+                "agentAddress udp:127.0.0.1:0\nrocommunity {COMMUNITY} 127.0.0.1\nsysName {SYS_NAME}\nsysLocation loopback test\n{users}\n"
             )
         };
         let conf_path = dir.path().join("snmpd.conf");
