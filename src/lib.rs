@@ -4,6 +4,7 @@
 pub mod config;
 pub mod console;
 pub mod engine;
+pub mod incident;
 pub mod model;
 pub mod probe;
 pub mod runtime;

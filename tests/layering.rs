@@ -29,7 +29,7 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "engine",
-        &["engine", "model", "config"],
+        &["engine", "model", "config", "incident"],
         &[
             "std::fs",
             "std::net",
@@ -51,6 +51,17 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         ],
     ),
     ("config", &["config", "model"], &["tokio"]),
+    (
+        "incident",
+        &["incident", "model", "config"],
+        &[
+            "std::fs",
+            "std::net",
+            "tokio",
+            "std::process",
+            "std::thread",
+        ],
+    ),
     ("snmp", &["snmp", "config"], &[]),
     ("probe", &["probe", "model", "config", "snmp"], &[]),
     ("sim", &["sim", "engine", "model", "config", "snmp"], &[]),

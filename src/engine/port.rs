@@ -6,7 +6,10 @@
 //!   children when their parents recover);
 //! - [`AuditSink`]: the audit log, written and synced off the engine task.
 //!
-//! Later steps add the incident store, the notifier and the relay here.
+//! - [`IncidentStore`]: incidents, timelines, maintenance and the audit
+//!   in SQLite, written off the engine task.
+//!
+//! Later steps add the notifier and the relay here.
 //! Every method returns at once: the engine never waits on a disk or a
 //! socket.
 
@@ -17,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, FaultSpec, Identity};
 use super::snapshot::SimFault;
+use crate::incident::record::{IncidentRecord, Maintenance, TimelineEntry};
 
 /// Injects and clears simulated faults.
 pub trait FaultInjector: Send + Sync + fmt::Debug {
@@ -83,4 +87,42 @@ pub trait AuditSink: Send + Sync + fmt::Debug {
     /// written (and `ack` is dropped uncalled). Otherwise `ack`, when
     /// given, is called once the record is on disk, or cannot be.
     fn append(&self, record: AuditRecord, ack: Option<AuditAck>) -> Result<(), String>;
+}
+
+/// One change for the incident store, written in the order given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum StoreOp {
+    /// Insert or replace the incident with this id.
+    Incident(IncidentRecord),
+    /// Append to an incident's timeline.
+    Timeline(TimelineEntry),
+    /// Insert or replace the maintenance window of this target.
+    Maintenance(Maintenance),
+    /// The maintenance window of this target ended or was lifted.
+    MaintenanceEnded {
+        /// Device id, group id or venue code.
+        target: String,
+    },
+    /// A command and what came of it.
+    Audit(AuditRecord),
+}
+
+/// Called once a batch is durable (`Ok`) or cannot be written (`Err` with
+/// why), from the thread that writes it.
+pub type StoreAck = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// The incident store (SQLite, on a thread of its own): incidents, their
+/// timelines, maintenance windows and the audit.
+pub trait IncidentStore: Send + Sync + fmt::Debug {
+    /// Whether batches can be written now; why not when they cannot.
+    fn health(&self) -> Result<(), String>;
+
+    /// Queues a batch without waiting; it is written in one transaction,
+    /// after every batch queued before it. With `ack`, the batch is
+    /// written once or not at all and `ack` says which; without, a batch
+    /// that cannot be written now is kept and written when the store can
+    /// write again (nothing the engine decided is dropped). An error means
+    /// the store has stopped.
+    fn write(&self, ops: Vec<StoreOp>, ack: Option<StoreAck>) -> Result<(), String>;
 }
