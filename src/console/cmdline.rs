@@ -295,6 +295,7 @@ pub fn with_known_ids(command: Command, snap: &Snapshot) -> Command {
         Command::Device(DeviceCommand::Maintenance { device, on }) => {
             Command::maintenance(known_id(snap, device), on)
         }
+        Command::Incident(_) => command,
         Command::Sim(SimCommand::Fault(mut spec)) => {
             spec.target = known_id(snap, spec.target);
             Command::Sim(SimCommand::Fault(spec))
