@@ -113,31 +113,7 @@ pub(crate) fn draw(
         let y = u16_of(k - offset + 1);
         let mut spans = vec![Span::raw(" ")];
         for &(i, w) in &layout {
-            let span = match i {
-                0 => Span::styled(cell(&format!("#{}", incident.id), w, true), theme.dim()),
-                1 => Span::styled(
-                    cell(&text::status_fit(incident.severity, w), w, false),
-                    theme.status(incident.severity),
-                ),
-                2 => {
-                    let word = state_word(incident, now);
-                    let style = if word.starts_with("OPEN") {
-                        theme.error()
-                    } else {
-                        theme.dim()
-                    };
-                    Span::styled(cell(&word, w, false), style)
-                }
-                3 => Span::raw(cell(
-                    snap.layout
-                        .venue_info(incident.venue)
-                        .map_or("?", |v| v.code.as_str()),
-                    w,
-                    false,
-                )),
-                4 => Span::raw(cell(&text::age(now, incident.opened), w, true)),
-                _ => Span::raw(cell(&incident.title, w, false)),
-            };
+            let span = cell_of(i, w, incident, snap, now, app.theme);
             spans.push(span);
             spans.push(Span::raw(" "));
         }
@@ -145,5 +121,41 @@ pub(crate) fn draw(
         if k == selected && focused {
             text::fill(buf, body, y, theme.selected());
         }
+    }
+}
+
+/// The cell of column `i` (see the columns of [`draw`]) for `incident`.
+fn cell_of(
+    i: usize,
+    w: usize,
+    incident: &Incident,
+    snap: &Snapshot,
+    now: SystemTime,
+    theme: crate::console::theme::Theme,
+) -> Span<'static> {
+    match i {
+        0 => Span::styled(cell(&format!("#{}", incident.id), w, true), theme.dim()),
+        1 => Span::styled(
+            cell(&text::status_fit(incident.severity, w), w, false),
+            theme.status(incident.severity),
+        ),
+        2 => {
+            let word = state_word(incident, now);
+            let style = if word.starts_with("OPEN") {
+                theme.error()
+            } else {
+                theme.dim()
+            };
+            Span::styled(cell(&word, w, false), style)
+        }
+        3 => Span::raw(cell(
+            snap.layout
+                .venue_info(incident.venue)
+                .map_or("?", |v| v.code.as_str()),
+            w,
+            false,
+        )),
+        4 => Span::raw(cell(&text::age(now, incident.opened), w, true)),
+        _ => Span::raw(cell(&incident.title, w, false)),
     }
 }
