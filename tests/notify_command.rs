@@ -72,7 +72,12 @@ fn the_command_reads_the_notification_as_json_on_stdin() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("got.json");
     let out = command::run(
-        &argv(&["sh", "-c", "cat > \"$0\"", file.to_str().expect("utf-8 path")]),
+        &argv(&[
+            "sh",
+            "-c",
+            "cat > \"$0\"",
+            file.to_str().expect("utf-8 path"),
+        ]),
         br#"{"kind":"new_down"}"#,
         Duration::from_secs(10),
     )
@@ -88,7 +93,11 @@ fn the_command_reads_the_notification_as_json_on_stdin() {
 #[test]
 fn exit_status_and_stderr_are_reported_bounded() {
     let out = command::run(
-        &argv(&["sh", "-c", "cat >/dev/null; echo 'gateway says no' >&2; exit 3"]),
+        &argv(&[
+            "sh",
+            "-c",
+            "cat >/dev/null; echo 'gateway says no' >&2; exit 3",
+        ]),
         b"{}",
         Duration::from_secs(10),
     )
@@ -152,7 +161,9 @@ fn the_timeout_kills_the_whole_process_group() {
         .trim()
         .parse()
         .expect("a pid");
-    wait_for("the grandchild to die", Duration::from_secs(5), || gone(pid));
+    wait_for("the grandchild to die", Duration::from_secs(5), || {
+        gone(pid)
+    });
 }
 
 #[test]
@@ -195,7 +206,12 @@ fn the_notifier_runs_the_command_once_per_notification() {
         got[1]["summary"]
     );
     assert_eq!(
-        (stats.notices, stats.notifications, stats.storms, stats.command_failed),
+        (
+            stats.notices,
+            stats.notifications,
+            stats.storms,
+            stats.command_failed
+        ),
         (101, 2, 1, 0)
     );
 }

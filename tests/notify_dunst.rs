@@ -20,13 +20,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use toc::notify::{Notice, NoticeKind, Notifier, NotifyConfig, StormRules};
 
-const TOOLS: &[&str] = &["dbus-daemon", "Xvfb", "dunst", "dunstctl", "busctl", "dbus-send"];
+const TOOLS: &[&str] = &[
+    "dbus-daemon",
+    "Xvfb",
+    "dunst",
+    "dunstctl",
+    "busctl",
+    "dbus-send",
+];
 const PACKAGES: &str = "apt-get install dunst xvfb dbus dbus-bin systemd";
 
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
 }
 
 /// The peers are there; or, without `TOC_REQUIRE_PEERS`, say why not.
@@ -120,7 +126,10 @@ impl Desk {
 
         let mut bus = Command::new("dbus-daemon");
         bus.args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!("--address=unix:path={}", dir.path().join("bus").display()))
+            .arg(format!(
+                "--address=unix:path={}",
+                dir.path().join("bus").display()
+            ))
             .stdin(Stdio::null())
             .stderr(log_file(dir.path(), "dbus.log"));
         let (child, address) = first_line("dbus-daemon", bus);
@@ -129,9 +138,17 @@ impl Desk {
 
         // -displayfd 1: Xvfb picks a free display and prints its number.
         let mut x = Command::new("Xvfb");
-        x.args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "640x480x24"])
-            .stdin(Stdio::null())
-            .stderr(log_file(dir.path(), "xvfb.log"));
+        x.args([
+            "-displayfd",
+            "1",
+            "-nolisten",
+            "tcp",
+            "-screen",
+            "0",
+            "640x480x24",
+        ])
+        .stdin(Stdio::null())
+        .stderr(log_file(dir.path(), "xvfb.log"));
         let (child, display) = first_line("Xvfb", x);
         children.push(("Xvfb", child));
         assert!(display.parse::<u32>().is_ok(), "Xvfb display {display:?}");
@@ -228,7 +245,13 @@ impl Desk {
     fn send(&self, plan: &str) {
         let exe = std::env::current_exe().expect("test binary");
         let out = Command::new(exe)
-            .args(["sender", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "sender",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .env("TOC_NOTIFY_PLAN", plan)
             .stdin(Stdio::null())
@@ -247,7 +270,11 @@ impl Desk {
 fn wait_until_arrived(desk: &Desk, want: u64) {
     let start = Instant::now();
     while desk.arrived() < want {
-        assert!(start.elapsed() < Duration::from_secs(10), "only {} arrived", desk.arrived());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "only {} arrived",
+            desk.arrived()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // And no more come.
@@ -271,9 +298,14 @@ fn one_notification_per_down_and_one_per_storm() {
 
     let history = desk.history();
     assert_eq!(history.len(), 2, "{history:?}");
-    assert_eq!(history[0], ("DOWN STA: STA-core-a".to_owned(), "toc".to_owned()));
+    assert_eq!(
+        history[0],
+        ("DOWN STA: STA-core-a".to_owned(), "toc".to_owned())
+    );
     assert!(
-        history[1].0.starts_with("Storm: 20 venues, 100 incidents DOWN: V00, V01, "),
+        history[1]
+            .0
+            .starts_with("Storm: 20 venues, 100 incidents DOWN: V00, V01, "),
         "{history:?}"
     );
     assert_eq!(history[1].1, "toc");
@@ -318,15 +350,23 @@ fn sender() {
     }
     let start = Instant::now();
     while notifier.stats().desktop_sent + notifier.stats().desktop_failed == 0 {
-        assert!(start.elapsed() < Duration::from_secs(10), "nothing sent: {:?}", notifier.stats());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "nothing sent: {:?}",
+            notifier.stats()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let stats = notifier.stats();
     notifier.shutdown();
     assert_eq!(
-        (stats.desktop_sent, stats.desktop_failed, stats.desktop_logged, stats.notifications),
+        (
+            stats.desktop_sent,
+            stats.desktop_failed,
+            stats.desktop_logged,
+            stats.notifications
+        ),
         (1, 0, 0, 1),
         "{stats:?}"
     );
 }
-

@@ -42,12 +42,15 @@ impl CommandOutcome {
 /// Runs `argv` with `input` on its standard input, for at most `timeout`.
 /// An error means it could not be started.
 pub fn run(argv: &[String], input: &[u8], timeout: Duration) -> io::Result<CommandOutcome> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty notify command"));
+    let Some((program, rest)) = argv.split_first() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "empty notify command",
+        ));
     };
     let started = Instant::now();
     let mut cmd = Command::new(program);
-    cmd.args(args)
+    cmd.args(rest)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -202,19 +205,19 @@ fn run_queue(argv: &[String], timeout: Duration, rx: &Receiver<Notification>, st
     }
 }
 
-fn log_outcome(argv: &[String], n: &Notification, out: &CommandOutcome, stats: &NotifyStats) {
+fn log_outcome(argv: &[String], n: &Notification, out: &CommandOutcome, counters: &NotifyStats) {
     let status = out
         .status
         .map_or_else(|| "unknown".to_owned(), |s| s.to_string());
     let elapsed_ms = out.elapsed.as_millis();
     if out.ok() {
-        bump(&stats.command_ok);
+        bump(&counters.command_ok);
         tracing::info!(command = ?argv, summary = %n.summary, %status, elapsed_ms, stderr = %out.stderr, "notify command ran");
         return;
     }
-    bump(&stats.command_failed);
+    bump(&counters.command_failed);
     if out.timed_out {
-        bump(&stats.command_timed_out);
+        bump(&counters.command_timed_out);
         tracing::warn!(command = ?argv, summary = %n.summary, elapsed_ms, stderr = %out.stderr, "notify command timed out: its process group was killed");
     } else {
         tracing::warn!(command = ?argv, summary = %n.summary, %status, elapsed_ms, stderr = %out.stderr, "notify command failed");

@@ -31,7 +31,11 @@ impl Desktop {
     /// Starts the backend's thread. `bus` is whether a session bus
     /// address is known (`DBUS_SESSION_BUS_ADDRESS` is what notify-rust
     /// connects to); without one, notifications are logged only.
-    pub fn start(bus: Option<String>, queue: usize, stats: Arc<NotifyStats>) -> std::io::Result<Self> {
+    pub fn start(
+        bus: Option<String>,
+        queue: usize,
+        stats: Arc<NotifyStats>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::sync_channel(queue.max(1));
         let thread = std::thread::Builder::new()
             .name("toc-notify-desktop".into())
@@ -61,8 +65,8 @@ impl Desktop {
 }
 
 fn run(bus: Option<&str>, rx: &Receiver<Notification>, stats: &NotifyStats) {
-    match bus {
-        Some(address) => match notify_rust::get_server_information() {
+    if let Some(address) = bus {
+        match notify_rust::get_server_information() {
             Ok(server) => tracing::info!(
                 %address,
                 server = %server.name,
@@ -74,10 +78,11 @@ fn run(bus: Option<&str>, rx: &Receiver<Notification>, stats: &NotifyStats) {
                 error = %e,
                 "session bus without a notification server (yet): will try each time"
             ),
-        },
-        None => tracing::info!(
+        }
+    } else {
+        tracing::info!(
             "no session bus (DBUS_SESSION_BUS_ADDRESS is not set): notifications are logged only"
-        ),
+        );
     }
     while let Ok(n) = rx.recv() {
         if bus.is_none() {
@@ -182,7 +187,10 @@ mod tests {
         desktop.send(one(NoticeKind::Escalation), &stats);
         desktop.finish();
         let s = stats.snapshot();
-        assert_eq!((s.desktop_logged, s.desktop_sent, s.desktop_failed), (2, 0, 0));
+        assert_eq!(
+            (s.desktop_logged, s.desktop_sent, s.desktop_failed),
+            (2, 0, 0)
+        );
     }
 
     #[test]

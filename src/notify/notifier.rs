@@ -43,7 +43,11 @@ impl Notifier {
             let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
                 .ok()
                 .filter(|a| !a.trim().is_empty());
-            Some(Desktop::start(bus, config.backend_queue, Arc::clone(&stats))?)
+            Some(Desktop::start(
+                bus,
+                config.backend_queue,
+                Arc::clone(&stats),
+            )?)
         } else {
             None
         };

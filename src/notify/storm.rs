@@ -415,7 +415,10 @@ mod tests {
         assert_eq!(n.kind, NotificationKind::NewDown);
         assert!(n.critical);
         assert_eq!(n.summary, "DOWN STA: STA-dev-1");
-        assert_eq!(n.body, "STA-dev-1 down: no answer\ncritical · incident STA-1");
+        assert_eq!(
+            n.body,
+            "STA-dev-1 down: no answer\ncritical · incident STA-1"
+        );
         assert_eq!(n.incidents, 1);
         assert_eq!(n.notices.len(), 1);
         assert!(run(&mut g, 2250, 60_000).is_empty(), "sent once");
@@ -425,7 +428,10 @@ mod tests {
     fn twenty_four_down_in_one_venue_is_one_storm() {
         let mut g = Grouper::new(StormRules::default());
         for i in 0..24u64 {
-            g.push(down("STA", usize::try_from(i).unwrap_or(0), t(i * 50)), t(i * 50));
+            g.push(
+                down("STA", usize::try_from(i).unwrap_or(0), t(i * 50)),
+                t(i * 50),
+            );
         }
         let out = run(&mut g, 0, 5000);
         assert_eq!(out.len(), 1, "{out:#?}");
@@ -502,7 +508,11 @@ mod tests {
                     false,
                     "Unacknowledged STA: STA-dev-1"
                 ),
-                (NotificationKind::AckExpired, false, "Ack expired AQC: AQC-dev-2"),
+                (
+                    NotificationKind::AckExpired,
+                    false,
+                    "Ack expired AQC: AQC-dev-2"
+                ),
             ]
         );
     }
@@ -511,7 +521,10 @@ mod tests {
     fn escalations_group_like_downs() {
         let mut g = Grouper::new(StormRules::default());
         for v in 0..10 {
-            g.push(notice(NoticeKind::Escalation, &format!("V{v}"), v, t(0)), t(0));
+            g.push(
+                notice(NoticeKind::Escalation, &format!("V{v}"), v, t(0)),
+                t(0),
+            );
         }
         g.push(notice(NoticeKind::AckExpired, "V0", 99, t(0)), t(0));
         let out = run(&mut g, 0, 3000);
@@ -519,9 +532,9 @@ mod tests {
         assert_eq!(out[0].kind, NotificationKind::Storm);
         assert!(!out[0].critical, "no DOWN among them");
         assert!(
-            out[0]
-                .summary
-                .starts_with("Storm: 10 venues, 11 incidents (10 Unacknowledged, 1 Ack expired): V0, "),
+            out[0].summary.starts_with(
+                "Storm: 10 venues, 11 incidents (10 Unacknowledged, 1 Ack expired): V0, "
+            ),
             "{}",
             out[0].summary
         );
