@@ -243,27 +243,48 @@ impl Desk {
 
     /// Runs the sender (this binary's ignored `sender` test) on our bus.
     fn send(&self, plan: &str) {
-        let exe = std::env::current_exe().expect("test binary");
-        let out = Command::new(exe)
-            .args([
-                "sender",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
-            .env("TOC_NOTIFY_PLAN", plan)
-            .stdin(Stdio::null())
-            .output()
-            .expect("the sender runs");
+        let out = run_sender(plan, Some(&self.bus));
         assert!(
-            out.status.success(),
-            "sender {plan} failed:\n{}\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
+            out.ok,
+            "sender {plan} failed:\n{}\n{}",
+            out.text,
             self.logs()
         );
+    }
+}
+
+struct SenderOutput {
+    ok: bool,
+    /// Its stdout and stderr (the notifier's log lines are on stderr).
+    text: String,
+}
+
+/// Runs this binary's ignored `sender` test in a child with `plan`, on
+/// the session bus `bus` (none: `DBUS_SESSION_BUS_ADDRESS` unset).
+fn run_sender(plan: &str, bus: Option<&str>) -> SenderOutput {
+    let exe = std::env::current_exe().expect("test binary");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "sender",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("TOC_NOTIFY_PLAN", plan)
+    .stdin(Stdio::null());
+    match bus {
+        Some(address) => cmd.env("DBUS_SESSION_BUS_ADDRESS", address),
+        None => cmd.env_remove("DBUS_SESSION_BUS_ADDRESS"),
+    };
+    let out = cmd.output().expect("the sender runs");
+    SenderOutput {
+        ok: out.status.success(),
+        text: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     }
 }
 
@@ -311,6 +332,40 @@ fn one_notification_per_down_and_one_per_storm() {
     assert_eq!(history[1].1, "toc");
 }
 
+#[test]
+fn without_a_session_bus_a_notification_is_a_log_line() {
+    let out = run_sender("no-bus", None);
+    assert!(out.ok, "{}", out.text);
+    assert!(
+        out.text
+            .contains("no session bus (DBUS_SESSION_BUS_ADDRESS is not set)"),
+        "{}",
+        out.text
+    );
+    let line = out
+        .text
+        .lines()
+        .find(|l| l.contains("notification (no session bus)"))
+        .unwrap_or_else(|| panic!("no log line for the notification:\n{}", out.text));
+    assert!(line.contains("INFO"), "{line}");
+    assert!(line.contains("DOWN STA: STA-core-a"), "{line}");
+    assert!(!out.text.contains("ERROR"), "{}", out.text);
+}
+
+#[test]
+fn a_bus_that_is_not_there_is_logged_never_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let address = format!("unix:path={}", dir.path().join("no-bus").display());
+    let out = run_sender("dead-bus", Some(&address));
+    assert!(out.ok, "{}", out.text);
+    assert!(
+        out.text.contains("desktop notification not delivered"),
+        "{}",
+        out.text
+    );
+    assert!(!out.text.contains("ERROR"), "{}", out.text);
+}
+
 fn notice(venue: &str, subject: &str, n: usize) -> Notice {
     Notice {
         at: SystemTime::now(),
@@ -324,12 +379,17 @@ fn notice(venue: &str, subject: &str, n: usize) -> Notice {
     }
 }
 
-/// The sending side, run by the test above in a child process with
+/// The sending side, run by the tests above in a child process with
 /// `DBUS_SESSION_BUS_ADDRESS` and `TOC_NOTIFY_PLAN` set.
 #[test]
-#[ignore = "run by one_notification_per_down_and_one_per_storm in a child process"]
+#[ignore = "run by the other tests of this file in a child process"]
 fn sender() {
     let plan = std::env::var("TOC_NOTIFY_PLAN").expect("TOC_NOTIFY_PLAN is set by the parent");
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let notifier = Notifier::start(NotifyConfig {
         storm: StormRules {
             window: Duration::from_millis(500),
@@ -339,7 +399,7 @@ fn sender() {
     })
     .expect("notifier starts");
     match plan.as_str() {
-        "down" => notifier.notice(notice("STA", "STA-core-a", 1)),
+        "down" | "no-bus" | "dead-bus" => notifier.notice(notice("STA", "STA-core-a", 1)),
         "storm" => {
             for i in 0..100 {
                 let venue = format!("V{:02}", i % 20);
@@ -349,7 +409,9 @@ fn sender() {
         other => panic!("unknown plan {other}"),
     }
     let start = Instant::now();
-    while notifier.stats().desktop_sent + notifier.stats().desktop_failed == 0 {
+    let done =
+        |s: &toc::notify::StatsSnapshot| s.desktop_sent + s.desktop_failed + s.desktop_logged;
+    while done(&notifier.stats()) == 0 {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "nothing sent: {:?}",
@@ -359,6 +421,11 @@ fn sender() {
     }
     let stats = notifier.stats();
     notifier.shutdown();
+    let want = match plan.as_str() {
+        "no-bus" => (0, 0, 1, 1),
+        "dead-bus" => (0, 1, 0, 1),
+        _ => (1, 0, 0, 1),
+    };
     assert_eq!(
         (
             stats.desktop_sent,
@@ -366,7 +433,7 @@ fn sender() {
             stats.desktop_logged,
             stats.notifications
         ),
-        (1, 0, 0, 1),
+        want,
         "{stats:?}"
     );
 }
