@@ -214,3 +214,39 @@ pub(crate) mod rfc3339 {
         humantime::parse_rfc3339_weak(&text).map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    #[test]
+    fn a_notice_reads_back_from_its_json() {
+        let notice = Notice {
+            at: SystemTime::UNIX_EPOCH + Duration::from_millis(1_800_000_000_123),
+            kind: NoticeKind::AckExpired,
+            incident_id: "42".into(),
+            key: "device-down:STA-core-a".into(),
+            venue: "STA".into(),
+            subject: "STA-core-a".into(),
+            severity: "major".into(),
+            title: "STA-core-a down".into(),
+        };
+        let json = serde_json::to_string(&notice).unwrap_or_default();
+        assert!(
+            json.contains(r#""at":"2027-01-15T08:00:00.123Z","kind":"ack_expired""#),
+            "{json}"
+        );
+        let back: Result<Notice, _> = serde_json::from_str(&json);
+        assert_eq!(back.ok(), Some(notice));
+    }
+
+    #[test]
+    fn kind_names_match_their_json() {
+        for kind in NoticeKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", kind.name()));
+        }
+    }
+}
