@@ -128,7 +128,7 @@ impl Default for NotifyConfig {
 /// Counters, shared by the handle and the notifier's threads.
 #[derive(Debug, Default)]
 pub struct NotifyStats {
-    /// Notices taken by [`NotifierHandle::notice`].
+    /// Notices handed to [`NotifierHandle::notice`] (dropped ones too).
     pub notices: AtomicU64,
     /// Notices dropped because the notifier's queue was full.
     pub notices_dropped: AtomicU64,
