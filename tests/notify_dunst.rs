@@ -124,20 +124,23 @@ const DUNSTRC: &str = "\
 
 impl Desk {
     fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut children = Vec::new();
+        // Built first, so whatever started is stopped if a later step fails.
+        let mut desk = Desk {
+            children: Vec::new(),
+            bus: String::new(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        let dir = desk.dir.path().to_path_buf();
 
         let mut bus = Command::new("dbus-daemon");
         bus.args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!(
-                "--address=unix:path={}",
-                dir.path().join("bus").display()
-            ))
+            .arg(format!("--address=unix:path={}", dir.join("bus").display()))
             .stdin(Stdio::null())
-            .stderr(log_file(dir.path(), "dbus.log"));
+            .stderr(log_file(&dir, "dbus.log"));
         let (child, address) = first_line("dbus-daemon", bus);
-        children.push(("dbus-daemon", child));
+        desk.children.push(("dbus-daemon", child));
         assert!(address.starts_with("unix:"), "bus address {address:?}");
+        desk.bus.clone_from(&address);
 
         // -displayfd 1: Xvfb picks a free display and prints its number.
         let mut x = Command::new("Xvfb");
@@ -151,12 +154,12 @@ impl Desk {
             "640x480x24",
         ])
         .stdin(Stdio::null())
-        .stderr(log_file(dir.path(), "xvfb.log"));
+        .stderr(log_file(&dir, "xvfb.log"));
         let (child, display) = first_line("Xvfb", x);
-        children.push(("Xvfb", child));
+        desk.children.push(("Xvfb", child));
         assert!(display.parse::<u32>().is_ok(), "Xvfb display {display:?}");
 
-        let rc = dir.path().join("dunstrc");
+        let rc = dir.join("dunstrc");
         std::fs::write(&rc, DUNSTRC).expect("dunstrc");
         let dunst = Command::new("dunst")
             .arg("-config")
@@ -165,17 +168,12 @@ impl Desk {
             .env("DBUS_SESSION_BUS_ADDRESS", &address)
             .env_remove("WAYLAND_DISPLAY")
             .stdin(Stdio::null())
-            .stdout(log_file(dir.path(), "dunst.out"))
-            .stderr(log_file(dir.path(), "dunst.log"))
+            .stdout(log_file(&dir, "dunst.out"))
+            .stderr(log_file(&dir, "dunst.log"))
             .spawn()
             .expect("dunst starts");
-        children.push(("dunst", dunst));
+        desk.children.push(("dunst", dunst));
 
-        let desk = Desk {
-            children,
-            bus: address,
-            dir,
-        };
         let start = Instant::now();
         while desk.dunstctl(&["debug"]).is_none() {
             assert!(
