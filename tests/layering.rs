@@ -65,6 +65,10 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("snmp", &["snmp", "config"], &[]),
     ("probe", &["probe", "model", "config", "snmp"], &[]),
     ("sim", &["sim", "engine", "model", "config", "snmp"], &[]),
+    // Notifications: its own input type; it starts threads and commands
+    // and talks to the session bus, but knows nothing of probes, the
+    // console or the simulator.
+    ("notify", &["notify", "model", "config", "engine"], &[]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
