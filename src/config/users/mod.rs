@@ -143,6 +143,10 @@ impl Users {
 pub enum Decided {
     /// No users file: the local user is a duty manager.
     NoFile,
+    /// A demo run without `--user` or `--users`: the local user is a duty
+    /// manager, whatever the users file beside it says (a demo changes
+    /// nothing real).
+    Demo,
     /// Listed in the users file.
     Listed,
     /// Not listed in the users file: a viewer.
@@ -173,6 +177,10 @@ impl Resolved {
         match self.decided {
             Decided::NoFile => format!(
                 "{} is a duty manager over every venue: there is no users file",
+                self.user
+            ),
+            Decided::Demo => format!(
+                "{} is a duty manager over every venue: a demo without --user or --users",
                 self.user
             ),
             Decided::Listed => format!(
@@ -250,7 +258,11 @@ mod tests {
         let tina = resolve(Some(&u), "tina");
         assert_eq!(
             (tina.role, tina.decided, tina.venues.clone()),
-            (UserRole::Technician, Decided::Listed, vec!["STA".to_owned()])
+            (
+                UserRole::Technician,
+                Decided::Listed,
+                vec!["STA".to_owned()]
+            )
         );
         let bob = resolve(Some(&u), "bob");
         assert_eq!(

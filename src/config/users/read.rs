@@ -164,7 +164,9 @@ impl Reader<'_> {
             return text;
         }
         if text.chars().count() > MAX_NAME
-            || text.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':')
+            || text
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == ':')
         {
             self.error(
                 span,
