@@ -36,7 +36,7 @@ impl Cx<'_> {
     ) -> Vec<MaintenanceWindow> {
         raws.iter()
             .filter_map(|m| {
-                let before = self.diags.len();
+                let before = self.errors();
                 let scope = self.maintenance_target(&m.target, b);
                 let times = self.maintenance_times(m);
                 if m.reason.get_ref().trim().is_empty() {
@@ -51,7 +51,7 @@ impl Cx<'_> {
                 }
                 let (start, end) = times?;
                 let scope = scope?;
-                (self.diags.len() == before).then(|| MaintenanceWindow {
+                (self.errors() == before).then(|| MaintenanceWindow {
                     target: m.target.get_ref().clone(),
                     scope,
                     start,
@@ -146,11 +146,8 @@ impl Cx<'_> {
             ),
             Ok(length) if length > MAX_DURATION => self.error(
                 span,
-                format!(
-                    "maintenance lasts {}: at most 30 days",
-                    humantime::format_duration(length)
-                ),
-                "split it, or shorten it",
+                "maintenance lasts longer than 30 days",
+                "a window is at most 30 days; split it, or shorten it",
             ),
             Ok(_) => return Some((start, end)),
         }
