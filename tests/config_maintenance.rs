@@ -411,3 +411,42 @@ fn check_counts_the_windows_and_prints_the_policy() {
         "{stdout}"
     );
 }
+
+/// The keys a table takes, as toc's unknown-field error lists them.
+fn keys_of(extra: &str) -> Vec<String> {
+    let src = SourceFile::new("venues.toml", format!("{}{extra}", base()));
+    let diags = Inventory::parse(&src).expect_err("an unknown key");
+    let msg = &diags[0].message;
+    let list = msg
+        .split("expected one of ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{msg}"));
+    list.split(" in ")
+        .next()
+        .unwrap_or_default()
+        .split(", ")
+        .map(|k| k.trim_matches('`').to_owned())
+        .collect()
+}
+
+#[test]
+fn every_key_is_documented_in_docs_config() {
+    let docs =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/config.md"))
+            .expect("docs");
+    let tables = [
+        "\n[[maintenance]]\nzzz = 1\n",
+        "\n[incidents]\nzzz = 1\n",
+        "\n[incidents]\nack_timeout = { zzz = \"1m\" }\n",
+    ];
+    for extra in tables {
+        let keys = keys_of(extra);
+        assert!(keys.len() >= 3, "{keys:?}");
+        for key in keys {
+            assert!(
+                docs.contains(&format!("| `{key}` |")) || docs.contains(&format!("`{key}`,")),
+                "`{key}` is not documented in docs/config.md"
+            );
+        }
+    }
+}

@@ -407,3 +407,31 @@ fn a_bad_users_file_stops_demo_with_its_errors() {
     );
     assert!(text(&out.stderr).contains("users.toml:3:8: error"));
 }
+
+#[test]
+fn every_key_and_role_is_documented_in_docs_config() {
+    let docs = std::fs::read_to_string(root().join("docs/config.md")).expect("docs");
+    let dir = folder("[[users]]\nname = \"a\"\nrole = \"viewer\"\nzzz = 1\n");
+    let stderr = text(&toc_in(dir.path(), &["check", "venues.toml"]).stderr);
+    let keys: Vec<&str> = stderr
+        .split("expected one of ")
+        .nth(1)
+        .and_then(|l| l.split(" in ").next())
+        .expect("the keys listed")
+        .split(", ")
+        .map(|k| k.trim_matches('`'))
+        .collect();
+    assert_eq!(keys, ["name", "role", "venues"]);
+    for key in keys {
+        assert!(
+            docs.contains(&format!("| `{key}` |")),
+            "`{key}` undocumented"
+        );
+    }
+    for role in UserRole::ALL {
+        assert!(
+            docs.contains(&format!("`{}`", role.name())),
+            "{role} undocumented"
+        );
+    }
+}

@@ -12,7 +12,9 @@ pub fn os_user() -> Option<String> {
     passwd_name(Path::new("/etc/passwd"), real_uid()?)
 }
 
+// `Option` for the platforms without user ids.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_wraps)]
 fn real_uid() -> Option<u32> {
     Some(rustix::process::getuid().as_raw())
 }

@@ -95,7 +95,7 @@ impl Reader<'_> {
         for item in items {
             match RawUser::deserialize(item.into_deserializer()) {
                 Ok(raw) => {
-                    if let Some(user) = self.check_user(raw, venues) {
+                    if let Some(user) = self.check_user(&raw, venues) {
                         users.users.push(user);
                     }
                 }
@@ -108,7 +108,7 @@ impl Reader<'_> {
     }
 
     /// Checks one user; `None` when it has an error.
-    fn check_user(&mut self, raw: RawUser, venues: Option<&[&str]>) -> Option<User> {
+    fn check_user(&mut self, raw: &RawUser, venues: Option<&[&str]>) -> Option<User> {
         let before = self.diags.len();
         let name = self.check_name(&raw.name);
         let role = UserRole::from_name(raw.role.get_ref());
