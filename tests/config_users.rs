@@ -5,8 +5,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use rstest::rstest;
 use toc::config::users::{self, Decided, UserRole, Users};
@@ -433,5 +436,69 @@ fn every_key_and_role_is_documented_in_docs_config() {
             docs.contains(&format!("`{}`", role.name())),
             "{role} undocumented"
         );
+    }
+}
+
+/// Under tmux, as a person would: `toc demo --user tina` draws the console
+/// as the technician (the title bar names the user and role the engine
+/// was given), and a plain `toc demo` beside the same users file runs as
+/// the local user, a duty manager.
+#[test]
+fn demo_in_tmux_runs_as_the_user_given() {
+    if !support::have("tmux") {
+        return;
+    }
+    let _serial = support::tmux::serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let venues = dir.path().join("venues.toml");
+    std::fs::copy(root().join("examples/venues-small.toml"), &venues).expect("copy");
+    std::fs::copy(root().join("users.toml"), dir.path().join("users.toml")).expect("copy");
+    let bin = env!("CARGO_BIN_EXE_toc");
+    for (args, want) in [
+        ("--user tina", "tina (technician)".to_owned()),
+        ("--user victor", "victor (viewer)".to_owned()),
+        (
+            "",
+            format!("{} (duty_manager)", users::os_user().expect("a user")),
+        ),
+    ] {
+        let script = format!(
+            "TERM=xterm-256color TOC_SNMP_AUTH=users-test-auth TOC_SNMP_PRIV=users-test-priv '{bin}' demo '{}' {args}; echo \"toc exited $?\"; sleep 600",
+            venues.display()
+        );
+        let tmux = support::tmux::Tmux::start(dir.path(), &script);
+        tmux.wait(Duration::from_secs(30), &want, |p| {
+            p.lines().next().is_some_and(|title| title.contains(&want))
+        });
+        tmux.key("q");
+        tmux.wait(Duration::from_secs(10), "toc exited 0", |p| {
+            p.contains("toc exited 0")
+        });
+    }
+}
+
+proptest::proptest! {
+    /// Any text, and any change to a valid file, reads without a panic,
+    /// every diagnostic inside the file.
+    #[test]
+    fn any_users_text_reads_without_panic(
+        cut in 0usize..1200,
+        insert in "[\\[\\]=\"a-z_ ,\\n]{0,12}",
+    ) {
+        let valid = std::fs::read_to_string(root().join("users.toml")).expect("shipped");
+        let mut at = cut.min(valid.len());
+        while !valid.is_char_boundary(at) {
+            at -= 1;
+        }
+        let text = format!("{}{insert}{}", &valid[..at], &valid[at..]);
+        let lines = text.lines().count().max(1);
+        let src = toc::config::SourceFile::new("users.toml", text);
+        let diags = match Users::parse(&src, Some(&["STA"])) {
+            Ok((_, warnings)) => warnings,
+            Err(errors) => errors,
+        };
+        for d in diags {
+            proptest::prop_assert!(d.line >= 1 && d.line <= lines + 1, "{d}");
+        }
     }
 }
