@@ -454,19 +454,26 @@ fn demo_in_tmux_runs_as_the_user_given() {
     std::fs::copy(root().join("examples/venues-small.toml"), &venues).expect("copy");
     std::fs::copy(root().join("users.toml"), dir.path().join("users.toml")).expect("copy");
     let bin = env!("CARGO_BIN_EXE_toc");
-    for (args, want) in [
+    for (run, (args, want)) in [
         ("--user tina", "tina (technician)".to_owned()),
         ("--user victor", "victor (viewer)".to_owned()),
         (
             "",
             format!("{} (duty_manager)", users::os_user().expect("a user")),
         ),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let script = format!(
             "TERM=xterm-256color TOC_SNMP_AUTH=users-test-auth TOC_SNMP_PRIV=users-test-priv '{bin}' demo '{}' {args}; echo \"toc exited $?\"; sleep 600",
             venues.display()
         );
-        let tmux = support::tmux::Tmux::start(dir.path(), &script);
+        // A socket of its own each run: the last server may still be
+        // going away.
+        let own = dir.path().join(format!("tmux-{run}"));
+        std::fs::create_dir(&own).expect("mkdir");
+        let tmux = support::tmux::Tmux::start(&own, &script);
         tmux.wait(Duration::from_secs(30), &want, |p| {
             p.lines().next().is_some_and(|title| title.contains(&want))
         });
