@@ -55,6 +55,16 @@ impl UserRole {
         }
     }
 
+    /// The role in words, with its article: `a duty manager`.
+    pub const fn with_article(self) -> &'static str {
+        match self {
+            UserRole::Viewer => "a viewer (read only)",
+            UserRole::Technician => "a technician",
+            UserRole::Operator => "an operator",
+            UserRole::DutyManager => "a duty manager",
+        }
+    }
+
     /// A role by its name in the file.
     pub fn from_name(name: &str) -> Option<UserRole> {
         UserRole::ALL.into_iter().find(|r| r.name() == name)
@@ -185,7 +195,8 @@ impl Resolved {
             ),
             Decided::Listed => format!(
                 "{} is {} over {scope}, as the users file lists",
-                self.user, self.role
+                self.user,
+                self.role.with_article()
             ),
             Decided::Unlisted => format!(
                 "{} is a viewer (read only): not listed in the users file",
@@ -271,6 +282,9 @@ mod tests {
         );
         assert!(bob.why().contains("not listed"), "{}", bob.why());
         assert!(none.why().contains("no users file"), "{}", none.why());
-        assert!(tina.why().contains("venues STA"), "{}", tina.why());
+        assert_eq!(
+            tina.why(),
+            "tina is a technician over venues STA, as the users file lists"
+        );
     }
 }
