@@ -463,9 +463,10 @@ fn print_policy(inv: &Inventory) {
     if !inv.maintenance.is_empty() {
         let now = std::time::SystemTime::now();
         let on = inv.maintenance.iter().filter(|m| m.covers(now)).count();
+        let n = inv.maintenance.len();
         say!(
-            "  maintenance {} windows ({on} in force now)",
-            inv.maintenance.len()
+            "  maintenance {n} window{} ({on} in force now)",
+            if n == 1 { "" } else { "s" }
         );
     }
     let p = &inv.incidents;

@@ -401,7 +401,7 @@ fn check_counts_the_windows_and_prints_the_policy() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        stdout.contains("  maintenance 1 windows (0 in force now)\n"),
+        stdout.contains("  maintenance 1 window (0 in force now)\n"),
         "{stdout}"
     );
     assert!(
