@@ -204,7 +204,12 @@ impl Live {
         let mut config = tuning.engine;
         let mut host = None;
         let mut host_rx = None;
+        let mut notifier = None;
         if let Some(dir) = &tuning.data_dir {
+            match crate::notify::Notifier::start(super::notify::config_of(&inventory.incidents)) {
+                Ok(n) => notifier = Some(Arc::new(n)),
+                Err(e) => tracing::error!("notifications are off: cannot start the notifier: {e}"),
+            }
             config.run = next_run(dir)?;
             let (htx, hrx) = mpsc::channel(4);
             host = Some(tokio::spawn(crate::probe::host::sample_every(
@@ -223,7 +228,7 @@ impl Live {
             checks: Some(Arc::new(Checks(scheduler.trigger()))),
             audit: audit.clone().map(|a| a as Arc<dyn AuditSink>),
             store: None,
-            notifier: None,
+            notifier: notifier.map(|n| n as Arc<dyn crate::engine::port::Notifier>),
         };
         let inputs = Inputs {
             observations: rx,

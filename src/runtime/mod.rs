@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod console;
 pub mod live;
+pub mod notify;
 pub mod out;
 pub mod published;
 pub mod rotate;

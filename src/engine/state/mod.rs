@@ -17,6 +17,7 @@ mod host;
 mod incident_cmds;
 mod incidents;
 mod log;
+mod maint;
 mod since;
 
 use std::sync::Arc;
@@ -34,12 +35,24 @@ use crate::model::{HostSample, Observation, Policy};
 
 use super::snapshot::{EngineStats, EventKind, Layout, Snapshot, VenueSnap};
 
+/// The lifecycle's policy from venues.toml's `[incidents]`.
+fn incident_policy(cfg: &crate::config::venues::IncidentPolicy) -> IncidentPolicy {
+    IncidentPolicy {
+        resolve_hold: cfg.resolve_hold,
+        reopen_window: cfg.reopen_window,
+        ack_timeout_down: cfg.ack_timeout.down,
+        ack_timeout_degraded: cfg.ack_timeout.degraded,
+        ack_timeout_unknown: cfg.ack_timeout.unknown,
+    }
+}
+
 /// Everything the engine knows, owned by its task alone.
 #[derive(Debug)]
 pub struct State {
     started: SystemTime,
     board: Board,
     incidents: IncidentBook,
+    maint: maint::Maint,
     log: EventLog,
     host: Host,
     since: Since,
@@ -85,8 +98,9 @@ impl State {
                 run,
                 Arc::clone(&layout),
                 venue_rank,
-                IncidentPolicy::default(),
+                incident_policy(&inventory.incidents),
             ),
+            maint: maint::Maint::new(&inventory.maintenance, &layout),
             log: EventLog::default(),
             host: Host::default(),
             since,
@@ -148,29 +162,37 @@ impl State {
         self.dirty = true;
     }
 
-    /// Puts a device in or out of maintenance. False if there is no such
-    /// device.
+    /// Puts a device in or out of maintenance by hand. False if there is
+    /// no such device.
     pub fn set_maintenance(&mut self, device: usize, on: bool, now: SystemTime) -> bool {
-        if !self.board.set_maintenance(device, on) {
+        if device >= self.board.layout().devices.len() {
             return false;
         }
-        // An incident already open on it stays, marked, and notifies no
-        // more.
-        if let Some(id) = self
-            .board
-            .layout()
-            .devices
-            .get(device)
-            .map(|d| d.id.clone())
-        {
-            self.incidents
-                .set_maintenance(|r| r.subject == id, on, "maintenance", now);
-            self.took_incidents(now);
-        }
-        self.urgent = true;
-        self.dirty = true;
-        self.settle(now);
+        self.maint.set_manual(device, on);
+        self.apply_maintenance(now);
         true
+    }
+
+    /// Puts on the board what the maintenance windows and the devices by
+    /// hand say now; an incident already open on a covered subject stays,
+    /// marked, and notifies no more.
+    fn apply_maintenance(&mut self, now: SystemTime) {
+        let (changes, reason) = self.maint.changes(now);
+        for (device, on) in &changes {
+            self.board.set_maintenance(*device, *on);
+        }
+        let layout = Arc::clone(self.board.layout());
+        let maint = &self.maint;
+        self.incidents
+            .set_maintenance(|r| maint.covers(r, &layout), true, &reason, now);
+        self.incidents
+            .set_maintenance(|r| !maint.covers(r, &layout), false, &reason, now);
+        self.took_incidents(now);
+        if !changes.is_empty() {
+            self.urgent = true;
+            self.dirty = true;
+            self.settle(now);
+        }
     }
 
     /// Devices to check now, once each (parents whose verdict a failing
@@ -227,6 +249,9 @@ impl State {
     /// acknowledgement expiry, escalation); the engine calls it every
     /// second.
     pub fn tick(&mut self, now: SystemTime) {
+        if self.maint.windows_changed(now) {
+            self.apply_maintenance(now);
+        }
         self.incidents.tick(now);
         self.took_incidents(now);
     }
