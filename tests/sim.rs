@@ -400,6 +400,28 @@ async fn down_device_never_answers() {
     );
 }
 
+/// A silent device holds a request only a little longer than the
+/// device's probe timeout (1 s here, so 3 s), not for minutes: requests a
+/// prober has given up on do not pile up in the simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_device_lets_go_of_a_request_soon_after_its_timeout() {
+    let mut f = Fixture::new();
+    let sim = f.start(None).await;
+    sim.state().set("AAA-ovr-a", Fault::Down, None).unwrap();
+    let started = std::time::Instant::now();
+    let answer = health(&f.health_url("AAA-ovr-a"), Duration::from_secs(60)).await;
+    let held = started.elapsed();
+    assert_eq!(answer.map(|(status, _)| status), Ok(503));
+    assert!(
+        held >= Duration::from_secs(3),
+        "held {held:?}: past the timeout"
+    );
+    assert!(
+        held < Duration::from_secs(30),
+        "held {held:?}: not for minutes"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_connects_time_out_while_down_and_succeed_again_after_clear() {
     let mut f = Fixture::new();

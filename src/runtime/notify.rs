@@ -48,3 +48,62 @@ pub fn config_of(policy: &IncidentPolicy) -> NotifyConfig {
         ..NotifyConfig::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::incident::{IncidentRecord, IncidentState};
+
+    fn notice(kind: Notify, severity: &str) -> EngineNotice {
+        EngineNotice {
+            kind,
+            record: IncidentRecord {
+                id: "4-1".into(),
+                key: "device:STA-core-a".into(),
+                kind: "device-down".into(),
+                subject: "STA-core-a".into(),
+                venue: "STA".into(),
+                severity: severity.into(),
+                title: "STA-core-a down".into(),
+                state: IncidentState::Open,
+                opened_at: UNIX_EPOCH,
+                ack: None,
+                resolved_at: None,
+                resolved_by: None,
+                reopened: 0,
+                in_maintenance: false,
+                notified_at: Some(UNIX_EPOCH + Duration::from_secs(5)),
+            },
+        }
+    }
+
+    #[test]
+    fn new_down_escalation_and_expiry_notify_and_nothing_else() {
+        let down = notice_of(&notice(Notify::Opened, "DOWN")).expect("down");
+        assert_eq!(down.kind, NoticeKind::NewDown);
+        assert_eq!(down.venue, "STA");
+        assert_eq!(down.at, UNIX_EPOCH + Duration::from_secs(5));
+        assert!(notice_of(&notice(Notify::Opened, "DEGRADED")).is_none());
+        assert_eq!(
+            notice_of(&notice(Notify::Escalated, "DEGRADED")).map(|n| n.kind),
+            Some(NoticeKind::Escalation)
+        );
+        assert_eq!(
+            notice_of(&notice(Notify::AckExpired, "DOWN")).map(|n| n.kind),
+            Some(NoticeKind::AckExpired)
+        );
+    }
+
+    #[test]
+    fn the_notify_command_comes_from_the_policy() {
+        let mut policy = IncidentPolicy::default();
+        assert_eq!(config_of(&policy).command, None);
+        policy.notify_command = vec!["/usr/local/bin/page".into(), "--team".into()];
+        policy.notify_timeout = Duration::from_secs(3);
+        let c = config_of(&policy);
+        assert_eq!(c.command.as_deref().map(<[String]>::len), Some(2));
+        assert_eq!(c.command_timeout, Duration::from_secs(3));
+    }
+}

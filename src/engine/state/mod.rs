@@ -743,6 +743,32 @@ mod tests {
     }
 
     #[test]
+    fn a_maintenance_window_of_the_file_holds_while_in_force() {
+        // examples/venues-small.toml: STA from 2024-07-25T22:00+02:00 to
+        // 2024-07-26T06:00+02:00.
+        let start = UNIX_EPOCH + Duration::from_secs(1_721_937_600);
+        let end = start + Duration::from_secs(8 * 3600);
+        let mut rig = Rig::new();
+        rig.all_ok();
+        rig.fail_hard("STA-core");
+        assert_eq!(rig.snap().incidents.len(), 1);
+        let sta = rig.idx("STA-core");
+        rig.state.tick(start - Duration::from_secs(1));
+        assert_ne!(rig.snap().devices[sta].status, Status::Maintenance);
+        rig.state.tick(start);
+        let snap = rig.snap();
+        assert_eq!(snap.devices[sta].status, Status::Maintenance);
+        assert!(
+            snap.incidents[0].in_maintenance,
+            "the open incident is marked"
+        );
+        rig.state.tick(end);
+        let snap = rig.snap();
+        assert_ne!(snap.devices[sta].status, Status::Maintenance);
+        assert!(!snap.incidents[0].in_maintenance);
+    }
+
+    #[test]
     fn history_is_bounded_and_readings_follow_the_last_check() {
         let mut rig = Rig::new();
         for _ in 0..(HISTORY_LEN + 5) {
