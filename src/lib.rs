@@ -10,3 +10,4 @@ pub mod probe;
 pub mod runtime;
 pub mod sim;
 pub mod snmp;
+pub mod store;
