@@ -18,7 +18,7 @@ pub const APPLICATION_ID: i64 = 0x746f_6321;
 
 /// Version 1: incidents, timeline, maintenance, audit.
 const V1: &str = "
-PRAGMA application_id = 1953457953;
+PRAGMA application_id = 1953456929;
 CREATE TABLE incidents (
     id             TEXT PRIMARY KEY NOT NULL,
     key            TEXT NOT NULL,
@@ -183,4 +183,15 @@ pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<(),
         at = next;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_migration_sets_the_application_id() {
+        assert!(V1.contains(&format!("PRAGMA application_id = {APPLICATION_ID};")));
+        assert_eq!(usize::try_from(VERSION).ok(), Some(MIGRATIONS.len()));
+    }
 }
