@@ -158,6 +158,8 @@ struct Shared {
     dropped: u64,
     /// Operations waiting for a retry.
     waiting: usize,
+    /// Transactions committed with batches in them.
+    commits: u64,
 }
 
 /// The engine's [`IncidentStore`]: queues batches for the writer thread.
@@ -216,6 +218,12 @@ impl StoreHandle {
     /// Operations of batches without an ack waiting to be written again.
     pub fn waiting(&self) -> usize {
         self.shared().waiting
+    }
+
+    /// Transactions committed with batches in them since the store
+    /// opened: fewer than the batches when commits are grouped.
+    pub fn commits(&self) -> u64 {
+        self.shared().commits
     }
 
     /// Writes what is queued and ends the writer thread.
@@ -537,6 +545,9 @@ impl Writer {
             }
             shared.dropped = self.retry.dropped;
             shared.waiting = self.retry.live;
+            if committed.is_ok() {
+                shared.commits += 1;
+            }
             match (&failing, shared.failing.is_some()) {
                 (Some(why), false) => tracing::error!("{why}"),
                 (None, true) => tracing::warn!(
