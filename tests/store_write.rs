@@ -101,7 +101,11 @@ fn open_loads_what_is_unresolved_recently_resolved_and_maintenance_not_ended() {
     drop(store);
     let (_store, loaded) = Store::open_at(&path, now).unwrap();
     assert_eq!(loaded.incidents, [acked, recent]);
-    let targets: Vec<_> = loaded.maintenance.iter().map(|m| m.target.as_str()).collect();
+    let targets: Vec<_> = loaded
+        .maintenance
+        .iter()
+        .map(|m| m.target.as_str())
+        .collect();
     assert_eq!(targets, ["now", "later"]);
 }
 
@@ -218,7 +222,10 @@ fn the_list_is_worst_first_then_oldest_with_notes() {
     assert_eq!(all[0].1, ["old"]);
     assert_eq!(all.len(), 5);
     // By key: the one not resolved.
-    let (by_key, timeline) = reader.incident("device-down:MRN-core-1-4").unwrap().unwrap();
+    let (by_key, timeline) = reader
+        .incident("device-down:MRN-core-1-4")
+        .unwrap()
+        .unwrap();
     assert_eq!(by_key.id, "1-4");
     assert_eq!(timeline.len(), 3);
     assert!(reader.incident("nothing").unwrap().is_none());
@@ -251,11 +258,17 @@ fn stats_give_median_and_p90_per_venue_and_severity() {
     let stats = Reader::open(&path).unwrap().stats().unwrap();
     assert_eq!(stats.len(), 2);
     let mrn = &stats[0];
-    assert_eq!((mrn.venue.as_str(), mrn.severity.as_str()), ("MRN", "DEGRADED"));
+    assert_eq!(
+        (mrn.venue.as_str(), mrn.severity.as_str()),
+        ("MRN", "DEGRADED")
+    );
     assert_eq!((mrn.incidents, mrn.acknowledged, mrn.resolved), (1, 0, 0));
     assert_eq!((mrn.ack_median, mrn.resolve_p90), (None, None));
     let sta = &stats[1];
-    assert_eq!((sta.incidents, sta.acknowledged, sta.resolved), (10, 10, 10));
+    assert_eq!(
+        (sta.incidents, sta.acknowledged, sta.resolved),
+        (10, 10, 10)
+    );
     assert_eq!(sta.ack_median, Some(300.0));
     assert_eq!(sta.ack_p90, Some(540.0));
     assert_eq!(sta.resolve_median, Some(5.0 * 3600.0));
@@ -320,7 +333,12 @@ fn after_close_the_store_refuses_writes_and_says_so() {
     let (store, _) = Store::open(&dir.path().join("toc.db")).unwrap();
     store.close();
     assert!(store.health().unwrap_err().contains("stopped"));
-    assert!(store.write(batch(0, 1), None).unwrap_err().contains("stopped"));
+    assert!(
+        store
+            .write(batch(0, 1), None)
+            .unwrap_err()
+            .contains("stopped")
+    );
 }
 
 #[test]
