@@ -124,7 +124,11 @@ impl Reader {
         let records = self.sorted(only_open)?;
         let mut notes: HashMap<String, Vec<String>> = HashMap::new();
         let sql = if only_open {
-            "SELECT t.incident, t.text FROM incidents i JOIN timeline t ON t.incident = i.id \
+            // CROSS JOIN keeps incidents outside (by the index of those
+            // not resolved) and finds each one's notes by index, instead
+            // of scanning every note ever written.
+            "SELECT t.incident, t.text FROM incidents i CROSS JOIN timeline t \
+             ON t.incident = i.id \
              WHERE i.state <> 'resolved' AND t.kind = 'note' ORDER BY t.seq"
         } else {
             "SELECT incident, text FROM timeline WHERE kind = 'note' ORDER BY seq"

@@ -597,8 +597,10 @@ fn apply_all<'a>(
     sp.commit()
 }
 
-/// Writes one operation.
-fn apply(conn: &Connection, op: &StoreOp) -> rusqlite::Result<()> {
+/// Writes one operation on `conn` as the writer thread would, inside
+/// whatever transaction the caller holds: for tools and benches that
+/// build a store in bulk.
+pub fn apply(conn: &Connection, op: &StoreOp) -> rusqlite::Result<()> {
     match op {
         StoreOp::Incident(r) => upsert_incident(conn, r),
         StoreOp::Timeline(t) => append_timeline(conn, t),
@@ -656,9 +658,8 @@ fn append_timeline(conn: &Connection, t: &TimelineEntry) -> rusqlite::Result<()>
     Ok(())
 }
 
-/// Writes one audit record (also used by the bench and tests to build
-/// big stores without the writer).
-pub fn append_audit(conn: &Connection, a: &AuditRecord) -> rusqlite::Result<()> {
+/// Writes one audit record.
+fn append_audit(conn: &Connection, a: &AuditRecord) -> rusqlite::Result<()> {
     let json = |e: serde_json::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
     let venues = serde_json::to_string(&a.identity.venues).map_err(json)?;
     let command = serde_json::to_string(&a.command).map_err(json)?;
@@ -677,14 +678,6 @@ pub fn append_audit(conn: &Connection, a: &AuditRecord) -> rusqlite::Result<()> 
         a.outcome,
     ])?;
     Ok(())
-}
-
-/// Writes `ops` on `conn` directly, in one transaction, without the
-/// writer thread: for tools and benches that build a store in bulk.
-pub fn write_direct(conn: &mut Connection, ops: &[StoreOp]) -> rusqlite::Result<()> {
-    let mut tx = conn.transaction()?;
-    apply_all(&mut tx, ops.iter())?;
-    tx.commit()
 }
 
 #[cfg(test)]
