@@ -54,7 +54,7 @@ fn store_at_version(path: &Path, version: i64) {
 
 #[test]
 fn a_store_of_every_earlier_version_opens_and_keeps_its_rows() {
-    assert!(VERSION >= 2, "v1 and at least one migration");
+    const { assert!(VERSION >= 2, "v1 and at least one migration") };
     for version in 0..VERSION {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("toc.db");

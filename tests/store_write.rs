@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use store_fixtures::{ack, ack_n, at, audit, batch, entry, full, open, window};
 use toc::engine::port::{IncidentStore as _, StoreOp};
-use toc::incident::record::{Ack, IncidentState, TimelineKind};
+use toc::incident::record::{Ack, IncidentRecord, IncidentState, TimelineKind};
 use toc::store::{Filter, Reader, Store};
 
 const HOUR: u64 = 3_600_000;
@@ -46,7 +46,7 @@ fn every_field_comes_back_as_written() {
 
     let (_store, loaded) = Store::open_at(&path, at(2 * HOUR)).unwrap();
     assert_eq!(loaded.incidents, [resolved.clone(), plain.clone()]);
-    assert_eq!(loaded.maintenance, [maint.clone()]);
+    assert_eq!(loaded.maintenance, std::slice::from_ref(&maint));
     let reader = Reader::open(&path).unwrap();
     let (got, got_timeline) = reader.incident("1-1").unwrap().unwrap();
     assert_eq!(got, resolved);
@@ -108,8 +108,6 @@ fn open_loads_what_is_unresolved_recently_resolved_and_maintenance_not_ended() {
         .collect();
     assert_eq!(targets, ["now", "later"]);
 }
-
-use toc::incident::record::IncidentRecord;
 
 #[test]
 fn batches_commit_in_groups_in_order_and_each_ack_is_called_once() {
@@ -319,7 +317,7 @@ fn the_handover_says_what_opened_what_is_open_what_resolved_and_the_notes() {
         .unwrap()
         .handover(since, at(13 * HOUR))
         .unwrap();
-    assert_eq!(h.opened, [new_open.clone()]);
+    assert_eq!(h.opened, std::slice::from_ref(&new_open));
     assert_eq!(h.open, [before_open, new_open]);
     assert_eq!(h.resolved, [before_resolved_since]);
     let notes: Vec<_> = h.notes.iter().map(|n| n.text.as_str()).collect();

@@ -349,10 +349,10 @@ impl RetryQueue {
                 None
             }
         };
-        if let Some(old) = replaced.and_then(|i| self.ops.get_mut(i)) {
-            if old.take().is_some() {
-                self.live -= 1;
-            }
+        if let Some(old) = replaced.and_then(|i| self.ops.get_mut(i))
+            && old.take().is_some()
+        {
+            self.live -= 1;
         }
         self.ops.push(Some(op));
         self.live += 1;
@@ -497,16 +497,16 @@ impl Writer {
                 tx.commit().map_err(|e| error(&e))
             }
         };
-        self.settle(batches, outcomes, retried, committed);
+        self.settle(batches, &outcomes, retried, &committed);
     }
 
     /// After the commit (or its failure): the retry queue, health, acks.
     fn settle(
         &mut self,
         batches: Vec<(Vec<StoreOp>, Option<StoreAck>)>,
-        outcomes: Vec<Outcome>,
+        outcomes: &[Outcome],
         retried: bool,
-        committed: Result<(), String>,
+        committed: &Result<(), String>,
     ) {
         let mut failing = committed.clone().err();
         if committed.is_ok() && retried {
@@ -514,10 +514,9 @@ impl Writer {
         }
         let mut acks = Vec::new();
         for (i, (ops, ack)) in batches.into_iter().enumerate() {
-            let result = match (&committed, outcomes.get(i)) {
-                (Err(why), _) => Err(why.clone()),
+            let result = match (committed, outcomes.get(i)) {
+                (Err(why), _) | (Ok(()), Some(Outcome::Failed(why))) => Err(why.clone()),
                 (Ok(()), Some(Outcome::Written)) => Ok(()),
-                (Ok(()), Some(Outcome::Failed(why))) => Err(why.clone()),
                 (Ok(()), None) => Err("not written".to_owned()),
             };
             if let Err(why) = &result {

@@ -89,7 +89,7 @@ pub fn audit(ms: u64, text: &str) -> AuditRecord {
         },
         text: text.to_owned(),
         command: Command::maintenance("STA-core-a", true),
-        applied: ms % 2 == 0,
+        applied: ms.is_multiple_of(2),
         outcome: format!("outcome of {text}"),
     }
 }
