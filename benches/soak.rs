@@ -14,6 +14,10 @@
 //! short faults come and go as soft failures and long ones become hard
 //! DOWN, open incidents and resolve them, as a day of a Games does.
 //!
+//! `TOC_SOAK_MINUTES=5` shortens the full run (10,000 devices) to five
+//! minutes of faults, judged over the last two thirds; `TOC_BENCH_BIN`
+//! runs another build of toc under the same bench (an earlier step's).
+//!
 //! Without `--bench` (`cargo test --all-targets`) it runs small and quick:
 //! 1,000 devices polled every second, 20 s of faults. Needs tmux; prints a
 //! notice and does nothing without it.
@@ -57,7 +61,12 @@ fn main() {
         println!("soak bench: tmux is not installed; skipped");
         return;
     }
-    let plan = if quick {
+    // TOC_SOAK_MINUTES shortens (or lengthens) the full run's faults, to
+    // look at something quickly at full scale.
+    let minutes: Option<u64> = std::env::var("TOC_SOAK_MINUTES")
+        .ok()
+        .and_then(|m| m.parse().ok());
+    let mut plan = if quick {
         Plan {
             devices: 1_000,
             interval: "--interval 1s",
@@ -80,6 +89,11 @@ fn main() {
             judged: Duration::from_secs(20 * 60),
         }
     };
+    if let Some(m) = minutes.filter(|_| !quick) {
+        plan.soak = Duration::from_secs(m.max(1) * 60);
+        plan.judged = plan.soak.min(plan.judged) * 2 / 3;
+        plan.quiet = plan.quiet.min(plan.soak / 2);
+    }
     if let Err(e) = soak(&plan) {
         eprintln!("soak bench failed: {e}");
         std::process::exit(1);

@@ -6,6 +6,7 @@ pub mod console;
 pub mod engine;
 pub mod incident;
 pub mod model;
+pub mod notify;
 pub mod probe;
 pub mod runtime;
 pub mod sim;

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+mod cli_users;
+
 use toc::config::{self, Diagnostic, Inventory, Severity};
 use toc::model::{printable, redact_urls};
 use toc::probe::oneshot;
@@ -35,6 +38,10 @@ enum Command {
         /// file, when it exists).
         #[arg(long, value_name = "DIR")]
         playbooks: Option<PathBuf>,
+        /// Users file to check too (default: users.toml beside the file,
+        /// when it exists).
+        #[arg(long, value_name = "FILE")]
+        users: Option<PathBuf>,
     },
     /// Check one device now and print what the probe reads: a URL
     /// (snmp://host[:port], http(s)://…, tcp://host:port) or a device id
@@ -91,6 +98,8 @@ enum Command {
         timeout: Option<Duration>,
         #[command(flatten)]
         screen: Screen,
+        #[command(flatten)]
+        who: Who,
     },
     /// The console on real equipment: poll the devices of the file and
     /// show them live.
@@ -100,7 +109,23 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         screen: Screen,
+        #[command(flatten)]
+        who: Who,
     },
+}
+
+/// Who the console runs as.
+#[derive(Debug, Clone, clap::Args)]
+struct Who {
+    /// Run the console as this user of the users file (its role and
+    /// venues), instead of the OS user.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+    /// The users file (default: users.toml beside the venues file; for a
+    /// synthetic Games, in the current folder). Without one, the local
+    /// user is a duty manager over every venue.
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
 }
 
 /// How the console draws.
@@ -197,7 +222,11 @@ fn main() -> ExitCode {
 
 fn command(command: Command) -> ExitCode {
     match command {
-        Command::Check { file, playbooks } => check(&file, playbooks.as_deref()),
+        Command::Check {
+            file,
+            playbooks,
+            users,
+        } => check(&file, playbooks.as_deref(), users.as_deref()),
         Command::Sim {
             file,
             control,
@@ -219,14 +248,17 @@ fn command(command: Command) -> ExitCode {
             interval,
             timeout,
             screen,
+            who,
         } => {
             let source = match devices {
                 Some(n) => Source::Synthetic { venues, devices: n },
                 None => Source::File(file),
             };
-            live(&source, (interval, timeout), &screen, true)
+            live(&source, (interval, timeout), (&screen, &who), true)
         }
-        Command::Run { file, screen } => live(&Source::File(file), (None, None), &screen, false),
+        Command::Run { file, screen, who } => {
+            live(&Source::File(file), (None, None), (&screen, &who), false)
+        }
     }
 }
 
@@ -295,7 +327,7 @@ fn print_diags(diags: &[Diagnostic]) {
     toc::runtime::out::err(format_args!("{}", config::diag::render(diags)));
 }
 
-fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
+fn check(file: &Path, playbooks: Option<&Path>, users: Option<&Path>) -> ExitCode {
     let count_errors = |diags: &[Diagnostic]| {
         diags
             .iter()
@@ -329,6 +361,7 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
                 None
             }
         });
+    let users = check_users(file, users, inventory.as_ref(), &mut failed);
     if !failed.is_empty() {
         for (path, n) in &failed {
             tell!(
@@ -374,7 +407,80 @@ fn check(file: &Path, playbooks: Option<&Path>) -> ExitCode {
             shown(&dir.display())
         );
     }
+    print_policy(&inv);
+    if let Some((path, users)) = users {
+        let roles: Vec<String> = users
+            .count_by_role()
+            .iter()
+            .map(|(r, n)| format!("{n} {r}"))
+            .collect();
+        say!(
+            "  users      {} ({}; from {})",
+            users.users.len(),
+            if roles.is_empty() {
+                "none".to_owned()
+            } else {
+                roles.join(", ")
+            },
+            shown(&path.display())
+        );
+    }
     ExitCode::SUCCESS
+}
+
+/// `toc check`: the users file given, or `users.toml` beside the venues
+/// file when it exists; its errors join `failed`. Returns the users read.
+fn check_users(
+    file: &Path,
+    given: Option<&Path>,
+    inventory: Option<&Inventory>,
+    failed: &mut Vec<(PathBuf, usize)>,
+) -> Option<(PathBuf, config::users::Users)> {
+    let path = cli_users::users_path(given, Some(file));
+    if given.is_none() && !path.exists() {
+        return None;
+    }
+    let codes = inventory.map(cli_users::venue_codes);
+    match config::users::Users::load(&path, codes.as_deref()) {
+        Ok((users, warnings)) => {
+            print_diags(&warnings);
+            Some((path, users))
+        }
+        Err(diags) => {
+            print_diags(&diags);
+            let n = diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            failed.push((path, n));
+            None
+        }
+    }
+}
+
+/// `toc check`: maintenance windows and the incident policy.
+fn print_policy(inv: &Inventory) {
+    if !inv.maintenance.is_empty() {
+        let now = std::time::SystemTime::now();
+        let on = inv.maintenance.iter().filter(|m| m.covers(now)).count();
+        let n = inv.maintenance.len();
+        say!(
+            "  maintenance {n} window{} ({on} in force now)",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    let p = &inv.incidents;
+    let d = humantime::format_duration;
+    say!(
+        "  incidents  resolve after {} clear, reopen within {}, notify again after {} (down){}",
+        d(p.resolve_hold),
+        d(p.reopen_window),
+        d(p.ack_timeout.down),
+        match p.notify_command.first() {
+            Some(program) => format!(", notify command {}", printable(program)),
+            None => String::new(),
+        }
+    );
 }
 
 /// Prints the errors of a file that cannot be used, the way `toc check`
@@ -658,7 +764,7 @@ fn not_a_terminal() -> Option<&'static str> {
 fn live(
     source: &Source,
     (interval, timeout): (Option<Duration>, Option<Duration>),
-    screen: &Screen,
+    (screen, who): (&Screen, &Who),
     demo: bool,
 ) -> ExitCode {
     let name = if demo { "toc demo" } else { "toc run" };
@@ -680,6 +786,10 @@ fn live(
         eprintln!("{name}: {e}");
         return ExitCode::from(EXIT_CONFIG);
     }
+    let user = match whoami((name, demo), source, who, &inventory) {
+        Ok(user) => user,
+        Err(code) => return code,
+    };
     // After the file (its errors come first), before the log and the
     // engine: nothing starts on a terminal that cannot show the console.
     let options = match console_options(name, screen, demo) {
@@ -744,7 +854,9 @@ fn live(
             venues = live.inventory.venues.len(),
             "{name} started"
         );
-        let served = toc::runtime::console::serve(live.handle(), options).await;
+        tracing::info!("{}", user.why());
+        let handle = live.handle_for(cli_users::identity(&user));
+        let served = toc::runtime::console::serve(handle, options).await;
         live.shutdown().await;
         // Stopped by a signal (also when stuck on a terminal that no
         // longer reads): 128 + its number, as if it had ended toc.
@@ -768,6 +880,36 @@ fn live(
     runtime.shutdown_timeout(Duration::from_millis(200));
     tracing::info!("{name} stopped");
     code
+}
+
+/// Who `toc demo` / `toc run` runs as ([`cli_users::resolve`]), printing
+/// what is wrong with the users file or `--user` (exit 2).
+fn whoami(
+    (name, demo): (&str, bool),
+    source: &Source,
+    who: &Who,
+    inventory: &Inventory,
+) -> Result<config::users::Resolved, ExitCode> {
+    let ask = cli_users::Ask {
+        user: who.user.as_deref(),
+        users: who.users.as_deref(),
+        venues_file: match source {
+            Source::File(f) => Some(f),
+            Source::Synthetic { .. } => None,
+        },
+        demo,
+    };
+    match cli_users::resolve(ask, inventory) {
+        Ok((user, warnings)) => {
+            print_diags(&warnings);
+            Ok(user)
+        }
+        Err(cli_users::IdentityError::Config(path, diags)) => Err(config_failed(&path, &diags)),
+        Err(cli_users::IdentityError::Other(e)) => {
+            tell!("{name}: {}", printable(&e));
+            Err(ExitCode::from(EXIT_CONFIG))
+        }
+    }
 }
 
 /// Reads the inventory of `toc demo` / `toc run`, printing what is wrong

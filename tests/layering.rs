@@ -71,6 +71,10 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["store", "engine", "incident", "model", "config"],
         &["std::net", "tokio", "std::process"],
     ),
+    // Notifications: its own input type; it starts threads and commands
+    // and talks to the session bus, but knows nothing of probes, the
+    // console or the simulator.
+    ("notify", &["notify", "model", "config", "engine"], &[]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

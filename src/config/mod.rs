@@ -5,6 +5,7 @@
 pub mod diag;
 pub mod file;
 pub mod playbook;
+pub mod users;
 pub mod value;
 pub mod venues;
 

@@ -658,7 +658,8 @@ impl App {
                         Some(Subject::Venue(venue.0))
                     }
                     EventKind::IncidentOpened { id, .. }
-                    | EventKind::IncidentSeverity { id, .. } => {
+                    | EventKind::IncidentSeverity { id, .. }
+                    | EventKind::Incident { id, .. } => {
                         snap.incidents.iter().find(|i| i.id == *id).map(|i| {
                             find_device(snap, &i.subject)
                                 .map_or(Subject::Venue(i.venue.0), Subject::Device)

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::engine::command::MAX_FAULT_FOR;
-use crate::engine::{Command, DeviceCommand, FaultKind, SimCommand, Snapshot};
+use crate::engine::{Command, DeviceCommand, FaultKind, IncidentCommand, SimCommand, Snapshot};
 use crate::model::find_id;
 
 /// A command line, read.
@@ -103,6 +103,21 @@ pub const USAGE: &[Usage] = &[
         demo_only: false,
     },
     Usage {
+        line: "ack INCIDENT [for DURATION] COMMENT",
+        what: "acknowledge an incident (open again after DURATION)",
+        demo_only: false,
+    },
+    Usage {
+        line: "note INCIDENT TEXT",
+        what: "add a note to an incident's timeline",
+        demo_only: false,
+    },
+    Usage {
+        line: "resolve INCIDENT",
+        what: "resolve an incident whose condition is clear",
+        demo_only: false,
+    },
+    Usage {
         line: "fault TARGET KIND [VALUE] [for DURATION]",
         what: "inject a fault (cpu-high 95 for 30s)",
         demo_only: true,
@@ -124,6 +139,10 @@ pub const ARGUMENTS: &[(&str, &str)] = &[
         "down, slow [DELAY], if-down [INTERFACE], flapping [PHASE], auth-fail, cpu-high [PERCENT], reboot; uplink-down takes a venue",
     ),
     ("DURATION", "30s, 5m, 1h, 1m 30s"),
+    (
+        "INCIDENT",
+        "an incident id (4-17), key (device:STA-core-a) or its device or group id",
+    ),
 ];
 
 /// Reads a duration as people write it; the error says how to write one.
@@ -217,6 +236,39 @@ fn fault(args: &[&str]) -> Result<Command, String> {
     Ok(Command::fault(target, fault, duration))
 }
 
+/// `text` after its first `n` words, as typed (spaces inside kept).
+fn rest(text: &str, n: usize) -> &str {
+    let mut rest = text.trim_start();
+    for _ in 0..n {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = rest[end..].trim_start();
+    }
+    rest.trim_end()
+}
+
+/// `:ack INCIDENT [for DURATION] COMMENT`.
+fn ack(text: &str, args: &[&str]) -> Result<Command, String> {
+    let Some(which) = args.first() else {
+        return Err(usage("ack"));
+    };
+    let (expires, skip) = match args.get(1) {
+        Some(w) if w.eq_ignore_ascii_case("for") => {
+            let d = args.get(2).ok_or_else(|| usage("ack"))?;
+            (Some(read_duration(d)?), 4)
+        }
+        _ => (None, 2),
+    };
+    let comment = rest(text, skip);
+    if comment.is_empty() {
+        return Err(format!("say why in a comment; {}", usage("ack")));
+    }
+    Ok(Command::Incident(IncidentCommand::Ack {
+        which: (*which).to_owned(),
+        comment: comment.to_owned(),
+        expires,
+    }))
+}
+
 /// Reads a command line (without the leading `:`). `demo` allows the
 /// simulator commands.
 pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
@@ -246,6 +298,16 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
             }
             _ => Err(usage("maint")),
         },
+        "ack" | "acknowledge" => ack(text, args).map(Line::Send),
+        "note" => match args {
+            [which, _, ..] => Ok(Line::Send(Command::Incident(IncidentCommand::Note {
+                which: (*which).to_owned(),
+                text: rest(text, 2).to_owned(),
+            }))),
+            _ => Err(usage("note")),
+        },
+        "resolve" => one_arg("resolve", args)
+            .map(|which| Line::Send(Command::Incident(IncidentCommand::Resolve { which }))),
         "fault" => {
             demo_only("fault", demo)?;
             fault(args).map(Line::Send)
@@ -295,6 +357,7 @@ pub fn with_known_ids(command: Command, snap: &Snapshot) -> Command {
         Command::Device(DeviceCommand::Maintenance { device, on }) => {
             Command::maintenance(known_id(snap, device), on)
         }
+        Command::Incident(_) => command,
         Command::Sim(SimCommand::Fault(mut spec)) => {
             spec.target = known_id(snap, spec.target);
             Command::Sim(SimCommand::Fault(spec))
@@ -329,6 +392,33 @@ mod tests {
     #[case::q("q", Line::Quit)]
     #[case::quit("quit", Line::Quit)]
     #[case::check("check STA-core-a", Line::Send(Command::check_now("STA-core-a")))]
+    #[case::ack(
+        "ack 4-17 on it, fibre team called",
+        Line::Send(Command::Incident(IncidentCommand::Ack {
+            which: "4-17".into(),
+            comment: "on it, fibre team called".into(),
+            expires: None,
+        }))
+    )]
+    #[case::ack_for(
+        "ACK STA-core-a for 2h  waiting for  the vendor",
+        Line::Send(Command::Incident(IncidentCommand::Ack {
+            which: "STA-core-a".into(),
+            comment: "waiting for  the vendor".into(),
+            expires: Some(Duration::from_secs(7200)),
+        }))
+    )]
+    #[case::note(
+        "note device:STA-core-a  fibre cut at gate C ",
+        Line::Send(Command::Incident(IncidentCommand::Note {
+            which: "device:STA-core-a".into(),
+            text: "fibre cut at gate C".into(),
+        }))
+    )]
+    #[case::resolve(
+        "resolve 4-17",
+        Line::Send(Command::Incident(IncidentCommand::Resolve { which: "4-17".into() }))
+    )]
     #[case::maint_on(
         "maint STA-acc-01 on",
         Line::Send(Command::maintenance("STA-acc-01", true))
@@ -380,6 +470,11 @@ mod tests {
     #[case::fault_values("fault STA-core-a if-down Te1 Te2", "one value at most")]
     #[case::clear_two("clear STA PDP", "usage: :clear [TARGET]")]
     #[case::check_none("check", "usage: :check TARGET")]
+    #[case::ack_no_comment("ack 4-17", "say why in a comment")]
+    #[case::ack_for_no_comment("ack 4-17 for 2h", "say why in a comment")]
+    #[case::ack_bad_for("ack 4-17 for soon x", "not a duration")]
+    #[case::note_no_text("note 4-17", "usage: :note INCIDENT TEXT")]
+    #[case::resolve_two("resolve 4-17 now", "usage: :resolve INCIDENT")]
     #[case::fault_unknown("fault STA-core-a melt", "unknown fault `melt`")]
     #[case::fault_cpu("fault STA-core-a cpu-high 300", "0 to 100")]
     fn refuses(#[case] text: &str, #[case] message: &str) {

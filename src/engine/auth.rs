@@ -5,16 +5,25 @@
 //! - viewer: reads only;
 //! - technician: the venues in scope: check devices now;
 //! - operator: all venues in scope: maintenance, simulator faults;
-//! - duty manager: everything.
+//! - duty manager: everything, including acknowledging and resolving
+//!   incidents.
+//!
+//! Notes on incidents are for technicians and above, in their venues.
 
-use super::command::{Command, DeviceCommand, Identity, Refusal, Role, SimCommand};
+use super::command::{
+    Command, DeviceCommand, Identity, IncidentCommand, Refusal, Role, SimCommand,
+};
 use super::snapshot::Layout;
 
 /// The least role allowed to issue `command`.
 pub const fn required_role(command: &Command) -> Role {
     match command {
-        Command::Device(DeviceCommand::CheckNow { .. }) => Role::Technician,
+        Command::Device(DeviceCommand::CheckNow { .. })
+        | Command::Incident(IncidentCommand::Note { .. }) => Role::Technician,
         Command::Device(DeviceCommand::Maintenance { .. }) | Command::Sim(_) => Role::Operator,
+        Command::Incident(IncidentCommand::Ack { .. } | IncidentCommand::Resolve { .. }) => {
+            Role::DutyManager
+        }
     }
 }
 
@@ -30,6 +39,7 @@ fn target(command: &Command) -> Option<&str> {
             | SimCommand::Clear { target: Some(t) },
         ) => Some(t),
         Command::Sim(SimCommand::Clear { target: None }) => None,
+        Command::Incident(c) => Some(c.which()),
     }
 }
 
@@ -50,6 +60,17 @@ pub fn venue_of<'a>(layout: &'a Layout, target: &str) -> Option<&'a str> {
 /// a venue scope it is out of scope, so a scope does not reveal what
 /// exists outside it).
 pub fn authorize(who: &Identity, command: &Command, layout: &Layout) -> Result<(), Refusal> {
+    authorize_in(who, command, |t| venue_of(layout, t).map(str::to_owned))
+}
+
+/// [`authorize`] with the venue of the command's target found by `venue`
+/// (an incident's venue is the engine's to say: an id names no venue the
+/// layout knows).
+pub fn authorize_in(
+    who: &Identity,
+    command: &Command,
+    venue: impl Fn(&str) -> Option<String>,
+) -> Result<(), Refusal> {
     let needed = required_role(command);
     if who.role < needed {
         return Err(Refusal::Forbidden {
@@ -62,8 +83,8 @@ pub fn authorize(who: &Identity, command: &Command, layout: &Layout) -> Result<(
     }
     match target(command) {
         None => Err(Refusal::OutOfScope("every venue".to_owned())),
-        Some(t) => match venue_of(layout, t) {
-            Some(code) if who.venues.iter().any(|v| v == code) => Ok(()),
+        Some(t) => match venue(t) {
+            Some(code) if who.venues.contains(&code) => Ok(()),
             _ => Err(Refusal::OutOfScope(t.to_owned())),
         },
     }

@@ -268,6 +268,47 @@ pub enum SimCommand {
     },
 }
 
+/// Commands about incidents. `which` names an incident by id (`4-17`),
+/// key (`device:STA-core-a`) or subject (`STA-core-a`, when it has one
+/// open incident).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum IncidentCommand {
+    /// Take it: it stops escalating; with `expires`, it is open again
+    /// after that long.
+    Ack {
+        /// Which incident.
+        which: String,
+        /// Why, in words.
+        comment: String,
+        /// For how long; none = until it resolves.
+        expires: Option<Duration>,
+    },
+    /// Add a note to its timeline.
+    Note {
+        /// Which incident.
+        which: String,
+        /// The note.
+        text: String,
+    },
+    /// Resolve it by hand (only once its condition is clear).
+    Resolve {
+        /// Which incident.
+        which: String,
+    },
+}
+
+impl IncidentCommand {
+    /// The incident it names.
+    pub fn which(&self) -> &str {
+        match self {
+            IncidentCommand::Ack { which, .. }
+            | IncidentCommand::Note { which, .. }
+            | IncidentCommand::Resolve { which } => which,
+        }
+    }
+}
+
 /// Something a user asks the engine to do, by subject. Incident,
 /// playbook and relay commands join with their steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,6 +318,8 @@ pub enum Command {
     Device(DeviceCommand),
     /// About the simulator (only an engine started by `toc demo`).
     Sim(SimCommand),
+    /// About an incident.
+    Incident(IncidentCommand),
 }
 
 impl Command {
@@ -313,7 +356,9 @@ impl Command {
     /// (and so must be audited before it is applied).
     pub const fn changes_state(&self) -> bool {
         match self {
-            Command::Device(DeviceCommand::Maintenance { .. }) | Command::Sim(_) => true,
+            Command::Device(DeviceCommand::Maintenance { .. })
+            | Command::Sim(_)
+            | Command::Incident(_) => true,
             Command::Device(DeviceCommand::CheckNow { .. }) => false,
         }
     }
@@ -340,6 +385,21 @@ impl fmt::Display for Command {
                 write!(f, "maintenance off {device}")
             }
             Command::Device(DeviceCommand::CheckNow { target }) => write!(f, "check {target} now"),
+            Command::Incident(IncidentCommand::Ack {
+                which,
+                comment,
+                expires,
+            }) => {
+                write!(f, "acknowledge {which}")?;
+                if let Some(d) = expires {
+                    write!(f, " for {}", humantime::format_duration(*d))?;
+                }
+                write!(f, ": {comment}")
+            }
+            Command::Incident(IncidentCommand::Note { which, text }) => {
+                write!(f, "note on {which}: {text}")
+            }
+            Command::Incident(IncidentCommand::Resolve { which }) => write!(f, "resolve {which}"),
         }
     }
 }
@@ -380,6 +440,13 @@ pub enum Done {
         /// How many devices.
         devices: usize,
     },
+    /// Something was done to an incident.
+    Incident {
+        /// Its id.
+        id: String,
+        /// What, in words (`4-17 acknowledged: on it`).
+        text: String,
+    },
 }
 
 impl fmt::Display for Done {
@@ -405,6 +472,7 @@ impl fmt::Display for Done {
             Done::CheckRequested { target, devices } => {
                 write!(f, "{target}: checking {devices} devices now")
             }
+            Done::Incident { text, .. } => f.write_str(text),
         }
     }
 }
@@ -429,6 +497,8 @@ pub enum Refusal {
     /// The audit log cannot be written: nothing that changes state is
     /// applied until it can.
     AuditFailing(String),
+    /// The incident store cannot be written: nothing was changed.
+    StoreFailing(String),
     /// The engine is gone or the connection to it is lost.
     Unavailable,
 }
@@ -444,6 +514,10 @@ impl fmt::Display for Refusal {
             Refusal::AuditFailing(why) => write!(
                 f,
                 "refused: the audit log cannot be written ({why}); nothing that changes state is applied until it can"
+            ),
+            Refusal::StoreFailing(why) => write!(
+                f,
+                "refused: the incident store cannot be written ({why}); nothing was changed"
             ),
             Refusal::Unavailable => f.write_str("the engine is not reachable"),
         }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, FaultSpec, Identity};
 use super::snapshot::SimFault;
+use super::state::Notice;
 use crate::incident::record::{IncidentRecord, Maintenance, TimelineEntry};
 
 /// Injects and clears simulated faults.
@@ -87,6 +88,12 @@ pub trait AuditSink: Send + Sync + fmt::Debug {
     /// written (and `ack` is dropped uncalled). Otherwise `ack`, when
     /// given, is called once the record is on disk, or cannot be.
     fn append(&self, record: AuditRecord, ack: Option<AuditAck>) -> Result<(), String>;
+}
+
+/// Sends notifications (desktop, notify command) off the engine task.
+pub trait Notifier: Send + Sync + fmt::Debug {
+    /// Queues one notification without waiting.
+    fn notify(&self, notice: Notice);
 }
 
 /// One change for the incident store, written in the order given.

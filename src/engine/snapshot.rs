@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::config::venues::Inventory;
+use crate::incident::{Ack, IncidentState, TimelineKind};
 use crate::model::{
     DeviceIdx, FeedIdx, GroupEval, GroupIdx, HostSample, ProblemKey, Reading, StateType, Status,
     Transitions, VenueEval, VenueIdx,
@@ -448,6 +449,32 @@ pub struct Incident {
     pub title: String,
     /// When it opened.
     pub opened: SystemTime,
+    /// Where it is in its lifecycle (open or acknowledged: resolved ones
+    /// leave the list).
+    #[serde(default = "open_state")]
+    pub state: IncidentState,
+    /// Who acknowledged it, why and until when, while acknowledged.
+    #[serde(default)]
+    pub ack: Option<Ack>,
+    /// How many times it reopened (failed again soon after it resolved).
+    #[serde(default)]
+    pub reopened: u32,
+    /// Its target is in maintenance: it stays, marked, and notifies no
+    /// more.
+    #[serde(default)]
+    pub in_maintenance: bool,
+    /// When it last notified (opened, escalation, acknowledgement
+    /// expiry); the console shows how long it has gone unacknowledged.
+    #[serde(default)]
+    pub notified: Option<SystemTime>,
+    /// Since when its condition has been clear, while it is: it resolves
+    /// by itself after the hold.
+    #[serde(default)]
+    pub clear_since: Option<SystemTime>,
+}
+
+fn open_state() -> IncidentState {
+    IncidentState::Open
 }
 
 /// Something that happened, for the ticker, notifications and the API.
@@ -538,6 +565,21 @@ pub enum EventKind {
         /// Its title.
         title: String,
     },
+    /// A person or time did something to an incident: acknowledged,
+    /// noted, resolved by hand, reopened, escalated, acknowledgement
+    /// expired, maintenance.
+    Incident {
+        /// Its id.
+        id: IncidentId,
+        /// What happened.
+        what: TimelineKind,
+        /// Who did it; none for the engine itself.
+        by: Option<String>,
+        /// The incident's title.
+        title: String,
+        /// In words (the comment, the note).
+        text: String,
+    },
     /// A command was applied.
     Command {
         /// Who.
@@ -567,6 +609,30 @@ fn unknown_status() -> Status {
 }
 
 impl EventKind {
+    /// What a person or time did to an incident, in one line for the
+    /// ticker and the log (`incident 4-17 acknowledged by dana: on it`).
+    pub fn incident_line(
+        id: IncidentId,
+        what: TimelineKind,
+        by: Option<&str>,
+        title: &str,
+        text: &str,
+    ) -> String {
+        let by = by.map_or(String::new(), |b| format!(" by {b}"));
+        match what {
+            TimelineKind::Note => format!("incident {id}: note{by}: {text}"),
+            TimelineKind::Acknowledged => format!("incident {id} acknowledged{by}: {text}"),
+            TimelineKind::Resolved => format!("incident {id} resolved{by}: {title}"),
+            TimelineKind::Reopened => format!("incident {id} reopened: {title}"),
+            TimelineKind::Escalated => format!("incident {id} {text}: {title}"),
+            TimelineKind::AckExpired => format!("incident {id}: {text}: {title}"),
+            other => format!(
+                "incident {id} {}{by}: {text}",
+                other.name().replace('_', " ")
+            ),
+        }
+    }
+
     /// How an incident's severity moved, as the ticker and the log say
     /// it: `raised` when `to` is worse than `from`, else `lowered`.
     pub fn raised_or_lowered(from: Status, to: Status) -> &'static str {

@@ -14,10 +14,17 @@ use tokio::time::Instant;
 use crate::config::Inventory;
 use crate::model::{HostSample, Observation};
 
-use super::auth::authorize;
-use super::command::{Command, DeviceCommand, Done, Identity, Refusal, Reply, SimCommand};
+use crate::incident::lifecycle::Change;
+
+use super::auth::{authorize, authorize_in};
+use super::command::{
+    Command, DeviceCommand, Done, Identity, IncidentCommand, Refusal, Reply, SimCommand,
+};
 use super::handle::{EngineHandle, Link, Request};
-use super::port::{AuditAck, AuditRecord, AuditSink, CheckNow, FaultInjector};
+use super::port::{
+    AuditAck, AuditRecord, AuditSink, CheckNow, FaultInjector, IncidentStore, Notifier, StoreAck,
+    StoreOp,
+};
 use super::snapshot::{Event, EventKind, Snapshot};
 use super::state::State;
 
@@ -59,6 +66,10 @@ pub struct Ports {
     pub checks: Option<Arc<dyn CheckNow>>,
     /// The audit log.
     pub audit: Option<Arc<dyn AuditSink>>,
+    /// The incident store (SQLite).
+    pub store: Option<Arc<dyn IncidentStore>>,
+    /// Desktop notifications and the notify command.
+    pub notifier: Option<Arc<dyn Notifier>>,
 }
 
 /// What flows into the engine besides commands.
@@ -77,6 +88,10 @@ const BATCH: usize = 4096;
 /// The fault port is asked what is in force at most this often (and after
 /// every simulator command).
 const FAULTS_EVERY: Duration = Duration::from_secs(1);
+
+/// How often time alone is looked at for incidents (resolve after the
+/// hold, acknowledgement expiry, escalation).
+const TICK: Duration = Duration::from_secs(1);
 
 /// The running engine. Dropping it stops the engine.
 #[derive(Debug)]
@@ -125,6 +140,7 @@ impl Engine {
             acks_tx,
             acks: acks_rx,
             parked: HashMap::new(),
+            records: HashMap::new(),
             next_ack: 0,
             state,
             config,
@@ -205,21 +221,31 @@ struct Task {
     acks: mpsc::UnboundedReceiver<(u64, Result<(), String>)>,
     /// Changes waiting for their record to be durable, by ack number.
     parked: HashMap<u64, Parked>,
+    /// The audit records of parked incident changes, for their store
+    /// batch.
+    records: HashMap<u64, AuditRecord>,
     next_ack: u64,
 }
 
-/// A change whose audit record is being written.
+/// A change whose audit record (then, for an incident, its store batch)
+/// is being written.
 struct Parked {
     identity: Identity,
     text: String,
     command: Command,
     reply: oneshot::Sender<Reply>,
+    /// An incident command's planned change.
+    change: Option<Change>,
+    /// Its store batch is being written (the audit record is on disk).
+    in_store: bool,
 }
 
 impl Task {
     async fn run(mut self) {
         let mut last_publish = Instant::now();
         let mut observations_open = true;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let due = last_publish + self.gap();
             let dirty = self.state.is_dirty();
@@ -246,13 +272,33 @@ impl Task {
                     None => self.host = None,
                 },
                 () = tokio::time::sleep_until(due), if dirty => {}
+                _ = tick.tick() => self.state.tick(SystemTime::now()),
             }
             self.check_now();
+            self.hand_over();
             let now = Instant::now();
             if self.state.is_dirty() && now >= last_publish + self.gap() {
                 self.watch_audit();
                 self.publish();
                 last_publish = now;
+            }
+        }
+    }
+
+    /// Gives the store what the incident book changed, and the notifier
+    /// what to notify, without waiting for either.
+    fn hand_over(&mut self) {
+        let ops = self.state.take_store();
+        if !ops.is_empty()
+            && let Some(store) = &self.ports.store
+            && let Err(why) = store.write(ops, None)
+        {
+            tracing::error!("incident changes not stored: {why}");
+        }
+        let notices = self.state.take_notices();
+        if let Some(notifier) = &self.ports.notifier {
+            for notice in notices {
+                notifier.notify(notice);
             }
         }
     }
@@ -341,14 +387,19 @@ impl Task {
             reply,
         } = req;
         if command.changes_state()
-            && let Some(audit) = self.ports.audit.clone()
+            && (self.ports.audit.is_some()
+                || (matches!(command, Command::Incident(_)) && self.ports.store.is_some()))
         {
-            self.write_ahead(&audit, identity, command, reply);
+            self.write_ahead(identity, command, reply);
             return;
         }
         let text = command.to_string();
-        let result =
-            authorize(&identity, &command, self.state.layout()).and_then(|()| self.apply(&command));
+        let result = self.authorize(&identity, &command).and_then(|()| {
+            match self.plan_change(&identity, &command) {
+                Ok(change) => self.apply(&identity, &command, change.as_ref()),
+                Err(why) => Err(why),
+            }
+        });
         self.answered(&identity, &text, &result);
         let sim = matches!(command, Command::Sim(_));
         self.audit(identity, text, command, &result);
@@ -358,21 +409,51 @@ impl Task {
         let _ = reply.send(result);
     }
 
-    /// A change, with an audit log: checked, then its record written, and
-    /// applied only once the writer says the record is on disk
-    /// ([`Task::acked`]). The engine goes on meanwhile.
-    fn write_ahead(
-        &mut self,
-        audit: &Arc<dyn AuditSink>,
-        identity: Identity,
-        command: Command,
-        reply: oneshot::Sender<Reply>,
-    ) {
+    /// Whether `identity` may issue `command`: the role table, with an
+    /// incident's venue from the incident book.
+    fn authorize(&self, identity: &Identity, command: &Command) -> Result<(), Refusal> {
+        match command {
+            Command::Incident(_) => {
+                authorize_in(identity, command, |which| self.state.incident_venue(which))
+            }
+            _ => authorize(identity, command, self.state.layout()),
+        }
+    }
+
+    /// An incident command's planned change (`None` for other commands).
+    fn plan_change(
+        &self,
+        identity: &Identity,
+        command: &Command,
+    ) -> Result<Option<Change>, Refusal> {
+        match command {
+            Command::Incident(c) => self
+                .state
+                .plan_incident(&identity.user, c, SystemTime::now())
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// A change, with an audit log or a store: checked, then its audit
+    /// record written, then (an incident's) its store batch, and applied
+    /// only once they are on disk ([`Task::acked`]). The engine goes on
+    /// meanwhile.
+    fn write_ahead(&mut self, identity: Identity, command: Command, reply: oneshot::Sender<Reply>) {
         let text = command.to_string();
-        let planned =
-            authorize(&identity, &command, self.state.layout()).and_then(|()| self.plan(&command));
-        let outcome = match planned {
-            Ok(outcome) => outcome,
+        let planned = self.authorize(&identity, &command).and_then(|()| {
+            let change = self.plan_change(&identity, &command)?;
+            let outcome = match &change {
+                Some(c) => c
+                    .timeline
+                    .first()
+                    .map_or_else(String::new, |e| e.text.clone()),
+                None => self.plan(&command)?,
+            };
+            Ok((outcome, change))
+        });
+        let (outcome, change) = match planned {
+            Ok(p) => p,
             Err(why) => {
                 let result = Err(why);
                 self.answered(&identity, &text, &result);
@@ -381,12 +462,6 @@ impl Task {
                 return;
             }
         };
-        let id = self.next_ack;
-        self.next_ack += 1;
-        let acks = self.acks_tx.clone();
-        let ack: AuditAck = Box::new(move |written| {
-            let _ = acks.send((id, written));
-        });
         let record = AuditRecord {
             at: SystemTime::now(),
             identity: identity.clone(),
@@ -395,46 +470,138 @@ impl Task {
             applied: true,
             outcome,
         };
-        match audit.append(record, Some(ack)) {
-            Ok(()) => {
-                self.parked.insert(
-                    id,
-                    Parked {
-                        identity,
-                        text,
-                        command,
-                        reply,
-                    },
-                );
-            }
-            Err(why) => {
-                let result = Err(Refusal::AuditFailing(why));
-                self.answered(&identity, &text, &result);
-                self.watch_audit();
-                let _ = reply.send(result);
-            }
-        }
-    }
-
-    /// A parked change's record is on disk (apply it) or cannot be
-    /// written (refuse it: nothing was changed).
-    fn acked(&mut self, id: u64, written: Result<(), String>) {
-        let Some(Parked {
+        let parked = Parked {
             identity,
             text,
             command,
             reply,
-        }) = self.parked.remove(&id)
-        else {
+            change,
+            in_store: false,
+        };
+        match self.ports.audit.clone() {
+            Some(audit) => {
+                let (id, ack) = self.ack();
+                let ack: AuditAck = ack;
+                match audit.append(record.clone(), Some(ack)) {
+                    Ok(()) => {
+                        self.parked.insert(id, parked);
+                        self.records.insert(id, record);
+                    }
+                    Err(why) => self.refuse(parked, Refusal::AuditFailing(why)),
+                }
+            }
+            None => self.write_store(parked, record),
+        }
+    }
+
+    /// A fresh ack number and the callback that reports it.
+    fn ack(&mut self) -> (u64, AuditAck) {
+        let id = self.next_ack;
+        self.next_ack += 1;
+        let acks = self.acks_tx.clone();
+        (
+            id,
+            Box::new(move |written| {
+                let _ = acks.send((id, written));
+            }),
+        )
+    }
+
+    /// Writes a parked incident change with its audit record to the store
+    /// (applied once it is on disk); anything else is applied now.
+    fn write_store(&mut self, mut parked: Parked, record: AuditRecord) {
+        let (Some(change), Some(store)) = (parked.change.as_ref(), self.ports.store.clone()) else {
+            let result = self.apply(&parked.identity, &parked.command, parked.change.as_ref());
+            self.settle(parked, result);
             return;
         };
-        let result = match written {
-            Ok(()) => self.apply(&command),
-            Err(why) => Err(Refusal::AuditFailing(why)),
+        let mut ops = vec![StoreOp::Audit(record)];
+        if !matches!(
+            parked.command,
+            Command::Incident(IncidentCommand::Note { .. })
+        ) {
+            ops.push(StoreOp::Incident(change.record.clone()));
+        }
+        ops.extend(change.timeline.iter().cloned().map(StoreOp::Timeline));
+        let (id, ack) = self.ack();
+        let ack: StoreAck = ack;
+        // What the incident book changed before this goes first.
+        self.hand_over();
+        match store.write(ops, Some(ack)) {
+            Ok(()) => {
+                parked.in_store = true;
+                self.parked.insert(id, parked);
+            }
+            Err(why) => self.refuse(parked, Refusal::StoreFailing(why)),
+        }
+    }
+
+    /// Refuses a parked change that could not be written: nothing changed.
+    fn refuse(&mut self, parked: Parked, why: Refusal) {
+        let result = Err(why);
+        self.answered(&parked.identity, &parked.text, &result);
+        self.watch_audit();
+        let _ = parked.reply.send(result);
+    }
+
+    /// A parked change's record is on disk (write its store batch, or
+    /// apply it) or cannot be written (refuse it: nothing was changed).
+    fn acked(&mut self, id: u64, written: Result<(), String>) {
+        let Some(parked) = self.parked.remove(&id) else {
+            return;
         };
+        let record = self.records.remove(&id);
+        match written {
+            Err(why) if parked.in_store => {
+                // Its audit line said it would be applied; say it was not.
+                let result = Err(Refusal::StoreFailing(why));
+                self.audit(
+                    parked.identity.clone(),
+                    parked.text.clone(),
+                    parked.command.clone(),
+                    &result,
+                );
+                self.refuse(parked, result.err().unwrap_or(Refusal::Unavailable));
+            }
+            Err(why) => self.refuse(parked, Refusal::AuditFailing(why)),
+            Ok(()) if !parked.in_store && parked.change.is_some() => match record {
+                Some(record) => self.write_store(parked, record),
+                None => self.refuse(parked, Refusal::Unavailable),
+            },
+            Ok(()) => {
+                if !parked.in_store
+                    && let Some(record) = record
+                {
+                    // The audit table of the store keeps every command too.
+                    self.store_audit(record);
+                }
+                let result = self.apply(&parked.identity, &parked.command, parked.change.as_ref());
+                self.settle(parked, result);
+            }
+        }
+    }
+
+    /// Gives the store an audit record, without waiting.
+    fn store_audit(&self, record: AuditRecord) {
+        if let Some(store) = &self.ports.store
+            && let Err(why) = store.write(vec![StoreOp::Audit(record)], None)
+        {
+            tracing::error!("audit record not stored: {why}");
+        }
+    }
+
+    /// Answers an applied (or failed) parked change.
+    fn settle(&mut self, parked: Parked, result: Reply) {
+        let Parked {
+            identity,
+            text,
+            command,
+            reply,
+            ..
+        } = parked;
         self.answered(&identity, &text, &result);
         if let Err(why) = &result
-            && !matches!(why, Refusal::AuditFailing(_))
+            && !matches!(why, Refusal::AuditFailing(_) | Refusal::StoreFailing(_))
         {
             // Its record said it would be applied; say it was not.
             self.audit(identity, text, command.clone(), &result);
@@ -443,6 +610,7 @@ impl Task {
             self.ask_faults();
         }
         self.watch_audit();
+        self.hand_over();
         let _ = reply.send(result);
     }
 
@@ -463,21 +631,22 @@ impl Task {
 
     /// Queues a record of what came of a command, waiting for nothing.
     fn audit(&mut self, identity: Identity, text: String, command: Command, result: &Reply) {
-        if let Some(audit) = &self.ports.audit {
-            let record = AuditRecord {
-                at: SystemTime::now(),
-                identity,
-                text,
-                command,
-                applied: result.is_ok(),
-                outcome: match result {
-                    Ok(done) => done.to_string(),
-                    Err(why) => why.to_string(),
-                },
-            };
-            if let Err(why) = audit.append(record, None) {
-                tracing::error!("audit record lost: {why}");
-            }
+        let record = AuditRecord {
+            at: SystemTime::now(),
+            identity,
+            text,
+            command,
+            applied: result.is_ok(),
+            outcome: match result {
+                Ok(done) => done.to_string(),
+                Err(why) => why.to_string(),
+            },
+        };
+        self.store_audit(record.clone());
+        if let Some(audit) = &self.ports.audit
+            && let Err(why) = audit.append(record, None)
+        {
+            tracing::error!("audit record lost: {why}");
         }
         self.watch_audit();
     }
@@ -517,12 +686,24 @@ impl Task {
                 .to_string())
             }
             Command::Device(DeviceCommand::CheckNow { target }) => Ok(format!("{target}: check")),
+            Command::Incident(_) => Ok(String::new()),
         }
     }
 
-    fn apply(&mut self, command: &Command) -> Reply {
+    fn apply(&mut self, identity: &Identity, command: &Command, change: Option<&Change>) -> Reply {
         let layout = Arc::clone(self.state.layout());
         match command {
+            Command::Incident(c) => {
+                let now = SystemTime::now();
+                let planned;
+                let change = if let Some(change) = change {
+                    change
+                } else {
+                    planned = self.state.plan_incident(&identity.user, c, now)?;
+                    &planned
+                };
+                self.state.commit_incident(change, &identity.user, c, now)
+            }
             Command::Sim(SimCommand::Fault(spec)) => {
                 let detail = self.faults()?.inject(spec).map_err(Refusal::Invalid)?;
                 Ok(Done::FaultSet {

@@ -3,6 +3,7 @@
 //! calls. The store that keeps them on disk is `crate::store`; the console
 //! only shows them.
 
+pub mod lifecycle;
 pub mod record;
 
 pub use record::{Ack, IncidentRecord, IncidentState, Maintenance, TimelineEntry, TimelineKind};

@@ -222,6 +222,8 @@ impl Live {
             faults: sim.as_ref().map(|s| s.state() as Arc<dyn FaultInjector>),
             checks: Some(Arc::new(Checks(scheduler.trigger()))),
             audit: audit.clone().map(|a| a as Arc<dyn AuditSink>),
+            store: None,
+            notifier: None,
         };
         let inputs = Inputs {
             observations: rx,
@@ -405,6 +407,13 @@ pub fn describe(snap: &Snapshot, event: &Event) -> String {
             )
         }
         EventKind::IncidentResolved { id, title } => format!("incident {id} resolved: {title}"),
+        EventKind::Incident {
+            id,
+            what,
+            by,
+            title,
+            text,
+        } => EventKind::incident_line(*id, *what, by.as_deref(), title, text),
         EventKind::Command { user, text } => format!("command by {user}: {text}"),
         EventKind::Note { device: d, text } => format!("device {}: {text}", device(*d)),
         EventKind::Audit {

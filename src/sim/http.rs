@@ -29,9 +29,14 @@ use crate::config::Inventory;
 /// CPU load at or above which a health endpoint says `degraded`.
 pub const DEGRADED_CPU: u8 = 90;
 
-/// The longest a silent device holds a request before giving up on it;
-/// long past any probe timeout.
-const HOLD_MAX: Duration = Duration::from_secs(300);
+/// A silent device holds a request this much longer than the device's
+/// probe timeout: long enough that the prober gives up first, short
+/// enough that requests the prober has abandoned do not pile up. (Held
+/// for five minutes, every attempt on a silent device kept a connection
+/// and its buffers that long: a results server down for 30 s held a dozen,
+/// a venue's uplink down hundreds, and the memory they took was not
+/// returned to the system.)
+const HOLD_PAST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The body of a health answer.
 #[derive(Debug, Serialize)]
@@ -45,8 +50,9 @@ struct Health<'a> {
 
 #[derive(Debug)]
 struct Port {
-    /// URL path → (device index, device id).
-    paths: HashMap<String, (usize, String)>,
+    /// URL path → (device index, device id, how long a silent answer is
+    /// held).
+    paths: HashMap<String, (usize, String, Duration)>,
     shared: Shared,
 }
 
@@ -60,7 +66,10 @@ pub(crate) async fn serve(
 ) {
     let paths = devices
         .into_iter()
-        .filter_map(|(path, i)| Some((path, (i, inventory.devices.get(i)?.id.clone()))))
+        .filter_map(|(path, i)| {
+            let d = inventory.devices.get(i)?;
+            Some((path, (i, d.id.clone(), d.timeout + HOLD_PAST_TIMEOUT)))
+        })
         .collect();
     let stop = shared.stop.clone();
     let port = Arc::new(Port { paths, shared });
@@ -74,7 +83,7 @@ pub(crate) async fn serve(
 }
 
 async fn health(State(port): State<Arc<Port>>, method: Method, uri: Uri) -> Response {
-    let Some((idx, id)) = port.paths.get(uri.path()) else {
+    let Some((idx, id, hold)) = port.paths.get(uri.path()) else {
         return (
             StatusCode::NOT_FOUND,
             axum::Json(json!({ "status": "unknown", "error": "no such device on this port" })),
@@ -94,7 +103,7 @@ async fn health(State(port): State<Arc<Port>>, method: Method, uri: Uri) -> Resp
         // up (or the simulator stops).
         tokio::select! {
             () = stopped(port.shared.stop.clone()) => {}
-            () = tokio::time::sleep(HOLD_MAX) => {}
+            () = tokio::time::sleep(*hold) => {}
         }
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }

@@ -213,8 +213,9 @@ pub async fn uplink_story(
             .await
             .expect("cleared");
     }
+    // Incidents resolve after the hold; their conditions are clear.
     let after = wait_for(handle, limit, "the wall green again", |s| {
-        s.wall == Status::Ok && s.incidents.is_empty()
+        s.wall == Status::Ok && s.incidents.iter().all(|i| i.clear_since.is_some())
     })
     .await;
     (during, after)

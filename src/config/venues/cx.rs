@@ -50,6 +50,14 @@ impl Cx<'_> {
         self.diags.push(self.src.warning(span, message, help));
     }
 
+    /// How many errors (not warnings) were reported so far.
+    pub(super) fn errors(&self) -> usize {
+        self.diags
+            .iter()
+            .filter(|d| d.severity == crate::config::diag::Severity::Error)
+            .count()
+    }
+
     /// Whether the `kind` table `id` had errors of its own.
     pub(super) fn is_broken(&self, kind: &str, id: &str) -> bool {
         self.broken.contains(&format!("{kind}:{id}"))

@@ -22,8 +22,9 @@ mod read;
 use std::path::Path;
 
 pub use model::{
-    AuthProtocol, Checks, Device, Event, Feed, Group, Inventory, JsonCheck, LogRotation,
-    MIN_PASSPHRASE, PrivProtocol, ProbeTarget, Profile, Secret, Summary, Venue,
+    AckTimeouts, AuthProtocol, Checks, Device, Event, Feed, Group, IncidentPolicy, Inventory,
+    JsonCheck, LogRotation, MIN_PASSPHRASE, MaintenanceScope, MaintenanceWindow, PrivProtocol,
+    ProbeTarget, Profile, Secret, Summary, Venue,
 };
 
 use super::diag::{Diagnostic, Severity, SourceFile};

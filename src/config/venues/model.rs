@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::model::topology::{
     DeviceIdx, DeviceNode, GroupIdx, GroupNode, Topology, VenueIdx, VenueNode,
@@ -29,6 +29,10 @@ pub struct Inventory {
     pub groups: Vec<Group>,
     /// All result feeds.
     pub feeds: Vec<Feed>,
+    /// Maintenance windows of `[[maintenance]]`, in file order.
+    pub maintenance: Vec<MaintenanceWindow>,
+    /// How incidents resolve, reopen, escalate and notify (`[incidents]`).
+    pub incidents: IncidentPolicy,
     /// Device id -> index, for lookups by id.
     pub(super) device_index: HashMap<String, DeviceIdx>,
 }
@@ -57,6 +61,95 @@ pub struct Event {
     pub logs: LogRotation,
     /// End-to-end result latency objective per consumer class.
     pub slo: BTreeMap<String, Duration>,
+}
+
+/// What a maintenance window covers: a device, a redundancy group or a
+/// whole venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaintenanceScope {
+    /// One device.
+    Device(DeviceIdx),
+    /// A redundancy group.
+    Group(GroupIdx),
+    /// A venue and everything in it.
+    Venue(VenueIdx),
+}
+
+/// A `[[maintenance]]` window of the file: while it is in force its target
+/// shows MAINTENANCE and opens no incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintenanceWindow {
+    /// The target as the file names it: a device id, group id or venue
+    /// code.
+    pub target: String,
+    /// What the target is.
+    pub scope: MaintenanceScope,
+    /// When it starts.
+    pub start: SystemTime,
+    /// When it ends (after `start`).
+    pub end: SystemTime,
+    /// Why, as the file says.
+    pub reason: String,
+}
+
+impl MaintenanceWindow {
+    /// Whether the window is in force at `at`: from its start, up to but
+    /// not including its end.
+    pub fn covers(&self, at: SystemTime) -> bool {
+        self.start <= at && at < self.end
+    }
+}
+
+/// How long an incident may stay unacknowledged, by severity, before it
+/// notifies again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckTimeouts {
+    /// For a DOWN incident.
+    pub down: Duration,
+    /// For a DEGRADED incident.
+    pub degraded: Duration,
+    /// For an UNKNOWN incident.
+    pub unknown: Duration,
+}
+
+/// `[incidents]`: how incidents resolve, reopen, escalate and notify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentPolicy {
+    /// The condition must stay clear this long before an incident
+    /// resolves by itself.
+    pub resolve_hold: Duration,
+    /// The same key failing again within this long after it resolved
+    /// reopens the incident instead of opening a new one.
+    pub reopen_window: Duration,
+    /// Unacknowledged this long: notify again.
+    pub ack_timeout: AckTimeouts,
+    /// A program run with the incident as JSON on stdin (argv, no shell);
+    /// empty: none.
+    pub notify_command: Vec<String>,
+    /// How long the notify command may run before it is killed.
+    pub notify_timeout: Duration,
+    /// Ring the terminal bell on a new DOWN incident.
+    pub bell: bool,
+}
+
+impl Default for IncidentPolicy {
+    /// Resolve after 2m clear, reopen within 15m, notify again after 5m
+    /// (down), 15m (degraded) or 30m (unknown); no notify command (10s
+    /// timeout when there is one); no bell.
+    fn default() -> Self {
+        IncidentPolicy {
+            resolve_hold: Duration::from_secs(120),
+            reopen_window: Duration::from_secs(15 * 60),
+            ack_timeout: AckTimeouts {
+                down: Duration::from_secs(5 * 60),
+                degraded: Duration::from_secs(15 * 60),
+                unknown: Duration::from_secs(30 * 60),
+            },
+            notify_command: Vec::new(),
+            notify_timeout: Duration::from_secs(10),
+            bell: false,
+        }
+    }
 }
 
 /// When the log files rotate and how many old ones are kept.

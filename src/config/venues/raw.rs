@@ -103,6 +103,38 @@ pub(super) struct RawFeed {
     pub(super) stale_after: Spanned<Dur>,
 }
 
+/// A `[[maintenance]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMaintenance {
+    pub(super) target: Spanned<String>,
+    pub(super) start: Spanned<String>,
+    pub(super) end: Option<Spanned<String>>,
+    pub(super) duration: Option<Spanned<Dur>>,
+    pub(super) reason: Spanned<String>,
+}
+
+/// `ack_timeout` of `[incidents]`, by severity.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAckTimeout {
+    pub(super) down: Option<Spanned<Dur>>,
+    pub(super) degraded: Option<Spanned<Dur>>,
+    pub(super) unknown: Option<Spanned<Dur>>,
+}
+
+/// `[incidents]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIncidents {
+    pub(super) resolve_hold: Option<Spanned<Dur>>,
+    pub(super) reopen_window: Option<Spanned<Dur>>,
+    pub(super) ack_timeout: Option<RawAckTimeout>,
+    pub(super) notify_command: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) notify_timeout: Option<Spanned<Dur>>,
+    pub(super) bell: Option<bool>,
+}
+
 /// A `[[venues]]` table: its header and the lists that read without
 /// errors.
 #[derive(Debug)]
@@ -122,6 +154,10 @@ pub(super) struct RawDocument {
     pub(super) event_missing: bool,
     pub(super) profiles: Vec<RawProfileEntry>,
     pub(super) venues: Vec<RawVenue>,
+    /// The `[[maintenance]]` tables that read without errors.
+    pub(super) maintenance: Vec<RawMaintenance>,
+    /// `[incidents]`, when present and read without errors.
+    pub(super) incidents: Option<RawIncidents>,
 }
 
 /// A `[profiles.NAME]` table: its name, and its body when that read

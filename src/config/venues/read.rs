@@ -11,7 +11,7 @@ use super::cx::Cx;
 use super::raw::{RawDocument, RawProfileEntry, RawVenue};
 
 /// The keys of the top level.
-const TOP_KEYS: &[&str] = &["event", "profiles", "venues"];
+const TOP_KEYS: &[&str] = &["event", "profiles", "venues", "maintenance", "incidents"];
 /// The arrays of tables inside a `[[venues]]` table.
 const VENUE_LISTS: &[&str] = &["devices", "groups", "feeds"];
 
@@ -43,6 +43,8 @@ impl Cx<'_> {
             event_missing: true,
             profiles: Vec::new(),
             venues: Vec::new(),
+            maintenance: Vec::new(),
+            incidents: None,
         };
         for (key, value) in root.into_inner() {
             match key.get_ref().as_ref() {
@@ -52,15 +54,14 @@ impl Cx<'_> {
                 }
                 "profiles" => self.read_profiles(value, &mut doc),
                 "venues" => self.read_venues(value, &mut doc),
+                "maintenance" => self.read_maintenance(value, &mut doc),
+                "incidents" => doc.incidents = self.de(value, "[incidents] table"),
                 other => {
                     let msg = format!("unknown top-level key `{other}`");
                     self.error(
                         key.span(),
                         msg,
-                        format!(
-                            "the top level takes {}; maintenance windows are not supported yet",
-                            list(TOP_KEYS)
-                        ),
+                        format!("the top level takes {}", list(TOP_KEYS)),
                     );
                 }
             }
@@ -89,6 +90,23 @@ impl Cx<'_> {
                 name,
                 body: profile,
             });
+        }
+    }
+
+    /// Reads `[[maintenance]]` tables, each on its own.
+    fn read_maintenance(&mut self, value: Spanned<DeValue<'_>>, doc: &mut RawDocument) {
+        let span = value.span();
+        let DeValue::Array(items) = value.into_inner() else {
+            self.error(
+                span,
+                "`maintenance` must be an array of tables",
+                "write each window as a [[maintenance]] table",
+            );
+            return;
+        };
+        for item in items {
+            doc.maintenance
+                .extend(self.de(item, "[[maintenance]] window"));
         }
     }
 

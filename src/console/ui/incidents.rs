@@ -1,4 +1,7 @@
-//! Open incidents, most severe first, then oldest first.
+//! Open incidents, most severe first, then oldest first, each with where
+//! it is in its lifecycle: `OPEN` (nobody has it), `ACK dana` (who took
+//! it), `CLEAR` (its condition cleared: it resolves after the hold),
+//! `MAINT` (its target is in maintenance).
 
 use std::time::SystemTime;
 
@@ -9,7 +12,23 @@ use ratatui::text::{Line, Span};
 use super::text::{self, Column, cell, put, u16_of};
 use super::title;
 use crate::console::app::App;
-use crate::engine::Snapshot;
+use crate::engine::{Incident, Snapshot};
+use crate::incident::IncidentState;
+
+/// Where an incident is, in a few letters; an open one says for how long
+/// nobody has taken it.
+fn state_word(incident: &Incident, now: SystemTime) -> String {
+    if incident.in_maintenance {
+        "MAINT".to_owned()
+    } else if incident.clear_since.is_some() {
+        "CLEAR".to_owned()
+    } else if incident.state == IncidentState::Acknowledged {
+        let by = incident.ack.as_ref().map_or("", |a| a.by.as_str());
+        format!("ACK {by}")
+    } else {
+        format!("OPEN {}", text::age(now, incident.opened))
+    }
+}
 
 /// Draws the incidents pane in `area` (title row included).
 pub(crate) fn draw(
@@ -22,7 +41,16 @@ pub(crate) fn draw(
 ) {
     let theme = app.theme;
     let n = snap.incidents.len();
-    let left = vec![Span::raw(format!("{n} open"))];
+    let unacked = snap
+        .incidents
+        .iter()
+        .filter(|i| i.state == IncidentState::Open && i.clear_since.is_none())
+        .count();
+    let left = if unacked == n {
+        vec![Span::raw(format!("{n} open"))]
+    } else {
+        vec![Span::raw(format!("{n} open, {unacked} not acknowledged"))]
+    };
     let body = title(buf, area, theme, "Incidents", focused, left, Vec::new());
     if body.height == 0 || body.width == 0 {
         return;
@@ -52,18 +80,19 @@ pub(crate) fn draw(
     let cols = [
         Column::right("ID", id_w),
         Column::left("SEVERITY", 10),
+        Column::left("STATE", 10),
         Column::left("VENUE", code_w.max(5)),
         Column::right("AGE", 5),
         Column::left("TITLE", 0),
     ];
-    // The title keeps 24 columns: in a narrow pane the venue goes first
+    // The title keeps 20 columns: in a narrow pane the venue goes first
     // (the title names the device or group, which carries the venue's
-    // code), then the age.
+    // code), then the age, then the state.
     let layout = text::columns(
         &cols,
         usize::from(body.width).saturating_sub(1),
-        24,
-        &[2, 3],
+        20,
+        &[3, 4, 2],
     );
     let mut header = vec![Span::raw(" ")];
     for &(i, w) in &layout {
@@ -84,22 +113,7 @@ pub(crate) fn draw(
         let y = u16_of(k - offset + 1);
         let mut spans = vec![Span::raw(" ")];
         for &(i, w) in &layout {
-            let span = match i {
-                0 => Span::styled(cell(&format!("#{}", incident.id), w, true), theme.dim()),
-                1 => Span::styled(
-                    cell(&text::status_fit(incident.severity, w), w, false),
-                    theme.status(incident.severity),
-                ),
-                2 => Span::raw(cell(
-                    snap.layout
-                        .venue_info(incident.venue)
-                        .map_or("?", |v| v.code.as_str()),
-                    w,
-                    false,
-                )),
-                3 => Span::raw(cell(&text::age(now, incident.opened), w, true)),
-                _ => Span::raw(cell(&incident.title, w, false)),
-            };
+            let span = cell_of(i, w, incident, snap, now, app.theme);
             spans.push(span);
             spans.push(Span::raw(" "));
         }
@@ -107,5 +121,41 @@ pub(crate) fn draw(
         if k == selected && focused {
             text::fill(buf, body, y, theme.selected());
         }
+    }
+}
+
+/// The cell of column `i` (see the columns of [`draw`]) for `incident`.
+fn cell_of(
+    i: usize,
+    w: usize,
+    incident: &Incident,
+    snap: &Snapshot,
+    now: SystemTime,
+    theme: crate::console::theme::Theme,
+) -> Span<'static> {
+    match i {
+        0 => Span::styled(cell(&format!("#{}", incident.id), w, true), theme.dim()),
+        1 => Span::styled(
+            cell(&text::status_fit(incident.severity, w), w, false),
+            theme.status(incident.severity),
+        ),
+        2 => {
+            let word = state_word(incident, now);
+            let style = if word.starts_with("OPEN") {
+                theme.error()
+            } else {
+                theme.dim()
+            };
+            Span::styled(cell(&word, w, false), style)
+        }
+        3 => Span::raw(cell(
+            snap.layout
+                .venue_info(incident.venue)
+                .map_or("?", |v| v.code.as_str()),
+            w,
+            false,
+        )),
+        4 => Span::raw(cell(&text::age(now, incident.opened), w, true)),
+        _ => Span::raw(cell(&incident.title, w, false)),
     }
 }

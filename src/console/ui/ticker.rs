@@ -91,6 +91,16 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
             other("RESOLVED"),
             format!("incident #{id} resolved: {title}"),
         ),
+        EventKind::Incident {
+            id,
+            what,
+            by,
+            title,
+            text,
+        } => (
+            other("INCIDENT"),
+            EventKind::incident_line(*id, *what, by.as_deref(), title, text),
+        ),
         EventKind::Command { user, text } => (other("COMMAND"), format!("{user}: {text}")),
         EventKind::Audit {
             failing: true,

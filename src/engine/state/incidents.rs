@@ -1,68 +1,112 @@
-//! The incident book: one open incident per problem (kind and subject),
-//! opened when a problem appears on the board and resolved when it
-//! clears. Ids carry the engine's run number, so they never collide
-//! across restarts. The lifecycle a duty manager works (acknowledge,
-//! notes, manual resolve, reopen) comes with the incident store.
+//! The incident book: the board's problems through the incident lifecycle
+//! (`crate::incident::lifecycle`), with what the snapshot, the ticker, the
+//! store and the notifier need of each change.
+//!
+//! Ids carry the engine's run number, so they never collide across
+//! restarts; keys name the subject by id (`device:STA-core-a`,
+//! `group:STA-core`), so a kept incident still reads after venues.toml
+//! changes.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::model::{Status, Subject};
+use crate::incident::lifecycle::{Change, Condition, Lifecycle, Notify, Policy};
+use crate::incident::{IncidentRecord, IncidentState, TimelineKind};
+use crate::model::{GroupIdx, ProblemKey, ProblemKind, Status, Subject, VenueIdx};
 
-use super::super::snapshot::{Incident, IncidentId};
+use super::super::port::StoreOp;
+use super::super::snapshot::{EventKind, Incident, IncidentId, Layout};
 use super::board::Problem;
 
-/// What reconciling the book with the board changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IncidentChange {
-    /// A new problem: this incident opened.
-    Opened(Incident),
-    /// The same problem got worse or better: this incident, as it is now,
-    /// and its severity before.
-    Severity(Incident, Status),
-    /// Its problem cleared: this incident resolved.
-    Resolved(Incident),
+/// The incident key of a board problem: ladder and subject id.
+pub fn key_of(key: ProblemKey, subject: &str) -> String {
+    let ladder = match key.kind.ladder() {
+        0 => "device",
+        1 => "group",
+        2 => "feed",
+        _ => "slo",
+    };
+    format!("{ladder}:{subject}")
 }
 
-/// Open incidents by problem.
+/// An incident id as the snapshot carries it (`4-17` → run 4, n 17).
+pub fn parse_id(id: &str) -> Option<IncidentId> {
+    let (run, n) = id.split_once('-')?;
+    Some(IncidentId {
+        run: run.parse().ok()?,
+        n: n.parse().ok()?,
+    })
+}
+
+/// A notification to send: what kind and the incident as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Opened, escalated, acknowledgement expired.
+    pub kind: Notify,
+    /// The incident.
+    pub record: IncidentRecord,
+}
+
+/// Open and acknowledged incidents, and what changed since the engine
+/// last took it.
 #[derive(Debug)]
 pub struct IncidentBook {
-    run: u32,
-    next: u32,
-    /// Keyed by subject and ladder: a problem that grows or shrinks stays
-    /// one incident.
-    open: BTreeMap<(Subject, u8), Incident>,
+    life: Lifecycle,
+    layout: Arc<Layout>,
+    /// Board key and venue of each incident key seen on the board.
+    meta: HashMap<String, (ProblemKey, VenueIdx)>,
     /// Each venue's place in the wall's order (by code), for sorting.
     venue_rank: Vec<usize>,
-    /// The open incidents, sorted as published.
+    /// The live incidents, sorted as published.
     list: Arc<Vec<Incident>>,
+    /// For the store, in order.
+    store: Vec<StoreOp>,
+    /// For the ticker.
+    events: Vec<EventKind>,
+    /// For the notifier.
+    notices: Vec<Notice>,
 }
 
 impl IncidentBook {
     /// An empty book whose ids are `run-1`, `run-2`, … Incidents sort like
-    /// the wall: most severe first, then by venue in `venue_rank` order
-    /// (each venue's place; a missing one sorts last), then oldest first.
-    pub fn new(run: u32, venue_rank: Vec<usize>) -> Self {
+    /// the wall: most severe first, then by venue in `venue_rank` order,
+    /// then oldest first.
+    pub fn new(run: u32, layout: Arc<Layout>, venue_rank: Vec<usize>, policy: Policy) -> Self {
         IncidentBook {
-            run,
-            next: 1,
-            open: BTreeMap::new(),
+            life: Lifecycle::new(policy, run),
+            layout,
+            meta: HashMap::new(),
             venue_rank,
             list: Arc::new(Vec::new()),
+            store: Vec::new(),
+            events: Vec::new(),
+            notices: Vec::new(),
         }
     }
 
-    /// The open incidents, most severe first, then by venue, then oldest
+    /// Takes back the incidents the store kept (see
+    /// [`Lifecycle::restore`]).
+    pub fn restore(&mut self, records: Vec<IncidentRecord>, now: SystemTime) {
+        self.life.restore(records, now);
+        self.relist();
+    }
+
+    /// The live incidents, most severe first, then by venue, then oldest
     /// first.
     pub fn list(&self) -> &Arc<Vec<Incident>> {
         &self.list
     }
 
-    /// Open incidents per venue, for `venues` venues.
+    /// The lifecycle, to plan commands on.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
+    /// Live incidents per venue, for `venues` venues.
     pub fn per_venue(&self, venues: usize) -> Vec<usize> {
         let mut n = vec![0usize; venues];
-        for incident in self.open.values() {
+        for incident in self.list.iter() {
             if let Some(c) = n.get_mut(incident.venue.0) {
                 *c += 1;
             }
@@ -70,148 +114,260 @@ impl IncidentBook {
         n
     }
 
-    /// Opens an incident for every problem that has none, raises or
-    /// lowers those whose problem changed severity (keeping their id and
-    /// opening time; the title follows the problem), and resolves those
-    /// whose problem is gone; returns what changed, resolutions first.
-    pub fn apply(&mut self, problems: Vec<Problem>, now: SystemTime) -> Vec<IncidentChange> {
-        let wanted: BTreeMap<(Subject, u8), Problem> = problems
+    /// Brings the book in line with the board's problems; `in_maintenance`
+    /// says whether a problem's subject is under a maintenance window.
+    pub fn apply(
+        &mut self,
+        problems: Vec<Problem>,
+        in_maintenance: impl Fn(&Condition) -> bool,
+        now: SystemTime,
+    ) {
+        let conditions: Vec<Condition> = problems
             .into_iter()
-            .map(|p| (p.key.incident(), p))
-            .collect();
-        let gone: Vec<(Subject, u8)> = self
-            .open
-            .keys()
-            .filter(|k| !wanted.contains_key(*k))
-            .copied()
-            .collect();
-        let mut changes = Vec::new();
-        let mut touched = false;
-        for key in gone {
-            if let Some(incident) = self.open.remove(&key) {
-                changes.push(IncidentChange::Resolved(incident));
-            }
-        }
-        for (key, problem) in wanted {
-            if let Some(incident) = self.open.get_mut(&key) {
-                let before = incident.severity;
-                if incident.key != problem.key
-                    || incident.title != problem.title
-                    || before != problem.severity
-                {
-                    incident.key = problem.key;
-                    incident.title = problem.title;
-                    incident.severity = problem.severity;
-                    touched = true;
-                    if before != problem.severity {
-                        changes.push(IncidentChange::Severity(incident.clone(), before));
-                    }
+            .map(|p| {
+                let key = key_of(p.key, &p.subject);
+                self.meta.insert(key.clone(), (p.key, p.venue));
+                Condition {
+                    key,
+                    kind: p.key.kind.name().to_owned(),
+                    subject: p.subject,
+                    venue: self
+                        .layout
+                        .venue_info(p.venue)
+                        .map(|v| v.code.clone())
+                        .unwrap_or_default(),
+                    severity: p.severity,
+                    title: p.title,
                 }
-                continue;
+            })
+            .collect();
+        let changes = self.life.reconcile(conditions, in_maintenance, now);
+        self.took(changes);
+        // A condition that cleared changes no record, but the list shows
+        // since when it is clear.
+        self.relist();
+    }
+
+    /// What time alone does (resolve after the hold, acknowledgement
+    /// expiry, escalation).
+    pub fn tick(&mut self, now: SystemTime) {
+        let changes = self.life.tick(now);
+        self.took(changes);
+    }
+
+    /// Marks or unmarks the incidents `covered` says a maintenance window
+    /// covers.
+    pub fn set_maintenance(
+        &mut self,
+        covered: impl Fn(&IncidentRecord) -> bool,
+        on: bool,
+        reason: &str,
+        now: SystemTime,
+    ) {
+        let changes = self.life.set_maintenance(covered, on, reason, now);
+        self.took(changes);
+    }
+
+    /// Makes a planned (and durably written) change true; when the
+    /// incident changed meanwhile, plans it again with `replan` and
+    /// applies that. Returns whether something was applied.
+    pub fn commit(
+        &mut self,
+        change: &Change,
+        replan: impl Fn(&Lifecycle) -> Result<Change, String>,
+    ) -> Result<Change, String> {
+        if self.life.commit(change) {
+            self.took_committed(change);
+            return Ok(change.clone());
+        }
+        let again = replan(&self.life)?;
+        if self.life.commit(&again) {
+            // Written now, after the fact: the store keeps it in order.
+            self.store.push(StoreOp::Incident(again.record.clone()));
+            self.store
+                .extend(again.timeline.iter().cloned().map(StoreOp::Timeline));
+            self.took_committed(&again);
+            Ok(again)
+        } else {
+            Err("the incident changed while the command was written; try again".to_owned())
+        }
+    }
+
+    fn took_committed(&mut self, change: &Change) {
+        for e in &change.timeline {
+            self.events
+                .push(event_of(&change.record, e.kind, e.by.clone(), &e.text));
+        }
+        self.relist();
+    }
+
+    /// What a change of the lifecycle means for the store, the ticker and
+    /// the notifier.
+    fn took(&mut self, changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        for change in changes {
+            self.store.push(StoreOp::Incident(change.record.clone()));
+            for e in &change.timeline {
+                self.store.push(StoreOp::Timeline(e.clone()));
+                if let Some(kind) = ticker_event(&change.record, e.kind, e.by.clone(), &e.text) {
+                    self.events.push(kind);
+                }
             }
-            let id = IncidentId {
-                run: self.run,
-                n: self.next,
-            };
-            self.next = self.next.saturating_add(1);
-            let incident = Incident {
-                id,
-                key: problem.key,
-                subject: problem.subject,
-                venue: problem.venue,
-                severity: problem.severity,
-                title: problem.title,
-                opened: now,
-            };
-            self.open.insert(key, incident.clone());
-            changes.push(IncidentChange::Opened(incident));
+            if let Some(kind) = change.notify {
+                self.notices.push(Notice {
+                    kind,
+                    record: change.record,
+                });
+            }
         }
-        if touched || !changes.is_empty() {
-            let rank = |i: &Incident| {
-                self.venue_rank
-                    .get(i.venue.0)
-                    .copied()
-                    .unwrap_or(usize::MAX)
-            };
-            let mut list: Vec<Incident> = self.open.values().cloned().collect();
-            list.sort_by(|a, b| {
-                b.severity
-                    .severity()
-                    .cmp(&a.severity.severity())
-                    .then(rank(a).cmp(&rank(b)))
-                    .then(a.opened.cmp(&b.opened))
-                    .then(a.id.cmp(&b.id))
-            });
-            self.list = Arc::new(list);
+        self.relist();
+    }
+
+    /// Store operations since the last call, in order.
+    pub fn take_store(&mut self) -> Vec<StoreOp> {
+        std::mem::take(&mut self.store)
+    }
+
+    /// Ticker events since the last call.
+    pub fn take_events(&mut self) -> Vec<EventKind> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Notifications since the last call.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Rebuilds the published list from the lifecycle.
+    fn relist(&mut self) {
+        let mut list: Vec<Incident> = self
+            .life
+            .live_clearing()
+            .filter_map(|(r, clear)| self.incident(r, clear))
+            .collect();
+        let rank = |i: &Incident| {
+            self.venue_rank
+                .get(i.venue.0)
+                .copied()
+                .unwrap_or(usize::MAX)
+        };
+        list.sort_by(|a, b| {
+            b.severity
+                .severity()
+                .cmp(&a.severity.severity())
+                .then(rank(a).cmp(&rank(b)))
+                .then(a.opened.cmp(&b.opened))
+                .then(a.id.cmp(&b.id))
+        });
+        self.list = Arc::new(list);
+    }
+
+    /// A record as the snapshot shows it; `None` when its subject is not
+    /// in this inventory any more.
+    fn incident(&self, r: &IncidentRecord, clear_since: Option<SystemTime>) -> Option<Incident> {
+        let (key, venue) = match self.meta.get(&r.key) {
+            Some(m) => *m,
+            None => self.resolve_subject(r)?,
+        };
+        Some(Incident {
+            id: parse_id(&r.id)?,
+            key,
+            subject: r.subject.clone(),
+            venue,
+            severity: status_of(&r.severity),
+            title: r.title.clone(),
+            opened: r.opened_at,
+            state: r.state,
+            ack: if r.state == IncidentState::Acknowledged {
+                r.ack.clone()
+            } else {
+                None
+            },
+            reopened: r.reopened,
+            in_maintenance: r.in_maintenance,
+            notified: r.notified_at,
+            clear_since,
+        })
+    }
+
+    /// Board key and venue of a kept record the board has not reported
+    /// (yet) in this run.
+    fn resolve_subject(&self, r: &IncidentRecord) -> Option<(ProblemKey, VenueIdx)> {
+        let kind = ProblemKind::ALL.into_iter().find(|k| k.name() == r.kind)?;
+        if let Some(d) = self.layout.device(&r.subject) {
+            let venue = self.layout.device_info(d)?.venue;
+            return Some((ProblemKey::device(kind, d), venue));
         }
-        changes
+        let (g, info) = self
+            .layout
+            .groups
+            .iter()
+            .enumerate()
+            .find(|(_, g)| g.id == r.subject)?;
+        Some((
+            ProblemKey {
+                kind,
+                subject: Subject::Group(GroupIdx(g)),
+            },
+            info.venue,
+        ))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use super::*;
-    use crate::model::{DeviceIdx, GroupIdx, ProblemKey, ProblemKind, Status, VenueIdx};
-
-    fn t(s: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(s)
-    }
-
-    fn down(device: usize) -> Problem {
-        Problem {
-            key: ProblemKey::device(ProblemKind::DeviceDown, DeviceIdx(device)),
-            subject: format!("dev-{device}"),
-            venue: VenueIdx(0),
-            severity: Status::Down,
-            title: format!("dev-{device} down"),
+/// The ticker's event for a timeline entry made by the lifecycle.
+fn ticker_event(
+    record: &IncidentRecord,
+    kind: TimelineKind,
+    by: Option<String>,
+    text: &str,
+) -> Option<EventKind> {
+    let id = parse_id(&record.id)?;
+    let severity = status_of(&record.severity);
+    Some(match kind {
+        TimelineKind::Opened => EventKind::IncidentOpened {
+            id,
+            severity,
+            title: record.title.clone(),
+        },
+        TimelineKind::Severity => {
+            let from = text.split(" -> ").next().map_or(Status::Unknown, status_of);
+            EventKind::IncidentSeverity {
+                id,
+                title: record.title.clone(),
+                from,
+                to: severity,
+            }
         }
-    }
+        TimelineKind::Resolved if by.is_none() => EventKind::IncidentResolved {
+            id,
+            title: record.title.clone(),
+        },
+        other => event_of(record, other, by, text),
+    })
+}
 
-    fn lost(group: usize) -> Problem {
-        Problem {
-            key: ProblemKey::group(ProblemKind::RedundancyLost, GroupIdx(group)),
-            subject: format!("grp-{group}"),
-            venue: VenueIdx(1),
-            severity: Status::Degraded,
-            title: format!("grp-{group} redundancy lost"),
-        }
+/// The ticker's event for something a person or time did.
+fn event_of(
+    record: &IncidentRecord,
+    what: TimelineKind,
+    by: Option<String>,
+    text: &str,
+) -> EventKind {
+    EventKind::Incident {
+        id: parse_id(&record.id).unwrap_or(IncidentId { run: 0, n: 0 }),
+        what,
+        by,
+        title: record.title.clone(),
+        text: text.to_owned(),
     }
+}
 
-    #[test]
-    fn a_problem_opens_one_incident_until_it_clears() {
-        let mut book = IncidentBook::new(7, vec![0, 1]);
-        let opened = book.apply(vec![down(3), lost(0)], t(1));
-        assert_eq!(opened.len(), 2);
-        assert!(book.apply(vec![down(3), lost(0)], t(2)).is_empty());
-        assert_eq!(book.list().len(), 2);
-        assert_eq!(book.list()[0].severity, Status::Down, "most severe first");
-        assert_eq!(book.per_venue(2), vec![1, 1]);
-        let changes = book.apply(vec![lost(0)], t(3));
-        let [IncidentChange::Resolved(gone)] = changes.as_slice() else {
-            panic!("{changes:?}");
-        };
-        assert_eq!(gone.subject, "dev-3");
-        assert_eq!(gone.opened, t(1));
-    }
-
-    #[test]
-    fn ids_carry_the_run_and_never_repeat() {
-        let mut a = IncidentBook::new(1, Vec::new());
-        let mut b = IncidentBook::new(2, Vec::new());
-        let id = |c: &IncidentChange| match c {
-            IncidentChange::Opened(i)
-            | IncidentChange::Severity(i, _)
-            | IncidentChange::Resolved(i) => i.id,
-        };
-        let first = id(&a.apply(vec![down(1)], t(1))[0]);
-        a.apply(vec![], t(2));
-        let second = id(&a.apply(vec![down(1)], t(3))[0]);
-        let restarted = id(&b.apply(vec![down(1)], t(4))[0]);
-        assert_ne!(first, second, "the same problem again is a new incident");
-        assert_ne!(first, restarted);
-        assert_eq!(first.to_string(), "1-1");
-        assert_eq!(restarted.to_string(), "2-1");
-    }
+/// The status a severity word names.
+fn status_of(word: &str) -> Status {
+    Status::ALL
+        .into_iter()
+        .find(|s| s.word() == word)
+        .unwrap_or(Status::Unknown)
 }

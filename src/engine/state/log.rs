@@ -99,6 +99,7 @@ fn is_story(kind: &EventKind) -> bool {
         | EventKind::IncidentOpened { .. }
         | EventKind::IncidentSeverity { .. }
         | EventKind::IncidentResolved { .. }
+        | EventKind::Incident { .. }
         | EventKind::Command { .. }
         | EventKind::Audit { .. } => true,
         EventKind::Device { .. }

@@ -14,6 +14,7 @@
 
 mod board;
 mod host;
+mod incident_cmds;
 mod incidents;
 mod log;
 mod since;
@@ -23,11 +24,12 @@ use std::time::SystemTime;
 
 pub use board::{Board, Observed, Problem};
 pub use host::Host;
-pub use incidents::{IncidentBook, IncidentChange};
+pub use incidents::{IncidentBook, Notice, key_of, parse_id};
 pub use log::EventLog;
 pub use since::Since;
 
 use crate::config::Inventory;
+use crate::incident::lifecycle::Policy as IncidentPolicy;
 use crate::model::{HostSample, Observation, Policy};
 
 use super::snapshot::{EngineStats, EventKind, Layout, Snapshot, VenueSnap};
@@ -78,8 +80,13 @@ impl State {
         let since = Since::new(layout.devices.len(), layout.venues.len());
         State {
             started,
-            board: Board::new(layout, inventory.topology(), policy),
-            incidents: IncidentBook::new(run, venue_rank),
+            board: Board::new(Arc::clone(&layout), inventory.topology(), policy),
+            incidents: IncidentBook::new(
+                run,
+                Arc::clone(&layout),
+                venue_rank,
+                IncidentPolicy::default(),
+            ),
             log: EventLog::default(),
             host: Host::default(),
             since,
@@ -136,27 +143,8 @@ impl State {
         }
         let after = since::Shown::of(self.board.eval());
         self.since.apply(&before, &after, self.board.snaps(), now);
-        let changes = self.incidents.apply(self.board.problems(), now);
-        for change in changes {
-            let kind = match change {
-                IncidentChange::Opened(i) => EventKind::IncidentOpened {
-                    id: i.id,
-                    severity: i.severity,
-                    title: i.title,
-                },
-                IncidentChange::Severity(i, from) => EventKind::IncidentSeverity {
-                    id: i.id,
-                    title: i.title,
-                    from,
-                    to: i.severity,
-                },
-                IncidentChange::Resolved(i) => EventKind::IncidentResolved {
-                    id: i.id,
-                    title: i.title,
-                },
-            };
-            self.log.apply(now, kind);
-        }
+        self.incidents.apply(self.board.problems(), |_| false, now);
+        self.took_incidents(now);
         self.dirty = true;
     }
 
@@ -165,6 +153,19 @@ impl State {
     pub fn set_maintenance(&mut self, device: usize, on: bool, now: SystemTime) -> bool {
         if !self.board.set_maintenance(device, on) {
             return false;
+        }
+        // An incident already open on it stays, marked, and notifies no
+        // more.
+        if let Some(id) = self
+            .board
+            .layout()
+            .devices
+            .get(device)
+            .map(|d| d.id.clone())
+        {
+            self.incidents
+                .set_maintenance(|r| r.subject == id, on, "maintenance", now);
+            self.took_incidents(now);
         }
         self.urgent = true;
         self.dirty = true;
@@ -220,6 +221,47 @@ impl State {
     /// Counts a refused command.
     pub fn command_refused(&mut self) {
         self.stats.commands += 1;
+    }
+
+    /// What time alone does to incidents (resolve after the hold,
+    /// acknowledgement expiry, escalation); the engine calls it every
+    /// second.
+    pub fn tick(&mut self, now: SystemTime) {
+        self.incidents.tick(now);
+        self.took_incidents(now);
+    }
+
+    /// Takes back the incidents the store kept, at start.
+    pub fn restore_incidents(
+        &mut self,
+        records: Vec<crate::incident::IncidentRecord>,
+        now: SystemTime,
+    ) {
+        self.incidents.restore(records, now);
+        self.dirty = true;
+    }
+
+    /// Puts the incident book's ticker events in the log.
+    fn took_incidents(&mut self, now: SystemTime) {
+        let events = self.incidents.take_events();
+        if events.is_empty() {
+            return;
+        }
+        for kind in events {
+            self.log.apply(now, kind);
+        }
+        self.dirty = true;
+        self.urgent = true;
+    }
+
+    /// What the store has yet to be given, in order.
+    pub fn take_store(&mut self) -> Vec<super::port::StoreOp> {
+        self.incidents.take_store()
+    }
+
+    /// Notifications to send since the last call.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        self.incidents.take_notices()
     }
 
     /// Records an event from outside the board (the audit log failing or
@@ -598,6 +640,11 @@ mod tests {
         rig.feed("MRN-scb", CheckResult::Ok);
         assert!(rig.state.is_urgent(), "recovery is published at once");
         let snap = rig.snap();
+        assert_eq!(snap.incidents.len(), 1, "resolved only after the hold");
+        rig.state.tick(t(rig.clock + 119));
+        assert_eq!(rig.snap().incidents.len(), 1);
+        rig.state.tick(t(rig.clock + 121));
+        let snap = rig.snap();
         assert!(snap.incidents.is_empty());
         let last = snap.ticker.last().expect("events");
         assert!(
@@ -655,7 +702,18 @@ mod tests {
         assert!(rig.state.set_maintenance(rig.idx("MRN-scb"), true, t(99)));
         let snap = rig.snap();
         assert_eq!(snap.devices[rig.idx("MRN-scb")].status, Status::Maintenance);
-        assert!(snap.incidents.is_empty());
+        // The incident already open stays, marked, and never resolves by
+        // the board's silence.
+        assert_eq!(snap.incidents.len(), 1);
+        assert!(snap.incidents[0].in_maintenance);
+        rig.state.tick(t(10_000));
+        assert!(
+            rig.state
+                .take_notices()
+                .iter()
+                .all(|n| n.kind != crate::incident::lifecycle::Notify::Escalated)
+        );
+        assert_eq!(rig.snap().incidents.len(), 1);
         assert!(!rig.state.set_maintenance(10_000, true, t(99)));
     }
 

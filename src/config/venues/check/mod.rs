@@ -8,7 +8,9 @@ mod devices;
 mod event;
 mod feeds;
 mod groups;
+mod incidents;
 mod links;
+mod maintenance;
 mod probe_url;
 mod profiles;
 mod shared_snmp;
@@ -121,6 +123,8 @@ impl Cx<'_> {
         self.check_cycles(&b.devices, &pending);
         self.check_shared_snmp(&b.devices, &pending);
         self.check_secrets(&profiles, &b.devices);
+        let maintenance = self.validate_maintenance(&doc.maintenance, &b);
+        let incidents = self.validate_incidents(doc.incidents.as_ref());
 
         let event = event?;
         Some(Inventory {
@@ -134,6 +138,8 @@ impl Cx<'_> {
             devices: b.devices,
             groups: b.groups,
             feeds: b.feeds,
+            maintenance,
+            incidents,
             device_index: b.device_idx,
         })
     }
