@@ -11,3 +11,4 @@ pub mod probe;
 pub mod runtime;
 pub mod sim;
 pub mod snmp;
+pub mod store;

@@ -3,7 +3,8 @@
 //! `config/` and its own ports, never the simulator, the probes, sockets
 //! or files; `console/` sees only the engine's handle and the model;
 //! the simulator does not import the prober; the SNMP stack knows
-//! nothing of who uses it.
+//! nothing of who uses it; the store knows the engine's port and the
+//! incident records, and no sockets.
 //!
 //! Each `.rs` file is read up to its `#[cfg(test)]` module (tests may use
 //! what they like); every `crate::…` path is taken, including those in
@@ -65,6 +66,11 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("snmp", &["snmp", "config"], &[]),
     ("probe", &["probe", "model", "config", "snmp"], &[]),
     ("sim", &["sim", "engine", "model", "config", "snmp"], &[]),
+    (
+        "store",
+        &["store", "engine", "incident", "model", "config"],
+        &["std::net", "tokio", "std::process"],
+    ),
     // Notifications: its own input type; it starts threads and commands
     // and talks to the session bus, but knows nothing of probes, the
     // console or the simulator.

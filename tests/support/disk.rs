@@ -6,7 +6,8 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
-/// A 64 KB tmpfs mounted on a temporary folder, unmounted on drop.
+/// A small tmpfs (64 KB unless sized) mounted on a temporary folder,
+/// unmounted on drop.
 pub struct SmallDisk {
     dir: TempDir,
 }
@@ -15,9 +16,16 @@ impl SmallDisk {
     /// The disk, or `None` (the caller skips) where `mount` is refused;
     /// with `TOC_REQUIRE_PEERS` set, a refused mount fails the test.
     pub fn mount() -> Option<SmallDisk> {
+        Self::mount_sized("64k")
+    }
+
+    /// A tmpfs of `size` (`mount -o size=`, such as `1m`), as
+    /// [`SmallDisk::mount`]: for files that need more than 64 KB to start
+    /// (an SQLite store in WAL mode has a 32 KB `-shm` file).
+    pub fn mount_sized(size: &str) -> Option<SmallDisk> {
         let dir = tempfile::tempdir().unwrap();
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(dir.path())
             .status();
         if status.as_ref().is_ok_and(std::process::ExitStatus::success) {
@@ -25,7 +33,7 @@ impl SmallDisk {
         }
         assert!(
             std::env::var_os("TOC_REQUIRE_PEERS").is_none(),
-            "a 64 KB tmpfs is required (TOC_REQUIRE_PEERS is set) but mount was refused \
+            "a small tmpfs is required (TOC_REQUIRE_PEERS is set) but mount was refused \
              ({status:?}): run as root, or in a container with CAP_SYS_ADMIN"
         );
         eprintln!(
