@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod cli_incidents;
 mod cli_users;
 
 use toc::config::{self, Diagnostic, Inventory, Severity};
@@ -100,6 +101,39 @@ enum Command {
         screen: Screen,
         #[command(flatten)]
         who: Who,
+    },
+    /// The incidents kept in the store (open ones by default), while a
+    /// console runs or after: as text, or as JSON for scripts.
+    Incidents {
+        /// The venues file whose data folder holds the store (toc-data in
+        /// the current folder when there is none, as for a synthetic demo).
+        #[arg(default_value = "venues.toml")]
+        file: PathBuf,
+        /// Every incident, resolved ones too.
+        #[arg(long)]
+        all: bool,
+        /// A JSON array of incidents.
+        #[arg(long)]
+        json: bool,
+        /// The data folder holding toc.db, instead of the file's.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Every command given to the engine, applied or refused: who, role,
+    /// when, what, outcome.
+    Audit {
+        /// The venues file whose data folder holds the store.
+        #[arg(default_value = "venues.toml")]
+        file: PathBuf,
+        /// How far back (e.g. 2h, 30m, 1d).
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = since)]
+        since: Duration,
+        /// A JSON array of records.
+        #[arg(long)]
+        json: bool,
+        /// The data folder holding toc.db, instead of the file's.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// The console on real equipment: poll the devices of the file and
     /// show them live.
@@ -256,10 +290,55 @@ fn command(command: Command) -> ExitCode {
             };
             live(&source, (interval, timeout), (&screen, &who), true)
         }
+        Command::Incidents {
+            file,
+            all,
+            json,
+            data_dir,
+        } => read_store(&file, data_dir.as_deref(), |path| {
+            cli_incidents::incidents(path, all, json)
+        }),
+        Command::Audit {
+            file,
+            since,
+            json,
+            data_dir,
+        } => read_store(&file, data_dir.as_deref(), |path| {
+            cli_incidents::audit(path, since, json)
+        }),
         Command::Run { file, screen, who } => {
             live(&Source::File(file), (None, None), (&screen, &who), false)
         }
     }
+}
+
+/// `toc incidents` and `toc audit`: prints what `read` made of the store
+/// of `file`'s data folder; exit 1 when it cannot be read.
+fn read_store(
+    file: &Path,
+    data_dir: Option<&Path>,
+    read: impl FnOnce(&Path) -> Result<String, String>,
+) -> ExitCode {
+    match cli_incidents::store_path(file, data_dir).and_then(|path| read(&path)) {
+        Ok(text) => {
+            say!("{}", printable(&text));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tell!("toc: {}", printable(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A `--since` duration (at most 10 years back).
+fn since(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|_| format!("`{text}` is not a duration; write it like 2h, 30m or 1d"))?;
+    if d > Duration::from_secs(10 * 365 * 24 * 3600) {
+        return Err(format!("`{text}` is too long: at most 10 years"));
+    }
+    Ok(d)
 }
 
 /// `toc probe`: exit 3 (UNKNOWN) when the check cannot even start.

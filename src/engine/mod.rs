@@ -36,4 +36,7 @@ pub use snapshot::{
     VenueSnap,
 };
 pub use state::State;
+
+/// The incident types a snapshot carries, for the console.
+pub use crate::incident::{Ack, IncidentState, TimelineKind};
 pub use task::{Engine, EngineConfig, Inputs, Ports};

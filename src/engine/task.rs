@@ -43,6 +43,8 @@ pub struct EngineConfig {
     /// folder), carried by incident ids so they never collide across
     /// restarts.
     pub run: u32,
+    /// The incidents the store kept, taken back at start.
+    pub restore: Vec<crate::incident::IncidentRecord>,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +54,7 @@ impl Default for EngineConfig {
             refresh: Duration::from_millis(250),
             urgent: Duration::from_millis(25),
             run: 0,
+            restore: Vec::new(),
         }
     }
 }
@@ -125,10 +128,11 @@ impl Engine {
     pub fn start_with(
         inventory: &Inventory,
         inputs: Inputs,
-        config: EngineConfig,
+        mut config: EngineConfig,
         ports: Ports,
     ) -> Engine {
         let mut state = State::with_run(inventory, SystemTime::now(), config.run);
+        state.restore_incidents(std::mem::take(&mut config.restore), SystemTime::now());
         let first = Arc::new(state.snapshot(SystemTime::now()));
         let (snap_tx, snap_rx) = watch::channel(first);
         let (event_tx, _) = broadcast::channel(1024);

@@ -101,6 +101,7 @@ pub struct Live {
     scheduler: SchedulerHandle,
     engine: Engine,
     audit: Option<Arc<FileAudit>>,
+    store: Option<Arc<crate::store::StoreHandle>>,
     host: Option<tokio::task::JoinHandle<()>>,
     /// The data folder where a demo published its addresses.
     published: Option<PathBuf>,
@@ -205,7 +206,21 @@ impl Live {
         let mut host = None;
         let mut host_rx = None;
         let mut notifier = None;
+        let mut store = None;
+        let mut kept = Vec::new();
         if let Some(dir) = &tuning.data_dir {
+            // Incidents, their timelines, maintenance and the audit: a
+            // store that cannot be opened stops the start (nothing kept
+            // would be lost silently).
+            let path = dir.join(STORE_FILE);
+            let (handle, loaded) = crate::store::Store::open(&path)?;
+            tracing::info!(
+                "incident store {}: {} incidents kept",
+                path.display(),
+                loaded.incidents.len()
+            );
+            kept = loaded.incidents;
+            store = Some(Arc::new(handle));
             match crate::notify::Notifier::start(super::notify::config_of(&inventory.incidents)) {
                 Ok(n) => notifier = Some(Arc::new(n)),
                 Err(e) => tracing::error!("notifications are off: cannot start the notifier: {e}"),
@@ -227,13 +242,16 @@ impl Live {
             faults: sim.as_ref().map(|s| s.state() as Arc<dyn FaultInjector>),
             checks: Some(Arc::new(Checks(scheduler.trigger()))),
             audit: audit.clone().map(|a| a as Arc<dyn AuditSink>),
-            store: None,
+            store: store
+                .clone()
+                .map(|s| s as Arc<dyn crate::engine::port::IncidentStore>),
             notifier: notifier.map(|n| n as Arc<dyn crate::engine::port::Notifier>),
         };
         let inputs = Inputs {
             observations: rx,
             host: host_rx,
         };
+        config.restore = kept;
         let engine = Engine::start_with(&inventory, inputs, config, ports);
         log_events(&engine.handle());
         Ok(Live {
@@ -242,6 +260,7 @@ impl Live {
             scheduler,
             engine,
             audit,
+            store,
             host,
             published: None,
         })
@@ -275,8 +294,14 @@ impl Live {
         if let Some(audit) = self.audit.take() {
             audit.close();
         }
+        if let Some(store) = self.store.take() {
+            store.close();
+        }
     }
 }
+
+/// The incident store's file in the data folder.
+pub const STORE_FILE: &str = "toc.db";
 
 /// Counts this start in `dir/runs` and returns its number (1 for the
 /// first): incident ids carry it, so they never collide across restarts.

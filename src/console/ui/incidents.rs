@@ -12,8 +12,7 @@ use ratatui::text::{Line, Span};
 use super::text::{self, Column, cell, put, u16_of};
 use super::title;
 use crate::console::app::App;
-use crate::engine::{Incident, Snapshot};
-use crate::incident::IncidentState;
+use crate::engine::{Incident, IncidentState, Snapshot};
 
 /// Where an incident is, in a few letters; an open one says for how long
 /// nobody has taken it.
