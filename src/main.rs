@@ -321,7 +321,11 @@ fn read_store(
 ) -> ExitCode {
     match cli_incidents::store_path(file, data_dir).and_then(|path| read(&path)) {
         Ok(text) => {
-            say!("{}", printable(&text));
+            // Line by line: what devices and people wrote is shown
+            // escaped, the lines themselves are kept.
+            for line in text.lines() {
+                say!("{}", printable(line));
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
