@@ -6,8 +6,9 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
-/// A small tmpfs (64 KB unless sized) mounted on a temporary folder,
-/// unmounted on drop.
+/// A small tmpfs (1 MB unless sized: room for toc's data folder, with
+/// its SQLite store, before the test fills it) mounted on a temporary
+/// folder, unmounted on drop.
 pub struct SmallDisk {
     dir: TempDir,
 }
@@ -16,7 +17,7 @@ impl SmallDisk {
     /// The disk, or `None` (the caller skips) where `mount` is refused;
     /// with `TOC_REQUIRE_PEERS` set, a refused mount fails the test.
     pub fn mount() -> Option<SmallDisk> {
-        Self::mount_sized("64k")
+        Self::mount_sized("1m")
     }
 
     /// A tmpfs of `size` (`mount -o size=`, such as `1m`), as
