@@ -1,5 +1,12 @@
 //! The `toc` command line.
 
+/// jemalloc, not glibc's malloc: after a burst (devices recovering
+/// together, a busy machine) glibc kept the freed memory and the resident
+/// size of `toc demo --devices 10000` ratcheted up by 5 to 20 MB each
+/// time; jemalloc gives it back (`cargo bench --bench soak`, README).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
