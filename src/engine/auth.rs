@@ -140,10 +140,31 @@ mod tests {
             ("clear MRN dev", Command::clear_faults(Some(mrn_dev.into()))),
             ("clear all", Command::clear_faults(None)),
             ("check nowhere", Command::check_now("NOPE")),
+            (
+                "ack STA dev",
+                Command::Incident(IncidentCommand::Ack {
+                    which: sta_dev.into(),
+                    comment: "on it".into(),
+                    expires: None,
+                }),
+            ),
+            (
+                "note MRN dev",
+                Command::Incident(IncidentCommand::Note {
+                    which: mrn_dev.into(),
+                    text: "fibre cut".into(),
+                }),
+            ),
+            (
+                "resolve MRN dev",
+                Command::Incident(IncidentCommand::Resolve {
+                    which: mrn_dev.into(),
+                }),
+            ),
         ];
         // Columns: viewer, technician, operator, duty manager, each with
         // every venue, then with STA only.
-        let table: [(&str, [&str; 2]); 10] = [
+        let table: [(&str, [&str; 2]); 13] = [
             ("check STA dev", ["FAAA", "FAAA"]),
             ("check STA", ["FAAA", "FAAA"]),
             ("check MRN dev", ["FAAA", "FSSS"]),
@@ -154,6 +175,9 @@ mod tests {
             ("clear MRN dev", ["FFAA", "FFSS"]),
             ("clear all", ["FFAA", "FFSS"]),
             ("check nowhere", ["FAAA", "FSSS"]),
+            ("ack STA dev", ["FFFA", "FFFA"]),
+            ("note MRN dev", ["FAAA", "FSSS"]),
+            ("resolve MRN dev", ["FFFA", "FFFS"]),
         ];
         assert_eq!(commands.len(), table.len());
         for ((name, command), (row, [all, sta])) in commands.iter().zip(table) {
