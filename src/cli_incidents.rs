@@ -162,3 +162,150 @@ pub fn audit(path: &Path, since: Duration, as_json: bool) -> Result<String, Stri
         .collect();
     Ok(lines.join("\n"))
 }
+
+/// A number of seconds as people read it (`4m 10s`), or `-`.
+fn secs(s: Option<f64>) -> String {
+    s.map_or_else(
+        || "-".to_owned(),
+        |s| {
+            // Whole seconds; a negative or absurd value reads as none.
+            Duration::try_from_secs_f64(s.round()).map_or_else(
+                |_| "-".to_owned(),
+                |d| humantime::format_duration(d).to_string(),
+            )
+        },
+    )
+}
+
+/// `toc incidents --stats`: time to acknowledge and to resolve, median
+/// and p90, by venue and severity.
+pub fn stats(path: &Path, as_json: bool) -> Result<String, String> {
+    let rows = open(path)?.stats()?;
+    if as_json {
+        return serde_json::to_string_pretty(&rows).map_err(|e| e.to_string());
+    }
+    if rows.is_empty() {
+        return Ok(format!("no incident in {}", path.display()));
+    }
+    let mut out = String::from(
+        "venue  severity  incidents  acknowledged  ack median  ack p90  resolved  resolve median  resolve p90\n",
+    );
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "{:<6} {:<9} {:>9}  {:>12}  {:>10}  {:>7}  {:>8}  {:>14}  {:>11}",
+            r.venue,
+            r.severity,
+            r.incidents,
+            r.acknowledged,
+            secs(r.ack_median),
+            secs(r.ack_p90),
+            r.resolved,
+            secs(r.resolve_median),
+            secs(r.resolve_p90)
+        );
+    }
+    Ok(out.trim_end().to_owned())
+}
+
+/// One incident in a handover line.
+fn handover_line(r: &IncidentRecord) -> String {
+    let ack = r.ack.as_ref().map_or_else(
+        || "not acknowledged".to_owned(),
+        |a| format!("acknowledged by {}: {}", a.by, a.comment),
+    );
+    format!(
+        "- **#{}** {} {} — {} ({ack}; opened {})",
+        r.id,
+        r.severity,
+        r.venue,
+        r.title,
+        rfc3339(r.opened_at)
+    )
+}
+
+/// `toc handover`: what a duty manager hands to the next one, as Markdown
+/// that reads well pasted into a chat.
+pub fn handover(path: &Path, since: Duration) -> Result<String, String> {
+    let now = SystemTime::now();
+    let from = now.checked_sub(since).unwrap_or(SystemTime::UNIX_EPOCH);
+    let h = open(path)?.handover(from, now)?;
+    let mut out = format!(
+        "# TOC handover — {} (last {})\n",
+        rfc3339(now),
+        humantime::format_duration(since)
+    );
+    let section = |out: &mut String, title: &str, lines: Vec<String>| {
+        let _ = writeln!(out, "\n## {title} ({})", lines.len());
+        if lines.is_empty() {
+            out.push_str("- none\n");
+        }
+        for l in lines {
+            let _ = writeln!(out, "{l}");
+        }
+    };
+    section(
+        &mut out,
+        "Still open",
+        h.open.iter().map(handover_line).collect(),
+    );
+    section(
+        &mut out,
+        "Opened",
+        h.opened.iter().map(handover_line).collect(),
+    );
+    section(
+        &mut out,
+        "Resolved",
+        h.resolved
+            .iter()
+            .map(|r| {
+                let by = r
+                    .resolved_by
+                    .as_ref()
+                    .map_or_else(|| "by itself".to_owned(), |b| format!("by {b}"));
+                format!(
+                    "- #{} {} {} — {} (resolved {by} at {})",
+                    r.id,
+                    r.severity,
+                    r.venue,
+                    r.title,
+                    r.resolved_at.map_or_else(String::new, rfc3339)
+                )
+            })
+            .collect(),
+    );
+    section(
+        &mut out,
+        "Notes",
+        h.notes
+            .iter()
+            .map(|n| {
+                format!(
+                    "- #{} {} {}: {}",
+                    n.incident,
+                    rfc3339(n.at),
+                    n.by.as_deref().unwrap_or("toc"),
+                    n.text
+                )
+            })
+            .collect(),
+    );
+    section(
+        &mut out,
+        "Maintenance in force",
+        h.maintenance
+            .iter()
+            .map(|m| {
+                format!(
+                    "- {} until {}: {} ({})",
+                    m.target,
+                    rfc3339(m.end),
+                    m.reason,
+                    m.by
+                )
+            })
+            .collect(),
+    );
+    Ok(out.trim_end().to_owned())
+}

@@ -119,9 +119,27 @@ enum Command {
         /// Every incident, resolved ones too.
         #[arg(long)]
         all: bool,
+        /// Time to acknowledge and to resolve (median, p90) by venue and
+        /// severity.
+        #[arg(long, conflicts_with = "all")]
+        stats: bool,
         /// A JSON array of incidents.
         #[arg(long)]
         json: bool,
+        /// The data folder holding toc.db, instead of the file's.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// The shift handover report: what opened, what is still open and
+    /// who acknowledged it, what resolved, the notes, maintenance in
+    /// force; Markdown, to paste into a chat.
+    Handover {
+        /// The venues file whose data folder holds the store.
+        #[arg(default_value = "venues.toml")]
+        file: PathBuf,
+        /// The shift: how far back (e.g. 8h).
+        #[arg(long, value_name = "DURATION", default_value = "8h", value_parser = since)]
+        since: Duration,
         /// The data folder holding toc.db, instead of the file's.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
@@ -300,10 +318,22 @@ fn command(command: Command) -> ExitCode {
         Command::Incidents {
             file,
             all,
+            stats,
             json,
             data_dir,
         } => read_store(&file, data_dir.as_deref(), |path| {
-            cli_incidents::incidents(path, all, json)
+            if stats {
+                cli_incidents::stats(path, json)
+            } else {
+                cli_incidents::incidents(path, all, json)
+            }
+        }),
+        Command::Handover {
+            file,
+            since,
+            data_dir,
+        } => read_store(&file, data_dir.as_deref(), |path| {
+            cli_incidents::handover(path, since)
         }),
         Command::Audit {
             file,

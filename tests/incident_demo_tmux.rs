@@ -3,7 +3,8 @@
 //! STA-core lost its redundancy), `:ack` takes it
 //! with a comment, `toc incidents --json` shows it acknowledged by the
 //! local user; the demo is killed with SIGKILL and started again, and
-//! `toc incidents --all --json` still shows it with its comment.
+//! `toc incidents --all --json` still shows it with its comment, and
+//! `toc handover` and `toc incidents --stats` report it.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod support;
@@ -156,4 +157,28 @@ fn an_acknowledged_incident_survives_a_kill_9() {
     assert_eq!(acked["user"], "dana");
     assert_eq!(acked["role"], "duty_manager");
     assert_eq!(acked["applied"], true);
+
+    // The shift handover names it, still open, with who took it.
+    let text = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_toc"))
+            .args(args)
+            .arg(&venues)
+            .output()
+            .expect("toc runs");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let handover = text(&["handover", "--since", "1h"]);
+    assert!(handover.contains("## Still open (1)"), "{handover}");
+    assert!(
+        handover.contains("acknowledged by dana: fibre team on site"),
+        "{handover}"
+    );
+    // Time to acknowledge, by venue and severity.
+    let stats = text(&["incidents", "--stats"]);
+    let row = stats
+        .lines()
+        .find(|l| l.starts_with("STA "))
+        .unwrap_or_else(|| panic!("a row for STA: {stats}"));
+    assert!(row.contains("DEGRADED"), "{row}");
 }
