@@ -144,7 +144,6 @@ impl Engine {
             acks_tx,
             acks: acks_rx,
             parked: HashMap::new(),
-            records: HashMap::new(),
             next_ack: 0,
             state,
             config,
@@ -225,9 +224,6 @@ struct Task {
     acks: mpsc::UnboundedReceiver<(u64, Result<(), String>)>,
     /// Changes waiting for their record to be durable, by ack number.
     parked: HashMap<u64, Parked>,
-    /// The audit records of parked incident changes, for their store
-    /// batch.
-    records: HashMap<u64, AuditRecord>,
     next_ack: u64,
 }
 
@@ -240,8 +236,9 @@ struct Parked {
     reply: oneshot::Sender<Reply>,
     /// An incident command's planned change.
     change: Option<Change>,
-    /// Its store batch is being written (the audit record is on disk).
-    in_store: bool,
+    /// Its audit record while that is being written; `None` once it is on
+    /// disk and the change's store batch is being written.
+    record: Option<AuditRecord>,
 }
 
 impl Task {
@@ -480,7 +477,7 @@ impl Task {
             command,
             reply,
             change,
-            in_store: false,
+            record: None,
         };
         match self.ports.audit.clone() {
             Some(audit) => {
@@ -488,8 +485,13 @@ impl Task {
                 let ack: AuditAck = ack;
                 match audit.append(record.clone(), Some(ack)) {
                     Ok(()) => {
-                        self.parked.insert(id, parked);
-                        self.records.insert(id, record);
+                        self.parked.insert(
+                            id,
+                            Parked {
+                                record: Some(record),
+                                ..parked
+                            },
+                        );
                     }
                     Err(why) => self.refuse(parked, Refusal::AuditFailing(why)),
                 }
@@ -513,7 +515,7 @@ impl Task {
 
     /// Writes a parked incident change with its audit record to the store
     /// (applied once it is on disk); anything else is applied now.
-    fn write_store(&mut self, mut parked: Parked, record: AuditRecord) {
+    fn write_store(&mut self, parked: Parked, record: AuditRecord) {
         let (Some(change), Some(store)) = (parked.change.as_ref(), self.ports.store.clone()) else {
             let result = self.apply(&parked.identity, &parked.command, parked.change.as_ref());
             self.settle(parked, result);
@@ -533,7 +535,6 @@ impl Task {
         self.hand_over();
         match store.write(ops, Some(ack)) {
             Ok(()) => {
-                parked.in_store = true;
                 self.parked.insert(id, parked);
             }
             Err(why) => self.refuse(parked, Refusal::StoreFailing(why)),
@@ -551,12 +552,13 @@ impl Task {
     /// A parked change's record is on disk (write its store batch, or
     /// apply it) or cannot be written (refuse it: nothing was changed).
     fn acked(&mut self, id: u64, written: Result<(), String>) {
-        let Some(parked) = self.parked.remove(&id) else {
+        let Some(mut parked) = self.parked.remove(&id) else {
             return;
         };
-        let record = self.records.remove(&id);
+        let record = parked.record.take();
+        let in_store = record.is_none();
         match written {
-            Err(why) if parked.in_store => {
+            Err(why) if in_store => {
                 // Its audit line said it would be applied; say it was not.
                 let result = Err(Refusal::StoreFailing(why));
                 self.audit(
@@ -568,14 +570,14 @@ impl Task {
                 self.refuse(parked, result.err().unwrap_or(Refusal::Unavailable));
             }
             Err(why) => self.refuse(parked, Refusal::AuditFailing(why)),
-            Ok(()) if !parked.in_store && parked.change.is_some() => match record {
-                Some(record) => self.write_store(parked, record),
-                None => self.refuse(parked, Refusal::Unavailable),
-            },
+            Ok(())
+                if parked.change.is_some()
+                    && let Some(record) = record =>
+            {
+                self.write_store(parked, record);
+            }
             Ok(()) => {
-                if !parked.in_store
-                    && let Some(record) = record
-                {
+                if let Some(record) = record {
                     // The audit table of the store keeps every command too.
                     self.store_audit(record);
                 }
