@@ -189,7 +189,7 @@ struct Who {
 
 /// How the console draws.
 // Doc comments here are `--help` text: no Markdown.
-#[allow(clippy::doc_markdown)]
+#[allow(clippy::doc_markdown, clippy::struct_excessive_bools)] // flags of the command line
 #[derive(Debug, clap::Args)]
 struct Screen {
     /// No colours, only glyphs, words and bold (also when NO_COLOR is
@@ -204,6 +204,9 @@ struct Screen {
     /// locale is UTF-8; without a UTF-8 locale this is the default.
     #[arg(long)]
     ascii: bool,
+    /// Ring the terminal bell when a new DOWN incident opens.
+    #[arg(long)]
+    bell: bool,
 }
 
 /// `--interval`: a duration in the range of the file's `poll_interval`.
@@ -856,6 +859,7 @@ fn console_options(
     Ok(toc::console::ConsoleOptions {
         color: !no_color,
         mouse: screen.mouse,
+        bell: screen.bell,
         demo,
         glyphs,
         palette: toc::console::Palette::for_terminal(term.as_deref(), env("COLORTERM").as_deref()),

@@ -8,13 +8,15 @@ mod support;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use rstest::rstest;
+use std::time::Duration;
 use support::games;
 use toc::console::app::{MessageKind, Pane, View, WallSort, find_device, wall_order};
 use toc::console::filter::Filter;
 use toc::console::keymap::Context;
 use toc::console::{App, Effect};
 use toc::engine::{
-    Command, Done, EventKind, FaultKind, Identity, Refusal, Role, SimFault, Snapshot,
+    Command, Done, EventKind, FaultKind, Identity, IncidentCommand, Refusal, Role, SimFault,
+    Snapshot,
 };
 use toc::model::Status;
 
@@ -399,6 +401,13 @@ fn incidents_open_their_subject() {
     let first = &snap.incidents[0];
     key(&mut app, &snap, KeyCode::Enter);
     assert_eq!(app.focus(), Pane::Main);
+    assert_eq!(
+        app.view(),
+        View::Incident(first.id),
+        "Enter opens the incident"
+    );
+    assert_eq!(app.context(), Context::Incident);
+    key(&mut app, &snap, KeyCode::Char('d'));
     match find_device(&snap, &first.subject) {
         Some(d) => assert_eq!(app.view(), View::Device(d)),
         None => assert_eq!(app.view(), View::Venue(first.venue.0)),
@@ -416,8 +425,78 @@ fn incidents_open_their_subject() {
     for _ in 0..group {
         key(&mut app, &snap, KeyCode::Down);
     }
-    key(&mut app, &snap, KeyCode::Enter);
+    key(&mut app, &snap, KeyCode::Char('d'));
     assert_eq!(app.view(), View::Venue(snap.incidents[group].venue.0));
+}
+
+#[test]
+fn incident_keys_fill_the_command_line_and_a_role_sees_only_its_own() {
+    let snap = games::standard();
+    let first = snap.incidents[0].id;
+    let mut app = App::new(
+        Identity {
+            user: "dana".into(),
+            role: Role::DutyManager,
+            venues: Vec::new(),
+        },
+        true,
+        false,
+    );
+    key(&mut app, &snap, KeyCode::Tab);
+    key(&mut app, &snap, KeyCode::Char('a'));
+    assert_eq!(input(&app), format!("ack {first} "));
+    typed(&mut app, &snap, "for 2h fibre team on site");
+    let Effect::Send { commands, .. } = key(&mut app, &snap, KeyCode::Enter) else {
+        panic!("Enter sends the acknowledgement");
+    };
+    assert_eq!(
+        commands,
+        [Command::Incident(IncidentCommand::Ack {
+            which: first.to_string(),
+            comment: "fibre team on site".into(),
+            expires: Some(Duration::from_secs(7200)),
+        })]
+    );
+    key(&mut app, &snap, KeyCode::Char('n'));
+    assert_eq!(input(&app), format!("note {first} "));
+    key(&mut app, &snap, KeyCode::Esc);
+    key(&mut app, &snap, KeyCode::Char('r'));
+    assert_eq!(input(&app), format!("resolve {first}"));
+    key(&mut app, &snap, KeyCode::Esc);
+    // A viewer is offered none of them, and told so plainly on a press.
+    let mut viewer = App::new(
+        Identity {
+            user: "vic".into(),
+            role: Role::Viewer,
+            venues: Vec::new(),
+        },
+        false,
+        false,
+    );
+    key(&mut viewer, &snap, KeyCode::Tab);
+    let offered: Vec<&str> = toc::console::keymap::offered(Context::Incidents, false, Role::Viewer)
+        .map(|b| b.short)
+        .collect();
+    assert!(
+        !offered.contains(&"ack") && !offered.contains(&"note"),
+        "{offered:?}"
+    );
+    assert!(offered.contains(&"open"), "{offered:?}");
+    key(&mut viewer, &snap, KeyCode::Char('a'));
+    assert_eq!(input(&viewer), "", "no command line for a viewer");
+    let said = viewer.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(
+        said.contains("needs role duty_manager; you are viewer"),
+        "{said}"
+    );
+    // A technician may note, not acknowledge.
+    let tech = toc::console::keymap::offered(Context::Incident, false, Role::Technician)
+        .map(|b| b.short)
+        .collect::<Vec<_>>();
+    assert!(
+        tech.contains(&"note") && !tech.contains(&"ack") && !tech.contains(&"resolve"),
+        "{tech:?}"
+    );
 }
 
 #[test]
@@ -531,7 +610,10 @@ fn completion_shows_sorted_candidates_while_typing_and_tab_completes() {
     assert_eq!(candidates(&app, &snap), ["1h", "2h", "30m", "8h"]);
     key(&mut app, &snap, KeyCode::Esc);
     typed(&mut app, &snap, ":maint of");
-    assert_eq!(candidates(&app, &snap).first().map(String::as_str), Some("off"));
+    assert_eq!(
+        candidates(&app, &snap).first().map(String::as_str),
+        Some("off")
+    );
     key(&mut app, &snap, KeyCode::Esc);
     typed(&mut app, &snap, ":maint STA-upl");
     assert_eq!(candidates(&app, &snap), ["STA-uplink"], "a group");
@@ -639,4 +721,28 @@ fn check_key_on_the_device_view_checks_it_and_tells_the_result() {
         })],
     );
     assert_eq!(app.message(), Some(&m));
+}
+
+#[test]
+fn a_new_down_incident_rings_the_bell_once_and_what_was_open_at_start_none() {
+    let full = games::standard();
+    let down = full
+        .incidents
+        .iter()
+        .position(|i| i.severity == Status::Down)
+        .expect("a DOWN incident");
+    let mut before = full.clone();
+    let mut fewer = (*full.incidents).clone();
+    fewer.remove(down);
+    before.incidents = std::sync::Arc::new(fewer);
+    let mut app = app(false);
+    app.on_snapshot(&before);
+    assert!(!app.take_bell(), "what is open at start rings nothing");
+    app.on_snapshot(&before);
+    assert!(!app.take_bell());
+    app.on_snapshot(&full);
+    assert!(app.take_bell(), "a new DOWN incident rings");
+    assert!(!app.take_bell(), "once");
+    app.on_snapshot(&full);
+    assert!(!app.take_bell(), "the same incident rings no more");
 }

@@ -178,7 +178,7 @@ async fn a_command_reaches_the_engine_with_the_identity_and_its_reply_is_shown()
         .await;
 
     // A refusal reads as one.
-    rig.type_line(":maint STA-acc-01 on");
+    rig.type_line(":maint STA-acc-01 2h swap the PSU");
     let request = tokio::time::timeout(PATIENCE, rig.requests.recv())
         .await
         .unwrap()
@@ -190,7 +190,7 @@ async fn a_command_reaches_the_engine_with_the_identity_and_its_reply_is_shown()
             held: Role::Operator,
         }))
         .unwrap();
-    rig.shows("maintenance on STA-acc-01: refused: needs role duty_manager, you are operator")
+    rig.shows("maintenance on STA-acc-01 for 2h: swap the PSU: refused: needs role duty_manager, you are operator")
         .await;
     rig.ctrl('c');
     rig.ends().await;

@@ -118,6 +118,19 @@ fn incidents() {
 }
 
 #[test]
+fn incident_detail() {
+    check("incident_detail", |app, snap| {
+        command(app, snap, "incidents");
+        app.update(Action::Open, snap);
+    });
+}
+
+#[test]
+fn audit() {
+    check("audit", |app, snap| command(app, snap, "audit"));
+}
+
+#[test]
 fn host() {
     check("host", |app, snap| command(app, snap, "host"));
 }

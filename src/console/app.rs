@@ -13,7 +13,10 @@ use super::filter::{self, Filter};
 use super::keymap::{self, Action, Context};
 use super::theme::{Glyphs, Theme};
 use super::ui;
-use crate::engine::{Command, EventKind, FaultKind, Identity, IncidentId, Link, Reply, Snapshot};
+use crate::engine::{
+    Command, EventKind, FaultKind, Identity, Incident, IncidentId, IncidentState, Link, Reply,
+    Snapshot,
+};
 use crate::model::DeviceIdx;
 use crate::model::GroupIdx;
 
@@ -26,6 +29,10 @@ pub enum View {
     Venue(usize),
     /// One device (index in the layout).
     Device(usize),
+    /// One incident, with its timeline.
+    Incident(IncidentId),
+    /// The newest commands and what came of them.
+    Audit,
 }
 
 /// The panes Tab cycles through.
@@ -165,6 +172,11 @@ pub struct App {
     check_told: bool,
     /// `q` was pressed in `toc run`: the next key says whether to quit.
     confirm_quit: bool,
+    /// The DOWN incidents seen open so far (`None` before the first
+    /// snapshot: what is open at start rings nothing).
+    down_seen: Option<std::collections::HashSet<IncidentId>>,
+    /// New DOWN incidents opened since the last draw: ring the bell.
+    bell: u32,
 }
 
 /// A message (not a command on its way) is cleared after this long, or
@@ -199,7 +211,15 @@ impl App {
             checking: None,
             check_told: false,
             confirm_quit: false,
+            down_seen: None,
+            bell: 0,
         }
+    }
+
+    /// Whether a new DOWN incident opened since the last call (the
+    /// terminal bell, when it is on).
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.bell) > 0
     }
 
     /// The terminal's size (paging and the wall grid depend on it).
@@ -275,6 +295,8 @@ impl App {
                 View::Wall => Context::Wall,
                 View::Venue(_) => Context::Venue,
                 View::Device(_) => Context::Device,
+                View::Incident(_) => Context::Incident,
+                View::Audit => Context::Audit,
             },
             Pane::Incidents => Context::Incidents,
             Pane::Host => Context::Global,
@@ -297,6 +319,15 @@ impl App {
             .is_some_and(|m| m.kind != MessageKind::Pending)
         {
             self.message = None;
+        }
+        if let Some(needed) = action.needs()
+            && self.identity.role < needed
+        {
+            self.error(format!(
+                "not for you: this key needs role {needed}; you are {} ({})",
+                self.identity.role, self.identity.user
+            ));
+            return Effect::None;
         }
         self.update(action, snap)
     }
@@ -321,8 +352,22 @@ impl App {
         }
     }
 
-    /// A new snapshot: the result of a device checked now is told.
+    /// A new snapshot: the result of a device checked now is told; a
+    /// new DOWN incident rings the bell.
     pub fn on_snapshot(&mut self, snap: &Snapshot) {
+        let down = snap
+            .incidents
+            .iter()
+            .filter(|i| i.severity == crate::model::Status::Down && i.state == IncidentState::Open)
+            .map(|i| i.id);
+        match &mut self.down_seen {
+            None => self.down_seen = Some(down.collect()),
+            Some(seen) => {
+                for id in down {
+                    self.bell += u32::from(seen.insert(id));
+                }
+            }
+        }
         let Some((d, before)) = self.checking else {
             return;
         };
@@ -500,8 +545,53 @@ impl App {
             Action::Complete => self.complete(snap),
             Action::Jump(c) => self.jump_to(c, snap),
             Action::CheckNow => return self.check_now(snap),
+            Action::Acknowledge | Action::AddNote | Action::Resolve => self.prompt(action, snap),
+            Action::GoTo => self.go_to_incident(snap),
         }
         Effect::None
+    }
+
+    /// The incident the keys act on: the one on screen, or the one
+    /// selected in the list.
+    fn current_incident<'a>(&self, snap: &'a Snapshot) -> Option<&'a Incident> {
+        match (self.context(), self.view()) {
+            (Context::Incident, View::Incident(id)) => snap.incidents.iter().find(|i| i.id == id),
+            _ => snap
+                .incidents
+                .get(incident_position(snap, self.incident_sel)),
+        }
+    }
+
+    /// `a`, `n`, `r`: the command line, filled in for the incident (the
+    /// comment or note is typed; Enter sends it).
+    fn prompt(&mut self, action: Action, snap: &Snapshot) {
+        let Some(incident) = self.current_incident(snap) else {
+            self.info("no incident selected");
+            return;
+        };
+        let id = incident.id;
+        let text = match action {
+            Action::Acknowledge => format!("ack {id} "),
+            Action::AddNote => format!("note {id} "),
+            _ => format!("resolve {id}"),
+        };
+        self.input = Some(Input {
+            kind: InputKind::Command,
+            text,
+            error: None,
+        });
+    }
+
+    /// `d` on an incident: its device, or its venue.
+    fn go_to_incident(&mut self, snap: &Snapshot) {
+        let Some(incident) = self.current_incident(snap) else {
+            return;
+        };
+        self.incident_sel = Some(incident.id);
+        match find_device(snap, &incident.subject) {
+            Some(d) => self.go_device(snap, d),
+            None => self.go_venue(incident.venue.0),
+        }
     }
 
     fn clear_filter(&mut self) {
@@ -586,6 +676,13 @@ impl App {
                 None => self.error(format!("no device `{id}`")),
             },
             Line::Incidents => self.focus = Pane::Incidents,
+            Line::Audit => {
+                if self.view() != View::Audit {
+                    self.views.push(View::Audit);
+                }
+                self.history_scroll = 0;
+                self.focus = Pane::Main;
+            }
             Line::Wall => {
                 self.views.truncate(1);
                 self.focus = Pane::Main;
@@ -642,10 +739,9 @@ impl App {
                 let pos = incident_position(snap, self.incident_sel);
                 if let Some(incident) = snap.incidents.get(pos) {
                     self.incident_sel = Some(incident.id);
-                    match find_device(snap, &incident.subject) {
-                        Some(d) => self.go_device(snap, d),
-                        None => self.go_venue(incident.venue.0),
-                    }
+                    self.views.push(View::Incident(incident.id));
+                    self.history_scroll = 0;
+                    self.focus = Pane::Main;
                 }
             }
             Context::Ticker => {
@@ -711,6 +807,19 @@ impl App {
             Context::Ticker => {
                 self.ticker_sel = step(self.ticker_sel, snap.ticker.len(), action, 1, page);
             }
+            Context::Incident => {
+                if let View::Incident(id) = self.view() {
+                    let n = snap
+                        .incidents
+                        .iter()
+                        .find(|i| i.id == id)
+                        .map_or(0, |i| i.timeline.len());
+                    self.history_scroll = step(self.history_scroll, n, action, 1, page);
+                }
+            }
+            Context::Audit => {
+                self.history_scroll = step(self.history_scroll, snap.audit.len(), action, 1, page);
+            }
             Context::Help => {
                 // The last page is full: never scrolled past the end.
                 let n = ui::help_lines(self).len();
@@ -732,6 +841,12 @@ impl App {
             }
             View::Venue(v) => Some(v),
             View::Device(d) => snap.layout.devices.get(d).map(|d| d.venue.0),
+            View::Incident(id) => snap
+                .incidents
+                .iter()
+                .find(|i| i.id == id)
+                .map(|i| i.venue.0),
+            View::Audit => None,
         }
     }
 

@@ -18,6 +18,8 @@ pub enum Line {
     Device(String),
     /// `:incidents`: focus the open incidents.
     Incidents,
+    /// `:audit`: the newest commands and what came of them.
+    Audit,
     /// `:wall`: back to the wall.
     Wall,
     /// `:host`: focus the TOC host pane.
@@ -65,6 +67,11 @@ pub const USAGE: &[Usage] = &[
     Usage {
         line: "incidents",
         what: "the open incidents",
+        demo_only: false,
+    },
+    Usage {
+        line: "audit",
+        what: "the newest commands, applied or refused: who, role, what, outcome",
         demo_only: false,
     },
     Usage {
@@ -181,6 +188,18 @@ pub fn names(demo: bool) -> Vec<&'static str> {
             }
             names
         })
+}
+
+/// The least role that may send the command typed as `line` (`ack …`):
+/// the help lists a command only for that role and above.
+pub fn needs(line: &str) -> crate::engine::Role {
+    use crate::engine::Role;
+    match line.split_whitespace().next().unwrap_or(line) {
+        "ack" | "resolve" => Role::DutyManager,
+        "maint" | "fault" | "clear" => Role::Operator,
+        "check" | "note" => Role::Technician,
+        _ => Role::Viewer,
+    }
 }
 
 fn usage(name: &str) -> String {
@@ -312,6 +331,7 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
         "venue" | "v" => one_arg("venue", args).map(Line::Venue),
         "device" | "d" => one_arg("device", args).map(Line::Device),
         "incidents" | "i" => no_arg(name, args, Line::Incidents),
+        "audit" => no_arg(name, args, Line::Audit),
         "wall" | "w" => no_arg(name, args, Line::Wall),
         "host" => no_arg(name, args, Line::Host),
         "events" | "ticker" => no_arg(name, args, Line::Events),

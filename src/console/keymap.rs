@@ -19,6 +19,10 @@ pub enum Context {
     Device,
     /// The list of open incidents.
     Incidents,
+    /// One incident in detail, with its timeline.
+    Incident,
+    /// The audit: the newest commands and what came of them.
+    Audit,
     /// The event ticker.
     Ticker,
     /// The help screen.
@@ -30,12 +34,14 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order the help screen lists them.
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 10] = [
         Context::Global,
         Context::Wall,
         Context::Venue,
         Context::Device,
         Context::Incidents,
+        Context::Incident,
+        Context::Audit,
         Context::Ticker,
         Context::Help,
         Context::Input,
@@ -49,6 +55,8 @@ impl Context {
             Context::Venue => "Venue",
             Context::Device => "Device",
             Context::Incidents => "Incidents",
+            Context::Incident => "Incident",
+            Context::Audit => "Audit",
             Context::Ticker => "Events",
             Context::Help => "Help",
             Context::Input => "Typing a filter or a command",
@@ -117,6 +125,34 @@ pub enum Action {
     Jump(char),
     /// Check the device on screen now.
     CheckNow,
+    /// Acknowledge the selected incident (the command line, filled in).
+    Acknowledge,
+    /// Add a note to the selected incident (the command line, filled in).
+    AddNote,
+    /// Resolve the selected incident (the command line, filled in).
+    Resolve,
+    /// Go to the selected incident's device or venue.
+    GoTo,
+}
+
+impl Action {
+    /// The least role whose commands this key sends, if it sends one:
+    /// the console offers it only to that role and above (the engine
+    /// decides all the same).
+    pub const fn needs(self) -> Option<crate::engine::Role> {
+        use crate::engine::Role;
+        match self {
+            Action::Acknowledge | Action::Resolve => Some(Role::DutyManager),
+            Action::DemoFault | Action::DemoClear => Some(Role::Operator),
+            Action::AddNote | Action::CheckNow => Some(Role::Technician),
+            _ => None,
+        }
+    }
+
+    /// Whether `role` may use it.
+    pub fn allowed(self, role: crate::engine::Role) -> bool {
+        self.needs().is_none_or(|needed| role >= needed)
+    }
 }
 
 /// One key with its modifiers, as bound in the table.
@@ -313,7 +349,29 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Incidents, BOTTOM, Action::Bottom, "last incident", ""),
     bind(Context::Incidents, PAGE_UP, Action::PageUp, "previous page", ""),
     bind(Context::Incidents, PAGE_DOWN, Action::PageDown, "next page", ""),
-    bind(Context::Incidents, ENTER, Action::Open, "go to the incident's device or venue", "go to"),
+    bind(Context::Incidents, ENTER, Action::Open, "open the incident: its state and timeline", "open"),
+    bind(Context::Incidents, &[Key::ch('a')], Action::Acknowledge, "acknowledge it (duty managers): type the comment, `for 2h` first for an expiry", "ack"),
+    bind(Context::Incidents, &[Key::ch('n')], Action::AddNote, "add a note to its timeline", "note"),
+    bind(Context::Incidents, &[Key::ch('r')], Action::Resolve, "resolve it, once its condition is clear (duty managers)", "resolve"),
+    bind(Context::Incidents, &[Key::ch('d')], Action::GoTo, "go to its device or venue", "device"),
+    // One incident.
+    bind(Context::Incident, UP, Action::Up, "scroll the timeline up", ""),
+    bind(Context::Incident, DOWN, Action::Down, "scroll the timeline down", ""),
+    bind(Context::Incident, TOP, Action::Top, "first entry", ""),
+    bind(Context::Incident, BOTTOM, Action::Bottom, "newest entry", ""),
+    bind(Context::Incident, PAGE_UP, Action::PageUp, "previous page", ""),
+    bind(Context::Incident, PAGE_DOWN, Action::PageDown, "next page", ""),
+    bind(Context::Incident, &[Key::ch('a')], Action::Acknowledge, "acknowledge it (duty managers): type the comment, `for 2h` first for an expiry", "ack"),
+    bind(Context::Incident, &[Key::ch('n')], Action::AddNote, "add a note to its timeline", "note"),
+    bind(Context::Incident, &[Key::ch('r')], Action::Resolve, "resolve it, once its condition is clear (duty managers)", "resolve"),
+    bind(Context::Incident, &[Key::ch('d')], Action::GoTo, "go to its device or venue", "device"),
+    // Audit.
+    bind(Context::Audit, UP, Action::Up, "a newer command", ""),
+    bind(Context::Audit, DOWN, Action::Down, "an older command", ""),
+    bind(Context::Audit, TOP, Action::Top, "newest command", ""),
+    bind(Context::Audit, BOTTOM, Action::Bottom, "oldest command", ""),
+    bind(Context::Audit, PAGE_UP, Action::PageUp, "newer page", ""),
+    bind(Context::Audit, PAGE_DOWN, Action::PageDown, "older page", ""),
     // Events.
     bind(Context::Ticker, UP, Action::Up, "select a newer event", ""),
     bind(Context::Ticker, DOWN, Action::Down, "select an older event", ""),
@@ -350,6 +408,16 @@ pub fn active(context: Context, demo: bool) -> impl Iterator<Item = &'static Bin
                 .filter(move |b| global && b.context == Context::Global),
         )
         .filter(move |b| demo || !b.demo)
+}
+
+/// The bindings [`active`] in `context` that `role` may use: what the
+/// footer and the help offer.
+pub fn offered(
+    context: Context,
+    demo: bool,
+    role: crate::engine::Role,
+) -> impl Iterator<Item = &'static Binding> {
+    active(context, demo).filter(move |b| b.action.allowed(role))
 }
 
 /// The action for `key` in `context`; `None` when the key does nothing

@@ -43,12 +43,15 @@ use crate::engine::{Command, EngineHandle, Link, Reply, Snapshot};
 
 /// How the console runs; `main.rs` decides from flags and environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // each is a switch of the command line
 pub struct ConsoleOptions {
     /// Colours on; off with `NO_COLOR` or `--no-color` (then only bold,
     /// dim and reversed text remain).
     pub color: bool,
     /// Capture the mouse (off by default, so text can be selected).
     pub mouse: bool,
+    /// Ring the terminal bell when a new DOWN incident opens.
+    pub bell: bool,
     /// The engine runs a demo: the fault keys and commands are on.
     pub demo: bool,
     /// Unicode or ASCII glyphs (from the locale, or `--ascii`).
@@ -62,6 +65,7 @@ impl Default for ConsoleOptions {
         ConsoleOptions {
             color: true,
             mouse: false,
+            bell: false,
             demo: false,
             glyphs: Glyphs::UNICODE,
             palette: Palette::Extended,
@@ -341,6 +345,9 @@ where
         if dirty || second_of(SystemTime::now()) != shown_second {
             shown_second = draw(terminal, &mut app, &snap)?;
         }
+        if app.take_bell() && options.bell {
+            ring();
+        }
     }
 }
 
@@ -426,4 +433,12 @@ impl std::fmt::Debug for PanicHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PanicHook")
     }
+}
+
+/// The terminal bell (BEL), written beside the frames.
+fn ring() {
+    use std::io::Write as _;
+    let mut out = io::stdout();
+    let _ = out.write_all(b"\x07");
+    let _ = out.flush();
 }

@@ -253,6 +253,9 @@ pub struct Snapshot {
     /// The maintenance windows in force (the file's and those set from
     /// the console), oldest first.
     pub maintenance: Arc<Vec<crate::incident::record::Maintenance>>,
+    /// The newest commands, applied or refused, oldest first (the
+    /// console's `:audit`; the store keeps every one).
+    pub audit: Arc<Vec<super::port::AuditRecord>>,
 }
 
 impl Snapshot {
@@ -479,6 +482,11 @@ pub struct Incident {
     /// by itself after the hold.
     #[serde(default)]
     pub clear_since: Option<SystemTime>,
+    /// What happened to it, oldest first: the first entry (opened) and
+    /// the newest (at most [`crate::engine::state::TIMELINE_SHOWN`] in
+    /// all; the store keeps every one).
+    #[serde(default)]
+    pub timeline: Arc<Vec<crate::incident::record::TimelineEntry>>,
 }
 
 fn open_state() -> IncidentState {

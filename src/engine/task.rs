@@ -47,6 +47,10 @@ pub struct EngineConfig {
     pub restore: Vec<crate::incident::IncidentRecord>,
     /// The maintenance windows the store kept, taken back at start.
     pub restore_maintenance: Vec<crate::incident::record::Maintenance>,
+    /// The timelines of the incidents kept, oldest entry first.
+    pub restore_timeline: Vec<crate::incident::record::TimelineEntry>,
+    /// The newest audit records the store kept, oldest first.
+    pub restore_audit: Vec<AuditRecord>,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +62,8 @@ impl Default for EngineConfig {
             run: 0,
             restore: Vec::new(),
             restore_maintenance: Vec::new(),
+            restore_timeline: Vec::new(),
+            restore_audit: Vec::new(),
         }
     }
 }
@@ -136,6 +142,10 @@ impl Engine {
     ) -> Engine {
         let mut state = State::with_run(inventory, SystemTime::now(), config.run);
         state.restore_incidents(std::mem::take(&mut config.restore), SystemTime::now());
+        state.restore_timeline(&std::mem::take(&mut config.restore_timeline));
+        for record in std::mem::take(&mut config.restore_audit) {
+            state.audited(record);
+        }
         state.restore_maintenance(
             std::mem::take(&mut config.restore_maintenance),
             SystemTime::now(),
@@ -469,7 +479,7 @@ impl Task {
                 Err(why) => Err(why),
             }
         });
-        self.answered(&identity, &text, &result);
+        self.answered(&identity, &text, &command, &result);
         let sim = matches!(command, Command::Sim(_));
         self.audit(identity, text, command, &result);
         if sim {
@@ -531,7 +541,7 @@ impl Task {
             Ok(p) => p,
             Err(why) => {
                 let result = Err(why);
-                self.answered(&identity, &text, &result);
+                self.answered(&identity, &text, &command, &result);
                 self.audit(identity, text, command, &result);
                 let _ = reply.send(result);
                 return;
@@ -614,7 +624,7 @@ impl Task {
     /// Refuses a parked change that could not be written: nothing changed.
     fn refuse(&mut self, parked: Parked, why: Refusal) {
         let result = Err(why);
-        self.answered(&parked.identity, &parked.text, &result);
+        self.answered(&parked.identity, &parked.text, &parked.command, &result);
         self.watch_audit();
         let _ = parked.reply.send(result);
     }
@@ -675,7 +685,7 @@ impl Task {
             reply,
             ..
         } = parked;
-        self.answered(&identity, &text, &result);
+        self.answered(&identity, &text, &command, &result);
         if let Err(why) = &result
             && !matches!(why, Refusal::AuditFailing(_) | Refusal::StoreFailing(_))
         {
@@ -690,8 +700,20 @@ impl Task {
         let _ = reply.send(result);
     }
 
-    /// Logs a command's answer and tells the board.
-    fn answered(&mut self, identity: &Identity, text: &str, result: &Reply) {
+    /// Logs a command's answer and tells the board (and the console's
+    /// `:audit`).
+    fn answered(&mut self, identity: &Identity, text: &str, command: &Command, result: &Reply) {
+        self.state.audited(AuditRecord {
+            at: SystemTime::now(),
+            identity: identity.clone(),
+            text: text.to_owned(),
+            command: command.clone(),
+            applied: result.is_ok(),
+            outcome: match result {
+                Ok(done) => done.to_string(),
+                Err(why) => why.to_string(),
+            },
+        });
         match result {
             Ok(done) => {
                 tracing::info!(user = %identity.user, role = %identity.role, command = %text, "applied: {done}");

@@ -209,6 +209,8 @@ impl Live {
         let mut store = None;
         let mut kept = Vec::new();
         let mut kept_maintenance = Vec::new();
+        let mut kept_timeline = Vec::new();
+        let mut kept_audit = Vec::new();
         if let Some(dir) = &tuning.data_dir {
             // Incidents, their timelines, maintenance and the audit: a
             // store that cannot be opened stops the start (nothing kept
@@ -222,6 +224,8 @@ impl Live {
             );
             kept = loaded.incidents;
             kept_maintenance = loaded.maintenance;
+            kept_timeline = loaded.timeline;
+            kept_audit = loaded.audit;
             store = Some(Arc::new(handle));
             match crate::notify::Notifier::start(super::notify::config_of(&inventory.incidents)) {
                 Ok(n) => notifier = Some(Arc::new(n)),
@@ -255,6 +259,8 @@ impl Live {
         };
         config.restore = kept;
         config.restore_maintenance = kept_maintenance;
+        config.restore_timeline = kept_timeline;
+        config.restore_audit = kept_audit;
         let engine = Engine::start_with(&inventory, inputs, config, ports);
         log_events(&engine.handle());
         Ok(Live {

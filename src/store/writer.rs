@@ -33,7 +33,9 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use super::codec::{self, INCIDENT_COLUMNS, MAINTENANCE_COLUMNS, ms};
+use super::codec::{
+    self, AUDIT_COLUMNS, INCIDENT_COLUMNS, MAINTENANCE_COLUMNS, TIMELINE_COLUMNS, ms,
+};
 use super::schema;
 use crate::engine::port::{AuditRecord, IncidentStore, StoreAck, StoreOp};
 use crate::incident::record::{IncidentRecord, Maintenance, TimelineEntry};
@@ -60,7 +62,15 @@ pub struct Loaded {
     pub incidents: Vec<IncidentRecord>,
     /// Maintenance windows not yet ended (in force, or to come).
     pub maintenance: Vec<Maintenance>,
+    /// The timelines of the incidents not resolved, oldest entry first.
+    pub timeline: Vec<TimelineEntry>,
+    /// The newest audit records (at most [`AUDIT_LOADED`]), oldest first.
+    pub audit: Vec<AuditRecord>,
 }
+
+/// How many of the newest audit records the engine starts with (the
+/// console's `:audit`).
+pub const AUDIT_LOADED: usize = 200;
 
 /// Opens stores.
 #[derive(Debug)]
@@ -135,9 +145,31 @@ fn load(conn: &Connection, now: SystemTime) -> rusqlite::Result<Loaded> {
     let maintenance = stmt
         .query_map([ms(now)], codec::maintenance)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {TIMELINE_COLUMNS} FROM timeline \
+         WHERE incident IN (SELECT id FROM incidents WHERE state <> 'resolved') \
+         ORDER BY incident, seq"
+    ))?;
+    let timeline = stmt
+        .query_map([], codec::timeline)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit ORDER BY rowid DESC LIMIT {AUDIT_LOADED}"
+    ))?;
+    let mut audit = Vec::new();
+    for row in stmt.query_map([], codec::audit)? {
+        match row {
+            Ok(r) => audit.push(r),
+            // A record a later toc wrote: the console's list goes without it.
+            Err(e) => tracing::warn!("an audit record of the store does not read: {e}"),
+        }
+    }
+    audit.reverse();
     Ok(Loaded {
         incidents,
         maintenance,
+        timeline,
+        audit,
     })
 }
 

@@ -443,6 +443,7 @@ fn build(venues: usize, devices: usize, host: bool) -> Snapshot {
             if let Some(user) = user {
                 let text = format!("{}: maintenance on", inv.devices[d].id);
                 state.command_applied(user, &text, ago(secs));
+                audited(&mut state, &inv, d, user, ago(secs));
             }
         }
         // Whether this second's checks may change a hard state (a new
@@ -571,5 +572,40 @@ fn maintain(state: &mut State, inv: &Inventory, d: usize, at: SystemTime) {
     let id = &inv.devices[d].id;
     if let Err(why) = state.maintain(id, Duration::from_secs(86_400), "works", "games", at) {
         panic!("{id}: {why}");
+    }
+}
+
+/// The audit record of `user` putting device `d` in maintenance, and of a
+/// viewer refused the same.
+fn audited(state: &mut State, inv: &Inventory, d: usize, user: &str, at: SystemTime) {
+    use toc::engine::{AuditRecord, Command, Identity, Role};
+    let id = &inv.devices[d].id;
+    let command = Command::maintenance(id.clone(), Duration::from_secs(86_400), "works");
+    for (who, role, applied, outcome) in [
+        (
+            "vic",
+            Role::Viewer,
+            false,
+            "refused: needs role operator, you are viewer".to_owned(),
+        ),
+        (
+            user,
+            Role::Operator,
+            true,
+            format!("{id}: maintenance on for 1day"),
+        ),
+    ] {
+        state.audited(AuditRecord {
+            at,
+            identity: Identity {
+                user: who.to_owned(),
+                role,
+                venues: Vec::new(),
+            },
+            text: command.to_string(),
+            command: command.clone(),
+            applied,
+            outcome,
+        });
     }
 }

@@ -369,7 +369,7 @@ pub(crate) fn message_line(
 /// own keys, then the global ones.
 pub(crate) fn footer_entries(app: &App) -> Vec<&'static Binding> {
     let context = app.context();
-    let active: Vec<&'static Binding> = keymap::active(context, app.demo)
+    let active: Vec<&'static Binding> = keymap::offered(context, app.demo, app.identity.role)
         .filter(|b| !b.short.is_empty())
         .collect();
     let first: Vec<&'static Binding> = active

@@ -43,11 +43,16 @@ pub(crate) fn inner(area: Rect) -> Rect {
     block().inner(popup(area))
 }
 
-/// Every line of the help, for this console (demo keys only in a demo).
+/// Every line of the help, for this console (demo keys only in a demo;
+/// keys and commands the user's role may use only).
 #[allow(clippy::too_many_lines)]
 pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
     let theme = app.theme;
-    let shown: Vec<_> = BINDINGS.iter().filter(|b| app.demo || !b.demo).collect();
+    let role = app.identity.role;
+    let shown: Vec<_> = BINDINGS
+        .iter()
+        .filter(|b| (app.demo || !b.demo) && b.action.allowed(role))
+        .collect();
     let keys_w = shown
         .iter()
         .map(|b| text::width(&b.keys_text()))
@@ -100,7 +105,7 @@ pub(crate) fn help_lines(app: &App) -> Vec<Line<'static>> {
         demo_only,
     } in cmdline::USAGE
     {
-        if *demo_only && !app.demo {
+        if (*demo_only && !app.demo) || role < cmdline::needs(usage) {
             continue;
         }
         lines.push(Line::from(vec![

@@ -15,10 +15,12 @@
 //! At 80 columns the side panes are not shown: Tab brings each of them
 //! into the main area instead.
 
+mod audit;
 mod bars;
 mod device;
 mod help;
 mod host;
+mod incident;
 mod incidents;
 pub(crate) mod text;
 mod ticker;
@@ -243,6 +245,11 @@ pub(crate) fn page_size(app: &App, snap: &Snapshot) -> usize {
             let area = if scr.wide { scr.incidents } else { scr.main };
             usize::from(body(area).height.saturating_sub(1))
         }
+        Context::Incident => match main {
+            Main::View(View::Incident(id)) => incident::timeline_rows(scr.main, snap, id),
+            _ => 1,
+        },
+        Context::Audit => audit::rows(scr.main),
         Context::Ticker => {
             let area = if scr.wide { scr.ticker } else { scr.main };
             usize::from(body(area).height)
@@ -274,6 +281,10 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
         Main::View(View::Wall) => wall::draw(buf, scr.main, app, snap, main_focused),
         Main::View(View::Venue(v)) => venue::draw(buf, scr.main, app, snap, v, now, main_focused),
         Main::View(View::Device(d)) => device::draw(buf, scr.main, app, snap, d, now, main_focused),
+        Main::View(View::Incident(id)) => {
+            incident::draw(buf, scr.main, app, snap, id, now, main_focused);
+        }
+        Main::View(View::Audit) => audit::draw(buf, scr.main, app, snap, main_focused),
         Main::Incidents => incidents::draw(buf, scr.main, app, snap, now, true),
         Main::Host => host::draw(buf, scr.main, app, snap, now, true),
         Main::Ticker => ticker::draw(buf, scr.main, app, snap, true),

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::incident::lifecycle::{Change, Condition, Lifecycle, Notify, Policy};
+use crate::incident::record::TimelineEntry;
 use crate::incident::{IncidentRecord, IncidentState, TimelineKind};
 use crate::model::{GroupIdx, ProblemKey, ProblemKind, Status, Subject, VenueIdx};
 
@@ -66,7 +67,14 @@ pub struct IncidentBook {
     events: Vec<EventKind>,
     /// For the notifier.
     notices: Vec<Notice>,
+    /// The timeline of each live incident, by id (the console's detail;
+    /// the store keeps every entry).
+    timelines: HashMap<String, Arc<Vec<TimelineEntry>>>,
 }
+
+/// How many timeline entries of an incident the snapshot carries: its
+/// first (opened) and the newest.
+pub const TIMELINE_SHOWN: usize = 100;
 
 impl IncidentBook {
     /// An empty book whose ids are `run-1`, `run-2`, … Incidents sort like
@@ -82,6 +90,7 @@ impl IncidentBook {
             store: Vec::new(),
             events: Vec::new(),
             notices: Vec::new(),
+            timelines: HashMap::new(),
         }
     }
 
@@ -194,6 +203,7 @@ impl IncidentBook {
     }
 
     fn took_committed(&mut self, change: &Change) {
+        self.remember(&change.timeline);
         for e in &change.timeline {
             self.events
                 .push(event_of(&change.record, e.kind, e.by.clone(), &e.text));
@@ -208,6 +218,7 @@ impl IncidentBook {
             return;
         }
         for change in changes {
+            self.remember(&change.timeline);
             self.store.push(StoreOp::Incident(change.record.clone()));
             for e in &change.timeline {
                 self.store.push(StoreOp::Timeline(e.clone()));
@@ -223,6 +234,18 @@ impl IncidentBook {
             }
         }
         self.relist();
+    }
+
+    /// Adds entries to their incidents' timelines, keeping the first and
+    /// the newest [`TIMELINE_SHOWN`].
+    pub fn remember(&mut self, entries: &[TimelineEntry]) {
+        for e in entries {
+            let timeline = Arc::make_mut(self.timelines.entry(e.incident.clone()).or_default());
+            timeline.push(e.clone());
+            if timeline.len() > TIMELINE_SHOWN {
+                timeline.remove(1);
+            }
+        }
     }
 
     /// Store operations since the last call, in order.
@@ -241,12 +264,23 @@ impl IncidentBook {
     }
 
     /// Rebuilds the published list from the lifecycle.
+    /// Rebuilds the published list now (after timelines were taken back).
+    pub fn relist_now(&mut self) {
+        self.relist();
+    }
+
     fn relist(&mut self) {
         let mut list: Vec<Incident> = self
             .life
             .live_clearing()
             .filter_map(|(r, clear)| self.incident(r, clear))
             .collect();
+        // Timelines of incidents no longer live go (the store keeps them).
+        if self.timelines.len() > list.len() {
+            let live: std::collections::HashSet<String> =
+                list.iter().map(|i| i.id.to_string()).collect();
+            self.timelines.retain(|id, _| live.contains(id));
+        }
         let rank = |i: &Incident| {
             self.venue_rank
                 .get(i.venue.0)
@@ -289,6 +323,7 @@ impl IncidentBook {
             in_maintenance: r.in_maintenance,
             notified: r.notified_at,
             clear_since,
+            timeline: self.timelines.get(&r.id).cloned().unwrap_or_default(),
         })
     }
 

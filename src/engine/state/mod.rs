@@ -25,7 +25,10 @@ use std::time::SystemTime;
 
 pub use board::{Board, Observed, Problem};
 pub use host::Host;
-pub use incidents::{IncidentBook, Notice, key_of, parse_id};
+/// How many of the newest commands a snapshot carries for `:audit`.
+pub const AUDIT_SHOWN: usize = 200;
+
+pub use incidents::{IncidentBook, Notice, TIMELINE_SHOWN, key_of, parse_id};
 pub use log::EventLog;
 pub use since::Since;
 
@@ -59,6 +62,8 @@ pub struct State {
     faults: Arc<Vec<super::snapshot::SimFault>>,
     /// Why the audit log cannot be written, while it cannot.
     audit_failing: Option<String>,
+    /// The newest commands and what came of them (`:audit`).
+    audit: Arc<Vec<super::port::AuditRecord>>,
     stats: EngineStats,
     seq: u64,
     /// Something changed since the last snapshot.
@@ -106,6 +111,7 @@ impl State {
             since,
             faults: Arc::default(),
             audit_failing: None,
+            audit: Arc::default(),
             stats: EngineStats::default(),
             seq: 0,
             dirty: true,
@@ -339,6 +345,24 @@ impl State {
         self.dirty = true;
     }
 
+    /// Keeps a command's record for the console's `:audit` (the newest
+    /// [`AUDIT_SHOWN`]).
+    pub fn audited(&mut self, record: super::port::AuditRecord) {
+        let audit = Arc::make_mut(&mut self.audit);
+        audit.push(record);
+        if audit.len() > AUDIT_SHOWN {
+            audit.remove(0);
+        }
+        self.dirty = true;
+    }
+
+    /// Takes back the timelines of the incidents the store kept, at start.
+    pub fn restore_timeline(&mut self, entries: &[crate::incident::record::TimelineEntry]) {
+        self.incidents.remember(entries);
+        self.incidents.relist_now();
+        self.dirty = true;
+    }
+
     /// Counts a refused command.
     pub fn command_refused(&mut self) {
         self.stats.commands += 1;
@@ -440,6 +464,7 @@ impl State {
             ticker: self.log.ticker(),
             stats: self.stats,
             maintenance: Arc::new(self.maint.in_force()),
+            audit: Arc::clone(&self.audit),
             layout,
         }
     }

@@ -1,0 +1,227 @@
+//! One incident in detail: what it is, where it is in its lifecycle (who
+//! acknowledged it and until when, how long it has gone unacknowledged,
+//! whether its condition is clear), then its timeline, oldest first
+//! (opened, acknowledgements, notes, severity changes, resolution).
+
+use std::time::SystemTime;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::text::{self, put};
+use super::title;
+use crate::console::app::App;
+use crate::engine::{Incident, IncidentId, IncidentState, Snapshot, TimelineKind};
+
+/// The lines above the timeline, as label and value.
+fn facts(incident: &Incident, snap: &Snapshot, now: SystemTime) -> Vec<(&'static str, String)> {
+    let venue = snap
+        .layout
+        .venue_info(incident.venue)
+        .map_or("?", |v| v.code.as_str());
+    let mut facts = vec![
+        ("What", incident.title.clone()),
+        ("Where", format!("{venue} · {}", incident.subject)),
+        (
+            "Opened",
+            format!(
+                "{} ({} ago){}",
+                text::clock(incident.opened),
+                text::age(now, incident.opened),
+                match incident.reopened {
+                    0 => String::new(),
+                    1 => " · reopened once".to_owned(),
+                    n => format!(" · reopened {n} times"),
+                }
+            ),
+        ),
+    ];
+    let acked = incident
+        .ack
+        .as_ref()
+        .filter(|_| incident.state == IncidentState::Acknowledged);
+    let state = if let Some(ack) = acked {
+        let until = ack.expires.map_or_else(String::new, |t| {
+            format!(" · open again at {}", text::clock(t))
+        });
+        format!(
+            "ACKNOWLEDGED by {} {} ago: {}{until}",
+            ack.by,
+            text::age(now, ack.at),
+            ack.comment
+        )
+    } else {
+        format!(
+            "OPEN · not acknowledged for {}",
+            text::age(now, incident.opened)
+        )
+    };
+    facts.push(("State", state));
+    if let Some(clear) = incident.clear_since {
+        facts.push((
+            "Condition",
+            format!(
+                "clear since {} ({} ago): it resolves by itself after the hold",
+                text::clock(clear),
+                text::age(now, clear)
+            ),
+        ));
+    } else {
+        facts.push(("Condition", "still failing".to_owned()));
+    }
+    if incident.in_maintenance {
+        facts.push((
+            "Maintenance",
+            "its target is in maintenance: it notifies no more".to_owned(),
+        ));
+    }
+    facts
+}
+
+/// The word of a timeline entry.
+fn kind_word(kind: TimelineKind) -> &'static str {
+    match kind {
+        TimelineKind::Opened => "opened",
+        TimelineKind::Severity => "severity",
+        TimelineKind::Acknowledged => "acknowledged",
+        TimelineKind::AckExpired => "ack expired",
+        TimelineKind::Escalated => "escalated",
+        TimelineKind::Note => "note",
+        TimelineKind::Maintenance => "maintenance",
+        TimelineKind::Resolved => "resolved",
+        TimelineKind::Reopened => "reopened",
+        TimelineKind::Playbook => "playbook",
+    }
+}
+
+/// Rows of timeline a page holds in `area` (the pane, title included).
+pub(crate) fn timeline_rows(area: Rect, snap: &Snapshot, id: IncidentId) -> usize {
+    let facts = snap
+        .incidents
+        .iter()
+        .find(|i| i.id == id)
+        .map_or(0, |i| facts(i, snap, snap.at).len());
+    usize::from(area.height).saturating_sub(facts + 3).max(1)
+}
+
+/// Draws the incident `id` in `area` (title row included).
+pub(crate) fn draw(
+    buf: &mut Buffer,
+    area: Rect,
+    app: &App,
+    snap: &Snapshot,
+    id: IncidentId,
+    now: SystemTime,
+    focused: bool,
+) {
+    let theme = app.theme;
+    let Some(incident) = snap.incidents.iter().find(|i| i.id == id) else {
+        let body = title(
+            buf,
+            area,
+            theme,
+            &format!("Incident #{id}"),
+            focused,
+            Vec::new(),
+            Vec::new(),
+        );
+        put(
+            buf,
+            body,
+            0,
+            &Line::from(Span::styled(
+                format!(
+                    " #{id} is resolved: it left the list (`toc incidents --all` keeps it). Esc goes back."
+                ),
+                theme.dim(),
+            )),
+        );
+        return;
+    };
+    let left = vec![Span::styled(
+        text::status(incident.severity),
+        theme.status(incident.severity),
+    )];
+    let right = vec![Span::styled(
+        match incident.timeline.len() {
+            1 => "1 entry".to_owned(),
+            n => format!("{n} entries"),
+        },
+        theme.dim(),
+    )];
+    let body = title(
+        buf,
+        area,
+        theme,
+        &format!("Incident #{id}"),
+        focused,
+        left,
+        right,
+    );
+    let facts = facts(incident, snap, now);
+    let label_w = facts.iter().map(|(l, _)| text::width(l)).max().unwrap_or(6);
+    let mut y = 0u16;
+    for (label, value) in &facts {
+        if y >= body.height {
+            return;
+        }
+        let style = if *label == "State" && value.starts_with("OPEN") {
+            theme.error()
+        } else {
+            ratatui::style::Style::default()
+        };
+        put(
+            buf,
+            body,
+            y,
+            &Line::from(vec![
+                Span::styled(format!(" {}  ", text::pad(label, label_w)), theme.dim()),
+                Span::styled(value.clone(), style),
+            ]),
+        );
+        y += 1;
+    }
+    y += 1;
+    if y >= body.height {
+        return;
+    }
+    put(
+        buf,
+        body,
+        y,
+        &Line::from(Span::styled(" Timeline (oldest first)", theme.title())),
+    );
+    y += 1;
+    draw_timeline(buf, body, y, app, incident);
+}
+
+/// The timeline from row `y` of `body` down, scrolled as the app says.
+fn draw_timeline(buf: &mut Buffer, body: Rect, mut y: u16, app: &App, incident: &Incident) {
+    let theme = app.theme;
+    let rows = usize::from(body.height.saturating_sub(y));
+    let n = incident.timeline.len();
+    let start = app.history_scroll.min(n.saturating_sub(rows.max(1)));
+    for e in incident.timeline.iter().skip(start).take(rows) {
+        let by =
+            e.by.as_deref()
+                .map_or_else(String::new, |b| format!("{b}: "));
+        let style = match e.kind {
+            TimelineKind::Opened | TimelineKind::Escalated | TimelineKind::AckExpired => {
+                theme.error()
+            }
+            _ => ratatui::style::Style::default(),
+        };
+        put(
+            buf,
+            body,
+            y,
+            &Line::from(vec![
+                Span::styled(format!(" {} ", text::clock(e.at)), theme.dim()),
+                Span::styled(format!("{} ", text::pad(kind_word(e.kind), 12)), style),
+                Span::raw(format!("{by}{}", e.text)),
+            ]),
+        );
+        y += 1;
+    }
+}
