@@ -20,6 +20,69 @@ async fn maintenance_timelines_and_the_audit_come_back_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut tuning = quick(300);
     tuning.data_dir = Some(dir.path().to_path_buf());
+    let (id, commands_before) = first_run(tuning.clone()).await;
+    // Again, on the same folder.
+    let live = Live::demo(small(), tuning)
+        .await
+        .expect("demo starts again");
+    let h = live.handle();
+    let snap = wait_for(&h, PATIENCE, "the window back", |s| {
+        device(s, "MRN-ovr-a") == Status::Maintenance
+            && device(s, "MRN-ovr-b") == Status::Maintenance
+    })
+    .await;
+    let window = snap
+        .maintenance
+        .iter()
+        .find(|m| m.target == "MRN-ovr")
+        .expect("the window is in force");
+    assert_eq!(window.reason, "overlay rack moves");
+    assert_eq!(window.by, h.identity().user);
+    let incident = snap
+        .incidents
+        .iter()
+        .find(|i| i.id.to_string() == id)
+        .expect("the incident is kept");
+    let kinds: Vec<TimelineKind> = incident.timeline.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.first(), Some(&TimelineKind::Opened), "{kinds:?}");
+    assert!(
+        incident
+            .timeline
+            .iter()
+            .any(|e| e.kind == TimelineKind::Note && e.text == "timing van on its way"),
+        "{:?}",
+        incident.timeline
+    );
+    assert!(
+        snap.audit.len() >= commands_before,
+        "{} < {commands_before}",
+        snap.audit.len()
+    );
+    assert!(
+        snap.audit
+            .iter()
+            .any(|r| !r.applied && r.text == "maintenance off STA")
+    );
+    // Lifted: gone, and gone after the next restart too.
+    h.send(Command::end_maintenance("MRN-ovr"))
+        .await
+        .expect("lifted");
+    wait_for(&h, PATIENCE, "out of maintenance", |s| {
+        s.maintenance.iter().all(|m| m.target != "MRN-ovr")
+            && device(s, "MRN-ovr-a") != Status::Maintenance
+    })
+    .await;
+    live.shutdown().await;
+    let reader = toc::store::Reader::open(&dir.path().join("toc.db")).expect("store");
+    let kept = reader
+        .maintenance(std::time::SystemTime::now())
+        .expect("maintenance");
+    assert!(kept.iter().all(|m| m.target != "MRN-ovr"), "{kept:?}");
+}
+
+/// Sets a window on MRN-ovr, is refused once, notes an incident on
+/// STA-timing; its id and how many commands `:audit` held.
+async fn first_run(tuning: toc::runtime::live::Tuning) -> (String, usize) {
     let live = Live::demo(small(), tuning.clone())
         .await
         .expect("demo starts");
@@ -78,62 +141,5 @@ async fn maintenance_timelines_and_the_audit_come_back_after_a_restart() {
     );
     let commands_before = snap.audit.len();
     live.shutdown().await;
-
-    // Again, on the same folder.
-    let live = Live::demo(small(), tuning)
-        .await
-        .expect("demo starts again");
-    let h = live.handle();
-    let snap = wait_for(&h, PATIENCE, "the window back", |s| {
-        device(s, "MRN-ovr-a") == Status::Maintenance
-            && device(s, "MRN-ovr-b") == Status::Maintenance
-    })
-    .await;
-    let window = snap
-        .maintenance
-        .iter()
-        .find(|m| m.target == "MRN-ovr")
-        .expect("the window is in force");
-    assert_eq!(window.reason, "overlay rack moves");
-    assert_eq!(window.by, h.identity().user);
-    let incident = snap
-        .incidents
-        .iter()
-        .find(|i| i.id.to_string() == id)
-        .expect("the incident is kept");
-    let kinds: Vec<TimelineKind> = incident.timeline.iter().map(|e| e.kind).collect();
-    assert_eq!(kinds.first(), Some(&TimelineKind::Opened), "{kinds:?}");
-    assert!(
-        incident
-            .timeline
-            .iter()
-            .any(|e| e.kind == TimelineKind::Note && e.text == "timing van on its way"),
-        "{:?}",
-        incident.timeline
-    );
-    assert!(
-        snap.audit.len() >= commands_before,
-        "{} < {commands_before}",
-        snap.audit.len()
-    );
-    assert!(
-        snap.audit
-            .iter()
-            .any(|r| !r.applied && r.text == "maintenance off STA")
-    );
-    // Lifted: gone, and gone after the next restart too.
-    h.send(Command::end_maintenance("MRN-ovr"))
-        .await
-        .expect("lifted");
-    wait_for(&h, PATIENCE, "out of maintenance", |s| {
-        s.maintenance.iter().all(|m| m.target != "MRN-ovr")
-            && device(s, "MRN-ovr-a") != Status::Maintenance
-    })
-    .await;
-    live.shutdown().await;
-    let reader = toc::store::Reader::open(&dir.path().join("toc.db")).expect("store");
-    let kept = reader
-        .maintenance(std::time::SystemTime::now())
-        .expect("maintenance");
-    assert!(kept.iter().all(|m| m.target != "MRN-ovr"), "{kept:?}");
+    (id, commands_before)
 }
