@@ -180,7 +180,11 @@ fn round(venues: &Path, data: &Path, n: usize, rng: &mut StdRng) -> Vec<(Sent, O
     let sent = commands(n);
     // Every line at once (a few KiB: the pipe holds them); stdin stays
     // open, so the child never sees the end of its input.
-    let all: String = sent.iter().map(|s| format!("{}\n", s.line)).collect();
+    let all = sent.iter().fold(String::new(), |mut all, s| {
+        all.push_str(&s.line);
+        all.push('\n');
+        all
+    });
     demo.stdin.write_all(all.as_bytes()).expect("write");
     demo.stdin.flush().expect("flush");
     let kill_after = rng.random_range(0..PER_ROUND - 10);
