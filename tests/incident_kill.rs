@@ -333,3 +333,75 @@ fn applied_commands_survive_sigkill_of_the_real_binary() {
         "seed {seed}: too few commands applied to tell"
     );
 }
+
+/// The store's timeline entries holding exactly `text`.
+fn entries(data: &Path, text: &str) -> i64 {
+    let conn = rusqlite::Connection::open(data.join("toc.db")).expect("the store opens");
+    conn.query_row(
+        "SELECT count(*) FROM timeline WHERE text = ?1",
+        [text],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Two commands on one incident in flight at once (two consoles, or one
+/// command while the engine changes the incident): the second was
+/// planned on the incident before the first changed it, so the engine
+/// plans it again when it commits. Each applied command is still stored
+/// once, and nothing of a refused one.
+#[tokio::test]
+async fn two_commands_in_flight_on_one_incident_are_stored_once() {
+    use toc::engine::{Command as Cmd, FaultKind, IncidentCommand};
+    let dir = tempfile::tempdir().unwrap();
+    let file = venues(dir.path());
+    let data = dir.path().join("toc-data");
+    let (inventory, _) = toc::config::Inventory::load(&file).expect("the fixture loads");
+    let tuning = toc::runtime::Tuning {
+        interval: Some(Duration::from_millis(500)),
+        timeout: Some(Duration::from_millis(200)),
+        data_dir: Some(data.clone()),
+        ..toc::runtime::Tuning::default()
+    };
+    let live = toc::runtime::Live::demo(inventory, tuning)
+        .await
+        .expect("the demo starts");
+    let h = live.handle();
+    let down = FaultKind::parse("down", None).unwrap();
+    h.send(Cmd::fault("STA-core-a", down, None))
+        .await
+        .expect("fault applied");
+    let note = |text: &str| {
+        Cmd::Incident(IncidentCommand::Note {
+            which: "STA-core".into(),
+            text: text.into(),
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.send(note("waiting for the incident")).await.is_err() {
+        assert!(Instant::now() < deadline, "no incident on STA-core");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut kept = Vec::new();
+    for n in 0..5 {
+        let ack_text = format!("both in flight {n}: ack");
+        let note_text = format!("both in flight {n}: note");
+        let ack = Cmd::Incident(IncidentCommand::Ack {
+            which: "STA-core".into(),
+            comment: ack_text.clone(),
+            expires: None,
+        });
+        let (a, b) = tokio::join!(h.send(ack), h.send(note(&note_text)));
+        kept.push((ack_text, a.is_ok()));
+        kept.push((note_text, b.is_ok()));
+    }
+    live.shutdown().await;
+    for (text, applied) in kept {
+        assert_eq!(
+            entries(&data, &text),
+            i64::from(applied),
+            "`{text}` answered {}",
+            if applied { "applied" } else { "refused" }
+        );
+    }
+}
