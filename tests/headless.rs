@@ -105,31 +105,33 @@ fn demo_answers_each_line_in_order_and_ends_with_its_input() {
 }
 
 #[test]
-fn demo_stops_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = fixture(dir.path());
-    let (mut child, lines) = spawn(&["demo"], &file);
-    assert_eq!(next(&lines), "ready");
-    let data = dir.path().join("toc-data");
-    assert!(data.join("demo-addresses.json").exists(), "published");
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let status = wait_exit(&mut child);
-    assert_eq!(
-        status.code(),
-        Some(128 + 15),
-        "as the console: 128 + SIGTERM"
-    );
-    assert!(
-        !data.join("demo-addresses.json").exists(),
-        "withdrawn on the way out"
-    );
-    let log = std::fs::read_to_string(data.join("toc.log")).unwrap();
-    assert!(log.contains("signal received"), "{log}");
-    assert!(log.contains("toc demo stopped"), "{log}");
+fn demo_stops_cleanly_on_sigterm_and_sigint() {
+    for (signal, number) in [("TERM", 15), ("INT", 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = fixture(dir.path());
+        let (mut child, lines) = spawn(&["demo"], &file);
+        assert_eq!(next(&lines), "ready");
+        let data = dir.path().join("toc-data");
+        assert!(data.join("demo-addresses.json").exists(), "published");
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = wait_exit(&mut child);
+        assert_eq!(
+            status.code(),
+            Some(128 + number),
+            "SIG{signal}: as the console, 128 + its number"
+        );
+        assert!(
+            !data.join("demo-addresses.json").exists(),
+            "SIG{signal}: withdrawn on the way out"
+        );
+        let log = std::fs::read_to_string(data.join("toc.log")).unwrap();
+        assert!(log.contains("signal received"), "{log}");
+        assert!(log.contains("toc demo stopped"), "{log}");
+    }
 }
 
 #[test]

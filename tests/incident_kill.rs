@@ -307,9 +307,24 @@ fn applied_commands_survive_sigkill_of_the_real_binary() {
         all.extend(answered);
         // Every round so far, on the store the kill left.
         let store = Store::open(&data);
+        let log = std::fs::read_to_string(data.join("audit.log")).expect("audit.log");
         for (sent, answer) in &all {
             check(&store, sent, answer.as_deref());
+            if answer
+                .as_deref()
+                .is_some_and(|a| a.starts_with("applied: "))
+            {
+                assert!(log.contains(&sent.tag), "{} in audit.log", sent.line);
+            }
         }
+        // Each round's fault too (applied at once, its store record
+        // written behind the notes that followed).
+        let faults = store.audit("fault STA-core-a down").0;
+        assert_eq!(
+            faults,
+            i64::try_from(n + 1).unwrap(),
+            "seed {seed}: faults in the audit table"
+        );
         let list = incidents(&venues, &data);
         assert!(
             list.iter().any(|i| i["subject"] == "STA-core"),
