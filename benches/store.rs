@@ -132,7 +132,7 @@ fn audit(i: usize, at: SystemTime) -> AuditRecord {
             venues: Vec::new(),
         },
         text: format!("maint V{:02}-dev-{i} on", i % 49),
-        command: Command::maintenance(format!("V{:02}-dev-{i}", i % 49), true),
+        command: Command::end_maintenance(format!("V{:02}-dev-{i}", i % 49)),
         applied: true,
         outcome: "done".to_owned(),
     }

@@ -527,8 +527,14 @@ fn completion_shows_sorted_candidates_while_typing_and_tab_completes() {
     typed(&mut app, &snap, ":fault STA ");
     assert_eq!(candidates(&app, &snap), ["uplink-down"]);
     key(&mut app, &snap, KeyCode::Esc);
-    typed(&mut app, &snap, ":maint STA-core-a o");
-    assert_eq!(candidates(&app, &snap), ["off", "on"]);
+    typed(&mut app, &snap, ":maint STA-core-a ");
+    assert_eq!(candidates(&app, &snap), ["1h", "2h", "30m", "8h"]);
+    key(&mut app, &snap, KeyCode::Esc);
+    typed(&mut app, &snap, ":maint of");
+    assert_eq!(candidates(&app, &snap).first().map(String::as_str), Some("off"));
+    key(&mut app, &snap, KeyCode::Esc);
+    typed(&mut app, &snap, ":maint STA-upl");
+    assert_eq!(candidates(&app, &snap), ["STA-uplink"], "a group");
     key(&mut app, &snap, KeyCode::Esc);
     // Filter terms and values.
     typed(&mut app, &snap, "/sta");

@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use support::games;
 use toc::console::App;
 use toc::console::app::Effect;
@@ -42,8 +44,16 @@ fn every_command_names_devices_and_venues_as_the_inventory_does() {
         [Command::check_now("STA-core-a")]
     );
     assert_eq!(
-        typed(&snap, "maint sta-core-a on"),
-        [Command::maintenance("STA-core-a", true)]
+        typed(&snap, "maint sta-core-a 2h swap the PSU"),
+        [Command::maintenance(
+            "STA-core-a",
+            Duration::from_secs(7200),
+            "swap the PSU"
+        )]
+    );
+    assert_eq!(
+        typed(&snap, "maint off sta-uplink"),
+        [Command::end_maintenance("STA-uplink")]
     );
     assert_eq!(
         typed(&snap, "clear sta-core-a"),

@@ -120,10 +120,14 @@ async fn commands_are_checked_against_role_and_scope_and_audited() {
     let done = op.send(fault("MRN-core", "down")).await.expect("in scope");
     assert_eq!(done.to_string(), "MRN-core: down");
     let m = local
-        .send(Command::maintenance("STA-timing", true))
+        .send(Command::maintenance(
+            "STA-timing",
+            Duration::from_secs(3600),
+            "timing rack moves",
+        ))
         .await
         .expect("duty manager may");
-    assert_eq!(m.to_string(), "STA-timing: maintenance on");
+    assert_eq!(m.to_string(), "STA-timing: maintenance on for 1h");
     let s = wait_for(&local, Duration::from_secs(5), "maintenance", |s| {
         device(s, "STA-timing") == Status::Maintenance
     })
@@ -248,13 +252,25 @@ async fn a_failing_audit_log_stops_every_change_and_the_ticker_says_so() {
     let h = live.handle();
     // Even the first change is refused: it is applied only once its
     // record is on disk, and it cannot be written.
-    let why = match h.send(Command::maintenance("MRN-scb", true)).await {
+    let why = match h
+        .send(Command::maintenance(
+            "MRN-scb",
+            Duration::from_secs(60),
+            "x",
+        ))
+        .await
+    {
         Err(Refusal::AuditFailing(why)) => why,
         other => panic!("a change without its record: {other:?}"),
     };
     assert!(why.contains("audit.log"), "{why}");
     assert!(matches!(
-        h.send(Command::maintenance("MRN-scb", false)).await,
+        h.send(Command::maintenance(
+            "MRN-scb",
+            Duration::from_secs(120),
+            "y"
+        ))
+        .await,
         Err(Refusal::AuditFailing(_))
     ));
     // Looking and checking go on.

@@ -73,14 +73,15 @@ async fn on_a_full_disk_no_change_is_applied_without_its_record() {
     tuning.data_dir = Some(disk.path().to_path_buf());
     let live = Live::demo(small(), tuning).await.expect("demo starts");
     let h = live.handle();
-    h.send(Command::maintenance("MRN-scb", true))
-        .await
-        .expect("room on the disk");
+    // Simulator faults: changes the audit log alone records (incidents
+    // and maintenance go to the store too, on the same disk; the store's
+    // tests cover those).
+    h.send(cpu(50)).await.expect("room on the disk");
     let filler = disk.fill();
     let mut applied = 1;
     let mut refused = 0;
     for n in 0..60 {
-        match h.send(Command::maintenance("MRN-scb", n % 2 == 1)).await {
+        match h.send(cpu(51 + n)).await {
             Ok(_) => applied += 1,
             Err(Refusal::AuditFailing(why)) => {
                 assert!(why.contains("audit.log"), "{why}");
@@ -94,9 +95,7 @@ async fn on_a_full_disk_no_change_is_applied_without_its_record() {
         "the disk was full: some change must be refused"
     );
     std::fs::remove_file(filler).unwrap();
-    h.send(Command::maintenance("MRN-scb", false))
-        .await
-        .expect("room again: applied");
+    h.send(cpu(40)).await.expect("room again: applied");
     applied += 1;
     live.shutdown().await;
     let text = std::fs::read_to_string(disk.path().join("audit.log")).unwrap();
@@ -112,4 +111,9 @@ async fn on_a_full_disk_no_change_is_applied_without_its_record() {
         records, applied,
         "every change answered applied has its record ({refused} refused):\n{text}"
     );
+}
+
+/// A simulator fault on MRN-scb: its CPU at `percent`.
+fn cpu(percent: u8) -> Command {
+    Command::fault("MRN-scb", toc::engine::FaultKind::CpuHigh(percent), None)
 }

@@ -98,8 +98,13 @@ pub const USAGE: &[Usage] = &[
         demo_only: false,
     },
     Usage {
-        line: "maint DEVICE on|off",
-        what: "maintenance (downtime) on or off",
+        line: "maint TARGET DURATION REASON",
+        what: "maintenance: no incident, no alarm (2h, 30m)",
+        demo_only: false,
+    },
+    Usage {
+        line: "maint off TARGET",
+        what: "end maintenance set from the console",
         demo_only: false,
     },
     Usage {
@@ -133,7 +138,10 @@ pub const USAGE: &[Usage] = &[
 pub const ARGUMENTS: &[(&str, &str)] = &[
     ("CODE", "a venue code (STA); any case"),
     ("ID, DEVICE", "a device id (STA-core-a); any case"),
-    ("TARGET", "a device id or a venue code"),
+    (
+        "TARGET",
+        "a device id or a venue code (for :maint, a redundancy group too)",
+    ),
     (
         "KIND",
         "down, slow [DELAY], if-down [INTERFACE], flapping [PHASE], auth-fail, cpu-high [PERCENT], reboot; uplink-down takes a venue",
@@ -167,7 +175,12 @@ pub fn names(demo: bool) -> Vec<&'static str> {
         .iter()
         .filter(|u| demo || !u.demo_only)
         .map(Usage::name)
-        .collect()
+        .fold(Vec::new(), |mut names, n| {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+            names
+        })
 }
 
 fn usage(name: &str) -> String {
@@ -269,6 +282,24 @@ fn ack(text: &str, args: &[&str]) -> Result<Command, String> {
     }))
 }
 
+/// `:maint TARGET DURATION REASON` or `:maint off TARGET`.
+fn maint(text: &str, args: &[&str]) -> Result<Command, String> {
+    const USAGE: &str = "usage: :maint TARGET DURATION REASON, or :maint off TARGET";
+    match args {
+        [off, target] if off.eq_ignore_ascii_case("off") => Ok(Command::end_maintenance(*target)),
+        [target, off] if off.eq_ignore_ascii_case("off") => Ok(Command::end_maintenance(*target)),
+        [target, duration, _, ..] => {
+            let duration = read_duration(duration)?;
+            if duration.is_zero() {
+                return Err("the duration must be above zero, like `2h`".to_owned());
+            }
+            Ok(Command::maintenance(*target, duration, rest(text, 3)))
+        }
+        [_, _] => Err(format!("say why; {USAGE}")),
+        _ => Err(USAGE.to_owned()),
+    }
+}
+
 /// Reads a command line (without the leading `:`). `demo` allows the
 /// simulator commands.
 pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
@@ -287,17 +318,7 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
         "help" | "h" => no_arg(name, args, Line::Help),
         "q" | "quit" | "q!" => no_arg(name, args, Line::Quit),
         "check" => one_arg("check", args).map(|t| Line::Send(Command::check_now(t))),
-        "maint" | "maintenance" => match args {
-            [device, on] => {
-                let on = match on.to_ascii_lowercase().as_str() {
-                    "on" => true,
-                    "off" => false,
-                    _ => return Err(usage("maint")),
-                };
-                Ok(Line::Send(Command::maintenance(*device, on)))
-            }
-            _ => Err(usage("maint")),
-        },
+        "maint" | "maintenance" => maint(text, args).map(Line::Send),
         "ack" | "acknowledge" => ack(text, args).map(Line::Send),
         "note" => match args {
             [which, _, ..] => Ok(Line::Send(Command::Incident(IncidentCommand::Note {
@@ -333,14 +354,16 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
     }
 }
 
-/// `typed` as the inventory writes it: the device id or venue code it
-/// names, matched as `:device` and `toc probe` match ([`find_id`]:
-/// exactly, else ignoring case; devices before venues). Left as typed
-/// when it names nothing, for the engine to refuse.
+/// `typed` as the inventory writes it: the device id, group id or venue
+/// code it names, matched as `:device` and `toc probe` match
+/// ([`find_id`]: exactly, else ignoring case; devices before groups
+/// before venues). Left as typed when it names nothing, for the engine to
+/// refuse.
 fn known_id(snap: &Snapshot, typed: String) -> String {
     let devices = snap.layout.devices.iter().map(|d| d.id.as_str());
+    let groups = snap.layout.groups.iter().map(|g| g.id.as_str());
     let venues = snap.layout.venues.iter().map(|v| v.code.as_str());
-    let all = devices.chain(venues);
+    let all = devices.chain(groups).chain(venues);
     find_id(all.clone(), &typed)
         .and_then(|i| all.clone().nth(i))
         .map_or(typed, str::to_owned)
@@ -354,9 +377,17 @@ pub fn with_known_ids(command: Command, snap: &Snapshot) -> Command {
         Command::Device(DeviceCommand::CheckNow { target }) => {
             Command::check_now(known_id(snap, target))
         }
-        Command::Device(DeviceCommand::Maintenance { device, on }) => {
-            Command::maintenance(known_id(snap, device), on)
-        }
+        Command::Device(DeviceCommand::Maintenance {
+            target,
+            on,
+            duration,
+            reason,
+        }) => Command::Device(DeviceCommand::Maintenance {
+            target: known_id(snap, target),
+            on,
+            duration,
+            reason,
+        }),
         Command::Incident(_) => command,
         Command::Sim(SimCommand::Fault(mut spec)) => {
             spec.target = known_id(snap, spec.target);
@@ -420,13 +451,18 @@ mod tests {
         Line::Send(Command::Incident(IncidentCommand::Resolve { which: "4-17".into() }))
     )]
     #[case::maint_on(
-        "maint STA-acc-01 on",
-        Line::Send(Command::maintenance("STA-acc-01", true))
+        "maint STA-acc-01 2h  swap the  PSU ",
+        Line::Send(Command::maintenance(
+            "STA-acc-01",
+            Duration::from_secs(7200),
+            "swap the  PSU"
+        ))
     )]
     #[case::maint_off(
-        "maint STA-acc-01 OFF",
-        Line::Send(Command::maintenance("STA-acc-01", false))
+        "maint OFF STA-acc-01",
+        Line::Send(Command::end_maintenance("STA-acc-01"))
     )]
+    #[case::maint_off_after("maint STA off", Line::Send(Command::end_maintenance("STA")))]
     #[case::fault_down("fault STA-core-a down", fault_cmd("STA-core-a", "down", None, None))]
     #[case::fault_uplink("fault STA uplink-down", fault_cmd("STA", "uplink-down", None, None))]
     #[case::fault_value_for(
@@ -454,7 +490,9 @@ mod tests {
     #[case::venue_two("venue STA PDP", "usage: :venue CODE")]
     #[case::device_none("device", "usage: :device ID")]
     #[case::wall_arg("wall STA", "`wall` takes no argument")]
-    #[case::maint_bad("maint STA-acc-01 maybe", "usage: :maint DEVICE on|off")]
+    #[case::maint_no_reason("maint STA-acc-01 2h", "say why")]
+    #[case::maint_bad_duration("maint STA-acc-01 soon because", "soon")]
+    #[case::maint_alone("maint", "usage: :maint TARGET DURATION REASON")]
     #[case::fault_short("fault STA", "usage: :fault TARGET KIND")]
     #[case::fault_bad_for(
         "fault STA-core-a down for ever",

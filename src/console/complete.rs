@@ -88,10 +88,19 @@ pub fn command(text: &str, demo: bool, snap: &Snapshot) -> Completion {
     let all: Vec<String> = match words.as_slice() {
         [] => names(),
         ["venue" | "v"] => venues(snap).collect(),
-        ["device" | "d" | "maint" | "maintenance"] => devices(snap).collect(),
+        ["device" | "d"] => devices(snap).collect(),
+        ["maint" | "maintenance"] => std::iter::once("off".to_owned())
+            .chain(maint_targets(snap))
+            .collect(),
+        ["maint" | "maintenance", "off"] => snap
+            .maintenance
+            .iter()
+            .filter(|m| m.by != crate::engine::MAINTENANCE_FROM_FILE)
+            .map(|m| m.target.clone())
+            .collect(),
         ["check" | "clear"] => venues(snap).chain(devices(snap)).collect(),
         ["fault"] if demo => venues(snap).chain(devices(snap)).collect(),
-        ["maint" | "maintenance", _] => vec!["off".to_owned(), "on".to_owned()],
+        ["maint" | "maintenance", _] => ["30m", "1h", "2h", "8h"].map(str::to_owned).to_vec(),
         ["fault", target] if demo => {
             let is_venue = snap
                 .layout
@@ -176,4 +185,11 @@ impl Completion {
         }
         *text != before
     }
+}
+
+/// What `:maint` may name: venues, redundancy groups and devices.
+fn maint_targets(snap: &Snapshot) -> impl Iterator<Item = String> + '_ {
+    venues(snap)
+        .chain(snap.layout.groups.iter().map(|g| g.id.clone()))
+        .chain(devices(snap))
 }

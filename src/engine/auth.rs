@@ -32,7 +32,7 @@ pub const fn required_role(command: &Command) -> Role {
 fn target(command: &Command) -> Option<&str> {
     match command {
         Command::Device(
-            DeviceCommand::Maintenance { device: t, .. } | DeviceCommand::CheckNow { target: t },
+            DeviceCommand::Maintenance { target: t, .. } | DeviceCommand::CheckNow { target: t },
         )
         | Command::Sim(
             SimCommand::Fault(super::command::FaultSpec { target: t, .. })
@@ -43,12 +43,19 @@ fn target(command: &Command) -> Option<&str> {
     }
 }
 
-/// The venue code of a device id or venue code of `layout`.
+/// The venue code of a device id, group id or venue code of `layout`.
 pub fn venue_of<'a>(layout: &'a Layout, target: &str) -> Option<&'a str> {
     layout
         .device(target)
         .and_then(|d| layout.device_info(d))
-        .and_then(|d| layout.venue_info(d.venue))
+        .map(|d| d.venue)
+        .or_else(|| {
+            layout
+                .group(target)
+                .and_then(|g| layout.group_info(g))
+                .map(|g| g.venue)
+        })
+        .and_then(|v| layout.venue_info(v))
         .or_else(|| layout.venue(target).and_then(|v| layout.venue_info(v)))
         .map(|v| v.code.as_str())
 }
@@ -127,8 +134,11 @@ mod tests {
             ("check STA dev", Command::check_now(sta_dev)),
             ("check STA", Command::check_now("STA")),
             ("check MRN dev", Command::check_now(mrn_dev)),
-            ("maint STA dev", Command::maintenance(sta_dev, true)),
-            ("maint MRN dev", Command::maintenance(mrn_dev, false)),
+            (
+                "maint STA dev",
+                Command::maintenance(sta_dev, Duration::from_secs(3600), "PSU swap"),
+            ),
+            ("maint MRN dev", Command::end_maintenance(mrn_dev)),
             (
                 "fault STA dev",
                 Command::fault(sta_dev, FaultKind::Down, None),
@@ -205,6 +215,7 @@ mod tests {
         let layout = layout();
         assert_eq!(venue_of(&layout, "STA-core"), Some("STA"));
         assert_eq!(venue_of(&layout, "MRN"), Some("MRN"));
+        assert_eq!(venue_of(&layout, "MRN-ovr"), Some("MRN"), "a group");
         assert_eq!(venue_of(&layout, "nothing"), None);
     }
 }

@@ -239,12 +239,23 @@ pub struct FaultSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum DeviceCommand {
-    /// Put a device in maintenance (downtime) or take it out.
+    /// Put a device, a redundancy group or a venue in maintenance for a
+    /// while, with a reason (`:maint TARGET DURATION REASON`), or take it
+    /// out (`:maint off TARGET`).
     Maintenance {
-        /// Device id.
-        device: String,
+        /// Device id, group id or venue code (records of toc before
+        /// step 8 call it `device`).
+        #[serde(alias = "device")]
+        target: String,
         /// On or off.
         on: bool,
+        /// How long, from now (on only; records of toc before step 8
+        /// have none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration: Option<Duration>,
+        /// Why (on only).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
     },
     /// Check a device, or every device of a venue, now instead of at its
     /// next slot.
@@ -337,11 +348,27 @@ impl Command {
         Command::Sim(SimCommand::Clear { target })
     }
 
-    /// `:maint DEVICE on|off`.
-    pub fn maintenance(device: impl Into<String>, on: bool) -> Self {
+    /// `:maint TARGET DURATION REASON`.
+    pub fn maintenance(
+        target: impl Into<String>,
+        duration: Duration,
+        reason: impl Into<String>,
+    ) -> Self {
         Command::Device(DeviceCommand::Maintenance {
-            device: device.into(),
-            on,
+            target: target.into(),
+            on: true,
+            duration: Some(duration),
+            reason: reason.into(),
+        })
+    }
+
+    /// `:maint off TARGET`.
+    pub fn end_maintenance(target: impl Into<String>) -> Self {
+        Command::Device(DeviceCommand::Maintenance {
+            target: target.into(),
+            on: false,
+            duration: None,
+            reason: String::new(),
         })
     }
 
@@ -378,11 +405,25 @@ impl fmt::Display for Command {
                 write!(f, "clear faults on {t}")
             }
             Command::Sim(SimCommand::Clear { target: None }) => f.write_str("clear all faults"),
-            Command::Device(DeviceCommand::Maintenance { device, on: true }) => {
-                write!(f, "maintenance on {device}")
+            Command::Device(DeviceCommand::Maintenance {
+                target,
+                on: true,
+                duration,
+                reason,
+            }) => {
+                write!(f, "maintenance on {target}")?;
+                if let Some(d) = duration {
+                    write!(f, " for {}", humantime::format_duration(*d))?;
+                }
+                if !reason.is_empty() {
+                    write!(f, ": {reason}")?;
+                }
+                Ok(())
             }
-            Command::Device(DeviceCommand::Maintenance { device, on: false }) => {
-                write!(f, "maintenance off {device}")
+            Command::Device(DeviceCommand::Maintenance {
+                target, on: false, ..
+            }) => {
+                write!(f, "maintenance off {target}")
             }
             Command::Device(DeviceCommand::CheckNow { target }) => write!(f, "check {target} now"),
             Command::Incident(IncidentCommand::Ack {
@@ -426,12 +467,16 @@ pub enum Done {
         /// How many.
         count: usize,
     },
-    /// A device went into or out of maintenance.
+    /// A device, group or venue went into or out of maintenance.
     Maintenance {
-        /// Device id.
-        device: String,
+        /// Device id, group id or venue code.
+        target: String,
         /// On or off.
         on: bool,
+        /// How many devices it covers.
+        devices: usize,
+        /// For how long (on only).
+        duration: Option<Duration>,
     },
     /// Devices will be checked at once.
     CheckRequested {
@@ -461,13 +506,22 @@ impl fmt::Display for Done {
                 target: None,
                 count,
             } => write!(f, "{count} fault(s) cleared"),
-            Done::Maintenance { device, on } => {
-                write!(
-                    f,
-                    "{device}: maintenance {}",
-                    if *on { "on" } else { "off" }
-                )
+            Done::Maintenance {
+                target,
+                on: true,
+                devices,
+                duration,
+            } => {
+                write!(f, "{target}: maintenance on")?;
+                if let Some(d) = duration {
+                    write!(f, " for {}", humantime::format_duration(*d))?;
+                }
+                match devices {
+                    1 => Ok(()),
+                    n => write!(f, " ({n} devices)"),
+                }
             }
+            Done::Maintenance { target, .. } => write!(f, "{target}: maintenance off"),
             Done::CheckRequested { target, devices: 1 } => write!(f, "{target}: checking now"),
             Done::CheckRequested { target, devices } => {
                 write!(f, "{target}: checking {devices} devices now")
@@ -515,6 +569,9 @@ impl fmt::Display for Refusal {
                 f,
                 "refused: the audit log cannot be written ({why}); nothing that changes state is applied until it can"
             ),
+            Refusal::StoreFailing(why) if why.starts_with("the incident store") => {
+                write!(f, "refused: {why}; nothing was changed")
+            }
             Refusal::StoreFailing(why) => write!(
                 f,
                 "refused: the incident store cannot be written ({why}); nothing was changed"
@@ -581,7 +638,8 @@ mod tests {
             Command::fault("STA", FaultKind::UplinkDown, Some(Duration::from_secs(30))),
             Command::clear_faults(None),
             Command::clear_faults(Some("STA".into())),
-            Command::maintenance("STA-acc-01", true),
+            Command::maintenance("STA-acc-01", Duration::from_secs(7200), "swap the PSU"),
+            Command::end_maintenance("STA"),
             Command::check_now("STA"),
         ];
         for c in commands {
@@ -615,10 +673,28 @@ mod tests {
         assert_eq!(serde_json::from_str::<Identity>(&json).expect("parse"), id);
     }
 
+    /// Audit records of toc before step 8 name a device and no duration:
+    /// they still read (the store's audit keeps them).
+    #[test]
+    fn a_maintenance_command_of_an_earlier_toc_still_reads() {
+        let old = r#"{"subject":"device","op":"maintenance","device":"STA-core-a","on":true}"#;
+        let command: Command = serde_json::from_str(old).expect(old);
+        assert_eq!(
+            command,
+            Command::Device(DeviceCommand::Maintenance {
+                target: "STA-core-a".into(),
+                on: true,
+                duration: None,
+                reason: String::new(),
+            })
+        );
+        assert_eq!(command.to_string(), "maintenance on STA-core-a");
+    }
+
     #[test]
     fn only_check_now_leaves_state_alone() {
         assert!(!Command::check_now("STA").changes_state());
-        assert!(Command::maintenance("STA-acc-01", false).changes_state());
+        assert!(Command::end_maintenance("STA-acc-01").changes_state());
         assert!(Command::clear_faults(None).changes_state());
     }
 }

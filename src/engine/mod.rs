@@ -36,6 +36,9 @@ pub use snapshot::{
     VenueSnap,
 };
 pub use state::State;
+/// Who set a maintenance window of venues.toml, as snapshots and the store
+/// say.
+pub use state::maint::FILE_BY as MAINTENANCE_FROM_FILE;
 
 /// The incident types a snapshot carries, for the console.
 pub use crate::incident::{Ack, IncidentState, TimelineKind};

@@ -124,6 +124,11 @@ impl Layout {
             .map(VenueIdx)
     }
 
+    /// The redundancy group with this id.
+    pub fn group(&self, id: &str) -> Option<GroupIdx> {
+        self.groups.iter().position(|g| g.id == id).map(GroupIdx)
+    }
+
     /// A device as configured.
     pub fn device_info(&self, d: DeviceIdx) -> Option<&DeviceInfo> {
         self.devices.get(d.0)
@@ -245,6 +250,9 @@ pub struct Snapshot {
     pub ticker: Arc<Vec<Event>>,
     /// Engine counters.
     pub stats: EngineStats,
+    /// The maintenance windows in force (the file's and those set from
+    /// the console), oldest first.
+    pub maintenance: Arc<Vec<crate::incident::record::Maintenance>>,
 }
 
 impl Snapshot {

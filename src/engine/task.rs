@@ -25,7 +25,7 @@ use super::port::{
     AuditAck, AuditRecord, AuditSink, CheckNow, FaultInjector, IncidentStore, Notifier, StoreAck,
     StoreOp,
 };
-use super::snapshot::{Event, EventKind, Snapshot};
+use super::snapshot::{Event, EventKind, Layout, Snapshot};
 use super::state::State;
 
 /// How the engine runs.
@@ -45,6 +45,8 @@ pub struct EngineConfig {
     pub run: u32,
     /// The incidents the store kept, taken back at start.
     pub restore: Vec<crate::incident::IncidentRecord>,
+    /// The maintenance windows the store kept, taken back at start.
+    pub restore_maintenance: Vec<crate::incident::record::Maintenance>,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +57,7 @@ impl Default for EngineConfig {
             urgent: Duration::from_millis(25),
             run: 0,
             restore: Vec::new(),
+            restore_maintenance: Vec::new(),
         }
     }
 }
@@ -133,6 +136,10 @@ impl Engine {
     ) -> Engine {
         let mut state = State::with_run(inventory, SystemTime::now(), config.run);
         state.restore_incidents(std::mem::take(&mut config.restore), SystemTime::now());
+        state.restore_maintenance(
+            std::mem::take(&mut config.restore_maintenance),
+            SystemTime::now(),
+        );
         let first = Arc::new(state.snapshot(SystemTime::now()));
         let (snap_tx, snap_rx) = watch::channel(first);
         let (event_tx, _) = broadcast::channel(1024);
@@ -234,11 +241,72 @@ struct Parked {
     text: String,
     command: Command,
     reply: oneshot::Sender<Reply>,
-    /// An incident command's planned change.
-    change: Option<Change>,
+    /// What it will change, as planned.
+    plan: Plan,
     /// Its audit record while that is being written; `None` once it is on
     /// disk and the change's store batch is being written.
     record: Option<AuditRecord>,
+}
+
+/// What a command will change, planned before its records are written.
+#[derive(Debug, Default)]
+enum Plan {
+    /// Nothing planned ahead (planned as it is applied).
+    #[default]
+    Nothing,
+    /// An incident's change.
+    Incident(Change),
+    /// A maintenance window set (`StoreOp::Maintenance`) or lifted
+    /// (`StoreOp::MaintenanceEnded`), and the devices it covers.
+    Maintenance(StoreOp, usize),
+}
+
+impl Plan {
+    /// What the store keeps of it, besides its audit record.
+    fn store_ops(&self, command: &Command) -> Vec<StoreOp> {
+        match self {
+            Plan::Nothing => Vec::new(),
+            Plan::Incident(change) => {
+                let mut ops = Vec::new();
+                if !matches!(command, Command::Incident(IncidentCommand::Note { .. })) {
+                    ops.push(StoreOp::Incident(change.record.clone()));
+                }
+                ops.extend(change.timeline.iter().cloned().map(StoreOp::Timeline));
+                ops
+            }
+            Plan::Maintenance(op, _) => vec![op.clone()],
+        }
+    }
+
+    /// The words its audit record keeps.
+    fn outcome(&self, target: &str) -> Option<String> {
+        match self {
+            Plan::Nothing => None,
+            Plan::Incident(change) => Some(
+                change
+                    .timeline
+                    .first()
+                    .map_or_else(String::new, |e| e.text.clone()),
+            ),
+            Plan::Maintenance(op, devices) => {
+                Some(maintenance_done(target, op, *devices).to_string())
+            }
+        }
+    }
+}
+
+/// What setting or lifting a maintenance window did.
+fn maintenance_done(target: &str, op: &StoreOp, devices: usize) -> Done {
+    let duration = match op {
+        StoreOp::Maintenance(m) => m.end.duration_since(m.start).ok(),
+        _ => None,
+    };
+    Done::Maintenance {
+        target: target.to_owned(),
+        on: matches!(op, StoreOp::Maintenance(_)),
+        devices,
+        duration,
+    }
 }
 
 impl Task {
@@ -389,7 +457,7 @@ impl Task {
         } = req;
         if command.changes_state()
             && (self.ports.audit.is_some()
-                || (matches!(command, Command::Incident(_)) && self.ports.store.is_some()))
+                || (kept_in_store(&command) && self.ports.store.is_some()))
         {
             self.write_ahead(identity, command, reply);
             return;
@@ -397,7 +465,7 @@ impl Task {
         let text = command.to_string();
         let result = self.authorize(&identity, &command).and_then(|()| {
             match self.plan_change(&identity, &command) {
-                Ok(change) => self.apply(&identity, &command, change.as_ref()),
+                Ok(plan) => self.apply(&identity, &command, &plan),
                 Err(why) => Err(why),
             }
         });
@@ -421,18 +489,27 @@ impl Task {
         }
     }
 
-    /// An incident command's planned change (`None` for other commands).
-    fn plan_change(
-        &self,
-        identity: &Identity,
-        command: &Command,
-    ) -> Result<Option<Change>, Refusal> {
+    /// What an incident or maintenance command will change (nothing is
+    /// planned ahead for the others).
+    fn plan_change(&self, identity: &Identity, command: &Command) -> Result<Plan, Refusal> {
+        let now = SystemTime::now();
         match command {
             Command::Incident(c) => self
                 .state
-                .plan_incident(&identity.user, c, SystemTime::now())
-                .map(Some),
-            _ => Ok(None),
+                .plan_incident(&identity.user, c, now)
+                .map(Plan::Incident),
+            Command::Device(DeviceCommand::Maintenance {
+                target,
+                on,
+                duration,
+                reason,
+            }) => {
+                let window = on.then_some((*duration, reason.as_str()));
+                self.state
+                    .plan_maintenance(&identity.user, target, window, now)
+                    .map(|(op, devices)| Plan::Maintenance(op, devices))
+            }
+            _ => Ok(Plan::Nothing),
         }
     }
 
@@ -443,17 +520,14 @@ impl Task {
     fn write_ahead(&mut self, identity: Identity, command: Command, reply: oneshot::Sender<Reply>) {
         let text = command.to_string();
         let planned = self.authorize(&identity, &command).and_then(|()| {
-            let change = self.plan_change(&identity, &command)?;
-            let outcome = match &change {
-                Some(c) => c
-                    .timeline
-                    .first()
-                    .map_or_else(String::new, |e| e.text.clone()),
+            let plan = self.plan_change(&identity, &command)?;
+            let outcome = match plan.outcome(target_of(&command)) {
+                Some(outcome) => outcome,
                 None => self.plan(&command)?,
             };
-            Ok((outcome, change))
+            Ok((outcome, plan))
         });
-        let (outcome, change) = match planned {
+        let (outcome, plan) = match planned {
             Ok(p) => p,
             Err(why) => {
                 let result = Err(why);
@@ -476,7 +550,7 @@ impl Task {
             text,
             command,
             reply,
-            change,
+            plan,
             record: None,
         };
         match self.ports.audit.clone() {
@@ -513,22 +587,18 @@ impl Task {
         )
     }
 
-    /// Writes a parked incident change with its audit record to the store
-    /// (applied once it is on disk); anything else is applied now.
+    /// Writes a parked incident or maintenance change with its audit
+    /// record to the store (applied once it is on disk); anything else is
+    /// applied now.
     fn write_store(&mut self, parked: Parked, record: AuditRecord) {
-        let (Some(change), Some(store)) = (parked.change.as_ref(), self.ports.store.clone()) else {
-            let result = self.apply(&parked.identity, &parked.command, parked.change.as_ref());
+        let kept = parked.plan.store_ops(&parked.command);
+        let (false, Some(store)) = (kept.is_empty(), self.ports.store.clone()) else {
+            let result = self.apply(&parked.identity, &parked.command, &parked.plan);
             self.settle(parked, result);
             return;
         };
         let mut ops = vec![StoreOp::Audit(record)];
-        if !matches!(
-            parked.command,
-            Command::Incident(IncidentCommand::Note { .. })
-        ) {
-            ops.push(StoreOp::Incident(change.record.clone()));
-        }
-        ops.extend(change.timeline.iter().cloned().map(StoreOp::Timeline));
+        ops.extend(kept);
         let (id, ack) = self.ack();
         let ack: StoreAck = ack;
         // What the incident book changed before this goes first.
@@ -571,7 +641,7 @@ impl Task {
             }
             Err(why) => self.refuse(parked, Refusal::AuditFailing(why)),
             Ok(())
-                if parked.change.is_some()
+                if !matches!(parked.plan, Plan::Nothing)
                     && let Some(record) = record =>
             {
                 self.write_store(parked, record);
@@ -581,7 +651,7 @@ impl Task {
                     // The audit table of the store keeps every command too.
                     self.store_audit(record);
                 }
-                let result = self.apply(&parked.identity, &parked.command, parked.change.as_ref());
+                let result = self.apply(&parked.identity, &parked.command, &parked.plan);
                 self.settle(parked, result);
             }
         }
@@ -660,7 +730,6 @@ impl Task {
     /// What a change will do, in the words its audit record keeps, or why
     /// it cannot be done; changes nothing.
     fn plan(&self, command: &Command) -> Result<String, Refusal> {
-        let layout = self.state.layout();
         match command {
             Command::Sim(SimCommand::Fault(spec)) => {
                 let detail = self.faults()?.check(spec).map_err(Refusal::Invalid)?;
@@ -681,35 +750,49 @@ impl Task {
                     |t| format!("{t}: clear faults"),
                 ))
             }
-            Command::Device(DeviceCommand::Maintenance { device, on }) => {
-                if layout.device(device).is_none() {
-                    return Err(Refusal::Invalid(format!("no device called `{device}`")));
-                }
-                Ok(Done::Maintenance {
-                    device: device.clone(),
-                    on: *on,
-                }
-                .to_string())
-            }
             Command::Device(DeviceCommand::CheckNow { target }) => Ok(format!("{target}: check")),
-            Command::Incident(_) => Ok(String::new()),
+            Command::Device(DeviceCommand::Maintenance { .. }) | Command::Incident(_) => {
+                Ok(String::new())
+            }
         }
     }
 
-    fn apply(&mut self, identity: &Identity, command: &Command, change: Option<&Change>) -> Reply {
+    fn apply(&mut self, identity: &Identity, command: &Command, plan: &Plan) -> Reply {
         let layout = Arc::clone(self.state.layout());
-        match command {
-            Command::Incident(c) => {
-                let now = SystemTime::now();
-                let planned;
-                let change = if let Some(change) = change {
-                    change
-                } else {
-                    planned = self.state.plan_incident(&identity.user, c, now)?;
-                    &planned
-                };
+        let now = SystemTime::now();
+        match (command, plan) {
+            (Command::Incident(c), Plan::Incident(change)) => {
                 self.state.commit_incident(change, &identity.user, c, now)
             }
+            (Command::Incident(c), _) => {
+                let change = self.state.plan_incident(&identity.user, c, now)?;
+                self.state.commit_incident(&change, &identity.user, c, now)
+            }
+            (
+                Command::Device(DeviceCommand::Maintenance { target, .. }),
+                Plan::Maintenance(op, devices),
+            ) => {
+                self.state.commit_maintenance(op, now);
+                Ok(maintenance_done(target, op, *devices))
+            }
+            (Command::Device(DeviceCommand::Maintenance { .. }), _) => {
+                match self.plan_change(identity, command)? {
+                    Plan::Maintenance(op, devices) => {
+                        self.apply(identity, command, &Plan::Maintenance(op, devices))
+                    }
+                    _ => Err(Refusal::Invalid("not a maintenance command".to_owned())),
+                }
+            }
+            (command, _) => self.apply_other(command, &layout),
+        }
+    }
+
+    /// Applies a command nothing is planned ahead for.
+    fn apply_other(&mut self, command: &Command, layout: &Layout) -> Reply {
+        match command {
+            Command::Incident(_) | Command::Device(DeviceCommand::Maintenance { .. }) => Err(
+                Refusal::Invalid("planned commands are applied with their plan".to_owned()),
+            ),
             Command::Sim(SimCommand::Fault(spec)) => {
                 let detail = self.faults()?.inject(spec).map_err(Refusal::Invalid)?;
                 Ok(Done::FaultSet {
@@ -727,16 +810,6 @@ impl Task {
                 Ok(Done::FaultsCleared {
                     target: target.clone(),
                     count,
-                })
-            }
-            Command::Device(DeviceCommand::Maintenance { device, on }) => {
-                let Some(idx) = layout.device(device) else {
-                    return Err(Refusal::Invalid(format!("no device called `{device}`")));
-                };
-                self.state.set_maintenance(idx.0, *on, SystemTime::now());
-                Ok(Done::Maintenance {
-                    device: device.clone(),
-                    on: *on,
                 })
             }
             Command::Device(DeviceCommand::CheckNow { target }) => {
@@ -769,6 +842,33 @@ impl Task {
                 "faults are injected into the simulator only: start `toc demo`".to_owned(),
             )
         })
+    }
+}
+
+/// Whether the store keeps what a command changes (besides its audit
+/// record): incidents and maintenance windows.
+const fn kept_in_store(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Incident(_) | Command::Device(DeviceCommand::Maintenance { .. })
+    )
+}
+
+/// The device, group, venue or incident a command names (empty for
+/// every venue).
+fn target_of(command: &Command) -> &str {
+    match command {
+        Command::Device(
+            DeviceCommand::Maintenance { target, .. } | DeviceCommand::CheckNow { target },
+        )
+        | Command::Sim(
+            SimCommand::Fault(super::command::FaultSpec { target, .. })
+            | SimCommand::Clear {
+                target: Some(target),
+            },
+        ) => target,
+        Command::Sim(SimCommand::Clear { target: None }) => "",
+        Command::Incident(c) => c.which(),
     }
 }
 

@@ -255,7 +255,7 @@ mod tests {
                 venues: vec![],
             },
             text: format!("maintenance on dev-{n}"),
-            command: Command::maintenance(format!("dev-{n}"), true),
+            command: Command::end_maintenance(format!("dev-{n}")),
             applied: n.is_multiple_of(2),
             outcome: "ok".into(),
         }

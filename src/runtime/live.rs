@@ -208,6 +208,7 @@ impl Live {
         let mut notifier = None;
         let mut store = None;
         let mut kept = Vec::new();
+        let mut kept_maintenance = Vec::new();
         if let Some(dir) = &tuning.data_dir {
             // Incidents, their timelines, maintenance and the audit: a
             // store that cannot be opened stops the start (nothing kept
@@ -220,6 +221,7 @@ impl Live {
                 loaded.incidents.len()
             );
             kept = loaded.incidents;
+            kept_maintenance = loaded.maintenance;
             store = Some(Arc::new(handle));
             match crate::notify::Notifier::start(super::notify::config_of(&inventory.incidents)) {
                 Ok(n) => notifier = Some(Arc::new(n)),
@@ -252,6 +254,7 @@ impl Live {
             host: host_rx,
         };
         config.restore = kept;
+        config.restore_maintenance = kept_maintenance;
         let engine = Engine::start_with(&inventory, inputs, config, ports);
         log_events(&engine.handle());
         Ok(Live {

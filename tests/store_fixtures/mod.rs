@@ -88,7 +88,7 @@ pub fn audit(ms: u64, text: &str) -> AuditRecord {
             venues: vec!["STA".to_owned(), "MRN".to_owned()],
         },
         text: text.to_owned(),
-        command: Command::maintenance("STA-core-a", true),
+        command: Command::end_maintenance("STA-core-a"),
         applied: ms.is_multiple_of(2),
         outcome: format!("outcome of {text}"),
     }

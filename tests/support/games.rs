@@ -439,7 +439,7 @@ fn build(venues: usize, devices: usize, host: bool) -> Snapshot {
     for batch in checks.chunk_by(|a, b| a.0 == b.0) {
         let Reverse(age) = batch[0].0;
         while let Some((secs, d, user)) = maintenance.next_if(|m| m.0 >= age) {
-            state.set_maintenance(d, true, ago(secs));
+            maintain(&mut state, &inv, d, ago(secs));
             if let Some(user) = user {
                 let text = format!("{}: maintenance on", inv.devices[d].id);
                 state.command_applied(user, &text, ago(secs));
@@ -508,7 +508,7 @@ fn build(venues: usize, devices: usize, host: bool) -> Snapshot {
         }
     }
     for (secs, d, _) in maintenance {
-        state.set_maintenance(d, true, ago(secs));
+        maintain(&mut state, &inv, d, ago(secs));
     }
     if host {
         state.set_host(host_snap());
@@ -564,4 +564,12 @@ pub fn ids(snap: &Snapshot) -> HashMap<&str, usize> {
         .enumerate()
         .map(|(i, d)| (d.id.as_str(), i))
         .collect()
+}
+
+/// Puts device `d` in maintenance from `at` for a day.
+fn maintain(state: &mut State, inv: &Inventory, d: usize, at: SystemTime) {
+    let id = &inv.devices[d].id;
+    if let Err(why) = state.maintain(id, Duration::from_secs(86_400), "works", "games", at) {
+        panic!("{id}: {why}");
+    }
 }

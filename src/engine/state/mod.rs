@@ -17,7 +17,7 @@ mod host;
 mod incident_cmds;
 mod incidents;
 mod log;
-mod maint;
+pub mod maint;
 mod since;
 
 use std::sync::Arc;
@@ -162,15 +162,114 @@ impl State {
         self.dirty = true;
     }
 
-    /// Puts a device in or out of maintenance by hand. False if there is
-    /// no such device.
-    pub fn set_maintenance(&mut self, device: usize, on: bool, now: SystemTime) -> bool {
-        if device >= self.board.layout().devices.len() {
-            return false;
+    /// What a maintenance command will do: the window to set (and the
+    /// devices it covers), or the target whose window set from the
+    /// console is lifted; or why not. Changes nothing.
+    pub fn plan_maintenance(
+        &self,
+        by: &str,
+        target: &str,
+        window: Option<(Option<std::time::Duration>, &str)>,
+        now: SystemTime,
+    ) -> Result<(super::port::StoreOp, usize), super::command::Refusal> {
+        use super::command::Refusal;
+        let layout = self.board.layout();
+        let Some(scope) = maint::Maint::scope_of(layout, target) else {
+            return Err(Refusal::Invalid(format!(
+                "no device, group or venue called `{target}`"
+            )));
+        };
+        let devices = maint::Maint::devices_of(layout, scope);
+        let Some((duration, reason)) = window else {
+            if self.maint.by_hand(target).is_some() {
+                return Ok((
+                    super::port::StoreOp::MaintenanceEnded {
+                        target: target.to_owned(),
+                    },
+                    devices,
+                ));
+            }
+            return Err(Refusal::Invalid(match self.maint.by_file(target, now) {
+                Some(w) => format!(
+                    "{target} is in maintenance by venues.toml until {} ({}); change the file to end it",
+                    humantime::format_rfc3339_seconds(w.end),
+                    w.reason
+                ),
+                None => format!("{target} has no maintenance set from the console"),
+            }));
+        };
+        let Some(duration) = duration.filter(|d| !d.is_zero()) else {
+            return Err(Refusal::Invalid(
+                "maintenance needs a duration, like `:maint STA-core-a 2h swap the PSU`".to_owned(),
+            ));
+        };
+        if duration > crate::config::value::MAX_DURATION {
+            return Err(Refusal::Invalid(format!(
+                "maintenance lasts at most {}",
+                humantime::format_duration(crate::config::value::MAX_DURATION)
+            )));
         }
-        self.maint.set_manual(device, on);
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Refusal::Invalid(
+                "say why: `:maint TARGET DURATION REASON`".to_owned(),
+            ));
+        }
+        let record = crate::incident::record::Maintenance {
+            target: target.to_owned(),
+            start: now,
+            end: now + duration,
+            reason: reason.to_owned(),
+            by: by.to_owned(),
+        };
+        Ok((super::port::StoreOp::Maintenance(record), devices))
+    }
+
+    /// Sets or lifts a window as [`State::plan_maintenance`] planned it.
+    pub fn commit_maintenance(&mut self, op: &super::port::StoreOp, now: SystemTime) {
+        match op {
+            super::port::StoreOp::Maintenance(record) => {
+                let layout = Arc::clone(self.board.layout());
+                if let Some(scope) = maint::Maint::scope_of(&layout, &record.target) {
+                    self.maint.set(record.clone(), scope, &layout);
+                }
+            }
+            super::port::StoreOp::MaintenanceEnded { target } => {
+                self.maint.lift(target);
+            }
+            _ => return,
+        }
         self.apply_maintenance(now);
-        true
+        self.dirty = true;
+    }
+
+    /// Sets a maintenance window from now, for `duration`, as `by` (plans
+    /// and commits at once, as an engine without a store does); how many
+    /// devices it covers, or why not.
+    pub fn maintain(
+        &mut self,
+        target: &str,
+        duration: std::time::Duration,
+        reason: &str,
+        by: &str,
+        now: SystemTime,
+    ) -> Result<usize, super::command::Refusal> {
+        let (op, devices) =
+            self.plan_maintenance(by, target, Some((Some(duration), reason)), now)?;
+        self.commit_maintenance(&op, now);
+        Ok(devices)
+    }
+
+    /// Takes back the maintenance windows the store kept, at start.
+    pub fn restore_maintenance(
+        &mut self,
+        kept: Vec<crate::incident::record::Maintenance>,
+        now: SystemTime,
+    ) {
+        let layout = Arc::clone(self.board.layout());
+        self.maint.restore(kept, &layout, now);
+        self.apply_maintenance(now);
+        self.dirty = true;
     }
 
     /// Puts on the board what the maintenance windows and the devices by
@@ -281,7 +380,9 @@ impl State {
 
     /// What the store has yet to be given, in order.
     pub fn take_store(&mut self) -> Vec<super::port::StoreOp> {
-        self.incidents.take_store()
+        let mut ops = self.maint.take_store();
+        ops.extend(self.incidents.take_store());
+        ops
     }
 
     /// Notifications to send since the last call.
@@ -338,6 +439,7 @@ impl State {
             host: self.host.latest().cloned(),
             ticker: self.log.ticker(),
             stats: self.stats,
+            maintenance: Arc::new(self.maint.in_force()),
             layout,
         }
     }
@@ -724,7 +826,7 @@ mod tests {
         rig.all_ok();
         rig.fail_hard("MRN-scb");
         rig.snap();
-        assert!(rig.state.set_maintenance(rig.idx("MRN-scb"), true, t(99)));
+        maint(&mut rig, "MRN-scb", Some(100_000), t(99)).expect("a device");
         let snap = rig.snap();
         assert_eq!(snap.devices[rig.idx("MRN-scb")].status, Status::Maintenance);
         // The incident already open stays, marked, and never resolves by
@@ -739,7 +841,178 @@ mod tests {
                 .all(|n| n.kind != crate::incident::lifecycle::Notify::Escalated)
         );
         assert_eq!(rig.snap().incidents.len(), 1);
-        assert!(!rig.state.set_maintenance(10_000, true, t(99)));
+        assert!(maint(&mut rig, "MRN-nope", Some(60), t(99)).is_err());
+    }
+
+    /// Sets (`Some(seconds)`) or lifts a window from the console as the
+    /// task does: planned, then committed.
+    fn maint(
+        rig: &mut Rig,
+        target: &str,
+        secs: Option<u64>,
+        now: SystemTime,
+    ) -> Result<usize, super::super::command::Refusal> {
+        let window = secs.map(|s| (Some(Duration::from_secs(s)), "works"));
+        let (op, devices) = rig.state.plan_maintenance("ana", target, window, now)?;
+        rig.state.commit_maintenance(&op, now);
+        Ok(devices)
+    }
+
+    #[test]
+    fn a_group_or_a_venue_in_maintenance_covers_its_devices_until_its_end() {
+        let mut rig = Rig::new();
+        rig.all_ok();
+        let members = ["MRN-ovr-a", "MRN-ovr-b"];
+        assert_eq!(maint(&mut rig, "MRN-ovr", Some(600), t(100)), Ok(2));
+        let snap = rig.snap();
+        for m in members {
+            assert_eq!(snap.devices[rig.idx(m)].status, Status::Maintenance, "{m}");
+        }
+        assert_ne!(
+            snap.devices[rig.idx("MRN-core")].status,
+            Status::Maintenance
+        );
+        assert_eq!(snap.maintenance.len(), 1);
+        assert_eq!(snap.maintenance[0].by, "ana");
+        // Nothing fails loudly inside it.
+        rig.fail_hard("MRN-ovr-a");
+        assert!(rig.snap().incidents.is_empty());
+        // A venue covers every device of it.
+        let venue = maint(&mut rig, "MRN", Some(60), t(101)).expect("a venue");
+        assert_eq!(
+            venue,
+            rig.state
+                .layout()
+                .venue_info(crate::model::VenueIdx(1))
+                .map_or(0, |v| v.devices.len())
+        );
+        // At its end the venue's window is gone; the group's still holds.
+        rig.state.tick(t(161));
+        let snap = rig.snap();
+        assert_ne!(
+            snap.devices[rig.idx("MRN-core")].status,
+            Status::Maintenance
+        );
+        assert_eq!(
+            snap.devices[rig.idx("MRN-ovr-b")].status,
+            Status::Maintenance
+        );
+        // Lifted by hand: gone now.
+        assert_eq!(maint(&mut rig, "MRN-ovr", None, t(200)), Ok(2));
+        assert!(rig.snap().maintenance.is_empty());
+        assert_ne!(
+            rig.snap().devices[rig.idx("MRN-ovr-b")].status,
+            Status::Maintenance
+        );
+    }
+
+    #[test]
+    fn maintenance_refusals_say_why() {
+        let mut rig = Rig::new();
+        let why =
+            |r: Result<usize, super::super::command::Refusal>| r.expect_err("refused").to_string();
+        assert!(
+            why(maint(&mut rig, "MRN-scb", None, t(1)))
+                .contains("no maintenance set from the console")
+        );
+        assert!(
+            why(maint(&mut rig, "nowhere", Some(60), t(1)))
+                .contains("no device, group or venue called `nowhere`")
+        );
+        assert!(why(maint(&mut rig, "MRN", Some(31 * 86_400), t(1))).contains("at most"));
+        let none = rig
+            .state
+            .plan_maintenance("ana", "MRN", Some((None, "x")), t(1));
+        assert!(
+            none.expect_err("no duration")
+                .to_string()
+                .contains("needs a duration")
+        );
+        let blank = rig.state.plan_maintenance(
+            "ana",
+            "MRN",
+            Some((Some(Duration::from_secs(60)), "  ")),
+            t(1),
+        );
+        assert!(
+            blank
+                .expect_err("no reason")
+                .to_string()
+                .contains("say why")
+        );
+        // A window of the file is ended by the file, not from the console.
+        let start = UNIX_EPOCH + Duration::from_secs(1_721_937_600);
+        rig.state.tick(start);
+        let msg = why(maint(&mut rig, "STA", None, start));
+        assert!(
+            msg.contains("by venues.toml until 2024-07-26T04:00:00Z"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn windows_set_from_the_console_come_back_from_the_store() {
+        let mut rig = Rig::new();
+        rig.all_ok();
+        let kept = vec![
+            crate::incident::record::Maintenance {
+                target: "MRN-scb".into(),
+                start: t(0),
+                end: t(1_000),
+                reason: "scb swap".into(),
+                by: "ana".into(),
+            },
+            crate::incident::record::Maintenance {
+                target: "MRN-core".into(),
+                start: t(0),
+                end: t(5),
+                reason: "over".into(),
+                by: "ana".into(),
+            },
+            crate::incident::record::Maintenance {
+                target: "GONE".into(),
+                start: t(0),
+                end: t(1_000),
+                reason: "file window removed".into(),
+                by: maint::FILE_BY.into(),
+            },
+        ];
+        rig.state.restore_maintenance(kept, t(10));
+        let snap = rig.snap();
+        assert_eq!(snap.devices[rig.idx("MRN-scb")].status, Status::Maintenance);
+        assert_ne!(
+            snap.devices[rig.idx("MRN-core")].status,
+            Status::Maintenance
+        );
+        let ops = rig.state.take_store();
+        assert!(
+            ops.contains(&super::super::port::StoreOp::MaintenanceEnded {
+                target: "GONE".into()
+            }),
+            "{ops:?}"
+        );
+        // The file's windows have ended (2024): none is written.
+        assert!(
+            !ops.iter().any(|op| matches!(op,
+                super::super::port::StoreOp::Maintenance(m) if m.by == maint::FILE_BY
+            )),
+            "{ops:?}"
+        );
+        // Before them, those still to come are written, for the handover.
+        let mut rig = Rig::new();
+        let before = UNIX_EPOCH + Duration::from_secs(1_721_937_600 - 3600);
+        rig.state.restore_maintenance(Vec::new(), before);
+        let ops = rig.state.take_store();
+        let targets: Vec<&str> = ops
+            .iter()
+            .filter_map(|op| match op {
+                super::super::port::StoreOp::Maintenance(m) if m.by == maint::FILE_BY => {
+                    Some(m.target.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(targets, ["MRN-core", "STA"]);
     }
 
     #[test]
@@ -799,9 +1072,8 @@ mod tests {
     fn the_ticker_is_bounded() {
         let mut rig = Rig::new();
         rig.all_ok();
-        let scb = rig.idx("MRN-scb");
         for i in 0..(TICKER_LEN + 50) {
-            rig.state.set_maintenance(scb, i % 2 == 0, t(10));
+            let _ = maint(&mut rig, "MRN-scb", (i % 2 == 0).then_some(60), t(10));
         }
         let snap = rig.snap();
         assert_eq!(snap.ticker.len(), TICKER_LEN);
