@@ -104,6 +104,13 @@ enum Command {
         /// instead of the file's timeout.
         #[arg(long, value_name = "DURATION", value_parser = timeout)]
         timeout: Option<Duration>,
+        /// No console: read commands from standard input, one a line, as
+        /// typed on the console's `:` line (ack 1-3 on it), and print one
+        /// line for each: `applied: …` or `refused: …` (the first line
+        /// printed is `ready`). Ends at the end of the input (exit 0) or on
+        /// SIGTERM/SIGINT (exit 128 + its number). See docs/headless.md.
+        #[arg(long)]
+        no_console: bool,
         #[command(flatten)]
         screen: Screen,
         #[command(flatten)]
@@ -166,6 +173,13 @@ enum Command {
         /// The inventory to poll.
         #[arg(default_value = "venues.toml")]
         file: PathBuf,
+        /// No console: read commands from standard input, one a line, as
+        /// typed on the console's `:` line (ack 1-3 on it), and print one
+        /// line for each: `applied: …` or `refused: …` (the first line
+        /// printed is `ready`). Ends at the end of the input (exit 0) or on
+        /// SIGTERM/SIGINT (exit 128 + its number). See docs/headless.md.
+        #[arg(long)]
+        no_console: bool,
         #[command(flatten)]
         screen: Screen,
         #[command(flatten)]
@@ -309,6 +323,7 @@ fn command(command: Command) -> ExitCode {
             venues,
             interval,
             timeout,
+            no_console,
             screen,
             who,
         } => {
@@ -316,7 +331,12 @@ fn command(command: Command) -> ExitCode {
                 Some(n) => Source::Synthetic { venues, devices: n },
                 None => Source::File(file),
             };
-            live(&source, (interval, timeout), (&screen, &who), true)
+            let face = if no_console {
+                Face::Headless
+            } else {
+                Face::Console(&screen)
+            };
+            live(&source, (interval, timeout), (face, &who), true)
         }
         Command::Incidents {
             file,
@@ -346,8 +366,18 @@ fn command(command: Command) -> ExitCode {
         } => read_store(&file, data_dir.as_deref(), |path| {
             cli_incidents::audit(path, since, json)
         }),
-        Command::Run { file, screen, who } => {
-            live(&Source::File(file), (None, None), (&screen, &who), false)
+        Command::Run {
+            file,
+            no_console,
+            screen,
+            who,
+        } => {
+            let face = if no_console {
+                Face::Headless
+            } else {
+                Face::Console(&screen)
+            };
+            live(&Source::File(file), (None, None), (face, &who), false)
         }
     }
 }
@@ -883,12 +913,20 @@ fn not_a_terminal() -> Option<&'static str> {
     (!keys).then_some("there is none to read keys from")
 }
 
+/// What `toc demo` / `toc run` show: the console, or none
+/// (`--no-console`: commands on standard input).
+#[derive(Debug, Clone, Copy)]
+enum Face<'a> {
+    Console(&'a Screen),
+    Headless,
+}
+
 /// `toc demo` and `toc run`: engine and console (and, in a demo, the
 /// simulator) in one process.
 fn live(
     source: &Source,
     (interval, timeout): (Option<Duration>, Option<Duration>),
-    (screen, who): (&Screen, &Who),
+    (face, who): (Face<'_>, &Who),
     demo: bool,
 ) -> ExitCode {
     let name = if demo { "toc demo" } else { "toc run" };
@@ -916,9 +954,12 @@ fn live(
     };
     // After the file (its errors come first), before the log and the
     // engine: nothing starts on a terminal that cannot show the console.
-    let options = match console_options(name, screen, demo) {
-        Ok(options) => options,
-        Err(code) => return code,
+    let options = match face {
+        Face::Console(screen) => match console_options(name, screen, demo) {
+            Ok(options) => Some(options),
+            Err(code) => return code,
+        },
+        Face::Headless => None,
     };
     let data_dir = inventory.event.data_dir.clone();
     let log = match start_log(&data_dir, &inventory.event.logs) {
@@ -980,30 +1021,39 @@ fn live(
         );
         tracing::info!("{}", user.why());
         let handle = live.handle_for(cli_users::identity(&user));
-        let served = toc::runtime::console::serve(handle, options).await;
+        let served = match options {
+            Some(options) => toc::runtime::console::serve(handle, options).await,
+            None => toc::runtime::headless::serve(handle, demo).await,
+        };
         live.shutdown().await;
-        // Stopped by a signal (also when stuck on a terminal that no
-        // longer reads): 128 + its number, as if it had ended toc.
-        if let Some(status) = served.signal_status() {
-            return ExitCode::from(status);
-        }
-        match served.ended {
-            Ended::Done | Ended::Stuck => ExitCode::SUCCESS,
-            Ended::Failed(e) => {
-                tracing::error!("console failed: {e}");
-                tell!("{name}: the console failed: {e} (log: {})", log.display());
-                ExitCode::FAILURE
-            }
-            Ended::Panicked => {
-                tracing::error!("the console panicked");
-                ExitCode::from(EXIT_PANIC)
-            }
-        }
+        exit_status(name, served, &log)
     });
     // Probe tasks still waiting on a timeout must not hold the exit.
     runtime.shutdown_timeout(Duration::from_millis(200));
     tracing::info!("{name} stopped");
     code
+}
+
+/// The exit status of `toc demo` / `toc run` after the console (or the
+/// headless loop) ended.
+fn exit_status(name: &str, served: toc::runtime::console::Served, log: &Path) -> ExitCode {
+    // Stopped by a signal (also when stuck on a terminal that no
+    // longer reads): 128 + its number, as if it had ended toc.
+    if let Some(status) = served.signal_status() {
+        return ExitCode::from(status);
+    }
+    match served.ended {
+        Ended::Done | Ended::Stuck => ExitCode::SUCCESS,
+        Ended::Failed(e) => {
+            tracing::error!("console failed: {e}");
+            tell!("{name}: the console failed: {e} (log: {})", log.display());
+            ExitCode::FAILURE
+        }
+        Ended::Panicked => {
+            tracing::error!("the console panicked");
+            ExitCode::from(EXIT_PANIC)
+        }
+    }
 }
 
 /// Who `toc demo` / `toc run` runs as ([`cli_users::resolve`]), printing

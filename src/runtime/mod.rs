@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod console;
+pub mod headless;
 pub mod live;
 pub mod notify;
 pub mod out;

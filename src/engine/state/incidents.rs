@@ -191,10 +191,11 @@ impl IncidentBook {
         }
         let again = replan(&self.life)?;
         if self.life.commit(&again) {
-            // Written now, after the fact: the store keeps it in order.
+            // The record as planned again goes to the store after what
+            // changed it meanwhile. Its timeline entries do not: the
+            // planned change wrote them with its audit record, and a
+            // second copy would show the note or acknowledgement twice.
             self.store.push(StoreOp::Incident(again.record.clone()));
-            self.store
-                .extend(again.timeline.iter().cloned().map(StoreOp::Timeline));
             self.took_committed(&again);
             Ok(again)
         } else {
