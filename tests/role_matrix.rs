@@ -447,10 +447,12 @@ fn command_target(command: &Command) -> Option<&str> {
         Command::Device(
             DeviceCommand::CheckNow { target } | DeviceCommand::Maintenance { device: target, .. },
         )
-        | Command::Sim(SimCommand::Fault(toc::engine::FaultSpec { target, .. }))
-        | Command::Sim(SimCommand::Clear {
-            target: Some(target),
-        }) => Some(target),
+        | Command::Sim(
+            SimCommand::Fault(toc::engine::FaultSpec { target, .. })
+            | SimCommand::Clear {
+                target: Some(target),
+            },
+        ) => Some(target),
         Command::Sim(SimCommand::Clear { target: None }) => None,
         Command::Incident(c) => Some(c.which()),
     }
@@ -653,6 +655,56 @@ fn timelines_kept(dir: &Path, fixture_ids: &[String], want: &Timelines) {
     }
 }
 
+/// Who acknowledged, noted and resolved each kept incident, as the table
+/// says, written out: notes from technicians and operators in their
+/// venues on the shared pair; each duty manager takes, notes and resolves
+/// its own (the one with STA only, its STA incident only).
+fn people_on_incidents(fx: &[Fixture; 3]) -> Timelines {
+    use TimelineKind::{Acknowledged as Ack, Note, Resolved};
+    let by = |entries: &[(TimelineKind, &str)]| -> Vec<(TimelineKind, String)> {
+        entries.iter().map(|(k, u)| (*k, (*u).to_owned())).collect()
+    };
+    BTreeMap::from([
+        (
+            fx[0].sta.clone(),
+            by(&[
+                (Note, "technician@all"),
+                (Note, "technician@STA"),
+                (Note, "operator@all"),
+                (Note, "operator@STA"),
+            ]),
+        ),
+        (
+            fx[0].mrn.clone(),
+            by(&[(Note, "technician@all"), (Note, "operator@all")]),
+        ),
+        (
+            fx[1].sta.clone(),
+            by(&[
+                (Ack, "duty_manager@STA"),
+                (Note, "duty_manager@STA"),
+                (Resolved, "duty_manager@STA"),
+            ]),
+        ),
+        (
+            fx[2].sta.clone(),
+            by(&[
+                (Ack, "duty_manager@all"),
+                (Note, "duty_manager@all"),
+                (Resolved, "duty_manager@all"),
+            ]),
+        ),
+        (
+            fx[2].mrn.clone(),
+            by(&[
+                (Ack, "duty_manager@all"),
+                (Note, "duty_manager@all"),
+                (Resolved, "duty_manager@all"),
+            ]),
+        ),
+    ])
+}
+
 /// Every row samples the kinds of command [`rows_of`] gives it, every
 /// kind has rows, and the table has a line per row.
 #[test]
@@ -695,6 +747,7 @@ async fn every_role_against_every_command_through_the_engine() {
         timelines,
         ..
     } = run;
+    assert_eq!(timelines, people_on_incidents(&fixtures));
     live.shutdown().await;
     audited(dir.path(), &expected);
     timelines_kept(dir.path(), &fixture_ids, &timelines);
