@@ -44,14 +44,14 @@ struct Fixture {
 // The samples: the one place to change when a command changes.
 // ---------------------------------------------------------------------
 
-/// `:maint TARGET on`.
+/// `:maint TARGET 1h rack works`.
 fn maint_on(target: &str) -> Command {
-    Command::maintenance(target, true)
+    Command::maintenance(target, Duration::from_secs(3600), "rack works")
 }
 
-/// `:maint TARGET off`.
+/// `:maint off TARGET`.
 fn maint_off(target: &str) -> Command {
-    Command::maintenance(target, false)
+    Command::end_maintenance(target)
 }
 
 /// A fault that changes no device's status (so the incidents of the
@@ -445,7 +445,7 @@ fn letter(reply: &Reply, who: &Identity, command: &Command, row: &str) -> char {
 fn command_target(command: &Command) -> Option<&str> {
     match command {
         Command::Device(
-            DeviceCommand::CheckNow { target } | DeviceCommand::Maintenance { device: target, .. },
+            DeviceCommand::CheckNow { target } | DeviceCommand::Maintenance { target, .. },
         )
         | Command::Sim(
             SimCommand::Fault(toc::engine::FaultSpec { target, .. })
@@ -475,8 +475,8 @@ fn applied(
                 "{row}: {done:?}"
             );
         }
-        Command::Device(DeviceCommand::Maintenance { device, on }) => {
-            assert_eq!(world.maintenance.contains(device), *on, "{row}: {world:?}");
+        Command::Device(DeviceCommand::Maintenance { target, on, .. }) => {
+            assert_eq!(world.maintenance.contains(target), *on, "{row}: {world:?}");
         }
         Command::Sim(SimCommand::Fault(spec)) => {
             assert!(
