@@ -429,7 +429,15 @@ impl App {
             return;
         }
         if let Some(refusal) = replies.iter().find_map(|r| r.as_ref().err()) {
-            self.error(format!("{label}: {refusal}"));
+            // Out of scope: the refusal does not say what exists outside
+            // the user's venues; the console says which they are.
+            let scope = match refusal {
+                crate::engine::Refusal::OutOfScope(_) => {
+                    format!(" (your venues: {})", self.identity.venues.join(" "))
+                }
+                _ => String::new(),
+            };
+            self.error(format!("{label}: {refusal}{scope}"));
             return;
         }
         let texts: Vec<String> = replies

@@ -96,6 +96,12 @@ pub(crate) fn status_bar(
     });
     let user = &app.identity.user;
     let role = app.identity.role;
+    // A technician's venues are part of who they are here.
+    let who = if app.identity.venues.is_empty() {
+        format!("{user} ({role})")
+    } else {
+        format!("{user} ({role} · {})", app.identity.venues.join(" "))
+    };
     // From the most to the least detailed; the first that fits is drawn.
     let levels: [Vec<Vec<Span<'static>>>; 6] = [
         vec![
@@ -103,21 +109,21 @@ pub(crate) fn status_bar(
             wall.clone(),
             counts(app, "venues", &venue_counts),
             counts(app, "devices", &device_counts),
-            vec![Span::raw(format!("{user} ({role})"))],
+            vec![Span::raw(who.clone())],
         ],
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
             wall.clone(),
             counts(app, "venues", &venue_counts),
             counts(app, "devices", &device_counts),
-            vec![Span::raw(format!("{user} ({role})"))],
+            vec![Span::raw(who.clone())],
         ],
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
             wall.clone(),
             counts(app, "ven", &venue_counts),
             counts(app, "dev", &device_counts),
-            vec![Span::raw(format!("{user} ({role})"))],
+            vec![Span::raw(who.clone())],
         ],
         vec![
             vec![Span::styled(clock.clone(), theme.title())],
