@@ -137,6 +137,22 @@ impl Served {
 pub async fn serve(handle: EngineHandle, options: ConsoleOptions) -> Served {
     let mut signals = Signals::catch();
     let spawned = ConsoleThread::spawn(move |stop| console::run(handle, options, stop.requested()));
+    let served = supervise(&mut signals, spawned).await;
+    if matches!(served.ended, Ended::Stuck) {
+        tracing::warn!(
+            "the console did not stop within {} ms (its terminal is not reading): leaving it",
+            STOP_WAIT.as_millis()
+        );
+        // Terminal modes at least: setting them does not wait for the
+        // terminal to read. The screen needs writes, which would block.
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
+    served
+}
+
+/// Waits for a thread just spawned to end, or for a terminating signal;
+/// on a signal, asks it to stop and waits at most [`STOP_WAIT`].
+pub(super) async fn supervise(signals: &mut Signals, spawned: io::Result<ConsoleThread>) -> Served {
     let mut thread = match spawned {
         Ok(thread) => thread,
         Err(e) => {
@@ -150,17 +166,8 @@ pub async fn serve(handle: EngineHandle, options: ConsoleOptions) -> Served {
         ended = thread.ended() => return Served { ended, signal: None },
         n = signals.recv() => n,
     };
-    tracing::info!(signal, "signal received: stopping the console");
+    tracing::info!(signal, "signal received: stopping");
     let ended = thread.stop(STOP_WAIT).await;
-    if matches!(ended, Ended::Stuck) {
-        tracing::warn!(
-            "the console did not stop within {} ms (its terminal is not reading): leaving it",
-            STOP_WAIT.as_millis()
-        );
-        // Terminal modes at least: setting them does not wait for the
-        // terminal to read. The screen needs writes, which would block.
-        let _ = crossterm::terminal::disable_raw_mode();
-    }
     Served {
         ended,
         signal: Some(signal),

@@ -24,7 +24,7 @@ use crate::console::cmdline::{self, Line};
 use crate::engine::{Command, EngineHandle};
 use crate::model::printable;
 
-use super::console::{ConsoleThread, Ended, STOP_WAIT, Served, Signals};
+use super::console::{ConsoleThread, Ended, Served, Signals};
 
 /// The longest command line read; a longer one is refused whole.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -177,25 +177,7 @@ pub async fn serve(handle: EngineHandle, demo: bool) -> Served {
         answer_lines(&handle, demo, lines, say, stop.requested()).await;
         Ok(())
     });
-    let mut thread = match spawned {
-        Ok(thread) => thread,
-        Err(e) => {
-            return Served {
-                ended: Ended::Failed(e),
-                signal: None,
-            };
-        }
-    };
-    let signal = tokio::select! {
-        ended = thread.ended() => return Served { ended, signal: None },
-        n = signals.recv() => n,
-    };
-    tracing::info!(signal, "signal received: stopping");
-    let ended = thread.stop(STOP_WAIT).await;
-    Served {
-        ended,
-        signal: Some(signal),
-    }
+    super::console::supervise(&mut signals, spawned).await
 }
 
 #[cfg(test)]
