@@ -3,7 +3,8 @@
 //!
 //! A compact tile: `STA ✖ DOWN       2✖  1▲!` (code, status, devices
 //! down and degraded, `!` for open incidents). A wide tile adds the
-//! venue name, the unreachable devices and the number of incidents.
+//! venue name, the unreachable devices, the number of incidents and how
+//! long the oldest one nobody has acknowledged has waited (`2!12m`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -14,15 +15,15 @@ use super::text::{self, fit, pad, put, rpad, u16_of};
 use super::title;
 use crate::console::app::{App, WallSort, position, wall_order};
 use crate::console::theme::Theme;
-use crate::engine::Snapshot;
+use crate::engine::{IncidentState, Snapshot};
 use crate::model::Status;
 
 /// Columns a compact tile needs besides the code (gap included).
 const COMPACT_REST: usize = 22;
 /// Columns a wide tile needs besides the code and the name.
-const WIDE_REST: usize = 36;
+const WIDE_REST: usize = 39;
 /// The least room for a venue name on a wide tile.
-const NAME_MIN: usize = 14;
+const NAME_MIN: usize = 11;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TileStyle {
@@ -98,6 +99,30 @@ fn count(theme: Theme, n: usize, status: Status, digits: usize) -> Span<'static>
     }
 }
 
+/// How long the oldest incident of venue `v` that nobody has taken has
+/// waited (open, failing, not in maintenance), in at most three
+/// columns: `45s`, `12m`, `3h`, `2d`. Measured at the snapshot's time.
+fn unacknowledged_for(snap: &Snapshot, v: usize) -> Option<String> {
+    let oldest = snap
+        .incidents
+        .iter()
+        .filter(|i| {
+            i.venue.0 == v
+                && i.state == IncidentState::Open
+                && i.clear_since.is_none()
+                && !i.in_maintenance
+        })
+        .map(|i| i.opened)
+        .min()?;
+    let secs = snap.at.duration_since(oldest).map_or(0, |d| d.as_secs());
+    Some(match secs {
+        0..60 => format!("{secs}s"),
+        60..3_600 => format!("{}m", secs / 60),
+        3_600..86_400 => format!("{}h", secs / 3_600),
+        _ => format!("{}d", (secs / 86_400).min(99)),
+    })
+}
+
 /// The spans of one tile, `w` columns wide (the last one a gap).
 fn tile(snap: &Snapshot, v: usize, grid: &Grid, theme: Theme) -> Vec<Span<'static>> {
     let info = &snap.layout.venues[v];
@@ -111,9 +136,10 @@ fn tile(snap: &Snapshot, v: usize, grid: &Grid, theme: Theme) -> Vec<Span<'stati
         TileStyle::Wide => {
             let name_w = w.saturating_sub(grid.code_w + WIDE_REST - 1);
             let inc = if incidents == 0 {
-                "   ".to_owned()
+                " ".repeat(6)
             } else {
-                format!("{}!", rpad(&incidents.to_string(), 2))
+                let waiting = unacknowledged_for(snap, v).unwrap_or_default();
+                format!("{}!{}", rpad(&incidents.to_string(), 2), pad(&waiting, 3))
             };
             vec![
                 code,
