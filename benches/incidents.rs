@@ -13,8 +13,10 @@
 //!   opened (counted from the engine's `IncidentOpened` events), and the
 //!   notifier's counters (notices from the engine, notifications sent
 //!   after storm grouping; without a session bus they are logged, which
-//!   the counters tell apart). Each storm incident is acknowledged (`:ack`),
-//!   send -> answer timed.
+//!   the counters tell apart), and how many incidents opened below DOWN
+//!   and were raised to DOWN (a venue's two uplink routers failing one
+//!   poll apart). Each storm incident is acknowledged (`:ack`), send ->
+//!   answer timed.
 //! - **Settle time** (target at most 250 ms): from the last observation of
 //!   the storm entering the engine to the first published snapshot that
 //!   reflects it. "Entering the engine" is when the poller handed the
@@ -200,6 +202,9 @@ struct Round {
     recovery_settle: Duration,
     recovery_skipped: u64,
     incidents: u64,
+    /// Incidents opened below DOWN and raised to DOWN later.
+    raised: u64,
+    ack_max: Duration,
     lagged: u64,
     notices: u64,
     notifications: u64,
@@ -261,6 +266,7 @@ fn operate(
 /// Counts the incidents the engine opens, from its events.
 struct EventCounter {
     opened: Arc<AtomicU64>,
+    raised: Arc<AtomicU64>,
     lagged: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -268,17 +274,30 @@ struct EventCounter {
 impl EventCounter {
     fn start(handle: &EngineHandle) -> EventCounter {
         let opened = Arc::new(AtomicU64::new(0));
+        let raised = Arc::new(AtomicU64::new(0));
         let lagged = Arc::new(AtomicU64::new(0));
         let mut events = handle.events();
-        let (o, l) = (Arc::clone(&opened), Arc::clone(&lagged));
+        let (o, r, l) = (
+            Arc::clone(&opened),
+            Arc::clone(&raised),
+            Arc::clone(&lagged),
+        );
         let task = tokio::spawn(async move {
             loop {
                 match events.recv().await {
-                    Ok(e) => {
-                        if matches!(e.kind, EventKind::IncidentOpened { .. }) {
+                    Ok(e) => match e.kind {
+                        EventKind::IncidentOpened { .. } => {
                             o.fetch_add(1, Ordering::Relaxed);
                         }
-                    }
+                        EventKind::IncidentSeverity {
+                            from,
+                            to: Status::Down,
+                            ..
+                        } if from != Status::Down => {
+                            r.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {}
+                    },
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         l.fetch_add(n, Ordering::Relaxed);
                     }
@@ -288,14 +307,17 @@ impl EventCounter {
         });
         EventCounter {
             opened,
+            raised,
             lagged,
             task,
         }
     }
 
-    fn counts(&self) -> (u64, u64) {
+    /// Incidents opened, raised to DOWN, events missed.
+    fn counts(&self) -> (u64, u64, u64) {
         (
             self.opened.load(Ordering::Relaxed),
+            self.raised.load(Ordering::Relaxed),
             self.lagged.load(Ordering::Relaxed),
         )
     }
@@ -395,7 +417,7 @@ async fn storm(
     acked: &mut Vec<String>,
 ) -> Result<Round, String> {
     let before = notify_stats(ask).await;
-    let (opened0, lagged0) = counter.counts();
+    let (opened0, raised0, lagged0) = counter.counts();
     let codes: Vec<String> = handle
         .snapshot()
         .layout
@@ -422,6 +444,7 @@ async fn storm(
         .duration_since(down.at)
         .unwrap_or_default();
     // Acknowledge every storm incident, one after another.
+    let mut ack_max = Duration::ZERO;
     for incident in down.incidents.iter() {
         let id = incident.id.to_string();
         let t = Instant::now();
@@ -432,7 +455,9 @@ async fn storm(
                 expires: None,
             }))
             .await;
-        record(acks, t.elapsed());
+        let took = t.elapsed();
+        ack_max = ack_max.max(took);
+        record(acks, took);
         answer.map_err(|why| format!("ack {id} refused: {why}"))?;
         acked.push(id);
     }
@@ -440,15 +465,20 @@ async fn storm(
         .send(Command::clear_faults(None))
         .await
         .map_err(|why| format!("clear refused: {why}"))?;
-    let (up, recovery_skipped) =
-        wait(handle, plan.limit, "every device OK again", recovery_settled).await?;
+    let (up, recovery_skipped) = wait(
+        handle,
+        plan.limit,
+        "every device OK again",
+        recovery_settled,
+    )
+    .await?;
     // Resolved after the hold, so the next round opens new incidents.
     wait(handle, plan.limit, "every incident resolved", |s| {
         s.incidents.is_empty()
     })
     .await?;
     let after = notify_stats(ask).await;
-    let (opened, lagged) = counter.counts();
+    let (opened, raised, lagged) = counter.counts();
     Ok(Round {
         faults_sent,
         detected,
@@ -458,6 +488,8 @@ async fn storm(
         recovery_settle: settle_of(&up),
         recovery_skipped,
         incidents: opened - opened0,
+        raised: raised - raised0,
+        ack_max,
         lagged: lagged - lagged0,
         notices: after.notices - before.notices,
         notifications: after.notifications - before.notifications,
@@ -548,11 +580,11 @@ impl Report {
             self.up_after.as_secs_f64()
         );
         println!(
-            "  round  faults sent  detected  settle  delivery  skipped  recovery settle  incidents  notices  notifications (storms, logged, desktop)"
+            "  round  faults sent  detected  settle  delivery  skipped  recovery settle  incidents (raised to DOWN)  ack max  notices  notifications (storms, logged, desktop)"
         );
         for (i, r) in self.rounds.iter().enumerate() {
             println!(
-                "  {:>5}  {:>8.1} ms  {:>6.1} s  {:>3.0} ms  {:>5.1} ms  {:>7}  {:>12.0} ms  {:>9}  {:>7}  {} ({}, {}, {}){}",
+                "  {:>5}  {:>8.1} ms  {:>6.1} s  {:>4.1} ms  {:>5.1} ms  {:>7}  {:>12.0} ms  {:>9} ({:>2})  {:>7.1} ms  {:>7}  {} ({}, {}, {}){}",
                 i + 1,
                 ms(r.faults_sent),
                 r.detected.as_secs_f64(),
@@ -561,6 +593,8 @@ impl Report {
                 r.skipped + r.recovery_skipped,
                 ms(r.recovery_settle),
                 r.incidents,
+                r.raised,
+                ms(r.ack_max),
                 r.notices,
                 r.notifications,
                 r.storms,
