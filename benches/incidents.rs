@@ -445,7 +445,8 @@ async fn storm(
         .unwrap_or_default();
     // Acknowledge every storm incident, one after another.
     let mut ack_max = Duration::ZERO;
-    for incident in down.incidents.iter() {
+    let since_settled = Instant::now();
+    for (n, incident) in down.incidents.iter().enumerate() {
         let id = incident.id.to_string();
         let t = Instant::now();
         let answer = handle
@@ -457,6 +458,15 @@ async fn storm(
             .await;
         let took = t.elapsed();
         ack_max = ack_max.max(took);
+        if took > Duration::from_millis(20) {
+            eprintln!(
+                "  (slow ack: #{} of {}, {:.1} ms, sent {:.0} ms after the storm was seen settled)",
+                n + 1,
+                down.incidents.len(),
+                ms(took),
+                ms(t.duration_since(since_settled))
+            );
+        }
         record(acks, took);
         answer.map_err(|why| format!("ack {id} refused: {why}"))?;
         acked.push(id);
