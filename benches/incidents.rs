@@ -361,6 +361,51 @@ fn storm_settled(s: &Snapshot) -> bool {
     })
 }
 
+/// The venues [`storm_settled`] waits for, with their devices neither
+/// DOWN nor UNREACHABLE.
+fn unsettled(s: &Snapshot) -> String {
+    let mut out = Vec::new();
+    for (info, v) in s.layout.venues.iter().zip(&s.venues) {
+        if v.eval.status == Status::Down
+            && v.eval.down + v.eval.unreachable == v.eval.total
+            && v.incidents > 0
+        {
+            continue;
+        }
+        let devices: Vec<String> = info
+            .devices
+            .iter()
+            .filter_map(|d| {
+                let snap = s.device(*d)?;
+                let id = &s.layout.device_info(*d)?.id;
+                (!matches!(snap.status, Status::Down | Status::Unreachable)).then(|| {
+                    format!(
+                        "{id} {} attempt {} {:?}",
+                        snap.status.word(),
+                        snap.attempt,
+                        snap.reason
+                    )
+                })
+            })
+            .take(5)
+            .collect();
+        out.push(format!(
+            "{} {} ({} incidents): {}",
+            info.code,
+            v.eval.status.word(),
+            v.incidents,
+            devices.join("; ")
+        ));
+    }
+    let incidents: Vec<String> = s
+        .incidents
+        .iter()
+        .filter(|i| !i.subject.ends_with("-uplink"))
+        .map(|i| i.title.clone())
+        .collect();
+    format!("{}; other incidents: {incidents:?}", out.join(" | "))
+}
+
 /// Every device OK and every incident's condition clear.
 fn recovery_settled(s: &Snapshot) -> bool {
     all_ok(s) && s.incidents.iter().all(|i| i.clear_since.is_some())
@@ -438,7 +483,17 @@ async fn storm(
     if let Some(Err(why)) = sent.into_iter().find(Result::is_err) {
         return Err(format!("a fault was refused: {why}"));
     }
-    let (down, skipped) = wait(handle, plan.limit, "every uplink down", storm_settled).await?;
+    let late = plan.interval * 6;
+    let (down, skipped) = match wait(handle, late, "every uplink down", storm_settled).await {
+        Ok(found) => found,
+        Err(_) => {
+            eprintln!(
+                "  (storm not settled after {late:?}: {})",
+                unsettled(&handle.snapshot())
+            );
+            wait(handle, plan.limit, "every uplink down", storm_settled).await?
+        }
+    };
     let detected = t0.elapsed();
     let delivery = SystemTime::now()
         .duration_since(down.at)
