@@ -484,15 +484,15 @@ async fn storm(
         return Err(format!("a fault was refused: {why}"));
     }
     let late = plan.interval * 6;
-    let (down, skipped) = match wait(handle, late, "every uplink down", storm_settled).await {
-        Ok(found) => found,
-        Err(_) => {
-            eprintln!(
-                "  (storm not settled after {late:?}: {})",
-                unsettled(&handle.snapshot())
-            );
-            wait(handle, plan.limit, "every uplink down", storm_settled).await?
-        }
+    let settled = wait(handle, late, "every uplink down", storm_settled).await;
+    let (down, skipped) = if let Ok(found) = settled {
+        found
+    } else {
+        eprintln!(
+            "  (storm not settled after {late:?}: {})",
+            unsettled(&handle.snapshot())
+        );
+        wait(handle, plan.limit, "every uplink down", storm_settled).await?
     };
     let detected = t0.elapsed();
     let delivery = SystemTime::now()
