@@ -38,6 +38,7 @@ fn main() {
             device,
             at: t0,
             start_delay: Duration::ZERO,
+            took: Duration::ZERO,
             outcome,
         }
     };

@@ -279,3 +279,35 @@ fn restored_incidents_are_live_again_and_resolved_ones_can_reopen() {
     assert_eq!(c[0].record.id, "4-2", "reopened, keeping its id");
     assert_eq!(kinds(&c), vec![TimelineKind::Reopened]);
 }
+
+/// An uplink whose two routers fail one poll apart opens DEGRADED
+/// (redundancy lost), then is raised to DOWN: a new DOWN for the person on
+/// call, told once (benches/incidents.rs: 43 of 49 venues of an uplink
+/// storm went this way and none notified). Not once someone has it.
+#[test]
+fn raised_to_down_notifies_unless_acknowledged() {
+    let degraded = |subject: &str| Condition {
+        severity: Status::Degraded,
+        title: format!("{subject} redundancy lost"),
+        ..down(subject)
+    };
+    let mut b = book();
+    let opened = reconcile(&mut b, &[degraded("STA-uplink")], t(0));
+    assert_eq!(opened[0].record.severity, "DEGRADED");
+    let raised = reconcile(&mut b, &[down("STA-uplink")], t(10));
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0].record.severity, "DOWN");
+    assert_eq!(raised[0].notify, Some(Notify::Opened));
+    assert_eq!(raised[0].record.notified_at, Some(t(10)));
+    // Lowered again: nothing to tell.
+    let lowered = reconcile(&mut b, &[degraded("STA-uplink")], t(20));
+    assert_eq!(lowered[0].notify, None);
+    // Acknowledged, then raised: the person on it sees it on the console.
+    let plan = b
+        .plan_acknowledge("STA-uplink", "dana", "on it", None, t(30))
+        .expect("ack");
+    assert!(b.commit(&plan));
+    let raised = reconcile(&mut b, &[down("STA-uplink")], t(40));
+    assert_eq!(raised[0].record.severity, "DOWN");
+    assert_eq!(raised[0].notify, None);
+}

@@ -669,4 +669,10 @@ pub struct EngineStats {
     pub snapshots: u64,
     /// Commands handled (applied or refused).
     pub commands: u64,
+    /// When the latest observation that changed a hard status (or
+    /// flapping) was handed to the engine (its check's start plus how long
+    /// the check took). A snapshot that shows the change was built
+    /// `at - last_change` after its input arrived.
+    #[serde(default)]
+    pub last_change: Option<SystemTime>,
 }

@@ -245,6 +245,18 @@ impl Lifecycle {
                         live.record.title = cond.title;
                         live.record.kind = cond.kind;
                         live.version += 1;
+                        // Raised to DOWN while nobody has it: a new DOWN
+                        // for the person on call (an uplink losing one
+                        // router, then the other, opens DEGRADED first).
+                        let down = Status::Down.word();
+                        let notify = (before != down
+                            && word == down
+                            && live.record.state == IncidentState::Open
+                            && !live.record.in_maintenance)
+                            .then_some(Notify::Opened);
+                        if notify.is_some() {
+                            live.record.notified_at = Some(now);
+                        }
                         let mut timeline = Vec::new();
                         if before != word {
                             timeline.push(entry(
@@ -258,7 +270,7 @@ impl Lifecycle {
                         changes.push(Change {
                             record: live.record.clone(),
                             timeline,
-                            notify: None,
+                            notify,
                             base: live.version,
                         });
                     }

@@ -72,6 +72,10 @@ pub struct Observation {
     /// How late the check started against its schedule (queueing for the
     /// concurrency limit, a busy runtime).
     pub start_delay: Duration,
+    /// How long the check took, from its start to its verdict: it was
+    /// handed to the engine at `at + took`.
+    #[serde(default)]
+    pub took: Duration,
     /// What it found.
     pub outcome: Outcome,
 }

@@ -493,13 +493,16 @@ impl<P: Probe> Poller<P> {
             // Boxed: a probe's future is large (an HTTP exchange is several
             // KB) and would otherwise be reserved inside every device's task
             // while it sleeps; 10,000 sleeping tasks then cost tens of MB.
+            let started = Instant::now();
             let outcome = Box::pin(self.check()).await;
+            let took = started.elapsed();
             drop(permit);
             self.counters.completed.fetch_add(1, Ordering::Relaxed);
             let observation = Observation {
                 device: self.index,
                 at,
                 start_delay,
+                took,
                 outcome,
             };
             if self.tx.send(observation).await.is_err() {

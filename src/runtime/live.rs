@@ -102,6 +102,7 @@ pub struct Live {
     engine: Engine,
     audit: Option<Arc<FileAudit>>,
     store: Option<Arc<crate::store::StoreHandle>>,
+    notifier: Option<Arc<crate::notify::NotifierHandle>>,
     host: Option<tokio::task::JoinHandle<()>>,
     /// The data folder where a demo published its addresses.
     published: Option<PathBuf>,
@@ -251,7 +252,9 @@ impl Live {
             store: store
                 .clone()
                 .map(|s| s as Arc<dyn crate::engine::port::IncidentStore>),
-            notifier: notifier.map(|n| n as Arc<dyn crate::engine::port::Notifier>),
+            notifier: notifier
+                .clone()
+                .map(|n| n as Arc<dyn crate::engine::port::Notifier>),
         };
         let inputs = Inputs {
             observations: rx,
@@ -270,6 +273,7 @@ impl Live {
             engine,
             audit,
             store,
+            notifier,
             host,
             published: None,
         })
@@ -284,6 +288,12 @@ impl Live {
     /// a handle is, never the console).
     pub fn handle_for(&self, identity: Identity) -> EngineHandle {
         self.engine.handle_for(identity)
+    }
+
+    /// The notifier's counters (notices taken, notifications sent, logged
+    /// or dropped); `None` without a data folder or when it did not start.
+    pub fn notify_stats(&self) -> Option<crate::notify::StatsSnapshot> {
+        self.notifier.as_ref().map(|n| n.stats())
     }
 
     /// Stops polling, the engine and the simulator; the audit log is

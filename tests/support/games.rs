@@ -478,6 +478,7 @@ fn build(venues: usize, devices: usize, host: bool) -> Snapshot {
                 device: d,
                 at: ago(age),
                 start_delay: Duration::ZERO,
+                took: Duration::ZERO,
                 outcome,
             });
         }
@@ -500,6 +501,7 @@ fn build(venues: usize, devices: usize, host: bool) -> Snapshot {
                     device: d,
                     at: ago(age),
                     start_delay: Duration::ZERO,
+                    took: Duration::ZERO,
                     outcome: outcome(result, &inv, d, 0),
                 });
             }

@@ -631,6 +631,7 @@ mod tests {
             device,
             at: UNIX_EPOCH + Duration::from_secs(secs),
             start_delay: Duration::ZERO,
+            took: Duration::ZERO,
             outcome: Outcome::new(result),
         }
     }

@@ -139,12 +139,16 @@ impl State {
     pub fn observe(&mut self, obs: Observation) {
         self.stats.observations += 1;
         let at = obs.at;
+        let handed = obs.at + obs.took;
         let Some(observed) = self.board.apply(obs) else {
             self.strays += 1;
             return;
         };
         self.dirty = true;
         self.urgent |= observed.hard;
+        if observed.hard {
+            self.stats.last_change = Some(self.stats.last_change.map_or(handed, |t| t.max(handed)));
+        }
         for kind in observed.events {
             self.log.apply(at, kind);
         }
@@ -549,6 +553,7 @@ mod tests {
                 device,
                 at: t(self.clock),
                 start_delay: Duration::ZERO,
+                took: Duration::ZERO,
                 outcome,
             });
         }
@@ -1081,12 +1086,47 @@ mod tests {
     }
 
     #[test]
+    fn last_change_is_when_the_latest_hard_change_reached_the_engine() {
+        let mut rig = Rig::new();
+        // A router: no parent whose verdict it waits for.
+        let core = rig.idx("STA-rtr-a");
+        let seen = |rig: &mut Rig, secs: u64, took_ms: u64, result: CheckResult| {
+            rig.state.observe(Observation {
+                device: core,
+                at: t(secs),
+                start_delay: Duration::ZERO,
+                took: Duration::from_millis(took_ms),
+                outcome: Outcome::new(result),
+            });
+            rig.snap().stats.last_change
+        };
+        assert_eq!(rig.snap().stats.last_change, None, "nothing seen yet");
+        // Unknown -> OK is a hard change: the check started at 10 s and
+        // took 40 ms.
+        let first = seen(&mut rig, 10, 40, CheckResult::Ok);
+        assert_eq!(first, Some(t(10) + Duration::from_millis(40)));
+        // The same verdict again changes nothing hard.
+        assert_eq!(seen(&mut rig, 20, 5, CheckResult::Ok), first);
+        // A soft failure is no hard change either.
+        let fail = || CheckResult::Fail("no answer".to_owned());
+        assert_eq!(seen(&mut rig, 30, 900, fail()), first);
+        // Failures until hard DOWN: the last one moves it.
+        let mut last = first;
+        for i in 1..rig.inv.event.max_attempts {
+            last = seen(&mut rig, 30 + u64::from(i), 900, fail());
+        }
+        let hard = t(30 + u64::from(rig.inv.event.max_attempts - 1)) + Duration::from_millis(900);
+        assert_eq!(last, Some(hard));
+    }
+
+    #[test]
     fn strays_are_counted_not_fatal() {
         let mut rig = Rig::new();
         rig.state.observe(Observation {
             device: 9999,
             at: t(1),
             start_delay: Duration::ZERO,
+            took: Duration::ZERO,
             outcome: Outcome::new(CheckResult::Ok),
         });
         assert_eq!(rig.state.strays, 1);
