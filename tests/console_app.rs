@@ -746,3 +746,60 @@ fn a_new_down_incident_rings_the_bell_once_and_what_was_open_at_start_none() {
     app.on_snapshot(&full);
     assert!(!app.take_bell(), "the same incident rings no more");
 }
+
+#[test]
+fn o_narrows_the_incident_list_to_open_acknowledged_or_mine_and_the_filter_to_a_venue() {
+    use toc::console::app::{IncidentView, incident_order};
+    use toc::engine::{Ack, IncidentState};
+    let mut snap = games::standard();
+    let mut list = (*snap.incidents).clone();
+    for (k, by) in [(1, "dana"), (2, "eve")] {
+        list[k].state = IncidentState::Acknowledged;
+        list[k].ack = Some(Ack {
+            by: by.to_owned(),
+            at: snap.at,
+            comment: "on it".to_owned(),
+            expires: None,
+        });
+    }
+    snap.incidents = std::sync::Arc::new(list);
+    let n = snap.incidents.len();
+    let mut app = App::new(
+        Identity {
+            user: "dana".into(),
+            role: Role::DutyManager,
+            venues: Vec::new(),
+        },
+        true,
+        false,
+    );
+    key(&mut app, &snap, KeyCode::Tab);
+    assert_eq!(app.incidents_shown(&snap).len(), n);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        key(&mut app, &snap, KeyCode::Char('o'));
+        seen.push((app.incident_view(), app.incidents_shown(&snap)));
+    }
+    assert_eq!(seen[0].0, IncidentView::Open);
+    assert_eq!(seen[0].1.len(), n - 2);
+    assert_eq!(seen[1].0, IncidentView::Acknowledged);
+    assert_eq!(seen[1].1, [1, 2]);
+    assert_eq!(seen[2].0, IncidentView::Mine);
+    assert_eq!(seen[2].1, [1], "acknowledged by dana");
+    assert_eq!(seen[3].0, IncidentView::All);
+    // In the Mine view, the keys act on what is shown.
+    key(&mut app, &snap, KeyCode::Char('o'));
+    key(&mut app, &snap, KeyCode::Char('o'));
+    key(&mut app, &snap, KeyCode::Char('o'));
+    key(&mut app, &snap, KeyCode::Char('n'));
+    assert_eq!(input(&app), format!("note {} ", snap.incidents[1].id));
+    key(&mut app, &snap, KeyCode::Esc);
+    // The `/` filter narrows it to a venue.
+    let venue = snap.incidents[0].venue;
+    let code = snap.layout.venues[venue.0].code.clone();
+    let filter = toc::console::filter::parse(&format!("venue:{code}")).expect("filter");
+    let at_venue = incident_order(&snap, IncidentView::All, &filter, "dana");
+    assert!(!at_venue.is_empty());
+    assert!(at_venue.iter().all(|&k| snap.incidents[k].venue == venue));
+    assert!(at_venue.len() < n);
+}

@@ -35,6 +35,68 @@ pub enum View {
     Audit,
 }
 
+/// Which incidents the list shows (`o` cycles through them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IncidentView {
+    /// Every incident not resolved.
+    #[default]
+    All,
+    /// Those nobody has acknowledged.
+    Open,
+    /// Those acknowledged.
+    Acknowledged,
+    /// Those the user acknowledged.
+    Mine,
+}
+
+impl IncidentView {
+    /// The next one `o` shows.
+    fn next(self) -> Self {
+        match self {
+            IncidentView::All => IncidentView::Open,
+            IncidentView::Open => IncidentView::Acknowledged,
+            IncidentView::Acknowledged => IncidentView::Mine,
+            IncidentView::Mine => IncidentView::All,
+        }
+    }
+
+    /// In the list's title (`open only`); empty for all.
+    pub fn word(self) -> &'static str {
+        match self {
+            IncidentView::All => "",
+            IncidentView::Open => "not acknowledged",
+            IncidentView::Acknowledged => "acknowledged",
+            IncidentView::Mine => "acknowledged by me",
+        }
+    }
+}
+
+/// The incidents the list shows, as indices into `snap.incidents`, in
+/// its order (worst, then oldest first): those of `view` that match the
+/// `/` filter.
+pub fn incident_order(
+    snap: &Snapshot,
+    view: IncidentView,
+    filter: &Filter,
+    user: &str,
+) -> Vec<usize> {
+    snap.incidents
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| {
+            let acked = i.state == IncidentState::Acknowledged;
+            match view {
+                IncidentView::All => true,
+                IncidentView::Open => !acked,
+                IncidentView::Acknowledged => acked,
+                IncidentView::Mine => acked && i.ack.as_ref().is_some_and(|a| a.by == user),
+            }
+        })
+        .filter(|(_, i)| filter.matches_incident(snap, i))
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// The panes Tab cycles through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -154,6 +216,7 @@ pub struct App {
     pub(crate) device_sel: Option<usize>,
     pub(crate) history_scroll: usize,
     pub(crate) incident_sel: Option<IncidentId>,
+    pub(crate) incident_view: IncidentView,
     pub(crate) ticker_sel: usize,
     pub(crate) help: Option<usize>,
     pub(crate) filter: Filter,
@@ -200,6 +263,7 @@ impl App {
             device_sel: None,
             history_scroll: 0,
             incident_sel: None,
+            incident_view: IncidentView::All,
             ticker_sel: 0,
             help: None,
             filter: Filter::default(),
@@ -555,19 +619,38 @@ impl App {
             Action::CheckNow => return self.check_now(snap),
             Action::Acknowledge | Action::AddNote | Action::Resolve => self.prompt(action, snap),
             Action::GoTo => self.go_to_incident(snap),
+            Action::IncidentView => {
+                self.incident_view = self.incident_view.next();
+                let word = match self.incident_view.word() {
+                    "" => "every incident",
+                    w => w,
+                };
+                self.info(format!("incidents: {word}"));
+            }
         }
         Effect::None
+    }
+
+    /// The incidents the list shows, as indices into `snap.incidents`.
+    pub fn incidents_shown(&self, snap: &Snapshot) -> Vec<usize> {
+        incident_order(snap, self.incident_view, &self.filter, &self.identity.user)
+    }
+
+    /// Which incidents the list shows.
+    pub fn incident_view(&self) -> IncidentView {
+        self.incident_view
     }
 
     /// The incident the keys act on: the one on screen, or the one
     /// selected in the list.
     fn current_incident<'a>(&self, snap: &'a Snapshot) -> Option<&'a Incident> {
-        match (self.context(), self.view()) {
-            (Context::Incident, View::Incident(id)) => snap.incidents.iter().find(|i| i.id == id),
-            _ => snap
-                .incidents
-                .get(incident_position(snap, self.incident_sel)),
+        if let (Context::Incident, View::Incident(id)) = (self.context(), self.view()) {
+            return snap.incidents.iter().find(|i| i.id == id);
         }
+        let order = self.incidents_shown(snap);
+        order
+            .get(incident_position(&order, snap, self.incident_sel))
+            .and_then(|&k| snap.incidents.get(k))
     }
 
     /// `a`, `n`, `r`: the command line, filled in for the incident (the
@@ -744,8 +827,9 @@ impl App {
                 }
             }
             Context::Incidents => {
-                let pos = incident_position(snap, self.incident_sel);
-                if let Some(incident) = snap.incidents.get(pos) {
+                let order = self.incidents_shown(snap);
+                let pos = incident_position(&order, snap, self.incident_sel);
+                if let Some(incident) = order.get(pos).and_then(|&k| snap.incidents.get(k)) {
                     self.incident_sel = Some(incident.id);
                     self.views.push(View::Incident(incident.id));
                     self.history_scroll = 0;
@@ -808,9 +892,13 @@ impl App {
                 }
             }
             Context::Incidents => {
-                let pos = incident_position(snap, self.incident_sel);
-                let next = step(pos, snap.incidents.len(), action, 1, page);
-                self.incident_sel = snap.incidents.get(next).map(|i| i.id);
+                let order = self.incidents_shown(snap);
+                let pos = incident_position(&order, snap, self.incident_sel);
+                let next = step(pos, order.len(), action, 1, page);
+                self.incident_sel = order
+                    .get(next)
+                    .and_then(|&k| snap.incidents.get(k))
+                    .map(|i| i.id);
             }
             Context::Ticker => {
                 self.ticker_sel = step(self.ticker_sel, snap.ticker.len(), action, 1, page);
@@ -1029,9 +1117,19 @@ pub(crate) fn position(order: &[usize], selected: Option<usize>) -> usize {
         .unwrap_or(0)
 }
 
-fn incident_position(snap: &Snapshot, selected: Option<IncidentId>) -> usize {
+/// Where the selected incident is in `order` (the first when it is not
+/// there).
+pub(crate) fn incident_position(
+    order: &[usize],
+    snap: &Snapshot,
+    selected: Option<IncidentId>,
+) -> usize {
     selected
-        .and_then(|id| snap.incidents.iter().position(|i| i.id == id))
+        .and_then(|id| {
+            order
+                .iter()
+                .position(|&k| snap.incidents.get(k).is_some_and(|i| i.id == id))
+        })
         .unwrap_or(0)
 }
 

@@ -193,6 +193,20 @@ impl Filter {
         })
     }
 
+    /// Whether an incident belongs on the filtered incident list: its
+    /// device matches, or (a group's) its venue or one of its devices.
+    pub fn matches_incident(&self, snap: &Snapshot, incident: &crate::engine::Incident) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        match snap.layout.device(&incident.subject) {
+            Some(d) => {
+                self.matches_device(snap, d.0) || self.matches_venue_itself(snap, incident.venue.0)
+            }
+            None => self.matches_venue(snap, incident.venue.0),
+        }
+    }
+
     /// Whether a venue belongs on the filtered wall: it or one of its
     /// devices matches.
     pub fn matches_venue(&self, snap: &Snapshot, venue: usize) -> bool {

@@ -133,6 +133,9 @@ pub enum Action {
     Resolve,
     /// Go to the selected incident's device or venue.
     GoTo,
+    /// Show every incident, those not acknowledged, those acknowledged,
+    /// those acknowledged by me (in turn).
+    IncidentView,
 }
 
 impl Action {
@@ -354,6 +357,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Incidents, &[Key::ch('n')], Action::AddNote, "add a note to its timeline", "note"),
     bind(Context::Incidents, &[Key::ch('r')], Action::Resolve, "resolve it, once its condition is clear (duty managers)", "resolve"),
     bind(Context::Incidents, &[Key::ch('d')], Action::GoTo, "go to its device or venue", "device"),
+    bind(Context::Incidents, &[Key::ch('o')], Action::IncidentView, "show every incident, those not acknowledged, acknowledged, or acknowledged by me, in turn (the / filter narrows the list too)", "show"),
     // One incident.
     bind(Context::Incident, UP, Action::Up, "scroll the timeline up", ""),
     bind(Context::Incident, DOWN, Action::Down, "scroll the timeline down", ""),

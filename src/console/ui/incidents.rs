@@ -45,22 +45,39 @@ pub(crate) fn draw(
         .iter()
         .filter(|i| i.state == IncidentState::Open && i.clear_since.is_none())
         .count();
-    let left = if unacked == n {
+    let mut left = if unacked == n {
         vec![Span::raw(format!("{n} open"))]
     } else {
         vec![Span::raw(format!("{n} open, {unacked} not acknowledged"))]
     };
+    let order = app.incidents_shown(snap);
+    let narrowed = order.len() != n || !app.filter().is_empty();
+    if narrowed {
+        let which = match app.incident_view().word() {
+            "" => String::new(),
+            w => format!("{w}, "),
+        };
+        let filter = if app.filter().is_empty() {
+            String::new()
+        } else {
+            format!("/{}, ", app.filter_text())
+        };
+        left.push(Span::styled(
+            format!(" · showing {which}{filter}{}", order.len()),
+            theme.title(),
+        ));
+    }
     let body = title(buf, area, theme, "Incidents", focused, left, Vec::new());
     if body.height == 0 || body.width == 0 {
         return;
     }
-    if n == 0 {
-        put(
-            buf,
-            body,
-            0,
-            &Line::from(Span::styled(" no open incident", theme.dim())),
-        );
+    if order.is_empty() {
+        let none = if n == 0 {
+            " no open incident"
+        } else {
+            " none of them here (o shows the others, Esc clears a filter)"
+        };
+        put(buf, body, 0, &Line::from(Span::styled(none, theme.dim())));
         return;
     }
     let id_w = snap
@@ -103,12 +120,10 @@ pub(crate) fn draw(
     }
     put(buf, body, 0, &Line::from(header));
     let rows = usize::from(body.height.saturating_sub(1)).max(1);
-    let selected = app
-        .incident_sel
-        .and_then(|id| snap.incidents.iter().position(|i| i.id == id))
-        .unwrap_or(0);
+    let selected = crate::console::app::incident_position(&order, snap, app.incident_sel);
     let offset = selected / rows * rows;
-    for (k, incident) in snap.incidents.iter().enumerate().skip(offset).take(rows) {
+    let shown = order.iter().filter_map(|&k| snap.incidents.get(k));
+    for (k, incident) in shown.enumerate().skip(offset).take(rows) {
         let y = u16_of(k - offset + 1);
         let mut spans = vec![Span::raw(" ")];
         for &(i, w) in &layout {
