@@ -459,7 +459,7 @@ fn demo_in_tmux_runs_as_the_user_given() {
         return;
     }
     for (run, (args, want)) in [
-        ("--user tina", "tina (technician)".to_owned()),
+        ("--user tina", "tina (technician · STA)".to_owned()),
         ("--user victor", "victor (viewer)".to_owned()),
         ("", format!("{me} (duty_manager)")),
         // The users file given, the OS user not in it: a viewer.

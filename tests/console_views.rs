@@ -548,3 +548,35 @@ fn since_when_shows_for_venues_and_devices() {
     assert!(vs.since.is_some(), "the engine knows since when");
     assert!(screen.lines().nth(1).unwrap().contains(" for "), "{screen}");
 }
+
+/// A device in maintenance says until when, why and who set it, in the
+/// venue's table and in its detail.
+#[test]
+fn maintenance_says_until_when_and_why() {
+    let snap = games();
+    let d = snap
+        .devices
+        .iter()
+        .position(|d| d.status == Status::Maintenance)
+        .expect("a device in maintenance");
+    let venue = snap.layout.devices[d].venue;
+    let code = snap.layout.venues[venue.0].code.clone();
+    let id = snap.layout.devices[d].id.clone();
+    for (line, says) in [
+        (
+            format!("venue {code}"),
+            "maintenance until 12:33:00 (23h13m le",
+        ),
+        (
+            format!("device {id}"),
+            "maintenance until 12:33:00 (23h13m left): works (games)",
+        ),
+    ] {
+        let mut app = app(false, false);
+        app.set_area(Rect::new(0, 0, 200, 48));
+        command(&mut app, &snap, &line);
+        filter(&mut app, &snap, "status:maintenance");
+        let shown = text(&draw(&mut app, &snap, 200, 48));
+        assert!(shown.contains(says), "{line}:\n{shown}");
+    }
+}

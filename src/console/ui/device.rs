@@ -115,7 +115,11 @@ fn parts(body: Rect, info_lines: usize, reading_lines: usize) -> Parts {
 /// History rows shown in a pane body.
 pub(crate) fn history_rows(body: Rect, snap: &Snapshot, device: usize) -> usize {
     let (info, readings) = snap.devices.get(device).map_or((0, 0), |d| {
-        let reason = reason_lines(d.reason.as_deref().unwrap_or("—"), body).len()
+        let why = (d.status == Status::Maintenance)
+            .then(|| super::text::maintenance_of(snap, device))
+            .flatten();
+        let reason = reason_lines(why.as_deref().or(d.reason.as_deref()).unwrap_or("—"), body)
+            .len()
             + reason_lines(&if_down(snap, device), body).len();
         let changes = changes_count(snap, device);
         (
@@ -204,7 +208,10 @@ pub(crate) fn draw(
     }
     lines.push(Line::from(status_line));
     // Wrapped in its column: never cut into the readings beside it.
-    for (k, l) in reason_lines(d.reason.as_deref().unwrap_or("—"), body)
+    let why = (d.status == Status::Maintenance)
+        .then(|| super::text::maintenance_of(snap, device))
+        .flatten();
+    for (k, l) in reason_lines(why.as_deref().or(d.reason.as_deref()).unwrap_or("—"), body)
         .into_iter()
         .enumerate()
     {

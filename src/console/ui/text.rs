@@ -301,6 +301,40 @@ pub fn cell(text: &str, w: usize, right: bool) -> String {
     if right { rpad(text, w) } else { pad(text, w) }
 }
 
+/// Why device `d` is in maintenance, from the windows in force:
+/// `maintenance until 17:56:00 (2h00m left): fibre works (ana, on
+/// STA-uplink)`; `None` when no window covers it.
+pub fn maintenance_of(snap: &crate::engine::Snapshot, d: usize) -> Option<String> {
+    let layout = &snap.layout;
+    let info = layout.devices.get(d)?;
+    let venue = layout.venue_info(info.venue).map(|v| v.code.as_str());
+    let covers = |target: &str| {
+        target == info.id
+            || Some(target) == venue
+            || layout
+                .group(target)
+                .and_then(|g| layout.group_info(g))
+                .is_some_and(|g| g.members.iter().any(|m| m.0 == d))
+    };
+    let w = snap
+        .maintenance
+        .iter()
+        .filter(|w| covers(&w.target))
+        .max_by_key(|w| w.end)?;
+    let on = if w.target == info.id {
+        String::new()
+    } else {
+        format!(", on {}", w.target)
+    };
+    Some(format!(
+        "maintenance until {} ({} left): {} ({}{on})",
+        clock(w.end),
+        age(w.end, snap.at),
+        w.reason,
+        w.by
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

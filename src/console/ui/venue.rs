@@ -278,7 +278,16 @@ pub(crate) fn draw(
                     w,
                     true,
                 )),
-                _ => Span::raw(cell(s.reason.as_deref().unwrap_or(""), w, false)),
+                _ => {
+                    let why = (s.status == Status::Maintenance)
+                        .then(|| text::maintenance_of(snap, d))
+                        .flatten();
+                    Span::raw(cell(
+                        why.as_deref().or(s.reason.as_deref()).unwrap_or(""),
+                        w,
+                        false,
+                    ))
+                }
             };
             spans.push(span);
             spans.push(Span::raw(" "));
