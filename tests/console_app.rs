@@ -29,6 +29,16 @@ fn app(demo: bool) -> App {
     App::new(identity, true, demo)
 }
 
+/// A console of `user` with `role` over every venue, not a demo.
+fn app_as(user: &str, role: Role) -> App {
+    let identity = Identity {
+        user: user.to_owned(),
+        role,
+        venues: Vec::new(),
+    };
+    App::new(identity, true, false)
+}
+
 fn key(app: &mut App, snap: &Snapshot, code: KeyCode) -> Effect {
     app.on_key(&KeyEvent::new(code, KeyModifiers::NONE), snap)
 }
@@ -433,15 +443,7 @@ fn incidents_open_their_subject() {
 fn incident_keys_fill_the_command_line_and_a_role_sees_only_its_own() {
     let snap = games::standard();
     let first = snap.incidents[0].id;
-    let mut app = App::new(
-        Identity {
-            user: "dana".into(),
-            role: Role::DutyManager,
-            venues: Vec::new(),
-        },
-        true,
-        false,
-    );
+    let mut app = app_as("dana", Role::DutyManager);
     key(&mut app, &snap, KeyCode::Tab);
     key(&mut app, &snap, KeyCode::Char('a'));
     assert_eq!(input(&app), format!("ack {first} "));
@@ -464,15 +466,7 @@ fn incident_keys_fill_the_command_line_and_a_role_sees_only_its_own() {
     assert_eq!(input(&app), format!("resolve {first}"));
     key(&mut app, &snap, KeyCode::Esc);
     // A viewer is offered none of them, and told so plainly on a press.
-    let mut viewer = App::new(
-        Identity {
-            user: "vic".into(),
-            role: Role::Viewer,
-            venues: Vec::new(),
-        },
-        false,
-        false,
-    );
+    let mut viewer = app_as("vic", Role::Viewer);
     key(&mut viewer, &snap, KeyCode::Tab);
     let offered: Vec<&str> = toc::console::keymap::offered(Context::Incidents, false, Role::Viewer)
         .map(|b| b.short)
@@ -764,15 +758,7 @@ fn o_narrows_the_incident_list_to_open_acknowledged_or_mine_and_the_filter_to_a_
     }
     snap.incidents = std::sync::Arc::new(list);
     let n = snap.incidents.len();
-    let mut app = App::new(
-        Identity {
-            user: "dana".into(),
-            role: Role::DutyManager,
-            venues: Vec::new(),
-        },
-        true,
-        false,
-    );
+    let mut app = app_as("dana", Role::DutyManager);
     key(&mut app, &snap, KeyCode::Tab);
     assert_eq!(app.incidents_shown(&snap).len(), n);
     let mut seen = Vec::new();

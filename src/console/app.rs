@@ -14,11 +14,15 @@ use super::keymap::{self, Action, Context};
 use super::theme::{Glyphs, Theme};
 use super::ui;
 use crate::engine::{
-    Command, EventKind, FaultKind, Identity, Incident, IncidentId, IncidentState, Link, Reply,
-    Snapshot,
+    Command, EventKind, Identity, IncidentId, IncidentState, Link, Reply, Snapshot,
 };
 use crate::model::DeviceIdx;
-use crate::model::GroupIdx;
+
+mod demo;
+mod incidents;
+
+pub(crate) use incidents::incident_position;
+pub use incidents::{IncidentView, incident_order};
 
 /// What the main area shows; the last one pushed is on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,68 +37,6 @@ pub enum View {
     Incident(IncidentId),
     /// The newest commands and what came of them.
     Audit,
-}
-
-/// Which incidents the list shows (`o` cycles through them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IncidentView {
-    /// Every incident not resolved.
-    #[default]
-    All,
-    /// Those nobody has acknowledged.
-    Open,
-    /// Those acknowledged.
-    Acknowledged,
-    /// Those the user acknowledged.
-    Mine,
-}
-
-impl IncidentView {
-    /// The next one `o` shows.
-    fn next(self) -> Self {
-        match self {
-            IncidentView::All => IncidentView::Open,
-            IncidentView::Open => IncidentView::Acknowledged,
-            IncidentView::Acknowledged => IncidentView::Mine,
-            IncidentView::Mine => IncidentView::All,
-        }
-    }
-
-    /// In the list's title (`open only`); empty for all.
-    pub fn word(self) -> &'static str {
-        match self {
-            IncidentView::All => "",
-            IncidentView::Open => "not acknowledged",
-            IncidentView::Acknowledged => "acknowledged",
-            IncidentView::Mine => "acknowledged by me",
-        }
-    }
-}
-
-/// The incidents the list shows, as indices into `snap.incidents`, in
-/// its order (worst, then oldest first): those of `view` that match the
-/// `/` filter.
-pub fn incident_order(
-    snap: &Snapshot,
-    view: IncidentView,
-    filter: &Filter,
-    user: &str,
-) -> Vec<usize> {
-    snap.incidents
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| {
-            let acked = i.state == IncidentState::Acknowledged;
-            match view {
-                IncidentView::All => true,
-                IncidentView::Open => !acked,
-                IncidentView::Acknowledged => acked,
-                IncidentView::Mine => acked && i.ack.as_ref().is_some_and(|a| a.by == user),
-            }
-        })
-        .filter(|(_, i)| filter.matches_incident(snap, i))
-        .map(|(k, _)| k)
-        .collect()
 }
 
 /// The panes Tab cycles through.
@@ -235,8 +177,8 @@ pub struct App {
     check_told: bool,
     /// `q` was pressed in `toc run`: the next key says whether to quit.
     confirm_quit: bool,
-    /// The DOWN incidents seen open so far (`None` before the first
-    /// snapshot: what is open at start rings nothing).
+    /// The DOWN incidents open in the last snapshot (`None` before the
+    /// first: what is open at start rings nothing).
     down_seen: Option<std::collections::HashSet<IncidentId>>,
     /// New DOWN incidents opened since the last draw: ring the bell.
     bell: u32,
@@ -419,19 +361,16 @@ impl App {
     /// A new snapshot: the result of a device checked now is told; a
     /// new DOWN incident rings the bell.
     pub fn on_snapshot(&mut self, snap: &Snapshot) {
-        let down = snap
+        let down: std::collections::HashSet<IncidentId> = snap
             .incidents
             .iter()
             .filter(|i| i.severity == crate::model::Status::Down && i.state == IncidentState::Open)
-            .map(|i| i.id);
-        match &mut self.down_seen {
-            None => self.down_seen = Some(down.collect()),
-            Some(seen) => {
-                for id in down {
-                    self.bell += u32::from(seen.insert(id));
-                }
-            }
+            .map(|i| i.id)
+            .collect();
+        if let Some(before) = &self.down_seen {
+            self.bell += u32::try_from(down.difference(before).count()).unwrap_or(u32::MAX);
         }
+        self.down_seen = Some(down);
         let Some((d, before)) = self.checking else {
             return;
         };
@@ -629,60 +568,6 @@ impl App {
             }
         }
         Effect::None
-    }
-
-    /// The incidents the list shows, as indices into `snap.incidents`.
-    pub fn incidents_shown(&self, snap: &Snapshot) -> Vec<usize> {
-        incident_order(snap, self.incident_view, &self.filter, &self.identity.user)
-    }
-
-    /// Which incidents the list shows.
-    pub fn incident_view(&self) -> IncidentView {
-        self.incident_view
-    }
-
-    /// The incident the keys act on: the one on screen, or the one
-    /// selected in the list.
-    fn current_incident<'a>(&self, snap: &'a Snapshot) -> Option<&'a Incident> {
-        if let (Context::Incident, View::Incident(id)) = (self.context(), self.view()) {
-            return snap.incidents.iter().find(|i| i.id == id);
-        }
-        let order = self.incidents_shown(snap);
-        order
-            .get(incident_position(&order, snap, self.incident_sel))
-            .and_then(|&k| snap.incidents.get(k))
-    }
-
-    /// `a`, `n`, `r`: the command line, filled in for the incident (the
-    /// comment or note is typed; Enter sends it).
-    fn prompt(&mut self, action: Action, snap: &Snapshot) {
-        let Some(incident) = self.current_incident(snap) else {
-            self.info("no incident selected");
-            return;
-        };
-        let id = incident.id;
-        let text = match action {
-            Action::Acknowledge => format!("ack {id} "),
-            Action::AddNote => format!("note {id} "),
-            _ => format!("resolve {id}"),
-        };
-        self.input = Some(Input {
-            kind: InputKind::Command,
-            text,
-            error: None,
-        });
-    }
-
-    /// `d` on an incident: its device, or its venue.
-    fn go_to_incident(&mut self, snap: &Snapshot) {
-        let Some(incident) = self.current_incident(snap) else {
-            return;
-        };
-        self.incident_sel = Some(incident.id);
-        match find_device(snap, &incident.subject) {
-            Some(d) => self.go_device(snap, d),
-            None => self.go_venue(incident.venue.0),
-        }
     }
 
     fn clear_filter(&mut self) {
@@ -927,107 +812,6 @@ impl App {
         }
     }
 
-    /// The venue a demo or clear key acts on: the selected tile on the
-    /// wall, the venue on screen otherwise.
-    fn current_venue(&self, snap: &Snapshot) -> Option<usize> {
-        match self.view() {
-            View::Wall => {
-                let order = wall_order(snap, self.wall_sort, &self.filter);
-                order.get(position(&order, self.wall_sel)).copied()
-            }
-            View::Venue(v) => Some(v),
-            View::Device(d) => snap.layout.devices.get(d).map(|d| d.venue.0),
-            View::Incident(id) => snap
-                .incidents
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| i.venue.0),
-            View::Audit => None,
-        }
-    }
-
-    /// The demo key: the next step of the classic outage, decided from
-    /// the faults the engine says are in force at the venue (not from
-    /// what this console sent): none: core A down; core A alone: core B
-    /// down too; both (or a venue without a pair): the uplink down too;
-    /// anything else: all clear. One press, one command.
-    fn demo_fault(&mut self, snap: &Snapshot) -> Effect {
-        let Some(v) = self.current_venue(snap) else {
-            return Effect::None;
-        };
-        let Some(venue) = snap.layout.venues.get(v) else {
-            return Effect::None;
-        };
-        let code = venue.code.clone();
-        let members = core_group(snap, v).unwrap_or_default();
-        let id = |i: usize| snap.layout.devices.get(i).map(|d| d.id.clone());
-        let (a, b) = (
-            members.first().and_then(|&m| id(m)),
-            members.get(1).and_then(|&m| id(m)),
-        );
-        let faults = venue_faults(snap, v);
-        let down = |d: &Option<String>| {
-            d.as_ref().is_some_and(|d| {
-                faults
-                    .iter()
-                    .any(|(t, k)| t.eq_ignore_ascii_case(d) && k == "down")
-            })
-        };
-        let (a_down, b_down) = (down(&a), down(&b));
-        let only_core = faults.len() == usize::from(a_down) + usize::from(b_down);
-        let fault = |target: String, fault: FaultKind| Command::fault(target, fault, None);
-        let (label, command) = match (&a, &b) {
-            (Some(a), _) if faults.is_empty() => (
-                format!("demo 1/4: {a} down"),
-                fault(a.clone(), FaultKind::Down),
-            ),
-            (Some(_), Some(b)) if only_core && a_down && !b_down => (
-                format!("demo 2/4: {b} down too"),
-                fault(b.clone(), FaultKind::Down),
-            ),
-            _ if faults.is_empty() || (only_core && a_down && (b.is_none() || b_down)) => (
-                format!("demo 3/4: {code} uplink down too"),
-                fault(code.clone(), FaultKind::UplinkDown),
-            ),
-            _ => (
-                format!("demo 4/4: {code} back to normal"),
-                Command::clear_faults(Some(code.clone())),
-            ),
-        };
-        self.send(label, vec![command])
-    }
-
-    fn demo_clear(&mut self, snap: &Snapshot) -> Effect {
-        let device = match (self.context(), self.view()) {
-            (Context::Device, View::Device(d)) => Some(d),
-            (Context::Venue, View::Venue(v)) => {
-                let order = device_order(snap, v, self.device_sort, &self.filter);
-                order.get(position(&order, self.device_sel)).copied()
-            }
-            _ => None,
-        };
-        if let Some(d) = device
-            && let Some(info) = snap.layout.devices.get(d)
-        {
-            let id = info.id.clone();
-            return self.send(
-                format!("clear faults on {id}"),
-                vec![Command::clear_faults(Some(id))],
-            );
-        }
-        let Some(v) = self.current_venue(snap) else {
-            return Effect::None;
-        };
-        let code = snap.layout.venues.get(v).map(|v| v.code.clone());
-        let Some(code) = code else {
-            return Effect::None;
-        };
-        self.send(
-            format!("clear faults at {code}"),
-            vec![Command::clear_faults(Some(code))],
-        )
-    }
-
     fn complete(&mut self, snap: &Snapshot) {
         let Some(completion) = self.completion(snap) else {
             return;
@@ -1081,24 +865,6 @@ impl App {
     }
 }
 
-/// The faults in force at venue `v` (its uplink and its devices), as the
-/// engine last said: (target, kind).
-fn venue_faults(snap: &Snapshot, v: usize) -> Vec<(String, String)> {
-    let Some(venue) = snap.layout.venues.get(v) else {
-        return Vec::new();
-    };
-    snap.faults
-        .iter()
-        .filter(|f| {
-            f.target.eq_ignore_ascii_case(&venue.code)
-                || find_device(snap, &f.target)
-                    .and_then(|d| snap.layout.devices.get(d))
-                    .is_some_and(|d| d.venue.0 == v)
-        })
-        .map(|f| (f.target.clone(), f.kind.clone()))
-        .collect()
-}
-
 enum Subject {
     Device(usize),
     Venue(usize),
@@ -1114,22 +880,6 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
 pub(crate) fn position(order: &[usize], selected: Option<usize>) -> usize {
     selected
         .and_then(|s| order.iter().position(|&x| x == s))
-        .unwrap_or(0)
-}
-
-/// Where the selected incident is in `order` (the first when it is not
-/// there).
-pub(crate) fn incident_position(
-    order: &[usize],
-    snap: &Snapshot,
-    selected: Option<IncidentId>,
-) -> usize {
-    selected
-        .and_then(|id| {
-            order
-                .iter()
-                .position(|&k| snap.incidents.get(k).is_some_and(|i| i.id == id))
-        })
         .unwrap_or(0)
 }
 
@@ -1170,28 +920,6 @@ pub fn find_device(snap: &Snapshot, id: &str) -> Option<usize> {
 fn venue_codes(snap: &Snapshot) -> String {
     let codes: Vec<&str> = snap.layout.venues.iter().map(|v| v.code.as_str()).collect();
     codes.join(" ")
-}
-
-/// The redundancy group a demo faults: the one of core switches, else the
-/// first with two members or more.
-fn core_group(snap: &Snapshot, venue: usize) -> Option<Vec<usize>> {
-    let groups = &snap.layout.venues.get(venue)?.groups;
-    let group = |g: &GroupIdx| snap.layout.group_info(*g);
-    let core = groups.iter().filter_map(group).find(|g| {
-        !g.members.is_empty()
-            && g.members.iter().all(|&m| {
-                snap.layout
-                    .device_info(m)
-                    .is_some_and(|d| d.role == "core-switch")
-            })
-    });
-    let chosen = core.or_else(|| {
-        groups
-            .iter()
-            .filter_map(group)
-            .find(|g| g.members.len() >= 2)
-    })?;
-    Some(chosen.members.iter().map(|m| m.0).collect())
 }
 
 /// The venues on the wall, in order.

@@ -551,7 +551,8 @@ pub enum Refusal {
     /// The audit log cannot be written: nothing that changes state is
     /// applied until it can.
     AuditFailing(String),
-    /// The incident store cannot be written: nothing was changed.
+    /// The incident store cannot be written (why, in words that name the
+    /// store, as its writer says them): nothing was changed.
     StoreFailing(String),
     /// The engine is gone or the connection to it is lost.
     Unavailable,
@@ -569,13 +570,7 @@ impl fmt::Display for Refusal {
                 f,
                 "refused: the audit log cannot be written ({why}); nothing that changes state is applied until it can"
             ),
-            Refusal::StoreFailing(why) if why.starts_with("the incident store") => {
-                write!(f, "refused: {why}; nothing was changed")
-            }
-            Refusal::StoreFailing(why) => write!(
-                f,
-                "refused: the incident store cannot be written ({why}); nothing was changed"
-            ),
+            Refusal::StoreFailing(why) => write!(f, "refused: {why}; nothing was changed"),
             Refusal::Unavailable => f.write_str("the engine is not reachable"),
         }
     }

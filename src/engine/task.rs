@@ -786,10 +786,6 @@ impl Task {
             (Command::Incident(c), Plan::Incident(change)) => {
                 self.state.commit_incident(change, &identity.user, c, now)
             }
-            (Command::Incident(c), _) => {
-                let change = self.state.plan_incident(&identity.user, c, now)?;
-                self.state.commit_incident(&change, &identity.user, c, now)
-            }
             (
                 Command::Device(DeviceCommand::Maintenance { target, .. }),
                 Plan::Maintenance(op, devices),
@@ -797,19 +793,12 @@ impl Task {
                 self.state.commit_maintenance(op, now);
                 Ok(maintenance_done(target, op, *devices))
             }
-            (Command::Device(DeviceCommand::Maintenance { .. }), _) => {
-                match self.plan_change(identity, command)? {
-                    Plan::Maintenance(op, devices) => {
-                        self.apply(identity, command, &Plan::Maintenance(op, devices))
-                    }
-                    _ => Err(Refusal::Invalid("not a maintenance command".to_owned())),
-                }
-            }
             (command, _) => self.apply_other(command, &layout),
         }
     }
 
-    /// Applies a command nothing is planned ahead for.
+    /// Applies a command nothing is planned ahead for ([`Task::plan_change`]
+    /// plans every incident and maintenance command).
     fn apply_other(&mut self, command: &Command, layout: &Layout) -> Reply {
         match command {
             Command::Incident(_) | Command::Device(DeviceCommand::Maintenance { .. }) => Err(

@@ -549,7 +549,7 @@ impl Writer {
             let result = match (committed, outcomes.get(i)) {
                 (Err(why), _) | (Ok(()), Some(Outcome::Failed(why))) => Err(why.clone()),
                 (Ok(()), Some(Outcome::Written)) => Ok(()),
-                (Ok(()), None) => Err("not written".to_owned()),
+                (Ok(()), None) => Err("the incident store did not write it".to_owned()),
             };
             if let Err(why) = &result {
                 failing.get_or_insert_with(|| why.clone());

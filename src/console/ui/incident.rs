@@ -116,16 +116,25 @@ pub(crate) fn draw(
     focused: bool,
 ) {
     let theme = app.theme;
-    let Some(incident) = snap.incidents.iter().find(|i| i.id == id) else {
-        let body = title(
-            buf,
-            area,
-            theme,
-            &format!("Incident #{id}"),
-            focused,
-            Vec::new(),
-            Vec::new(),
-        );
+    let name = format!("Incident #{id}");
+    let incident = snap.incidents.iter().find(|i| i.id == id);
+    let (left, right) = incident.map_or_else(Default::default, |i| {
+        (
+            vec![Span::styled(
+                text::status(i.severity),
+                theme.status(i.severity),
+            )],
+            vec![Span::styled(
+                match i.timeline.len() {
+                    1 => "1 entry".to_owned(),
+                    n => format!("{n} entries"),
+                },
+                theme.dim(),
+            )],
+        )
+    });
+    let body = title(buf, area, theme, &name, focused, left, right);
+    let Some(incident) = incident else {
         put(
             buf,
             body,
@@ -139,26 +148,6 @@ pub(crate) fn draw(
         );
         return;
     };
-    let left = vec![Span::styled(
-        text::status(incident.severity),
-        theme.status(incident.severity),
-    )];
-    let right = vec![Span::styled(
-        match incident.timeline.len() {
-            1 => "1 entry".to_owned(),
-            n => format!("{n} entries"),
-        },
-        theme.dim(),
-    )];
-    let body = title(
-        buf,
-        area,
-        theme,
-        &format!("Incident #{id}"),
-        focused,
-        left,
-        right,
-    );
     let facts = facts(incident, snap, now);
     let label_w = facts.iter().map(|(l, _)| text::width(l)).max().unwrap_or(6);
     let mut y = 0u16;
