@@ -8,6 +8,7 @@ pub mod incident;
 pub mod model;
 pub mod notify;
 pub mod probe;
+pub mod relay;
 pub mod runtime;
 pub mod sim;
 pub mod snmp;

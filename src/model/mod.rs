@@ -15,6 +15,7 @@
 pub mod device;
 pub mod observation;
 pub mod problem;
+pub mod relay;
 pub mod status;
 pub mod text;
 pub mod topology;

@@ -33,6 +33,8 @@ pub struct Inventory {
     pub maintenance: Vec<MaintenanceWindow>,
     /// How incidents resolve, reopen, escalate and notify (`[incidents]`).
     pub incidents: IncidentPolicy,
+    /// The embedded result relay (`[relay]`), when the file has one.
+    pub relay: Option<Relay>,
     /// Device id -> index, for lookups by id.
     pub(super) device_index: HashMap<String, DeviceIdx>,
 }
@@ -548,4 +550,102 @@ impl Inventory {
         let i = crate::model::find_id(self.devices.iter().map(|d| d.id.as_str()), id)?;
         self.devices.get(i).map(|d| (DeviceIdx(i), d))
     }
+}
+
+/// `[relay]`: the embedded result relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relay {
+    /// Where `POST /odf` listens (loopback by default; port 0 = any free
+    /// port, reported at start).
+    pub listen: std::net::SocketAddr,
+    /// The largest message taken, after gzip inflation.
+    pub max_message: u64,
+    /// Whether a message is on disk (fdatasync) before it is acknowledged.
+    pub fsync: bool,
+    /// The size of one journal segment file.
+    pub segment_size: u64,
+    /// `[[relay.sources]]`, in file order.
+    pub sources: Vec<RelaySource>,
+    /// `[[relay.sinks]]`, in file order.
+    pub sinks: Vec<RelaySink>,
+    /// `[[relay.routes]]`, in file order.
+    pub routes: Vec<RelayRoute>,
+}
+
+/// A `[[relay.sources]]` table: a results system that posts ODF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelaySource {
+    /// Unique id: a device id of the inventory (a feed's primary or backup
+    /// results server) or a free name.
+    pub id: String,
+    /// The environment variable holding its bearer token.
+    pub token_env: String,
+    /// The device it is, when its id is a device id.
+    pub device: Option<DeviceIdx>,
+    /// The feed (index into [`Inventory::feeds`]) it is the primary or
+    /// backup source of.
+    pub feed: Option<usize>,
+}
+
+/// Where a sink delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkKind {
+    /// HTTP POST of each message to this URL.
+    Http {
+        /// `http://` or `https://` URL.
+        url: String,
+    },
+    /// Length-framed messages to every subscriber connected here.
+    Tcp {
+        /// Address the sink listens on for subscribers.
+        listen: std::net::SocketAddr,
+    },
+    /// One file per message in this folder (resolved against the file's
+    /// folder).
+    File {
+        /// The archive folder.
+        dir: PathBuf,
+    },
+}
+
+impl SinkKind {
+    /// `http`, `tcp` or `file`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            SinkKind::Http { .. } => "http",
+            SinkKind::Tcp { .. } => "tcp",
+            SinkKind::File { .. } => "file",
+        }
+    }
+}
+
+/// A `[[relay.sinks]]` table: a consumer the relay delivers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelaySink {
+    /// Unique id.
+    pub id: String,
+    /// Where it delivers.
+    pub kind: SinkKind,
+    /// Its consumer class (a key of `[event.slo]`).
+    pub consumer: String,
+    /// That class's latency objective.
+    pub slo: Duration,
+}
+
+/// A `[[relay.routes]]` table: messages it matches go to its sinks. A
+/// message matched by no route goes nowhere (and is still journaled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayRoute {
+    /// Its id (`route-N`, 1-based, when the file gives none).
+    pub id: String,
+    /// Sink indices (into [`Relay::sinks`]).
+    pub sinks: Vec<usize>,
+    /// The first three letters of `DocumentCode` (`ATH`), if set.
+    pub discipline: Option<String>,
+    /// `DocumentType` (`DT_RESULT`), if set.
+    pub document_type: Option<String>,
+    /// A feed id, if set (messages of that feed's sources).
+    pub feed: Option<String>,
+    /// A source id, if set.
+    pub source: Option<String>,
 }

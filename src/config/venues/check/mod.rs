@@ -140,6 +140,7 @@ impl Cx<'_> {
             feeds: b.feeds,
             maintenance,
             incidents,
+            relay: None,
             device_index: b.device_idx,
         })
     }
