@@ -12,4 +12,5 @@
 //! (the relay started as a whole).
 
 pub mod envelope;
+pub mod journal;
 pub mod odf;
