@@ -182,3 +182,83 @@ pub struct TailEntry {
     /// Why it was quarantined.
     pub reason: Option<String>,
 }
+
+/// Where a replay starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayFrom {
+    /// From this journal sequence number.
+    Seq(u64),
+    /// From the first message received at or after this time.
+    Time(SystemTime),
+}
+
+/// What an operator reroutes. Each is applied atomically by the relay,
+/// audited by the engine, and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RelayCommand {
+    /// Take a feed's messages from one source only (`None`: accept both,
+    /// the first copy of each version wins).
+    Source {
+        /// Feed id (`STA-results`).
+        feed: String,
+        /// The source to take messages from.
+        source: Option<String>,
+    },
+    /// Point a route at other sinks.
+    Route {
+        /// Route id.
+        route: String,
+        /// Its new sinks.
+        sinks: Vec<String>,
+    },
+    /// Stop delivering to a sink; its backlog grows on disk.
+    Pause {
+        /// Sink id.
+        sink: String,
+    },
+    /// Deliver to a paused sink again, from where it stopped.
+    Resume {
+        /// Sink id.
+        sink: String,
+    },
+    /// Deliver to a sink again from an earlier point of the journal.
+    Replay {
+        /// Sink id.
+        sink: String,
+        /// Where to start.
+        from: ReplayFrom,
+    },
+}
+
+impl std::fmt::Display for RelayCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RelayCommand::Source {
+                feed,
+                source: Some(s),
+            } => write!(f, "feed {feed}: take {s} only"),
+            RelayCommand::Source { feed, source: None } => {
+                write!(f, "feed {feed}: accept both sources")
+            }
+            RelayCommand::Route { route, sinks } => {
+                write!(f, "route {route} to {}", sinks.join(", "))
+            }
+            RelayCommand::Pause { sink } => write!(f, "pause sink {sink}"),
+            RelayCommand::Resume { sink } => write!(f, "resume sink {sink}"),
+            RelayCommand::Replay {
+                sink,
+                from: ReplayFrom::Seq(n),
+            } => write!(f, "replay sink {sink} from #{n}"),
+            RelayCommand::Replay {
+                sink,
+                from: ReplayFrom::Time(t),
+            } => write!(
+                f,
+                "replay sink {sink} from {}",
+                humantime::format_rfc3339_seconds(*t)
+            ),
+        }
+    }
+}
