@@ -420,7 +420,10 @@ fn incidents_open_their_subject() {
     key(&mut app, &snap, KeyCode::Char('d'));
     match find_device(&snap, &first.subject) {
         Some(d) => assert_eq!(app.view(), View::Device(d)),
-        None => assert_eq!(app.view(), View::Venue(first.venue.0)),
+        None => assert_eq!(
+            app.view(),
+            View::Venue(first.venue.expect("a device incident has a venue").0)
+        ),
     }
     // A group incident opens its venue: back to the incidents, down to
     // the first group incident.
@@ -436,7 +439,15 @@ fn incidents_open_their_subject() {
         key(&mut app, &snap, KeyCode::Down);
     }
     key(&mut app, &snap, KeyCode::Char('d'));
-    assert_eq!(app.view(), View::Venue(snap.incidents[group].venue.0));
+    assert_eq!(
+        app.view(),
+        View::Venue(
+            snap.incidents[group]
+                .venue
+                .expect("a group incident has a venue")
+                .0
+        )
+    );
 }
 
 #[test]
@@ -782,7 +793,9 @@ fn o_narrows_the_incident_list_to_open_acknowledged_or_mine_and_the_filter_to_a_
     key(&mut app, &snap, KeyCode::Esc);
     // The `/` filter narrows it to a venue.
     let venue = snap.incidents[0].venue;
-    let code = snap.layout.venues[venue.0].code.clone();
+    let code = snap.layout.venues[venue.expect("a device incident has a venue").0]
+        .code
+        .clone();
     let filter = toc::console::filter::parse(&format!("venue:{code}")).expect("filter");
     let at_venue = incident_order(&snap, IncidentView::All, &filter, "dana");
     assert!(!at_venue.is_empty());

@@ -137,6 +137,7 @@ fn rows_of(command: &Command) -> &'static [&'static str] {
         Command::Incident(IncidentCommand::Resolve { .. }) => {
             &["resolve STA inc", "resolve MRN inc"]
         }
+        Command::Relay(_) => &[],
     }
 }
 
@@ -453,8 +454,8 @@ fn command_target(command: &Command) -> Option<&str> {
                 target: Some(target),
             },
         ) => Some(target),
-        Command::Sim(SimCommand::Clear { target: None }) => None,
         Command::Incident(c) => Some(c.which()),
+        Command::Sim(SimCommand::Clear { target: None }) | Command::Relay(_) => None,
     }
 }
 
@@ -513,6 +514,9 @@ fn applied(
                 .entry(which)
                 .or_default()
                 .push((kind, who.user.clone()));
+        }
+        Command::Relay(_) => {
+            assert!(matches!(done, Done::Relay { .. }), "{row}: {done:?}");
         }
     }
 }

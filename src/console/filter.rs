@@ -199,11 +199,18 @@ impl Filter {
         if self.is_empty() {
             return true;
         }
-        match snap.layout.device(&incident.subject) {
-            Some(d) => {
-                self.matches_device(snap, d.0) || self.matches_venue_itself(snap, incident.venue.0)
+        let venue = incident.venue.map(|v| v.0);
+        match (snap.layout.device(&incident.subject), venue) {
+            (Some(d), Some(v)) => {
+                self.matches_device(snap, d.0) || self.matches_venue_itself(snap, v)
             }
-            None => self.matches_venue(snap, incident.venue.0),
+            (Some(d), None) => self.matches_device(snap, d.0),
+            (None, Some(v)) => self.matches_venue(snap, v),
+            (None, None) => self.terms.iter().all(|term| match term {
+                Term::Text(text) => contains_lower(&incident.subject, text),
+                Term::Status(s) => s.matches(incident.severity),
+                Term::Venue(_) | Term::Role(_) | Term::Kind(_) => false,
+            }),
         }
     }
 

@@ -14,13 +14,16 @@ use super::command::{
     Command, DeviceCommand, Identity, IncidentCommand, Refusal, Role, SimCommand,
 };
 use super::snapshot::Layout;
+use crate::model::relay::RelayCommand;
 
 /// The least role allowed to issue `command`.
 pub const fn required_role(command: &Command) -> Role {
     match command {
         Command::Device(DeviceCommand::CheckNow { .. })
         | Command::Incident(IncidentCommand::Note { .. }) => Role::Technician,
-        Command::Device(DeviceCommand::Maintenance { .. }) | Command::Sim(_) => Role::Operator,
+        Command::Device(DeviceCommand::Maintenance { .. })
+        | Command::Sim(_)
+        | Command::Relay(_) => Role::Operator,
         Command::Incident(IncidentCommand::Ack { .. } | IncidentCommand::Resolve { .. }) => {
             Role::DutyManager
         }
@@ -38,8 +41,10 @@ fn target(command: &Command) -> Option<&str> {
             SimCommand::Fault(super::command::FaultSpec { target: t, .. })
             | SimCommand::Clear { target: Some(t) },
         ) => Some(t),
-        Command::Sim(SimCommand::Clear { target: None }) => None,
         Command::Incident(c) => Some(c.which()),
+        // A feed is its venue's; sinks and routes serve every venue.
+        Command::Relay(RelayCommand::Source { feed, .. }) => Some(feed),
+        Command::Sim(SimCommand::Clear { target: None }) | Command::Relay(_) => None,
     }
 }
 
@@ -54,6 +59,12 @@ pub fn venue_of<'a>(layout: &'a Layout, target: &str) -> Option<&'a str> {
                 .group(target)
                 .and_then(|g| layout.group_info(g))
                 .map(|g| g.venue)
+        })
+        .or_else(|| {
+            layout
+                .feed(target)
+                .and_then(|f| layout.feeds.get(f.0))
+                .map(|f| f.venue)
         })
         .and_then(|v| layout.venue_info(v))
         .or_else(|| layout.venue(target).and_then(|v| layout.venue_info(v)))

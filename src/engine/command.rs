@@ -331,6 +331,8 @@ pub enum Command {
     Sim(SimCommand),
     /// About an incident.
     Incident(IncidentCommand),
+    /// About the result relay: reroute, pause, resume, replay.
+    Relay(crate::model::relay::RelayCommand),
 }
 
 impl Command {
@@ -385,7 +387,8 @@ impl Command {
         match self {
             Command::Device(DeviceCommand::Maintenance { .. })
             | Command::Sim(_)
-            | Command::Incident(_) => true,
+            | Command::Incident(_)
+            | Command::Relay(_) => true,
             Command::Device(DeviceCommand::CheckNow { .. }) => false,
         }
     }
@@ -441,6 +444,7 @@ impl fmt::Display for Command {
                 write!(f, "note on {which}: {text}")
             }
             Command::Incident(IncidentCommand::Resolve { which }) => write!(f, "resolve {which}"),
+            Command::Relay(c) => write!(f, "relay: {c}"),
         }
     }
 }
@@ -492,6 +496,11 @@ pub enum Done {
         /// What, in words (`4-17 acknowledged: on it`).
         text: String,
     },
+    /// The relay was rerouted, paused, resumed or replayed.
+    Relay {
+        /// What the relay did, in one line.
+        text: String,
+    },
 }
 
 impl fmt::Display for Done {
@@ -526,7 +535,7 @@ impl fmt::Display for Done {
             Done::CheckRequested { target, devices } => {
                 write!(f, "{target}: checking {devices} devices now")
             }
-            Done::Incident { text, .. } => f.write_str(text),
+            Done::Incident { text, .. } | Done::Relay { text } => f.write_str(text),
         }
     }
 }

@@ -9,7 +9,8 @@
 //! - [`IncidentStore`]: incidents, timelines, maintenance and the audit
 //!   in SQLite, written off the engine task.
 //!
-//! Later steps add the notifier and the relay here.
+//! - [`RelayControl`]: the result relay, rerouted by operators.
+//!
 //! Every method returns at once: the engine never waits on a disk or a
 //! socket.
 
@@ -46,6 +47,17 @@ pub trait FaultInjector: Send + Sync + fmt::Debug {
     fn active(&self) -> Vec<SimFault> {
         Vec::new()
     }
+}
+
+/// Reroutes the result relay. The relay applies each command atomically
+/// (one swap of what is in force) and keeps it across restarts.
+pub trait RelayControl: Send + Sync + fmt::Debug {
+    /// What [`RelayControl::apply`] would do, in one line, or why it
+    /// cannot: the engine writes that in the audit log before applying.
+    fn check(&self, command: &crate::model::relay::RelayCommand) -> Result<String, String>;
+
+    /// Applies it; says in one line what was done, or why not.
+    fn apply(&self, command: &crate::model::relay::RelayCommand) -> Result<String, String>;
 }
 
 /// Asks for devices to be checked now instead of at their next slot.

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::venues::Inventory;
 use crate::incident::{Ack, IncidentState, TimelineKind};
 use crate::model::{
-    DeviceIdx, FeedIdx, GroupEval, GroupIdx, HostSample, ProblemKey, Reading, StateType, Status,
-    Transitions, VenueEval, VenueIdx,
+    DeviceIdx, FeedIdx, GroupEval, GroupIdx, HostSample, ProblemKey, Reading, SinkIdx, StateType,
+    Status, Transitions, VenueEval, VenueIdx,
 };
 
 /// The static shape of the event, built once from the inventory.
@@ -36,6 +36,42 @@ pub struct Layout {
     pub groups: Vec<GroupInfo>,
     /// Every result feed.
     pub feeds: Vec<FeedInfo>,
+    /// The embedded result relay, when configured.
+    #[serde(default)]
+    pub relay: Option<RelayLayout>,
+}
+
+/// The result relay as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayLayout {
+    /// Its sources, in file order.
+    pub sources: Vec<RelaySourceInfo>,
+    /// Its sinks, in file order (index = [`SinkIdx`]).
+    pub sinks: Vec<RelaySinkInfo>,
+    /// Its route ids, in file order.
+    pub routes: Vec<String>,
+}
+
+/// A relay source as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelaySourceInfo {
+    /// Its id.
+    pub id: String,
+    /// The feed it is a source of.
+    pub feed: Option<FeedIdx>,
+}
+
+/// A relay sink as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelaySinkInfo {
+    /// Its id.
+    pub id: String,
+    /// `http`, `tcp` or `file`.
+    pub kind: String,
+    /// Its consumer class.
+    pub consumer: String,
+    /// That class's latency objective.
+    pub slo: Duration,
 }
 
 /// A venue as configured.
@@ -124,6 +160,21 @@ impl Layout {
             .map(VenueIdx)
     }
 
+    /// The result feed with this id.
+    pub fn feed(&self, id: &str) -> Option<FeedIdx> {
+        self.feeds.iter().position(|f| f.id == id).map(FeedIdx)
+    }
+
+    /// The relay sink with this id.
+    pub fn sink(&self, id: &str) -> Option<SinkIdx> {
+        self.relay
+            .as_ref()?
+            .sinks
+            .iter()
+            .position(|s| s.id == id)
+            .map(SinkIdx)
+    }
+
     /// The redundancy group with this id.
     pub fn group(&self, id: &str) -> Option<GroupIdx> {
         self.groups.iter().position(|g| g.id == id).map(GroupIdx)
@@ -201,6 +252,27 @@ impl Layout {
                     stale_after: f.stale_after,
                 })
                 .collect(),
+            relay: inv.relay.as_ref().map(|r| RelayLayout {
+                sources: r
+                    .sources
+                    .iter()
+                    .map(|s| RelaySourceInfo {
+                        id: s.id.clone(),
+                        feed: s.feed.map(FeedIdx),
+                    })
+                    .collect(),
+                sinks: r
+                    .sinks
+                    .iter()
+                    .map(|s| RelaySinkInfo {
+                        id: s.id.clone(),
+                        kind: s.kind.name().to_owned(),
+                        consumer: s.consumer.clone(),
+                        slo: s.slo,
+                    })
+                    .collect(),
+                routes: r.routes.iter().map(|r| r.id.clone()).collect(),
+            }),
         }
     }
 }
@@ -256,6 +328,13 @@ pub struct Snapshot {
     /// The newest commands, applied or refused, oldest first (the
     /// console's `:audit`; the store keeps every one).
     pub audit: Arc<Vec<super::port::AuditRecord>>,
+    /// The result relay's newest summary, when it runs.
+    #[serde(default)]
+    pub relay: Option<Arc<crate::model::relay::RelayStatus>>,
+    /// Each feed's status from the relay (indexed like `layout.feeds`;
+    /// UNKNOWN until the relay reports).
+    #[serde(default)]
+    pub feeds: Vec<Status>,
 }
 
 impl Snapshot {
@@ -450,10 +529,10 @@ pub struct Incident {
     /// What it is about (`key.kind`) and with what: its deduplication
     /// key.
     pub key: ProblemKey,
-    /// Device or group id.
+    /// Device, group, feed or sink id.
     pub subject: String,
-    /// Its venue.
-    pub venue: VenueIdx,
+    /// Its venue (`None` for a relay sink, which serves every venue).
+    pub venue: Option<VenueIdx>,
     /// How bad (DOWN, DEGRADED or UNKNOWN).
     pub severity: Status,
     /// One line for the operator.

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::Inventory;
+use crate::model::relay::{RelayCommand, RelayStatus};
 use crate::model::{HostSample, Observation};
 
 use crate::incident::lifecycle::Change;
@@ -22,8 +23,8 @@ use super::command::{
 };
 use super::handle::{EngineHandle, Link, Request};
 use super::port::{
-    AuditAck, AuditRecord, AuditSink, CheckNow, FaultInjector, IncidentStore, Notifier, StoreAck,
-    StoreOp,
+    AuditAck, AuditRecord, AuditSink, CheckNow, FaultInjector, IncidentStore, Notifier,
+    RelayControl, StoreAck, StoreOp,
 };
 use super::snapshot::{Event, EventKind, Layout, Snapshot};
 use super::state::State;
@@ -82,6 +83,8 @@ pub struct Ports {
     pub store: Option<Arc<dyn IncidentStore>>,
     /// Desktop notifications and the notify command.
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// The result relay, when it runs.
+    pub relay: Option<Arc<dyn RelayControl>>,
 }
 
 /// What flows into the engine besides commands.
@@ -91,6 +94,8 @@ pub struct Inputs {
     pub observations: mpsc::Receiver<Observation>,
     /// Samples of the TOC host, when something samples it.
     pub host: Option<mpsc::Receiver<HostSample>>,
+    /// The result relay's summaries, when it runs.
+    pub relay: Option<watch::Receiver<Arc<RelayStatus>>>,
 }
 
 /// Observations waiting in the channel that one wake-up takes at most
@@ -128,6 +133,7 @@ impl Engine {
         let inputs = Inputs {
             observations,
             host: None,
+            relay: None,
         };
         Self::start_with(inventory, inputs, config, Ports::default())
     }
@@ -167,6 +173,7 @@ impl Engine {
             ports,
             observations: inputs.observations,
             host: inputs.host,
+            relay: inputs.relay,
             requests: req_rx,
             snapshots: snap_tx,
             events: event_tx.clone(),
@@ -225,6 +232,7 @@ struct Task {
     ports: Ports,
     observations: mpsc::Receiver<Observation>,
     host: Option<mpsc::Receiver<HostSample>>,
+    relay: Option<watch::Receiver<Arc<RelayStatus>>>,
     requests: mpsc::Receiver<Request>,
     snapshots: watch::Sender<Arc<Snapshot>>,
     events: broadcast::Sender<Event>,
@@ -329,6 +337,7 @@ impl Task {
             let due = last_publish + self.gap();
             let dirty = self.state.is_dirty();
             let host_open = self.host.is_some();
+            let relay_open = self.relay.is_some();
             tokio::select! {
                 biased;
                 _ = self.stop.changed() => break,
@@ -349,6 +358,10 @@ impl Task {
                 host = recv_host(self.host.as_mut()), if host_open => match host {
                     Some(h) => self.state.set_host(h),
                     None => self.host = None,
+                },
+                changed = relay_changed(self.relay.as_mut()), if relay_open => match changed {
+                    Some(status) => self.state.set_relay(status, SystemTime::now()),
+                    None => self.relay = None,
                 },
                 () = tokio::time::sleep_until(due), if dirty => {}
                 _ = tick.tick() => self.state.tick(SystemTime::now()),
@@ -776,6 +789,7 @@ impl Task {
             Command::Device(DeviceCommand::Maintenance { .. }) | Command::Incident(_) => {
                 Ok(String::new())
             }
+            Command::Relay(c) => self.relay()?.check(c).map_err(Refusal::Invalid),
         }
     }
 
@@ -804,6 +818,10 @@ impl Task {
             Command::Incident(_) | Command::Device(DeviceCommand::Maintenance { .. }) => Err(
                 Refusal::Invalid("planned commands are applied with their plan".to_owned()),
             ),
+            Command::Relay(c) => {
+                let text = self.relay()?.apply(c).map_err(Refusal::Invalid)?;
+                Ok(Done::Relay { text })
+            }
             Command::Sim(SimCommand::Fault(spec)) => {
                 let detail = self.faults()?.inject(spec).map_err(Refusal::Invalid)?;
                 Ok(Done::FaultSet {
@@ -847,6 +865,14 @@ impl Task {
         }
     }
 
+    fn relay(&self) -> Result<Arc<dyn RelayControl>, Refusal> {
+        self.ports.relay.clone().ok_or_else(|| {
+            Refusal::Unsupported(
+                "this engine runs no result relay (no [relay] in the file)".to_owned(),
+            )
+        })
+    }
+
     fn faults(&self) -> Result<Arc<dyn FaultInjector>, Refusal> {
         self.ports.faults.clone().ok_or_else(|| {
             Refusal::Unsupported(
@@ -880,6 +906,24 @@ fn target_of(command: &Command) -> &str {
         ) => target,
         Command::Sim(SimCommand::Clear { target: None }) => "",
         Command::Incident(c) => c.which(),
+        Command::Relay(
+            RelayCommand::Source { feed: t, .. }
+            | RelayCommand::Route { route: t, .. }
+            | RelayCommand::Pause { sink: t }
+            | RelayCommand::Resume { sink: t }
+            | RelayCommand::Replay { sink: t, .. },
+        ) => t,
+    }
+}
+
+/// The relay's next summary; `None` once the relay is gone.
+async fn relay_changed(
+    rx: Option<&mut watch::Receiver<Arc<RelayStatus>>>,
+) -> Option<Arc<RelayStatus>> {
+    let rx = rx?;
+    match rx.changed().await {
+        Ok(()) => Some(Arc::clone(&rx.borrow_and_update())),
+        Err(_) => None,
     }
 }
 

@@ -29,6 +29,6 @@ pub use problem::{ProblemKey, ProblemKind, Subject};
 pub use status::{Status, worst};
 pub use text::{find_id, printable, redact_urls};
 pub use topology::{
-    DeviceIdx, DeviceNode, Evaluation, FeedIdx, GroupEval, GroupIdx, GroupNode, Topology,
+    DeviceIdx, DeviceNode, Evaluation, FeedIdx, GroupEval, GroupIdx, GroupNode, SinkIdx, Topology,
     VenueEval, VenueIdx, VenueNode, evaluate,
 };

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::topology::{DeviceIdx, FeedIdx, GroupIdx};
+use super::topology::{DeviceIdx, FeedIdx, GroupIdx, SinkIdx};
 
 /// A kind of problem the engine opens an incident for, and a playbook
 /// names as its trigger (`kind = "device_down"` in `playbooks/*.toml`).
@@ -27,19 +27,23 @@ pub enum ProblemKind {
     GroupDown,
     /// A result feed went silent for longer than `stale_after` (relay).
     FeedStale,
+    /// One source of a result feed went silent while the other carries
+    /// it (relay redundancy lost).
+    FeedDegraded,
     /// Result latency went over a consumer's SLO (relay).
     LatencySlo,
 }
 
 impl ProblemKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ProblemKind; 7] = [
+    pub const ALL: [ProblemKind; 8] = [
         ProblemKind::DeviceDown,
         ProblemKind::DeviceDegraded,
         ProblemKind::DeviceUnknown,
         ProblemKind::RedundancyLost,
         ProblemKind::GroupDown,
         ProblemKind::FeedStale,
+        ProblemKind::FeedDegraded,
         ProblemKind::LatencySlo,
     ];
 
@@ -52,6 +56,7 @@ impl ProblemKind {
             ProblemKind::RedundancyLost => "redundancy-lost",
             ProblemKind::GroupDown => "group-down",
             ProblemKind::FeedStale => "feed-stale",
+            ProblemKind::FeedDegraded => "feed-degraded",
             ProblemKind::LatencySlo => "latency-slo",
         }
     }
@@ -65,6 +70,7 @@ impl ProblemKind {
             ProblemKind::RedundancyLost => "redundancy_lost",
             ProblemKind::GroupDown => "group_down",
             ProblemKind::FeedStale => "feed_stale",
+            ProblemKind::FeedDegraded => "feed_degraded",
             ProblemKind::LatencySlo => "latency_slo",
         }
     }
@@ -80,7 +86,7 @@ impl ProblemKind {
         match self {
             ProblemKind::DeviceDown | ProblemKind::DeviceDegraded | ProblemKind::DeviceUnknown => 0,
             ProblemKind::RedundancyLost | ProblemKind::GroupDown => 1,
-            ProblemKind::FeedStale => 2,
+            ProblemKind::FeedStale | ProblemKind::FeedDegraded => 2,
             ProblemKind::LatencySlo => 3,
         }
     }
@@ -111,6 +117,8 @@ pub enum Subject {
     Group(GroupIdx),
     /// A result feed (index in the inventory).
     Feed(FeedIdx),
+    /// A sink of the result relay (index in `[[relay.sinks]]`).
+    Sink(SinkIdx),
 }
 
 /// The deduplication key of an incident: one open incident per kind and

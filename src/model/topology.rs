@@ -42,6 +42,13 @@ pub struct VenueIdx(pub usize);
 #[serde(transparent)]
 pub struct FeedIdx(pub usize);
 
+/// Index of a sink in the relay's `[[relay.sinks]]`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct SinkIdx(pub usize);
+
 /// The whole status tree, built by the config layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Topology {

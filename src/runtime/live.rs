@@ -255,10 +255,12 @@ impl Live {
             notifier: notifier
                 .clone()
                 .map(|n| n as Arc<dyn crate::engine::port::Notifier>),
+            relay: None,
         };
         let inputs = Inputs {
             observations: rx,
             host: host_rx,
+            relay: None,
         };
         config.restore = kept;
         config.restore_maintenance = kept_maintenance;

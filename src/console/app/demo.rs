@@ -22,7 +22,7 @@ impl App {
                 .incidents
                 .iter()
                 .find(|i| i.id == id)
-                .map(|i| i.venue.0),
+                .and_then(|i| i.venue.map(|v| v.0)),
             View::Audit => None,
         }
     }

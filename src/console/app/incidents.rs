@@ -136,7 +136,11 @@ impl App {
         self.incident_sel = Some(incident.id);
         match find_device(snap, &incident.subject) {
             Some(d) => self.go_device(snap, d),
-            None => self.go_venue(incident.venue.0),
+            None => {
+                if let Some(v) = incident.venue {
+                    self.go_venue(v.0);
+                }
+            }
         }
     }
 }

@@ -67,9 +67,10 @@ impl App {
                     EventKind::IncidentOpened { id, .. }
                     | EventKind::IncidentSeverity { id, .. }
                     | EventKind::Incident { id, .. } => {
-                        snap.incidents.iter().find(|i| i.id == *id).map(|i| {
+                        snap.incidents.iter().find(|i| i.id == *id).and_then(|i| {
                             find_device(snap, &i.subject)
-                                .map_or(Subject::Venue(i.venue.0), Subject::Device)
+                                .map(Subject::Device)
+                                .or_else(|| i.venue.map(|v| Subject::Venue(v.0)))
                         })
                     }
                     EventKind::IncidentResolved { .. }

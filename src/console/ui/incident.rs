@@ -16,10 +16,10 @@ use crate::engine::{Incident, IncidentId, IncidentState, Snapshot, TimelineKind}
 
 /// The lines above the timeline, as label and value.
 fn facts(incident: &Incident, snap: &Snapshot, now: SystemTime) -> Vec<(&'static str, String)> {
-    let venue = snap
-        .layout
-        .venue_info(incident.venue)
-        .map_or("?", |v| v.code.as_str());
+    let venue = incident
+        .venue
+        .and_then(|v| snap.layout.venue_info(v))
+        .map_or("TOC", |v| v.code.as_str());
     let mut facts = vec![
         ("What", incident.title.clone()),
         ("Where", format!("{venue} · {}", incident.subject)),

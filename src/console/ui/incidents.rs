@@ -163,9 +163,10 @@ fn cell_of(
             Span::styled(cell(&word, w, false), style)
         }
         3 => Span::raw(cell(
-            snap.layout
-                .venue_info(incident.venue)
-                .map_or("?", |v| v.code.as_str()),
+            incident
+                .venue
+                .and_then(|v| snap.layout.venue_info(v))
+                .map_or("TOC", |v| v.code.as_str()),
             w,
             false,
         )),

@@ -107,7 +107,7 @@ fn unacknowledged_for(snap: &Snapshot, v: usize) -> Option<String> {
         .incidents
         .iter()
         .filter(|i| {
-            i.venue.0 == v
+            i.venue.is_some_and(|i| i.0 == v)
                 && i.state == IncidentState::Open
                 && i.clear_since.is_none()
                 && !i.in_maintenance

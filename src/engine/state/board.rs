@@ -33,10 +33,10 @@ pub struct Observed {
 pub struct Problem {
     /// Kind and subject.
     pub key: ProblemKey,
-    /// Device or group id.
+    /// Device, group, feed or sink id.
     pub subject: String,
-    /// Its venue.
-    pub venue: VenueIdx,
+    /// Its venue (`None` for a relay sink, which serves every venue).
+    pub venue: Option<VenueIdx>,
     /// How bad.
     pub severity: Status,
     /// One line for the operator.
@@ -518,7 +518,7 @@ impl Board {
             out.push(Problem {
                 key: ProblemKey::device(kind, DeviceIdx(idx)),
                 subject: info.id.clone(),
-                venue: info.venue,
+                venue: Some(info.venue),
                 severity,
                 title,
             });
@@ -561,7 +561,7 @@ impl Board {
             out.push(Problem {
                 key: ProblemKey::group(kind, crate::model::GroupIdx(idx)),
                 subject: info.id.clone(),
-                venue: info.venue,
+                venue: Some(info.venue),
                 severity: g.status,
                 title,
             });

@@ -56,7 +56,7 @@ pub struct IncidentBook {
     life: Lifecycle,
     layout: Arc<Layout>,
     /// Board key and venue of each incident key seen on the board.
-    meta: HashMap<String, (ProblemKey, VenueIdx)>,
+    meta: HashMap<String, (ProblemKey, Option<VenueIdx>)>,
     /// Each venue's place in the wall's order (by code), for sorting.
     venue_rank: Vec<usize>,
     /// The live incidents, sorted as published.
@@ -116,7 +116,7 @@ impl IncidentBook {
     pub fn per_venue(&self, venues: usize) -> Vec<usize> {
         let mut n = vec![0usize; venues];
         for incident in self.list.iter() {
-            if let Some(c) = n.get_mut(incident.venue.0) {
+            if let Some(c) = incident.venue.and_then(|v| n.get_mut(v.0)) {
                 *c += 1;
             }
         }
@@ -140,9 +140,9 @@ impl IncidentBook {
                     key,
                     kind: p.key.kind.name().to_owned(),
                     subject: p.subject,
-                    venue: self
-                        .layout
-                        .venue_info(p.venue)
+                    venue: p
+                        .venue
+                        .and_then(|v| self.layout.venue_info(v))
                         .map(|v| v.code.clone())
                         .unwrap_or_default(),
                     severity: p.severity,
@@ -283,8 +283,8 @@ impl IncidentBook {
             self.timelines.retain(|id, _| live.contains(id));
         }
         let rank = |i: &Incident| {
-            self.venue_rank
-                .get(i.venue.0)
+            i.venue
+                .and_then(|v| self.venue_rank.get(v.0))
                 .copied()
                 .unwrap_or(usize::MAX)
         };
@@ -330,11 +330,24 @@ impl IncidentBook {
 
     /// Board key and venue of a kept record the board has not reported
     /// (yet) in this run.
-    fn resolve_subject(&self, r: &IncidentRecord) -> Option<(ProblemKey, VenueIdx)> {
+    fn resolve_subject(&self, r: &IncidentRecord) -> Option<(ProblemKey, Option<VenueIdx>)> {
         let kind = ProblemKind::ALL.into_iter().find(|k| k.name() == r.kind)?;
         if let Some(d) = self.layout.device(&r.subject) {
             let venue = self.layout.device_info(d)?.venue;
-            return Some((ProblemKey::device(kind, d), venue));
+            return Some((ProblemKey::device(kind, d), Some(venue)));
+        }
+        if kind.ladder() == ProblemKind::FeedStale.ladder()
+            && let Some(f) = self.layout.feed(&r.subject)
+        {
+            let venue = self.layout.feeds.get(f.0).map(|f| f.venue);
+            let subject = Subject::Feed(f);
+            return Some((ProblemKey { kind, subject }, venue));
+        }
+        if kind == ProblemKind::LatencySlo
+            && let Some(s) = self.layout.sink(&r.subject)
+        {
+            let subject = Subject::Sink(s);
+            return Some((ProblemKey { kind, subject }, None));
         }
         let (g, info) = self
             .layout
@@ -347,7 +360,7 @@ impl IncidentBook {
                 kind,
                 subject: Subject::Group(GroupIdx(g)),
             },
-            info.venue,
+            Some(info.venue),
         ))
     }
 }

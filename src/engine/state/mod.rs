@@ -18,6 +18,7 @@ mod incident_cmds;
 mod incidents;
 mod log;
 pub mod maint;
+pub mod relay;
 mod since;
 
 use std::sync::Arc;
@@ -72,6 +73,10 @@ pub struct State {
     urgent: bool,
     /// Observations for device indices the inventory does not have.
     pub strays: u64,
+    /// The result relay's health, from its summaries.
+    relay: relay::RelayWatch,
+    /// The relay's problems changed since the incidents last saw them.
+    relay_changed: bool,
 }
 
 impl State {
@@ -117,6 +122,8 @@ impl State {
             dirty: true,
             urgent: false,
             strays: 0,
+            relay: relay::RelayWatch::new(Arc::clone(&layout), started),
+            relay_changed: false,
         }
     }
 
@@ -133,6 +140,15 @@ impl State {
     /// Whether a hard status changed since the last snapshot (publish now).
     pub fn is_urgent(&self) -> bool {
         self.urgent
+    }
+
+    /// The relay's newest summary.
+    pub fn set_relay(&mut self, status: Arc<crate::model::relay::RelayStatus>, now: SystemTime) {
+        if self.relay.set(status, now) {
+            self.relay_changed = true;
+            self.urgent = true;
+        }
+        self.dirty = true;
     }
 
     /// Records one check result.
@@ -158,16 +174,19 @@ impl State {
     /// changes; cheap when there were none. The engine calls it once per
     /// batch of inputs.
     pub fn settle(&mut self, now: SystemTime) {
-        if !self.board.needs_eval() {
+        if !self.board.needs_eval() && !self.relay_changed {
             return;
         }
+        self.relay_changed = false;
         let before = since::Shown::of(self.board.eval());
         for kind in self.board.settle() {
             self.log.apply(now, kind);
         }
         let after = since::Shown::of(self.board.eval());
         self.since.apply(&before, &after, self.board.snaps(), now);
-        self.incidents.apply(self.board.problems(), |_| false, now);
+        let mut problems = self.board.problems();
+        problems.extend(self.relay.problems().iter().cloned());
+        self.incidents.apply(problems, |_| false, now);
         self.took_incidents(now);
         self.dirty = true;
     }
@@ -376,6 +395,10 @@ impl State {
     /// acknowledgement expiry, escalation); the engine calls it every
     /// second.
     pub fn tick(&mut self, now: SystemTime) {
+        if self.relay.judge(now) {
+            self.relay_changed = true;
+            self.dirty = true;
+        }
         if self.maint.windows_changed(now) {
             self.apply_maintenance(now);
         }
@@ -441,14 +464,33 @@ impl State {
         let layout = Arc::clone(self.board.layout());
         let eval = self.board.eval();
         let per_venue = self.incidents.per_venue(layout.venues.len());
+        let feeds = self.relay.feeds().to_vec();
+        // A feed that lost a source or went stale colours its venue.
+        let mut venue_evals = eval.venues.clone();
+        for (f, status) in feeds.iter().enumerate() {
+            if matches!(
+                status,
+                crate::model::Status::Down | crate::model::Status::Degraded
+            ) && let Some(e) = layout
+                .feeds
+                .get(f)
+                .and_then(|info| venue_evals.get_mut(info.venue.0))
+            {
+                e.status = crate::model::worst([e.status, *status]);
+            }
+        }
+        let wall = if venue_evals.is_empty() {
+            eval.wall
+        } else {
+            crate::model::worst(venue_evals.iter().map(|e| e.status))
+        };
         Snapshot {
             seq: self.seq,
             events_seq: self.log.last_seq(),
             at: now,
             started: self.started,
-            wall: eval.wall,
-            venues: eval
-                .venues
+            wall,
+            venues: venue_evals
                 .iter()
                 .zip(per_venue)
                 .enumerate()
@@ -469,6 +511,8 @@ impl State {
             stats: self.stats,
             maintenance: Arc::new(self.maint.in_force()),
             audit: Arc::clone(&self.audit),
+            relay: self.relay.status().cloned(),
+            feeds,
             layout,
         }
     }
