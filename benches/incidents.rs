@@ -586,7 +586,7 @@ async fn notes(plan: Plan, handle: &EngineHandle) -> Result<(Histogram<u64>, Str
     let id = snap
         .incidents
         .iter()
-        .find(|i| i.venue.0 == 0)
+        .find(|i| i.venue.is_some_and(|v| v.0 == 0))
         .map(|i| i.id.to_string())
         .ok_or("no incident at the first venue")?;
     let mut h = histogram()?;
