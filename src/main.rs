@@ -167,6 +167,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// The TOC server: the engine, the poller and the result relay of the
+    /// file, without a terminal. Logs to the data folder; SIGTERM or
+    /// SIGINT drains the relay and exits 0.
+    Serve {
+        /// The inventory to poll and the relay to run.
+        #[arg(default_value = "venues.toml")]
+        file: PathBuf,
+    },
     /// The console on real equipment: poll the devices of the file and
     /// show them live.
     Run {
@@ -378,6 +386,18 @@ fn command(command: Command) -> ExitCode {
                 Face::Console(&screen)
             };
             live(&Source::File(file), (None, None), (face, &who), false)
+        }
+        Command::Serve { file } => {
+            let who = Who {
+                user: None,
+                users: None,
+            };
+            live(
+                &Source::File(file),
+                (None, None),
+                (Face::Serve, &who),
+                false,
+            )
         }
     }
 }
@@ -919,6 +939,8 @@ fn not_a_terminal() -> Option<&'static str> {
 enum Face<'a> {
     Console(&'a Screen),
     Headless,
+    /// `toc serve`: no console and no commands; until a signal.
+    Serve,
 }
 
 /// `toc demo` and `toc run`: engine and console (and, in a demo, the
@@ -929,7 +951,11 @@ fn live(
     (face, who): (Face<'_>, &Who),
     demo: bool,
 ) -> ExitCode {
-    let name = if demo { "toc demo" } else { "toc run" };
+    let name = match (face, demo) {
+        (Face::Serve, _) => "toc serve",
+        (_, true) => "toc demo",
+        (_, false) => "toc run",
+    };
     if let Source::Synthetic { venues, devices } = source {
         use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
         if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
@@ -959,7 +985,7 @@ fn live(
             Ok(options) => Some(options),
             Err(code) => return code,
         },
-        Face::Headless => None,
+        Face::Headless | Face::Serve => None,
     };
     let data_dir = inventory.event.data_dir.clone();
     let log = match start_log(&data_dir, &inventory.event.logs) {
@@ -1021,9 +1047,10 @@ fn live(
         );
         tracing::info!("{}", user.why());
         let handle = live.handle_for(cli_users::identity(&user));
-        let served = match options {
-            Some(options) => toc::runtime::console::serve(handle, options).await,
-            None => toc::runtime::headless::serve(handle, demo).await,
+        let served = match (options, face) {
+            (Some(options), _) => toc::runtime::console::serve(handle, options).await,
+            (None, Face::Serve) => until_stopped(&live, &log).await,
+            (None, _) => toc::runtime::headless::serve(handle, demo).await,
         };
         live.shutdown().await;
         exit_status(name, served, &log)
@@ -1032,6 +1059,21 @@ fn live(
     runtime.shutdown_timeout(Duration::from_millis(200));
     tracing::info!("{name} stopped");
     code
+}
+
+/// `toc serve`: says where the relay listens and that it is ready, then
+/// runs until SIGTERM or SIGINT (then the caller drains and exits 0).
+async fn until_stopped(live: &toc::runtime::Live, log: &Path) -> toc::runtime::console::Served {
+    if let Some(addr) = live.relay_addr() {
+        say!("relay listening on {addr}");
+    }
+    say!("ready; log: {}", log.display());
+    stop_signal().await;
+    tracing::info!("toc serve: stop asked; draining");
+    toc::runtime::console::Served {
+        ended: Ended::Done,
+        signal: None,
+    }
 }
 
 /// The exit status of `toc demo` / `toc run` after the console (or the

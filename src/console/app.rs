@@ -40,6 +40,8 @@ pub enum View {
     Incident(IncidentId),
     /// The newest commands and what came of them.
     Audit,
+    /// The result relay: sources, sinks, recent messages.
+    Relay,
 }
 
 /// The panes Tab cycles through.
@@ -180,6 +182,10 @@ pub struct App {
     check_told: bool,
     /// `q` was pressed in `toc run`: the next key says whether to quit.
     confirm_quit: bool,
+    /// A reroute of the relay waiting for its yes.
+    confirm_relay: Option<Command>,
+    /// The selected sink of the relay view.
+    pub(crate) relay_sel: usize,
     /// The DOWN incidents open in the last snapshot (`None` before the
     /// first: what is open at start rings nothing).
     down_seen: Option<std::collections::HashSet<IncidentId>>,
@@ -220,6 +226,8 @@ impl App {
             checking: None,
             check_told: false,
             confirm_quit: false,
+            confirm_relay: None,
+            relay_sel: 0,
             down_seen: None,
             bell: 0,
         }
@@ -306,6 +314,7 @@ impl App {
                 View::Device(_) => Context::Device,
                 View::Incident(_) => Context::Incident,
                 View::Audit => Context::Audit,
+                View::Relay => Context::Relay,
             },
             Pane::Incidents => Context::Incidents,
             Pane::Host => Context::Global,
@@ -318,6 +327,9 @@ impl App {
     pub fn on_key(&mut self, key: &KeyEvent, snap: &Snapshot) -> Effect {
         if self.confirm_quit {
             return self.on_quit_answer(key);
+        }
+        if self.confirm_relay.is_some() {
+            return self.on_relay_answer(key);
         }
         let Some(action) = keymap::lookup_event(self.context(), key, self.demo) else {
             return Effect::None;
@@ -561,6 +573,8 @@ impl App {
             Action::CheckNow => return self.check_now(snap),
             Action::Acknowledge | Action::AddNote | Action::Resolve => self.prompt(action, snap),
             Action::GoTo => self.go_to_incident(snap),
+            Action::Relay => self.go_relay(),
+            Action::PauseSink => self.pause_selected(snap),
             Action::IncidentView => {
                 self.incident_view = self.incident_view.next();
                 let word = match self.incident_view.word() {
@@ -662,6 +676,10 @@ impl App {
                 self.history_scroll = 0;
                 self.focus = Pane::Main;
             }
+            Line::Relay => self.go_relay(),
+            Line::Send(Command::Relay(c)) => {
+                self.ask_relay(Command::Relay(c));
+            }
             Line::Wall => {
                 self.views.truncate(1);
                 self.focus = Pane::Main;
@@ -752,5 +770,70 @@ impl App {
                 Effect::None
             }
         }
+    }
+}
+
+/// The relay view and its reroutes, each sent only after a yes.
+impl App {
+    /// Whether a reroute waits for its yes.
+    pub fn confirming_relay(&self) -> bool {
+        self.confirm_relay.is_some()
+    }
+
+    fn go_relay(&mut self) {
+        if self.view() != View::Relay {
+            self.views.push(View::Relay);
+        }
+        self.history_scroll = 0;
+        self.focus = Pane::Main;
+    }
+
+    /// Asks before a reroute is sent.
+    fn ask_relay(&mut self, command: Command) {
+        let Command::Relay(c) = &command else {
+            return;
+        };
+        self.message = Some(Message {
+            text: super::relay_line::question(c),
+            kind: MessageKind::Error,
+        });
+        self.confirm_relay = Some(command);
+    }
+
+    /// `p` on the relay view: pause the selected sink, or resume it.
+    fn pause_selected(&mut self, snap: &Snapshot) {
+        let Some(sink) = snap
+            .relay
+            .as_ref()
+            .and_then(|r| r.sinks.get(self.relay_sel))
+        else {
+            self.error("no sink selected");
+            return;
+        };
+        let sink_id = sink.id.clone();
+        let command = if sink.state == crate::model::relay::SinkState::Paused {
+            crate::model::relay::RelayCommand::Resume { sink: sink_id }
+        } else {
+            crate::model::relay::RelayCommand::Pause { sink: sink_id }
+        };
+        self.ask_relay(Command::Relay(command));
+    }
+
+    /// The key after a reroute's question: `y` sends it, anything else
+    /// drops it.
+    fn on_relay_answer(&mut self, key: &KeyEvent) -> Effect {
+        if key.kind == KeyEventKind::Release {
+            return Effect::None;
+        }
+        let Some(command) = self.confirm_relay.take() else {
+            return Effect::None;
+        };
+        if matches!(key.code, KeyCode::Char('y' | 'Y'))
+            && !key.modifiers.contains(KeyModifiers::CONTROL)
+        {
+            return self.send(command.to_string(), vec![command]);
+        }
+        self.info("not sent");
+        Effect::None
     }
 }

@@ -20,6 +20,8 @@ pub enum Line {
     Incidents,
     /// `:audit`: the newest commands and what came of them.
     Audit,
+    /// `:relay`: the result relay.
+    Relay,
     /// `:wall`: back to the wall.
     Wall,
     /// `:host`: focus the TOC host pane.
@@ -97,6 +99,36 @@ pub const USAGE: &[Usage] = &[
     Usage {
         line: "quit",
         what: "leave the console (also :q)",
+        demo_only: false,
+    },
+    Usage {
+        line: "relay",
+        what: "the result relay: sources, sinks, latency, recent messages",
+        demo_only: false,
+    },
+    Usage {
+        line: "pause SINK",
+        what: "stop delivering to a relay sink (its backlog grows on disk)",
+        demo_only: false,
+    },
+    Usage {
+        line: "resume SINK",
+        what: "deliver to a paused sink again, from where it stopped",
+        demo_only: false,
+    },
+    Usage {
+        line: "replay SINK FROM",
+        what: "deliver again from #SEQ, a time (2024-08-01T10:00:00Z) or AGO (10m)",
+        demo_only: false,
+    },
+    Usage {
+        line: "source FEED SOURCE|both",
+        what: "take a feed from one source only, or from both",
+        demo_only: false,
+    },
+    Usage {
+        line: "route ROUTE SINK[,SINK…]",
+        what: "send a relay route's messages to other sinks",
         demo_only: false,
     },
     Usage {
@@ -197,6 +229,7 @@ pub fn needs(line: &str) -> crate::engine::Role {
     match line.split_whitespace().next().unwrap_or(line) {
         "ack" | "resolve" => Role::DutyManager,
         "maint" | "fault" | "clear" => Role::Operator,
+        name if super::relay_line::is_reroute(name) => Role::Operator,
         "check" | "note" => Role::Technician,
         _ => Role::Viewer,
     }
@@ -332,6 +365,7 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
         "device" | "d" => one_arg("device", args).map(Line::Device),
         "incidents" | "i" => no_arg(name, args, Line::Incidents),
         "audit" => no_arg(name, args, Line::Audit),
+        "relay" => no_arg(name, args, Line::Relay),
         "wall" | "w" => no_arg(name, args, Line::Wall),
         "host" => no_arg(name, args, Line::Host),
         "events" | "ticker" => no_arg(name, args, Line::Events),
@@ -363,14 +397,20 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
                 _ => Err(usage("clear")),
             }
         }
-        _ => Err(format!(
-            "unknown command `{name}`; try {}",
-            names(demo)
-                .iter()
-                .map(|n| format!(":{n}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        )),
+        other => {
+            if let Some(read) = super::relay_line::parse(other, args, std::time::SystemTime::now())
+            {
+                return read.map(Line::Send);
+            }
+            Err(format!(
+                "unknown command `{name}`; try {}",
+                names(demo)
+                    .iter()
+                    .map(|n| format!(":{n}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ))
+        }
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Context {
     Audit,
     /// The event ticker.
     Ticker,
+    /// The result relay.
+    Relay,
     /// The help screen.
     Help,
     /// Typing a filter (`/`) or a command (`:`). Modal: global keys do
@@ -34,7 +36,7 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order the help screen lists them.
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::Wall,
         Context::Venue,
@@ -42,6 +44,7 @@ impl Context {
         Context::Incidents,
         Context::Incident,
         Context::Audit,
+        Context::Relay,
         Context::Ticker,
         Context::Help,
         Context::Input,
@@ -58,6 +61,7 @@ impl Context {
             Context::Incident => "Incident",
             Context::Audit => "Audit",
             Context::Ticker => "Events",
+            Context::Relay => "Relay",
             Context::Help => "Help",
             Context::Input => "Typing a filter or a command",
         }
@@ -136,6 +140,10 @@ pub enum Action {
     /// Show every incident, those not acknowledged, those acknowledged,
     /// those acknowledged by me (in turn).
     IncidentView,
+    /// Open the result relay view.
+    Relay,
+    /// Pause the selected relay sink, or resume it (after a yes).
+    PauseSink,
 }
 
 impl Action {
@@ -146,7 +154,7 @@ impl Action {
         use crate::engine::Role;
         match self {
             Action::Acknowledge | Action::Resolve => Some(Role::DutyManager),
-            Action::DemoFault | Action::DemoClear => Some(Role::Operator),
+            Action::DemoFault | Action::DemoClear | Action::PauseSink => Some(Role::Operator),
             Action::AddNote | Action::CheckNow => Some(Role::Technician),
             _ => None,
         }
@@ -323,6 +331,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Wall, PAGE_DOWN, Action::PageDown, "next page of venues", ""),
     bind(Context::Wall, ENTER, Action::Open, "open the selected venue", "open"),
     bind(Context::Wall, &[Key::ch('s')], Action::Sort, "sort worst first or by code", "sort"),
+    bind(Context::Wall, &[Key::ch('r')], Action::Relay, "the result relay: sources, sinks, latency, recent messages", "relay"),
     demo(Context::Wall, &[Key::ch('f')], Action::DemoFault, "next fault on the selected venue, from the faults it has: core A, core B, uplink, all clear", "fault"),
     demo(Context::Wall, &[Key::ch('x')], Action::DemoClear, "clear the faults of the selected venue", "clear"),
     // Venue.
@@ -376,6 +385,12 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Audit, BOTTOM, Action::Bottom, "oldest command", ""),
     bind(Context::Audit, PAGE_UP, Action::PageUp, "newer page", ""),
     bind(Context::Audit, PAGE_DOWN, Action::PageDown, "older page", ""),
+    // Relay.
+    bind(Context::Relay, UP, Action::Up, "select the sink above", ""),
+    bind(Context::Relay, DOWN, Action::Down, "select the sink below", ""),
+    bind(Context::Relay, PAGE_UP, Action::PageUp, "previous page of feeds", ""),
+    bind(Context::Relay, PAGE_DOWN, Action::PageDown, "next page of feeds", ""),
+    bind(Context::Relay, &[Key::ch('p')], Action::PauseSink, "pause the selected sink, or resume it (asks first)", "pause/resume"),
     // Events.
     bind(Context::Ticker, UP, Action::Up, "select a newer event", ""),
     bind(Context::Ticker, DOWN, Action::Down, "select an older event", ""),

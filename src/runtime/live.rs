@@ -281,6 +281,11 @@ impl Live {
         })
     }
 
+    /// Where the result relay's `POST /odf` listens, when it runs.
+    pub fn relay_addr(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
+
     /// A handle on the engine, acting as the local user.
     pub fn handle(&self) -> EngineHandle {
         self.engine.handle()

@@ -23,7 +23,7 @@ impl App {
                 .iter()
                 .find(|i| i.id == id)
                 .and_then(|i| i.venue.map(|v| v.0)),
-            View::Audit => None,
+            View::Audit | View::Relay => None,
         }
     }
 

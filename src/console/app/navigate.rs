@@ -136,6 +136,16 @@ impl App {
             Context::Audit => {
                 self.history_scroll = step(self.history_scroll, snap.audit.len(), action, 1, page);
             }
+            Context::Relay => {
+                let relay = snap.relay.as_deref();
+                if matches!(action, Action::PageUp | Action::PageDown) {
+                    let feeds = relay.map_or(0, |r| r.active.len().max(snap.layout.feeds.len()));
+                    self.history_scroll = step(self.history_scroll, feeds, action, 1, page);
+                } else {
+                    let sinks = relay.map_or(0, |r| r.sinks.len());
+                    self.relay_sel = step(self.relay_sel, sinks, action, 1, page);
+                }
+            }
             Context::Help => {
                 // The last page is full: never scrolled past the end.
                 let n = ui::help_lines(self).len();

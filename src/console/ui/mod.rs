@@ -22,6 +22,7 @@ mod help;
 mod host;
 mod incident;
 mod incidents;
+mod relay;
 pub(crate) mod text;
 mod ticker;
 mod venue;
@@ -250,6 +251,7 @@ pub(crate) fn page_size(app: &App, snap: &Snapshot) -> usize {
             _ => 1,
         },
         Context::Audit => audit::rows(scr.main),
+        Context::Relay => relay::feed_rows(body(scr.main), snap),
         Context::Ticker => {
             let area = if scr.wide { scr.ticker } else { scr.main };
             usize::from(body(area).height)
@@ -285,6 +287,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
             incident::draw(buf, scr.main, app, snap, id, now, main_focused);
         }
         Main::View(View::Audit) => audit::draw(buf, scr.main, app, snap, main_focused),
+        Main::View(View::Relay) => relay::draw(buf, scr.main, app, snap, now, main_focused),
         Main::Incidents => incidents::draw(buf, scr.main, app, snap, now, true),
         Main::Host => host::draw(buf, scr.main, app, snap, now, true),
         Main::Ticker => ticker::draw(buf, scr.main, app, snap, true),
