@@ -121,7 +121,7 @@ impl SinkMetrics {
                 let _ = all.add(h);
             }
         }
-        let q = |q: f64| (all.len() > 0).then(|| Duration::from_micros(all.value_at_quantile(q)));
+        let q = |q: f64| (!all.is_empty()).then(|| Duration::from_micros(all.value_at_quantile(q)));
         // The rate over the last RATE_SECONDS whole seconds (the current
         // one is still filling), or over the time since start if shorter.
         let s = self.second(now);
@@ -141,7 +141,7 @@ impl SinkMetrics {
             p50: q(0.5),
             p99: q(0.99),
             p999: q(0.999),
-            max: (all.len() > 0).then(|| Duration::from_micros(all.max())),
+            max: (!all.is_empty()).then(|| Duration::from_micros(all.max())),
             count: all.len(),
         }
     }

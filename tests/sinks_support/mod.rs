@@ -17,7 +17,7 @@ use toc::model::relay::RelayCommand;
 use toc::model::topology::{DeviceIdx, VenueIdx};
 use toc::relay::control::ControlHandle;
 use toc::relay::envelope::Envelope;
-use toc::relay::journal::{Log, Record};
+use toc::relay::journal::{Journal, JournalOptions, Log, Record};
 use toc::relay::odf::{DocKey, Header};
 use toc::relay::sink::{SinkHandle, SinkSpec, spawn_sink};
 
@@ -93,7 +93,19 @@ pub struct Fixture {
     pub relay: Relay,
     pub feeds: Vec<Feed>,
     pub control: ControlHandle,
-    pub log: Arc<MemLog>,
+    /// The relay's journal in a temporary folder, or a [`MemLog`].
+    pub log: Arc<dyn Log>,
+    /// The log when it is in memory (tests that trim it).
+    pub mem: Option<Arc<MemLog>>,
+    pub dir: tempfile::TempDir,
+}
+
+fn open_journal(dir: &std::path::Path) -> Arc<dyn Log> {
+    let options = JournalOptions {
+        segment_size: 256 << 10,
+        fsync: false,
+    };
+    Arc::new(Journal::open(&dir.join("journal"), options).unwrap().0)
 }
 
 impl Fixture {
@@ -128,12 +140,32 @@ impl Fixture {
         }];
         let (control, warnings) = ControlHandle::open(&relay, &feeds, None);
         assert!(warnings.is_empty());
+        let dir = tempfile::tempdir().unwrap();
         Fixture {
             relay,
             feeds,
             control,
-            log: Arc::new(MemLog::default()),
+            log: open_journal(dir.path()),
+            mem: None,
+            dir,
         }
+    }
+
+    /// The same with the journal in memory.
+    pub fn in_memory(sinks: Vec<RelaySink>, routes: Vec<RelayRoute>) -> Fixture {
+        let mem = Arc::new(MemLog::default());
+        Fixture {
+            log: mem.clone(),
+            mem: Some(mem),
+            ..Fixture::new(sinks, routes)
+        }
+    }
+
+    /// Closes the journal and opens it again (as after a restart).
+    pub fn reopen(&mut self) {
+        assert!(self.mem.is_none());
+        self.log = Arc::new(MemLog::default());
+        self.log = open_journal(self.dir.path());
     }
 
     pub fn spawn(&self, index: usize) -> SinkHandle {

@@ -29,7 +29,7 @@ fn route(id: &str, sinks: &[usize]) -> RelayRoute {
 
 /// Two feeds (STA and AQU), each with a primary and a backup source; a
 /// free source `manual`; sinks a, b, c; route `ath` (discipline ATH -> a),
-/// `results` (DT_RESULT -> b), `aqu` (feed AQU-results -> c).
+/// `results` (`DT_RESULT` -> b), `aqu` (feed `AQU-results` -> c).
 fn relay() -> (Relay, Vec<Feed>) {
     let feed = |id: &str| Feed {
         id: id.to_owned(),

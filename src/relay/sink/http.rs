@@ -1,4 +1,4 @@
-//! HTTP sink: each message is POSTed unchanged to the consumer's URL over
+//! HTTP sink: each message is posted unchanged to the consumer's URL over
 //! a kept-alive connection, with `Content-Type: application/xml`,
 //! `X-Toc-Seq` (the journal sequence number) and `X-Toc-Source` (the
 //! source that posted it).

@@ -173,10 +173,8 @@ impl Shared {
     fn set_state(&self, state: SinkState, error: Option<String>) {
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if s.0 != state || s.1 != error {
-            if let Some(e) = &error {
-                if s.1.as_ref() != Some(e) {
-                    tracing::warn!(sink = %self.spec.id, "sink failing: {e}");
-                }
+            if let Some(e) = error.as_ref().filter(|e| s.1.as_ref() != Some(*e)) {
+                tracing::warn!(sink = %self.spec.id, "sink failing: {e}");
             }
             *s = (state, error);
         }
@@ -252,6 +250,13 @@ impl SinkHandle {
         let mut rx = self.listening.clone();
         let found = rx.wait_for(Option::is_some).await.ok()?;
         *found
+    }
+
+    /// Ends the task at once without saving its cursor, as a crash
+    /// would (the next start goes on from the last saved cursor).
+    pub async fn abort(self) {
+        self.task.abort();
+        let _ = self.task.await;
     }
 
     /// Stops the sink after the message in hand (not waiting out a retry)
@@ -350,13 +355,12 @@ impl Task {
             .await
             .ok()
             .flatten();
-        self.cursor = match saved {
-            Some(c) => c,
-            None => {
-                let head = self.shared.log.head();
-                tracing::info!(sink = %self.id(), "new sink: starts at the journal head, #{head}");
-                head
-            }
+        self.cursor = if let Some(c) = saved {
+            c
+        } else {
+            let head = self.shared.log.head();
+            tracing::info!(sink = %self.id(), "new sink: starts at the journal head, #{head}");
+            head
         };
         self.shared.cursor.store(self.cursor, Ordering::Release);
         self.generation = self
@@ -365,10 +369,10 @@ impl Task {
             .replay(self.shared.spec.index)
             .generation;
         let (done_tx, done_rx) = oneshot::channel();
-        let saver = tokio::spawn(saver(Arc::clone(&self.shared), saved, done_rx));
+        let saving = tokio::spawn(saver(Arc::clone(&self.shared), saved, done_rx));
         self.deliver_loop().await;
         let _ = done_tx.send(());
-        if let Err(e) = saver.await {
+        if let Err(e) = saving.await {
             tracing::error!(sink = %self.id(), "cursor saver ended badly: {e}");
         }
     }
