@@ -456,3 +456,42 @@ async fn a_new_sink_starts_at_the_head_and_saves_that_at_once() {
     assert_eq!(consumer.seqs(), after);
     sink.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn retries_back_off_from_50ms_to_5s_on_a_paused_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    // The archive folder is a file: every write fails until it is gone.
+    let blocked = dir.path().join("archive");
+    std::fs::write(&blocked, b"not a folder").unwrap();
+    let fx = Fixture::in_memory(
+        vec![sinks_support::sink(
+            "archive",
+            SinkKind::File {
+                dir: blocked.clone(),
+            },
+        )],
+        vec![route("all", &[0])],
+    );
+    let sink = fx.spawn(0);
+    fx.wait_started(&sink).await;
+    let t0 = tokio::time::Instant::now();
+    fx.append(0..3, "STA-ovr-a");
+    eventually("failing", || sink.status().state == SinkState::Failing).await;
+    tokio::time::sleep_until(t0 + Duration::from_secs(60)).await;
+    // Steps 50 ms, 100 ms ... 3.2 s (6.35 s in all at most), then 5 s
+    // each; every delay is half to all of its step.
+    let retries = sink.summary().retries;
+    assert!((15..=35).contains(&retries), "{retries} retries in 60 s");
+    let err = sink.status().error.unwrap_or_default();
+    assert!(err.contains("cannot write"), "{err}");
+    std::fs::remove_file(&blocked).unwrap();
+    let back = tokio::time::Instant::now();
+    eventually("delivered", || sink.status().delivered == 3).await;
+    assert!(
+        back.elapsed() <= Duration::from_secs(5),
+        "{:?}",
+        back.elapsed()
+    );
+    assert_eq!(sink.status().state, SinkState::Running);
+    sink.stop().await;
+}

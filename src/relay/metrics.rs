@@ -30,6 +30,7 @@ pub struct SinkMetrics {
     seconds: [(u64, u64); RATE_SECONDS + 1],
     delivered: u64,
     rejected: u64,
+    retries: u64,
 }
 
 /// What [`SinkMetrics::summary`] reports.
@@ -39,6 +40,8 @@ pub struct Summary {
     pub delivered: u64,
     /// Refused for good by the consumer since start.
     pub rejected: u64,
+    /// Delivery attempts that failed and were retried, since start.
+    pub retries: u64,
     /// Messages per second over the last [`RATE_SECONDS`] whole seconds.
     pub rate: f64,
     /// Median latency over the last minute.
@@ -70,6 +73,7 @@ impl SinkMetrics {
             seconds: [(u64::MAX, 0); RATE_SECONDS + 1],
             delivered: 0,
             rejected: 0,
+            retries: 0,
         }
     }
 
@@ -112,6 +116,11 @@ impl SinkMetrics {
         self.rejected += 1;
     }
 
+    /// One failed attempt, to be retried.
+    pub fn retried(&mut self) {
+        self.retries += 1;
+    }
+
     /// The figures at `now`.
     pub fn summary(&self, now: Instant) -> Summary {
         let n = u64::try_from(self.since(now).as_nanos() / WINDOW.as_nanos()).unwrap_or(u64::MAX);
@@ -137,6 +146,7 @@ impl SinkMetrics {
         Summary {
             delivered: self.delivered,
             rejected: self.rejected,
+            retries: self.retries,
             rate,
             p50: q(0.5),
             p99: q(0.99),

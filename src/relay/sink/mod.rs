@@ -550,6 +550,7 @@ impl Task {
                     return Ok(());
                 }
                 Attempt::Retry(why) => {
+                    self.shared.metrics().retried();
                     self.shared.set_state(SinkState::Failing, Some(why));
                     tokio::select! {
                         () = tokio::time::sleep(backoff.next_delay()) => {}
