@@ -84,7 +84,7 @@ pub fn header(i: u64) -> Header {
 pub fn body(i: u64) -> Vec<u8> {
     format!(
         "<?xml version=\"1.0\"?><OdfBody DocumentCode=\"ATHM100M----------FNL-{i:06}--\" Version=\"1\">{}</OdfBody>",
-        "x".repeat(200 + (i as usize % 7) * 50)
+        "x".repeat(200 + usize::try_from(i % 7).unwrap() * 50)
     )
     .into_bytes()
 }
@@ -209,7 +209,7 @@ impl Fixture {
     /// One message of document `code`.
     pub fn append_doc(&self, code: &str, version: u64, source: &str) -> u64 {
         let mut h = header(0);
-        h.key.document_code = code.to_owned();
+        code.clone_into(&mut h.key.document_code);
         h.version = version;
         let env = Envelope {
             received: SystemTime::now(),
@@ -288,7 +288,7 @@ impl Consumer {
     }
 
     /// Serves on a socket bound earlier (see [`bound_not_listening`]).
-    pub async fn serve(socket: socket2::Socket) -> Consumer {
+    pub fn serve(socket: socket2::Socket) -> Consumer {
         socket.listen(128).unwrap();
         let std: std::net::TcpListener = socket.into();
         std.set_nonblocking(true).unwrap();
