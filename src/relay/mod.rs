@@ -11,6 +11,9 @@
 //! (`POST /odf` and the one thread that orders and journals), [`service`]
 //! (the relay started as a whole).
 
+pub mod control;
 pub mod envelope;
 pub mod journal;
+pub mod metrics;
 pub mod odf;
+pub mod sink;
