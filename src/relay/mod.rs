@@ -11,6 +11,7 @@
 //! (`POST /odf` and the one thread that orders and journals), [`service`]
 //! (the relay started as a whole).
 
+pub mod dedup;
 pub mod envelope;
 pub mod journal;
 pub mod odf;
