@@ -111,3 +111,11 @@ pub trait Log: Send + Sync + fmt::Debug {
     /// Bytes on disk.
     fn bytes(&self) -> u64;
 }
+
+mod cursors;
+mod disk;
+mod frame;
+#[cfg(test)]
+mod tests;
+
+pub use disk::{Journal, JournalOptions, OpenReport};
