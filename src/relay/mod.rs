@@ -15,3 +15,4 @@ pub mod dedup;
 pub mod envelope;
 pub mod journal;
 pub mod odf;
+pub mod sequencer;
