@@ -13,6 +13,8 @@
 
 pub mod dedup;
 pub mod envelope;
+pub mod ingest;
 pub mod journal;
 pub mod odf;
+pub mod quarantine;
 pub mod sequencer;

@@ -294,7 +294,8 @@ impl Sequencer {
                 }
             }
             self.commit(&mut batch);
-            if !asks.is_empty() || self.covered - self.checkpointed >= self.options.checkpoint_every {
+            if !asks.is_empty() || self.covered - self.checkpointed >= self.options.checkpoint_every
+            {
                 let r = self.checkpoint();
                 for a in asks.drain(..) {
                     let _ = a.send(r.clone());
