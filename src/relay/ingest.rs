@@ -122,7 +122,7 @@ async fn post_odf(State(st): State<Arc<IngestState>>, headers: HeaderMap, body: 
             .into_response();
     };
     let source = source.to_owned();
-    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(axum::http::HeaderValue::as_bytes) {
         None => false,
         Some(v) if v.eq_ignore_ascii_case(b"identity") => false,
         Some(v) if v.eq_ignore_ascii_case(b"gzip") || v.eq_ignore_ascii_case(b"x-gzip") => true,
@@ -158,7 +158,7 @@ async fn post_odf(State(st): State<Arc<IngestState>>, headers: HeaderMap, body: 
         Checked::TooLarge => return too_large(st.max_message),
         Checked::Bad(xml, reason) => return quarantine(&st, received, source, xml, reason).await,
     };
-    submit(&st, source, header, xml, received).await
+    submit(&st, source, *header, xml, received).await
 }
 
 /// Reads the body, stopping as soon as it passes `max`.
@@ -181,7 +181,7 @@ async fn read_limited(body: Body, max: u64) -> Result<Vec<u8>, Box<Response>> {
 }
 
 enum Checked {
-    Ok(Header, Vec<u8>),
+    Ok(Box<Header>, Vec<u8>),
     TooLarge,
     Bad(Vec<u8>, String),
 }
@@ -201,7 +201,7 @@ fn check(raw: Vec<u8>, gzip: bool, max: u64) -> Checked {
     let r: Result<Header, OdfError> =
         odf::parse_header(&xml).and_then(|h| odf::check_well_formed(&xml).map(|()| h));
     match r {
-        Ok(h) => Checked::Ok(h, xml),
+        Ok(h) => Checked::Ok(Box::new(h), xml),
         Err(e) => Checked::Bad(xml, e.to_string()),
     }
 }

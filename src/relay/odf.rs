@@ -272,7 +272,6 @@ pub fn check_well_formed(xml: &[u8]) -> Result<(), OdfError> {
         match ev {
             Event::Eof => break,
             Event::DocType(_) => return Err(OdfError::Doctype),
-            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
             Event::Start(e) | Event::Empty(e) if depth == 0 && roots > 0 => {
                 return Err(OdfError::Malformed(format!(
                     "a second root element <{}>",
@@ -302,7 +301,7 @@ pub fn check_well_formed(xml: &[u8]) -> Result<(), OdfError> {
                     "CDATA outside the root element".to_owned(),
                 ));
             }
-            Event::CData(_) => {}
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::CData(_) => {}
             Event::GeneralRef(g) => {
                 if depth == 0 {
                     return Err(OdfError::Malformed(
@@ -414,7 +413,7 @@ pub fn inflate(body: &[u8], max: u64) -> Result<Vec<u8>, InflateError> {
     let cap = usize::try_from(max).unwrap_or(usize::MAX);
     let mut dec = MultiGzDecoder::new(body);
     let mut out: Vec<u8> = Vec::with_capacity(body.len().saturating_mul(4).max(CHUNK).min(cap));
-    let mut chunk = [0u8; CHUNK];
+    let mut chunk = vec![0u8; CHUNK];
     loop {
         let n = match dec.read(&mut chunk) {
             Ok(0) => return Ok(out),

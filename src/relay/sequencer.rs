@@ -50,7 +50,7 @@ pub type StandbyRule = Arc<dyn Fn(&str, &Header) -> bool + Send + Sync>;
 /// What the sequencer thread is asked.
 #[derive(Debug)]
 enum Msg {
-    Submit(Submit),
+    Submit(Box<Submit>),
     Checkpoint(oneshot::Sender<Result<u64, String>>),
 }
 
@@ -210,7 +210,7 @@ impl std::error::Error for Stopped {}
 impl SequencerHandle {
     /// Hands a message over (waits while the queue is full).
     pub async fn submit(&self, s: Submit) -> Result<(), Stopped> {
-        self.tx.send(Msg::Submit(s)).await.map_err(|_| Stopped)
+        self.tx.send(Msg::Submit(Box::new(s))).await.map_err(|_| Stopped)
     }
 
     /// Asks for a dedup checkpoint now; the answer is the last journal
@@ -284,7 +284,7 @@ impl Sequencer {
                     Msg::Checkpoint(reply) => asks.push(reply),
                     Msg::Submit(s) => {
                         bytes += s.body.len();
-                        if let Some(j) = self.judge(s, &mut pending) {
+                        if let Some(j) = self.judge(*s, &mut pending) {
                             batch.push(j);
                         }
                     }
