@@ -2,6 +2,8 @@
 //! tails, cursors, deletion, seek by time, a full disk, and a writer
 //! killed with SIGKILL.
 
+#![allow(clippy::expect_used)]
+
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
@@ -12,6 +14,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use toc::relay::journal::{Journal, JournalError, JournalOptions, Log, Record, Stored};
 
 const HEADER: u64 = 24;
+const HEADER_LEN: usize = 24;
 
 fn opts(segment_size: u64) -> JournalOptions {
     JournalOptions {
@@ -24,7 +27,7 @@ fn opts(segment_size: u64) -> JournalOptions {
 fn payload(n: u64) -> Vec<u8> {
     let len = 1 + usize::try_from(n * 37 % 300).expect("small");
     let tag = n.to_le_bytes();
-    (0..len).map(|i| tag[i % 8] ^ (i as u8)).collect()
+    (0..len).map(|i| tag[i % 8] ^ i.to_le_bytes()[0]).collect()
 }
 
 fn at(n: u64) -> std::time::SystemTime {
@@ -62,7 +65,7 @@ fn segments(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
         .expect("dir")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".seg"))
+        .filter(|n| Path::new(n).extension().is_some_and(|e| e == "seg"))
         .collect();
     v.sort();
     v
@@ -275,8 +278,8 @@ fn a_crash_between_write_and_sync_reads_as_a_torn_tail() {
         .write(true)
         .open(dir.path().join("00000000000000000001.seg"))
         .expect("segment");
-    let six = HEADER as usize + payload(6).len();
-    let seven = HEADER as usize + payload(7).len();
+    let six = HEADER_LEN + payload(6).len();
+    let seven = HEADER_LEN + payload(7).len();
     f.write_all_at(&frames[..six + seven / 2], end)
         .expect("torn");
     f.write_all_at(&frames[six + seven..], end + (six + seven) as u64)
@@ -287,7 +290,7 @@ fn a_crash_between_write_and_sync_reads_as_a_torn_tail() {
     assert!(report.truncated_bytes > 0);
     check(&j.read(1, 100, usize::MAX).expect("read"), 1);
     // A new 7 of another size, then a reopen: the old 8 is gone.
-    let other = vec![1u8; seven - HEADER as usize];
+    let other = vec![1u8; seven - HEADER_LEN];
     assert_eq!(
         j.append(&[Record {
             time: at(7),

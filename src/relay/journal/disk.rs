@@ -121,7 +121,7 @@ impl Journal {
         let mut truncated_bytes = 0;
         let Some((&last, sealed)) = bases.split_last() else {
             let seg = create_seg(dir, 1, options.segment_size, options.fsync)?;
-            return Ok(finish(dir, options, vec![seg], 0, t0)?);
+            return finish(dir, options, vec![seg], 0, t0);
         };
         for &base in sealed {
             segs.push(open_sealed(dir, base)?);
@@ -416,14 +416,14 @@ fn list(dir: &Path) -> Result<Vec<u64>, JournalError> {
         let entry = entry.map_err(e)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.ends_with(".tmp") {
+        let ext = Path::new(name).extension().and_then(|e| e.to_str());
+        if ext == Some("tmp") {
             let _ = fs::remove_file(entry.path());
-        } else if let Some(stem) = name.strip_suffix(".seg") {
-            if let Ok(base) = stem.parse::<u64>()
-                && stem.len() == 20
-            {
-                bases.push(base);
-            }
+        } else if let Some(stem) = name.strip_suffix(".seg")
+            && stem.len() == 20
+            && let Ok(base) = stem.parse::<u64>()
+        {
+            bases.push(base);
         }
     }
     bases.sort_unstable();

@@ -180,7 +180,7 @@ pub(super) struct Summary {
 impl Summary {
     /// Notes a frame of `size` bytes at `offset`.
     pub(super) fn push(&mut self, base: u64, seq: u64, time: u64, offset: u64, size: u64) {
-        if (seq - base) % MARK_EVERY == 0 {
+        if (seq - base).is_multiple_of(MARK_EVERY) {
             self.marks.push(Mark { seq, offset, time });
         }
         if self.first_time.is_none() {
