@@ -1,6 +1,7 @@
 //! `POST /odf` against a real axum server on 127.0.0.1:0 with the real
 //! journal: every answer code, gzip, dedup across sources and restarts,
 //! the quarantine, and a journal that cannot write.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod support;
 
@@ -106,7 +107,7 @@ async fn start(dir: &Path, segment_size: u64, standby: StandbyRule) -> Relay {
     )
     .expect("sequencer");
     let qdir = dir.join("quarantine");
-    let state = IngestState::new(
+    let door = IngestState::new(
         vec![
             ("ovr-a".to_owned(), b"token-a".to_vec()),
             ("ovr-b".to_owned(), b"token-b".to_vec()),
@@ -121,7 +122,7 @@ async fn start(dir: &Path, segment_size: u64, standby: StandbyRule) -> Relay {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = router(Arc::new(state));
+    let app = router(Arc::new(door));
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -323,17 +324,17 @@ async fn dedup_across_sources_and_restart() {
     let c = client();
     let (a, b) = (Some("token-a"), Some("token-b"));
     let out = |s: &str| s.split('"').nth(3).unwrap_or_default().to_owned();
-    let (_, x) = post(&c, r.addr, a, false, doc("D1", "DT_RESULT", 5)).await;
-    let (_, y) = post(&c, r.addr, b, false, doc("D1", "DT_RESULT", 5)).await;
+    let (_, one) = post(&c, r.addr, a, false, doc("D1", "DT_RESULT", 5)).await;
+    let (_, two) = post(&c, r.addr, b, false, doc("D1", "DT_RESULT", 5)).await;
     assert_eq!(
-        (out(&x), out(&y)),
+        (out(&one), out(&two)),
         ("forwarded".to_owned(), "duplicate".to_owned())
     );
-    let (_, z) = post(&c, r.addr, b, false, doc("D1", "DT_RESULT", 4)).await;
-    assert_eq!(out(&z), "stale");
+    let (_, three) = post(&c, r.addr, b, false, doc("D1", "DT_RESULT", 4)).await;
+    assert_eq!(out(&three), "stale");
     // Another document type is another key.
-    let (_, w) = post(&c, r.addr, b, false, doc("D1", "DT_CURRENT", 4)).await;
-    assert_eq!(out(&w), "forwarded");
+    let (_, four) = post(&c, r.addr, b, false, doc("D1", "DT_CURRENT", 4)).await;
+    assert_eq!(out(&four), "forwarded");
     let snap = r.stats.snapshot();
     assert_eq!(snap.sources["ovr-b"].counts.duplicate, 1);
     assert_eq!(snap.sources["ovr-b"].counts.stale, 1);
@@ -348,10 +349,10 @@ async fn dedup_across_sources_and_restart() {
         }
         let r = start(dir.path(), 1 << 20, no_standby()).await;
         let c = client();
-        let (_, x) = post(&c, r.addr, b, false, doc("D1", "DT_RESULT", 5)).await;
-        assert_eq!(out(&x), "duplicate", "after a restart");
-        let (_, x) = post(&c, r.addr, a, false, doc("D1", "DT_RESULT", 3)).await;
-        assert_eq!(out(&x), "stale", "after a restart");
+        let (_, one) = post(&c, r.addr, b, false, doc("D1", "DT_RESULT", 5)).await;
+        assert_eq!(out(&one), "duplicate", "after a restart");
+        let (_, one) = post(&c, r.addr, a, false, doc("D1", "DT_RESULT", 3)).await;
+        assert_eq!(out(&one), "stale", "after a restart");
         drop(c);
         r.shutdown().await;
     }

@@ -122,7 +122,10 @@ async fn post_odf(State(st): State<Arc<IngestState>>, headers: HeaderMap, body: 
             .into_response();
     };
     let source = source.to_owned();
-    let gzip = match headers.get(header::CONTENT_ENCODING).map(axum::http::HeaderValue::as_bytes) {
+    let gzip = match headers
+        .get(header::CONTENT_ENCODING)
+        .map(axum::http::HeaderValue::as_bytes)
+    {
         None => false,
         Some(v) if v.eq_ignore_ascii_case(b"identity") => false,
         Some(v) if v.eq_ignore_ascii_case(b"gzip") || v.eq_ignore_ascii_case(b"x-gzip") => true,

@@ -210,7 +210,10 @@ impl std::error::Error for Stopped {}
 impl SequencerHandle {
     /// Hands a message over (waits while the queue is full).
     pub async fn submit(&self, s: Submit) -> Result<(), Stopped> {
-        self.tx.send(Msg::Submit(Box::new(s))).await.map_err(|_| Stopped)
+        self.tx
+            .send(Msg::Submit(Box::new(s)))
+            .await
+            .map_err(|_| Stopped)
     }
 
     /// Asks for a dedup checkpoint now; the answer is the last journal
