@@ -433,3 +433,169 @@ impl Sequencer {
         r.map(|()| covered)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::relay::journal::{Journal, JournalOptions, Stored};
+    use crate::relay::odf::parse_header;
+
+    /// The real journal, whose first append waits until the test says so,
+    /// and which remembers the size of each batch.
+    #[derive(Debug)]
+    struct Gated {
+        inner: Journal,
+        gate: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+        entered: AtomicBool,
+        batches: Mutex<Vec<usize>>,
+    }
+
+    impl Log for Gated {
+        fn append(&self, batch: &[Record<'_>]) -> Result<u64, JournalError> {
+            let gate = lock(&self.gate).take();
+            if let Some(rx) = gate {
+                self.entered.store(true, Ordering::SeqCst);
+                let _ = rx.recv();
+            }
+            lock(&self.batches).push(batch.len());
+            self.inner.append(batch)
+        }
+        fn read(&self, f: u64, n: usize, b: usize) -> Result<Vec<Stored>, JournalError> {
+            self.inner.read(f, n, b)
+        }
+        fn head(&self) -> u64 {
+            self.inner.head()
+        }
+        fn first(&self) -> u64 {
+            self.inner.first()
+        }
+        fn watch_head(&self) -> tokio::sync::watch::Receiver<u64> {
+            self.inner.watch_head()
+        }
+        fn cursor(&self, c: &str) -> Option<u64> {
+            self.inner.cursor(c)
+        }
+        fn set_cursor(&self, c: &str, n: u64) -> Result<(), JournalError> {
+            self.inner.set_cursor(c, n)
+        }
+        fn set_floor(&self, s: u64) -> Result<(), JournalError> {
+            self.inner.set_floor(s)
+        }
+        fn seek_time(&self, t: SystemTime) -> Result<u64, JournalError> {
+            self.inner.seek_time(t)
+        }
+        fn bytes(&self) -> u64 {
+            self.inner.bytes()
+        }
+    }
+
+    fn submit(
+        source: &str,
+        version: u64,
+    ) -> (Submit, oneshot::Receiver<Result<Ack, JournalError>>) {
+        let xml =
+            format!(r#"<OdfBody DocumentCode="D" DocumentType="DT_RESULT" Version="{version}"/>"#);
+        let header = parse_header(xml.as_bytes()).expect("header");
+        let (reply, rx) = oneshot::channel();
+        let s = Submit {
+            source: source.to_owned(),
+            header,
+            body: xml.into_bytes(),
+            received: SystemTime::now(),
+            reply,
+        };
+        (s, rx)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_append_per_batch_dedup_within_it_acks_after_durability() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (journal, _) =
+            Journal::open(&dir.path().join("j"), JournalOptions::default()).expect("journal");
+        let (open, gate) = std::sync::mpsc::channel();
+        let log = Arc::new(Gated {
+            inner: journal,
+            gate: Mutex::new(Some(gate)),
+            entered: AtomicBool::new(false),
+            batches: Mutex::new(Vec::new()),
+        });
+        let stats = Arc::new(Stats::default());
+        let (h, thread) = spawn(
+            log.clone(),
+            Dedup::new(),
+            0,
+            SequencerOptions::new(dir.path().join("dedup.ckpt")),
+            Arc::new(|_: &str, _: &Header| false),
+            stats.clone(),
+        )
+        .expect("spawn");
+        let (s1, mut r1) = submit("a", 1);
+        h.submit(s1).await.expect("submit");
+        let t0 = Instant::now();
+        while !log.entered.load(Ordering::SeqCst) {
+            assert!(t0.elapsed() < Duration::from_secs(5), "never appended");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // While the first batch is being written, three more wait.
+        let mut rest = Vec::new();
+        for (src, v) in [("a", 2), ("b", 2), ("b", 1)] {
+            let (s, r) = submit(src, v);
+            h.submit(s).await.expect("submit");
+            rest.push(r);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            r1.try_recv().is_err(),
+            "no answer before the append returned"
+        );
+        open.send(()).expect("open the gate");
+        let first = r1.await.expect("reply").expect("ok");
+        assert_eq!(
+            first,
+            Ack {
+                outcome: Outcome::Forwarded,
+                seq: Some(1)
+            }
+        );
+        let mut got = Vec::new();
+        for r in rest {
+            got.push(r.await.expect("reply").expect("ok"));
+        }
+        assert_eq!(
+            got,
+            [
+                Ack {
+                    outcome: Outcome::Forwarded,
+                    seq: Some(2)
+                },
+                Ack {
+                    outcome: Outcome::Duplicate,
+                    seq: None
+                },
+                Ack {
+                    outcome: Outcome::Stale,
+                    seq: None
+                },
+            ]
+        );
+        assert_eq!(
+            *lock(&log.batches),
+            [1, 1],
+            "one append per batch, new messages only"
+        );
+        let c = stats.snapshot().sources["b"].counts;
+        assert_eq!((c.duplicate, c.stale, c.forwarded), (1, 1, 0));
+        assert_eq!(h.checkpoint().await, Ok(2));
+        drop(h);
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .expect("join")
+            .expect("thread");
+        let (d, covered) = Dedup::load(&dir.path().join("dedup.ckpt")).expect("load");
+        assert_eq!(covered, 2);
+        assert_eq!(d.len(), 1);
+    }
+}
