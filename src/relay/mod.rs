@@ -12,8 +12,12 @@
 //! (the relay started as a whole).
 
 pub mod control;
+pub mod dedup;
 pub mod envelope;
+pub mod ingest;
 pub mod journal;
 pub mod metrics;
 pub mod odf;
+pub mod quarantine;
+pub mod sequencer;
 pub mod sink;
