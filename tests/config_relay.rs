@@ -428,9 +428,8 @@ fn a_broken_relay_is_refused_at_the_spot(
     #[case] hint: &str,
 ) {
     let text = text_with(from, to);
-    let diags = match parse(&text) {
-        Ok(_) => panic!("accepted: {to}"),
-        Err(d) => d,
+    let Err(diags) = parse(&text) else {
+        panic!("accepted: {to}")
     };
     let errors: Vec<&Diagnostic> = diags
         .iter()

@@ -112,7 +112,7 @@ fn run(
         state,
         ..OvrOptions::default()
     };
-    (ovr::start(options, feeds, cancel), stop)
+    (ovr::start(options, feeds, &cancel), stop)
 }
 
 /// Whether the whole body is well-formed XML.
@@ -191,7 +191,7 @@ async fn both_sources_post_every_version_in_order_as_well_formed_odf() {
     // Versions ascend per key, and DT_RESULT's status progresses.
     for docs in [&a, &b] {
         let mut last: BTreeMap<&DocKey, (u64, u8)> = BTreeMap::new();
-        for (k, v, s) in docs.iter() {
+        for (k, v, s) in docs {
             assert_eq!(k.competition_code, COMPETITION);
             assert_eq!(k.document_code.len(), 34, "{}", k.document_code);
             let rank = if k.document_type == "DT_RESULT" {
@@ -270,10 +270,10 @@ async fn down_on_the_primary_silences_it_and_the_backup_carries_on() {
         during.iter().filter(|p| p.token == "token-b").count() > 20,
         "the backup did not carry on"
     );
-    let stats = handle.stats();
-    assert_eq!(stats[0].id, "STA-ovr-a");
-    assert!(stats[0].silenced > 10, "{stats:?}");
-    assert_eq!(stats[1].silenced, 0, "{stats:?}");
+    let counts = handle.stats();
+    assert_eq!(counts[0].id, "STA-ovr-a");
+    assert!(counts[0].silenced > 10, "{counts:?}");
+    assert_eq!(counts[1].silenced, 0, "{counts:?}");
     // Cleared, it posts again.
     state.clear("STA-ovr-a", None).unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -450,7 +450,7 @@ async fn sources_straight_into_a_consumer_show_each_version_twice() {
             ..OvrOptions::default()
         },
         feeds,
-        cancel,
+        &cancel,
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
     stop.send(true).unwrap();

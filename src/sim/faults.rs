@@ -89,9 +89,16 @@ pub struct DeviceView {
     pub up_since: Instant,
     /// CPU load in percent.
     pub cpu_percent: u8,
-    /// A results server posts broken messages now and then.
+    /// What a results server (OVR source) does wrong.
+    pub results: ResultsView,
+}
+
+/// The faults only a results server shows (see [`super::ovr`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResultsView {
+    /// Posts broken messages now and then.
     pub corrupt: bool,
-    /// A results server re-posts its recent messages.
+    /// Re-posts its recent messages after each new one.
     pub dup_storm: bool,
 }
 
@@ -283,8 +290,7 @@ impl SimState {
                 boots: 1,
                 up_since: now,
                 cpu_percent: 0,
-                corrupt: false,
-                dup_storm: false,
+                results: ResultsView::default(),
             };
         };
         let mut view = DeviceView {
@@ -296,8 +302,7 @@ impl SimState {
             boots: d.boots,
             up_since: d.up_since,
             cpu_percent: d.base_cpu,
-            corrupt: false,
-            dup_storm: false,
+            results: ResultsView::default(),
         };
         if let Some((_, until)) = inner.uplink_down.get(&d.venue)
             && until.is_none_or(|u| now < u)
@@ -324,8 +329,8 @@ impl SimState {
                 }
                 Fault::AuthFail => view.auth_fail = true,
                 Fault::CpuHigh(p) => view.cpu_percent = (*p).min(100),
-                Fault::Corrupt => view.corrupt = true,
-                Fault::DupStorm => view.dup_storm = true,
+                Fault::Corrupt => view.results.corrupt = true,
+                Fault::DupStorm => view.results.dup_storm = true,
             }
         }
         view

@@ -116,7 +116,7 @@ impl UnitPlan {
         }
     }
 
-    /// The steps of one unit: START_LIST, then per live step a result,
+    /// The steps of one unit: `START_LIST`, then per live step a result,
     /// a current and a play-by-play, then UNOFFICIAL and OFFICIAL.
     const STEPS: u64 = 1 + 3 * LIVE_STEPS + 2;
 
@@ -234,10 +234,11 @@ fn result_body(
         &key.document_code[..3]
     );
     // 8 to 20 competitors, from the seed: 2-8 KB in all.
-    let competitors = 8 + (seed % 13) as usize;
+    let competitors = 8 + usize::try_from(seed % 13).unwrap_or(0);
     for i in 0..competitors {
-        let pick = (seed as usize).wrapping_add(i * 7) % GIVEN.len();
-        let mark = 9_500 + (seed % 400) as usize + i * 37 + step as usize;
+        let small = |n: u64| usize::try_from(n).unwrap_or(0);
+        let pick = (small(seed % 1000) + i * 7) % GIVEN.len();
+        let mark = 9_500 + small(seed % 400) + i * 37 + small(step);
         let _ = write!(
             s,
             "    <Result Rank=\"{r}\" SortOrder=\"{r}\" ResultType=\"TIME\" Result=\"{}.{:03}\">\n      <Competitor Code=\"{c}\" Type=\"A\" Organisation=\"{noc}\">\n        <Composition><Athlete Code=\"{c}\" Order=\"1\"><Description GivenName=\"{g}\" FamilyName=\"{f}\" Gender=\"{gender}\" Organisation=\"{noc}\"/></Athlete></Composition>\n      </Competitor>\n    </Result>\n",

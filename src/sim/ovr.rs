@@ -9,7 +9,7 @@
 //! let feeds = ovr::feeds(&inventory, &tokens);          // from [relay]
 //! let (stop, cancel) = tokio::sync::watch::channel(false);
 //! let handle = ovr::start(OvrOptions { url, state: Some(sim_state), ..Default::default() },
-//!                         feeds, cancel);
+//!                         feeds, &cancel);
 //! ... handle.stats() ...                                // per source
 //! stop.send(true); handle.join().await;
 //! ```
@@ -246,7 +246,11 @@ type Queued = (Arc<OdfMessage>, tokio::time::Instant);
 
 /// Starts the sources of `feeds`; they run until `cancel` holds `true`
 /// (or its sender is dropped).
-pub fn start(options: OvrOptions, feeds: Vec<OvrFeed>, cancel: watch::Receiver<bool>) -> OvrHandle {
+pub fn start(
+    options: OvrOptions,
+    feeds: Vec<OvrFeed>,
+    cancel: &watch::Receiver<bool>,
+) -> OvrHandle {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .pool_max_idle_per_host(64)
@@ -380,8 +384,8 @@ impl Poster {
         Behaviour {
             silent: v.silent,
             delay: v.delay,
-            corrupt: v.corrupt,
-            storm: v.dup_storm,
+            corrupt: v.results.corrupt,
+            storm: v.results.dup_storm,
         }
     }
 
