@@ -482,3 +482,68 @@ fn the_relay_on_its_own_line_without_lists_is_refused_twice() {
         assert_eq!((d.line, d.column), position(&text, "relay]"), "{msgs:?}");
     }
 }
+
+/// The keys a relay table takes, as toc's unknown-field error lists them.
+fn keys_of(table: &str) -> Vec<String> {
+    let text = format!("{BASE}{RELAY}\n{table}\nzzz = 1\n");
+    let diags = parse(&text).expect_err("an unknown key");
+    let msg = &diags
+        .iter()
+        .find(|d| d.message.contains("unknown field `zzz`"))
+        .unwrap_or_else(|| panic!("{}", toc::config::diag::render(&diags)))
+        .message;
+    let list = msg
+        .split("expected one of ")
+        .nth(1)
+        .or_else(|| msg.split("expected ").nth(1))
+        .unwrap_or_else(|| panic!("{msg}"));
+    list.split(" in ")
+        .next()
+        .unwrap_or_default()
+        .split(", ")
+        .flat_map(|k| k.split(" or "))
+        .map(|k| k.trim_matches('`').to_owned())
+        .collect()
+}
+
+#[test]
+fn every_relay_key_is_documented_in_its_section_of_docs_config() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md"),
+    )
+    .expect("docs");
+    let start = docs.find("## `[relay]`").expect("a [relay] section");
+    let section = &docs[start..];
+    let section = &section[..section.find("\n# ").unwrap_or(section.len())];
+    for (table, sub) in [
+        (
+            "[[relay.sources]]\nid = \"x\"\ntoken_env = \"X\"",
+            "### `[[relay.sources]]`",
+        ),
+        (
+            "[[relay.sinks]]\nid = \"y\"\nkind = \"file\"\ndir = \"d\"\nconsumer = \"media\"",
+            "### `[[relay.sinks]]`",
+        ),
+        (
+            "[[relay.routes]]\nsinks = [\"archive\"]",
+            "### `[[relay.routes]]`",
+        ),
+    ] {
+        let keys = keys_of(table);
+        assert!(keys.len() >= 2, "{keys:?}");
+        let at = section.find(sub).unwrap_or_else(|| panic!("no {sub}"));
+        let part = &section[at..];
+        let part = &part[..part[4..].find("\n### ").map_or(part.len(), |n| n + 4)];
+        for key in keys {
+            assert!(
+                part.contains(&format!("| `{key}` |")),
+                "`{key}` of {sub} is not documented in docs/config.md"
+            );
+        }
+    }
+    // The [relay] keys themselves, before the first sub-table.
+    let head = &section[..section.find("### ").unwrap_or(section.len())];
+    for key in ["listen", "max_message", "fsync", "segment_size"] {
+        assert!(head.contains(&format!("| `{key}` |")), "`{key}`");
+    }
+}
