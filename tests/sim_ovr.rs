@@ -238,7 +238,7 @@ async fn keepalives_arrive_at_their_interval_from_each_source() {
             assert_eq!(w[1].0, w[0].0 + 1, "keep-alive versions count up");
             let gap = w[1].1.duration_since(w[0].1);
             assert!(
-                gap > Duration::from_millis(200) && gap < Duration::from_millis(450),
+                gap > Duration::from_millis(150) && gap < Duration::from_millis(700),
                 "{token}: {gap:?} between keep-alives"
             );
         }
@@ -267,7 +267,7 @@ async fn down_on_the_primary_silences_it_and_the_backup_carries_on() {
         "the silent primary posted"
     );
     assert!(
-        during.iter().filter(|p| p.token == "token-b").count() > 20,
+        during.iter().filter(|p| p.token == "token-b").count() > 15,
         "the backup did not carry on"
     );
     let counts = handle.stats();
@@ -464,7 +464,7 @@ async fn sources_straight_into_a_consumer_show_each_version_twice() {
     assert!(s.repeats + 3 >= firsts && s.repeats <= firsts, "{s:?}");
     // Latency for every first receipt but the keep-alives (not in the
     // ledger: they are never forwarded).
-    assert!(s.measured >= 30 && s.measured < firsts, "{s:?}");
+    assert!(s.measured >= 20 && s.measured < firsts, "{s:?}");
     assert!(s.p50.unwrap() < Duration::from_millis(500), "{s:?}");
 }
 

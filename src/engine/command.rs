@@ -608,6 +608,8 @@ mod tests {
             ("cpu-high", Some("90%"), "cpu-high 90"),
             ("reboot", None, "reboot"),
             ("uplink-down", None, "uplink-down"),
+            ("corrupt", None, "corrupt"),
+            ("dup-storm", None, "dup-storm"),
         ] {
             let fault = FaultKind::parse(kind, value).expect(kind);
             assert_eq!(fault.to_string(), shown);
@@ -620,6 +622,7 @@ mod tests {
     fn bad_fault_values_say_what_to_write() {
         for (kind, value, says) in [
             ("down", Some("x"), "takes no value"),
+            ("corrupt", Some("50%"), "takes no value"),
             ("slow", Some("0s"), "above zero"),
             ("slow", Some("fast"), ""),
             ("slow", Some("2days"), "at most"),
