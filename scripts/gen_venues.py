@@ -483,7 +483,59 @@ def render(built: list[BuiltVenue]) -> str:
             lines += ["", "[[venues.feeds]]", f"id = {q(f.id)}", f"primary = {q(f.primary)}",
                       f"backup = {q(f.backup)}", f"consumers = {arr(f.consumers)}",
                       f"stale_after = {q(f.stale_after)}"]
+    lines += render_relay(built)
     return "\n".join(lines) + "\n"
+
+
+RELAY_LISTEN = f"{HOST}:8650"
+# (id, kind, key, value, consumer class)
+RELAY_SINKS = (
+    ("commentators", "http", "url", f"http://{HOST}:9650/odf", "commentators"),
+    ("web_mobile", "http", "url", f"http://{HOST}:9651/odf", "web_mobile"),
+    ("media", "tcp", "listen", f"{HOST}:9652", "media"),
+    ("archive", "file", "dir", "toc-data/archive", "media"),
+)
+# (id, document_type, sinks)
+RELAY_ROUTES = (
+    ("results", "DT_RESULT", ("commentators", "web_mobile", "media", "archive")),
+    ("live-current", "DT_CURRENT", ("commentators", "web_mobile")),
+    ("live-play-by-play", "DT_PLAY_BY_PLAY", ("commentators", "web_mobile")),
+)
+
+
+def token_env(source_id: str) -> str:
+    """TOC_TOKEN_STA_OVR_A for STA-ovr-a."""
+    return "TOC_TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", source_id).upper()
+
+
+def relay_sources(built: list[BuiltVenue]) -> list[str]:
+    return [s for b in built for f in b.feeds for s in (f.primary, f.backup)]
+
+
+def render_relay(built: list[BuiltVenue]) -> list[str]:
+    lines = [
+        "",
+        "# --- the result relay " + "-" * 50,
+        "# Every venue's primary and backup results server (OVR) posts ODF to",
+        "# http://127.0.0.1:8650/odf with its own token (TOC_TOKEN_<VENUE>_OVR_A/B;",
+        "# `toc demo` makes them up when unset). A message no route matches (e.g.",
+        "# DT_SCHEDULE) is journaled and delivered nowhere; keep-alives (DT_KA)",
+        "# are counted, never delivered.",
+        "[relay]",
+        f"listen = {q(RELAY_LISTEN)}",
+        'max_message = "64MiB"',
+        "fsync = true",
+        'segment_size = "64MiB"',
+    ]
+    for s in relay_sources(built):
+        lines += ["", "[[relay.sources]]", f"id = {q(s)}", f"token_env = {q(token_env(s))}"]
+    for sid, kind, key, value, consumer in RELAY_SINKS:
+        lines += ["", "[[relay.sinks]]", f"id = {q(sid)}", f"kind = {q(kind)}",
+                  f"{key} = {q(value)}", f"consumer = {q(consumer)}"]
+    for rid, dt, sinks in RELAY_ROUTES:
+        lines += ["", "[[relay.routes]]", f"id = {q(rid)}", f"document_type = {q(dt)}",
+                  f"sinks = {arr(sinks)}"]
+    return lines
 
 
 # ---------------------------------------------------------------------------
@@ -597,7 +649,8 @@ def summarize(built: list[BuiltVenue]) -> str:
     n_feed = sum(len(b.feeds) for b in built)
     per = ", ".join(f"{s} {schemes[s]}" for s in sorted(schemes))
     return (f"venues {len(built)}, devices {n_dev}, groups {n_grp}, feeds {n_feed}; "
-            f"devices per probe: {per}")
+            f"devices per probe: {per}; relay sources {len(relay_sources(built))}, "
+            f"sinks {len(RELAY_SINKS)}, routes {len(RELAY_ROUTES)}")
 
 
 def roundtrip(text: str, built: list[BuiltVenue]) -> list[str]:
@@ -616,6 +669,16 @@ def roundtrip(text: str, built: list[BuiltVenue]) -> list[str]:
             errors.append(f"round trip: groups of {b.venue.code} differ")
         if [f["id"] for f in tv.get("feeds", [])] != [f.id for f in b.feeds]:
             errors.append(f"round trip: feeds of {b.venue.code} differ")
+    relay = doc.get("relay", {})
+    if [s["id"] for s in relay.get("sources", [])] != relay_sources(built):
+        errors.append("round trip: relay sources differ from the feeds' sources")
+    envs = [s["token_env"] for s in relay.get("sources", [])]
+    if len(set(envs)) != len(envs):
+        errors.append("round trip: relay token variables are not distinct")
+    sink_ids = {s["id"] for s in relay.get("sinks", [])}
+    for r in relay.get("routes", []):
+        if not set(r["sinks"]) <= sink_ids:
+            errors.append(f"round trip: route {r['id']} names an unknown sink")
     if set(doc["event"]["slo"]) != set(CONSUMERS):
         errors.append("round trip: [event.slo] keys differ from the consumer classes")
     return errors

@@ -104,11 +104,15 @@ pub enum FaultKind {
     /// The venue's uplink is down: every device of the venue silent (the
     /// target is a venue code).
     UplinkDown,
+    /// A results server posts broken ODF now and then (every fifth).
+    Corrupt,
+    /// A results server re-posts its recent messages in a burst.
+    DupStorm,
 }
 
 /// Every fault name, as typed after `:fault` and in the simulator's
 /// control API and scenario files.
-pub const FAULT_KINDS: [&str; 8] = [
+pub const FAULT_KINDS: [&str; 10] = [
     "down",
     "slow",
     "if-down",
@@ -117,6 +121,8 @@ pub const FAULT_KINDS: [&str; 8] = [
     "cpu-high",
     "reboot",
     "uplink-down",
+    "corrupt",
+    "dup-storm",
 ];
 
 /// The default delay of `slow` without a value.
@@ -166,6 +172,8 @@ impl FaultKind {
             "auth-fail" => no_value(FaultKind::AuthFail),
             "reboot" => no_value(FaultKind::Reboot),
             "uplink-down" => no_value(FaultKind::UplinkDown),
+            "corrupt" => no_value(FaultKind::Corrupt),
+            "dup-storm" => no_value(FaultKind::DupStorm),
             "slow" => Ok(FaultKind::Slow(duration(DEFAULT_SLOW)?)),
             "flapping" => Ok(FaultKind::Flapping(duration(DEFAULT_FLAP)?)),
             "if-down" => match value {
@@ -205,6 +213,8 @@ impl FaultKind {
             FaultKind::CpuHigh(_) => "cpu-high",
             FaultKind::Reboot => "reboot",
             FaultKind::UplinkDown => "uplink-down",
+            FaultKind::Corrupt => "corrupt",
+            FaultKind::DupStorm => "dup-storm",
         }
     }
 }
@@ -607,6 +617,8 @@ mod tests {
             ("cpu-high", Some("90%"), "cpu-high 90"),
             ("reboot", None, "reboot"),
             ("uplink-down", None, "uplink-down"),
+            ("corrupt", None, "corrupt"),
+            ("dup-storm", None, "dup-storm"),
         ] {
             let fault = FaultKind::parse(kind, value).expect(kind);
             assert_eq!(fault.to_string(), shown);
@@ -619,6 +631,7 @@ mod tests {
     fn bad_fault_values_say_what_to_write() {
         for (kind, value, says) in [
             ("down", Some("x"), "takes no value"),
+            ("corrupt", Some("50%"), "takes no value"),
             ("slow", Some("0s"), "above zero"),
             ("slow", Some("fast"), ""),
             ("slow", Some("2days"), "at most"),

@@ -34,6 +34,11 @@ pub enum Fault {
     AuthFail,
     /// CPU load pinned at this percent.
     CpuHigh(u8),
+    /// A results server (see [`super::ovr`]) posts broken ODF now and
+    /// then.
+    Corrupt,
+    /// A results server re-posts its recent messages after each new one.
+    DupStorm,
 }
 
 impl Fault {
@@ -46,6 +51,8 @@ impl Fault {
             Fault::Flapping(_) => "flapping",
             Fault::AuthFail => "auth-fail",
             Fault::CpuHigh(_) => "cpu-high",
+            Fault::Corrupt => "corrupt",
+            Fault::DupStorm => "dup-storm",
         }
     }
 }
@@ -82,6 +89,17 @@ pub struct DeviceView {
     pub up_since: Instant,
     /// CPU load in percent.
     pub cpu_percent: u8,
+    /// What a results server (OVR source) does wrong.
+    pub results: ResultsView,
+}
+
+/// The faults only a results server shows (see [`super::ovr`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResultsView {
+    /// Posts broken messages now and then.
+    pub corrupt: bool,
+    /// Re-posts its recent messages after each new one.
+    pub dup_storm: bool,
 }
 
 impl DeviceView {
@@ -272,6 +290,7 @@ impl SimState {
                 boots: 1,
                 up_since: now,
                 cpu_percent: 0,
+                results: ResultsView::default(),
             };
         };
         let mut view = DeviceView {
@@ -283,6 +302,7 @@ impl SimState {
             boots: d.boots,
             up_since: d.up_since,
             cpu_percent: d.base_cpu,
+            results: ResultsView::default(),
         };
         if let Some((_, until)) = inner.uplink_down.get(&d.venue)
             && until.is_none_or(|u| now < u)
@@ -309,6 +329,8 @@ impl SimState {
                 }
                 Fault::AuthFail => view.auth_fail = true,
                 Fault::CpuHigh(p) => view.cpu_percent = (*p).min(100),
+                Fault::Corrupt => view.results.corrupt = true,
+                Fault::DupStorm => view.results.dup_storm = true,
             }
         }
         view
@@ -578,6 +600,8 @@ impl ActiveFault {
             Some(Fault::CpuHigh(p)) => format!("CPU at {p}%"),
             Some(Fault::Down) => "silent on every protocol".to_owned(),
             Some(Fault::AuthFail) => "refuses our credentials".to_owned(),
+            Some(Fault::Corrupt) => "posts broken ODF now and then".to_owned(),
+            Some(Fault::DupStorm) => "re-posts its recent messages in bursts".to_owned(),
             None if self.target == EVERYTHING => {
                 "every device silent until the big bang".to_owned()
             }
@@ -634,6 +658,8 @@ impl From<FaultKind> for Action {
             FaultKind::CpuHigh(p) => Action::Fault(Fault::CpuHigh(p)),
             FaultKind::Reboot => Action::Reboot,
             FaultKind::UplinkDown => Action::UplinkDown,
+            FaultKind::Corrupt => Action::Fault(Fault::Corrupt),
+            FaultKind::DupStorm => Action::Fault(Fault::DupStorm),
         }
     }
 }

@@ -14,9 +14,12 @@
 
 pub mod agent;
 pub mod audit;
+pub mod consumer;
 pub mod control;
 pub mod faults;
 pub mod http;
+pub mod odfgen;
+pub mod ovr;
 pub mod scenario;
 pub mod synth;
 pub mod tcp;

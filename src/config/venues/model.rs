@@ -649,3 +649,61 @@ pub struct RelayRoute {
     /// A source id, if set.
     pub source: Option<String>,
 }
+
+impl Relay {
+    /// One line for `toc check`: listen address, counts, fsync.
+    pub fn summary(&self) -> String {
+        let plural = |n: usize, one: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {one}s")
+            }
+        };
+        format!(
+            "relay: listens on {}, {}, {}, {}, fsync {}",
+            self.listen,
+            plural(self.sources.len(), "source"),
+            plural(self.sinks.len(), "sink"),
+            plural(self.routes.len(), "route"),
+            if self.fsync {
+                "on"
+            } else {
+                "off (a crash may lose acknowledged messages)"
+            },
+        )
+    }
+
+    /// Each source's token, read through `env` (the process environment
+    /// in `toc serve` and `toc run`: `|k| std::env::var(k).ok()`). An
+    /// empty value counts as missing. The error names every missing
+    /// variable, in file order, so a start can refuse once and say all.
+    pub fn tokens(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<(String, String)>, Vec<String>> {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for s in &self.sources {
+            match env(&s.token_env) {
+                Some(t) if !t.is_empty() => found.push((s.id.clone(), t)),
+                _ => missing.push(s.token_env.clone()),
+            }
+        }
+        if missing.is_empty() {
+            Ok(found)
+        } else {
+            Err(missing)
+        }
+    }
+
+    /// A source by id.
+    pub fn source(&self, id: &str) -> Option<&RelaySource> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// A sink's index by id.
+    pub fn sink_index(&self, id: &str) -> Option<usize> {
+        self.sinks.iter().position(|s| s.id == id)
+    }
+}

@@ -158,6 +158,8 @@ pub(super) struct RawDocument {
     pub(super) maintenance: Vec<RawMaintenance>,
     /// `[incidents]`, when present and read without errors.
     pub(super) incidents: Option<RawIncidents>,
+    /// `[relay]`, when present (its lists read entry by entry).
+    pub(super) relay: Option<RawRelay>,
 }
 
 /// A `[profiles.NAME]` table: its name, and its body when that read
@@ -166,4 +168,61 @@ pub(super) struct RawDocument {
 pub(super) struct RawProfileEntry {
     pub(super) name: Spanned<String>,
     pub(super) body: Option<RawProfile>,
+}
+
+/// The keys of `[relay]` other than its lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelayHeader {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) max_message: Option<Spanned<Size>>,
+    pub(super) fsync: Option<bool>,
+    pub(super) segment_size: Option<Spanned<Size>>,
+}
+
+/// A `[[relay.sources]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelaySource {
+    pub(super) id: Spanned<String>,
+    pub(super) token_env: Spanned<String>,
+}
+
+/// A `[[relay.sinks]]` table; which of `url`, `listen` and `dir` applies
+/// depends on `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelaySink {
+    pub(super) id: Spanned<String>,
+    pub(super) kind: Spanned<String>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) dir: Option<Spanned<String>>,
+    pub(super) consumer: Spanned<String>,
+}
+
+/// A `[[relay.routes]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelayRoute {
+    pub(super) id: Option<Spanned<String>>,
+    pub(super) sinks: Spanned<Vec<Spanned<String>>>,
+    pub(super) discipline: Option<Spanned<String>>,
+    pub(super) document_type: Option<Spanned<String>>,
+    pub(super) feed: Option<Spanned<String>>,
+    pub(super) source: Option<Spanned<String>>,
+}
+
+/// `[relay]`: its header and the list entries that read without errors.
+#[derive(Debug)]
+pub(super) struct RawRelay {
+    /// The span of the `relay` key: where "no sources" points.
+    pub(super) span: Range<usize>,
+    pub(super) header: Option<RawRelayHeader>,
+    pub(super) sources: Vec<RawRelaySource>,
+    pub(super) sinks: Vec<RawRelaySink>,
+    pub(super) routes: Vec<RawRelayRoute>,
+    /// A list entry had errors of its own: "no sources" and "no sinks"
+    /// are then not reported again.
+    pub(super) broken_entries: bool,
 }

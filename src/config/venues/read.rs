@@ -8,10 +8,19 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::cx::Cx;
-use super::raw::{RawDocument, RawProfileEntry, RawVenue};
+use super::raw::{RawDocument, RawProfileEntry, RawRelay, RawVenue};
 
 /// The keys of the top level.
-const TOP_KEYS: &[&str] = &["event", "profiles", "venues", "maintenance", "incidents"];
+const TOP_KEYS: &[&str] = &[
+    "event",
+    "profiles",
+    "venues",
+    "maintenance",
+    "incidents",
+    "relay",
+];
+/// The arrays of tables inside `[relay]`.
+const RELAY_LISTS: &[&str] = &["sources", "sinks", "routes"];
 /// The arrays of tables inside a `[[venues]]` table.
 const VENUE_LISTS: &[&str] = &["devices", "groups", "feeds"];
 
@@ -45,6 +54,7 @@ impl Cx<'_> {
             venues: Vec::new(),
             maintenance: Vec::new(),
             incidents: None,
+            relay: None,
         };
         for (key, value) in root.into_inner() {
             match key.get_ref().as_ref() {
@@ -56,6 +66,7 @@ impl Cx<'_> {
                 "venues" => self.read_venues(value, &mut doc),
                 "maintenance" => self.read_maintenance(value, &mut doc),
                 "incidents" => doc.incidents = self.de(value, "[incidents] table"),
+                "relay" => doc.relay = self.read_relay(key.span(), value),
                 other => {
                     let msg = format!("unknown top-level key `{other}`");
                     self.error(
@@ -108,6 +119,71 @@ impl Cx<'_> {
             doc.maintenance
                 .extend(self.de(item, "[[maintenance]] window"));
         }
+    }
+
+    /// Reads `[relay]`: its keys, then each entry of its lists on its own.
+    fn read_relay(
+        &mut self,
+        key: std::ops::Range<usize>,
+        value: Spanned<DeValue<'_>>,
+    ) -> Option<RawRelay> {
+        let span = value.span();
+        let DeValue::Table(mut table) = value.into_inner() else {
+            self.error(
+                span,
+                "`relay` must be a table",
+                "write it as a [relay] table with [[relay.sources]] and [[relay.sinks]]",
+            );
+            return None;
+        };
+        let mut relay = RawRelay {
+            span: key,
+            header: None,
+            sources: Vec::new(),
+            sinks: Vec::new(),
+            routes: Vec::new(),
+            broken_entries: false,
+        };
+        for list_key in RELAY_LISTS {
+            let Some(list) = table.remove(*list_key) else {
+                continue;
+            };
+            let list_span = list.span();
+            let DeValue::Array(elems) = list.into_inner() else {
+                self.error(
+                    list_span,
+                    format!("`relay.{list_key}` must be an array of tables"),
+                    format!("write each entry as a [[relay.{list_key}]] table"),
+                );
+                relay.broken_entries = true;
+                continue;
+            };
+            for elem in elems {
+                let before = self.diags.len();
+                let kind = match *list_key {
+                    "sources" => "relay source",
+                    "sinks" => "relay sink",
+                    _ => "relay route",
+                };
+                let peeked_id = elem
+                    .get_ref()
+                    .as_table()
+                    .and_then(|t| t.get("id"))
+                    .and_then(|v| v.get_ref().as_str())
+                    .map(|id| format!("{kind}:{id}"));
+                match *list_key {
+                    "sources" => relay.sources.extend(self.de(elem, kind)),
+                    "sinks" => relay.sinks.extend(self.de(elem, kind)),
+                    _ => relay.routes.extend(self.de(elem, kind)),
+                }
+                if self.diags.len() > before {
+                    relay.broken_entries = true;
+                    self.broken.extend(peeked_id);
+                }
+            }
+        }
+        relay.header = self.de(Spanned::new(span, DeValue::Table(table)), "[relay] table");
+        Some(relay)
     }
 
     /// Reads `[[venues]]` tables and the lists inside each.

@@ -2,7 +2,7 @@
 //! [`Inventory`]. Each subject has its own file; this one runs them in
 //! order (event, profiles, venues with their groups and devices, then the
 //! references that need every id: device links, group sizes, feeds,
-//! parent cycles, secrets) and holds what they share.
+//! parent cycles, secrets, then `[relay]`) and holds what they share.
 
 mod devices;
 mod event;
@@ -13,6 +13,7 @@ mod links;
 mod maintenance;
 mod probe_url;
 mod profiles;
+mod relay;
 mod shared_snmp;
 mod venue;
 
@@ -125,6 +126,10 @@ impl Cx<'_> {
         self.check_secrets(&profiles, &b.devices);
         let maintenance = self.validate_maintenance(&doc.maintenance, &b);
         let incidents = self.validate_incidents(doc.incidents.as_ref());
+        let relay = doc
+            .relay
+            .as_ref()
+            .and_then(|r| self.validate_relay(r, &mut b, event.as_ref().map(|e| &e.slo)));
 
         let event = event?;
         Some(Inventory {
@@ -140,7 +145,7 @@ impl Cx<'_> {
             feeds: b.feeds,
             maintenance,
             incidents,
-            relay: None,
+            relay,
             device_index: b.device_idx,
         })
     }

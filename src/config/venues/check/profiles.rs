@@ -20,7 +20,7 @@ pub(super) struct DefinedProfile {
 }
 
 /// Whether `s` can name an environment variable.
-fn is_env_name(s: &str) -> bool {
+pub(super) fn is_env_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
