@@ -305,7 +305,7 @@ fn tokens_name_every_missing_variable() {
     "id = \"spare-feed\"",
     "id = \"STA-core-a\"",
     "\"STA-core-a\"",
-    "relay source `STA-core-a` is a device that is no results source of any feed",
+    "relay source `STA-core-a` is a device but not the primary or backup of any feed",
     "STA-ovr-a, STA-ovr-b"
 )]
 #[case::duplicate_sink(

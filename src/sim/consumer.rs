@@ -22,9 +22,8 @@ use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use super::odfgen::read_header;
+use super::odfgen::{DocKey, read_header};
 use super::ovr::Ledger;
-use crate::relay::odf::DocKey;
 
 /// The largest frame a TCP subscriber takes.
 const MAX_FRAME: usize = 64 << 20;

@@ -29,9 +29,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::faults::SimState;
-use super::odfgen::{OdfMessage, UnitPlan, discipline, keepalive};
+use super::odfgen::{DocKey, OdfMessage, UnitPlan, discipline, keepalive};
 use crate::config::Inventory;
-use crate::relay::odf::DocKey;
 
 /// Messages a source holds while it lags; more are dropped and counted.
 const QUEUE: usize = 4096;

@@ -201,7 +201,7 @@ impl Cx<'_> {
                 .collect();
             self.error(
                 s.id.span(),
-                format!("relay source `{id}` is a device that is no results source of any feed"),
+                format!("relay source `{id}` is a device but not the primary or backup of any feed"),
                 format!(
                     "name a feed's primary or backup (here: {}), or use a name that is not a device id",
                     or_none(&sources)
