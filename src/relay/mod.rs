@@ -20,4 +20,5 @@ pub mod metrics;
 pub mod odf;
 pub mod quarantine;
 pub mod sequencer;
+pub mod service;
 pub mod sink;

@@ -106,6 +106,13 @@ pub struct Live {
     host: Option<tokio::task::JoinHandle<()>>,
     /// The data folder where a demo published its addresses.
     published: Option<PathBuf>,
+    /// The result relay, when the file has one (and there is a data
+    /// folder for its journal).
+    relay: Option<crate::relay::service::RelayService>,
+    /// Its sources' tokens.
+    relay_tokens: Vec<(String, String)>,
+    /// A demo's simulated consumers and results systems.
+    demo_relay: Option<super::relay::DemoRelay>,
 }
 
 /// The audit log of the data folder, when there is one. Fails when it
@@ -151,7 +158,9 @@ impl Live {
         let sim = sim::start(Arc::new(inventory), options)
             .await
             .map_err(|e| format!("cannot start the simulator: {e}"))?;
-        let inventory = sim.inventory();
+        let mut moved = (*sim.inventory()).clone();
+        let mut demo_relay = super::relay::DemoRelay::bind(&mut moved).await?;
+        let inventory = Arc::new(moved);
         let mut events = sim.subscribe();
         tokio::spawn(async move {
             loop {
@@ -185,7 +194,15 @@ impl Live {
         };
         let mut live = Self::start(inventory, Some(sim), tuning, audit);
         match &mut live {
-            Ok(l) => l.published = published,
+            Ok(l) => {
+                l.published = published;
+                if let (Some(relay), Some(sim)) = (&l.relay, &l.sim) {
+                    demo_relay
+                        .start(relay, &l.inventory, &l.relay_tokens, sim.state())
+                        .await;
+                }
+                l.demo_relay = Some(demo_relay);
+            }
             Err(_) => {
                 if let Some(dir) = &published {
                     super::published::withdraw(dir);
@@ -241,6 +258,17 @@ impl Live {
             )));
             host_rx = Some(hrx);
         }
+        let mut relay = None;
+        let mut relay_tokens = Vec::new();
+        if let (Some(cfg), Some(dir)) = (&inventory.relay, &tuning.data_dir) {
+            relay_tokens = super::relay::tokens(cfg, sim.is_some())?;
+            relay = Some(crate::relay::service::RelayService::start(
+                cfg,
+                &inventory,
+                dir,
+                relay_tokens.clone(),
+            )?);
+        }
         // Raises the descriptor limit and sizes the TCP/HTTP budget from it.
         let (schedule, descriptors) = SchedulerConfig::for_host(&inventory.event);
         tracing::info!("scheduler: {descriptors}");
@@ -255,12 +283,14 @@ impl Live {
             notifier: notifier
                 .clone()
                 .map(|n| n as Arc<dyn crate::engine::port::Notifier>),
-            relay: None,
+            relay: relay.as_ref().map(crate::relay::service::RelayService::control),
         };
         let inputs = Inputs {
             observations: rx,
             host: host_rx,
-            relay: None,
+            relay: relay
+                .as_ref()
+                .map(crate::relay::service::RelayService::status),
         };
         config.restore = kept;
         config.restore_maintenance = kept_maintenance;
@@ -278,12 +308,25 @@ impl Live {
             notifier,
             host,
             published: None,
+            relay,
+            relay_tokens,
+            demo_relay: None,
         })
     }
 
     /// Where the result relay's `POST /odf` listens, when it runs.
     pub fn relay_addr(&self) -> Option<std::net::SocketAddr> {
-        None
+        self.relay
+            .as_ref()
+            .map(crate::relay::service::RelayService::addr)
+    }
+
+    /// What a demo's simulated consumers saw (none outside a demo).
+    pub fn demo_consumers(&self) -> Vec<crate::sim::consumer::ConsumerStats> {
+        self.demo_relay
+            .as_ref()
+            .map(super::relay::DemoRelay::consumers)
+            .unwrap_or_default()
     }
 
     /// A handle on the engine, acting as the local user.
@@ -309,8 +352,14 @@ impl Live {
         if let Some(h) = self.host.take() {
             h.abort();
         }
+        if let Some(demo) = self.demo_relay.as_mut() {
+            demo.stop().await;
+        }
         self.scheduler.shutdown().await;
         self.engine.shutdown().await;
+        if let Some(relay) = self.relay.take() {
+            relay.shutdown().await;
+        }
         if let Some(dir) = self.published.take() {
             super::published::withdraw(&dir);
         }

@@ -15,6 +15,7 @@ pub mod live;
 pub mod notify;
 pub mod out;
 pub mod published;
+pub mod relay;
 pub mod rotate;
 
 pub use live::{Live, Tuning};
