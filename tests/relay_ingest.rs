@@ -496,3 +496,37 @@ fn arbitrary_bodies_never_crash_the_server() {
     rt.block_on(r.shutdown());
     let _ = Outcome::Forwarded;
 }
+
+/// A body without `Content-Length` (chunked) is counted as it streams
+/// and refused as soon as it passes the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_body_over_the_limit_is_413() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().expect("tmp");
+    let r = start(dir.path(), 1 << 20, no_standby()).await;
+    let mut s = tokio::net::TcpStream::connect(r.addr)
+        .await
+        .expect("connect");
+    let head = "POST /odf HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    s.write_all(head.as_bytes()).await.expect("write");
+    let chunk = vec![b' '; 16 * 1024];
+    // Up to four times the limit; the server may answer and close early.
+    for _ in 0..16 {
+        let mut frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+        frame.extend(&chunk);
+        frame.extend(b"\r\n");
+        if s.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut answer))
+        .await
+        .expect("an answer")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    drop(s);
+    r.shutdown().await;
+}
