@@ -280,8 +280,9 @@ async fn messages_go_only_to_their_routes_sinks_and_a_moved_route_moves_the_next
         vec![http_sink("a", &a.url()), http_sink("b", &b.url())],
         vec![ath, swm],
     );
-    let sa = fx.spawn(0);
-    let sb = fx.spawn(1);
+    let mut all = fx.spawn_all().into_iter();
+    let (sa, sb) = (all.next().unwrap(), all.next().unwrap());
+    assert_eq!((sa.id(), sb.id()), ("a", "b"));
     fx.wait_started(&sa).await;
     fx.wait_started(&sb).await;
     let ath1 = fx.append_doc("ATHM100M", 1, "STA-ovr-a");

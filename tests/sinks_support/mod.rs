@@ -168,6 +168,11 @@ impl Fixture {
         self.log = open_journal(self.dir.path());
     }
 
+    /// Every sink, as the relay starts them.
+    pub fn spawn_all(&self) -> Vec<SinkHandle> {
+        toc::relay::sink::spawn_sinks(&self.relay, &self.log, &self.control.subscribe())
+    }
+
     pub fn spawn(&self, index: usize) -> SinkHandle {
         let spec = SinkSpec::from_config(index, &self.relay.sinks[index], false);
         spawn_sink(spec, self.log.clone(), self.control.subscribe())

@@ -28,7 +28,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::config::venues::{RelaySink, SinkKind};
+use crate::config::venues::{Relay, RelaySink, SinkKind};
 use crate::model::relay::{ReplayFrom, SinkState, SinkStatus};
 
 use super::control::Control;
@@ -310,6 +310,28 @@ pub fn spawn_sink(
         task: tokio::spawn(task.run()),
         listening,
     }
+}
+
+/// Starts every sink of `[relay]`, in file order (so a sink's index in
+/// the vector is its index in the routes). Start them before ingest
+/// takes messages: a new sink starts at the journal head.
+pub fn spawn_sinks(
+    relay: &Relay,
+    log: &Arc<dyn Log>,
+    control: &watch::Receiver<Arc<Control>>,
+) -> Vec<SinkHandle> {
+    relay
+        .sinks
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            spawn_sink(
+                SinkSpec::from_config(i, s, relay.fsync),
+                Arc::clone(log),
+                control.clone(),
+            )
+        })
+        .collect()
 }
 
 /// Why a delivery loop gave up on the message in hand.
