@@ -132,7 +132,7 @@ fn main() {
     let records = big_journal(dir.path(), big);
     println!(
         "wrote {records} records ({} MB) in {:.1} s",
-        records * RECORD as u64 >> 20,
+        (records * RECORD as u64) >> 20,
         t.elapsed().as_secs_f64()
     );
     let (j, report) = Journal::open(dir.path(), JournalOptions::default()).expect("reopen");

@@ -40,7 +40,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn data(seq: u64, len: usize) -> Vec<u8> {
     (0..len)
-        .map(|i| (seq as usize ^ i).to_le_bytes()[0])
+        .map(|i| (seq ^ i as u64).to_le_bytes()[0])
         .collect()
 }
 
