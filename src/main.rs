@@ -581,6 +581,12 @@ fn check(file: &Path, playbooks: Option<&Path>, users: Option<&Path>) -> ExitCod
         );
     }
     print_policy(&inv);
+    if let Some(relay) = &inv.relay {
+        say!(
+            "  relay      {}",
+            relay.summary().trim_start_matches("relay: ")
+        );
+    }
     if let Some((path, users)) = users {
         let roles: Vec<String> = users
             .count_by_role()

@@ -289,11 +289,7 @@ struct Reporter {
 }
 
 impl Reporter {
-    async fn run(
-        mut self,
-        tx: watch::Sender<Arc<RelayStatus>>,
-        mut stop: watch::Receiver<bool>,
-    ) {
+    async fn run(mut self, tx: watch::Sender<Arc<RelayStatus>>, mut stop: watch::Receiver<bool>) {
         let mut every = tokio::time::interval(REPORT_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -316,7 +312,8 @@ impl Reporter {
             .map(|(id, feed)| {
                 let s = stats.sources.get(id).copied().unwrap_or_default();
                 let c = s.counts;
-                let total = c.forwarded + c.duplicate + c.stale + c.quarantined + c.standby + c.keepalive;
+                let total =
+                    c.forwarded + c.duplicate + c.stale + c.quarantined + c.standby + c.keepalive;
                 let rate = match self.last.insert(id.clone(), (total, now)) {
                     Some((before, at)) => {
                         let secs = now.duration_since(at).as_secs_f64();

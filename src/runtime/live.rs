@@ -283,7 +283,9 @@ impl Live {
             notifier: notifier
                 .clone()
                 .map(|n| n as Arc<dyn crate::engine::port::Notifier>),
-            relay: relay.as_ref().map(crate::relay::service::RelayService::control),
+            relay: relay
+                .as_ref()
+                .map(crate::relay::service::RelayService::control),
         };
         let inputs = Inputs {
             observations: rx,

@@ -11,9 +11,9 @@ use tokio::sync::watch;
 use crate::config::Inventory;
 use crate::config::venues::{Relay, SinkKind};
 use crate::relay::service::RelayService;
+use crate::sim::SimState;
 use crate::sim::consumer::{self, Consumer, ConsumerStats};
 use crate::sim::ovr::{self, Ledger, OvrHandle, OvrOptions};
-use crate::sim::SimState;
 
 /// The sources' tokens, from the environment variables the file names.
 /// `toc run` and `toc serve` refuse to start without every one (the error
