@@ -581,12 +581,6 @@ fn check(file: &Path, playbooks: Option<&Path>, users: Option<&Path>) -> ExitCod
         );
     }
     print_policy(&inv);
-    if let Some(relay) = &inv.relay {
-        say!(
-            "  relay      {}",
-            relay.summary().trim_start_matches("relay: ")
-        );
-    }
     if let Some((path, users)) = users {
         let roles: Vec<String> = users
             .count_by_role()
@@ -639,6 +633,12 @@ fn check_users(
 
 /// `toc check`: maintenance windows and the incident policy.
 fn print_policy(inv: &Inventory) {
+    if let Some(relay) = &inv.relay {
+        say!(
+            "  relay      {}",
+            relay.summary().trim_start_matches("relay: ")
+        );
+    }
     if !inv.maintenance.is_empty() {
         let now = std::time::SystemTime::now();
         let on = inv.maintenance.iter().filter(|m| m.covers(now)).count();

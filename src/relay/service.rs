@@ -67,34 +67,9 @@ impl RelayService {
         tokens: Vec<(String, String)>,
     ) -> Result<RelayService, String> {
         let dir = folder(data_dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create the relay folder {}: {e}", dir.display()))?;
-        let options = JournalOptions {
-            segment_size: relay.segment_size,
-            fsync: relay.fsync,
-        };
-        let journal_dir = dir.join("journal");
-        let (journal, report) = Journal::open(&journal_dir, options)
-            .map_err(|e| format!("relay journal {}: {e}", journal_dir.display()))?;
-        tracing::info!(
-            "relay journal {}: {} records in {} segments, {} bytes of torn tail cut, opened in {} ms",
-            journal_dir.display(),
-            report.records,
-            report.segments,
-            report.truncated_bytes,
-            report.took.as_millis()
-        );
-        if !relay.fsync {
-            tracing::warn!(
-                "relay: fsync is off: a crash of the machine may lose messages already acknowledged"
-            );
-        }
-        let journal = Arc::new(journal);
+        let (journal, dedup, covered) = open_journal(relay, &dir)?;
         let log: Arc<dyn Log> = journal.clone();
         let checkpoint = dir.join("dedup.ckpt");
-        let (dedup, covered) = Dedup::rebuild(&checkpoint, &*log)
-            .map_err(|e| format!("relay dedup state {}: {e}", checkpoint.display()))?;
-        tracing::info!("relay dedup: {} documents, up to #{covered}", dedup.len());
         let (control, warnings) = ControlHandle::open(relay, &inventory.feeds, Some(data_dir));
         for w in warnings {
             tracing::warn!("relay: {w}");
@@ -105,14 +80,14 @@ impl RelayService {
             let c = standby_rx.borrow();
             c.standby(source, c.feed_of(source))
         });
-        let stats = Arc::new(Stats::default());
+        let counts = Arc::new(Stats::default());
         let (seq, seq_thread) = sequencer::spawn(
             Arc::clone(&log),
             dedup,
             covered,
             SequencerOptions::new(checkpoint),
             standby,
-            Arc::clone(&stats),
+            Arc::clone(&counts),
         )
         .map_err(|e| format!("cannot start the relay's sequencer thread: {e}"))?;
         let quarantine = Arc::new(Quarantine::new(
@@ -120,7 +95,7 @@ impl RelayService {
             QUARANTINE_FILES,
             QUARANTINE_BYTES,
         ));
-        let state = Arc::new(IngestState::new(
+        let door = Arc::new(IngestState::new(
             tokens
                 .into_iter()
                 .map(|(s, t)| (s, t.into_bytes()))
@@ -128,15 +103,9 @@ impl RelayService {
             relay.max_message,
             seq.clone(),
             quarantine,
-            Arc::clone(&stats),
+            Arc::clone(&counts),
         ));
-        let listener = std::net::TcpListener::bind(relay.listen)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .and_then(tokio::net::TcpListener::from_std)
-            .map_err(|e| format!("relay: cannot listen on {}: {e}", relay.listen))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| format!("relay: no local address: {e}"))?;
+        let (listener, addr) = bind(relay.listen)?;
         let sinks: Vec<SinkHandle> = relay
             .sinks
             .iter()
@@ -151,13 +120,13 @@ impl RelayService {
             .collect();
         let sinks = Arc::new(sinks);
         let (stop, stop_rx) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, ingest::router(state), stop_rx.clone()));
+        let server = tokio::spawn(serve(listener, ingest::router(door), stop_rx.clone()));
         let first = Arc::new(RelayStatus {
             listen: addr.to_string(),
             fsync: relay.fsync,
             ..RelayStatus::default()
         });
-        let (status_tx, status) = watch::channel(first);
+        let (published, status) = watch::channel(first);
         let reporter = Reporter {
             addr,
             fsync: relay.fsync,
@@ -173,12 +142,12 @@ impl RelayService {
                 })
                 .collect(),
             log: Arc::clone(&journal),
-            stats,
+            stats: counts,
             control: Arc::clone(&control),
             sinks: Arc::clone(&sinks),
             last: HashMap::new(),
         };
-        let reporter = tokio::spawn(reporter.run(status_tx, stop_rx));
+        let reporter = tokio::spawn(reporter.run(published, stop_rx));
         tracing::info!("relay: POST /odf on {addr}; {} sinks", relay.sinks.len());
         Ok(RelayService {
             addr,
@@ -239,6 +208,50 @@ impl RelayService {
         }
         tracing::info!("relay stopped");
     }
+}
+
+/// The door's listener, bound now (port 0: any free port).
+fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), String> {
+    let listener = std::net::TcpListener::bind(listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .and_then(tokio::net::TcpListener::from_std)
+        .map_err(|e| format!("relay: cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("relay: no local address: {e}"))?;
+    Ok((listener, addr))
+}
+
+/// Opens the journal under `dir` (cutting a torn tail) and rebuilds the
+/// dedup state from its checkpoint and the records after it.
+fn open_journal(relay: &Relay, dir: &Path) -> Result<(Arc<Journal>, Dedup, u64), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create the relay folder {}: {e}", dir.display()))?;
+    let options = JournalOptions {
+        segment_size: relay.segment_size,
+        fsync: relay.fsync,
+    };
+    let journal_dir = dir.join("journal");
+    let (journal, report) = Journal::open(&journal_dir, options)
+        .map_err(|e| format!("relay journal {}: {e}", journal_dir.display()))?;
+    tracing::info!(
+        "relay journal {}: {} records in {} segments, {} bytes of torn tail cut, opened in {} ms",
+        journal_dir.display(),
+        report.records,
+        report.segments,
+        report.truncated_bytes,
+        report.took.as_millis()
+    );
+    if !relay.fsync {
+        tracing::warn!(
+            "relay: fsync is off: a crash of the machine may lose messages already acknowledged"
+        );
+    }
+    let checkpoint = dir.join("dedup.ckpt");
+    let (dedup, covered) = Dedup::rebuild(&checkpoint, &journal)
+        .map_err(|e| format!("relay dedup state {}: {e}", checkpoint.display()))?;
+    tracing::info!("relay dedup: {} documents, up to #{covered}", dedup.len());
+    Ok((Arc::new(journal), dedup, covered))
 }
 
 /// Serves the door until `stop` says so, then lets requests in flight
