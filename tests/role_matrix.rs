@@ -156,8 +156,18 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
         ("note MRN inc", note(&fx.mrn)),
         ("resolve STA inc", resolve(&fx.sta)),
         ("resolve MRN inc", resolve(&fx.mrn)),
-        ("pause sink", relay(RelayCommand::Pause { sink: "archive".into() })),
-        ("resume sink", relay(RelayCommand::Resume { sink: "archive".into() })),
+        (
+            "pause sink",
+            relay(RelayCommand::Pause {
+                sink: "archive".into(),
+            }),
+        ),
+        (
+            "resume sink",
+            relay(RelayCommand::Resume {
+                sink: "archive".into(),
+            }),
+        ),
         (
             "replay nowhere",
             relay(RelayCommand::Replay {

@@ -15,6 +15,10 @@ use crate::sim::SimState;
 use crate::sim::consumer::{self, Consumer, ConsumerStats};
 use crate::sim::ovr::{self, Ledger, OvrHandle, OvrOptions};
 
+/// Results messages per second per venue in a demo (keep-alives aside):
+/// a few competitions at once, each a message every few seconds.
+pub const DEMO_RATE: f64 = 1.0;
+
 /// The sources' tokens, from the environment variables the file names.
 /// `toc run` and `toc serve` refuse to start without every one (the error
 /// names them all); a demo makes up those not set, and hands them to its
@@ -111,6 +115,7 @@ impl DemoRelay {
             url: format!("http://{}/odf", service.addr()),
             state: Some(sim),
             ledger: Arc::clone(&self.ledger),
+            rate: DEMO_RATE,
             ..OvrOptions::default()
         };
         let feeds = ovr::feeds(inventory, tokens);

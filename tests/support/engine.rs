@@ -15,7 +15,10 @@ pub fn small() -> Inventory {
 
 /// [`small`] with `more` appended to the file (a `[relay]`, say).
 pub fn small_with(more: &str) -> Inventory {
-    let text = format!("{}\n{more}", include_str!("../../examples/venues-small.toml"));
+    let text = format!(
+        "{}\n{more}",
+        include_str!("../../examples/venues-small.toml")
+    );
     let src = SourceFile::new("venues-small.toml", text);
     let mut inv = Inventory::parse(&src).expect("example parses").0;
     // The v3 profile reads its passphrases from the environment, which a
