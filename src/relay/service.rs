@@ -20,7 +20,7 @@ use super::ingest::{self, IngestState};
 use super::journal::{Journal, JournalOptions, Log};
 use super::quarantine::Quarantine;
 use super::sequencer::{self, SequencerHandle, SequencerOptions, Stats};
-use super::sink::{SinkHandle, SinkSpec, spawn_sink};
+use super::sink::{SinkHandle, spawn_sinks};
 use crate::config::Inventory;
 use crate::config::venues::Relay;
 use crate::engine::port::RelayControl;
@@ -106,19 +106,7 @@ impl RelayService {
             Arc::clone(&counts),
         ));
         let (listener, addr) = bind(relay.listen)?;
-        let sinks: Vec<SinkHandle> = relay
-            .sinks
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                spawn_sink(
-                    SinkSpec::from_config(i, s, relay.fsync),
-                    Arc::clone(&log),
-                    control.subscribe(),
-                )
-            })
-            .collect();
-        let sinks = Arc::new(sinks);
+        let sinks = Arc::new(spawn_sinks(relay, &log, &control.subscribe()));
         let (stop, stop_rx) = watch::channel(false);
         let server = tokio::spawn(serve(listener, ingest::router(door), stop_rx.clone()));
         let first = Arc::new(RelayStatus {
