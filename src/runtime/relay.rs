@@ -53,6 +53,17 @@ pub struct DemoRelay {
     ledger: Arc<Ledger>,
     ovr: Option<OvrHandle>,
     cancel: watch::Sender<bool>,
+    /// The simulated results systems and consumers run on a thread of
+    /// their own, as they would on machines of their own.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for DemoRelay {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl DemoRelay {
@@ -60,6 +71,7 @@ impl DemoRelay {
     /// `POST /odf` on a free port, each HTTP sink to a simulated consumer
     /// listening on a free port, each TCP sink on a free port.
     pub async fn bind(inventory: &mut Inventory) -> Result<DemoRelay, String> {
+        let runtime = crate::relay::service::own_runtime("demo-results", 1)?;
         let ledger = Arc::new(Ledger::default());
         let mut consumers = Vec::new();
         if let Some(relay) = inventory.relay.as_mut() {
@@ -68,8 +80,12 @@ impl DemoRelay {
                 match &mut sink.kind {
                     SinkKind::Http { url } => {
                         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-                        let c = consumer::serve_http(&sink.id, any, Arc::clone(&ledger))
+                        let (name, l) = (sink.id.clone(), Arc::clone(&ledger));
+                        let c = runtime
+                            .spawn(async move { consumer::serve_http(&name, any, l).await })
                             .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|c| c.map_err(|e| e.to_string()))
                             .map_err(|e| format!("demo consumer {}: {e}", sink.id))?;
                         *url = format!("http://{}/odf", c.addr());
                         consumers.push(c);
@@ -85,6 +101,7 @@ impl DemoRelay {
             ledger,
             ovr: None,
             cancel,
+            runtime: Some(runtime),
         })
     }
 
@@ -100,16 +117,23 @@ impl DemoRelay {
         let Some(relay) = &inventory.relay else {
             return;
         };
+        let mut tcp = Vec::new();
         for sink in &relay.sinks {
             if matches!(sink.kind, SinkKind::Tcp { .. })
                 && let Some(addr) = service.tcp_sink_addr(&sink.id).await
             {
-                self.consumers.push(consumer::subscribe_tcp(
-                    &sink.id,
-                    addr,
-                    Arc::clone(&self.ledger),
-                ));
+                tcp.push((sink.id.clone(), addr));
             }
+        }
+        let Some(runtime) = &self.runtime else {
+            return;
+        };
+        // No await from here on: what is spawned goes to the demo's own
+        // threads, and only it.
+        let _entered = runtime.enter();
+        for (id, addr) in tcp {
+            self.consumers
+                .push(consumer::subscribe_tcp(&id, addr, Arc::clone(&self.ledger)));
         }
         let options = OvrOptions {
             url: format!("http://{}/odf", service.addr()),
@@ -137,6 +161,10 @@ impl DemoRelay {
         self.cancel.send_replace(true);
         if let Some(ovr) = self.ovr.take() {
             ovr.join().await;
+        }
+        self.consumers.clear();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
         }
     }
 }
