@@ -15,6 +15,41 @@ use crate::sim::SimState;
 use crate::sim::consumer::{self, Consumer, ConsumerStats};
 use crate::sim::ovr::{self, Ledger, OvrHandle, OvrOptions};
 
+/// How often the demo logs what its consumers saw.
+const LOG_CONSUMERS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Logs what each simulated consumer saw, end to end from a result's
+/// first post, every [`LOG_CONSUMERS_EVERY`] until `cancel`.
+async fn log_consumers(trackers: Vec<Arc<consumer::Tracker>>, mut cancel: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(LOG_CONSUMERS_EVERY);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = cancel.wait_for(|c| *c) => return,
+        }
+        for t in &trackers {
+            let s = t.stats();
+            let ms = |d: Option<std::time::Duration>| {
+                d.map_or_else(
+                    || "-".to_owned(),
+                    |d| format!("{:.1} ms", d.as_secs_f64() * 1e3),
+                )
+            };
+            tracing::info!(
+                "demo consumer {}: {} received, end to end p50 {} p99 {} max {}, {} exact repeats, {} out of order",
+                s.name,
+                s.received,
+                ms(s.p50),
+                ms(s.p99),
+                ms(s.max),
+                s.repeats,
+                s.out_of_order
+            );
+        }
+    }
+}
+
 /// Results messages per second per venue in a demo (keep-alives aside):
 /// a few competitions at once, each a message every few seconds.
 pub const DEMO_RATE: f64 = 1.0;
@@ -149,6 +184,8 @@ impl DemoRelay {
             options.url
         );
         self.ovr = Some(ovr::start(options, feeds, &self.cancel.subscribe()));
+        let trackers: Vec<_> = self.consumers.iter().map(Consumer::tracker).collect();
+        tokio::spawn(log_consumers(trackers, self.cancel.subscribe()));
     }
 
     /// What each simulated consumer saw.
