@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use hdrhistogram::Histogram;
-use toc::sim::odfgen::{DocKey, UnitPlan, read_header};
+use toc::sim::odfgen::{DocKey, LIVE_STEPS, UnitPlan, read_header};
 
 /// One sport each: 20 disciplines, so 20 competition units (and their
 /// documents) are in progress at any time.
@@ -57,23 +57,44 @@ pub fn msg_id(key: &DocKey, version: u64) -> String {
 
 /// `n` distinct messages, the simulator's results systems' mix (DT_RESULT
 /// START_LIST..OFFICIAL, DT_CURRENT, DT_PLAY_BY_PLAY), versions ascending
-/// per document, 20 units interleaved.
+/// per document. Competition units (20 disciplines) run side by side: step
+/// 1 of every unit, then step 2 of every unit, and so on, so a document's
+/// next version comes a whole round (thousands of messages, a good part
+/// of a second) after the one before, as a results system posts them: a
+/// version is acknowledged before the next is sent, even with the posts
+/// sent open loop.
 pub fn corpus(n: usize) -> Vec<Msg> {
-    let mut plans: Vec<UnitPlan> = SPORTS
+    let steps = 3 + 3 * usize::try_from(LIVE_STEPS).unwrap_or(4);
+    let per_plan = n.div_ceil(steps).div_ceil(SPORTS.len());
+    let units: Vec<Vec<Msg>> = SPORTS
         .iter()
         .zip(1u64..)
-        .map(|(s, seed)| UnitPlan::new(&[(*s).to_owned()], "OVR-BENCH", seed))
-        .collect();
-    let count = plans.len();
-    (0..n)
-        .map(|i| {
-            let m = plans[i % count].next_message();
-            Msg {
-                id: msg_id(&m.key, m.version),
-                body: Bytes::from(m.body),
-            }
+        .flat_map(|(s, seed)| {
+            let mut plan = UnitPlan::new(&[(*s).to_owned()], "OVR-BENCH", seed);
+            (0..per_plan)
+                .map(|_| {
+                    (0..steps)
+                        .map(|_| {
+                            let m = plan.next_message();
+                            Msg {
+                                id: msg_id(&m.key, m.version),
+                                body: Bytes::from(m.body),
+                            }
+                        })
+                        .collect()
+                })
+                .collect::<Vec<Vec<Msg>>>()
         })
-        .collect()
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for step in 0..steps {
+        for unit in &units {
+            if out.len() < n {
+                out.push(unit[step].clone());
+            }
+        }
+    }
+    out
 }
 
 /// Message id -> its index in the corpus.
@@ -162,6 +183,8 @@ pub struct Acks {
     pub sent: AtomicU64,
     pub ok: AtomicU64,
     pub duplicate: AtomicU64,
+    /// Acknowledged as an older version after a newer one (toc only).
+    pub stale: AtomicU64,
     pub failed: AtomicU64,
     pub latency: Mutex<Histogram<u64>>,
     pub last: Mutex<Option<Instant>>,
@@ -173,6 +196,7 @@ impl Default for Acks {
             sent: AtomicU64::new(0),
             ok: AtomicU64::new(0),
             duplicate: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             latency: Mutex::new(histogram()),
             last: Mutex::new(None),
@@ -184,6 +208,7 @@ impl Acks {
     pub fn answered(&self) -> u64 {
         self.ok.load(Ordering::Relaxed)
             + self.duplicate.load(Ordering::Relaxed)
+            + self.stale.load(Ordering::Relaxed)
             + self.failed.load(Ordering::Relaxed)
     }
 

@@ -4,7 +4,7 @@
 //!     message, so half of what arrives is a duplicate) at 10,000 posts/s
 //!     in total, paced open loop (each post leaves at its time, whatever
 //!     the answers before), 2-8 KB ODF from the simulator's results
-//!     systems (20 units in progress, versions ascending), into an HTTP
+//!     systems (thousands of competition units side by side, versions ascending), into an HTTP
 //!     consumer and a TCP subscriber, fsync on and off: acknowledged and
 //!     forwarded msg/s; ack latency as the source sees it (from the
 //!     scheduled send); added latency from ingest (the envelope's

@@ -282,7 +282,11 @@ fn publisher(conn: Conn, sched: Schedule, acks: Arc<Acks>) -> mpsc::UnboundedSen
                     else {
                         continue;
                     };
-                    let text = String::from_utf8_lossy(&payload);
+                    // {"stream":"ODF", "seq":5,"duplicate": true}
+                    let text: String = String::from_utf8_lossy(&payload)
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect();
                     let ok = text.contains("\"seq\"") && !text.contains("\"error\"");
                     acks.note(ok, text.contains("\"duplicate\":true"), sched.at(i));
                 }

@@ -235,40 +235,48 @@ fn sources(addr: SocketAddr) -> Vec<Arc<Source>> {
         .collect()
 }
 
-fn post(src: &Arc<Source>, body: Bytes, due: Instant, acks: &Arc<Acks>) {
-    let src = Arc::clone(src);
-    let acks = Arc::clone(acks);
-    acks.sent.fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(async move {
-        let sent = src
-            .client
-            .post(&src.url)
-            .header(reqwest::header::AUTHORIZATION, &src.auth)
-            .header(reqwest::header::CONTENT_TYPE, "application/xml")
-            .body(body)
-            .send()
-            .await;
-        match sent {
-            Ok(r) => {
-                let ok = r.status().is_success();
-                let _ = r.bytes().await;
-                acks.note(ok, false, due);
+/// Posts message `i` from every source, each post on its own task (open
+/// loop); the client keeps as many connections alive as posts overlap.
+fn send(srcs: &[Arc<Source>], body: &Bytes, due: Instant, acks: &Arc<Acks>) {
+    for src in srcs {
+        let src = Arc::clone(src);
+        let acks = Arc::clone(acks);
+        let body = body.clone();
+        acks.sent.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move { post(&src, body, due, &acks).await });
+    }
+}
+
+async fn post(src: &Source, body: Bytes, due: Instant, acks: &Acks) {
+    let sent = src
+        .client
+        .post(&src.url)
+        .header(reqwest::header::AUTHORIZATION, &src.auth)
+        .header(reqwest::header::CONTENT_TYPE, "application/xml")
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(r) => {
+            let ok = r.status().is_success();
+            let answer = r.bytes().await.unwrap_or_default();
+            let answer = String::from_utf8_lossy(&answer);
+            if ok && answer.contains("\"stale\"") {
+                acks.stale.fetch_add(1, Ordering::Relaxed);
+            } else {
+                acks.note(ok, answer.contains("\"duplicate\""), due);
             }
-            Err(_) => acks.note(false, false, due),
         }
-    });
+        Err(_) => acks.note(false, false, due),
+    }
 }
 
 /// Posts `corpus[..n]` from both sources on the schedule.
 pub async fn load(bench: &Bench, corpus: &[Msg], n: usize, sched: &Schedule) -> Arc<Acks> {
-    let srcs = sources(bench.service.addr());
     let acks = Arc::new(Acks::default());
+    let srcs = sources(bench.service.addr());
     sched
-        .drive(n, |i| {
-            for s in &srcs {
-                post(s, corpus[i].body.clone(), sched.at(i), &acks);
-            }
-        })
+        .drive(n, |i| send(&srcs, &corpus[i].body, sched.at(i), &acks))
         .await;
     acks.settle(Duration::from_secs(30)).await;
     acks
@@ -289,9 +297,14 @@ pub async fn phase(dir: &Path, fsync: bool, corpus: &[Msg], index: &Arc<std::col
         ack: pcts(&acks.latency.lock().expect("acks")),
         ..Row::default()
     };
+    row.note = format!(
+        "{} duplicates, {} stale answered",
+        acks.duplicate.load(Ordering::Relaxed),
+        acks.stale.load(Ordering::Relaxed)
+    );
     let failed = acks.failed.load(Ordering::Relaxed);
     if failed > 0 {
-        row.note = format!("{failed} posts not acknowledged");
+        row.note.push_str(&format!("; {failed} posts not acknowledged"));
     }
     for (name, r) in [("http", &bench.web.receipts), ("tcp", &bench.media)] {
         let (e2e, added) = r.latencies(&sched, &ingested);
@@ -388,14 +401,12 @@ pub async fn sink_down(dir: &Path, corpus: &[Msg], index: &Arc<std::collections:
         ..Down::default()
     };
     let sched = Schedule::soon(rate);
-    let srcs = sources(bench.service.addr());
     let acks = Arc::new(Acks::default());
+    let srcs = sources(bench.service.addr());
     let step = (n - warm) / 10;
     sched
         .drive(n - warm, |i| {
-            for s in &srcs {
-                post(s, corpus[warm + i].body.clone(), sched.at(i), &acks);
-            }
+            send(&srcs, &corpus[warm + i].body, sched.at(i), &acks);
             if step > 0 && i > 0 && i % step == 0 {
                 down.rss.push(crate::common::rss_mib());
             }
