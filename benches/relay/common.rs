@@ -55,8 +55,8 @@ pub fn msg_id(key: &DocKey, version: u64) -> String {
     )
 }
 
-/// `n` distinct messages, the simulator's results systems' mix (DT_RESULT
-/// START_LIST..OFFICIAL, DT_CURRENT, DT_PLAY_BY_PLAY), versions ascending
+/// `n` distinct messages, the simulator's results systems' mix
+/// (`DT_RESULT` `START_LIST`..`OFFICIAL`, `DT_CURRENT`, `DT_PLAY_BY_PLAY`), versions ascending
 /// per document. Competition units (20 disciplines) run side by side: step
 /// 1 of every unit, then step 2 of every unit, and so on, so a document's
 /// next version comes a whole round (thousands of messages, a good part
@@ -327,7 +327,11 @@ impl Receipts {
 
     /// Messages per second from the schedule's start to the last receipt.
     pub fn rate(&self, sched: &Schedule) -> f64 {
-        per_second(self.count() as u64, sched, *self.last.lock().expect("receipts"))
+        per_second(
+            self.count() as u64,
+            sched,
+            *self.last.lock().expect("receipts"),
+        )
     }
 }
 

@@ -140,8 +140,15 @@ async fn run(s: &Settings) {
     );
     let mut rows = Vec::new();
     for fsync in [true, false] {
-        let row =
-            toc_side::phase(&dir.join("toc"), fsync, &corpus, &index, unique, s.posts / 2.0).await;
+        let row = toc_side::phase(
+            &dir.join("toc"),
+            fsync,
+            &corpus,
+            &index,
+            unique,
+            s.posts / 2.0,
+        )
+        .await;
         row.print();
         rows.push(row);
     }
@@ -191,7 +198,16 @@ async fn jetstream(
         );
         return None;
     };
-    match nats::phase(&bin, &dir.join("nats"), corpus, index, unique, s.posts / 2.0).await {
+    match nats::phase(
+        &bin,
+        &dir.join("nats"),
+        corpus,
+        index,
+        unique,
+        s.posts / 2.0,
+    )
+    .await
+    {
         Ok(row) => {
             row.print();
             Some(row)

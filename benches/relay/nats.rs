@@ -2,6 +2,7 @@
 //! loopback, spoken to with a minimal NATS client (CONNECT, SUB, PUB,
 //! HPUB with a reply inbox for the JetStream ack, MSG/HMSG, PING/PONG).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -98,13 +99,19 @@ enum Frame {
 
 async fn read_frame(rd: &mut BufReader<OwnedReadHalf>, line: &mut Vec<u8>) -> Io<Frame> {
     line.clear();
-    let n = rd.read_until(b'\n', line).await.map_err(|e| e.to_string())?;
+    let n = rd
+        .read_until(b'\n', line)
+        .await
+        .map_err(|e| e.to_string())?;
     if n == 0 {
         return Err("nats: connection closed".to_owned());
     }
     let text = String::from_utf8_lossy(line).trim_end().to_owned();
     let words: Vec<&str> = text.split_whitespace().collect();
-    let num = |s: &str| s.parse::<usize>().map_err(|_| format!("nats: bad line {text}"));
+    let num = |s: &str| {
+        s.parse::<usize>()
+            .map_err(|_| format!("nats: bad line {text}"))
+    };
     let (subject, reply, hdr, total) = match words.as_slice() {
         ["MSG", s, _, n] => (*s, None, 0, num(n)?),
         ["MSG", s, _, r, n] => (*s, Some(*r), 0, num(n)?),
@@ -148,8 +155,7 @@ impl Conn {
         };
         // INFO {...}
         c.line.clear();
-        c.rd
-            .read_until(b'\n', &mut c.line)
+        c.rd.read_until(b'\n', &mut c.line)
             .await
             .map_err(|e| e.to_string())?;
         c.send(b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true,\"protocol\":1,\"name\":\"toc-bench\"}\r\n").await?;
@@ -225,7 +231,11 @@ async fn consumer(
     sub.send(format!("SUB deliver.{name} 1\r\n").as_bytes())
         .await?;
     sub.flush().await?;
-    let Conn { mut rd, mut wr, mut line } = sub;
+    let Conn {
+        mut rd,
+        mut wr,
+        mut line,
+    } = sub;
     tokio::spawn(async move {
         loop {
             match read_frame(&mut rd, &mut line).await {
@@ -254,7 +264,11 @@ async fn consumer(
 /// when nothing more is queued); acks come back on `_INBOX.<name>.<i>`.
 fn publisher(conn: Conn, sched: Schedule, acks: Arc<Acks>) -> mpsc::UnboundedSender<Bytes> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-    let Conn { mut rd, wr, mut line } = conn;
+    let Conn {
+        mut rd,
+        wr,
+        mut line,
+    } = conn;
     tokio::spawn(async move {
         let mut wr = tokio::io::BufWriter::with_capacity(1 << 20, wr);
         while let Some(frame) = rx.recv().await {
@@ -278,7 +292,10 @@ fn publisher(conn: Conn, sched: Schedule, acks: Arc<Acks>) -> mpsc::UnboundedSen
                 Ok(Frame::Msg {
                     subject, payload, ..
                 }) => {
-                    let Some(i) = subject.rsplit('.').next().and_then(|s| s.parse::<usize>().ok())
+                    let Some(i) = subject
+                        .rsplit('.')
+                        .next()
+                        .and_then(|s| s.parse::<usize>().ok())
                     else {
                         continue;
                     };
@@ -306,7 +323,11 @@ fn hpub(source: &str, i: usize, m: &Msg) -> Bytes {
     let total = hdr.len() + m.body.len();
     let mut out = Vec::with_capacity(total + 96);
     out.extend_from_slice(
-        format!("HPUB odf.results _INBOX.{source}.{i} {} {total}\r\n", hdr.len()).as_bytes(),
+        format!(
+            "HPUB odf.results _INBOX.{source}.{i} {} {total}\r\n",
+            hdr.len()
+        )
+        .as_bytes(),
     );
     out.extend_from_slice(hdr.as_bytes());
     out.extend_from_slice(&m.body);
@@ -394,12 +415,17 @@ pub async fn phase(
     };
     let failed = acks.failed.load(Ordering::Relaxed);
     if failed > 0 {
-        row.note.push_str(&format!("; {failed} not acknowledged"));
+        let _ = write!(row.note, "; {failed} not acknowledged");
     }
     for (name, r) in [("push-1", &web), ("push-2", &media)] {
         let (e2e, added) = r.latencies(&sched, &ingested);
-        row.sinks
-            .push((name.to_owned(), r.rate(&sched), r.count(), pcts(&added), pcts(&e2e)));
+        row.sinks.push((
+            name.to_owned(),
+            r.rate(&sched),
+            r.count(),
+            pcts(&added),
+            pcts(&e2e),
+        ));
     }
     drop(server);
     let _ = std::fs::remove_dir_all(dir);

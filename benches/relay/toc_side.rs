@@ -1,6 +1,7 @@
 //! toc's relay in this process: two sources posting every message over
 //! HTTP keep-alive, an HTTP consumer and a TCP subscriber as its sinks.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use tokio::io::AsyncReadExt as _;
 use toc::config::venues::SinkKind;
 use toc::config::{Inventory, SourceFile};
 use toc::model::relay::{RelayCommand, ReplayFrom};
@@ -18,6 +18,7 @@ use toc::relay::envelope::Envelope;
 use toc::relay::journal::{Log, Record};
 use toc::relay::odf::parse_header;
 use toc::relay::service::RelayService;
+use tokio::io::AsyncReadExt as _;
 
 use crate::common::{Acks, Msg, Receipts, Row, Schedule, pcts, per_second};
 
@@ -56,7 +57,10 @@ consumer = "web_mobile"
 sinks = ["web", "media"]
 "#;
 
-const TOKENS: [(&str, &str); 2] = [("bench-a", "token-a-0123456789"), ("bench-b", "token-b-0123456789")];
+const TOKENS: [(&str, &str); 2] = [
+    ("bench-a", "token-a-0123456789"),
+    ("bench-b", "token-b-0123456789"),
+];
 
 /// The consumer behind the HTTP sink; answers 503 while `down`.
 #[derive(Debug)]
@@ -117,7 +121,11 @@ pub struct Bench {
 }
 
 impl Bench {
-    pub async fn start(dir: &Path, fsync: bool, index: &Arc<std::collections::HashMap<String, usize>>) -> Bench {
+    pub async fn start(
+        dir: &Path,
+        fsync: bool,
+        index: &Arc<std::collections::HashMap<String, usize>>,
+    ) -> Bench {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).expect("bench dir");
         let text = format!("{BASE}{RELAY}");
@@ -283,7 +291,14 @@ pub async fn load(bench: &Bench, corpus: &[Msg], n: usize, sched: &Schedule) -> 
 }
 
 /// (a): one phase, fsync on or off.
-pub async fn phase(dir: &Path, fsync: bool, corpus: &[Msg], index: &Arc<std::collections::HashMap<String, usize>>, n: usize, rate: f64) -> Row {
+pub async fn phase(
+    dir: &Path,
+    fsync: bool,
+    corpus: &[Msg],
+    index: &Arc<std::collections::HashMap<String, usize>>,
+    n: usize,
+    rate: f64,
+) -> Row {
     let bench = Bench::start(dir, fsync, index).await;
     let sched = Schedule::soon(rate);
     let acks = load(&bench, corpus, n, &sched).await;
@@ -304,12 +319,17 @@ pub async fn phase(dir: &Path, fsync: bool, corpus: &[Msg], index: &Arc<std::col
     );
     let failed = acks.failed.load(Ordering::Relaxed);
     if failed > 0 {
-        row.note.push_str(&format!("; {failed} posts not acknowledged"));
+        let _ = write!(row.note, "; {failed} posts not acknowledged");
     }
     for (name, r) in [("http", &bench.web.receipts), ("tcp", &bench.media)] {
         let (e2e, added) = r.latencies(&sched, &ingested);
-        row.sinks
-            .push((name.to_owned(), r.rate(&sched), r.count(), pcts(&added), pcts(&e2e)));
+        row.sinks.push((
+            name.to_owned(),
+            r.rate(&sched),
+            r.count(),
+            pcts(&added),
+            pcts(&e2e),
+        ));
     }
     bench.stop().await;
     row
@@ -318,11 +338,18 @@ pub async fn phase(dir: &Path, fsync: bool, corpus: &[Msg], index: &Arc<std::col
 /// Replay: `n` messages appended to the journal, delivered live to the
 /// TCP subscriber, then the TCP sink replayed from the first; msg/s of
 /// the replay (to the subscriber's receipt of the last one).
-pub async fn replay(dir: &Path, corpus: &[Msg], index: &Arc<std::collections::HashMap<String, usize>>, n: usize) -> (f64, usize) {
+pub async fn replay(
+    dir: &Path,
+    corpus: &[Msg],
+    index: &Arc<std::collections::HashMap<String, usize>>,
+    n: usize,
+) -> (f64, usize) {
     let bench = Bench::start(dir, false, index).await;
     let control = bench.service.control();
     control
-        .apply(&RelayCommand::Pause { sink: "web".to_owned() })
+        .apply(&RelayCommand::Pause {
+            sink: "web".to_owned(),
+        })
         .expect("pause web");
     let journal = bench.service.journal();
     let envelopes: Vec<Vec<u8>> = corpus
@@ -388,9 +415,15 @@ pub struct Down {
 /// The HTTP consumer answers 503 for `secs` while both sources post at
 /// `rate` distinct messages per second; RSS is read as it goes, then the
 /// consumer comes back and the backlog drains.
-pub async fn sink_down(dir: &Path, corpus: &[Msg], index: &Arc<std::collections::HashMap<String, usize>>, secs: f64, rate: f64) -> Down {
+pub async fn sink_down(
+    dir: &Path,
+    corpus: &[Msg],
+    index: &Arc<std::collections::HashMap<String, usize>>,
+    seconds: f64,
+    rate: f64,
+) -> Down {
     let bench = Bench::start(dir, true, index).await;
-    let n = ((secs * rate) as usize).min(corpus.len());
+    let n = ((seconds * rate) as usize).min(corpus.len());
     // Warm up: a second with the sink up.
     let warm = (rate as usize).min(n / 10);
     let sched = Schedule::soon(rate);
