@@ -188,6 +188,8 @@ pub struct Acks {
     pub failed: AtomicU64,
     pub latency: Mutex<Histogram<u64>>,
     pub last: Mutex<Option<Instant>>,
+    /// The first failure, in words.
+    pub error: Mutex<Option<String>>,
 }
 
 impl Default for Acks {
@@ -200,6 +202,7 @@ impl Default for Acks {
             failed: AtomicU64::new(0),
             latency: Mutex::new(histogram()),
             last: Mutex::new(None),
+            error: Mutex::new(None),
         }
     }
 }
@@ -228,6 +231,12 @@ impl Acks {
             (true, false) => &self.ok,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A failure: counted, and kept in words if it is the first.
+    pub fn fail(&self, why: String) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.error.lock().expect("acks").get_or_insert(why);
     }
 
     /// Waits until every sent message is answered, or `limit` passes.

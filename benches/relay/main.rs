@@ -19,7 +19,9 @@
 //!     ingest goes on at 2,000 posts/s.
 //!
 //! `cargo bench --bench relay`; `RELAY_BENCH_QUICK=1` for a short run;
-//! `RELAY_BENCH_RATE` sets the posts/s (default 10000). Without `--bench`
+//! `RELAY_BENCH_RATE` sets the posts/s (default 10000),
+//! `RELAY_BENCH_CONNECTIONS` each source's HTTP connections (default 32; a
+//! post waits for a free one, and the wait counts in its latency). Without `--bench`
 //! (as `cargo test --all-targets` runs it) it does a short smoke round
 //! without JetStream. Files go under `target/` (or `TOC_BENCH_DIR`).
 #![allow(

@@ -222,6 +222,9 @@ impl KeySim for toc::relay::odf::Header {
 /// requests overlap) and its token.
 struct Source {
     client: reqwest::Client,
+    /// One per connection: a post waits for a free one (its wait counts
+    /// in its latency, from its scheduled time).
+    connections: tokio::sync::Semaphore,
     url: String,
     auth: String,
 }
@@ -236,11 +239,20 @@ fn sources(addr: SocketAddr) -> Vec<Arc<Source>> {
                     .pool_max_idle_per_host(512)
                     .build()
                     .expect("client"),
+                connections: tokio::sync::Semaphore::new(connections()),
                 url: format!("http://{addr}/odf"),
                 auth: format!("Bearer {token}"),
             })
         })
         .collect()
+}
+
+/// Connections per source (`RELAY_BENCH_CONNECTIONS`, default 32).
+fn connections() -> usize {
+    std::env::var("RELAY_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32)
 }
 
 /// Posts message `i` from every source, each post on its own task (open
@@ -251,7 +263,12 @@ fn send(srcs: &[Arc<Source>], body: &Bytes, due: Instant, acks: &Arc<Acks>) {
         let acks = Arc::clone(acks);
         let body = body.clone();
         acks.sent.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(async move { post(&src, body, due, &acks).await });
+        tokio::spawn(async move {
+            let Ok(_connection) = src.connections.acquire().await else {
+                return;
+            };
+            post(&src, body, due, &acks).await;
+        });
     }
 }
 
@@ -266,16 +283,27 @@ async fn post(src: &Source, body: Bytes, due: Instant, acks: &Acks) {
         .await;
     match sent {
         Ok(r) => {
-            let ok = r.status().is_success();
+            let status = r.status();
+            let ok = status.is_success();
             let answer = r.bytes().await.unwrap_or_default();
             let answer = String::from_utf8_lossy(&answer);
             if ok && answer.contains("\"stale\"") {
                 acks.stale.fetch_add(1, Ordering::Relaxed);
+            } else if !ok {
+                acks.fail(format!("{status} {}", answer.trim()));
             } else {
                 acks.note(ok, answer.contains("\"duplicate\""), due);
             }
         }
-        Err(_) => acks.note(false, false, due),
+        Err(e) => {
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                let _ = write!(why, ": {c}");
+                cause = c.source();
+            }
+            acks.fail(why);
+        }
     }
 }
 
@@ -319,7 +347,11 @@ pub async fn phase(
     );
     let failed = acks.failed.load(Ordering::Relaxed);
     if failed > 0 {
-        let _ = write!(row.note, "; {failed} posts not acknowledged");
+        let _ = write!(
+            row.note,
+            "; {failed} posts not acknowledged, first: {}",
+            acks.error.lock().expect("acks").clone().unwrap_or_default()
+        );
     }
     for (name, r) in [("http", &bench.web.receipts), ("tcp", &bench.media)] {
         let (e2e, added) = r.latencies(&sched, &ingested);
