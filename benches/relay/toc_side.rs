@@ -53,6 +53,14 @@ kind = "tcp"
 listen = "127.0.0.1:9652"
 consumer = "web_mobile"
 
+# Paused from the start: it holds the journal's segments so that every
+# message's ingest time can be read back after the phase.
+[[relay.sinks]]
+id = "hold"
+kind = "tcp"
+listen = "127.0.0.1:9653"
+consumer = "web_mobile"
+
 [[relay.routes]]
 sinks = ["web", "media"]
 "#;
@@ -152,6 +160,12 @@ impl Bench {
             .map(|(s, t)| ((*s).to_owned(), (*t).to_owned()))
             .collect();
         let service = RelayService::start(&relay, &inventory, dir, tokens).expect("relay starts");
+        service
+            .control()
+            .apply(&RelayCommand::Pause {
+                sink: "hold".to_owned(),
+            })
+            .expect("pause hold");
         let media = Arc::new(Receipts::new(Arc::clone(index)));
         let mut tcp = None;
         for _ in 0..200 {
