@@ -66,12 +66,17 @@ fn settings() -> Settings {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000.0);
+    let (secs, down_secs, replay) = match (bench, quick) {
+        (false, _) => (1.0, 2.0, 5_000),
+        (true, true) => (2.0, 5.0, 20_000),
+        (true, false) => (10.0, 60.0, 120_000),
+    };
     Settings {
-        secs: if quick { 2.0 } else { 10.0 },
+        secs,
         posts,
-        down_secs: if quick { 5.0 } else { 60.0 },
+        down_secs,
         down_posts: 2_000.0,
-        replay: if quick { 20_000 } else { 120_000 },
+        replay,
         jetstream: bench,
     }
 }
