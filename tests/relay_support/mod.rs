@@ -340,10 +340,11 @@ impl Posted {
 
 /// One source's lane: the messages of `UnitPlan` seed `lane` (the other
 /// source's lane of the same number posts the same messages), posted
-/// one at a time to whatever address `addr` holds, until `stop`.
+/// one at a time to whatever address `addr` holds, until `stop`; at most
+/// one every `pace` (zero: as fast as answers come).
 pub async fn post_lane(
-    source: usize,
-    lane: u64,
+    (source, lane): (usize, u64),
+    pace: Duration,
     addr: watch::Receiver<Option<SocketAddr>>,
     stop: Arc<AtomicBool>,
     posted: Arc<Posted>,
@@ -378,7 +379,12 @@ pub async fn post_lane(
     let sport = sports[usize::try_from(lane).unwrap()];
     let mut plan = UnitPlan::new(&[sport.to_owned()], "STA-OVR", 1000 + lane);
     let mut addr = addr;
+    let mut next = tokio::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        if !pace.is_zero() {
+            tokio::time::sleep_until(next).await;
+            next += pace;
+        }
         let msg = plan.next_message();
         let body = Bytes::from(msg.body);
         let h = hash(&body);
