@@ -77,7 +77,7 @@ async fn acknowledged_messages_survive_ten_sigkills_in_order() {
         addr_tx.send_replace(Some(serve.addr));
         if round == ROUNDS {
             // The last run: post a little more, then stop the sources.
-            tokio::time::sleep(Duration::from_millis(1000)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
             stop.store(true, Ordering::Relaxed);
             for l in lanes.drain(..) {
                 l.await.unwrap();

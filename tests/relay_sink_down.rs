@@ -121,25 +121,60 @@ async fn a_sink_down_for_60s_then_back_gets_everything_in_order_with_ingest_fast
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let drained = back.elapsed();
-
-    let mut pre = answers(&posted, before, down);
-    let mut during = answers(&posted, down, back);
+    let seen = Seen {
+        drained: back.elapsed(),
+        pre: answers(&posted, before, down),
+        during: answers(&posted, down, back),
+        rss,
+        web_during,
+        live_during,
+        refused,
+    };
     println!(
-        "acknowledged {} messages ({} distinct); answers {:?}",
+        "acknowledged {} messages ({} distinct); answers {:?}; wall time {:.1} s",
         posted.acks.lock().unwrap().len(),
         acked.len(),
-        posted.outcomes.lock().unwrap()
+        posted.outcomes.lock().unwrap(),
+        started.elapsed().as_secs_f64()
     );
-    println!("ingest answers before the outage: {}", quantiles(&mut pre));
+    judge(seen, &checks, acked.len());
+
+    let status = tokio::task::spawn_blocking(move || serve.terminate(Duration::from_secs(20)))
+        .await
+        .unwrap()
+        .expect("toc serve exits within 20 s of SIGTERM");
+    assert!(status.success(), "SIGTERM: {status}");
+}
+
+/// What the test saw, from the outage to everything delivered.
+struct Seen {
+    drained: Duration,
+    /// Ingest answer times (us) before and during the outage.
+    pre: Vec<u64>,
+    during: Vec<u64>,
+    /// `toc serve`'s `VmRSS` (KiB) every 5 s of the outage.
+    rss: Vec<u64>,
+    web_during: usize,
+    live_during: usize,
+    refused: u64,
+}
+
+/// Prints the figures and asserts on them.
+fn judge(mut s: Seen, checks: &[relay_support::Check], acked: usize) {
+    println!(
+        "ingest answers before the outage: {}",
+        quantiles(&mut s.pre)
+    );
     println!(
         "ingest answers during the outage: {}",
-        quantiles(&mut during)
+        quantiles(&mut s.during)
     );
     println!(
-        "during the outage: web delivered {web_during} (its consumer answered 503 {refused} times), live delivered {live_during}"
+        "during the outage: web delivered {} (its consumer answered 503 {} times), live delivered {}",
+        s.web_during, s.refused, s.live_during
     );
-    let mib: Vec<String> = rss
+    let mib: Vec<String> = s
+        .rss
         .iter()
         .map(|k| format!("{:.1}", f64::from(u32::try_from(*k).unwrap()) / 1024.0))
         .collect();
@@ -148,11 +183,10 @@ async fn a_sink_down_for_60s_then_back_gets_everything_in_order_with_ingest_fast
         mib.join(" ")
     );
     println!(
-        "back to everything delivered: {:.1} s; wall time {:.1} s",
-        drained.as_secs_f64(),
-        started.elapsed().as_secs_f64()
+        "consumer back to everything delivered: {:.1} s",
+        s.drained.as_secs_f64()
     );
-    for (id, c) in ["live", "web"].iter().zip(&checks) {
+    for (id, c) in ["live", "web"].iter().zip(checks) {
         println!(
             "sink {id}: delivered {}, first time {}, repeats {}, missing {}, wrong {}",
             c.delivered,
@@ -173,23 +207,24 @@ async fn a_sink_down_for_60s_then_back_gets_everything_in_order_with_ingest_fast
         );
         assert_eq!(c.repeats, 0, "sink {id}: no crash, so no repeat");
     }
-
-    assert!(acked.len() > 3000, "too little load: {}", acked.len());
-    assert_eq!(web_during, 0, "the consumer was down");
-    assert!(refused > 0, "the sink kept trying");
+    assert!(acked > 3000, "too little load: {acked}");
+    assert_eq!(s.web_during, 0, "the consumer was down");
+    assert!(s.refused > 0, "the sink kept trying");
     assert!(
-        live_during > 3000,
-        "the other sink kept delivering: {live_during}"
+        s.live_during > 3000,
+        "the other sink kept delivering: {}",
+        s.live_during
     );
-    let growth = rss.iter().max().unwrap() - rss[0];
+    let growth = s.rss.iter().max().unwrap() - s.rss[0];
     assert!(
         growth < 20 * 1024,
-        "RSS grew {growth} KiB while the sink was down: {rss:?}"
+        "RSS grew {growth} KiB while the sink was down: {:?}",
+        s.rss
     );
     // Ingest does not wait for the sink: answers during the outage are as
     // fast as before (with room for a busy shared machine).
-    let (p50_pre, p50_during) = (percentile(&mut pre, 0.5), percentile(&mut during, 0.5));
-    let p99_during = percentile(&mut during, 0.99);
+    let (p50_pre, p50_during) = (percentile(&mut s.pre, 0.5), percentile(&mut s.during, 0.5));
+    let p99_during = percentile(&mut s.during, 0.99);
     assert!(
         p50_during <= 2 * p50_pre + 5_000,
         "p50 {p50_during} us during vs {p50_pre} us before"
@@ -198,10 +233,4 @@ async fn a_sink_down_for_60s_then_back_gets_everything_in_order_with_ingest_fast
         p99_during < 250_000,
         "p99 {p99_during} us during the outage"
     );
-
-    let status = tokio::task::spawn_blocking(move || serve.terminate(Duration::from_secs(20)))
-        .await
-        .unwrap()
-        .expect("toc serve exits within 20 s of SIGTERM");
-    assert!(status.success(), "SIGTERM: {status}");
 }

@@ -468,7 +468,7 @@ async fn a_new_sink_starts_at_the_head_and_saves_that_at_once() {
 /// journaled from then on is the new sink's, even before its task first
 /// ran, and the start is on disk at once, so a crash before the first
 /// periodic save cannot move a new sink past messages already
-/// acknowledged (found by tests/relay_crash.rs: the first messages of a
+/// acknowledged (found by `tests/relay_crash.rs`: the first messages of a
 /// fresh relay never reached its second sink).
 #[tokio::test]
 async fn a_new_sink_gets_what_is_journaled_after_its_spawn_before_its_task_ran() {

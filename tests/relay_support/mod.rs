@@ -401,13 +401,10 @@ pub async fn post_lane(
                 .body(body.clone())
                 .send()
                 .await;
-            let r = match answer {
-                Ok(r) => r,
-                Err(_) => {
-                    posted.count("error");
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    continue;
-                }
+            let Ok(r) = answer else {
+                posted.count("error");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
             };
             let status = r.status();
             // An answer cut off (the relay killed) is no answer.
