@@ -12,12 +12,13 @@
 
 mod relay_support;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{Rng as _, SeedableRng as _};
-use relay_support::{Consumers, Posted, Serve, acked, check, post_lane, venues};
+use relay_support::{Consumers, Posted, Serve, acked, check, check_files, post_lane, venues};
 use tokio::sync::watch;
 
 const ROUNDS: usize = 10;
@@ -38,7 +39,7 @@ async fn acknowledged_messages_survive_ten_sigkills_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let consumers = Arc::new(Consumers::default());
     let at = consumers.start().await;
-    let sinks: Vec<(&str, String)> = SINKS
+    let mut sinks: Vec<(&str, String)> = SINKS
         .iter()
         .map(|id| {
             (
@@ -47,6 +48,7 @@ async fn acknowledged_messages_survive_ten_sigkills_in_order() {
             )
         })
         .collect();
+    sinks.push(("archive", "kind = \"file\"\ndir = \"archive\"".to_owned()));
     let file = venues(dir.path(), at, &sinks);
 
     let (addr_tx, addr_rx) = watch::channel(None);
@@ -82,7 +84,15 @@ async fn acknowledged_messages_survive_ten_sigkills_in_order() {
             for l in lanes.drain(..) {
                 l.await.unwrap();
             }
-            finish(serve, &consumers, &posted, &restarts, &acks_at_kill).await;
+            let archive = dir.path().join("archive");
+            finish(
+                serve,
+                (&consumers, &archive),
+                &posted,
+                &restarts,
+                &acks_at_kill,
+            )
+            .await;
             break;
         }
         let after = Duration::from_millis(rng.random_range(50..=500));
@@ -100,20 +110,23 @@ async fn acknowledged_messages_survive_ten_sigkills_in_order() {
 /// prints the figures, and stops the process with SIGTERM (exit 0).
 async fn finish(
     serve: Serve,
-    consumers: &Consumers,
+    (consumers, archive): (&Consumers, &Path),
     posted: &Posted,
     restarts: &[Duration],
     kills: &[(Duration, usize)],
 ) {
     let acked = acked(posted);
     let until = Instant::now() + Duration::from_secs(30);
-    let checks = loop {
+    let (checks, files) = loop {
         let checks = SINKS
             .iter()
             .map(|id| check(&consumers.got(id), &acked))
             .collect::<Vec<_>>();
-        if checks.iter().all(|c| c.missing.is_empty()) || Instant::now() > until {
-            break checks;
+        let files = check_files(archive, &acked);
+        if checks.iter().all(|c| c.missing.is_empty()) && files.missing.is_empty()
+            || Instant::now() > until
+        {
+            break (checks, files);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
@@ -171,6 +184,23 @@ async fn finish(
             &c.wrong[..c.wrong.len().min(5)]
         );
     }
+    println!(
+        "sink archive: {} files, {} leftovers of cut writes (.tmp), missing {}, wrong {}",
+        files.files,
+        files.leftovers,
+        files.missing.len(),
+        files.wrong.len()
+    );
+    assert!(
+        files.missing.is_empty(),
+        "the archive lacks {} acknowledged messages",
+        files.missing.len()
+    );
+    assert!(
+        files.wrong.is_empty(),
+        "archive: {:?}",
+        &files.wrong[..files.wrong.len().min(5)]
+    );
     // A debug build on two shared cores takes some hundreds a second.
     assert!(
         acked.len() > 300,

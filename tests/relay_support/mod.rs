@@ -517,6 +517,60 @@ pub fn check(got: &[Got], acked: &HashMap<(DocKey, u64), u64>) -> Check {
     c
 }
 
+/// What a file sink's folder holds, checked against the acks: every
+/// acknowledged (key, version) has a file with the body posted, no
+/// (key, version) has two files (it was journaled once), and the
+/// leftovers of writes cut by a crash (`.tmp`) are counted.
+#[derive(Debug, Default)]
+pub struct FileCheck {
+    pub files: usize,
+    pub leftovers: usize,
+    pub missing: Vec<(DocKey, u64)>,
+    pub wrong: Vec<String>,
+}
+
+pub fn check_files(dir: &Path, acked: &HashMap<(DocKey, u64), u64>) -> FileCheck {
+    let mut c = FileCheck::default();
+    let mut seen: HashMap<(DocKey, u64), PathBuf> = HashMap::new();
+    let Ok(folders) = std::fs::read_dir(dir) else {
+        c.missing = acked.keys().cloned().collect();
+        return c;
+    };
+    for folder in folders {
+        for f in std::fs::read_dir(folder.unwrap().path()).unwrap() {
+            let path = f.unwrap().path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                c.leftovers += 1;
+                continue;
+            }
+            c.files += 1;
+            let body = std::fs::read(&path).unwrap();
+            let Some((key, version, _)) = read_header(&body) else {
+                c.wrong.push(format!("{}: not ODF", path.display()));
+                continue;
+            };
+            if let Some(&h) = acked.get(&(key.clone(), version))
+                && h != hash(&body)
+            {
+                c.wrong.push(format!("{}: body changed", path.display()));
+            }
+            if let Some(other) = seen.insert((key, version), path.clone()) {
+                c.wrong.push(format!(
+                    "journaled twice: {} and {}",
+                    other.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    c.missing = acked
+        .keys()
+        .filter(|k| !seen.contains_key(*k))
+        .cloned()
+        .collect();
+    c
+}
+
 /// p50 / p99 / max of microsecond samples, as text.
 pub fn quantiles(us: &mut [u64]) -> String {
     if us.is_empty() {
