@@ -135,7 +135,7 @@ fn key(app: &mut App, snap: &Snapshot, c: char) -> Effect {
 fn the_relay_view_shows_the_flow() {
     let snap = snapshot();
     assert!(!snap.layout.feeds.is_empty(), "the test Games has feeds");
-    for (w, h) in [(80, 24), (160, 48)] {
+    for (w, h) in [(80, 24), (100, 30), (160, 48)] {
         let mut app = app(Role::Operator);
         app.set_area(Rect::new(0, 0, w, h));
         command(&mut app, &snap, "relay");

@@ -29,7 +29,46 @@ use toc::model::Status;
 use toc::runtime::Live;
 use toc::store::{Reader, Store};
 
-use support::engine::{quick, small, wait_for};
+use support::engine::{quick, small_with, wait_for};
+use toc::model::relay::{RelayCommand, ReplayFrom};
+
+/// The relay of the matrix: the sources of STA's and MRN's feeds, one
+/// file sink in the data folder, one route.
+fn relay_section(dir: &Path) -> String {
+    format!(
+        r#"
+[relay]
+listen = "127.0.0.1:0"
+
+[[relay.sources]]
+id = "STA-ovr-a"
+token_env = "TOC_MATRIX_STA_A"
+
+[[relay.sources]]
+id = "STA-ovr-b"
+token_env = "TOC_MATRIX_STA_B"
+
+[[relay.sources]]
+id = "MRN-ovr-a"
+token_env = "TOC_MATRIX_MRN_A"
+
+[[relay.sources]]
+id = "MRN-ovr-b"
+token_env = "TOC_MATRIX_MRN_B"
+
+[[relay.sinks]]
+id = "archive"
+kind = "file"
+dir = "{}"
+consumer = "media"
+
+[[relay.routes]]
+id = "results"
+sinks = ["archive"]
+"#,
+        dir.join("archive").display()
+    )
+}
 
 /// The incidents one identity's incident commands name: one at STA, one
 /// at MRN (kept by the store before the demo starts, their devices
@@ -82,6 +121,13 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
             text: format!("note by {user}"),
         })
     };
+    let relay = Command::Relay;
+    let source = |feed: &str, source: Option<&str>| {
+        Command::Relay(RelayCommand::Source {
+            feed: feed.to_owned(),
+            source: source.map(str::to_owned),
+        })
+    };
     let resolve = |which: &str| {
         Command::Incident(IncidentCommand::Resolve {
             which: which.to_owned(),
@@ -110,6 +156,36 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
         ("note MRN inc", note(&fx.mrn)),
         ("resolve STA inc", resolve(&fx.sta)),
         ("resolve MRN inc", resolve(&fx.mrn)),
+        (
+            "pause sink",
+            relay(RelayCommand::Pause {
+                sink: "archive".into(),
+            }),
+        ),
+        (
+            "resume sink",
+            relay(RelayCommand::Resume {
+                sink: "archive".into(),
+            }),
+        ),
+        (
+            "replay nowhere",
+            relay(RelayCommand::Replay {
+                sink: "nope".into(),
+                from: ReplayFrom::Seq(1),
+            }),
+        ),
+        ("source STA b", source("STA-results", Some("STA-ovr-b"))),
+        ("source STA both", source("STA-results", None)),
+        ("source MRN b", source("MRN-results", Some("MRN-ovr-b"))),
+        ("source MRN both", source("MRN-results", None)),
+        (
+            "route results",
+            relay(RelayCommand::Route {
+                route: "results".into(),
+                sinks: vec!["archive".into()],
+            }),
+        ),
     ]
 }
 
@@ -137,7 +213,16 @@ fn rows_of(command: &Command) -> &'static [&'static str] {
         Command::Incident(IncidentCommand::Resolve { .. }) => {
             &["resolve STA inc", "resolve MRN inc"]
         }
-        Command::Relay(_) => &[],
+        Command::Relay(RelayCommand::Pause { .. }) => &["pause sink"],
+        Command::Relay(RelayCommand::Resume { .. }) => &["resume sink"],
+        Command::Relay(RelayCommand::Replay { .. }) => &["replay nowhere"],
+        Command::Relay(RelayCommand::Source { .. }) => &[
+            "source STA b",
+            "source STA both",
+            "source MRN b",
+            "source MRN both",
+        ],
+        Command::Relay(RelayCommand::Route { .. }) => &["route results"],
     }
 }
 
@@ -147,7 +232,7 @@ fn rows_of(command: &Command) -> &'static [&'static str] {
 /// refused as invalid (what it names does not exist; with a venue scope
 /// that is out of scope instead, so a scope does not reveal what exists
 /// outside it).
-const TABLE: [(&str, [&str; 2]); 19] = [
+const TABLE: [(&str, [&str; 2]); 27] = [
     ("check STA dev", ["FAAA", "FAAA"]),
     ("check STA", ["FAAA", "FAAA"]),
     ("check MRN dev", ["FAAA", "FSSS"]),
@@ -167,6 +252,15 @@ const TABLE: [(&str, [&str; 2]); 19] = [
     ("note MRN inc", ["FAAA", "FSSS"]),
     ("resolve STA inc", ["FFFA", "FFFA"]),
     ("resolve MRN inc", ["FFFA", "FFFS"]),
+    // Sinks and routes serve every venue; a feed is its venue's.
+    ("pause sink", ["FFAA", "FFSS"]),
+    ("resume sink", ["FFAA", "FFSS"]),
+    ("replay nowhere", ["FFII", "FFSS"]),
+    ("source STA b", ["FFAA", "FFAA"]),
+    ("source STA both", ["FFAA", "FFAA"]),
+    ("source MRN b", ["FFAA", "FFSS"]),
+    ("source MRN both", ["FFAA", "FFSS"]),
+    ("route results", ["FFAA", "FFSS"]),
 ];
 
 // ---------------------------------------------------------------------
@@ -313,7 +407,9 @@ impl Run {
         tuning.data_dir = Some(dir.to_path_buf());
         tuning.engine.refresh = Duration::from_millis(20);
         tuning.engine.urgent = Duration::from_millis(5);
-        let live = Live::demo(small(), tuning).await.expect("demo starts");
+        let live = Live::demo(small_with(&relay_section(dir)), tuning)
+            .await
+            .expect("demo starts");
         let fixture_ids: Vec<String> = fixtures
             .iter()
             .flat_map(|f| [f.sta.clone(), f.mrn.clone()])
@@ -455,6 +551,7 @@ fn command_target(command: &Command) -> Option<&str> {
             },
         ) => Some(target),
         Command::Incident(c) => Some(c.which()),
+        Command::Relay(RelayCommand::Source { feed, .. }) => Some(feed),
         Command::Sim(SimCommand::Clear { target: None }) | Command::Relay(_) => None,
     }
 }

@@ -7,6 +7,22 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+/// What identifies one ODF document: its versions ascend. The relay
+/// dedups on it; the simulator's results systems and consumers key by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+pub struct DocKey {
+    /// `CompetitionCode` (empty when absent, as in ODF1 messages).
+    pub competition_code: String,
+    /// `DocumentCode`.
+    pub document_code: String,
+    /// `DocumentSubcode`.
+    pub document_subcode: String,
+    /// `DocumentType`.
+    pub document_type: String,
+    /// `DocumentSubtype`.
+    pub document_subtype: String,
+}
+
 /// The relay at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RelayStatus {

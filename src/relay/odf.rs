@@ -11,20 +11,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 use serde::{Deserialize, Serialize};
 
-/// What identifies one document: its versions ascend.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
-pub struct DocKey {
-    /// `CompetitionCode` (empty when absent, as in ODF1 messages).
-    pub competition_code: String,
-    /// `DocumentCode`.
-    pub document_code: String,
-    /// `DocumentSubcode`.
-    pub document_subcode: String,
-    /// `DocumentType`.
-    pub document_type: String,
-    /// `DocumentSubtype`.
-    pub document_subtype: String,
-}
+pub use crate::model::relay::DocKey;
 
 /// The attributes of the `OdfBody` root the relay uses. Others pass
 /// through untouched in the body.

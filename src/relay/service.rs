@@ -20,7 +20,7 @@ use super::ingest::{self, IngestState};
 use super::journal::{Journal, JournalOptions, Log};
 use super::quarantine::Quarantine;
 use super::sequencer::{self, SequencerHandle, SequencerOptions, Stats};
-use super::sink::{SinkHandle, SinkSpec, spawn_sink};
+use super::sink::{SinkHandle, spawn_sinks};
 use crate::config::Inventory;
 use crate::config::venues::Relay;
 use crate::engine::port::RelayControl;
@@ -46,6 +46,34 @@ pub struct RelayService {
     sinks: Arc<Vec<SinkHandle>>,
     sequencer: Option<SequencerHandle>,
     sequencer_thread: Option<std::thread::JoinHandle<()>>,
+    /// The relay's own threads: the door and the sinks never share a
+    /// thread with the engine and the poller, so a burst of results never
+    /// delays a health check (and a slow check never delays a result).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// Worker threads of the relay's runtime (the door, the sinks, the
+/// reporter); the sequencer has a thread of its own besides.
+pub const THREADS: usize = 2;
+
+/// A runtime of `threads` workers named `name`, for a part that must not
+/// share the caller's threads.
+pub fn own_runtime(name: &str, threads: usize) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the {name} threads: {e}"))
+}
+
+impl Drop for RelayService {
+    fn drop(&mut self) {
+        // Dropping a runtime may block: never on the caller's runtime.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// Where the relay keeps its files under the data folder.
@@ -66,6 +94,9 @@ impl RelayService {
         data_dir: &Path,
         tokens: Vec<(String, String)>,
     ) -> Result<RelayService, String> {
+        let runtime = own_runtime("relay", THREADS)?;
+        // Everything spawned from here on runs on the relay's threads.
+        let entered = runtime.enter();
         let dir = folder(data_dir);
         let (journal, dedup, covered) = open_journal(relay, &dir)?;
         let log: Arc<dyn Log> = journal.clone();
@@ -106,19 +137,7 @@ impl RelayService {
             Arc::clone(&counts),
         ));
         let (listener, addr) = bind(relay.listen)?;
-        let sinks: Vec<SinkHandle> = relay
-            .sinks
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                spawn_sink(
-                    SinkSpec::from_config(i, s, relay.fsync),
-                    Arc::clone(&log),
-                    control.subscribe(),
-                )
-            })
-            .collect();
-        let sinks = Arc::new(sinks);
+        let sinks = Arc::new(spawn_sinks(relay, &log, &control.subscribe()));
         let (stop, stop_rx) = watch::channel(false);
         let server = tokio::spawn(serve(listener, ingest::router(door), stop_rx.clone()));
         let first = Arc::new(RelayStatus {
@@ -149,6 +168,7 @@ impl RelayService {
         };
         let reporter = tokio::spawn(reporter.run(published, stop_rx));
         tracing::info!("relay: POST /odf on {addr}; {} sinks", relay.sinks.len());
+        drop(entered);
         Ok(RelayService {
             addr,
             status,
@@ -160,6 +180,7 @@ impl RelayService {
             sinks,
             sequencer: Some(seq),
             sequencer_thread: Some(seq_thread),
+            runtime: Some(runtime),
         })
     }
 
@@ -205,6 +226,9 @@ impl RelayService {
             for s in sinks {
                 s.stop().await;
             }
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
         }
         tracing::info!("relay stopped");
     }

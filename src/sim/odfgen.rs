@@ -10,22 +10,7 @@ use std::fmt::Write as _;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-/// What identifies one ODF document (its versions ascend), as the relay's
-/// `relay::odf::DocKey`; the simulator keeps its own (it imports no relay
-/// code: it plays the relay's peers).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct DocKey {
-    /// `CompetitionCode`.
-    pub competition_code: String,
-    /// `DocumentCode`.
-    pub document_code: String,
-    /// `DocumentSubcode`.
-    pub document_subcode: String,
-    /// `DocumentType`.
-    pub document_type: String,
-    /// `DocumentSubtype`.
-    pub document_subtype: String,
-}
+pub use crate::model::relay::DocKey;
 
 /// `CompetitionCode` of every simulated message.
 pub const COMPETITION: &str = "OG2024";

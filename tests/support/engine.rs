@@ -10,10 +10,16 @@ use toc::model::Status;
 use toc::runtime::Tuning;
 
 pub fn small() -> Inventory {
-    let src = SourceFile::new(
-        "venues-small.toml",
-        include_str!("../../examples/venues-small.toml").to_owned(),
+    small_with("")
+}
+
+/// [`small`] with `more` appended to the file (a `[relay]`, say).
+pub fn small_with(more: &str) -> Inventory {
+    let text = format!(
+        "{}\n{more}",
+        include_str!("../../examples/venues-small.toml")
     );
+    let src = SourceFile::new("venues-small.toml", text);
     let mut inv = Inventory::parse(&src).expect("example parses").0;
     // The v3 profile reads its passphrases from the environment, which a
     // test cannot set: give simulator and poller the same literal ones.
