@@ -174,7 +174,7 @@ stale_after = "30s"
 listen = "127.0.0.1:0"
 max_message = "1MiB"
 fsync = true
-segment_size = "8MiB"
+segment_size = "1MiB"
 "#
     );
     for (id, env, _) in SOURCES {
