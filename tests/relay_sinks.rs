@@ -464,6 +464,29 @@ async fn a_new_sink_starts_at_the_head_and_saves_that_at_once() {
     sink.stop().await;
 }
 
+/// The relay opens its door right after it spawns the sinks: what is
+/// journaled from then on is the new sink's, even before its task first
+/// ran, and the start is on disk at once, so a crash before the first
+/// periodic save cannot move a new sink past messages already
+/// acknowledged (found by `tests/relay_crash.rs`: the first messages of a
+/// fresh relay never reached its second sink).
+#[tokio::test]
+async fn a_new_sink_gets_what_is_journaled_after_its_spawn_before_its_task_ran() {
+    let consumer = Consumer::start().await;
+    let fx = Fixture::new(
+        vec![http_sink("web", &consumer.url())],
+        vec![route("all", &[0])],
+    );
+    fx.append(0..5, "STA-ovr-a");
+    let sink = fx.spawn(0);
+    // No await between the spawn and these: the task has not run yet.
+    assert_eq!(fx.log.cursor("web"), Some(6), "the start saved at spawn");
+    let after = fx.append(5..7, "STA-ovr-a");
+    eventually("2", || consumer.seqs().len() == 2).await;
+    assert_eq!(consumer.seqs(), after);
+    sink.stop().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn retries_back_off_from_50ms_to_5s_on_a_paused_clock() {
     let dir = tempfile::tempdir().unwrap();

@@ -269,8 +269,13 @@ impl SinkHandle {
     }
 }
 
-/// Starts a sink: its task reads from its saved cursor (or the journal
-/// head when it has none) and delivers what the routes in force send it.
+/// Starts a sink: its task reads from its saved cursor and delivers what
+/// the routes in force send it. A new sink (no saved cursor) starts at
+/// the journal head as it is *now*, and that start is saved here, before
+/// this returns (one small synchronous write, once per new sink): what is
+/// journaled after the spawn is the sink's even if its task runs later,
+/// and a crash before the first periodic save cannot move it past
+/// messages already acknowledged.
 pub fn spawn_sink(
     spec: SinkSpec,
     log: Arc<dyn Log>,
@@ -278,8 +283,9 @@ pub fn spawn_sink(
 ) -> SinkHandle {
     let (stop, stop_rx) = watch::channel(false);
     let (listening_tx, listening) = watch::channel(None);
+    let (start, saved) = start_cursor(&spec.id, log.as_ref());
     let shared = Arc::new(Shared {
-        cursor: AtomicU64::new(log.head()),
+        cursor: AtomicU64::new(start),
         state: Mutex::new((SinkState::Running, None)),
         metrics: Mutex::new(SinkMetrics::new(Instant::now())),
         reads: AtomicU64::new(0),
@@ -301,7 +307,8 @@ pub fn spawn_sink(
         control,
         stop: stop_rx,
         deliverer,
-        cursor: 0,
+        cursor: start,
+        saved,
         generation: 0,
     };
     SinkHandle {
@@ -309,6 +316,24 @@ pub fn spawn_sink(
         stop,
         task: tokio::spawn(task.run()),
         listening,
+    }
+}
+
+/// Where a sink starts, and its cursor on disk: its saved cursor, or for
+/// a new sink the journal head now, saved at once (when that save fails
+/// the periodic saver tries again).
+fn start_cursor(id: &str, log: &dyn Log) -> (u64, Option<u64>) {
+    if let Some(c) = log.cursor(id) {
+        return (c, Some(c));
+    }
+    let head = log.head();
+    tracing::info!(sink = %id, "new sink: starts at the journal head, #{head}");
+    match log.set_cursor(id, head) {
+        Ok(()) => (head, Some(head)),
+        Err(e) => {
+            tracing::warn!(sink = %id, "cannot save the new sink's cursor yet: {e}");
+            (head, None)
+        }
     }
 }
 
@@ -348,6 +373,8 @@ struct Task {
     stop: watch::Receiver<bool>,
     deliverer: Deliverer,
     cursor: u64,
+    /// The cursor on disk when the task was spawned.
+    saved: Option<u64>,
     generation: u64,
 }
 
@@ -371,20 +398,7 @@ impl Task {
     }
 
     async fn run(mut self) {
-        let id = self.id().to_owned();
-        let saved = self
-            .blocking(move |log| Ok(log.cursor(&id)))
-            .await
-            .ok()
-            .flatten();
-        self.cursor = if let Some(c) = saved {
-            c
-        } else {
-            let head = self.shared.log.head();
-            tracing::info!(sink = %self.id(), "new sink: starts at the journal head, #{head}");
-            head
-        };
-        self.shared.cursor.store(self.cursor, Ordering::Release);
+        let saved = self.saved;
         self.generation = self
             .control
             .borrow()
