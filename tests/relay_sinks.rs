@@ -53,6 +53,10 @@ async fn a_restarted_sink_goes_on_from_its_saved_cursor_in_order() {
     fx.wait_started(&sink).await;
     let mut want = fx.append(0..20, "STA-ovr-a");
     eventually("20 delivered", || consumer.seqs().len() == 20).await;
+    // The consumer has the 20th before the sink has its answer: a clean
+    // stop comes once the sink has taken it.
+    let head = fx.log.head();
+    eventually("the sink past the 20th", || sink.status().cursor == head).await;
     sink.stop().await;
     assert_eq!(fx.log.cursor("web"), Some(fx.log.head()));
     want.extend(fx.append(20..40, "STA-ovr-a"));
