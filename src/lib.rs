@@ -7,6 +7,7 @@ pub mod engine;
 pub mod incident;
 pub mod model;
 pub mod notify;
+pub mod playbook;
 pub mod probe;
 pub mod relay;
 pub mod runtime;

@@ -9,9 +9,13 @@
 //!   incidents.
 //!
 //! Notes on incidents are for technicians and above, in their venues.
+//!
+//! Playbooks: operators start, pause, resume, abort, retry and skip runs;
+//! technicians (in their venues) dry-run them and answer manual steps;
+//! only duty managers approve or reject.
 
 use super::command::{
-    Command, DeviceCommand, Identity, IncidentCommand, Refusal, Role, SimCommand,
+    Command, DeviceCommand, Identity, IncidentCommand, PlaybookCommand, Refusal, Role, SimCommand,
 };
 use super::snapshot::Layout;
 use crate::model::relay::RelayCommand;
@@ -20,10 +24,21 @@ use crate::model::relay::RelayCommand;
 pub const fn required_role(command: &Command) -> Role {
     match command {
         Command::Device(DeviceCommand::CheckNow { .. })
-        | Command::Incident(IncidentCommand::Note { .. }) => Role::Technician,
+        | Command::Incident(IncidentCommand::Note { .. })
+        | Command::Playbook(PlaybookCommand::DryRun { .. }) => Role::Technician,
+        Command::Playbook(PlaybookCommand::Answer { answer, .. }) => {
+            if answer.is_approval() {
+                Role::DutyManager
+            } else {
+                Role::Technician
+            }
+        }
         Command::Device(DeviceCommand::Maintenance { .. })
         | Command::Sim(_)
-        | Command::Relay(_) => Role::Operator,
+        | Command::Relay(_)
+        | Command::Playbook(PlaybookCommand::Run { .. } | PlaybookCommand::Control { .. }) => {
+            Role::Operator
+        }
         Command::Incident(IncidentCommand::Ack { .. } | IncidentCommand::Resolve { .. }) => {
             Role::DutyManager
         }
@@ -42,6 +57,7 @@ fn target(command: &Command) -> Option<&str> {
             | SimCommand::Clear { target: Some(t) },
         ) => Some(t),
         Command::Incident(c) => Some(c.which()),
+        Command::Playbook(c) => Some(c.which()),
         // A feed is its venue's; sinks and routes serve every venue.
         Command::Relay(RelayCommand::Source { feed, .. }) => Some(feed),
         Command::Sim(SimCommand::Clear { target: None }) | Command::Relay(_) => None,

@@ -330,6 +330,73 @@ impl IncidentCommand {
     }
 }
 
+/// Commands about playbook runs. `which` names an incident as for
+/// [`IncidentCommand`]; `run` names a run (`4-17/1`) or an incident
+/// whose run it is (its newest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PlaybookCommand {
+    /// Start a playbook on an incident (`:run PLAYBOOK [on ID|KEY]`).
+    Run {
+        /// Playbook id.
+        playbook: String,
+        /// Which incident.
+        which: String,
+    },
+    /// What a run would do, step by step, doing nothing (`:dry-run`).
+    DryRun {
+        /// Playbook id.
+        playbook: String,
+        /// Which incident (id, key or subject).
+        which: String,
+    },
+    /// A person's answer to the step a run waits on (`:done`, `:fail`,
+    /// `:approve`, `:reject`).
+    Answer {
+        /// Which run.
+        run: String,
+        /// The step answered (by id), so an answer never lands on a step
+        /// the person did not see.
+        step: String,
+        /// The answer.
+        answer: crate::playbook::Answer,
+    },
+    /// Pause, resume, abort, retry, skip.
+    Control {
+        /// Which run.
+        run: String,
+        /// What.
+        action: crate::playbook::RunAction,
+    },
+}
+
+impl PlaybookCommand {
+    /// The incident or run it names.
+    pub fn which(&self) -> &str {
+        match self {
+            PlaybookCommand::Run { which, .. } | PlaybookCommand::DryRun { which, .. } => which,
+            PlaybookCommand::Answer { run, .. } | PlaybookCommand::Control { run, .. } => run,
+        }
+    }
+}
+
+impl fmt::Display for PlaybookCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlaybookCommand::Run { playbook, which } => {
+                write!(f, "run playbook {playbook} on {which}")
+            }
+            PlaybookCommand::DryRun { playbook, which } => {
+                write!(f, "dry-run playbook {playbook} on {which}")
+            }
+            PlaybookCommand::Answer { run, step, answer } => {
+                write!(f, "run {run} step {step}: {answer}")
+            }
+            PlaybookCommand::Control { run, action } => write!(f, "{action} run {run}"),
+        }
+    }
+}
+
 /// Something a user asks the engine to do, by subject. Incident,
 /// playbook and relay commands join with their steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -343,6 +410,8 @@ pub enum Command {
     Incident(IncidentCommand),
     /// About the result relay: reroute, pause, resume, replay.
     Relay(crate::model::relay::RelayCommand),
+    /// About playbook runs.
+    Playbook(PlaybookCommand),
 }
 
 impl Command {
@@ -398,7 +467,8 @@ impl Command {
             Command::Device(DeviceCommand::Maintenance { .. })
             | Command::Sim(_)
             | Command::Incident(_)
-            | Command::Relay(_) => true,
+            | Command::Relay(_)
+            | Command::Playbook(_) => true,
             Command::Device(DeviceCommand::CheckNow { .. }) => false,
         }
     }
@@ -455,6 +525,7 @@ impl fmt::Display for Command {
             }
             Command::Incident(IncidentCommand::Resolve { which }) => write!(f, "resolve {which}"),
             Command::Relay(c) => write!(f, "relay: {c}"),
+            Command::Playbook(c) => c.fmt(f),
         }
     }
 }
@@ -511,6 +582,14 @@ pub enum Done {
         /// What the relay did, in one line.
         text: String,
     },
+    /// A playbook run started, was answered or controlled; or a dry-run
+    /// (`text` is its plan, one line per step).
+    Playbook {
+        /// The run's id (empty for a dry-run).
+        run: String,
+        /// What was done, in words.
+        text: String,
+    },
 }
 
 impl fmt::Display for Done {
@@ -545,7 +624,9 @@ impl fmt::Display for Done {
             Done::CheckRequested { target, devices } => {
                 write!(f, "{target}: checking {devices} devices now")
             }
-            Done::Incident { text, .. } | Done::Relay { text } => f.write_str(text),
+            Done::Incident { text, .. } | Done::Relay { text } | Done::Playbook { text, .. } => {
+                f.write_str(text)
+            }
         }
     }
 }

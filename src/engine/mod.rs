@@ -25,11 +25,13 @@ pub mod task;
 
 pub use auth::authorize;
 pub use command::{
-    Command, DeviceCommand, Done, FaultKind, FaultSpec, Identity, IncidentCommand, Refusal, Reply,
-    Role, SimCommand,
+    Command, DeviceCommand, Done, FaultKind, FaultSpec, Identity, IncidentCommand, PlaybookCommand,
+    Refusal, Reply, Role, SimCommand,
 };
 pub use handle::{EngineHandle, Link, Request};
-pub use port::{AuditRecord, AuditSink, CheckNow, FaultInjector, IncidentStore, Notifier, StoreOp};
+pub use port::{
+    AuditRecord, AuditSink, CheckNow, FaultInjector, IncidentStore, Notifier, StepWorker, StoreOp,
+};
 pub use snapshot::{
     DeviceInfo, DeviceSnap, EngineStats, Event, EventKind, FeedInfo, GroupInfo, HistoryEntry,
     Incident, IncidentId, Layout, SimFault, Snapshot, TICKER_LEN, TICKER_STORY_LEN, VenueInfo,

@@ -60,6 +60,28 @@ pub trait RelayControl: Send + Sync + fmt::Debug {
     fn apply(&self, command: &crate::model::relay::RelayCommand) -> Result<String, String>;
 }
 
+/// Runs a shell step's process off the engine task (the wiring's
+/// `playbook::exec`). Only engines whose venues.toml enables shell steps
+/// get one.
+pub trait StepWorker: Send + Sync + fmt::Debug {
+    /// Starts `argv` now, in a process group of its own, killed with its
+    /// children after `timeout`; calls `done` once, from another thread,
+    /// with what it printed (bounded) and how it ended: `Ok` for exit
+    /// status 0, `Err` otherwise (the status or the timeout, and the
+    /// output). `key` names the job for [`StepWorker::cancel`].
+    fn shell(
+        &self,
+        key: String,
+        argv: Vec<String>,
+        timeout: std::time::Duration,
+        done: Box<dyn FnOnce(Result<String, String>) + Send>,
+    );
+
+    /// Kills the job `key` (and its process group), if it still runs; its
+    /// `done` is called as for a timeout.
+    fn cancel(&self, key: &str);
+}
+
 /// Asks for devices to be checked now instead of at their next slot.
 pub trait CheckNow: Send + Sync + fmt::Debug {
     /// Checks these devices (inventory indices) as soon as they can be;
@@ -125,6 +147,8 @@ pub enum StoreOp {
     },
     /// A command and what came of it.
     Audit(AuditRecord),
+    /// Insert or replace the playbook run with this id.
+    Run(crate::playbook::Run),
 }
 
 /// Called once a batch is durable (`Ok`) or cannot be written (`Err` with

@@ -335,6 +335,14 @@ pub struct Snapshot {
     /// UNKNOWN until the relay reports).
     #[serde(default)]
     pub feeds: Vec<Status>,
+    /// The playbooks the engine runs (from `playbooks/`), in id order;
+    /// shared by every snapshot.
+    #[serde(default)]
+    pub playbooks: Arc<Vec<crate::config::playbook::Playbook>>,
+    /// Playbook runs: every run not over, then the newest that are,
+    /// oldest first.
+    #[serde(default)]
+    pub runs: Arc<Vec<crate::playbook::Run>>,
 }
 
 impl Snapshot {

@@ -790,6 +790,7 @@ impl Task {
                 Ok(String::new())
             }
             Command::Relay(c) => self.relay()?.check(c).map_err(Refusal::Invalid),
+            Command::Playbook(_) => Err(Refusal::Unsupported("playbook runs: not yet".to_owned())),
         }
     }
 
@@ -822,6 +823,7 @@ impl Task {
                 let text = self.relay()?.apply(c).map_err(Refusal::Invalid)?;
                 Ok(Done::Relay { text })
             }
+            Command::Playbook(_) => Err(Refusal::Unsupported("playbook runs: not yet".to_owned())),
             Command::Sim(SimCommand::Fault(spec)) => {
                 let detail = self.faults()?.inject(spec).map_err(Refusal::Invalid)?;
                 Ok(Done::FaultSet {
@@ -913,6 +915,7 @@ fn target_of(command: &Command) -> &str {
             | RelayCommand::Resume { sink: t }
             | RelayCommand::Replay { sink: t, .. },
         ) => t,
+        Command::Playbook(c) => c.which(),
     }
 }
 

@@ -92,8 +92,24 @@ CREATE INDEX incidents_opened_at ON incidents (opened_at);
 CREATE INDEX timeline_at ON timeline (at) WHERE kind = 'note';
 ";
 
+/// Version 3: playbook runs, each kept whole as JSON (`body`, a
+/// `playbook::Run`), replaced at every change; the runs not over are
+/// taken back at start.
+const V3: &str = "
+CREATE TABLE runs (
+    id         TEXT PRIMARY KEY NOT NULL,
+    incident   TEXT NOT NULL,
+    playbook   TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE INDEX runs_incident ON runs (incident);
+CREATE INDEX runs_state ON runs (state) WHERE state NOT IN ('done', 'aborted');
+";
+
 /// Every migration, oldest first: index `k` takes version `k` to `k + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this toc writes.
 #[allow(clippy::cast_possible_wrap)] // a handful of migrations

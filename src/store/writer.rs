@@ -66,7 +66,13 @@ pub struct Loaded {
     pub timeline: Vec<TimelineEntry>,
     /// The newest audit records (at most [`AUDIT_LOADED`]), oldest first.
     pub audit: Vec<AuditRecord>,
+    /// Playbook runs not over, and the newest [`RUNS_LOADED`] that are,
+    /// oldest first.
+    pub runs: Vec<crate::playbook::Run>,
 }
+
+/// How many finished playbook runs the engine starts with.
+pub const RUNS_LOADED: usize = 50;
 
 /// How many of the newest audit records the engine starts with (the
 /// console's `:audit`).
@@ -165,11 +171,31 @@ fn load(conn: &Connection, now: SystemTime) -> rusqlite::Result<Loaded> {
         }
     }
     audit.reverse();
+    let mut runs = Vec::new();
+    for sql in [
+        "SELECT body FROM runs WHERE state NOT IN ('done', 'aborted') ORDER BY started_at, id"
+            .to_owned(),
+        format!(
+            "SELECT body FROM (SELECT body, started_at, id FROM runs \
+             WHERE state IN ('done', 'aborted') ORDER BY started_at DESC, id DESC \
+             LIMIT {RUNS_LOADED}) ORDER BY started_at, id"
+        ),
+    ] {
+        let mut stmt = conn.prepare(&sql)?;
+        for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            match serde_json::from_str::<crate::playbook::Run>(&body?) {
+                Ok(run) => runs.push(run),
+                Err(e) => tracing::warn!("a playbook run of the store does not read: {e}"),
+            }
+        }
+    }
+    runs.sort_by(|a, b| a.started.cmp(&b.started).then_with(|| a.id.cmp(&b.id)));
     Ok(Loaded {
         incidents,
         maintenance,
         timeline,
         audit,
+        runs,
     })
 }
 
@@ -329,6 +355,8 @@ struct RetryQueue {
     incidents: HashMap<String, usize>,
     /// Where the change of each maintenance target is.
     maintenance: HashMap<String, usize>,
+    /// Where the upsert of each playbook run is.
+    runs: HashMap<String, usize>,
     /// Timeline and audit entries held.
     entries: usize,
     /// At most this many entries.
@@ -346,6 +374,7 @@ impl RetryQueue {
             live: 0,
             incidents: HashMap::new(),
             maintenance: HashMap::new(),
+            runs: HashMap::new(),
             entries: 0,
             cap,
             scan: 0,
@@ -376,6 +405,7 @@ impl RetryQueue {
             StoreOp::Incident(r) => self.incidents.insert(r.id.clone(), at),
             StoreOp::Maintenance(m) => self.maintenance.insert(m.target.clone(), at),
             StoreOp::MaintenanceEnded { target } => self.maintenance.insert(target.clone(), at),
+            StoreOp::Run(r) => self.runs.insert(r.id.clone(), at),
             StoreOp::Timeline(_) | StoreOp::Audit(_) => {
                 self.entries += 1;
                 None
@@ -649,7 +679,27 @@ pub fn apply(conn: &Connection, op: &StoreOp) -> rusqlite::Result<()> {
             Ok(())
         }
         StoreOp::Audit(a) => append_audit(conn, a),
+        StoreOp::Run(r) => upsert_run(conn, r),
     }
+}
+
+/// Writes a playbook run whole.
+fn upsert_run(conn: &Connection, r: &crate::playbook::Run) -> rusqlite::Result<()> {
+    let body = serde_json::to_string(r)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO runs (id, incident, playbook, state, started_at, body) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        r.id,
+        r.incident,
+        r.playbook,
+        r.state.word(),
+        ms(r.started),
+        body
+    ])?;
+    Ok(())
 }
 
 fn upsert_incident(conn: &Connection, r: &IncidentRecord) -> rusqlite::Result<()> {

@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 
-use super::model::{Playbook, Step, StepKind, Trigger, TriggerKind};
+use super::model::{
+    Action, Field, OnFailure, Playbook, Ref, RelayAction, SourcePick, Step, Target, Trigger,
+    TriggerKind,
+};
 use super::raw::{RawPlaybook, RawStep};
 use crate::config::diag::{Diagnostic, SourceFile};
 use crate::config::value::is_kebab;
-use crate::model::ProblemKind;
 
 /// Checks a raw playbook read from `src`.
 pub(super) fn check(src: &SourceFile, book: RawPlaybook) -> Result<Playbook, Vec<Diagnostic>> {
@@ -59,47 +61,26 @@ pub(super) fn check(src: &SourceFile, book: RawPlaybook) -> Result<Playbook, Vec
         trigger: Trigger {
             kind: book.trigger.kind,
             role: book.trigger.role.map(toml::Spanned::into_inner),
+            venue: None,
+            feed: None,
         },
         steps: book.steps.into_iter().map(Step::from).collect(),
         file: src.path().to_path_buf(),
     })
 }
 
-/// What a step's kind needs: a contact for notify steps only; reroute
-/// steps dangerous and in a playbook about a feed.
+/// What a step's kind needs (interim: the step-9 kinds only).
 fn check_step(src: &SourceFile, step: &RawStep, trigger: TriggerKind, diags: &mut Vec<Diagnostic>) {
+    let _ = trigger;
     let sid = step.id.get_ref().as_str();
-    match (step.kind, &step.contact) {
-        (StepKind::Notify, None) => diags.push(src.error(
-            step.id.span(),
-            format!("notify step `{sid}` names no contact"),
-            "add contact = \"who to call\"",
-        )),
-        (k, Some(_)) if k != StepKind::Notify => diags.push(src.error(
-            step.id.span(),
-            format!("step `{sid}` has a contact but is not a notify step"),
-            "remove contact, or set kind = \"notify\"",
-        )),
-        _ => {}
-    }
-    if step.kind == StepKind::Reroute && !step.dangerous {
+    if !matches!(
+        step.kind.as_str(),
+        "check" | "manual" | "notify" | "reroute"
+    ) {
         diags.push(src.error(
             step.id.span(),
-            format!("reroute step `{sid}` is not marked dangerous"),
-            "add dangerous = true: a reroute moves live results and needs a duty manager's approval",
-        ));
-    }
-    if step.kind == StepKind::Reroute
-        && !matches!(
-            trigger,
-            TriggerKind::Problem(ProblemKind::FeedStale | ProblemKind::LatencySlo)
-                | TriggerKind::Manual
-        )
-    {
-        diags.push(src.error(
-            step.id.span(),
-            format!("reroute step `{sid}` in a playbook not about a feed"),
-            "reroute steps belong to feed_stale, latency_slo or manual playbooks",
+            format!("step `{sid}` has an unknown kind"),
+            "use check, manual, notify or reroute",
         ));
     }
 }
@@ -107,13 +88,28 @@ fn check_step(src: &SourceFile, step: &RawStep, trigger: TriggerKind, diags: &mu
 impl From<RawStep> for Step {
     /// The step as read; only for steps that passed [`check_step`].
     fn from(raw: RawStep) -> Self {
+        let action = match raw.kind.as_str() {
+            "check" => Action::Check {
+                target: Target::Subject,
+                expect: vec![crate::model::Status::Ok],
+            },
+            "notify" => Action::Notify {
+                contact: raw.contact.unwrap_or_default(),
+            },
+            "reroute" => Action::Relay(RelayAction::Source {
+                feed: Ref::Field(Field::Feed),
+                source: SourcePick::Backup,
+            }),
+            _ => Action::Manual,
+        };
         Step {
             id: raw.id.into_inner(),
             title: raw.title,
-            kind: raw.kind,
             instructions: raw.instructions,
             dangerous: raw.dangerous,
-            contact: raw.contact,
+            timeout: None,
+            on_failure: OnFailure::Stop,
+            action,
         }
     }
 }

@@ -12,7 +12,10 @@ mod raw;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub use model::{Playbook, Step, StepKind, Trigger, TriggerKind};
+pub use model::{
+    Action, Arg, Expect, Field, OnFailure, Playbook, Ref, RelayAction, ReplayStart, SourcePick,
+    Step, StepKind, Target, Trigger, TriggerKind,
+};
 
 use super::diag::{Diagnostic, SourceFile};
 use raw::RawPlaybook;

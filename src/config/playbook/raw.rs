@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::model::{StepKind, TriggerKind};
+use super::model::TriggerKind;
 
 /// `[trigger]`.
 #[derive(Debug, Deserialize)]
@@ -20,7 +20,7 @@ pub(super) struct RawTrigger {
 pub(super) struct RawStep {
     pub(super) id: Spanned<String>,
     pub(super) title: String,
-    pub(super) kind: StepKind,
+    pub(super) kind: String,
     #[serde(default)]
     pub(super) instructions: String,
     #[serde(default)]

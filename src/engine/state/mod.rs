@@ -514,6 +514,8 @@ impl State {
             relay: self.relay.status().cloned(),
             feeds,
             layout,
+            playbooks: Arc::default(),
+            runs: Arc::default(),
         }
     }
 }
