@@ -45,3 +45,9 @@ pub use state::maint::FILE_BY as MAINTENANCE_FROM_FILE;
 /// The incident types a snapshot carries, for the console.
 pub use crate::incident::{Ack, IncidentState, TimelineKind};
 pub use task::{Engine, EngineConfig, Inputs, Ports};
+
+/// The playbook types snapshots and commands carry, for the console
+/// (which sees the engine and the model only).
+pub use crate::config::playbook::{Playbook, StepKind};
+pub use crate::playbook::resolve::{Context as PlaybookContext, matches as playbook_matches};
+pub use crate::playbook::{Answer, Run, RunAction, RunState, StepRun, StepState, Work};

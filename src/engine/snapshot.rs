@@ -576,6 +576,19 @@ pub struct Incident {
     pub timeline: Arc<Vec<crate::incident::record::TimelineEntry>>,
 }
 
+impl Incident {
+    /// The incident as a playbook sees it (to match and resolve one).
+    pub fn context(&self) -> crate::playbook::Context {
+        crate::playbook::Context {
+            incident: self.id.to_string(),
+            key: crate::engine::state::key_of(self.key, &self.subject),
+            kind: self.key.kind,
+            subject: self.key.subject,
+            venue: self.venue,
+        }
+    }
+}
+
 fn open_state() -> IncidentState {
     IncidentState::Open
 }
