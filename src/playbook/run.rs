@@ -432,7 +432,10 @@ impl Run {
             step.state = StepState::NeedsApproval;
             step.started = Some(now);
             self.version += 1;
-            let text = format!("{}: needs a duty manager's approval before it runs", self.label(i));
+            let text = format!(
+                "{}: needs a duty manager's approval before it runs",
+                self.label(i)
+            );
             fx.push(Effect::Timeline { text, by: None });
             return;
         }
@@ -493,7 +496,13 @@ impl Run {
                     contact: contact.clone(),
                     text,
                 });
-                self.end_step(i, true, format!("operators notified: call {contact}"), now, fx);
+                self.end_step(
+                    i,
+                    true,
+                    format!("operators notified: call {contact}"),
+                    now,
+                    fx,
+                );
             }
             Work::Note { text } => {
                 fx.push(Effect::Timeline {
@@ -521,7 +530,10 @@ impl Run {
                 } else if over(Duration::ZERO) {
                     Some((
                         false,
-                        format!("no fresh reading of {target} within {}", human(step.timeout)),
+                        format!(
+                            "no fresh reading of {target} within {}",
+                            human(step.timeout)
+                        ),
                     ))
                 } else {
                     None
@@ -532,14 +544,20 @@ impl Run {
                 if ok {
                     Some((true, text))
                 } else if over(Duration::ZERO) {
-                    Some((false, format!("timed out after {}: {text}", human(step.timeout))))
+                    Some((
+                        false,
+                        format!("timed out after {}: {text}", human(step.timeout)),
+                    ))
                 } else {
                     None
                 }
             }
             Work::Relay(_) | Work::Shell { .. } if over(WORKER_GRACE) => Some((
                 false,
-                format!("no answer within {}", human(step.timeout.map(|t| t + WORKER_GRACE))),
+                format!(
+                    "no answer within {}",
+                    human(step.timeout.map(|t| t + WORKER_GRACE))
+                ),
             )),
             _ => None,
         };
@@ -553,12 +571,23 @@ impl Run {
     }
 
     /// Ends step `i` done or failed, with what came of it.
-    fn end_step(&mut self, i: usize, ok: bool, outcome: String, now: SystemTime, fx: &mut Vec<Effect>) {
+    fn end_step(
+        &mut self,
+        i: usize,
+        ok: bool,
+        outcome: String,
+        now: SystemTime,
+        fx: &mut Vec<Effect>,
+    ) {
         let label = self.label(i);
         let Some(step) = self.steps.get_mut(i) else {
             return;
         };
-        step.state = if ok { StepState::Done } else { StepState::Failed };
+        step.state = if ok {
+            StepState::Done
+        } else {
+            StepState::Failed
+        };
         step.ended = Some(now);
         let word = if ok { "done" } else { "failed" };
         fx.push(Effect::Timeline {
@@ -656,7 +685,10 @@ impl Run {
     ) -> Result<Vec<Effect>, String> {
         let i = self.current;
         let Some(cur) = self.steps.get(i) else {
-            return Err(format!("run {} is {}: it waits for no answer", self.id, self.state));
+            return Err(format!(
+                "run {} is {}: it waits for no answer",
+                self.id, self.state
+            ));
         };
         if cur.id != step {
             return Err(format!(
@@ -671,7 +703,11 @@ impl Run {
         let label = self.label(i);
         let mut fx = Vec::new();
         match (state, kind, answer) {
-            (StepState::Waiting, StepKind::Manual, Answer::Done { comment } | Answer::Fail { comment }) => {
+            (
+                StepState::Waiting,
+                StepKind::Manual,
+                Answer::Done { comment } | Answer::Fail { comment },
+            ) => {
                 let ok = matches!(answer, Answer::Done { .. });
                 if let Some(s) = self.steps.get_mut(i) {
                     s.by = Some(who.to_owned());
@@ -705,7 +741,13 @@ impl Run {
                 });
             }
             (StepState::NeedsApproval, _, Answer::Reject { reason }) => {
-                self.end_step(i, false, format!("rejected by {who}: {reason}"), now, &mut fx);
+                self.end_step(
+                    i,
+                    false,
+                    format!("rejected by {who}: {reason}"),
+                    now,
+                    &mut fx,
+                );
             }
             (state, kind, answer) => {
                 let wants = match (state, kind) {
@@ -737,7 +779,10 @@ impl Run {
             let at = run
                 .step()
                 .map_or_else(String::new, |s| format!(" at step {} ({})", s.id, s.state));
-            Err(format!("cannot {action} run {}: it is {}{at}", run.id, run.state))
+            Err(format!(
+                "cannot {action} run {}: it is {}{at}",
+                run.id, run.state
+            ))
         };
         let i = self.current;
         let step_state = self.step().map(|s| s.state);
@@ -761,8 +806,10 @@ impl Run {
                 self.finish(RunState::Aborted, now, &mut fx);
             }
             RunAction::Retry
-                if matches!(self.state, RunState::Running | RunState::Failed | RunState::Paused)
-                    && matches!(step_state, Some(StepState::Interrupted | StepState::Failed)) =>
+                if matches!(
+                    self.state,
+                    RunState::Running | RunState::Failed | RunState::Paused
+                ) && matches!(step_state, Some(StepState::Interrupted | StepState::Failed)) =>
             {
                 if let Some(step) = self.steps.get_mut(i) {
                     step.state = StepState::Pending;
@@ -772,17 +819,19 @@ impl Run {
                 }
             }
             RunAction::Skip
-                if matches!(self.state, RunState::Running | RunState::Failed | RunState::Paused)
-                    && matches!(
-                        step_state,
-                        Some(
-                            StepState::Interrupted
-                                | StepState::Failed
-                                | StepState::Waiting
-                                | StepState::NeedsApproval
-                                | StepState::Pending
-                        )
-                    ) =>
+                if matches!(
+                    self.state,
+                    RunState::Running | RunState::Failed | RunState::Paused
+                ) && matches!(
+                    step_state,
+                    Some(
+                        StepState::Interrupted
+                            | StepState::Failed
+                            | StepState::Waiting
+                            | StepState::NeedsApproval
+                            | StepState::Pending
+                    )
+                ) =>
             {
                 if let Some(step) = self.steps.get_mut(i) {
                     step.state = StepState::Skipped;
@@ -851,7 +900,7 @@ impl Run {
             && step.state == StepState::Running
         {
             step.state = StepState::Interrupted;
-            step.outcome = "in flight when the engine stopped".to_owned();
+            "in flight when the engine stopped".clone_into(&mut step.outcome);
             self.version += 1;
             fx.push(Effect::Timeline {
                 text: format!(
@@ -883,7 +932,10 @@ fn reading(world: &dyn World, target: &Resolved, want: &[Status]) -> (bool, Stri
 
 /// A duration in words, or "ever".
 fn human(d: Option<Duration>) -> String {
-    d.map_or_else(|| "ever".to_owned(), |d| humantime::format_duration(d).to_string())
+    d.map_or_else(
+        || "ever".to_owned(),
+        |d| humantime::format_duration(d).to_string(),
+    )
 }
 
 /// A replay's start for a step starting at `now`.

@@ -185,7 +185,10 @@ fn a_check_probes_now_and_is_judged_on_a_fresh_reading_only() {
     assert_eq!(run.steps[0].outcome, "device STA-core-b is OK");
     let texts = texts(&fx);
     assert!(texts.iter().any(|t| t.contains("note n")), "{texts:?}");
-    assert!(texts.last().is_some_and(|t| t.ends_with("done")), "{texts:?}");
+    assert!(
+        texts.last().is_some_and(|t| t.ends_with("done")),
+        "{texts:?}"
+    );
 }
 
 #[test]
@@ -217,7 +220,11 @@ fn a_check_without_a_reading_times_out() {
     assert_eq!(states(&run), [R]);
     run.advance(t(60), &world);
     assert_eq!(states(&run), [F]);
-    assert!(run.steps[0].outcome.contains("no fresh reading"), "{}", run.steps[0].outcome);
+    assert!(
+        run.steps[0].outcome.contains("no fresh reading"),
+        "{}",
+        run.steps[0].outcome
+    );
 }
 
 #[test]
@@ -244,7 +251,11 @@ fn a_wait_ends_when_its_condition_holds_or_fails_at_its_timeout() {
     run.advance(t(0), &world);
     run.advance(t(600), &world);
     assert_eq!(states(&run), [F, D]);
-    assert_eq!(run.state, RunState::Done, "continue goes on after a failure");
+    assert_eq!(
+        run.state,
+        RunState::Done,
+        "continue goes on after a failure"
+    );
     assert!(run.steps[0].outcome.starts_with("timed out after 10m"));
 }
 
@@ -274,9 +285,13 @@ fn a_manual_step_takes_done_or_fail_for_its_own_step_only() {
     let done = Answer::Done {
         comment: "PSU swapped".into(),
     };
-    let err = run.answer("m2", "tom", &done, t(1)).expect_err("not its step");
+    let err = run
+        .answer("m2", "tom", &done, t(1))
+        .expect_err("not its step");
     assert!(err.contains("at step m"), "{err}");
-    let err = run.answer("m", "tom", &Answer::Approve, t(1)).expect_err("wrong answer");
+    let err = run
+        .answer("m", "tom", &Answer::Approve, t(1))
+        .expect_err("wrong answer");
     assert!(err.contains("takes :done or :fail"), "{err}");
     run.answer("m", "tom", &done, t(1)).expect("done");
     run.advance(t(1), &world);
@@ -296,7 +311,8 @@ fn an_approve_step_goes_on_when_approved_and_fails_when_rejected() {
     let mut run = run_of(vec![approve("a"), note("n")]);
     run.advance(t(0), &world);
     assert_eq!(states(&run), [W, P]);
-    run.answer("a", "dm", &Answer::Approve, t(1)).expect("approve");
+    run.answer("a", "dm", &Answer::Approve, t(1))
+        .expect("approve");
     run.advance(t(1), &world);
     assert_eq!(run.state, RunState::Done);
     assert_eq!(run.steps[0].outcome, "approved by dm");
@@ -320,10 +336,14 @@ fn a_dangerous_step_waits_for_approval_then_its_work_comes_back() {
     let fx = run.advance(t(0), &world);
     assert_eq!(states(&run), [StepState::NeedsApproval]);
     assert!(!fx.iter().any(|e| matches!(e, Effect::Relay { .. })));
-    run.answer("r", "dm", &Answer::Approve, t(1)).expect("approve");
+    run.answer("r", "dm", &Answer::Approve, t(1))
+        .expect("approve");
     let fx = run.advance(t(1), &world);
-    let Some(Effect::Relay { step, attempt, command }) =
-        fx.iter().find(|e| matches!(e, Effect::Relay { .. }))
+    let Some(Effect::Relay {
+        step,
+        attempt,
+        command,
+    }) = fx.iter().find(|e| matches!(e, Effect::Relay { .. }))
     else {
         panic!("no relay effect: {fx:?}");
     };
@@ -331,7 +351,12 @@ fn a_dangerous_step_waits_for_approval_then_its_work_comes_back() {
     assert_eq!(command.to_string(), "feed STA-results: take STA-ovr-b only");
     // A late answer for another attempt is ignored.
     assert!(run.worked(0, 7, Ok("x".into()), t(2)).is_empty());
-    run.worked(0, 1, Ok("feed STA-results: take STA-ovr-b only".into()), t(2));
+    run.worked(
+        0,
+        1,
+        Ok("feed STA-results: take STA-ovr-b only".into()),
+        t(2),
+    );
     run.advance(t(2), &world);
     assert_eq!(run.state, RunState::Done);
     assert_eq!(run.steps[0].by.as_deref(), Some("dm"));
@@ -342,7 +367,8 @@ fn a_worker_that_never_answers_fails_the_step_after_its_grace() {
     let world = Fake::default();
     let mut run = run_of(vec![relay("r")]);
     run.advance(t(0), &world);
-    run.answer("r", "dm", &Answer::Approve, t(0)).expect("approve");
+    run.answer("r", "dm", &Answer::Approve, t(0))
+        .expect("approve");
     run.advance(t(0), &world);
     run.advance(t(39), &world);
     assert_eq!(states(&run), [R]);
@@ -355,11 +381,17 @@ fn abort_cancels_a_running_shell_step() {
     let world = Fake::default();
     let mut run = run_of(vec![shell("s")]);
     run.advance(t(0), &world);
-    run.answer("s", "dm", &Answer::Approve, t(0)).expect("approve");
+    run.answer("s", "dm", &Answer::Approve, t(0))
+        .expect("approve");
     let fx = run.advance(t(0), &world);
-    assert!(fx.iter().any(|e| matches!(e, Effect::Shell { timeout, .. } if *timeout == Duration::from_secs(60))));
+    assert!(fx.iter().any(
+        |e| matches!(e, Effect::Shell { timeout, .. } if *timeout == Duration::from_secs(60))
+    ));
     let fx = run.control(RunAction::Abort, "op", t(5)).expect("abort");
-    assert!(fx.contains(&Effect::Cancel { step: 0, attempt: 1 }));
+    assert!(fx.contains(&Effect::Cancel {
+        step: 0,
+        attempt: 1
+    }));
     assert_eq!(run.state, RunState::Aborted);
     assert!(run.is_over());
     assert!(run.control(RunAction::Resume, "op", t(6)).is_err());
@@ -376,7 +408,10 @@ fn after_a_restart_a_step_in_flight_is_interrupted_and_an_operator_decides() {
     let fx = run.interrupt(t(100));
     assert_eq!(states(&run), [StepState::Interrupted, P, P]);
     assert!(texts(&fx)[0].contains("interrupted"));
-    assert!(run.advance(t(101), &world).is_empty(), "waits for an operator");
+    assert!(
+        run.advance(t(101), &world).is_empty(),
+        "waits for an operator"
+    );
     run.control(RunAction::Skip, "op", t(102)).expect("skip");
     run.advance(t(102), &world);
     assert_eq!(states(&run), [StepState::Skipped, W, P]);
@@ -393,8 +428,15 @@ fn a_paused_run_starts_and_judges_nothing() {
     run.advance(t(0), &world);
     run.control(RunAction::Pause, "op", t(1)).expect("pause");
     assert!(run.control(RunAction::Pause, "op", t(1)).is_err());
-    run.answer("m", "tom", &Answer::Done { comment: String::new() }, t(2))
-        .expect("a person may still answer");
+    run.answer(
+        "m",
+        "tom",
+        &Answer::Done {
+            comment: String::new(),
+        },
+        t(2),
+    )
+    .expect("a person may still answer");
     run.advance(t(3), &world);
     assert_eq!(states(&run), [D, P]);
     run.control(RunAction::Resume, "op", t(4)).expect("resume");
