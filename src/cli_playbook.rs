@@ -84,7 +84,10 @@ fn kind(text: &str) -> Result<ProblemKind, String> {
         .find(|k| k.config_name() == text)
         .ok_or_else(|| {
             let names: Vec<&str> = ProblemKind::ALL.iter().map(|k| k.config_name()).collect();
-            format!("`{text}` is not an incident kind: one of {}", names.join(", "))
+            format!(
+                "`{text}` is not an incident kind: one of {}",
+                names.join(", ")
+            )
         })
 }
 
@@ -264,7 +267,10 @@ fn show(book: &Playbook) -> Vec<String> {
         format!("  trigger  {}", trigger_text(&book.trigger)),
     ];
     for (i, line) in book.summary.lines().enumerate() {
-        out.push(format!("  {}  {line}", if i == 0 { "summary" } else { "       " }));
+        out.push(format!(
+            "  {}  {line}",
+            if i == 0 { "summary" } else { "       " }
+        ));
     }
     out.push(format!("  steps    {}", book.steps.len()));
     for (i, step) in book.steps.iter().enumerate() {
@@ -274,13 +280,19 @@ fn show(book: &Playbook) -> Vec<String> {
 }
 
 fn show_step(out: &mut Vec<String>, n: usize, step: &Step) {
-    out.push(format!("  {n}. {} ({}): {}", step.id, step.kind(), step.title));
+    out.push(format!(
+        "  {n}. {} ({}): {}",
+        step.id,
+        step.kind(),
+        step.title
+    ));
     let mut field = |label: &str, value: &str| out.push(format!("       {label:<13}{value}"));
     field("does", &resolve::outline(step));
     let timeout = match (step.timeout, step.timeout()) {
         (Some(t), _) => humantime::format_duration(t).to_string(),
         (None, Some(t)) => format!("{} (default)", humantime::format_duration(t)),
-        (None, None) => "none (waits for a person)".to_owned(),
+        (None, None) if step.kind().answered_by_person() => "none (waits for a person)".to_owned(),
+        (None, None) => "none".to_owned(),
     };
     field("timeout", &timeout);
     let on_failure = match &step.on_failure {
@@ -371,11 +383,7 @@ fn dry_run(
     match first_error {
         None => Ok(out),
         Some(e) => {
-            let message = format!(
-                "{} cannot run for {}: {e}",
-                book.id,
-                ctx.key
-            );
+            let message = format!("{} cannot run for {}: {e}", book.id, ctx.key);
             Err((std::mem::take(&mut out), Failure::input(message)))
         }
     }

@@ -224,7 +224,9 @@ impl Context {
                 (Subject::Device(d), layout.device_info(d).map(|i| i.venue))
             }
             1 => {
-                let g = layout.group(id).ok_or_else(|| unknown("redundancy group"))?;
+                let g = layout
+                    .group(id)
+                    .ok_or_else(|| unknown("redundancy group"))?;
                 (Subject::Group(g), layout.group_info(g).map(|i| i.venue))
             }
             2 => {
@@ -630,7 +632,12 @@ fn roles<'a>(ctx: &Context, layout: &'a Layout) -> Vec<&'a str> {
         Subject::Feed(f) => layout
             .feeds
             .get(f.0)
-            .map(|i| [role(i.primary), role(i.backup)].into_iter().flatten().collect())
+            .map(|i| {
+                [role(i.primary), role(i.backup)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
             .unwrap_or_default(),
         Subject::Sink(_) => Vec::new(),
     }
