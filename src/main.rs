@@ -975,6 +975,10 @@ fn live(
         Ok(inv) => inv,
         Err(code) => return code,
     };
+    let playbooks = match load_playbooks(source) {
+        Ok(books) => books,
+        Err(code) => return code,
+    };
     // The flags go through the checks the file's values go through.
     if let Err(e) = inventory.check_overrides(interval, timeout) {
         eprintln!("{name}: {e}");
@@ -1023,9 +1027,12 @@ fn live(
             return ExitCode::FAILURE;
         }
     };
+    let mut engine = toc::engine::EngineConfig::default();
+    engine.playbooks = playbooks;
     let tuning = toc::runtime::Tuning {
         interval,
         timeout,
+        engine,
         data_dir: Some(data_dir),
         source: match source {
             Source::File(file) => Some(file.clone()),
@@ -1132,6 +1139,23 @@ fn whoami(
             Err(ExitCode::from(EXIT_CONFIG))
         }
     }
+}
+
+/// Reads the playbooks beside the venues file (`playbooks/`; none for a
+/// synthetic Games or a file without the folder), printing what is wrong
+/// with them.
+fn load_playbooks(source: &Source) -> Result<Vec<config::playbook::Playbook>, ExitCode> {
+    let Source::File(file) = source else {
+        return Ok(Vec::new());
+    };
+    let dir = file
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("playbooks");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    config::playbook::load_dir(&dir).map_err(|diags| config_failed(&dir, &diags))
 }
 
 /// Reads the inventory of `toc demo` / `toc run`, printing what is wrong
