@@ -1005,7 +1005,7 @@ fn live(
         Ok(inv) => inv,
         Err(code) => return code,
     };
-    let playbooks = match load_playbooks(source) {
+    let playbooks = match load_playbooks(source, &inventory) {
         Ok(books) => books,
         Err(code) => return code,
     };
@@ -1059,6 +1059,7 @@ fn live(
     };
     let mut engine = toc::engine::EngineConfig::default();
     engine.playbooks = playbooks;
+    engine.shell = inventory.playbooks.shell;
     let tuning = toc::runtime::Tuning {
         interval,
         timeout,
@@ -1171,21 +1172,25 @@ fn whoami(
     }
 }
 
-/// Reads the playbooks beside the venues file (`playbooks/`; none for a
-/// synthetic Games or a file without the folder), printing what is wrong
-/// with them.
-fn load_playbooks(source: &Source) -> Result<Vec<config::playbook::Playbook>, ExitCode> {
-    let Source::File(file) = source else {
-        return Ok(Vec::new());
-    };
-    let dir = file
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join("playbooks");
-    if !dir.is_dir() {
+/// Reads the playbooks of the venues file's `[playbooks] dir`
+/// (`playbooks/` beside it by default; none for a synthetic Games or a
+/// folder that does not exist), checked against the inventory, printing
+/// what is wrong with them (`toc check` also prints what no playbook
+/// covers).
+fn load_playbooks(
+    source: &Source,
+    inventory: &Inventory,
+) -> Result<Vec<config::playbook::Playbook>, ExitCode> {
+    let dir = &inventory.playbooks.dir;
+    if matches!(source, Source::Synthetic { .. }) || !dir.is_dir() {
         return Ok(Vec::new());
     }
-    config::playbook::load_dir(&dir).map_err(|diags| config_failed(&dir, &diags))
+    let report = config::playbook::check_dir(dir, inventory);
+    if report.errors.is_empty() {
+        Ok(report.books)
+    } else {
+        Err(config_failed(dir, &report.errors))
+    }
 }
 
 /// Reads the inventory of `toc demo` / `toc run`, printing what is wrong

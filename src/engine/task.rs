@@ -463,15 +463,13 @@ impl Task {
             role: super::command::Role::Operator,
             venues: Vec::new(),
         };
-        self.audit(
-            identity,
-            command.to_string(),
-            command,
-            &Ok(Done::Playbook {
-                run: run.clone(),
-                text: format!("started: {work}"),
-            }),
-        );
+        let started = Ok(Done::Playbook {
+            run: run.clone(),
+            text: format!("started: {work}"),
+        });
+        let text = command.to_string();
+        self.answered(&identity, &text, &command, &started);
+        self.audit(identity, text, command, &started);
         let fail = |why: &str| {
             let _ = done_tx.send((run.clone(), step, attempt, Err(why.to_owned())));
         };

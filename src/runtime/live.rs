@@ -288,7 +288,10 @@ impl Live {
             relay: relay
                 .as_ref()
                 .map(crate::relay::service::RelayService::control),
-            steps: None,
+            // Shell steps run only where venues.toml enables them.
+            steps: inventory.playbooks.shell.then(|| {
+                Arc::new(super::steps::ShellWorker::default()) as Arc<dyn crate::engine::StepWorker>
+            }),
         };
         let inputs = Inputs {
             observations: rx,
