@@ -67,25 +67,33 @@ impl Ids<'_> {
 
 /// Checks a playbook that passed its own checks against the inventory;
 /// errors and warnings join `diags`.
-pub(super) fn check(src: &SourceFile, book: &RawPlaybook, inv: &Inventory, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    src: &SourceFile,
+    book: &RawPlaybook,
+    inv: &Inventory,
+    diags: &mut Vec<Diagnostic>,
+) {
     let ids = Ids { inv };
     let mut unknown = |what: &str, v: &Spanned<String>, diags: &mut Vec<Diagnostic>| {
         if let Some(id) = literal(v)
             && !ids.has(what, id)
         {
+            let or = match what {
+                "source" => ", or backup, primary, both or a field like \"{backup}\"".to_owned(),
+                "device" | "group" | "venue" | "feed" | "sink" => {
+                    format!(", or a field like \"{{{what}}}\"")
+                }
+                _ => String::new(),
+            };
             diags.push(src.error(
                 v.span(),
                 format!("unknown {what} `{id}`"),
-                format!(
-                    "name {} of {}, or a field like \"{{{what}}}\"",
-                    Ids::table(what),
-                    inv.source.display()
-                ),
+                format!("name {} of {}{or}", Ids::table(what), inv.source.display()),
             ));
         }
     };
     if let Some(h) = &book.header {
-        check_trigger(src, h, inv, diags, &mut unknown);
+        check_trigger(src, h, inv, diags);
     }
     for step in &book.steps {
         let Some(kind) = ReadKind::parse(step.kind.get_ref()) else {
@@ -112,18 +120,17 @@ pub(super) fn check(src: &SourceFile, book: &RawPlaybook, inv: &Inventory, diags
 }
 
 /// The trigger's venue and feed exist; its role is some device's.
-fn check_trigger(
-    src: &SourceFile,
-    h: &RawHeader,
-    inv: &Inventory,
-    diags: &mut Vec<Diagnostic>,
-    unknown: &mut impl FnMut(&str, &Spanned<String>, &mut Vec<Diagnostic>),
-) {
-    if let Some(v) = &h.trigger.venue {
-        unknown("venue", v, diags);
-    }
-    if let Some(f) = &h.trigger.feed {
-        unknown("feed", f, diags);
+fn check_trigger(src: &SourceFile, h: &RawHeader, inv: &Inventory, diags: &mut Vec<Diagnostic>) {
+    for (what, v) in [("venue", &h.trigger.venue), ("feed", &h.trigger.feed)] {
+        if let Some(v) = v
+            && !(Ids { inv }).has(what, v.get_ref())
+        {
+            diags.push(src.error(
+                v.span(),
+                format!("unknown {what} `{}` in the trigger", v.get_ref()),
+                format!("name {} of {}", Ids::table(what), inv.source.display()),
+            ));
+        }
     }
     if let Some(role) = &h.trigger.role
         && !inv.devices.iter().any(|d| d.role == *role.get_ref())
@@ -132,8 +139,15 @@ fn check_trigger(
         let roles: Vec<&str> = roles.into_iter().collect();
         diags.push(src.warning(
             role.span(),
-            format!("no device has role `{}`: the playbook matches no incident", role.get_ref()),
-            format!("the roles of {} are {}", inv.source.display(), roles.join(", ")),
+            format!(
+                "no device has role `{}`: the playbook matches no incident",
+                role.get_ref()
+            ),
+            format!(
+                "the roles of {} are {}",
+                inv.source.display(),
+                roles.join(", ")
+            ),
         ));
     }
 }
@@ -151,7 +165,10 @@ fn check_enabled(
     if kind == StepKind::Relay && inv.relay.is_none() {
         diags.push(src.error(
             step.kind.span(),
-            format!("relay step `{}`, but {path} has no [relay]", step.id.get_ref()),
+            format!(
+                "relay step `{}`, but {path} has no [relay]",
+                step.id.get_ref()
+            ),
             "add a [relay] table to venues.toml (docs/relay.md), or make it a manual step",
         ));
     }
@@ -231,7 +248,11 @@ pub fn coverage(books: &[Playbook], inv: &Inventory) -> Vec<Diagnostic> {
             } else {
                 "[[venues.feeds]]"
             };
-            out.push(warn(&src, find(src.text(), what), format!("no playbook for {name}")));
+            out.push(warn(
+                &src,
+                find(src.text(), what),
+                format!("no playbook for {name}"),
+            ));
             continue;
         }
         let missing: Vec<&str> = roles
@@ -247,7 +268,11 @@ pub fn coverage(books: &[Playbook], inv: &Inventory) -> Vec<Diagnostic> {
             if missing.len() == 1 { "" } else { "s" },
             listed.join(", ")
         );
-        out.push(warn(&src, find(src.text(), &format!("role = \"{first}\"")), message));
+        out.push(warn(
+            &src,
+            find(src.text(), &format!("role = \"{first}\"")),
+            message,
+        ));
     }
     out
 }
@@ -258,7 +283,10 @@ fn warn(src: &SourceFile, span: Range<usize>, message: String) -> Diagnostic {
         Severity::Warning,
         Some(span),
         message,
-        Some("add a playbook with this [trigger] to the playbook folder (docs/playbooks.md)".to_owned()),
+        Some(
+            "add a playbook with this [trigger] to the playbook folder (docs/playbooks.md)"
+                .to_owned(),
+        ),
     )
 }
 
