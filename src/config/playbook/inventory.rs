@@ -74,7 +74,7 @@ pub(super) fn check(
     diags: &mut Vec<Diagnostic>,
 ) {
     let ids = Ids { inv };
-    let mut unknown = |what: &str, v: &Spanned<String>, diags: &mut Vec<Diagnostic>| {
+    let unknown = |what: &str, v: &Spanned<String>, diags: &mut Vec<Diagnostic>| {
         if let Some(id) = literal(v)
             && !ids.has(what, id)
         {
@@ -107,7 +107,7 @@ pub(super) fn check(
         if let Some(r) = &step.route {
             unknown("route", r, diags);
         }
-        for s in step.sinks.iter().flat_map(|s| s.get_ref()) {
+        for s in step.sinks.iter().flat_map(Spanned::get_ref) {
             unknown("sink", s, diags);
         }
         if let Some(s) = &step.source
