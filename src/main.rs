@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod cli_incidents;
+mod cli_playbook;
 mod cli_users;
 
 use toc::config::{self, Diagnostic, Inventory, Severity};
@@ -167,6 +168,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Incident playbooks: list them, show one, dry-run one for an
+    /// incident (prints what each step would do; does nothing).
+    Playbook(cli_playbook::Args),
     /// The TOC server: the engine, the poller and the result relay of the
     /// file, without a terminal. Logs to the data folder; SIGTERM or
     /// SIGINT drains the relay and exits 0.
@@ -387,6 +391,7 @@ fn command(command: Command) -> ExitCode {
             };
             live(&Source::File(file), (None, None), (face, &who), false)
         }
+        Command::Playbook(args) => cli_playbook::run(args),
         Command::Serve { file } => {
             let who = Who {
                 user: None,
