@@ -700,17 +700,17 @@ fn replay_from(cx: &mut StepCx<'_>, step: &RawStep) -> Option<ReplayStart> {
         return missing(cx, step, "from", "\"10m\"");
     };
     match from.get_ref() {
-        RawFrom::Seq(n) => match u64::try_from(*n) {
-            Ok(n) => Some(ReplayStart::Seq(n)),
-            Err(_) => {
-                cx.error(
-                    from.span(),
-                    format!("`from` is {n}; a journal sequence number is 0 or more"),
-                    "write a sequence number, or a duration ago like \"10m\"",
-                );
-                None
+        RawFrom::Seq(n) => {
+            if let Ok(seq) = u64::try_from(*n) {
+                return Some(ReplayStart::Seq(seq));
             }
-        },
+            cx.error(
+                from.span(),
+                format!("`from` is {n}; a journal sequence number is 0 or more"),
+                "write a sequence number, or a duration ago like \"10m\"",
+            );
+            None
+        }
         RawFrom::Ago(text) => {
             duration(cx, &Spanned::new(from.span(), text.clone()), "from").map(ReplayStart::Ago)
         }

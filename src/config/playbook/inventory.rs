@@ -74,23 +74,26 @@ pub(super) fn check(
     diags: &mut Vec<Diagnostic>,
 ) {
     let ids = Ids { inv };
-    let mut unknown = |what: &str, v: &Spanned<String>, diags: &mut Vec<Diagnostic>| {
+    let unknown = |what: &str, v: &Spanned<String>, diags: &mut Vec<Diagnostic>| {
         if let Some(id) = literal(v)
             && !ids.has(what, id)
         {
+            let or = match what {
+                "source" => ", or backup, primary, both or a field like \"{backup}\"".to_owned(),
+                "device" | "group" | "venue" | "feed" | "sink" => {
+                    format!(", or a field like \"{{{what}}}\"")
+                }
+                _ => String::new(),
+            };
             diags.push(src.error(
                 v.span(),
                 format!("unknown {what} `{id}`"),
-                format!(
-                    "name {} of {}, or a field like \"{{{what}}}\"",
-                    Ids::table(what),
-                    inv.source.display()
-                ),
+                format!("name {} of {}{or}", Ids::table(what), inv.source.display()),
             ));
         }
     };
     if let Some(h) = &book.header {
-        check_trigger(src, h, inv, diags, &mut unknown);
+        check_trigger(src, h, inv, diags);
     }
     for step in &book.steps {
         let Some(kind) = ReadKind::parse(step.kind.get_ref()) else {
@@ -104,7 +107,7 @@ pub(super) fn check(
         if let Some(r) = &step.route {
             unknown("route", r, diags);
         }
-        for s in step.sinks.iter().flat_map(|s| s.get_ref()) {
+        for s in step.sinks.iter().flat_map(Spanned::get_ref) {
             unknown("sink", s, diags);
         }
         if let Some(s) = &step.source
@@ -117,18 +120,17 @@ pub(super) fn check(
 }
 
 /// The trigger's venue and feed exist; its role is some device's.
-fn check_trigger(
-    src: &SourceFile,
-    h: &RawHeader,
-    inv: &Inventory,
-    diags: &mut Vec<Diagnostic>,
-    unknown: &mut impl FnMut(&str, &Spanned<String>, &mut Vec<Diagnostic>),
-) {
-    if let Some(v) = &h.trigger.venue {
-        unknown("venue", v, diags);
-    }
-    if let Some(f) = &h.trigger.feed {
-        unknown("feed", f, diags);
+fn check_trigger(src: &SourceFile, h: &RawHeader, inv: &Inventory, diags: &mut Vec<Diagnostic>) {
+    for (what, v) in [("venue", &h.trigger.venue), ("feed", &h.trigger.feed)] {
+        if let Some(v) = v
+            && !(Ids { inv }).has(what, v.get_ref())
+        {
+            diags.push(src.error(
+                v.span(),
+                format!("unknown {what} `{}` in the trigger", v.get_ref()),
+                format!("name {} of {}", Ids::table(what), inv.source.display()),
+            ));
+        }
     }
     if let Some(role) = &h.trigger.role
         && !inv.devices.iter().any(|d| d.role == *role.get_ref())

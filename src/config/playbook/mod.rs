@@ -131,6 +131,21 @@ fn read_dir(dir: &Path, inv: Option<&Inventory>) -> Report {
     report
 }
 
+/// Checks one playbook file's text on its own and, when `inv` is given,
+/// against the inventory (without the folder-wide [`coverage`]): `books`
+/// holds the playbook when it has no error.
+pub fn check_file(src: &SourceFile, inv: Option<&Inventory>) -> Report {
+    let (book, diags) = parse_with(src, inv);
+    let (errors, warnings) = diags
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    Report {
+        books: book.map(|(b, _)| b).into_iter().collect(),
+        errors,
+        warnings,
+    }
+}
+
 /// Parses and validates one playbook on its own.
 pub fn parse(src: &SourceFile) -> Result<Playbook, Vec<Diagnostic>> {
     let (book, diags) = parse_with(src, None);
