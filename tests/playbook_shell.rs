@@ -192,7 +192,7 @@ fn the_timeout_kills_the_group_even_children_ignoring_sigterm() {
     assert_eq!(out.pid, Some(pids[2]));
     assert_all_gone(&pids);
     // SIGTERM first, then SIGKILL after the grace (500 ms).
-    assert!(took >= Duration::from_millis(1000), "{took:?}");
+    assert!(took >= Duration::from_secs(1), "{took:?}");
     assert!(took < Duration::from_millis(2500), "{took:?}");
     let text = out.into_result().expect_err("a timeout is Err");
     assert!(
