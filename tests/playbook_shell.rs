@@ -6,7 +6,8 @@
 //! step. Then the engine's [`ShellWorker`]: `done` once, cancel by key.
 //!
 //! The time here is real (real processes): timeouts are 0.3–1 s.
-//! The whole binary runs under a 64 MiB heap cap.
+//! The heap is counted (`cap`): the 100 MB test asserts its peak. The cap
+//! is 1 GiB, room for a failing test to print its backtrace.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::alloc::System;
@@ -23,7 +24,7 @@ use toc::playbook::exec::{Cancel, Ended, HEAD_KEPT, Job, Limits, TAIL_KEPT, run}
 use toc::runtime::steps::ShellWorker;
 
 #[global_allocator]
-static HEAP: Cap<System> = Cap::new(System, 64 << 20);
+static HEAP: Cap<System> = Cap::new(System, 1 << 30);
 
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
@@ -141,6 +142,11 @@ fn output_over_the_bound_is_cut_with_a_marker_in_bounded_memory() {
         &Cancel::new(),
     );
     let peak = HEAP.max_allocated();
+    eprintln!(
+        "100 MB printed: heap peak {} KiB over the {} KiB before",
+        peak.saturating_sub(before) / 1024,
+        before / 1024
+    );
     assert_eq!(out.ended, Ended::Exited(0));
     assert_eq!(out.stdout.total, PRINTED);
     assert_eq!(out.stdout.head.len(), HEAD_KEPT);
@@ -186,7 +192,7 @@ fn the_timeout_kills_the_group_even_children_ignoring_sigterm() {
     assert_eq!(out.pid, Some(pids[2]));
     assert_all_gone(&pids);
     // SIGTERM first, then SIGKILL after the grace (500 ms).
-    assert!(took >= Duration::from_millis(1000), "{took:?}");
+    assert!(took >= Duration::from_secs(1), "{took:?}");
     assert!(took < Duration::from_millis(2500), "{took:?}");
     let text = out.into_result().expect_err("a timeout is Err");
     assert!(

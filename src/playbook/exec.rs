@@ -35,7 +35,7 @@
 //! runtime's `ShellWorker` (`runtime/steps.rs`) runs them for the engine.
 
 use std::collections::VecDeque;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Read};
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -193,17 +193,18 @@ impl Outcome {
         let mut text = self.ended.to_string();
         if !matches!(self.ended, Ended::NotStarted(_)) {
             let ms = u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX);
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 " (ran {})",
                 humantime::format_duration(Duration::from_millis(ms))
-            ));
+            );
         }
         if self.leftovers_killed {
             text.push_str("; processes it left running were killed");
         }
         for (name, stream) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             if stream.total > 0 {
-                text.push_str(&format!("\n{name} ({} bytes):\n", stream.total));
+                let _ = write!(text, "\n{name} ({} bytes):\n", stream.total);
                 text.push_str(stream.text().trim_end_matches('\n'));
             }
         }
@@ -321,7 +322,7 @@ impl Job {
 /// `limits`), or until `cancel`; on the calling thread.
 pub fn run(argv: &[String], timeout: Duration, limits: Limits, cancel: &Cancel) -> Outcome {
     let started = Instant::now();
-    let Some((program, args)) = argv.split_first() else {
+    let Some((program, rest)) = argv.split_first() else {
         return Outcome::not_started("the argv is empty".into(), started);
     };
     if cancel.is_cancelled() {
@@ -330,7 +331,7 @@ pub fn run(argv: &[String], timeout: Duration, limits: Limits, cancel: &Cancel) 
         return out;
     }
     let mut cmd = Command::new(program);
-    cmd.args(args)
+    cmd.args(rest)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
