@@ -544,15 +544,12 @@ pub fn substitute(text: &str, ctx: &Context, layout: &Layout) -> Result<String, 
         out.push_str(&rest[..open]);
         let after = &rest[open..];
         let close = after.find('}').map(|c| c + 1);
-        match close.and_then(|c| Field::parse(&after[..c]).map(|f| (c, f))) {
-            Some((c, f)) => {
-                out.push_str(&field(f, ctx, layout)?);
-                rest = &after[c..];
-            }
-            None => {
-                out.push('{');
-                rest = &after[1..];
-            }
+        if let Some((c, f)) = close.and_then(|c| Field::parse(&after[..c]).map(|f| (c, f))) {
+            out.push_str(&field(f, ctx, layout)?);
+            rest = &after[c..];
+        } else {
+            out.push('{');
+            rest = &after[1..];
         }
     }
     out.push_str(rest);
@@ -685,7 +682,7 @@ pub fn matching<'a>(
         .into_iter()
         .filter_map(|b| matches(b, ctx, layout).map(|s| (b, s)))
         .collect();
-    found.sort_by(|a, b| b.1.cmp(&a.1));
+    found.sort_by_key(|b| std::cmp::Reverse(b.1));
     found
 }
 
