@@ -391,7 +391,10 @@ kind = "check"
 [[steps]]
 id = "move"
 title = "Take the backup source"
-kind = "reroute"
+kind = "relay"
+action = "source"
+feed = "{feed}"
+source = "backup"
 dangerous = true
 "#;
 

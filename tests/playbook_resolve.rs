@@ -852,3 +852,57 @@ fn venue_and_feed_narrow_a_trigger_and_the_most_specific_comes_first() {
     slo.trigger.venue = Some("STA".into());
     assert_eq!(matches(&slo, &ctx("slo:media", None, layout), layout), None);
 }
+
+// --- the shipped playbooks ----------------------------------------------
+
+/// Every incident key of a layout with each kind of its ladder.
+fn every_incident(layout: &Layout) -> Vec<Context> {
+    let keys = layout
+        .devices
+        .iter()
+        .map(|d| format!("device:{}", d.id))
+        .chain(layout.groups.iter().map(|g| format!("group:{}", g.id)))
+        .chain(layout.feeds.iter().map(|f| format!("feed:{}", f.id)))
+        .chain(
+            layout
+                .relay
+                .iter()
+                .flat_map(|r| r.sinks.iter().map(|s| format!("slo:{}", s.id))),
+        )
+        .collect::<Vec<_>>();
+    keys.iter()
+        .flat_map(|k| {
+            ProblemKind::ALL
+                .into_iter()
+                .filter_map(move |kind| Context::from_key(k, Some(kind), layout).ok())
+        })
+        .collect()
+}
+
+#[test]
+fn every_shipped_playbook_resolves_for_every_incident_it_matches() {
+    let layout = games();
+    let books =
+        toc::config::playbook::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks"))
+            .expect("the shipped playbooks are valid");
+    let incidents = every_incident(layout);
+    for book in &books {
+        let matched: Vec<&Context> = incidents
+            .iter()
+            .filter(|c| matches(book, c, layout).is_some())
+            .collect();
+        if book.trigger.kind == TriggerKind::Manual {
+            assert!(matched.is_empty(), "{} is started by hand only", book.id);
+            continue;
+        }
+        assert!(
+            !matched.is_empty(),
+            "no incident of venues.toml matches {}",
+            book.id
+        );
+        for c in matched {
+            let works = resolve::resolve(book, c, layout);
+            assert!(works.is_ok(), "{} on {}: {:?}", book.id, c.key, works);
+        }
+    }
+}
