@@ -114,7 +114,7 @@ impl Failure {
 
 /// Runs `toc playbook …`: prints its lines, or says what is wrong on
 /// stderr and exits non-zero.
-pub fn run(args: Args) -> ExitCode {
+pub fn run(args: &Args) -> ExitCode {
     let result = match &args.what {
         What::List { files, json } => load(files).map(|l| list(&l.books, *json)),
         What::Show { id, files } => load(files).and_then(|l| {

@@ -306,15 +306,16 @@ fn every_shipped_playbook_dry_runs_for_an_incident_it_matches() {
                     .iter()
                     .flat_map(|r| r.sinks.iter().map(|s| format!("slo:{}", s.id))),
             );
-        let key = keys
+        let Some((key, _)) = keys
             .filter_map(|k| {
                 Context::from_key(&k, Some(kind), &layout)
                     .ok()
                     .map(|c| (k, c))
             })
             .find(|(_, c)| resolve::matches(&book, c, &layout).is_some())
-            .map(|(k, _)| k)
-            .unwrap_or_else(|| panic!("no incident of venues.toml matches {}", book.id));
+        else {
+            panic!("no incident of venues.toml matches {}", book.id);
+        };
         let o = toc(&["playbook", "dry-run", &book.id, "--incident", &key]);
         assert!(o.status.success(), "{} on {key}: {}", book.id, err(&o));
         assert_eq!(out(&o).lines().count(), book.steps.len() + 1, "{}", out(&o));

@@ -382,6 +382,7 @@ fn a_target_not_in_the_layout_or_not_of_the_incident_is_an_error(
     assert_eq!(work(wait, "device:STA-core-a"), Err(want.to_owned()));
 }
 
+#[allow(clippy::unnecessary_wraps)] // compared with what resolve_step returns
 fn relay_work(command: RelayCommand) -> Result<Work, String> {
     Ok(Work::Relay(RelayWork { command, ago: None }))
 }
