@@ -215,9 +215,9 @@ fn dry_run_without_an_incident_shows_the_names_as_written() {
         out(&o),
         "\
 dry-run of core-down with no incident: nothing is done; names as written
-1. look: probe {subject} now, expect OK
-2. call: notify operators: call VTM: Say which switch.
-3. fix: a person does it and answers :done or :fail: Replace the switch (needs a duty manager's approval)
+1. look (check): probe {subject} now, expect OK
+2. call (notify): notify operators: call VTM: Say which switch.
+3. fix (manual): a person does it and answers :done or :fail: Replace the switch (needs a duty manager's approval)
 "
     );
 }
@@ -240,9 +240,9 @@ fn dry_run_on_an_incident_shows_exactly_what_each_step_does() {
         out(&o),
         "\
 dry-run of core-down on device:STA-core-b (device_down): nothing is done
-1. look: probe device STA-core-b now, expect OK
-2. call: notify operators: call VTM: Say which switch.
-3. fix: a person does it and answers :done or :fail: Replace the switch (needs a duty manager's approval)
+1. look (check): probe device STA-core-b now, expect OK
+2. call (notify): notify operators: call VTM: Say which switch.
+3. fix (manual): a person does it and answers :done or :fail: Replace the switch (needs a duty manager's approval)
 "
     );
     assert_eq!(err(&o), "");
@@ -417,8 +417,8 @@ fn a_step_that_cannot_resolve_is_named_with_why() {
         out(&o),
         "\
 dry-run of switch on device:STA-core-a (device_down): nothing is done
-1. look: probe device STA-core-a now, expect OK
-2. move: cannot be resolved: the incident STA-core-a (device_down) has no feed (needs a duty manager's approval)
+1. look (check): probe device STA-core-a now, expect OK
+2. move (relay): cannot be resolved: the incident STA-core-a (device_down) has no feed (needs a duty manager's approval)
 "
     );
     assert_eq!(
@@ -438,7 +438,7 @@ dry-run of switch on device:STA-core-a (device_down): nothing is done
     );
     assert!(o.status.success(), "{}", err(&o));
     assert!(
-        out(&o).contains("2. move: relay: feed STA-results: take STA-ovr-b only (needs a duty manager's approval)"),
+        out(&o).contains("2. move (relay): relay: feed STA-results: take STA-ovr-b only (needs a duty manager's approval)"),
         "{}",
         out(&o)
     );

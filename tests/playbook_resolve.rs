@@ -697,21 +697,25 @@ fn dry_run_lines_number_each_step_and_mark_the_dangerous_ones() {
     assert_eq!(
         dry_run_lines(&b, Some(&works)),
         [
-            "1. look: probe device STA-ovr-a now, expect OK".to_owned(),
-            "2. ok: a duty manager answers :approve or :reject: Duty manager agrees".to_owned(),
-            format!("3. switch: relay: feed STA-results: take STA-ovr-b only {NEEDS_APPROVAL}"),
-            format!("4. page: run [\"page\", \"STA-ovr-b\"] {NEEDS_APPROVAL}"),
+            "1. look (check): probe device STA-ovr-a now, expect OK".to_owned(),
+            "2. ok (approve): a duty manager answers :approve or :reject: Duty manager agrees"
+                .to_owned(),
+            format!(
+                "3. switch (relay): relay: feed STA-results: take STA-ovr-b only {NEEDS_APPROVAL}"
+            ),
+            format!("4. page (shell): run [\"page\", \"STA-ovr-b\"] {NEEDS_APPROVAL}"),
         ]
     );
     assert_eq!(
         dry_run_lines(&b, None),
         [
-            "1. look: probe device {primary} now, expect OK".to_owned(),
-            "2. ok: a duty manager answers :approve or :reject: Duty manager agrees".to_owned(),
+            "1. look (check): probe device {primary} now, expect OK".to_owned(),
+            "2. ok (approve): a duty manager answers :approve or :reject: Duty manager agrees"
+                .to_owned(),
             format!(
-                "3. switch: relay: feed {{feed}}: take its backup source only {NEEDS_APPROVAL}"
+                "3. switch (relay): relay: feed {{feed}}: take its backup source only {NEEDS_APPROVAL}"
             ),
-            format!("4. page: run [\"page\", \"{{backup}}\"] {NEEDS_APPROVAL}"),
+            format!("4. page (shell): run [\"page\", \"{{backup}}\"] {NEEDS_APPROVAL}"),
         ]
     );
     let c = ctx("slo:media", None, layout);
@@ -719,7 +723,7 @@ fn dry_run_lines_number_each_step_and_mark_the_dangerous_ones() {
     let lines = dry_run_lines(&b, Some(&works));
     assert_eq!(
         lines[0],
-        "1. look: cannot be resolved: the incident media (latency_slo) has no feed"
+        "1. look (check): cannot be resolved: the incident media (latency_slo) has no feed"
     );
 }
 

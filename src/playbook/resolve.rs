@@ -752,9 +752,9 @@ fn relay_outline(action: &RelayAction) -> String {
 /// What a dry-run marks on a step that needs a duty manager first.
 pub const NEEDS_APPROVAL: &str = "(needs a duty manager's approval)";
 
-/// A dry-run's lines, one a step, numbered from 1: `3. switch-feed:
-/// relay: feed STA-results: take STA-ovr-b only (needs a duty manager's
-/// approval)`. `works` is each step's resolution for an incident, in the
+/// A dry-run's lines, one a step, numbered from 1: `3. switch-feed
+/// (relay): relay: feed STA-results: take STA-ovr-b only (needs a duty
+/// manager's approval)`. `works` is each step's resolution for an incident, in the
 /// playbook's order (a step that cannot be resolved says why); `None`
 /// shows the steps as written ([`outline`]). The console and `toc
 /// playbook dry-run` print the same.
@@ -776,7 +776,7 @@ pub fn dry_run_lines(book: &Playbook, works: Option<&[Result<Work, String>]>) ->
             } else {
                 String::new()
             };
-            format!("{}. {}: {what}{danger}", i + 1, step.id)
+            format!("{}. {} ({}): {what}{danger}", i + 1, step.id, step.kind())
         })
         .collect()
 }
