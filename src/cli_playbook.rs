@@ -3,7 +3,7 @@
 //! only: nothing is probed, sent to the relay, started or stored.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
@@ -114,11 +114,11 @@ impl Failure {
 
 /// Runs `toc playbook …`: prints its lines, or says what is wrong on
 /// stderr and exits non-zero.
-pub fn run(args: Args) -> ExitCode {
+pub fn run(args: &Args) -> ExitCode {
     let result = match &args.what {
-        What::List { files, json } => load(files).map(|books| list(&books, *json)),
-        What::Show { id, files } => load(files).and_then(|books| {
-            let book = find(&books, id)?;
+        What::List { files, json } => load(files).map(|l| list(&l.books, *json)),
+        What::Show { id, files } => load(files).and_then(|l| {
+            let book = find(&l.books, id)?;
             Ok(show(book))
         }),
         What::DryRun {
@@ -127,9 +127,16 @@ pub fn run(args: Args) -> ExitCode {
             kind,
             files,
             json,
-        } => load(files).and_then(|books| {
-            let book = find(&books, id)?;
-            dry_run(book, files, incident.as_deref(), *kind, *json)
+        } => load(files).and_then(|l| {
+            let book = find(&l.books, id)?;
+            dry_run(
+                book,
+                l.layout.as_ref(),
+                files,
+                incident.as_deref(),
+                *kind,
+                *json,
+            )
         }),
     };
     let (lines, failure) = match result {
@@ -168,23 +175,46 @@ fn config_failure(diags: &[Diagnostic]) -> (Vec<String>, Failure) {
     )
 }
 
-/// The playbooks of `--dir`, else of `playbooks/` beside the venues file.
-fn load(files: &Files) -> Result<Vec<Playbook>, (Vec<String>, Failure)> {
-    let dir = files.dir.clone().unwrap_or_else(|| {
-        files
-            .file
-            .parent()
-            .map_or_else(|| PathBuf::from("playbooks"), |p| p.join("playbooks"))
-    });
-    config::playbook::load_dir(&dir).map_err(|d| config_failure(&d))
+/// What a command reads: the playbooks, and the layout of the venues
+/// file when there is one.
+struct Loaded {
+    books: Vec<Playbook>,
+    layout: Option<Layout>,
 }
 
-/// The layout of the venues file.
-fn layout(file: &Path) -> Result<Layout, (Vec<String>, Failure)> {
-    match Inventory::load(file) {
-        Ok((inv, _warnings)) => Ok(Layout::from_inventory(&inv)),
-        Err(diags) => Err(config_failure(&diags)),
+/// The playbooks of `--dir`, else of the venues file's `[playbooks]`
+/// folder (`playbooks/` beside it), checked against the venues file
+/// when it exists (as `toc check` does; its warnings are not repeated).
+fn load(files: &Files) -> Result<Loaded, (Vec<String>, Failure)> {
+    if !files.file.exists() {
+        let dir = files.dir.clone().unwrap_or_else(|| {
+            files
+                .file
+                .parent()
+                .map_or_else(|| PathBuf::from("playbooks"), |p| p.join("playbooks"))
+        });
+        let books = config::playbook::load_dir(&dir).map_err(|d| config_failure(&d))?;
+        return Ok(Loaded {
+            books,
+            layout: None,
+        });
     }
+    let inv = match Inventory::load(&files.file) {
+        Ok((inv, _warnings)) => inv,
+        Err(diags) => return Err(config_failure(&diags)),
+    };
+    let dir = files
+        .dir
+        .clone()
+        .unwrap_or_else(|| inv.playbooks.dir.clone());
+    let report = config::playbook::check_dir(&dir, &inv);
+    if !report.errors.is_empty() {
+        return Err(config_failure(&report.errors));
+    }
+    Ok(Loaded {
+        books: report.books,
+        layout: Some(Layout::from_inventory(&inv)),
+    })
 }
 
 fn find<'a>(books: &'a [Playbook], id: &str) -> Result<&'a Playbook, (Vec<String>, Failure)> {
@@ -335,6 +365,7 @@ fn context(
 
 fn dry_run(
     book: &Playbook,
+    layout: Option<&Layout>,
     files: &Files,
     key: Option<&str>,
     kind: Option<ProblemKind>,
@@ -351,9 +382,14 @@ fn dry_run(
         out.extend(resolve::dry_run_lines(book, None));
         return Ok(out);
     };
-    let layout = layout(&files.file)?;
-    let ctx = context(key, kind, book.trigger.kind, &layout).map_err(fail)?;
-    let works = resolve::resolve_each(book, &ctx, &layout);
+    let Some(layout) = layout else {
+        return Err(fail(format!(
+            "no venues file {}: a dry-run on an incident looks its names up there",
+            files.file.display()
+        )));
+    };
+    let ctx = context(key, kind, book.trigger.kind, layout).map_err(fail)?;
+    let works = resolve::resolve_each(book, &ctx, layout);
     let mut out = if json {
         vec![dry_run_json(book, Some(&ctx), Some(&works)).to_string()]
     } else {
@@ -366,7 +402,7 @@ fn dry_run(
         out.extend(resolve::dry_run_lines(book, Some(&works)));
         out
     };
-    if resolve::matches(book, &ctx, &layout).is_none() {
+    if resolve::matches(book, &ctx, layout).is_none() {
         toc::runtime::out::err(format_args!(
             "toc playbook: note: {} is not suggested for {} ({}): its trigger is {}\n",
             printable(&book.id),

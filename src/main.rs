@@ -391,7 +391,7 @@ fn command(command: Command) -> ExitCode {
             };
             live(&Source::File(file), (None, None), (face, &who), false)
         }
-        Command::Playbook(args) => cli_playbook::run(args),
+        Command::Playbook(args) => cli_playbook::run(&args),
         Command::Serve { file } => {
             let who = Who {
                 user: None,

@@ -215,9 +215,9 @@ fn dry_run_without_an_incident_shows_the_names_as_written() {
         out(&o),
         "\
 dry-run of core-down with no incident: nothing is done; names as written
-1. look: probe {subject} now, expect OK
-2. call: notify operators: call VTM: Say which switch.
-3. fix: a person does it and answers :done or :fail: Replace the switch (needs a duty manager's approval)
+1. look (check): probe {subject} now, expect OK
+2. call (notify): notify operators: call VTM: Say which switch.
+3. fix (manual): a person does it and answers :done or :fail: Replace the switch (needs a duty manager's approval)
 "
     );
 }
@@ -240,9 +240,9 @@ fn dry_run_on_an_incident_shows_exactly_what_each_step_does() {
         out(&o),
         "\
 dry-run of core-down on device:STA-core-b (device_down): nothing is done
-1. look: probe device STA-core-b now, expect OK
-2. call: notify operators: call VTM: Say which switch.
-3. fix: a person does it and answers :done or :fail: Replace the switch (needs a duty manager's approval)
+1. look (check): probe device STA-core-b now, expect OK
+2. call (notify): notify operators: call VTM: Say which switch.
+3. fix (manual): a person does it and answers :done or :fail: Replace the switch (needs a duty manager's approval)
 "
     );
     assert_eq!(err(&o), "");
@@ -306,15 +306,16 @@ fn every_shipped_playbook_dry_runs_for_an_incident_it_matches() {
                     .iter()
                     .flat_map(|r| r.sinks.iter().map(|s| format!("slo:{}", s.id))),
             );
-        let key = keys
+        let Some((key, _)) = keys
             .filter_map(|k| {
                 Context::from_key(&k, Some(kind), &layout)
                     .ok()
                     .map(|c| (k, c))
             })
             .find(|(_, c)| resolve::matches(&book, c, &layout).is_some())
-            .map(|(k, _)| k)
-            .unwrap_or_else(|| panic!("no incident of venues.toml matches {}", book.id));
+        else {
+            panic!("no incident of venues.toml matches {}", book.id);
+        };
         let o = toc(&["playbook", "dry-run", &book.id, "--incident", &key]);
         assert!(o.status.success(), "{} on {key}: {}", book.id, err(&o));
         assert_eq!(out(&o).lines().count(), book.steps.len() + 1, "{}", out(&o));
@@ -391,7 +392,10 @@ kind = "check"
 [[steps]]
 id = "move"
 title = "Take the backup source"
-kind = "reroute"
+kind = "relay"
+action = "source"
+feed = "{feed}"
+source = "backup"
 dangerous = true
 "#;
 
@@ -413,8 +417,8 @@ fn a_step_that_cannot_resolve_is_named_with_why() {
         out(&o),
         "\
 dry-run of switch on device:STA-core-a (device_down): nothing is done
-1. look: probe device STA-core-a now, expect OK
-2. move: cannot be resolved: the incident STA-core-a (device_down) has no feed (needs a duty manager's approval)
+1. look (check): probe device STA-core-a now, expect OK
+2. move (relay): cannot be resolved: the incident STA-core-a (device_down) has no feed (needs a duty manager's approval)
 "
     );
     assert_eq!(
@@ -434,7 +438,7 @@ dry-run of switch on device:STA-core-a (device_down): nothing is done
     );
     assert!(o.status.success(), "{}", err(&o));
     assert!(
-        out(&o).contains("2. move: relay: feed STA-results: take STA-ovr-b only (needs a duty manager's approval)"),
+        out(&o).contains("2. move (relay): relay: feed STA-results: take STA-ovr-b only (needs a duty manager's approval)"),
         "{}",
         out(&o)
     );

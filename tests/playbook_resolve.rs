@@ -382,6 +382,7 @@ fn a_target_not_in_the_layout_or_not_of_the_incident_is_an_error(
     assert_eq!(work(wait, "device:STA-core-a"), Err(want.to_owned()));
 }
 
+#[allow(clippy::unnecessary_wraps)] // compared with what resolve_step returns
 fn relay_work(command: RelayCommand) -> Result<Work, String> {
     Ok(Work::Relay(RelayWork { command, ago: None }))
 }
@@ -696,21 +697,25 @@ fn dry_run_lines_number_each_step_and_mark_the_dangerous_ones() {
     assert_eq!(
         dry_run_lines(&b, Some(&works)),
         [
-            "1. look: probe device STA-ovr-a now, expect OK".to_owned(),
-            "2. ok: a duty manager answers :approve or :reject: Duty manager agrees".to_owned(),
-            format!("3. switch: relay: feed STA-results: take STA-ovr-b only {NEEDS_APPROVAL}"),
-            format!("4. page: run [\"page\", \"STA-ovr-b\"] {NEEDS_APPROVAL}"),
+            "1. look (check): probe device STA-ovr-a now, expect OK".to_owned(),
+            "2. ok (approve): a duty manager answers :approve or :reject: Duty manager agrees"
+                .to_owned(),
+            format!(
+                "3. switch (relay): relay: feed STA-results: take STA-ovr-b only {NEEDS_APPROVAL}"
+            ),
+            format!("4. page (shell): run [\"page\", \"STA-ovr-b\"] {NEEDS_APPROVAL}"),
         ]
     );
     assert_eq!(
         dry_run_lines(&b, None),
         [
-            "1. look: probe device {primary} now, expect OK".to_owned(),
-            "2. ok: a duty manager answers :approve or :reject: Duty manager agrees".to_owned(),
+            "1. look (check): probe device {primary} now, expect OK".to_owned(),
+            "2. ok (approve): a duty manager answers :approve or :reject: Duty manager agrees"
+                .to_owned(),
             format!(
-                "3. switch: relay: feed {{feed}}: take its backup source only {NEEDS_APPROVAL}"
+                "3. switch (relay): relay: feed {{feed}}: take its backup source only {NEEDS_APPROVAL}"
             ),
-            format!("4. page: run [\"page\", \"{{backup}}\"] {NEEDS_APPROVAL}"),
+            format!("4. page (shell): run [\"page\", \"{{backup}}\"] {NEEDS_APPROVAL}"),
         ]
     );
     let c = ctx("slo:media", None, layout);
@@ -718,7 +723,7 @@ fn dry_run_lines_number_each_step_and_mark_the_dangerous_ones() {
     let lines = dry_run_lines(&b, Some(&works));
     assert_eq!(
         lines[0],
-        "1. look: cannot be resolved: the incident media (latency_slo) has no feed"
+        "1. look (check): cannot be resolved: the incident media (latency_slo) has no feed"
     );
 }
 
@@ -851,4 +856,58 @@ fn venue_and_feed_narrow_a_trigger_and_the_most_specific_comes_first() {
     );
     slo.trigger.venue = Some("STA".into());
     assert_eq!(matches(&slo, &ctx("slo:media", None, layout), layout), None);
+}
+
+// --- the shipped playbooks ----------------------------------------------
+
+/// Every incident key of a layout with each kind of its ladder.
+fn every_incident(layout: &Layout) -> Vec<Context> {
+    let keys = layout
+        .devices
+        .iter()
+        .map(|d| format!("device:{}", d.id))
+        .chain(layout.groups.iter().map(|g| format!("group:{}", g.id)))
+        .chain(layout.feeds.iter().map(|f| format!("feed:{}", f.id)))
+        .chain(
+            layout
+                .relay
+                .iter()
+                .flat_map(|r| r.sinks.iter().map(|s| format!("slo:{}", s.id))),
+        )
+        .collect::<Vec<_>>();
+    keys.iter()
+        .flat_map(|k| {
+            ProblemKind::ALL
+                .into_iter()
+                .filter_map(move |kind| Context::from_key(k, Some(kind), layout).ok())
+        })
+        .collect()
+}
+
+#[test]
+fn every_shipped_playbook_resolves_for_every_incident_it_matches() {
+    let layout = games();
+    let books =
+        toc::config::playbook::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks"))
+            .expect("the shipped playbooks are valid");
+    let incidents = every_incident(layout);
+    for book in &books {
+        let matched: Vec<&Context> = incidents
+            .iter()
+            .filter(|c| matches(book, c, layout).is_some())
+            .collect();
+        if book.trigger.kind == TriggerKind::Manual {
+            assert!(matched.is_empty(), "{} is started by hand only", book.id);
+            continue;
+        }
+        assert!(
+            !matched.is_empty(),
+            "no incident of venues.toml matches {}",
+            book.id
+        );
+        for c in matched {
+            let works = resolve::resolve(book, c, layout);
+            assert!(works.is_ok(), "{} on {}: {:?}", book.id, c.key, works);
+        }
+    }
 }

@@ -544,15 +544,12 @@ pub fn substitute(text: &str, ctx: &Context, layout: &Layout) -> Result<String, 
         out.push_str(&rest[..open]);
         let after = &rest[open..];
         let close = after.find('}').map(|c| c + 1);
-        match close.and_then(|c| Field::parse(&after[..c]).map(|f| (c, f))) {
-            Some((c, f)) => {
-                out.push_str(&field(f, ctx, layout)?);
-                rest = &after[c..];
-            }
-            None => {
-                out.push('{');
-                rest = &after[1..];
-            }
+        if let Some((c, f)) = close.and_then(|c| Field::parse(&after[..c]).map(|f| (c, f))) {
+            out.push_str(&field(f, ctx, layout)?);
+            rest = &after[c..];
+        } else {
+            out.push('{');
+            rest = &after[1..];
         }
     }
     out.push_str(rest);
@@ -685,7 +682,7 @@ pub fn matching<'a>(
         .into_iter()
         .filter_map(|b| matches(b, ctx, layout).map(|s| (b, s)))
         .collect();
-    found.sort_by(|a, b| b.1.cmp(&a.1));
+    found.sort_by_key(|b| std::cmp::Reverse(b.1));
     found
 }
 
@@ -755,9 +752,9 @@ fn relay_outline(action: &RelayAction) -> String {
 /// What a dry-run marks on a step that needs a duty manager first.
 pub const NEEDS_APPROVAL: &str = "(needs a duty manager's approval)";
 
-/// A dry-run's lines, one a step, numbered from 1: `3. switch-feed:
-/// relay: feed STA-results: take STA-ovr-b only (needs a duty manager's
-/// approval)`. `works` is each step's resolution for an incident, in the
+/// A dry-run's lines, one a step, numbered from 1: `3. switch-feed
+/// (relay): relay: feed STA-results: take STA-ovr-b only (needs a duty
+/// manager's approval)`. `works` is each step's resolution for an incident, in the
 /// playbook's order (a step that cannot be resolved says why); `None`
 /// shows the steps as written ([`outline`]). The console and `toc
 /// playbook dry-run` print the same.
@@ -779,7 +776,7 @@ pub fn dry_run_lines(book: &Playbook, works: Option<&[Result<Work, String>]>) ->
             } else {
                 String::new()
             };
-            format!("{}. {}: {what}{danger}", i + 1, step.id)
+            format!("{}. {} ({}): {what}{danger}", i + 1, step.id, step.kind())
         })
         .collect()
 }
