@@ -165,8 +165,7 @@ impl App {
     pub(super) fn open_selected_run(&mut self, snap: &Snapshot) {
         if let Some(key) = snap
             .runs
-            .iter()
-            .nth(self.run_sel)
+            .get(self.run_sel)
             .and_then(|r| RunKey::parse(&r.id))
         {
             self.go_run(key);
@@ -289,7 +288,6 @@ impl App {
     /// The playbook named on a command line: an id (any case), or a
     /// number in the incident's list of playbooks that match it.
     fn named_playbook(
-        &self,
         snap: &Snapshot,
         typed: &str,
         incident: Option<&Incident>,
@@ -447,7 +445,7 @@ impl App {
             Some(which) => snap.incidents.iter().find(|i| i.id.to_string() == *which),
             None => shown,
         };
-        let book = self.named_playbook(snap, playbook, incident)?;
+        let book = Self::named_playbook(snap, playbook, incident)?;
         let which = match (on, incident) {
             (Some(which), _) => which,
             (None, Some(i)) => i.id.to_string(),
@@ -495,7 +493,7 @@ impl App {
         self.send(label, vec![command])
     }
 
-    /// Up, Down, PgUp, PgDn on the plan.
+    /// The arrows and the page keys on the plan.
     pub(super) fn scroll_plan(&mut self, action: crate::console::keymap::Action, page: usize) {
         if let Some(plan) = &mut self.plan {
             let last = plan.lines.len().saturating_sub(page);

@@ -50,10 +50,10 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, plan: &Plan) {
         .map(|l| {
             let safe = crate::model::printable(l).into_owned();
             match safe.split_once(": ") {
-                Some((head, rest)) if !head.contains(' ') || head.starts_with(char::is_numeric) => {
+                Some((head, tail)) if !head.contains(' ') || head.starts_with(char::is_numeric) => {
                     Line::from(vec![
                         Span::styled(format!("{head}: "), theme.key()),
-                        Span::raw(rest.to_owned()),
+                        Span::raw(tail.to_owned()),
                     ])
                 }
                 _ => Line::from(safe),

@@ -190,12 +190,9 @@ pub(crate) fn draw(
         body.height.saturating_sub(y),
     );
     let box_h = step_box_height(app, run, rest);
-    let list = Rect::new(
-        rest.x,
-        rest.y,
-        rest.width,
-        rest.height.saturating_sub(box_h),
-    );
+    // The box right under the steps, so the eye goes from one to the other.
+    let list_h = u16_of(run.steps.len() + 2).min(rest.height.saturating_sub(box_h));
+    let list = Rect::new(rest.x, rest.y, rest.width, list_h);
     draw_steps(buf, list, app, run, now);
     let boxed = Rect::new(rest.x, rest.y + list.height, rest.width, box_h);
     draw_step_box(buf, boxed, app, run);
