@@ -36,9 +36,11 @@ pub const fn required_role(command: &Command) -> Role {
         Command::Device(DeviceCommand::Maintenance { .. })
         | Command::Sim(_)
         | Command::Relay(_)
-        | Command::Playbook(PlaybookCommand::Run { .. } | PlaybookCommand::Control { .. }) => {
-            Role::Operator
-        }
+        | Command::Playbook(
+            PlaybookCommand::Run { .. }
+            | PlaybookCommand::Control { .. }
+            | PlaybookCommand::Step { .. },
+        ) => Role::Operator,
         Command::Incident(IncidentCommand::Ack { .. } | IncidentCommand::Resolve { .. }) => {
             Role::DutyManager
         }

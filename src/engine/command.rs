@@ -368,6 +368,16 @@ pub enum PlaybookCommand {
         /// What.
         action: crate::playbook::RunAction,
     },
+    /// A step's work the engine did for a run (a relay command, a
+    /// process), as the audit records it. Never sent by a user (refused).
+    Step {
+        /// Which run.
+        run: String,
+        /// The step's id.
+        step: String,
+        /// What it did, in words.
+        work: String,
+    },
 }
 
 impl PlaybookCommand {
@@ -375,7 +385,9 @@ impl PlaybookCommand {
     pub fn which(&self) -> &str {
         match self {
             PlaybookCommand::Run { which, .. } | PlaybookCommand::DryRun { which, .. } => which,
-            PlaybookCommand::Answer { run, .. } | PlaybookCommand::Control { run, .. } => run,
+            PlaybookCommand::Answer { run, .. }
+            | PlaybookCommand::Control { run, .. }
+            | PlaybookCommand::Step { run, .. } => run,
         }
     }
 }
@@ -393,6 +405,9 @@ impl fmt::Display for PlaybookCommand {
                 write!(f, "run {run} step {step}: {answer}")
             }
             PlaybookCommand::Control { run, action } => write!(f, "{action} run {run}"),
+            PlaybookCommand::Step { run, step, work } => {
+                write!(f, "run {run} step {step}: {work}")
+            }
         }
     }
 }

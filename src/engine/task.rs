@@ -24,7 +24,7 @@ use super::command::{
 use super::handle::{EngineHandle, Link, Request};
 use super::port::{
     AuditAck, AuditRecord, AuditSink, CheckNow, FaultInjector, IncidentStore, Notifier,
-    RelayControl, StoreAck, StoreOp,
+    RelayControl, StepWorker, StoreAck, StoreOp,
 };
 use super::snapshot::{Event, EventKind, Layout, Snapshot};
 use super::state::State;
@@ -52,6 +52,13 @@ pub struct EngineConfig {
     pub restore_timeline: Vec<crate::incident::record::TimelineEntry>,
     /// The newest audit records the store kept, oldest first.
     pub restore_audit: Vec<AuditRecord>,
+    /// The playbook runs the store kept (a step in flight when the engine
+    /// stopped is marked interrupted).
+    pub restore_runs: Vec<crate::playbook::Run>,
+    /// The playbooks runs are started from.
+    pub playbooks: Vec<crate::config::playbook::Playbook>,
+    /// Whether shell steps may run (venues.toml's `[playbooks] shell`).
+    pub shell: bool,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +72,9 @@ impl Default for EngineConfig {
             restore_maintenance: Vec::new(),
             restore_timeline: Vec::new(),
             restore_audit: Vec::new(),
+            restore_runs: Vec::new(),
+            playbooks: Vec::new(),
+            shell: false,
         }
     }
 }
@@ -85,6 +95,8 @@ pub struct Ports {
     pub notifier: Option<Arc<dyn Notifier>>,
     /// The result relay, when it runs.
     pub relay: Option<Arc<dyn RelayControl>>,
+    /// Runs playbook shell steps' processes.
+    pub steps: Option<Arc<dyn StepWorker>>,
 }
 
 /// What flows into the engine besides commands.
@@ -156,6 +168,8 @@ impl Engine {
             std::mem::take(&mut config.restore_maintenance),
             SystemTime::now(),
         );
+        state.set_playbooks(std::mem::take(&mut config.playbooks), config.shell);
+        state.restore_runs(std::mem::take(&mut config.restore_runs), SystemTime::now());
         let first = Arc::new(state.snapshot(SystemTime::now()));
         let (snap_tx, snap_rx) = watch::channel(first);
         let (event_tx, _) = broadcast::channel(1024);
@@ -163,7 +177,10 @@ impl Engine {
         let (link_tx, link_rx) = watch::channel(Link::Local);
         let (stop_tx, stop_rx) = watch::channel(false);
         let (acks_tx, acks_rx) = mpsc::unbounded_channel();
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
         let task = Task {
+            jobs_tx,
+            jobs: jobs_rx,
             acks_tx,
             acks: acks_rx,
             parked: HashMap::new(),
@@ -250,7 +267,13 @@ struct Task {
     /// Changes waiting for their record to be durable, by ack number.
     parked: HashMap<u64, Parked>,
     next_ack: u64,
+    /// Playbook steps' work done off the engine task comes back here.
+    jobs_tx: mpsc::UnboundedSender<JobDone>,
+    jobs: mpsc::UnboundedReceiver<JobDone>,
 }
+
+/// A step's work that came back: run id, step, attempt, result.
+type JobDone = (String, usize, u32, Result<String, String>);
 
 /// A change whose audit record (then, for an incident, its store batch)
 /// is being written.
@@ -342,6 +365,9 @@ impl Task {
                 biased;
                 _ = self.stop.changed() => break,
                 Some((id, written)) = self.acks.recv() => self.acked(id, written),
+                Some((run, step, attempt, result)) = self.jobs.recv() => {
+                    self.state.job_done(&run, step, attempt, result, SystemTime::now());
+                }
                 Some(req) = self.requests.recv() => self.request(req),
                 obs = self.observations.recv(), if observations_open => match obs {
                     Some(obs) => {
@@ -366,6 +392,7 @@ impl Task {
                 () = tokio::time::sleep_until(due), if dirty => {}
                 _ = tick.tick() => self.state.tick(SystemTime::now()),
             }
+            self.state.step_runs(SystemTime::now());
             self.check_now();
             self.hand_over();
             let now = Instant::now();
@@ -392,6 +419,92 @@ impl Task {
             for notice in notices {
                 notifier.notify(notice);
             }
+        }
+        for job in self.state.take_jobs() {
+            self.start_job(job);
+        }
+    }
+
+    /// Starts a playbook step's work off the engine task (a relay command
+    /// on a blocking thread, a process on the step worker), audited; its
+    /// result comes back on `jobs`.
+    fn start_job(&mut self, job: crate::engine::state::runs::Job) {
+        use crate::playbook::Effect;
+        let crate::engine::state::runs::Job { run, by, effect } = job;
+        let done_tx = self.jobs_tx.clone();
+        let (step, attempt, work) = match &effect {
+            Effect::Relay {
+                step,
+                attempt,
+                command,
+            } => (*step, *attempt, format!("relay: {command}")),
+            Effect::Shell {
+                step,
+                attempt,
+                argv,
+                ..
+            } => (*step, *attempt, format!("run {argv:?}")),
+            Effect::Cancel { step, attempt } => {
+                if let Some(worker) = &self.ports.steps {
+                    worker.cancel(&crate::engine::state::runs::Job::key(&run, *step, *attempt));
+                }
+                return;
+            }
+            _ => return,
+        };
+        let step_id = self.state.step_id(&run, step).unwrap_or_default();
+        let command = Command::Playbook(super::command::PlaybookCommand::Step {
+            run: run.clone(),
+            step: step_id,
+            work: work.clone(),
+        });
+        let identity = Identity {
+            user: format!("{by} (run {run})"),
+            role: super::command::Role::Operator,
+            venues: Vec::new(),
+        };
+        self.audit(
+            identity,
+            command.to_string(),
+            command,
+            &Ok(Done::Playbook {
+                run: run.clone(),
+                text: format!("started: {work}"),
+            }),
+        );
+        let fail = |why: &str| {
+            let _ = done_tx.send((run.clone(), step, attempt, Err(why.to_owned())));
+        };
+        match effect {
+            Effect::Relay { command, .. } => {
+                let Some(relay) = self.ports.relay.clone() else {
+                    fail("this engine runs no result relay (no [relay] in the file)");
+                    return;
+                };
+                let done_tx = done_tx.clone();
+                let run = run.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = relay.apply(&command);
+                    let _ = done_tx.send((run, step, attempt, result));
+                });
+            }
+            Effect::Shell { argv, timeout, .. } => {
+                let Some(worker) = self.ports.steps.clone() else {
+                    fail("this engine runs no shell steps");
+                    return;
+                };
+                let key = crate::engine::state::runs::Job::key(&run, step, attempt);
+                let run = run.clone();
+                worker.shell(
+                    key,
+                    argv,
+                    timeout,
+                    Box::new(move |result| {
+                        let _ = done_tx.send((run, step, attempt, result));
+                    }),
+                );
+            }
+            _ => {}
         }
     }
 
@@ -508,6 +621,9 @@ impl Task {
             Command::Incident(_) => {
                 authorize_in(identity, command, |which| self.state.incident_venue(which))
             }
+            Command::Playbook(_) => {
+                authorize_in(identity, command, |which| self.state.playbook_venue(which))
+            }
             _ => authorize(identity, command, self.state.layout()),
         }
     }
@@ -546,7 +662,12 @@ impl Task {
             let plan = self.plan_change(&identity, &command)?;
             let outcome = match plan.outcome(target_of(&command)) {
                 Some(outcome) => outcome,
-                None => self.plan(&command)?,
+                None => match &command {
+                    Command::Playbook(c) => {
+                        self.state.check_playbook(&identity, c, SystemTime::now())?
+                    }
+                    _ => self.plan(&command)?,
+                },
             };
             Ok((outcome, plan))
         });
@@ -790,7 +911,7 @@ impl Task {
                 Ok(String::new())
             }
             Command::Relay(c) => self.relay()?.check(c).map_err(Refusal::Invalid),
-            Command::Playbook(_) => Err(Refusal::Unsupported("playbook runs: not yet".to_owned())),
+            Command::Playbook(_) => Ok(String::new()),
         }
     }
 
@@ -808,6 +929,7 @@ impl Task {
                 self.state.commit_maintenance(op, now);
                 Ok(maintenance_done(target, op, *devices))
             }
+            (Command::Playbook(c), _) => self.state.apply_playbook(identity, c, now),
             (command, _) => self.apply_other(command, &layout),
         }
     }
@@ -823,7 +945,9 @@ impl Task {
                 let text = self.relay()?.apply(c).map_err(Refusal::Invalid)?;
                 Ok(Done::Relay { text })
             }
-            Command::Playbook(_) => Err(Refusal::Unsupported("playbook runs: not yet".to_owned())),
+            Command::Playbook(_) => Err(Refusal::Invalid(
+                "playbook commands are applied with their identity".to_owned(),
+            )),
             Command::Sim(SimCommand::Fault(spec)) => {
                 let detail = self.faults()?.inject(spec).map_err(Refusal::Invalid)?;
                 Ok(Done::FaultSet {

@@ -93,6 +93,9 @@ pub enum Notify {
     Escalated,
     /// Its acknowledgement expired.
     AckExpired,
+    /// A playbook run's notify step (the record's title says who to call
+    /// and what to say).
+    Playbook,
 }
 
 /// One incident changed: the whole record as it is now, what to add to

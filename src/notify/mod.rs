@@ -34,14 +34,17 @@ pub enum NoticeKind {
     Escalation,
     /// An acknowledgement ran out: the incident is open again.
     AckExpired,
+    /// A playbook's notify step: who to call, and what to say.
+    Playbook,
 }
 
 impl NoticeKind {
     /// Every kind, in the order a grouped notification counts them.
-    pub const ALL: [NoticeKind; 3] = [
+    pub const ALL: [NoticeKind; 4] = [
         NoticeKind::NewDown,
         NoticeKind::Escalation,
         NoticeKind::AckExpired,
+        NoticeKind::Playbook,
     ];
 
     /// The name in JSON (`new_down`).
@@ -50,6 +53,7 @@ impl NoticeKind {
             NoticeKind::NewDown => "new_down",
             NoticeKind::Escalation => "escalation",
             NoticeKind::AckExpired => "ack_expired",
+            NoticeKind::Playbook => "playbook",
         }
     }
 
@@ -59,6 +63,7 @@ impl NoticeKind {
             NoticeKind::NewDown => "DOWN",
             NoticeKind::Escalation => "Unacknowledged",
             NoticeKind::AckExpired => "Ack expired",
+            NoticeKind::Playbook => "Playbook",
         }
     }
 }

@@ -62,6 +62,8 @@ pub enum NotificationKind {
     Escalation,
     /// One ack expiry.
     AckExpired,
+    /// A playbook's notify step.
+    Playbook,
     /// A storm: many notices at once, grouped.
     Storm,
     /// A storm ended; this many more notices arrived while it lasted.
@@ -74,6 +76,7 @@ impl From<NoticeKind> for NotificationKind {
             NoticeKind::NewDown => NotificationKind::NewDown,
             NoticeKind::Escalation => NotificationKind::Escalation,
             NoticeKind::AckExpired => NotificationKind::AckExpired,
+            NoticeKind::Playbook => NotificationKind::Playbook,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::resolve::{Resolved, Work};
+use super::resolve::{RelayWork, Resolved, Work};
 use crate::config::playbook::{OnFailure, Playbook, StepKind};
 use crate::model::Status;
 use crate::model::relay::{RelayCommand, ReplayFrom};
@@ -394,8 +394,283 @@ impl Run {
     /// Starts the steps whose turn came and judges the step in flight:
     /// a check's fresh reading, a wait's condition, a timeout.
     pub fn advance(&mut self, now: SystemTime, world: &dyn World) -> Vec<Effect> {
-        let _ = (now, world);
-        Vec::new()
+        let mut fx = Vec::new();
+        // Each pass either waits (returns) or moves to another step; a
+        // run of instant steps (notes, notifications) ends at the last.
+        for _ in 0..=self.steps.len() * 2 + 2 {
+            if self.state != RunState::Running {
+                return fx;
+            }
+            let Some(step) = self.steps.get(self.current) else {
+                self.finish(RunState::Done, now, &mut fx);
+                return fx;
+            };
+            match step.state {
+                StepState::Pending => self.start(now, world, &mut fx),
+                StepState::Running => {
+                    if !self.judge(now, world, &mut fx) {
+                        return fx;
+                    }
+                }
+                StepState::Done | StepState::Skipped => self.next(now, &mut fx),
+                StepState::Failed => self.failed(now, &mut fx),
+                StepState::NeedsApproval | StepState::Waiting | StepState::Interrupted => {
+                    return fx;
+                }
+            }
+        }
+        fx
+    }
+
+    /// Starts the current step (or asks for its approval first).
+    fn start(&mut self, now: SystemTime, world: &dyn World, fx: &mut Vec<Effect>) {
+        let i = self.current;
+        let Some(step) = self.steps.get_mut(i) else {
+            return;
+        };
+        if step.dangerous && step.by.is_none() {
+            step.state = StepState::NeedsApproval;
+            step.started = Some(now);
+            self.version += 1;
+            let text = format!(
+                "{}: needs a duty manager's approval before it runs",
+                self.label(i)
+            );
+            fx.push(Effect::Timeline { text, by: None });
+            return;
+        }
+        step.state = StepState::Running;
+        step.started = Some(now);
+        step.ended = None;
+        step.attempt += 1;
+        step.outcome.clear();
+        let attempt = step.attempt;
+        let work = step.work.clone();
+        let timeout = step.timeout;
+        self.version += 1;
+        let label = self.label(i);
+        fx.push(Effect::Timeline {
+            text: format!("{label} started: {work}"),
+            by: None,
+        });
+        match work {
+            Work::Check { target, .. } => fx.push(Effect::CheckNow(target)),
+            Work::Wait { .. } => {
+                let _ = world;
+            }
+            Work::Manual | Work::Approve => {
+                if let Some(step) = self.steps.get_mut(i) {
+                    step.state = StepState::Waiting;
+                }
+            }
+            Work::Relay(RelayWork { mut command, ago }) => {
+                if let (RelayCommand::Replay { from, .. }, Some(ago)) = (&mut command, ago) {
+                    *from = replay_from(ago, now);
+                }
+                fx.push(Effect::Relay {
+                    step: i,
+                    attempt,
+                    command,
+                });
+            }
+            Work::Shell { argv } => fx.push(Effect::Shell {
+                step: i,
+                attempt,
+                argv,
+                timeout: timeout.unwrap_or(Duration::from_secs(60)),
+            }),
+            Work::Maintenance {
+                target,
+                duration,
+                reason,
+            } => {
+                fx.push(Effect::Maintenance {
+                    target: target.clone(),
+                    duration,
+                    reason,
+                });
+                self.end_step(i, true, format!("{target} in maintenance"), now, fx);
+            }
+            Work::Notify { contact, text } => {
+                fx.push(Effect::Notify {
+                    contact: contact.clone(),
+                    text,
+                });
+                self.end_step(
+                    i,
+                    true,
+                    format!("operators notified: call {contact}"),
+                    now,
+                    fx,
+                );
+            }
+            Work::Note { text } => {
+                fx.push(Effect::Timeline {
+                    text: text.clone(),
+                    by: Some(self.by.clone()),
+                });
+                self.end_step(i, true, "noted".to_owned(), now, fx);
+            }
+        }
+    }
+
+    /// Judges the step in flight; whether it ended.
+    fn judge(&mut self, now: SystemTime, world: &dyn World, fx: &mut Vec<Effect>) -> bool {
+        let i = self.current;
+        let Some(step) = self.steps.get(i) else {
+            return true;
+        };
+        let started = step.started.unwrap_or(now);
+        let elapsed = now.duration_since(started).unwrap_or_default();
+        let over = |grace: Duration| step.timeout.is_some_and(|t| elapsed >= t + grace);
+        let verdict = match &step.work {
+            Work::Check { target, expect } => {
+                if world.checked_since(target, started) {
+                    Some(reading(world, target, expect))
+                } else if over(Duration::ZERO) {
+                    Some((
+                        false,
+                        format!(
+                            "no fresh reading of {target} within {}",
+                            human(step.timeout)
+                        ),
+                    ))
+                } else {
+                    None
+                }
+            }
+            Work::Wait { target, until } => {
+                let (ok, text) = reading(world, target, until);
+                if ok {
+                    Some((true, text))
+                } else if over(Duration::ZERO) {
+                    Some((
+                        false,
+                        format!("timed out after {}: {text}", human(step.timeout)),
+                    ))
+                } else {
+                    None
+                }
+            }
+            Work::Relay(_) | Work::Shell { .. } if over(WORKER_GRACE) => Some((
+                false,
+                format!(
+                    "no answer within {}",
+                    human(step.timeout.map(|t| t + WORKER_GRACE))
+                ),
+            )),
+            _ => None,
+        };
+        match verdict {
+            Some((ok, text)) => {
+                self.end_step(i, ok, text, now, fx);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends step `i` done or failed, with what came of it.
+    fn end_step(
+        &mut self,
+        i: usize,
+        ok: bool,
+        outcome: String,
+        now: SystemTime,
+        fx: &mut Vec<Effect>,
+    ) {
+        let label = self.label(i);
+        let Some(step) = self.steps.get_mut(i) else {
+            return;
+        };
+        step.state = if ok {
+            StepState::Done
+        } else {
+            StepState::Failed
+        };
+        step.ended = Some(now);
+        let word = if ok { "done" } else { "failed" };
+        fx.push(Effect::Timeline {
+            text: format!("{label} {word}: {outcome}"),
+            by: None,
+        });
+        step.outcome = outcome;
+        self.version += 1;
+    }
+
+    /// Moves to the next step.
+    fn next(&mut self, now: SystemTime, fx: &mut Vec<Effect>) {
+        self.current += 1;
+        self.version += 1;
+        if self.current >= self.steps.len() {
+            self.finish(RunState::Done, now, fx);
+        }
+    }
+
+    /// The current step failed: stop, go on, or jump, as it says.
+    fn failed(&mut self, now: SystemTime, fx: &mut Vec<Effect>) {
+        let Some(step) = self.steps.get(self.current) else {
+            return;
+        };
+        match step.on_failure.clone() {
+            OnFailure::Stop => {
+                let text = format!(
+                    "run {} stopped at {}: :retry, :skip or :abort",
+                    self.id, step.id
+                );
+                self.state = RunState::Failed;
+                self.version += 1;
+                fx.push(Effect::Timeline { text, by: None });
+            }
+            OnFailure::Continue => self.next(now, fx),
+            OnFailure::Goto(id) => {
+                let Some(to) = self.steps.iter().position(|s| s.id == id) else {
+                    self.state = RunState::Failed;
+                    self.version += 1;
+                    return;
+                };
+                self.jumps += 1;
+                if self.jumps > MAX_JUMPS {
+                    let text = format!("run {} stopped: more than {MAX_JUMPS} goto jumps", self.id);
+                    self.state = RunState::Failed;
+                    self.version += 1;
+                    fx.push(Effect::Timeline { text, by: None });
+                    return;
+                }
+                fx.push(Effect::Timeline {
+                    text: format!("{}: goto {id}", self.label(self.current)),
+                    by: None,
+                });
+                // The steps from the target on run again.
+                for s in self.steps.iter_mut().skip(to) {
+                    if !matches!(s.state, StepState::Pending) {
+                        s.state = StepState::Pending;
+                    }
+                }
+                self.current = to;
+                self.version += 1;
+            }
+        }
+    }
+
+    /// The run is over (done or aborted).
+    fn finish(&mut self, state: RunState, now: SystemTime, fx: &mut Vec<Effect>) {
+        self.state = state;
+        self.ended = Some(now);
+        self.version += 1;
+        fx.push(Effect::Timeline {
+            text: format!("run {} ({}) {state}", self.id, self.playbook),
+            by: None,
+        });
+    }
+
+    /// `run 4-17/1 step 2 confirm (check)`.
+    fn label(&self, i: usize) -> String {
+        let (id, kind) = self
+            .steps
+            .get(i)
+            .map_or(("?", "?"), |s| (s.id.as_str(), s.kind.name()));
+        format!("run {} step {} {id} ({kind})", self.id, i + 1)
     }
 
     /// A person's answer to the step `step` (by id), from `who` (the
@@ -408,8 +683,87 @@ impl Run {
         answer: &Answer,
         now: SystemTime,
     ) -> Result<Vec<Effect>, String> {
-        let _ = (step, who, answer, now);
-        Err("not yet".to_owned())
+        let i = self.current;
+        let Some(cur) = self.steps.get(i) else {
+            return Err(format!(
+                "run {} is {}: it waits for no answer",
+                self.id, self.state
+            ));
+        };
+        if cur.id != step {
+            return Err(format!(
+                "run {} is at step {} ({}), not {step}",
+                self.id, cur.id, cur.state
+            ));
+        }
+        if self.is_over() {
+            return Err(format!("run {} is {}", self.id, self.state));
+        }
+        let (state, kind, cur_id) = (cur.state, cur.kind, cur.id.clone());
+        let label = self.label(i);
+        let mut fx = Vec::new();
+        match (state, kind, answer) {
+            (
+                StepState::Waiting,
+                StepKind::Manual,
+                Answer::Done { comment } | Answer::Fail { comment },
+            ) => {
+                let ok = matches!(answer, Answer::Done { .. });
+                if let Some(s) = self.steps.get_mut(i) {
+                    s.by = Some(who.to_owned());
+                }
+                let outcome = if comment.is_empty() {
+                    format!("by {who}")
+                } else {
+                    format!("by {who}: {comment}")
+                };
+                self.end_step(i, ok, outcome, now, &mut fx);
+            }
+            (StepState::Waiting, StepKind::Approve, Answer::Approve | Answer::Reject { .. }) => {
+                if let Some(s) = self.steps.get_mut(i) {
+                    s.by = Some(who.to_owned());
+                }
+                let (ok, outcome) = match answer {
+                    Answer::Reject { reason } => (false, format!("rejected by {who}: {reason}")),
+                    _ => (true, format!("approved by {who}")),
+                };
+                self.end_step(i, ok, outcome, now, &mut fx);
+            }
+            (StepState::NeedsApproval, _, Answer::Approve) => {
+                if let Some(s) = self.steps.get_mut(i) {
+                    s.by = Some(who.to_owned());
+                    s.state = StepState::Pending;
+                }
+                self.version += 1;
+                fx.push(Effect::Timeline {
+                    text: format!("{label} approved to run"),
+                    by: Some(who.to_owned()),
+                });
+            }
+            (StepState::NeedsApproval, _, Answer::Reject { reason }) => {
+                self.end_step(
+                    i,
+                    false,
+                    format!("rejected by {who}: {reason}"),
+                    now,
+                    &mut fx,
+                );
+            }
+            (state, kind, answer) => {
+                let wants = match (state, kind) {
+                    (StepState::Waiting, StepKind::Manual) => ":done or :fail",
+                    (StepState::Waiting, StepKind::Approve) | (StepState::NeedsApproval, _) => {
+                        ":approve or :reject"
+                    }
+                    _ => "no answer",
+                };
+                return Err(format!(
+                    "run {} step {cur_id} ({kind}, {state}) takes {wants}, not {answer}",
+                    self.id
+                ));
+            }
+        }
+        Ok(fx)
     }
 
     /// Pause, resume, abort, retry or skip, from `who`. Changes nothing
@@ -420,8 +774,92 @@ impl Run {
         who: &str,
         now: SystemTime,
     ) -> Result<Vec<Effect>, String> {
-        let _ = (action, who, now);
-        Err("not yet".to_owned())
+        let mut fx = Vec::new();
+        let cannot = |run: &Run| {
+            let at = run
+                .step()
+                .map_or_else(String::new, |s| format!(" at step {} ({})", s.id, s.state));
+            Err(format!(
+                "cannot {action} run {}: it is {}{at}",
+                run.id, run.state
+            ))
+        };
+        let i = self.current;
+        let step_state = self.step().map(|s| s.state);
+        match action {
+            RunAction::Pause if self.state == RunState::Running => self.state = RunState::Paused,
+            RunAction::Resume if self.state == RunState::Paused => self.state = RunState::Running,
+            RunAction::Abort if !self.is_over() => {
+                if let Some(step) = self.steps.get_mut(i)
+                    && step.state == StepState::Running
+                {
+                    if matches!(step.work, Work::Shell { .. }) {
+                        fx.push(Effect::Cancel {
+                            step: i,
+                            attempt: step.attempt,
+                        });
+                    }
+                    step.state = StepState::Failed;
+                    step.ended = Some(now);
+                    step.outcome = format!("aborted by {who}");
+                }
+                self.finish(RunState::Aborted, now, &mut fx);
+            }
+            RunAction::Retry
+                if matches!(
+                    self.state,
+                    RunState::Running | RunState::Failed | RunState::Paused
+                ) && matches!(step_state, Some(StepState::Interrupted | StepState::Failed)) =>
+            {
+                if let Some(step) = self.steps.get_mut(i) {
+                    step.state = StepState::Pending;
+                }
+                if self.state == RunState::Failed {
+                    self.state = RunState::Running;
+                }
+            }
+            RunAction::Skip
+                if matches!(
+                    self.state,
+                    RunState::Running | RunState::Failed | RunState::Paused
+                ) && matches!(
+                    step_state,
+                    Some(
+                        StepState::Interrupted
+                            | StepState::Failed
+                            | StepState::Waiting
+                            | StepState::NeedsApproval
+                            | StepState::Pending
+                    )
+                ) =>
+            {
+                if let Some(step) = self.steps.get_mut(i) {
+                    step.state = StepState::Skipped;
+                    step.ended = Some(now);
+                    step.outcome = format!("skipped by {who}");
+                }
+                if self.state == RunState::Failed {
+                    self.state = RunState::Running;
+                }
+            }
+            _ => return cannot(self),
+        }
+        self.version += 1;
+        let text = match self.step() {
+            Some(s) if matches!(action, RunAction::Retry | RunAction::Skip) => {
+                format!("run {} step {}: {action}", self.id, s.id)
+            }
+            _ => format!("run {}: {action}", self.id),
+        };
+        if action != RunAction::Abort {
+            fx.push(Effect::Timeline {
+                text,
+                by: Some(who.to_owned()),
+            });
+        } else if let Some(Effect::Timeline { by, .. }) = fx.last_mut() {
+            *by = Some(who.to_owned());
+        }
+        Ok(fx)
     }
 
     /// A relay or shell step's work came back: `Ok` with what it did,
@@ -434,19 +872,77 @@ impl Run {
         result: Result<String, String>,
         now: SystemTime,
     ) -> Vec<Effect> {
-        let _ = (step, attempt, result, now);
-        Vec::new()
+        let mut fx = Vec::new();
+        let live = self.steps.get(step).is_some_and(|s| {
+            s.attempt == attempt && s.state == StepState::Running && step == self.current
+        });
+        if !live || self.is_over() {
+            return fx;
+        }
+        match result {
+            Ok(text) => self.end_step(step, true, text, now, &mut fx),
+            Err(text) => self.end_step(step, false, text, now, &mut fx),
+        }
+        fx
     }
 
     /// After a restart: a step that was in flight is interrupted (an
     /// operator decides); one waiting for a person still waits.
     pub fn interrupt(&mut self, now: SystemTime) -> Vec<Effect> {
         let _ = now;
-        Vec::new()
+        let mut fx = Vec::new();
+        if self.is_over() {
+            return fx;
+        }
+        let i = self.current;
+        let label = self.label(i);
+        if let Some(step) = self.steps.get_mut(i)
+            && step.state == StepState::Running
+        {
+            step.state = StepState::Interrupted;
+            "in flight when the engine stopped".clone_into(&mut step.outcome);
+            self.version += 1;
+            fx.push(Effect::Timeline {
+                text: format!(
+                    "{label} was in flight when the engine stopped: interrupted; :retry, :skip or :abort"
+                ),
+                by: None,
+            });
+        }
+        fx
     }
+}
+
+/// Whether the target shows one of `want`, and the reading in words.
+fn reading(world: &dyn World, target: &Resolved, want: &[Status]) -> (bool, String) {
+    match world.status(target) {
+        Some(status) => {
+            let ok = want.contains(&status);
+            let text = if ok {
+                format!("{target} is {}", status.word())
+            } else {
+                let wanted: Vec<&str> = want.iter().map(|s| s.word()).collect();
+                format!("{target} is {}, not {}", status.word(), wanted.join(" or "))
+            };
+            (ok, text)
+        }
+        None => (false, format!("{target} is not in the inventory")),
+    }
+}
+
+/// A duration in words, or "ever".
+fn human(d: Option<Duration>) -> String {
+    d.map_or_else(
+        || "ever".to_owned(),
+        |d| humantime::format_duration(d).to_string(),
+    )
 }
 
 /// A replay's start for a step starting at `now`.
 pub fn replay_from(ago: Duration, now: SystemTime) -> ReplayFrom {
     ReplayFrom::Time(now.checked_sub(ago).unwrap_or(SystemTime::UNIX_EPOCH))
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

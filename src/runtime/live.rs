@@ -229,6 +229,7 @@ impl Live {
         let mut kept_maintenance = Vec::new();
         let mut kept_timeline = Vec::new();
         let mut kept_audit = Vec::new();
+        let mut kept_runs = Vec::new();
         if let Some(dir) = &tuning.data_dir {
             // Incidents, their timelines, maintenance and the audit: a
             // store that cannot be opened stops the start (nothing kept
@@ -244,6 +245,7 @@ impl Live {
             kept_maintenance = loaded.maintenance;
             kept_timeline = loaded.timeline;
             kept_audit = loaded.audit;
+            kept_runs = loaded.runs;
             store = Some(Arc::new(handle));
             match crate::notify::Notifier::start(super::notify::config_of(&inventory.incidents)) {
                 Ok(n) => notifier = Some(Arc::new(n)),
@@ -286,6 +288,7 @@ impl Live {
             relay: relay
                 .as_ref()
                 .map(crate::relay::service::RelayService::control),
+            steps: None,
         };
         let inputs = Inputs {
             observations: rx,
@@ -298,6 +301,7 @@ impl Live {
         config.restore_maintenance = kept_maintenance;
         config.restore_timeline = kept_timeline;
         config.restore_audit = kept_audit;
+        config.restore_runs = kept_runs;
         let engine = Engine::start_with(&inventory, inputs, config, ports);
         log_events(&engine.handle());
         Ok(Live {

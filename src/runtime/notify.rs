@@ -27,6 +27,7 @@ pub fn notice_of(notice: &EngineNotice) -> Option<Notice> {
         Notify::Opened => return None,
         Notify::Escalated => NoticeKind::Escalation,
         Notify::AckExpired => NoticeKind::AckExpired,
+        Notify::Playbook => NoticeKind::Playbook,
     };
     Some(Notice {
         at: r.notified_at.unwrap_or_else(SystemTime::now),

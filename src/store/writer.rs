@@ -806,6 +806,7 @@ mod tests {
                 StoreOp::MaintenanceEnded { target } => format!("end {target}"),
                 StoreOp::Maintenance(m) => format!("maint {}", m.target),
                 StoreOp::Audit(a) => a.text.clone(),
+                StoreOp::Run(r) => format!("run {}", r.id),
             })
             .collect()
     }

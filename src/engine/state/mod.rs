@@ -19,6 +19,7 @@ mod incidents;
 mod log;
 pub mod maint;
 pub mod relay;
+pub mod runs;
 mod since;
 
 use std::sync::Arc;
@@ -77,6 +78,10 @@ pub struct State {
     relay: relay::RelayWatch,
     /// The relay's problems changed since the incidents last saw them.
     relay_changed: bool,
+    /// Playbook runs.
+    runs: runs::Runs,
+    /// Notifications the runs' notify steps asked for.
+    run_notices: Vec<Notice>,
 }
 
 impl State {
@@ -124,6 +129,8 @@ impl State {
             strays: 0,
             relay: relay::RelayWatch::new(Arc::clone(&layout), started),
             relay_changed: false,
+            runs: runs::Runs::default(),
+            run_notices: Vec::new(),
         }
     }
 
@@ -189,6 +196,16 @@ impl State {
         self.incidents.apply(problems, |_| false, now);
         self.took_incidents(now);
         self.dirty = true;
+    }
+
+    /// Brings the roll-up up to date and moves the playbook runs on, when
+    /// any run is live (a check's fresh reading, a wait's condition): the
+    /// engine calls it after every batch of inputs.
+    pub fn step_runs(&mut self, now: SystemTime) {
+        if self.runs.any_live() {
+            self.settle(now);
+            self.advance_runs(now);
+        }
     }
 
     /// What a maintenance command will do: the window to set (and the
@@ -327,7 +344,9 @@ impl State {
     /// child waits for, children of a parent that recovered); the engine
     /// hands them to the poller.
     pub fn take_checks(&mut self) -> Vec<usize> {
-        self.board.take_checks()
+        let mut checks = self.board.take_checks();
+        checks.extend(self.runs.take_checks());
+        checks
     }
 
     /// Records the simulator's faults in force (the task asks its fault
@@ -404,6 +423,7 @@ impl State {
         }
         self.incidents.tick(now);
         self.took_incidents(now);
+        self.advance_runs(now);
     }
 
     /// Takes back the incidents the store kept, at start.
@@ -433,12 +453,15 @@ impl State {
     pub fn take_store(&mut self) -> Vec<super::port::StoreOp> {
         let mut ops = self.maint.take_store();
         ops.extend(self.incidents.take_store());
+        ops.extend(self.runs.take_store());
         ops
     }
 
     /// Notifications to send since the last call.
     pub fn take_notices(&mut self) -> Vec<Notice> {
-        self.incidents.take_notices()
+        let mut notices = self.incidents.take_notices();
+        notices.append(&mut self.run_notices);
+        notices
     }
 
     /// Records an event from outside the board (the audit log failing or
@@ -514,8 +537,8 @@ impl State {
             relay: self.relay.status().cloned(),
             feeds,
             layout,
-            playbooks: Arc::default(),
-            runs: Arc::default(),
+            playbooks: Arc::clone(self.runs.books()),
+            runs: Arc::clone(self.runs.shown()),
         }
     }
 }
