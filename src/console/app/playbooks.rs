@@ -249,7 +249,9 @@ impl App {
                 self.ask(Command::Playbook(command), text);
                 Effect::None
             }
-            PlaybookCommand::Answer { .. } | PlaybookCommand::Control { .. } => {
+            PlaybookCommand::Answer { .. }
+            | PlaybookCommand::Control { .. }
+            | PlaybookCommand::Step { .. } => {
                 let label = command.to_string();
                 self.send(label, vec![Command::Playbook(command)])
             }
