@@ -19,6 +19,9 @@ use crate::model::DeviceIdx;
 mod demo;
 mod incidents;
 mod navigate;
+mod playbooks;
+
+pub use playbooks::{Plan, RunKey, incident_runs, matching, prompt, waits_for_answer};
 
 pub(crate) use navigate::position;
 use navigate::venue_codes;
@@ -42,6 +45,10 @@ pub enum View {
     Audit,
     /// The result relay: sources, sinks, recent messages.
     Relay,
+    /// One playbook run: its steps, live.
+    Run(RunKey),
+    /// Every playbook run.
+    Runs,
 }
 
 /// The panes Tab cycles through.
@@ -182,8 +189,17 @@ pub struct App {
     check_told: bool,
     /// `q` was pressed in `toc run`: the next key says whether to quit.
     confirm_quit: bool,
-    /// A reroute of the relay waiting for its yes.
+    /// A reroute of the relay, or a playbook run or abort, waiting for
+    /// its yes.
     confirm_relay: Option<Command>,
+    /// The selected run of the runs view (0: the newest).
+    pub(crate) run_sel: usize,
+    /// A dry-run's plan, shown until Esc.
+    pub(crate) plan: Option<Plan>,
+    /// The label of the dry-run on its way (its answer is its plan).
+    planning: Option<String>,
+    /// The label of the run on its way (its answer opens the run).
+    starting: Option<String>,
     /// The selected sink of the relay view.
     pub(crate) relay_sel: usize,
     /// The DOWN incidents open in the last snapshot (`None` before the
@@ -227,6 +243,10 @@ impl App {
             check_told: false,
             confirm_quit: false,
             confirm_relay: None,
+            run_sel: 0,
+            plan: None,
+            planning: None,
+            starting: None,
             relay_sel: 0,
             down_seen: None,
             bell: 0,
@@ -307,6 +327,9 @@ impl App {
         if self.help.is_some() {
             return Context::Help;
         }
+        if let Some(plan) = self.plan_context() {
+            return plan;
+        }
         match self.focus {
             Pane::Main => match self.view() {
                 View::Wall => Context::Wall,
@@ -315,6 +338,8 @@ impl App {
                 View::Incident(_) => Context::Incident,
                 View::Audit => Context::Audit,
                 View::Relay => Context::Relay,
+                View::Run(_) => Context::Run,
+                View::Runs => Context::Runs,
             },
             Pane::Incidents => Context::Incidents,
             Pane::Host => Context::Global,
@@ -442,6 +467,9 @@ impl App {
 
     /// The engine's answers to the commands sent under `label`.
     pub fn on_reply(&mut self, label: &str, replies: &[Reply]) {
+        if self.on_playbook_reply(label, replies) {
+            return;
+        }
         if std::mem::take(&mut self.check_told) && replies.iter().all(Result::is_ok) {
             // The result of the check is already on the message line.
             return;
@@ -575,6 +603,9 @@ impl App {
             Action::GoTo => self.go_to_incident(snap),
             Action::Relay => self.go_relay(),
             Action::PauseSink => self.pause_selected(snap),
+            Action::RunPlaybook => return self.best_playbook(snap, false),
+            Action::DryRunPlaybook => return self.best_playbook(snap, true),
+            Action::OpenRun => self.open_incident_run(snap),
             Action::IncidentView => {
                 self.incident_view = self.incident_view.next();
                 let word = match self.incident_view.word() {
@@ -612,7 +643,7 @@ impl App {
     }
 
     fn back(&mut self) {
-        if self.help.take().is_some() {
+        if self.help.take().is_some() || self.plan.take().is_some() {
             return;
         }
         if self.focus != Pane::Main {
@@ -688,6 +719,7 @@ impl App {
             Line::Events => self.focus = Pane::Ticker,
             Line::Help => self.help = Some(0),
             Line::Quit => return self.quit(),
+            Line::Playbook(line) => return self.run_playbook_line(line, snap),
             Line::Send(command) => {
                 let command = super::cmdline::with_known_ids(command, snap);
                 return self.send(command.to_string(), vec![command]);
@@ -831,7 +863,7 @@ impl App {
         if matches!(key.code, KeyCode::Char('y' | 'Y'))
             && !key.modifiers.contains(KeyModifiers::CONTROL)
         {
-            return self.send(command.to_string(), vec![command]);
+            return self.send_confirmed(command);
         }
         self.info("not sent");
         Effect::None

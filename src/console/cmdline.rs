@@ -34,6 +34,8 @@ pub enum Line {
     Quit,
     /// A command for the engine (`:check`, `:maint`, `:fault`, `:clear`).
     Send(Command),
+    /// A playbook command: the app says which run, step or incident.
+    Playbook(super::playbook_line::PlaybookLine),
 }
 
 /// One command of the command line, as the help lists it.
@@ -162,6 +164,66 @@ pub const USAGE: &[Usage] = &[
         demo_only: false,
     },
     Usage {
+        line: "run PLAYBOOK [on INCIDENT]",
+        what: "run a playbook on the incident shown or selected (asks first; a number picks from its list)",
+        demo_only: false,
+    },
+    Usage {
+        line: "dry-run PLAYBOOK [on INCIDENT]",
+        what: "show what each step would do, doing nothing",
+        demo_only: false,
+    },
+    Usage {
+        line: "runs",
+        what: "every playbook run: incident, playbook, state, current step",
+        demo_only: false,
+    },
+    Usage {
+        line: "done [COMMENT]",
+        what: "the manual step the run waits on is done",
+        demo_only: false,
+    },
+    Usage {
+        line: "fail COMMENT",
+        what: "the manual step the run waits on failed, and why",
+        demo_only: false,
+    },
+    Usage {
+        line: "approve",
+        what: "approve the step the run waits on (duty managers)",
+        demo_only: false,
+    },
+    Usage {
+        line: "reject REASON",
+        what: "reject the step the run waits on, and why (duty managers)",
+        demo_only: false,
+    },
+    Usage {
+        line: "abort",
+        what: "stop the run for good (asks first)",
+        demo_only: false,
+    },
+    Usage {
+        line: "pause-run",
+        what: "pause the run: no step starts or is judged",
+        demo_only: false,
+    },
+    Usage {
+        line: "resume-run",
+        what: "let a paused run go on",
+        demo_only: false,
+    },
+    Usage {
+        line: "retry",
+        what: "start the run's interrupted or failed step again",
+        demo_only: false,
+    },
+    Usage {
+        line: "skip",
+        what: "go past the run's current step without doing it",
+        demo_only: false,
+    },
+    Usage {
         line: "fault TARGET KIND [VALUE] [for DURATION]",
         what: "inject a fault (cpu-high 95 for 30s)",
         demo_only: true,
@@ -231,7 +293,7 @@ pub fn needs(line: &str) -> crate::engine::Role {
         "maint" | "fault" | "clear" => Role::Operator,
         name if super::relay_line::is_reroute(name) => Role::Operator,
         "check" | "note" => Role::Technician,
-        _ => Role::Viewer,
+        name => super::playbook_line::needs(name).unwrap_or(Role::Viewer),
     }
 }
 
@@ -398,6 +460,9 @@ pub fn parse(text: &str, demo: bool) -> Result<Line, String> {
             }
         }
         other => {
+            if let Some(read) = super::playbook_line::parse(other, args, rest(text, 1)) {
+                return read.map(Line::Playbook);
+            }
             if let Some(read) = super::relay_line::parse(other, args, std::time::SystemTime::now())
             {
                 return read.map(Line::Send);

@@ -99,6 +99,11 @@ pub fn command(text: &str, demo: bool, snap: &Snapshot) -> Completion {
             .map(|m| m.target.clone())
             .collect(),
         ["check" | "clear"] => venues(snap).chain(devices(snap)).collect(),
+        ["run" | "dry-run" | "dryrun"] => snap.playbooks.iter().map(|b| b.id.clone()).collect(),
+        ["run" | "dry-run" | "dryrun", _] => vec!["on".to_owned()],
+        ["run" | "dry-run" | "dryrun", _, "on"] => {
+            snap.incidents.iter().map(|i| i.id.to_string()).collect()
+        }
         ["fault"] if demo => venues(snap).chain(devices(snap)).collect(),
         ["maint" | "maintenance", _] => ["30m", "1h", "2h", "8h"].map(str::to_owned).to_vec(),
         ["fault", target] if demo => {

@@ -27,6 +27,12 @@ pub enum Context {
     Ticker,
     /// The result relay.
     Relay,
+    /// One playbook run: its steps.
+    Run,
+    /// Every playbook run.
+    Runs,
+    /// A dry-run's plan, over the screen.
+    Plan,
     /// The help screen.
     Help,
     /// Typing a filter (`/`) or a command (`:`). Modal: global keys do
@@ -36,7 +42,7 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order the help screen lists them.
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 14] = [
         Context::Global,
         Context::Wall,
         Context::Venue,
@@ -45,6 +51,9 @@ impl Context {
         Context::Incident,
         Context::Audit,
         Context::Relay,
+        Context::Run,
+        Context::Runs,
+        Context::Plan,
         Context::Ticker,
         Context::Help,
         Context::Input,
@@ -62,6 +71,9 @@ impl Context {
             Context::Audit => "Audit",
             Context::Ticker => "Events",
             Context::Relay => "Relay",
+            Context::Run => "Playbook run",
+            Context::Runs => "Playbook runs",
+            Context::Plan => "Dry-run plan",
             Context::Help => "Help",
             Context::Input => "Typing a filter or a command",
         }
@@ -144,6 +156,12 @@ pub enum Action {
     Relay,
     /// Pause the selected relay sink, or resume it (after a yes).
     PauseSink,
+    /// Run the incident's best playbook (after a yes).
+    RunPlaybook,
+    /// Dry-run the incident's best playbook.
+    DryRunPlaybook,
+    /// Open the incident's active run.
+    OpenRun,
 }
 
 impl Action {
@@ -154,8 +172,10 @@ impl Action {
         use crate::engine::Role;
         match self {
             Action::Acknowledge | Action::Resolve => Some(Role::DutyManager),
-            Action::DemoFault | Action::DemoClear | Action::PauseSink => Some(Role::Operator),
-            Action::AddNote | Action::CheckNow => Some(Role::Technician),
+            Action::DemoFault | Action::DemoClear | Action::PauseSink | Action::RunPlaybook => {
+                Some(Role::Operator)
+            }
+            Action::AddNote | Action::CheckNow | Action::DryRunPlaybook => Some(Role::Technician),
             _ => None,
         }
     }
@@ -378,6 +398,9 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Incident, &[Key::ch('n')], Action::AddNote, "add a note to its timeline", "note"),
     bind(Context::Incident, &[Key::ch('r')], Action::Resolve, "resolve it, once its condition is clear (duty managers)", "resolve"),
     bind(Context::Incident, &[Key::ch('d')], Action::GoTo, "go to its device or venue", "device"),
+    bind(Context::Incident, &[Key::ch('R')], Action::RunPlaybook, "run the first playbook that matches it (asks first)", ""),
+    bind(Context::Incident, &[Key::ch('D')], Action::DryRunPlaybook, "dry-run the first playbook that matches it: what each step would do", ""),
+    bind(Context::Incident, ENTER, Action::OpenRun, "open its playbook run (the active one, else the newest)", ""),
     // Audit.
     bind(Context::Audit, UP, Action::Up, "a newer command", ""),
     bind(Context::Audit, DOWN, Action::Down, "an older command", ""),
@@ -391,6 +414,22 @@ pub static BINDINGS: &[Binding] = &[
     bind(Context::Relay, PAGE_UP, Action::PageUp, "previous page of feeds", ""),
     bind(Context::Relay, PAGE_DOWN, Action::PageDown, "next page of feeds", ""),
     bind(Context::Relay, &[Key::ch('p')], Action::PauseSink, "pause the selected sink, or resume it (asks first)", "pause/resume"),
+    // A playbook run.
+    bind(Context::Run, UP, Action::Up, "scroll the steps up", ""),
+    bind(Context::Run, DOWN, Action::Down, "scroll the steps down", ""),
+    bind(Context::Run, TOP, Action::Top, "first step", ""),
+    bind(Context::Run, BOTTOM, Action::Bottom, "last step", ""),
+    // Every run.
+    bind(Context::Runs, UP, Action::Up, "select the run above", ""),
+    bind(Context::Runs, DOWN, Action::Down, "select the run below", ""),
+    bind(Context::Runs, TOP, Action::Top, "first run", ""),
+    bind(Context::Runs, BOTTOM, Action::Bottom, "last run", ""),
+    bind(Context::Runs, ENTER, Action::Open, "open the selected run: its steps", "open"),
+    // A dry-run's plan.
+    bind(Context::Plan, UP, Action::Up, "scroll up", ""),
+    bind(Context::Plan, DOWN, Action::Down, "scroll down", ""),
+    bind(Context::Plan, PAGE_UP, Action::PageUp, "page up", ""),
+    bind(Context::Plan, PAGE_DOWN, Action::PageDown, "page down", ""),
     // Events.
     bind(Context::Ticker, UP, Action::Up, "select a newer event", ""),
     bind(Context::Ticker, DOWN, Action::Down, "select an older event", ""),

@@ -19,6 +19,7 @@ pub mod cmdline;
 pub mod complete;
 pub mod filter;
 pub mod keymap;
+pub mod playbook_line;
 pub mod relay_line;
 pub mod theme;
 mod ui;

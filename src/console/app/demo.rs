@@ -23,7 +23,12 @@ impl App {
                 .iter()
                 .find(|i| i.id == id)
                 .and_then(|i| i.venue.map(|v| v.0)),
-            View::Audit | View::Relay => None,
+            View::Run(key) => snap
+                .incidents
+                .iter()
+                .find(|i| i.id == key.incident)
+                .and_then(|i| i.venue.map(|v| v.0)),
+            View::Audit | View::Relay | View::Runs => None,
         }
     }
 

@@ -83,6 +83,7 @@ impl App {
                     None => self.info("this event has no device or venue to open"),
                 }
             }
+            Context::Runs => self.open_selected_run(snap),
             _ => {}
         }
     }
@@ -153,6 +154,16 @@ impl App {
                 let at = self.help.unwrap_or(0).min(last);
                 self.help = Some(step(at, n, action, 1, page).min(last));
             }
+            Context::Run => {
+                if let View::Run(key) = self.view() {
+                    let n = key.find(snap).map_or(0, |r| r.steps.len());
+                    self.history_scroll = step(self.history_scroll, n, action, 1, page);
+                }
+            }
+            Context::Runs => {
+                self.run_sel = step(self.run_sel, snap.runs.len(), action, 1, page);
+            }
+            Context::Plan => self.scroll_plan(action, page),
             Context::Global | Context::Input => {}
         }
     }
@@ -204,7 +215,7 @@ pub(crate) fn position(order: &[usize], selected: Option<usize>) -> usize {
 
 /// The new position after a movement in a list of `len` items laid out
 /// `cols` to a row, `page` items to a page.
-fn step(pos: usize, len: usize, action: Action, cols: usize, page: usize) -> usize {
+pub(super) fn step(pos: usize, len: usize, action: Action, cols: usize, page: usize) -> usize {
     if len == 0 {
         return 0;
     }

@@ -95,14 +95,86 @@ fn kind_word(kind: TimelineKind) -> &'static str {
     }
 }
 
+/// How many playbooks that match are listed, at most.
+const PLAYBOOKS_SHOWN: usize = 3;
+/// How many runs are listed, at most.
+const RUNS_SHOWN: usize = 2;
+
+/// The "Playbooks" section: the playbooks that match the incident, best
+/// first and numbered (`:run 1`), then its runs, the active one first.
+/// Nothing when no playbook is loaded and the incident has no run.
+fn playbook_lines(app: &App, snap: &Snapshot, incident: &Incident) -> Vec<Line<'static>> {
+    let theme = app.theme;
+    let runs = crate::console::app::incident_runs(snap, incident.id);
+    if snap.playbooks.is_empty() && runs.is_empty() {
+        return Vec::new();
+    }
+    let matching = crate::console::app::matching(snap, incident);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(" Playbooks", theme.title()),
+        Span::styled(
+            if runs.is_empty() {
+                "  R runs the first · D dry-runs it"
+            } else {
+                "  R runs the first · D dry-runs it · Enter opens the run"
+            },
+            theme.dim(),
+        ),
+    ])];
+    if matching.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "   none matches this incident; :run PLAYBOOK runs one by hand",
+            theme.dim(),
+        )));
+    }
+    for (n, (book, _)) in matching.iter().take(PLAYBOOKS_SHOWN).enumerate() {
+        let steps = match book.steps.len() {
+            1 => "1 step".to_owned(),
+            k => format!("{k} steps"),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {}. ", n + 1), theme.key()),
+            Span::raw(book.title.clone()),
+            Span::styled(format!(" · {steps} · {}", book.id), theme.dim()),
+        ]));
+    }
+    if matching.len() > PLAYBOOKS_SHOWN {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "   and {} more (:run N picks one)",
+                matching.len() - PLAYBOOKS_SHOWN
+            ),
+            theme.dim(),
+        )));
+    }
+    for run in runs.iter().take(RUNS_SHOWN) {
+        let (glyph, style) = super::run::run_mark(theme, run.state);
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {glyph} run {} {} ", run.id, run.state), style),
+            Span::raw(format!("{} · {}", run.playbook, super::run::where_at(run))),
+            Span::styled(
+                format!(" · {}", super::run::run_time(run, snap.at)),
+                theme.dim(),
+            ),
+        ]));
+    }
+    lines
+}
+
+/// Rows above the timeline: facts, a blank, the playbooks and a blank.
+fn rows_above(app: &App, incident: &Incident, snap: &Snapshot) -> usize {
+    let playbooks = playbook_lines(app, snap, incident).len();
+    facts(incident, snap, snap.at).len() + 1 + if playbooks > 0 { playbooks + 1 } else { 0 }
+}
+
 /// Rows of timeline a page holds in `area` (the pane, title included).
-pub(crate) fn timeline_rows(area: Rect, snap: &Snapshot, id: IncidentId) -> usize {
-    let facts = snap
+pub(crate) fn timeline_rows(area: Rect, app: &App, snap: &Snapshot, id: IncidentId) -> usize {
+    let above = snap
         .incidents
         .iter()
         .find(|i| i.id == id)
-        .map_or(0, |i| facts(i, snap, snap.at).len());
-    usize::from(area.height).saturating_sub(facts + 3).max(1)
+        .map_or(0, |i| rows_above(app, i, snap));
+    usize::from(area.height).saturating_sub(above + 2).max(1)
 }
 
 /// Draws the incident `id` in `area` (title row included).
@@ -172,6 +244,14 @@ pub(crate) fn draw(
         y += 1;
     }
     y += 1;
+    let playbooks = playbook_lines(app, snap, incident);
+    if !playbooks.is_empty() {
+        for line in &playbooks {
+            put(buf, body, y, line);
+            y = y.saturating_add(1);
+        }
+        y = y.saturating_add(1);
+    }
     if y >= body.height {
         return;
     }

@@ -22,7 +22,9 @@ mod help;
 mod host;
 mod incident;
 mod incidents;
+mod plan;
 mod relay;
+mod run;
 pub(crate) mod text;
 mod ticker;
 mod venue;
@@ -247,11 +249,13 @@ pub(crate) fn page_size(app: &App, snap: &Snapshot) -> usize {
             usize::from(body(area).height.saturating_sub(1))
         }
         Context::Incident => match main {
-            Main::View(View::Incident(id)) => incident::timeline_rows(scr.main, snap, id),
+            Main::View(View::Incident(id)) => incident::timeline_rows(scr.main, app, snap, id),
             _ => 1,
         },
         Context::Audit => audit::rows(scr.main),
         Context::Relay => relay::feed_rows(body(scr.main), snap),
+        Context::Run | Context::Runs => usize::from(body(scr.main).height.saturating_sub(1)),
+        Context::Plan => plan::rows(app.area),
         Context::Ticker => {
             let area = if scr.wide { scr.ticker } else { scr.main };
             usize::from(body(area).height)
@@ -288,6 +292,8 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
         }
         Main::View(View::Audit) => audit::draw(buf, scr.main, app, snap, main_focused),
         Main::View(View::Relay) => relay::draw(buf, scr.main, app, snap, now, main_focused),
+        Main::View(View::Run(key)) => run::draw(buf, scr.main, app, snap, key, main_focused),
+        Main::View(View::Runs) => run::draw_runs(buf, scr.main, app, snap, main_focused),
         Main::Incidents => incidents::draw(buf, scr.main, app, snap, now, true),
         Main::Host => host::draw(buf, scr.main, app, snap, now, true),
         Main::Ticker => ticker::draw(buf, scr.main, app, snap, true),
@@ -314,6 +320,9 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
     );
     let cursor = bars::message_line(buf, scr.message, app, snap);
     bars::footer(buf, scr.footer, app);
+    if let Some(p) = app.plan() {
+        plan::draw(buf, area, app, p);
+    }
     if app.help_shown() {
         help::draw(buf, area, app);
     }
