@@ -484,7 +484,22 @@ def render(built: list[BuiltVenue]) -> str:
                       f"backup = {q(f.backup)}", f"consumers = {arr(f.consumers)}",
                       f"stale_after = {q(f.stale_after)}"]
     lines += render_relay(built)
+    lines += render_playbooks()
     return "\n".join(lines) + "\n"
+
+
+def render_playbooks() -> list[str]:
+    return [
+        "",
+        "# --- incident playbooks " + "-" * 48,
+        "# playbooks/*.toml beside this file. Shell steps run an argv list (no",
+        "# shell), only after a duty manager approves them (they must be marked",
+        "# dangerous) and only for operators and above; the shipped ones run df",
+        "# and du for the TOC-host-disk playbook.",
+        "[playbooks]",
+        'dir = "playbooks"',
+        "shell = true",
+    ]
 
 
 RELAY_LISTEN = f"{HOST}:8650"

@@ -47,6 +47,28 @@ fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// A playbook run as `toc incidents --json` prints it with its
+/// incident.
+pub fn run_json(run: &toc::playbook::Run) -> Value {
+    json!({
+        "id": run.id,
+        "playbook": run.playbook,
+        "state": run.state.word(),
+        "started_by": run.by,
+        "started_at": rfc3339(run.started),
+        "ended_at": run.ended.map(rfc3339),
+        "steps": run.steps.iter().map(|s| json!({
+            "id": s.id,
+            "kind": s.kind.name(),
+            "state": s.state.word(),
+            "started_at": s.started.map(rfc3339),
+            "ended_at": s.ended.map(rfc3339),
+            "outcome": s.outcome,
+            "by": s.by,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// One incident as `toc incidents --json` prints it.
 pub fn incident_json(r: &IncidentRecord, notes: &[String]) -> Value {
     json!({
@@ -81,7 +103,19 @@ pub fn incidents(path: &Path, all: bool, as_json: bool) -> Result<String, String
     };
     let list = reader.incidents(filter)?;
     if as_json {
-        let items: Vec<Value> = list.iter().map(|(r, n)| incident_json(r, n)).collect();
+        let runs = reader.runs()?;
+        let items: Vec<Value> = list
+            .iter()
+            .map(|(r, n)| {
+                let mut item = incident_json(r, n);
+                item["runs"] = runs
+                    .iter()
+                    .filter(|run| run.incident == r.id)
+                    .map(run_json)
+                    .collect();
+                item
+            })
+            .collect();
         return serde_json::to_string_pretty(&items).map_err(|e| e.to_string());
     }
     if list.is_empty() {
@@ -92,6 +126,7 @@ pub fn incidents(path: &Path, all: bool, as_json: bool) -> Result<String, String
         };
         return Ok(format!("{what} in {}", path.display()));
     }
+    let runs = reader.runs()?;
     let mut out = String::new();
     for (r, notes) in &list {
         let state = match (&r.ack, r.state) {
@@ -112,6 +147,16 @@ pub fn incidents(path: &Path, all: bool, as_json: bool) -> Result<String, String
         );
         for n in notes {
             let _ = writeln!(out, "    note: {n}");
+        }
+        for run in runs.iter().filter(|run| run.incident == r.id) {
+            let at = run
+                .step()
+                .map_or_else(String::new, |s| format!(", at step {} ({})", s.id, s.state));
+            let _ = writeln!(
+                out,
+                "    run {} {} {}{at}, started by {}",
+                run.id, run.playbook, run.state, run.by
+            );
         }
     }
     Ok(out.trim_end().to_owned())

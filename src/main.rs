@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod cli_incidents;
+mod cli_playbook;
 mod cli_users;
 
 use toc::config::{self, Diagnostic, Inventory, Severity};
@@ -167,6 +168,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Incident playbooks: list them, show one, dry-run one for an
+    /// incident (prints what each step would do; does nothing).
+    Playbook(cli_playbook::Args),
     /// The TOC server: the engine, the poller and the result relay of the
     /// file, without a terminal. Logs to the data folder; SIGTERM or
     /// SIGINT drains the relay and exits 0.
@@ -387,6 +391,7 @@ fn command(command: Command) -> ExitCode {
             };
             live(&Source::File(file), (None, None), (face, &who), false)
         }
+        Command::Playbook(args) => cli_playbook::run(args),
         Command::Serve { file } => {
             let who = Who {
                 user: None,
@@ -519,21 +524,17 @@ fn check(file: &Path, playbooks: Option<&Path>, users: Option<&Path>) -> ExitCod
             None
         }
     };
-    let default_dir = file.parent().map(|p| p.join("playbooks"));
     let dir = match playbooks {
         Some(d) => Some(d.to_path_buf()),
-        None => default_dir.filter(|d| d.is_dir()),
+        None => inventory
+            .as_ref()
+            .map(|inv| inv.playbooks.dir.clone())
+            .or_else(|| file.parent().map(|p| p.join("playbooks")))
+            .filter(|d| d.is_dir()),
     };
     let books = dir
         .as_ref()
-        .and_then(|d| match config::playbook::load_dir(d) {
-            Ok(books) => Some(books),
-            Err(diags) => {
-                print_diags(&diags);
-                failed.push((d.clone(), count_errors(&diags)));
-                None
-            }
-        });
+        .and_then(|d| check_playbooks(d, inventory.as_ref(), &mut failed));
     let users = check_users(file, users, inventory.as_ref(), &mut failed);
     if !failed.is_empty() {
         for (path, n) in &failed {
@@ -599,6 +600,35 @@ fn check(file: &Path, playbooks: Option<&Path>, users: Option<&Path>) -> ExitCod
         );
     }
     ExitCode::SUCCESS
+}
+
+/// `toc check`: the playbooks of `dir`, against the inventory when it
+/// loaded; prints their errors (which join `failed`) and warnings.
+fn check_playbooks(
+    dir: &Path,
+    inventory: Option<&Inventory>,
+    failed: &mut Vec<(PathBuf, usize)>,
+) -> Option<Vec<config::playbook::Playbook>> {
+    let report = match inventory {
+        Some(inv) => config::playbook::check_dir(dir, inv),
+        None => match config::playbook::load_dir(dir) {
+            Ok(books) => config::playbook::Report {
+                books,
+                ..config::playbook::Report::default()
+            },
+            Err(errors) => config::playbook::Report {
+                errors,
+                ..config::playbook::Report::default()
+            },
+        },
+    };
+    print_diags(&report.errors);
+    print_diags(&report.warnings);
+    if report.errors.is_empty() {
+        return Some(report.books);
+    }
+    failed.push((dir.to_path_buf(), report.errors.len()));
+    None
 }
 
 /// `toc check`: the users file given, or `users.toml` beside the venues

@@ -30,6 +30,8 @@ use toc::runtime::Live;
 use toc::store::{Reader, Store};
 
 use support::engine::{quick, small_with, wait_for};
+use toc::config::playbook::{Action, OnFailure, Playbook, Step, Trigger, TriggerKind};
+use toc::engine::{Answer, PlaybookCommand, RunAction};
 use toc::model::relay::{RelayCommand, ReplayFrom};
 
 /// The relay of the matrix: the sources of STA's and MRN's feeds, one
@@ -128,6 +130,20 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
             source: source.map(str::to_owned),
         })
     };
+    let playbook = Command::Playbook;
+    let dry_run = |which: &str| PlaybookCommand::DryRun {
+        playbook: MATRIX_PLAYBOOK.to_owned(),
+        which: which.to_owned(),
+    };
+    let start = |which: &str| PlaybookCommand::Run {
+        playbook: MATRIX_PLAYBOOK.to_owned(),
+        which: which.to_owned(),
+    };
+    let answer = |answer: Answer| PlaybookCommand::Answer {
+        run: "9-99/1".to_owned(),
+        step: "note".to_owned(),
+        answer,
+    };
     let resolve = |which: &str| {
         Command::Incident(IncidentCommand::Resolve {
             which: which.to_owned(),
@@ -154,6 +170,32 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
         ("ack nothing", ack("9-99")),
         ("note STA inc", note(&fx.sta)),
         ("note MRN inc", note(&fx.mrn)),
+        ("dry-run STA inc", playbook(dry_run(&fx.sta))),
+        ("dry-run MRN inc", playbook(dry_run(&fx.mrn))),
+        ("run STA inc", playbook(start(&fx.sta))),
+        ("run MRN inc", playbook(start(&fx.mrn))),
+        ("approve nothing", playbook(answer(Answer::Approve))),
+        (
+            "done nothing",
+            playbook(answer(Answer::Done {
+                comment: format!("done by {user}"),
+            })),
+        ),
+        (
+            "abort nothing",
+            playbook(PlaybookCommand::Control {
+                run: "9-99/1".to_owned(),
+                action: RunAction::Abort,
+            }),
+        ),
+        (
+            "step nothing",
+            playbook(PlaybookCommand::Step {
+                run: "9-99/1".to_owned(),
+                step: "note".to_owned(),
+                work: "note".to_owned(),
+            }),
+        ),
         ("resolve STA inc", resolve(&fx.sta)),
         ("resolve MRN inc", resolve(&fx.mrn)),
         (
@@ -223,6 +265,41 @@ fn rows_of(command: &Command) -> &'static [&'static str] {
             "source MRN both",
         ],
         Command::Relay(RelayCommand::Route { .. }) => &["route results"],
+        Command::Playbook(PlaybookCommand::DryRun { .. }) => &["dry-run STA inc", "dry-run MRN inc"],
+        Command::Playbook(PlaybookCommand::Run { .. }) => &["run STA inc", "run MRN inc"],
+        Command::Playbook(PlaybookCommand::Answer { .. }) => &["approve nothing", "done nothing"],
+        Command::Playbook(PlaybookCommand::Control { .. }) => &["abort nothing"],
+        Command::Playbook(PlaybookCommand::Step { .. }) => &["step nothing"],
+    }
+}
+
+/// The matrix's playbook: one note, so a run ends at once (the next
+/// identity's run on the same incident is not refused as a second run).
+const MATRIX_PLAYBOOK: &str = "matrix-note";
+
+fn matrix_playbook() -> Playbook {
+    Playbook {
+        id: MATRIX_PLAYBOOK.to_owned(),
+        title: "A note".to_owned(),
+        summary: String::new(),
+        trigger: Trigger {
+            kind: TriggerKind::Manual,
+            role: None,
+            venue: None,
+            feed: None,
+        },
+        steps: vec![Step {
+            id: "note".to_owned(),
+            title: "Write a note".to_owned(),
+            instructions: String::new(),
+            dangerous: false,
+            timeout: None,
+            on_failure: OnFailure::Stop,
+            action: Action::Note {
+                text: "matrix".to_owned(),
+            },
+        }],
+        file: std::path::PathBuf::from("matrix-note.toml"),
     }
 }
 
@@ -232,7 +309,7 @@ fn rows_of(command: &Command) -> &'static [&'static str] {
 /// refused as invalid (what it names does not exist; with a venue scope
 /// that is out of scope instead, so a scope does not reveal what exists
 /// outside it).
-const TABLE: [(&str, [&str; 2]); 27] = [
+const TABLE: [(&str, [&str; 2]); 35] = [
     ("check STA dev", ["FAAA", "FAAA"]),
     ("check STA", ["FAAA", "FAAA"]),
     ("check MRN dev", ["FAAA", "FSSS"]),
@@ -250,6 +327,16 @@ const TABLE: [(&str, [&str; 2]); 27] = [
     ("ack nothing", ["FFFI", "FFFS"]),
     ("note STA inc", ["FAAA", "FAAA"]),
     ("note MRN inc", ["FAAA", "FSSS"]),
+    // Technicians dry-run and answer manual steps in their venues;
+    // operators run; only duty managers approve.
+    ("dry-run STA inc", ["FAAA", "FAAA"]),
+    ("dry-run MRN inc", ["FAAA", "FSSS"]),
+    ("run STA inc", ["FFAA", "FFAA"]),
+    ("run MRN inc", ["FFAA", "FFSS"]),
+    ("approve nothing", ["FFFI", "FFFS"]),
+    ("done nothing", ["FIII", "FSSS"]),
+    ("abort nothing", ["FFII", "FFSS"]),
+    ("step nothing", ["FFII", "FFSS"]),
     ("resolve STA inc", ["FFFA", "FFFA"]),
     ("resolve MRN inc", ["FFFA", "FFFS"]),
     // Sinks and routes serve every venue; a feed is its venue's.
@@ -407,6 +494,7 @@ impl Run {
         tuning.data_dir = Some(dir.to_path_buf());
         tuning.engine.refresh = Duration::from_millis(20);
         tuning.engine.urgent = Duration::from_millis(5);
+        tuning.engine.playbooks = vec![matrix_playbook()];
         let live = Live::demo(small_with(&relay_section(dir)), tuning)
             .await
             .expect("demo starts");
@@ -551,6 +639,7 @@ fn command_target(command: &Command) -> Option<&str> {
             },
         ) => Some(target),
         Command::Incident(c) => Some(c.which()),
+        Command::Playbook(c) => Some(c.which()),
         Command::Relay(RelayCommand::Source { feed, .. }) => Some(feed),
         Command::Sim(SimCommand::Clear { target: None }) | Command::Relay(_) => None,
     }
@@ -614,6 +703,17 @@ fn applied(
         }
         Command::Relay(_) => {
             assert!(matches!(done, Done::Relay { .. }), "{row}: {done:?}");
+        }
+        Command::Playbook(c) => {
+            let Done::Playbook { run, text } = done else {
+                panic!("{row}: {done:?}");
+            };
+            match c {
+                PlaybookCommand::DryRun { .. } => {
+                    assert!(run.is_empty() && text.contains("1. note (note)"), "{row}: {text}");
+                }
+                _ => assert!(run.starts_with(c.which()), "{row}: {run}"),
+            }
         }
     }
 }

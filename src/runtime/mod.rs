@@ -17,5 +17,6 @@ pub mod out;
 pub mod published;
 pub mod relay;
 pub mod rotate;
+pub mod steps;
 
 pub use live::{Live, Tuning};

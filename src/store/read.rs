@@ -161,6 +161,25 @@ impl Reader {
         stmt.query_map([], codec::incident)?.collect()
     }
 
+    /// Every playbook run, oldest first (a run this toc cannot read, of a
+    /// newer toc, is left out with a warning in the log).
+    pub fn runs(&self) -> Result<Vec<crate::playbook::Run>, String> {
+        let read = || -> rusqlite::Result<Vec<crate::playbook::Run>> {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT body FROM runs ORDER BY started_at, id")?;
+            let mut runs = Vec::new();
+            for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                match serde_json::from_str(&body?) {
+                    Ok(run) => runs.push(run),
+                    Err(e) => tracing::warn!("a playbook run of the store does not read: {e}"),
+                }
+            }
+            Ok(runs)
+        };
+        read().map_err(|e| self.error(&e))
+    }
+
     /// The incident with this id or, failing that, the latest with this
     /// key (one not resolved first), with its timeline.
     pub fn incident(&self, id_or_key: &str) -> Result<Option<IncidentDetail>, String> {

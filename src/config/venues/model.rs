@@ -35,6 +35,8 @@ pub struct Inventory {
     pub incidents: IncidentPolicy,
     /// The embedded result relay (`[relay]`), when the file has one.
     pub relay: Option<Relay>,
+    /// Where the playbooks are and what they may do (`[playbooks]`).
+    pub playbooks: PlaybookPolicy,
     /// Device id -> index, for lookups by id.
     pub(super) device_index: HashMap<String, DeviceIdx>,
 }
@@ -550,6 +552,16 @@ impl Inventory {
         let i = crate::model::find_id(self.devices.iter().map(|d| d.id.as_str()), id)?;
         self.devices.get(i).map(|d| (DeviceIdx(i), d))
     }
+}
+
+/// `[playbooks]`: where the incident playbooks are and what they may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybookPolicy {
+    /// The playbook folder (`dir`, resolved against the folder of
+    /// venues.toml; `playbooks` beside it by default).
+    pub dir: PathBuf,
+    /// Whether playbooks may have `shell` steps (`shell`, off by default).
+    pub shell: bool,
 }
 
 /// `[relay]`: the embedded result relay.

@@ -160,6 +160,16 @@ pub(super) struct RawDocument {
     pub(super) incidents: Option<RawIncidents>,
     /// `[relay]`, when present (its lists read entry by entry).
     pub(super) relay: Option<RawRelay>,
+    /// `[playbooks]`, when present and read without errors.
+    pub(super) playbooks: Option<RawPlaybooks>,
+}
+
+/// `[playbooks]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPlaybooks {
+    pub(super) dir: Option<Spanned<String>>,
+    pub(super) shell: Option<bool>,
 }
 
 /// A `[profiles.NAME]` table: its name, and its body when that read

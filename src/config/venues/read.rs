@@ -18,6 +18,7 @@ const TOP_KEYS: &[&str] = &[
     "maintenance",
     "incidents",
     "relay",
+    "playbooks",
 ];
 /// The arrays of tables inside `[relay]`.
 const RELAY_LISTS: &[&str] = &["sources", "sinks", "routes"];
@@ -55,6 +56,7 @@ impl Cx<'_> {
             maintenance: Vec::new(),
             incidents: None,
             relay: None,
+            playbooks: None,
         };
         for (key, value) in root.into_inner() {
             match key.get_ref().as_ref() {
@@ -67,6 +69,7 @@ impl Cx<'_> {
                 "maintenance" => self.read_maintenance(value, &mut doc),
                 "incidents" => doc.incidents = self.de(value, "[incidents] table"),
                 "relay" => doc.relay = self.read_relay(key.span(), value),
+                "playbooks" => doc.playbooks = self.de(value, "[playbooks] table"),
                 other => {
                     let msg = format!("unknown top-level key `{other}`");
                     self.error(

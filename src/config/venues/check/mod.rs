@@ -11,6 +11,7 @@ mod groups;
 mod incidents;
 mod links;
 mod maintenance;
+mod playbooks;
 mod probe_url;
 mod profiles;
 mod relay;
@@ -131,6 +132,7 @@ impl Cx<'_> {
             .as_ref()
             .and_then(|r| self.validate_relay(r, &mut b, event.as_ref().map(|e| &e.slo)));
 
+        let playbooks = self.validate_playbooks(doc.playbooks.as_ref());
         let event = event?;
         Some(Inventory {
             source: self.src.path().to_path_buf(),
@@ -146,6 +148,7 @@ impl Cx<'_> {
             maintenance,
             incidents,
             relay,
+            playbooks,
             device_index: b.device_idx,
         })
     }
