@@ -614,29 +614,15 @@ impl State {
     }
 }
 
-/// A dry-run's text: each step, exactly what it would do.
+/// A dry-run's text: a heading, then each step and exactly what it would
+/// do (the lines `toc playbook dry-run` prints).
 pub fn dry_run_text(book: &Playbook, ctx: &Context, layout: &Layout) -> String {
+    let works = resolve::resolve_each(book, ctx, layout);
     let mut lines = vec![format!(
         "dry-run of {} on {} ({}): nothing is done",
         book.id, ctx.incident, ctx.key
     )];
-    for (n, step) in book.steps.iter().enumerate() {
-        let what = match resolve::resolve_step(step, ctx, layout) {
-            Ok(work) => work.to_string(),
-            Err(why) => format!("cannot run: {why}"),
-        };
-        let gate = if step.dangerous {
-            " (needs a duty manager's approval)"
-        } else {
-            ""
-        };
-        lines.push(format!(
-            "{}. {} ({}){gate}: {what}",
-            n + 1,
-            step.id,
-            step.kind()
-        ));
-    }
+    lines.extend(resolve::dry_run_lines(book, Some(&works)));
     lines.join("\n")
 }
 
