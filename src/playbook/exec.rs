@@ -155,6 +155,8 @@ impl Captured {
             .take(3)
             .take_while(|b| (**b & 0xC0) == 0x80)
             .count();
+        // Those bytes count as left out.
+        let left_out = left_out + skip as u64;
         format!(
             "{}\n… {left_out} bytes left out …\n{}",
             String::from_utf8_lossy(&self.head),
@@ -720,7 +722,8 @@ mod tests {
 
     #[test]
     fn a_cut_character_is_skipped_in_the_tail() {
-        // "é" is two bytes; the tail starts in its middle.
+        // "é" is two bytes; the tail starts in its middle: its second byte
+        // is not shown and counts as left out.
         let c = captured(&["aaaaé!".as_bytes()], 2, 2);
         assert_eq!(c.text(), "aa\n… 4 bytes left out …\n!");
     }
