@@ -521,10 +521,10 @@ fn group_alive(child: &Child) -> bool {
 fn live_member(pgid: i32) -> Option<bool> {
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(number) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{number}/stat")) else {
             continue;
         };
         // "pid (comm) state ppid pgrp ...": comm may hold ") ".
