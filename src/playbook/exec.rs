@@ -155,6 +155,8 @@ impl Captured {
             .take(3)
             .take_while(|b| (**b & 0xC0) == 0x80)
             .count();
+        // Those bytes count as left out.
+        let left_out = left_out + skip as u64;
         format!(
             "{}\n… {left_out} bytes left out …\n{}",
             String::from_utf8_lossy(&self.head),
@@ -499,9 +501,49 @@ fn signal_group(child: &Child, sig: Signal) {
     }
 }
 
+/// Whether a process of the group lives. Zombies do not count: killed
+/// children wait to be reaped by whoever adopted them (in a container,
+/// a PID 1 that reaps slowly, or never), yet `kill(-pgid, 0)` finds them.
 #[cfg(unix)]
 fn group_alive(child: &Child) -> bool {
-    group_of(child).is_some_and(|g| rustix::process::test_kill_process_group(g).is_ok())
+    let Some(group) = group_of(child) else {
+        return false;
+    };
+    if rustix::process::test_kill_process_group(group).is_err() {
+        return false;
+    }
+    live_member(group.as_raw_pid()).unwrap_or(true)
+}
+
+/// Whether `/proc` shows a member of group `pgid` that is not a zombie;
+/// `None` when `/proc` cannot be read.
+#[cfg(target_os = "linux")]
+fn live_member(pgid: i32) -> Option<bool> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(number) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{number}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp ...": comm may hold ") ".
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
+        if pgrp == Some(pgid) && !matches!(state, Some("Z" | "X")) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn live_member(_pgid: i32) -> Option<bool> {
+    None
 }
 
 #[cfg(not(unix))]
@@ -720,7 +762,8 @@ mod tests {
 
     #[test]
     fn a_cut_character_is_skipped_in_the_tail() {
-        // "é" is two bytes; the tail starts in its middle.
+        // "é" is two bytes; the tail starts in its middle: its second byte
+        // is not shown and counts as left out.
         let c = captured(&["aaaaé!".as_bytes()], 2, 2);
         assert_eq!(c.text(), "aa\n… 4 bytes left out …\n!");
     }
