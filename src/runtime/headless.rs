@@ -36,6 +36,9 @@ pub enum Ask {
     Nothing,
     /// A command for the engine.
     Send(Command),
+    /// A playbook command, sent once the run it names is known (the
+    /// engine's snapshot says which run waits).
+    Playbook(crate::console::playbook_line::PlaybookLine),
     /// Refused before the engine sees it: why.
     Refuse(String),
 }
@@ -52,6 +55,7 @@ pub fn read(text: &str, demo: bool) -> Ask {
     let text = text.strip_prefix(':').unwrap_or(text);
     match cmdline::parse(text, demo) {
         Ok(Line::Send(command)) => Ask::Send(command),
+        Ok(Line::Playbook(line)) => Ask::Playbook(line),
         Ok(_) => Ask::Refuse("not a command here".to_owned()),
         Err(why) => Ask::Refuse(why),
     }
@@ -142,8 +146,15 @@ pub async fn answer_lines(
             Ok(text) => read(&text, demo),
             Err(why) => Ask::Refuse(why),
         };
+        let ask = match ask {
+            Ask::Playbook(line) => match playbook_command(line, &handle.snapshot()) {
+                Ok(command) => Ask::Send(command),
+                Err(why) => Ask::Refuse(why),
+            },
+            other => other,
+        };
         match ask {
-            Ask::Nothing => {}
+            Ask::Nothing | Ask::Playbook(_) => {}
             Ask::Refuse(why) => say(&printable(&format!("refused: {why}"))),
             Ask::Send(command) => {
                 let command = cmdline::with_known_ids(command, &handle.snapshot());
@@ -155,6 +166,71 @@ pub async fn answer_lines(
             }
         }
     }
+}
+
+/// A playbook line as a command, without a view to say which incident
+/// or run: `:run ID on INCIDENT` and `:dry-run` name their incident;
+/// an answer goes to the one run waiting for a person, a control to the
+/// one run not over (otherwise the line is refused, naming the runs).
+pub fn playbook_command(
+    line: crate::console::playbook_line::PlaybookLine,
+    snap: &crate::engine::Snapshot,
+) -> Result<Command, String> {
+    use crate::console::playbook_line::PlaybookLine;
+    use crate::engine::{PlaybookCommand, StepState};
+    let names = |runs: &[&crate::engine::Run]| {
+        runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let command = match line {
+        PlaybookLine::Run { playbook, on: Some(which) } => PlaybookCommand::Run { playbook, which },
+        PlaybookLine::DryRun { playbook, on: Some(which) } => {
+            PlaybookCommand::DryRun { playbook, which }
+        }
+        PlaybookLine::Run { .. } | PlaybookLine::DryRun { .. } => {
+            return Err("name the incident: `run PLAYBOOK on ID|KEY`".to_owned());
+        }
+        PlaybookLine::Runs => return Err("not a command here".to_owned()),
+        PlaybookLine::Answer(answer) => {
+            let waiting: Vec<&crate::engine::Run> = snap
+                .runs
+                .iter()
+                .filter(|r| {
+                    !r.is_over()
+                        && r.step().is_some_and(|s| {
+                            matches!(s.state, StepState::Waiting | StepState::NeedsApproval)
+                        })
+                })
+                .collect();
+            let [run] = waiting[..] else {
+                return Err(format!(
+                    "{} runs wait for an answer ({}): answer from a console, on the run's view",
+                    waiting.len(),
+                    names(&waiting)
+                ));
+            };
+            let step = run.step().map(|s| s.id.clone()).unwrap_or_default();
+            PlaybookCommand::Answer {
+                run: run.id.clone(),
+                step,
+                answer,
+            }
+        }
+        PlaybookLine::Control(action) => {
+            let live: Vec<&crate::engine::Run> = snap.runs.iter().filter(|r| !r.is_over()).collect();
+            let [run] = live[..] else {
+                return Err(format!(
+                    "{} runs are not over ({}): control one from a console, on the run's view",
+                    live.len(),
+                    names(&live)
+                ));
+            };
+            PlaybookCommand::Control {
+                run: run.id.clone(),
+                action,
+            }
+        }
+    };
+    Ok(Command::Playbook(command))
 }
 
 /// Prints `ready`, then answers the lines of standard input on a thread
