@@ -530,7 +530,7 @@ fn check(file: &Path, playbooks: Option<&Path>, users: Option<&Path>) -> ExitCod
             .as_ref()
             .map(|inv| inv.playbooks.dir.clone())
             .or_else(|| file.parent().map(|p| p.join("playbooks")))
-            .filter(|d| d.is_dir()),
+            .filter(|d| has_toml(d)),
     };
     let books = dir
         .as_ref()
@@ -600,6 +600,16 @@ fn check(file: &Path, playbooks: Option<&Path>, users: Option<&Path>) -> ExitCod
         );
     }
     ExitCode::SUCCESS
+}
+
+/// Whether `dir` is a folder holding at least one `*.toml` file: the
+/// playbook folder `toc check` looks for when none is named.
+fn has_toml(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "toml"))
+    })
 }
 
 /// `toc check`: the playbooks of `dir`, against the inventory when it
