@@ -666,3 +666,29 @@ fn playbook_ids_complete_after_run() {
     assert_eq!(c.candidates, vec!["on".to_owned()]);
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn an_answer_reads_once_on_the_message_line_and_an_outcome_names_its_answerer_once() {
+    let snap = snapshot(|s| {
+        let mut r = run(s, 1, 1, StepState::Waiting);
+        r.steps[0].by = Some("olga".into());
+        r.steps[0].outcome = "done by olga: peer is up".into();
+        vec![r]
+    });
+    let mut app = app(Role::Technician);
+    on_run(&mut app, &snap);
+    let Effect::Send { label, .. } = typed(&mut app, &snap, "done called") else {
+        panic!("sent")
+    };
+    app.on_reply(
+        &label,
+        &[Ok(Done::Playbook {
+            run: snap.runs[0].id.clone(),
+            text: label.clone(),
+        })],
+    );
+    assert_eq!(message(&app), label);
+    let screen = text(&draw(&mut app, &snap, 120, 30));
+    assert!(screen.contains(" done by olga: peer is up"), "{screen}");
+    assert!(!screen.contains("olga: done by olga"), "{screen}");
+}

@@ -20,6 +20,7 @@ mod demo;
 mod incidents;
 mod navigate;
 mod playbooks;
+mod relay;
 
 pub use playbooks::{Plan, RunKey, incident_runs, matching, prompt, waits_for_answer};
 
@@ -802,70 +803,5 @@ impl App {
                 Effect::None
             }
         }
-    }
-}
-
-/// The relay view and its reroutes, each sent only after a yes.
-impl App {
-    /// Whether a reroute waits for its yes.
-    pub fn confirming_relay(&self) -> bool {
-        self.confirm_relay.is_some()
-    }
-
-    fn go_relay(&mut self) {
-        if self.view() != View::Relay {
-            self.views.push(View::Relay);
-        }
-        self.history_scroll = 0;
-        self.focus = Pane::Main;
-    }
-
-    /// Asks before a reroute is sent.
-    fn ask_relay(&mut self, command: Command) {
-        let Command::Relay(c) = &command else {
-            return;
-        };
-        self.message = Some(Message {
-            text: super::relay_line::question(c),
-            kind: MessageKind::Error,
-        });
-        self.confirm_relay = Some(command);
-    }
-
-    /// `p` on the relay view: pause the selected sink, or resume it.
-    fn pause_selected(&mut self, snap: &Snapshot) {
-        let Some(sink) = snap
-            .relay
-            .as_ref()
-            .and_then(|r| r.sinks.get(self.relay_sel))
-        else {
-            self.error("no sink selected");
-            return;
-        };
-        let sink_id = sink.id.clone();
-        let command = if sink.state == crate::model::relay::SinkState::Paused {
-            crate::model::relay::RelayCommand::Resume { sink: sink_id }
-        } else {
-            crate::model::relay::RelayCommand::Pause { sink: sink_id }
-        };
-        self.ask_relay(Command::Relay(command));
-    }
-
-    /// The key after a reroute's question: `y` sends it, anything else
-    /// drops it.
-    fn on_relay_answer(&mut self, key: &KeyEvent) -> Effect {
-        if key.kind == KeyEventKind::Release {
-            return Effect::None;
-        }
-        let Some(command) = self.confirm_relay.take() else {
-            return Effect::None;
-        };
-        if matches!(key.code, KeyCode::Char('y' | 'Y'))
-            && !key.modifiers.contains(KeyModifiers::CONTROL)
-        {
-            return self.send_confirmed(command);
-        }
-        self.info("not sent");
-        Effect::None
     }
 }

@@ -173,7 +173,7 @@ mod tests {
             ("fail", "say what failed"),
             ("reject", "say why in a reason"),
             ("approve now", "takes no argument"),
-            ("run", "usage: :run PLAYBOOK [on ID|KEY]"),
+            ("run", "usage: :run PLAYBOOK [on INCIDENT]"),
             ("run a b", "usage: :run"),
             ("dry-run a at 4-17", "usage: :dry-run"),
         ] {

@@ -478,11 +478,18 @@ impl App {
         }
         if self.starting.as_deref() == Some(label) {
             self.starting = None;
-            if let Some(key) = done.and_then(|(run, _)| RunKey::parse(&run)) {
+            if let Some(key) = done.as_ref().and_then(|(run, _)| RunKey::parse(run)) {
                 self.go_run(key);
             }
         }
-        false
+        // The engine's text says it all (it often repeats the label).
+        match done {
+            Some((_, text)) if replies.iter().all(Result::is_ok) && !text.is_empty() => {
+                self.info(text);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Sends a confirmed playbook command, remembering a run's label so

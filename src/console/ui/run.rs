@@ -265,8 +265,12 @@ fn draw_steps(buf: &mut Buffer, area: Rect, app: &App, run: &Run, now: SystemTim
         if step.dangerous {
             what.push_str(" (dangerous)");
         }
+        // Who answered or approved it, unless the outcome says so.
         let outcome = match &step.by {
-            Some(by) if !step.outcome.is_empty() => format!("{by}: {}", step.outcome),
+            Some(by) if step.outcome.is_empty() => format!("by {by}"),
+            Some(by) if !step.outcome.contains(by.as_str()) => {
+                format!("{} (by {by})", step.outcome)
+            }
             _ => step.outcome.clone(),
         };
         let mut spans = vec![
