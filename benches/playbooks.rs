@@ -326,12 +326,21 @@ async fn start_runs(handle: &EngineHandle, venues: &mut [Venue]) -> Res<()> {
         venues.len(),
         took.as_secs_f64() * 1e3
     );
+    let waiting = |s: &Snapshot, v: &Venue| {
+        run_of(s, &v.run)
+            .and_then(|r| r.steps.get(WAIT))
+            .map(|st| st.state)
+    };
+    let all_waiting = |s: &Snapshot| {
+        venues
+            .iter()
+            .all(|v| waiting(s, v) == Some(StepState::Running))
+    };
+    let seen = wait_until(handle, Duration::from_secs(10), all_waiting).await;
     let snap = handle.snapshot();
     for v in venues.iter() {
-        let waiting = run_of(&snap, &v.run)
-            .and_then(|r| r.steps.get(WAIT))
-            .map(|s| s.state);
-        if waiting != Some(StepState::Running) {
+        let waiting = waiting(&snap, v);
+        if seen.is_none() || waiting != Some(StepState::Running) {
             return Err(format!("run {}: its wait step is {waiting:?}, not running", v.run).into());
         }
     }

@@ -16,8 +16,8 @@ use toc::config::playbook::{
     TriggerKind,
 };
 use toc::engine::{
-    Answer, Command, Done, Identity, PlaybookCommand, Refusal, Role, RunState, Snapshot,
-    StepState, TimelineKind,
+    Answer, Command, Done, Identity, PlaybookCommand, Refusal, Role, RunState, Snapshot, StepState,
+    TimelineKind,
 };
 use toc::model::{ProblemKind, Status};
 use toc::runtime::Live;
@@ -148,7 +148,16 @@ async fn an_approved_relay_step_switches_the_feed_and_only_a_duty_manager_may_ap
         which: incident.clone(),
     };
     let refused = tech.send(Command::Playbook(run.clone())).await;
-    assert!(matches!(refused, Err(Refusal::Forbidden { needed: Role::Operator, .. })), "{refused:?}");
+    assert!(
+        matches!(
+            refused,
+            Err(Refusal::Forbidden {
+                needed: Role::Operator,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
     let started = op.send(Command::Playbook(run)).await;
     let Ok(Done::Playbook { run: id, .. }) = started else {
         panic!("{started:?}");
@@ -173,7 +182,13 @@ async fn an_approved_relay_step_switches_the_feed_and_only_a_duty_manager_may_ap
     for h in [&op, &tech] {
         let reply = approve(h).await;
         assert!(
-            matches!(reply, Err(Refusal::Forbidden { needed: Role::DutyManager, .. })),
+            matches!(
+                reply,
+                Err(Refusal::Forbidden {
+                    needed: Role::DutyManager,
+                    ..
+                })
+            ),
             "{reply:?}"
         );
     }
@@ -213,7 +228,13 @@ async fn an_approved_relay_step_switches_the_feed_and_only_a_duty_manager_may_ap
         .iter()
         .filter(|a| {
             !a.applied
-                && matches!(&a.command, Command::Playbook(PlaybookCommand::Answer { answer: Answer::Approve, .. }))
+                && matches!(
+                    &a.command,
+                    Command::Playbook(PlaybookCommand::Answer {
+                        answer: Answer::Approve,
+                        ..
+                    })
+                )
         })
         .count();
     assert_eq!(refusals, 2, "{:#?}", snap.audit);
@@ -236,8 +257,15 @@ async fn an_approved_relay_step_switches_the_feed_and_only_a_duty_manager_may_ap
                 .collect()
         })
         .unwrap_or_default();
-    for want in ["confirm (check) done", "approve (approve) done", "switch (relay) done"] {
-        assert!(timeline.iter().any(|t| t.contains(want)), "{want}: {timeline:#?}");
+    for want in [
+        "confirm (check) done",
+        "approve (approve) done",
+        "switch (relay) done",
+    ] {
+        assert!(
+            timeline.iter().any(|t| t.contains(want)),
+            "{want}: {timeline:#?}"
+        );
     }
     live.shutdown().await;
     // The store kept the run whole, as `toc incidents --json` shows it.

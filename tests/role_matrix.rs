@@ -265,7 +265,9 @@ fn rows_of(command: &Command) -> &'static [&'static str] {
             "source MRN both",
         ],
         Command::Relay(RelayCommand::Route { .. }) => &["route results"],
-        Command::Playbook(PlaybookCommand::DryRun { .. }) => &["dry-run STA inc", "dry-run MRN inc"],
+        Command::Playbook(PlaybookCommand::DryRun { .. }) => {
+            &["dry-run STA inc", "dry-run MRN inc"]
+        }
         Command::Playbook(PlaybookCommand::Run { .. }) => &["run STA inc", "run MRN inc"],
         Command::Playbook(PlaybookCommand::Answer { .. }) => &["approve nothing", "done nothing"],
         Command::Playbook(PlaybookCommand::Control { .. }) => &["abort nothing"],
@@ -710,7 +712,10 @@ fn applied(
             };
             match c {
                 PlaybookCommand::DryRun { .. } => {
-                    assert!(run.is_empty() && text.contains("1. note (note)"), "{row}: {text}");
+                    assert!(
+                        run.is_empty() && text.contains("1. note (note)"),
+                        "{row}: {text}"
+                    );
                 }
                 _ => assert!(run.starts_with(c.which()), "{row}: {run}"),
             }

@@ -211,7 +211,9 @@ fn check_header(cx: &mut StepCx<'_>, h: &RawHeader) {
             cx.error(
                 v.span(),
                 format!("trigger {key} `{}` is not a name", v.get_ref()),
-                format!("write the {key} as it is in venues.toml; fields do not apply to a trigger"),
+                format!(
+                    "write the {key} as it is in venues.toml; fields do not apply to a trigger"
+                ),
             );
         }
     }
@@ -229,7 +231,10 @@ fn check_step(cx: &mut StepCx<'_>, step: &RawStep, ids: &HashMap<&str, usize>) -
         );
     }
     let on_failure = check_on_failure(cx, step, ids);
-    let timeout = step.timeout.as_ref().and_then(|t| duration(cx, t, "timeout"));
+    let timeout = step
+        .timeout
+        .as_ref()
+        .and_then(|t| duration(cx, t, "timeout"));
     let Some(kind) = ReadKind::parse(step.kind.get_ref()) else {
         cx.error(
             step.kind.span(),
@@ -491,12 +496,21 @@ fn missing<T>(cx: &mut StepCx<'_>, step: &RawStep, key: &str, example: &str) -> 
 }
 
 /// A non-empty text a kind needs.
-fn text(cx: &mut StepCx<'_>, step: &RawStep, v: Option<&Spanned<String>>, key: &str) -> Option<String> {
+fn text(
+    cx: &mut StepCx<'_>,
+    step: &RawStep,
+    v: Option<&Spanned<String>>,
+    key: &str,
+) -> Option<String> {
     let Some(v) = v else {
         return missing(cx, step, key, "\"...\"");
     };
     if v.get_ref().trim().is_empty() {
-        cx.error(v.span(), format!("`{key}` is empty"), format!("write the {key}"));
+        cx.error(
+            v.span(),
+            format!("`{key}` is empty"),
+            format!("write the {key}"),
+        );
         return None;
     }
     Some(v.get_ref().clone())
@@ -586,7 +600,10 @@ fn relay(cx: &mut StepCx<'_>, step: &RawStep) -> Option<RelayAction> {
             cx.error(
                 span,
                 format!("`{key}` does not belong to a relay `{name}` step"),
-                format!("remove `{key}`; a relay `{name}` step takes {}", allowed.join(", ")),
+                format!(
+                    "remove `{key}`; a relay `{name}` step takes {}",
+                    allowed.join(", ")
+                ),
             );
         }
     }

@@ -67,7 +67,12 @@ impl Ids<'_> {
 
 /// Checks a playbook that passed its own checks against the inventory;
 /// errors and warnings join `diags`.
-pub(super) fn check(src: &SourceFile, book: &RawPlaybook, inv: &Inventory, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    src: &SourceFile,
+    book: &RawPlaybook,
+    inv: &Inventory,
+    diags: &mut Vec<Diagnostic>,
+) {
     let ids = Ids { inv };
     let mut unknown = |what: &str, v: &Spanned<String>, diags: &mut Vec<Diagnostic>| {
         if let Some(id) = literal(v)
@@ -132,8 +137,15 @@ fn check_trigger(
         let roles: Vec<&str> = roles.into_iter().collect();
         diags.push(src.warning(
             role.span(),
-            format!("no device has role `{}`: the playbook matches no incident", role.get_ref()),
-            format!("the roles of {} are {}", inv.source.display(), roles.join(", ")),
+            format!(
+                "no device has role `{}`: the playbook matches no incident",
+                role.get_ref()
+            ),
+            format!(
+                "the roles of {} are {}",
+                inv.source.display(),
+                roles.join(", ")
+            ),
         ));
     }
 }
@@ -151,7 +163,10 @@ fn check_enabled(
     if kind == StepKind::Relay && inv.relay.is_none() {
         diags.push(src.error(
             step.kind.span(),
-            format!("relay step `{}`, but {path} has no [relay]", step.id.get_ref()),
+            format!(
+                "relay step `{}`, but {path} has no [relay]",
+                step.id.get_ref()
+            ),
             "add a [relay] table to venues.toml (docs/relay.md), or make it a manual step",
         ));
     }
@@ -231,7 +246,11 @@ pub fn coverage(books: &[Playbook], inv: &Inventory) -> Vec<Diagnostic> {
             } else {
                 "[[venues.feeds]]"
             };
-            out.push(warn(&src, find(src.text(), what), format!("no playbook for {name}")));
+            out.push(warn(
+                &src,
+                find(src.text(), what),
+                format!("no playbook for {name}"),
+            ));
             continue;
         }
         let missing: Vec<&str> = roles
@@ -247,7 +266,11 @@ pub fn coverage(books: &[Playbook], inv: &Inventory) -> Vec<Diagnostic> {
             if missing.len() == 1 { "" } else { "s" },
             listed.join(", ")
         );
-        out.push(warn(&src, find(src.text(), &format!("role = \"{first}\"")), message));
+        out.push(warn(
+            &src,
+            find(src.text(), &format!("role = \"{first}\"")),
+            message,
+        ));
     }
     out
 }
@@ -258,7 +281,10 @@ fn warn(src: &SourceFile, span: Range<usize>, message: String) -> Diagnostic {
         Severity::Warning,
         Some(span),
         message,
-        Some("add a playbook with this [trigger] to the playbook folder (docs/playbooks.md)".to_owned()),
+        Some(
+            "add a playbook with this [trigger] to the playbook folder (docs/playbooks.md)"
+                .to_owned(),
+        ),
     )
 }
 

@@ -220,7 +220,10 @@ contact = "NOC desk"
 "#;
         let book = parse(&src(text)).expect("valid playbook");
         assert_eq!(book.id, "uplink-lost");
-        assert_eq!(book.trigger.kind, TriggerKind::Problem(ProblemKind::DeviceDown));
+        assert_eq!(
+            book.trigger.kind,
+            TriggerKind::Problem(ProblemKind::DeviceDown)
+        );
         assert_eq!(book.trigger.role.as_deref(), Some("core-switch"));
         assert_eq!(book.trigger.venue.as_deref(), Some("STA"));
         assert_eq!(book.file, Path::new("playbooks/test.toml"));
@@ -251,7 +254,9 @@ contact = "NOC desk"
 
     #[test]
     fn check_reads_a_target_and_a_list_of_statuses() {
-        let s = step("kind = \"check\"\ngroup = \"{group}\"\nexpect = [\"up\", \"down\"]\ntimeout = \"5s\"\n");
+        let s = step(
+            "kind = \"check\"\ngroup = \"{group}\"\nexpect = [\"up\", \"down\"]\ntimeout = \"5s\"\n",
+        );
         assert_eq!(
             s.action,
             Action::Check {
@@ -356,7 +361,8 @@ contact = "NOC desk"
                 text: "done".to_owned()
             }
         );
-        let s = step("kind = \"shell\"\ndangerous = true\nargv = [\"ping\", \"-c1\", \"{device}\"]\n");
+        let s =
+            step("kind = \"shell\"\ndangerous = true\nargv = [\"ping\", \"-c1\", \"{device}\"]\n");
         assert_eq!(
             s.action,
             Action::Shell {
@@ -425,7 +431,10 @@ colour = "red"
                 (6, "reroute step `move` is not marked dangerous"),
                 (10, "duplicate step id `move` (first on line 6)"),
                 (13, "`contact` does not belong to a check step"),
-                (18, "unknown field `colour`, expected one of `id`, `title`, `kind`, `instructions`, `dangerous`, `timeout`, `on_failure`, `goto`, `device`, `group`, `venue`, `feed`, `sink`, `expect`, `until`, `action`, `source`, `route`, `sinks`, `from`, `duration`, `reason`, `contact`, `text`, `argv` in step"),
+                (
+                    18,
+                    "unknown field `colour`, expected one of `id`, `title`, `kind`, `instructions`, `dangerous`, `timeout`, `on_failure`, `goto`, `device`, `group`, `venue`, `feed`, `sink`, `expect`, `until`, `action`, `source`, `route`, `sinks`, `from`, `duration`, `reason`, `contact`, `text`, `argv` in step"
+                ),
             ]
         );
     }
@@ -436,13 +445,23 @@ colour = "red"
             errors("kind = \"wait\"\ndevice = \"a\"\ngroup = \"b\"\n"),
             [
                 (8, 8, "wait step `s` needs `until`".to_owned()),
-                (10, 9, "step `s` has two targets: `device` and `group`".to_owned()),
+                (
+                    10,
+                    9,
+                    "step `s` has two targets: `device` and `group`".to_owned()
+                ),
             ]
         );
         assert_eq!(
-            errors("kind = \"shell\"\ndangerous = true\nargv = [\"ping\", \"host-{venue}\", \"{nope}\"]\n"),
+            errors(
+                "kind = \"shell\"\ndangerous = true\nargv = [\"ping\", \"host-{venue}\", \"{nope}\"]\n"
+            ),
             [
-                (10, 17, "a field inside a longer argument: `host-{venue}`".to_owned()),
+                (
+                    10,
+                    17,
+                    "a field inside a longer argument: `host-{venue}`".to_owned()
+                ),
                 (10, 33, "unknown field `{nope}`".to_owned()),
             ]
         );

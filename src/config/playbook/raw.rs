@@ -47,7 +47,9 @@ impl<'de> Deserialize<'de> for Words {
         impl<'de> Visitor<'de> for V {
             type Value = Words;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a status word or an array of them, like \"ok\" or [\"ok\", \"degraded\"]")
+                f.write_str(
+                    "a status word or an array of them, like \"ok\" or [\"ok\", \"degraded\"]",
+                )
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Words, E> {
                 // The span of a lone string is filled in by `Words::spanned`.

@@ -24,9 +24,8 @@ use std::path::Path;
 pub use model::{
     AckTimeouts, AuthProtocol, Checks, Device, Event, Feed, Group, IncidentPolicy, Inventory,
     JsonCheck, LogRotation, MIN_PASSPHRASE, MaintenanceScope, MaintenanceWindow, PlaybookPolicy,
-    PrivProtocol,
-    ProbeTarget, Profile, Relay, RelayRoute, RelaySink, RelaySource, Secret, SinkKind, Summary,
-    Venue,
+    PrivProtocol, ProbeTarget, Profile, Relay, RelayRoute, RelaySink, RelaySource, Secret,
+    SinkKind, Summary, Venue,
 };
 
 use super::diag::{Diagnostic, Severity, SourceFile};
