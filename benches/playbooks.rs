@@ -281,11 +281,20 @@ async fn big_bang(live: &Live, venues: &mut [Venue], size: &Size) -> Res<()> {
     for v in venues.iter_mut() {
         v.incident = incident_of(&snap, v).unwrap_or_default();
     }
+    let own = venues
+        .iter()
+        .filter(|v| {
+            snap.incidents
+                .iter()
+                .any(|i| i.id.to_string() == v.incident && i.subject == v.device)
+        })
+        .count();
     println!(
-        "  big bang: {} core switches down, {} incidents open after {:.1} s",
+        "  big bang: {} core switches down, {} incidents open after {:.1} s; runs on {own} device incidents, {} group incidents",
         venues.len(),
         snap.incidents.len(),
-        t.as_secs_f64()
+        t.as_secs_f64(),
+        venues.len() - own
     );
     start_runs(&handle, venues).await?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -326,12 +335,21 @@ async fn start_runs(handle: &EngineHandle, venues: &mut [Venue]) -> Res<()> {
         venues.len(),
         took.as_secs_f64() * 1e3
     );
+    let waiting = |s: &Snapshot, v: &Venue| {
+        run_of(s, &v.run)
+            .and_then(|r| r.steps.get(WAIT))
+            .map(|st| st.state)
+    };
+    let all_waiting = |s: &Snapshot| {
+        venues
+            .iter()
+            .all(|v| waiting(s, v) == Some(StepState::Running))
+    };
+    let seen = wait_until(handle, Duration::from_secs(10), all_waiting).await;
     let snap = handle.snapshot();
     for v in venues.iter() {
-        let waiting = run_of(&snap, &v.run)
-            .and_then(|r| r.steps.get(WAIT))
-            .map(|s| s.state);
-        if waiting != Some(StepState::Running) {
+        let waiting = waiting(&snap, v);
+        if seen.is_none() || waiting != Some(StepState::Running) {
             return Err(format!("run {}: its wait step is {waiting:?}, not running", v.run).into());
         }
     }
@@ -418,14 +436,18 @@ fn latency(snap: &Snapshot, v: &Venue, cleared: SystemTime) -> Res<Duration> {
         Some(last) if first_ok + 1 == history.len() => last,
         _ => entry.at(),
     };
-    if at + Duration::from_millis(1) < cleared {
+    // A check that started just before the clear may have been answered
+    // after it (OK): the condition held no earlier than the clear. One
+    // that ended well before it is not the reading that turned it OK.
+    let answered = at + entry.latency().unwrap_or_default();
+    if answered + Duration::from_secs(1) < cleared {
         return Err(format!(
-            "{}: its first OK check started before the fault was cleared",
+            "{}: its first OK check since the fault was answered before the fault was cleared",
             v.device
         )
         .into());
     }
-    let held = at + entry.latency().unwrap_or_default();
+    let held = answered.max(cleared);
     Ok(started.duration_since(held).unwrap_or_default())
 }
 
