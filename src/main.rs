@@ -1002,21 +1002,19 @@ fn live(
         (_, true) => "toc demo",
         (_, false) => "toc run",
     };
-    if let Source::Synthetic { venues, devices } = source {
-        use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
-        if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
-            tell!(
-                "{name}: a synthetic Games needs 1 to {MAX_VENUES} venues and from one device per venue to {MAX_DEVICES} devices"
-            );
-            return ExitCode::from(EXIT_CONFIG);
-        }
+    if let Err(code) = synthetic_fits(source, name) {
+        return code;
     }
     let inventory = match load(source) {
         Ok(inv) => inv,
         Err(code) => return code,
     };
-    let playbooks = match load_playbooks(source, &inventory) {
-        Ok(books) => books,
+    let engine = match load_playbooks(source, &inventory) {
+        Ok(playbooks) => toc::engine::EngineConfig {
+            playbooks,
+            shell: inventory.playbooks.shell,
+            ..toc::engine::EngineConfig::default()
+        },
         Err(code) => return code,
     };
     // The flags go through the checks the file's values go through.
@@ -1067,9 +1065,6 @@ fn live(
             return ExitCode::FAILURE;
         }
     };
-    let mut engine = toc::engine::EngineConfig::default();
-    engine.playbooks = playbooks;
-    engine.shell = inventory.playbooks.shell;
     let tuning = toc::runtime::Tuning {
         interval,
         timeout,
@@ -1180,6 +1175,20 @@ fn whoami(
             Err(ExitCode::from(EXIT_CONFIG))
         }
     }
+}
+
+/// A synthetic Games's size is within the simulator's bounds.
+fn synthetic_fits(source: &Source, name: &str) -> Result<(), ExitCode> {
+    if let Source::Synthetic { venues, devices } = source {
+        use toc::sim::synth::{MAX_DEVICES, MAX_VENUES};
+        if !(1..=MAX_VENUES).contains(venues) || !(*venues..=MAX_DEVICES).contains(devices) {
+            tell!(
+                "{name}: a synthetic Games needs 1 to {MAX_VENUES} venues and from one device per venue to {MAX_DEVICES} devices"
+            );
+            return Err(ExitCode::from(EXIT_CONFIG));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the playbooks of the venues file's `[playbooks] dir`

@@ -58,14 +58,23 @@ fn run_of(venues: &Path, subject: &str) -> Option<Value> {
 }
 
 /// Waits until the run of `subject` satisfies `pred`.
-fn wait_run(venues: &Path, subject: &str, within: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+fn wait_run(
+    venues: &Path,
+    subject: &str,
+    within: Duration,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + within;
     loop {
         let run = run_of(venues, subject);
         if let Some(run) = run.as_ref().filter(|r| pred(r)) {
             return run.clone();
         }
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}; run {run:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "not within {within:?}: {what}; run {run:#?}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -81,7 +90,9 @@ fn step<'a>(run: &'a Value, id: &str) -> &'a str {
 
 /// Answers a `(y/N)` question with yes.
 fn yes(tmux: &Tmux) {
-    tmux.wait(Duration::from_secs(10), "the question", |p| p.contains("(y/N)"));
+    tmux.wait(Duration::from_secs(10), "the question", |p| {
+        p.contains("(y/N)")
+    });
     tmux.key("y");
 }
 
@@ -104,14 +115,27 @@ fn a_suggested_playbook_runs_from_the_incident_and_a_relay_switch_needs_approval
         venues.display()
     );
     let tmux = Tmux::start(dir.path(), &script);
-    tmux.wait(Duration::from_secs(60), "the wall", |p| p.contains("STA") && p.contains("OK"));
+    tmux.wait(Duration::from_secs(60), "the wall", |p| {
+        p.contains("STA") && p.contains("OK")
+    });
 
+    core_switch_lost(&tmux, dir.path(), &venues);
+    primary_results_server_lost(&tmux, &venues);
+    tmux.key("q");
+    let pane = tmux.wait(Duration::from_secs(15), "toc exits", |p| {
+        p.contains("toc exited")
+    });
+    assert!(pane.contains("toc exited 0"), "{pane}");
+}
+
+/// A core switch lost: the suggested playbook from the incident view.
+fn core_switch_lost(tmux: &Tmux, dir: &Path, venues: &Path) {
     // Lose a core switch; open the incident from the list.
-    command(&tmux, ":fault STA-core-a down");
-    command(&tmux, ":incidents");
+    command(tmux, ":fault STA-core-a down");
+    command(tmux, ":incidents");
     // Other incidents may be open (a loaded machine times out a check now
     // and then): the filter narrows the list to ours.
-    command(&tmux, "/STA-core");
+    command(tmux, "/STA-core");
     tmux.wait(Duration::from_secs(30), "the incident", |p| {
         p.contains("STA-core redundancy lost")
     });
@@ -122,75 +146,115 @@ fn a_suggested_playbook_runs_from_the_incident_and_a_relay_switch_needs_approval
         p.contains("Playbooks") && p.contains("core-switch-redundancy-lost")
     });
     tmux.key("R");
-    yes(&tmux);
+    yes(tmux);
     // The check and the notification pass; the manual step waits.
     tmux.wait(Duration::from_secs(60), "the manual step's prompt", |p| {
         p.contains("inspect-on-site") && p.contains(":done")
     });
-    let run = wait_run(&venues, "STA-core", Duration::from_secs(10), "the manual step waits", |r| {
-        step(r, "inspect-on-site") == "waiting"
-    });
+    let run = wait_run(
+        venues,
+        "STA-core",
+        Duration::from_secs(10),
+        "the manual step waits",
+        |r| step(r, "inspect-on-site") == "waiting",
+    );
     assert_eq!(step(&run, "confirm-survivor"), "done", "{run:#}");
     assert_eq!(step(&run, "call-venue-tech"), "done", "{run:#}");
     assert_eq!(run["started_by"], "dana");
-    command(&tmux, ":done optics reseated");
-    wait_run(&venues, "STA-core", Duration::from_secs(20), "the wait step runs", |r| {
-        step(r, "wait-redundancy") == "running"
-    });
+    command(tmux, ":done optics reseated");
+    wait_run(
+        venues,
+        "STA-core",
+        Duration::from_secs(20),
+        "the wait step runs",
+        |r| step(r, "wait-redundancy") == "running",
+    );
     // The switch comes back: the wait ends, the run is done.
-    command(&tmux, ":clear STA-core-a");
-    let run = wait_run(&venues, "STA-core", Duration::from_secs(60), "the run done", |r| {
-        r["state"] == "done"
-    });
+    command(tmux, ":clear STA-core-a");
+    let run = wait_run(
+        venues,
+        "STA-core",
+        Duration::from_secs(60),
+        "the run done",
+        |r| r["state"] == "done",
+    );
     assert_eq!(step(&run, "wait-redundancy"), "done", "{run:#}");
     assert_eq!(step(&run, "record"), "done", "{run:#}");
-    let inspect = run["steps"].as_array().unwrap().iter().find(|s| s["id"] == "inspect-on-site").unwrap();
+    let inspect = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "inspect-on-site")
+        .unwrap();
     assert_eq!(inspect["outcome"], "by dana: optics reseated");
-    tmux.wait(Duration::from_secs(10), "the run shown done", |p| p.contains("done"));
+    tmux.wait(Duration::from_secs(10), "the run shown done", |p| {
+        p.contains("done")
+    });
     // The incident's timeline has every step (the store's, as the
     // console's incident view shows it).
-    let store = toc::store::Reader::open(&dir.path().join("toc-data").join("toc.db")).unwrap();
-    let (_, timeline) = store.incident("group:STA-core").unwrap().expect("the incident");
+    let store = toc::store::Reader::open(&dir.join("toc-data").join("toc.db")).unwrap();
+    let (_, timeline) = store
+        .incident("group:STA-core")
+        .unwrap()
+        .expect("the incident");
     let steps: Vec<String> = timeline
         .iter()
         .filter(|e| e.kind == toc::engine::TimelineKind::Playbook)
         .map(|e| e.text.clone())
         .collect();
-    for want in ["confirm-survivor (check) done", "inspect-on-site (manual) done", "wait-redundancy (wait) done", "Core switch pair back"] {
+    for want in [
+        "confirm-survivor (check) done",
+        "inspect-on-site (manual) done",
+        "wait-redundancy (wait) done",
+        "Core switch pair back",
+    ] {
         assert!(steps.iter().any(|t| t.contains(want)), "{want}: {steps:#?}");
     }
+}
 
+/// The primary results server lost: its pair's playbook, by name.
+fn primary_results_server_lost(tmux: &Tmux, venues: &Path) {
     // The primary results server: its pair's playbook, run by name.
-    command(&tmux, ":fault STA-ovr-a down");
-    wait_incident(&venues, "STA-ovr");
-    command(&tmux, ":run primary-results-server-down on group:STA-ovr");
-    yes(&tmux);
-    wait_run(&venues, "STA-ovr", Duration::from_secs(60), "the approval waits", |r| {
-        step(r, "approve-switch") == "waiting"
-    });
-    command(&tmux, ":approve");
-    wait_run(&venues, "STA-ovr", Duration::from_secs(20), "the switch needs its approval", |r| {
-        step(r, "switch-to-backup") == "needs approval"
-    });
-    command(&tmux, ":approve");
-    let run = wait_run(&venues, "STA-ovr", Duration::from_secs(60), "the run done", |r| {
-        r["state"] == "done"
-    });
+    command(tmux, ":fault STA-ovr-a down");
+    wait_incident(venues, "STA-ovr");
+    command(tmux, ":run primary-results-server-down on group:STA-ovr");
+    yes(tmux);
+    wait_run(
+        venues,
+        "STA-ovr",
+        Duration::from_secs(60),
+        "the approval waits",
+        |r| step(r, "approve-switch") == "waiting",
+    );
+    command(tmux, ":approve");
+    wait_run(
+        venues,
+        "STA-ovr",
+        Duration::from_secs(20),
+        "the switch needs its approval",
+        |r| step(r, "switch-to-backup") == "needs approval",
+    );
+    command(tmux, ":approve");
+    let run = wait_run(
+        venues,
+        "STA-ovr",
+        Duration::from_secs(60),
+        "the run done",
+        |r| r["state"] == "done",
+    );
     assert_eq!(step(&run, "switch-to-backup"), "done", "{run:#}");
     assert_eq!(step(&run, "wait-feed"), "done", "{run:#}");
     // The relay takes the backup only, and results keep flowing.
-    command(&tmux, ":relay");
+    command(tmux, ":relay");
     let first = tmux.wait(Duration::from_secs(20), "the feed on its backup", |p| {
-        p.lines().any(|l| l.contains("STA-results") && l.contains("STA-ovr-b"))
+        p.lines()
+            .any(|l| l.contains("STA-results") && l.contains("STA-ovr-b"))
             && newest_forwarded(p).is_some()
     });
     let n = newest_forwarded(&first).unwrap();
     tmux.wait(Duration::from_secs(30), "results still flowing", |p| {
         newest_forwarded(p).is_some_and(|m| m > n)
     });
-    tmux.key("q");
-    let pane = tmux.wait(Duration::from_secs(15), "toc exits", |p| p.contains("toc exited"));
-    assert!(pane.contains("toc exited 0"), "{pane}");
 }
 
 fn wait_incident(venues: &Path, subject: &str) {

@@ -108,6 +108,18 @@ fn who(role: Role) -> Identity {
     }
 }
 
+/// The small demo with its relay and the playbook, on `dir`.
+async fn start(dir: &Path) -> Live {
+    let mut tuning = quick(200);
+    tuning.data_dir = Some(dir.to_path_buf());
+    tuning.engine.refresh = Duration::from_millis(20);
+    tuning.engine.urgent = Duration::from_millis(5);
+    tuning.engine.playbooks = vec![book()];
+    Live::demo(small_with(&relay_section(dir)), tuning)
+        .await
+        .expect("demo starts")
+}
+
 fn run_of(s: &Snapshot) -> Option<&toc::engine::Run> {
     s.runs.iter().find(|r| r.playbook == "ovr-switch")
 }
@@ -119,14 +131,7 @@ fn step_state(s: &Snapshot, i: usize) -> Option<StepState> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_relay_step_switches_the_feed_and_only_a_duty_manager_may_approve() {
     let dir = tempfile::tempdir().unwrap();
-    let mut tuning = quick(200);
-    tuning.data_dir = Some(dir.path().to_path_buf());
-    tuning.engine.refresh = Duration::from_millis(20);
-    tuning.engine.urgent = Duration::from_millis(5);
-    tuning.engine.playbooks = vec![book()];
-    let live = Live::demo(small_with(&relay_section(dir.path())), tuning)
-        .await
-        .expect("demo starts");
+    let live = start(dir.path()).await;
     let dm = live.handle_for(who(Role::DutyManager));
     let op = live.handle_for(who(Role::Operator));
     let tech = live.handle_for(who(Role::Technician));
@@ -222,6 +227,19 @@ async fn an_approved_relay_step_switches_the_feed_and_only_a_duty_manager_may_ap
         })
     })
     .await;
+    audited_and_in_the_timeline(&snap, &incident);
+    live.shutdown().await;
+    // The store kept the run whole, as `toc incidents --json` shows it.
+    let store = toc::store::Reader::open(&dir.path().join("toc.db")).expect("store");
+    let runs = store.runs().expect("runs read");
+    let kept = runs.iter().find(|r| r.id == id).expect("the run is stored");
+    assert_eq!(kept.state, RunState::Done);
+    assert_eq!(kept.steps[2].state, StepState::Done);
+}
+
+/// The audit has the two refused approvals and the relay command the
+/// step sent; the incident's timeline has every step.
+fn audited_and_in_the_timeline(snap: &Snapshot, incident: &str) {
     // The audit has the refusals and the relay command the step sent.
     let refusals = snap
         .audit
@@ -248,7 +266,7 @@ async fn an_approved_relay_step_switches_the_feed_and_only_a_duty_manager_may_ap
     let timeline: Vec<String> = snap
         .incidents
         .iter()
-        .find(|i| i.id.to_string() == incident)
+        .find(|i| i.id.to_string() == *incident)
         .map(|i| {
             i.timeline
                 .iter()
@@ -267,11 +285,4 @@ async fn an_approved_relay_step_switches_the_feed_and_only_a_duty_manager_may_ap
             "{want}: {timeline:#?}"
         );
     }
-    live.shutdown().await;
-    // The store kept the run whole, as `toc incidents --json` shows it.
-    let store = toc::store::Reader::open(&dir.path().join("toc.db")).expect("store");
-    let runs = store.runs().expect("runs read");
-    let kept = runs.iter().find(|r| r.id == id).expect("the run is stored");
-    assert_eq!(kept.state, RunState::Done);
-    assert_eq!(kept.steps[2].state, StepState::Done);
 }

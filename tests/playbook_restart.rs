@@ -109,7 +109,7 @@ fn run_of(venues: &Path, subject: &str) -> Option<Value> {
         .iter()
         .filter(|i| i["subject"] == subject)
         .filter_map(|i| i["runs"].as_array().and_then(|r| r.last().cloned()))
-        .last()
+        .next_back()
 }
 
 fn wait_run(venues: &Path, within: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
@@ -119,7 +119,10 @@ fn wait_run(venues: &Path, within: Duration, what: &str, pred: impl Fn(&Value) -
         if let Some(run) = run.as_ref().filter(|r| pred(r)) {
             return run.clone();
         }
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}; {run:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "not within {within:?}: {what}; {run:#?}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -146,9 +149,12 @@ fn a_step_in_flight_at_a_kill_is_interrupted_and_waits_for_an_operator() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert!(started.contains("run playbook hold"), "{started}");
-    let run = wait_run(&venues, Duration::from_secs(20), "the wait in flight", |r| {
-        first_step(r) == "running"
-    });
+    let run = wait_run(
+        &venues,
+        Duration::from_secs(20),
+        "the wait in flight",
+        |r| first_step(r) == "running",
+    );
     let id = run["id"].as_str().unwrap().to_owned();
     demo.child.kill().expect("SIGKILL");
     demo.child.wait().expect("reaped");
@@ -157,9 +163,12 @@ fn a_step_in_flight_at_a_kill_is_interrupted_and_waits_for_an_operator() {
     // killed process, so the pair is whole again, but the step stays
     // interrupted until an operator decides.
     let mut demo = Demo::start(&venues);
-    let run = wait_run(&venues, Duration::from_secs(20), "the step interrupted", |r| {
-        first_step(r) == "interrupted"
-    });
+    let run = wait_run(
+        &venues,
+        Duration::from_secs(20),
+        "the step interrupted",
+        |r| first_step(r) == "interrupted",
+    );
     assert_eq!(run["id"], id.as_str());
     assert_eq!(run["state"], "running");
     std::thread::sleep(Duration::from_secs(5));
@@ -167,19 +176,30 @@ fn a_step_in_flight_at_a_kill_is_interrupted_and_waits_for_an_operator() {
     assert_eq!(first_step(&still), "interrupted", "{still:#}");
     let answer = demo.ask(":retry");
     assert!(answer.starts_with("applied:"), "{answer}");
-    let done = wait_run(&venues, Duration::from_secs(60), "the run done after the retry", |r| {
-        r["state"] == "done"
-    });
+    let done = wait_run(
+        &venues,
+        Duration::from_secs(60),
+        "the run done after the retry",
+        |r| r["state"] == "done",
+    );
     assert_eq!(done["steps"][1]["state"], "done", "{done:#}");
     // The timeline says what happened.
     let store = toc::store::Reader::open(&dir.path().join("toc-data").join("toc.db")).unwrap();
-    let (_, timeline) = store.incident("group:STA-core").unwrap().expect("the incident");
+    let (_, timeline) = store
+        .incident("group:STA-core")
+        .unwrap()
+        .expect("the incident");
     let texts: Vec<&str> = timeline.iter().map(|e| e.text.as_str()).collect();
     assert!(
-        texts.iter().any(|t| t.contains("was in flight when the engine stopped: interrupted")),
+        texts
+            .iter()
+            .any(|t| t.contains("was in flight when the engine stopped: interrupted")),
         "{texts:#?}"
     );
-    assert!(texts.iter().any(|t| t.contains("pair-back: retry")), "{texts:#?}");
+    assert!(
+        texts.iter().any(|t| t.contains("pair-back: retry")),
+        "{texts:#?}"
+    );
     drop(demo.stdin);
     let status = demo.child.wait().expect("exits");
     assert!(status.success(), "{status:?}");

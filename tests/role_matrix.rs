@@ -130,26 +130,12 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
             source: source.map(str::to_owned),
         })
     };
-    let playbook = Command::Playbook;
-    let dry_run = |which: &str| PlaybookCommand::DryRun {
-        playbook: MATRIX_PLAYBOOK.to_owned(),
-        which: which.to_owned(),
-    };
-    let start = |which: &str| PlaybookCommand::Run {
-        playbook: MATRIX_PLAYBOOK.to_owned(),
-        which: which.to_owned(),
-    };
-    let answer = |answer: Answer| PlaybookCommand::Answer {
-        run: "9-99/1".to_owned(),
-        step: "note".to_owned(),
-        answer,
-    };
     let resolve = |which: &str| {
         Command::Incident(IncidentCommand::Resolve {
             which: which.to_owned(),
         })
     };
-    vec![
+    let mut rows = vec![
         ("check STA dev", Command::check_now(STA_DEV)),
         ("check STA", Command::check_now("STA")),
         ("check MRN dev", Command::check_now(MRN_DEV)),
@@ -170,32 +156,10 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
         ("ack nothing", ack("9-99")),
         ("note STA inc", note(&fx.sta)),
         ("note MRN inc", note(&fx.mrn)),
-        ("dry-run STA inc", playbook(dry_run(&fx.sta))),
-        ("dry-run MRN inc", playbook(dry_run(&fx.mrn))),
-        ("run STA inc", playbook(start(&fx.sta))),
-        ("run MRN inc", playbook(start(&fx.mrn))),
-        ("approve nothing", playbook(answer(Answer::Approve))),
-        (
-            "done nothing",
-            playbook(answer(Answer::Done {
-                comment: format!("done by {user}"),
-            })),
-        ),
-        (
-            "abort nothing",
-            playbook(PlaybookCommand::Control {
-                run: "9-99/1".to_owned(),
-                action: RunAction::Abort,
-            }),
-        ),
-        (
-            "step nothing",
-            playbook(PlaybookCommand::Step {
-                run: "9-99/1".to_owned(),
-                step: "note".to_owned(),
-                work: "note".to_owned(),
-            }),
-        ),
+    ];
+    // Before the resolutions: a run needs its incident open.
+    let at = rows.len();
+    rows.extend(vec![
         ("resolve STA inc", resolve(&fx.sta)),
         ("resolve MRN inc", resolve(&fx.mrn)),
         (
@@ -226,6 +190,54 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
             relay(RelayCommand::Route {
                 route: "results".into(),
                 sinks: vec!["archive".into()],
+            }),
+        ),
+    ]);
+    rows.splice(at..at, playbook_samples(fx, user));
+    rows
+}
+
+/// The playbook rows of [`samples`].
+fn playbook_samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
+    let playbook = Command::Playbook;
+    let dry_run = |which: &str| PlaybookCommand::DryRun {
+        playbook: MATRIX_PLAYBOOK.to_owned(),
+        which: which.to_owned(),
+    };
+    let start = |which: &str| PlaybookCommand::Run {
+        playbook: MATRIX_PLAYBOOK.to_owned(),
+        which: which.to_owned(),
+    };
+    let answer = |answer: Answer| PlaybookCommand::Answer {
+        run: "9-99/1".to_owned(),
+        step: "note".to_owned(),
+        answer,
+    };
+    vec![
+        ("dry-run STA inc", playbook(dry_run(&fx.sta))),
+        ("dry-run MRN inc", playbook(dry_run(&fx.mrn))),
+        ("run STA inc", playbook(start(&fx.sta))),
+        ("run MRN inc", playbook(start(&fx.mrn))),
+        ("approve nothing", playbook(answer(Answer::Approve))),
+        (
+            "done nothing",
+            playbook(answer(Answer::Done {
+                comment: format!("done by {user}"),
+            })),
+        ),
+        (
+            "abort nothing",
+            playbook(PlaybookCommand::Control {
+                run: "9-99/1".to_owned(),
+                action: RunAction::Abort,
+            }),
+        ),
+        (
+            "step nothing",
+            playbook(PlaybookCommand::Step {
+                run: "9-99/1".to_owned(),
+                step: "note".to_owned(),
+                work: "note".to_owned(),
             }),
         ),
     ]

@@ -179,13 +179,20 @@ pub fn playbook_command(
     use crate::console::playbook_line::PlaybookLine;
     use crate::engine::{PlaybookCommand, StepState};
     let names = |runs: &[&crate::engine::Run]| {
-        runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+        runs.iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let command = match line {
-        PlaybookLine::Run { playbook, on: Some(which) } => PlaybookCommand::Run { playbook, which },
-        PlaybookLine::DryRun { playbook, on: Some(which) } => {
-            PlaybookCommand::DryRun { playbook, which }
-        }
+        PlaybookLine::Run {
+            playbook,
+            on: Some(which),
+        } => PlaybookCommand::Run { playbook, which },
+        PlaybookLine::DryRun {
+            playbook,
+            on: Some(which),
+        } => PlaybookCommand::DryRun { playbook, which },
         PlaybookLine::Run { .. } | PlaybookLine::DryRun { .. } => {
             return Err("name the incident: `run PLAYBOOK on ID|KEY`".to_owned());
         }
@@ -216,12 +223,13 @@ pub fn playbook_command(
             }
         }
         PlaybookLine::Control(action) => {
-            let live: Vec<&crate::engine::Run> = snap.runs.iter().filter(|r| !r.is_over()).collect();
-            let [run] = live[..] else {
+            let going: Vec<&crate::engine::Run> =
+                snap.runs.iter().filter(|r| !r.is_over()).collect();
+            let [run] = going[..] else {
                 return Err(format!(
                     "{} runs are not over ({}): control one from a console, on the run's view",
-                    live.len(),
-                    names(&live)
+                    going.len(),
+                    names(&going)
                 ));
             };
             PlaybookCommand::Control {

@@ -98,17 +98,19 @@ impl Rig {
         snap.incidents
             .iter()
             .find(|i| i.subject == subject)
-            .map(|i| i.id.to_string())
-            .unwrap_or_else(|| panic!("no incident on {subject}: {:?}", snap.incidents))
+            .map_or_else(
+                || panic!("no incident on {subject}: {:?}", snap.incidents),
+                |i| i.id.to_string(),
+            )
     }
 
-    fn send(&mut self, role: Role, command: PlaybookCommand) -> Reply {
+    fn send(&mut self, role: Role, command: &PlaybookCommand) -> Reply {
         let who = Identity {
             user: role.name().to_owned(),
             role,
             venues: Vec::new(),
         };
-        let reply = self.state.apply_playbook(&who, &command, self.now());
+        let reply = self.state.apply_playbook(&who, command, self.now());
         self.settle();
         reply
     }
@@ -206,7 +208,7 @@ fn a_run_goes_through_every_step_kind_on_a_real_incident() {
     rig.state.take_notices();
     let reply = rig.send(
         Role::Operator,
-        PlaybookCommand::Run {
+        &PlaybookCommand::Run {
             playbook: "ovr-pair".to_owned(),
             which: incident.clone(),
         },
@@ -224,10 +226,10 @@ fn a_run_goes_through_every_step_kind_on_a_real_incident() {
     let done = Answer::Done {
         comment: "PSU reseated".to_owned(),
     };
-    rig.send(Role::Technician, answer(&id, "inspect", done))
+    rig.send(Role::Technician, &answer(&id, "inspect", done))
         .expect("answered");
     assert_eq!(rig.run().steps[2].state, StepState::Waiting);
-    rig.send(Role::DutyManager, answer(&id, "approve", Answer::Approve))
+    rig.send(Role::DutyManager, &answer(&id, "approve", Answer::Approve))
         .expect("approved");
     // Maintenance set, operators notified, the wait is on.
     let snap = rig.state.snapshot(rig.now());
@@ -343,14 +345,14 @@ fn answers_to_another_step_or_of_the_wrong_kind_are_refused_and_change_nothing()
     let incident = rig.incident("STA-ovr");
     let started = rig.send(
         Role::Operator,
-        PlaybookCommand::Run {
+        &PlaybookCommand::Run {
             playbook: "ovr-pair".to_owned(),
             which: incident.clone(),
         },
     );
     assert!(started.is_ok(), "{started:?}");
     let id = format!("{incident}/1");
-    let late = rig.send(Role::DutyManager, answer(&id, "approve", Answer::Approve));
+    let late = rig.send(Role::DutyManager, &answer(&id, "approve", Answer::Approve));
     assert!(
         matches!(&late, Err(Refusal::Invalid(why)) if why.contains("at step inspect")),
         "{late:?}"
@@ -358,7 +360,7 @@ fn answers_to_another_step_or_of_the_wrong_kind_are_refused_and_change_nothing()
     // A second run on the same incident waits for the first.
     let again = rig.send(
         Role::Operator,
-        PlaybookCommand::Run {
+        &PlaybookCommand::Run {
             playbook: "ovr-pair".to_owned(),
             which: incident.clone(),
         },
@@ -370,7 +372,7 @@ fn answers_to_another_step_or_of_the_wrong_kind_are_refused_and_change_nothing()
     // An unknown playbook names the known ones.
     let unknown = rig.send(
         Role::Operator,
-        PlaybookCommand::Run {
+        &PlaybookCommand::Run {
             playbook: "nope".to_owned(),
             which: incident,
         },
@@ -388,7 +390,7 @@ fn a_run_taken_back_after_a_restart_has_its_step_in_flight_interrupted() {
     let incident = rig.incident("STA-ovr");
     rig.send(
         Role::Operator,
-        PlaybookCommand::Run {
+        &PlaybookCommand::Run {
             playbook: "ovr-pair".to_owned(),
             which: incident.clone(),
         },
@@ -404,7 +406,7 @@ fn a_run_taken_back_after_a_restart_has_its_step_in_flight_interrupted() {
         ),
         ("approve", Answer::Approve),
     ] {
-        rig.send(Role::DutyManager, answer(&id, step, a))
+        rig.send(Role::DutyManager, &answer(&id, step, a))
             .expect("answered");
     }
     let run = rig.run();
