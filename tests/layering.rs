@@ -30,7 +30,7 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "engine",
-        &["engine", "model", "config", "incident"],
+        &["engine", "model", "config", "incident", "playbook"],
         &[
             "std::fs",
             "std::net",
@@ -68,13 +68,21 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("sim", &["sim", "engine", "model", "config", "snmp"], &[]),
     (
         "store",
-        &["store", "engine", "incident", "model", "config"],
+        &["store", "engine", "incident", "model", "config", "playbook"],
         &["std::net", "tokio", "std::process"],
     ),
     // Notifications: its own input type; it starts threads and commands
     // and talks to the session bus, but knows nothing of probes, the
     // console or the simulator.
     ("notify", &["notify", "model", "config", "engine"], &[]),
+    // Playbook runs: the run machine and resolution are pure (the engine
+    // drives them); `exec` starts a shell step's process (and reads
+    // /proc for its group); nothing here opens a socket.
+    (
+        "playbook",
+        &["playbook", "model", "config", "engine"],
+        &["std::net", "tokio::net"],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
