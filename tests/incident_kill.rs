@@ -12,15 +12,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
+use support::headless::Demo;
+
+mod support;
 
 const ROUNDS: usize = 10;
 /// Commands written in each round (the kill comes before the last).
@@ -77,63 +79,6 @@ fn commands(round: usize) -> Vec<Sent> {
         .collect()
 }
 
-/// The child and its answers, line by line.
-struct Demo {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl Demo {
-    fn start(venues: &Path) -> Demo {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_toc"))
-            .arg("demo")
-            .arg(venues)
-            .args(["--no-console", "--interval", "500ms", "--timeout", "200ms"])
-            .env("USER", "dana")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("toc demo starts");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut demo = Demo {
-            child,
-            stdin,
-            lines,
-        };
-        assert_eq!(demo.next(Duration::from_secs(30)), "ready");
-        demo
-    }
-
-    fn next(&mut self, within: Duration) -> String {
-        self.lines
-            .recv_timeout(within)
-            .unwrap_or_else(|e| panic!("toc demo answers within {within:?}: {e}"))
-    }
-
-    fn write(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("write a command");
-        self.stdin.flush().expect("flush");
-    }
-
-    /// Writes `line` and reads its answer.
-    fn ask(&mut self, line: &str) -> String {
-        self.write(line);
-        self.next(Duration::from_secs(10))
-    }
-}
-
 /// `toc incidents --all --json --data-dir DIR`.
 fn incidents(venues: &Path, data: &Path) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_toc"))
@@ -173,7 +118,7 @@ fn wait_open(venues: &Path, data: &Path) {
 /// kill at a random moment. Returns each command with its answer (None:
 /// not answered before the kill).
 fn round(venues: &Path, data: &Path, n: usize, rng: &mut StdRng) -> Vec<(Sent, Option<String>)> {
-    let mut demo = Demo::start(venues);
+    let mut demo = Demo::start(venues, &["--interval", "500ms", "--timeout", "200ms"]);
     let fault = demo.ask("fault STA-core-a down");
     assert!(fault.starts_with("applied: "), "{fault}");
     wait_open(venues, data);

@@ -6,13 +6,16 @@
 //! itself (its condition holds again), until `:retry`.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::headless::Demo;
+
+mod support;
+
+const ARGS: &[&str] = &["--interval", "1000ms", "--timeout", "1s"];
 
 /// A playbook whose first step is a wait: in flight from the start.
 const HOLD: &str = r#"
@@ -42,57 +45,6 @@ fn setup(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir.join("playbooks")).unwrap();
     std::fs::write(dir.join("playbooks").join("hold.toml"), HOLD).unwrap();
     venues
-}
-
-struct Demo {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl Demo {
-    fn start(venues: &Path) -> Demo {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_toc"))
-            .arg("demo")
-            .arg(venues)
-            .args(["--no-console", "--interval", "1000ms", "--timeout", "1s"])
-            .env("USER", "dana")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("toc demo starts");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut demo = Demo {
-            child,
-            stdin,
-            lines,
-        };
-        assert_eq!(demo.next(Duration::from_secs(60)), "ready");
-        demo
-    }
-
-    fn next(&mut self, within: Duration) -> String {
-        self.lines
-            .recv_timeout(within)
-            .unwrap_or_else(|e| panic!("toc demo answers within {within:?}: {e}"))
-    }
-
-    fn ask(&mut self, line: &str) -> String {
-        writeln!(self.stdin, "{line}").expect("write a command");
-        self.stdin.flush().expect("flush");
-        self.next(Duration::from_secs(20))
-    }
 }
 
 /// The newest run of the incident about `subject`, from the store.
@@ -135,7 +87,7 @@ fn first_step(run: &Value) -> String {
 fn a_step_in_flight_at_a_kill_is_interrupted_and_waits_for_an_operator() {
     let dir = tempfile::tempdir().unwrap();
     let venues = setup(dir.path());
-    let mut demo = Demo::start(&venues);
+    let mut demo = Demo::start(&venues, ARGS);
     let answer = demo.ask(":fault STA-core-a down");
     assert!(answer.starts_with("applied:"), "{answer}");
     // The pair's incident opens; the playbook runs on it.
@@ -162,7 +114,7 @@ fn a_step_in_flight_at_a_kill_is_interrupted_and_waits_for_an_operator() {
     // Again on the same folder: the simulator's fault is gone with the
     // killed process, so the pair is whole again, but the step stays
     // interrupted until an operator decides.
-    let mut demo = Demo::start(&venues);
+    let mut demo = Demo::start(&venues, ARGS);
     let run = wait_run(
         &venues,
         Duration::from_secs(20),

@@ -7,6 +7,7 @@ pub mod tmux;
 pub mod disk;
 pub mod engine;
 pub mod games;
+pub mod headless;
 pub mod snmpsim;
 pub mod uplink;
 pub mod view;
