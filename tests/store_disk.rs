@@ -1,4 +1,4 @@
-//! The store on a full disk (a 256 KB tmpfs: the store's files need more than
+//! The store on a full disk (a 512 KB tmpfs: the store's files need more than
 //! the 64 KB of the audit tests to start): an acked batch is refused
 //! with the reason and leaves nothing in the file; batches without an ack
 //! are kept and written once space returns; the store writes again and is
@@ -30,7 +30,7 @@ fn ids(path: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn a_full_disk_refuses_acked_batches_keeps_the_others_and_recovers_without_a_restart() {
-    let Some(disk) = SmallDisk::mount_sized("256k") else {
+    let Some(disk) = SmallDisk::mount_sized("512k") else {
         return;
     };
     let path = disk.path().join("toc.db");
