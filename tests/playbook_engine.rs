@@ -286,3 +286,96 @@ fn audited_and_in_the_timeline(snap: &Snapshot, incident: &str) {
         );
     }
 }
+
+/// A shell step in a demo whose venues.toml enables them: the process
+/// and its children are killed at the step's timeout, the step fails
+/// with why, and the run stops there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_step_is_killed_with_its_children_at_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let mut shell = step(
+        "sleepy",
+        Action::Shell {
+            argv: vec![
+                toc::config::playbook::Arg::Text("sh".to_owned()),
+                toc::config::playbook::Arg::Text("-c".to_owned()),
+                toc::config::playbook::Arg::Text(format!(
+                    "sleep 300 & echo $! >> {p}; sleep 300 & echo $! >> {p}; echo $$ >> {p}; wait",
+                    p = pids.display()
+                )),
+            ],
+        },
+        true,
+    );
+    shell.timeout = Some(Duration::from_secs(1));
+    let book = Playbook {
+        id: "sleepy".to_owned(),
+        title: "A process that never ends".to_owned(),
+        summary: String::new(),
+        trigger: Trigger {
+            kind: TriggerKind::Manual,
+            role: None,
+            venue: None,
+            feed: None,
+        },
+        steps: vec![shell],
+        file: PathBuf::from("sleepy.toml"),
+    };
+    let mut tuning = quick(200);
+    tuning.data_dir = Some(dir.path().to_path_buf());
+    tuning.engine.playbooks = vec![book];
+    tuning.engine.shell = true;
+    let live = Live::demo(small_with("[playbooks]\nshell = true\n"), tuning)
+        .await
+        .expect("demo starts");
+    let dm = live.handle_for(who(Role::DutyManager));
+    dm.send(fault("STA-ovr-a", "down")).await.expect("fault");
+    let snap = wait_for(&dm, PATIENCE, "an incident", |s| !s.incidents.is_empty()).await;
+    let incident = snap.incidents[0].id.to_string();
+    let started = dm
+        .send(Command::Playbook(PlaybookCommand::Run {
+            playbook: "sleepy".to_owned(),
+            which: incident,
+        }))
+        .await;
+    let Ok(Done::Playbook { run: id, .. }) = started else {
+        panic!("{started:?}");
+    };
+    dm.send(Command::Playbook(PlaybookCommand::Answer {
+        run: id.clone(),
+        step: "sleepy".to_owned(),
+        answer: Answer::Approve,
+    }))
+    .await
+    .expect("approved");
+    let snap = wait_for(&dm, PATIENCE, "the step failed at its timeout", |s| {
+        s.runs
+            .iter()
+            .any(|r| r.id == id && r.state == RunState::Failed)
+    })
+    .await;
+    let run = snap.runs.iter().find(|r| r.id == id).unwrap();
+    assert!(
+        run.steps[0].outcome.contains("timed out after 1s"),
+        "{}",
+        run.steps[0].outcome
+    );
+    // Every process of its group is gone (zombies waiting for their
+    // reaper aside).
+    let text = std::fs::read_to_string(&pids).unwrap();
+    let listed: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(listed.len(), 3, "{text}");
+    for pid in listed {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        assert!(
+            state.is_none_or(|s| s == "Z"),
+            "process {pid} still runs: {stat}"
+        );
+    }
+    live.shutdown().await;
+}
