@@ -5,7 +5,7 @@
 //! [`Event`]s (numbered, on a broadcast channel) come out. Consoles talk
 //! to it through an [`EngineHandle`].
 //!
-//! - `task.rs`: the loop;
+//! - `task/`: the loop (and `jobs.rs`, playbook steps' work off the task);
 //! - `state/`: the live state as a composition of pure parts;
 //! - `auth.rs`: who may do what, a pure function;
 //! - `command.rs`: what users ask, and the answers;
