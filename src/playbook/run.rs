@@ -94,6 +94,11 @@ pub enum StepState {
 }
 
 impl StepState {
+    /// Whether it waits for a person (an answer or an approval).
+    pub const fn waits_for_person(self) -> bool {
+        matches!(self, StepState::Waiting | StepState::NeedsApproval)
+    }
+
     /// Lower-case word.
     pub const fn word(self) -> &'static str {
         match self {

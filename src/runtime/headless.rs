@@ -177,7 +177,7 @@ pub fn playbook_command(
     snap: &crate::engine::Snapshot,
 ) -> Result<Command, String> {
     use crate::console::playbook_line::PlaybookLine;
-    use crate::engine::{PlaybookCommand, StepState};
+    use crate::engine::PlaybookCommand;
     let names = |runs: &[&crate::engine::Run]| {
         runs.iter()
             .map(|r| r.id.as_str())
@@ -201,12 +201,7 @@ pub fn playbook_command(
             let waiting: Vec<&crate::engine::Run> = snap
                 .runs
                 .iter()
-                .filter(|r| {
-                    !r.is_over()
-                        && r.step().is_some_and(|s| {
-                            matches!(s.state, StepState::Waiting | StepState::NeedsApproval)
-                        })
-                })
+                .filter(|r| !r.is_over() && r.step().is_some_and(|s| s.state.waits_for_person()))
                 .collect();
             let [run] = waiting[..] else {
                 return Err(format!(

@@ -18,7 +18,7 @@ use crate::incident::record::TimelineEntry;
 use crate::model::Status;
 use crate::model::relay::SinkState;
 use crate::playbook::resolve::{self, Context, Resolved};
-use crate::playbook::{Effect, Run, RunAction, StepState, World};
+use crate::playbook::{Effect, Run, RunAction, World};
 
 use super::super::command::{Done, Identity, PlaybookCommand, Refusal, Reply, Role};
 use super::super::port::StoreOp;
@@ -427,24 +427,8 @@ impl State {
     ) -> Result<String, Refusal> {
         match command {
             PlaybookCommand::Run { playbook, which } => {
-                let (book, ctx) = self.book_and_context(playbook, which)?;
-                self.may_run(who, book)?;
-                if let Some(r) = self
-                    .runs
-                    .list
-                    .iter()
-                    .find(|r| r.incident == ctx.incident && !r.is_over())
-                {
-                    return Err(Refusal::Invalid(format!(
-                        "incident {} already has run {} ({}, {}): abort it first",
-                        ctx.incident, r.id, r.playbook, r.state
-                    )));
-                }
-                resolve::resolve(book, &ctx, self.board.layout()).map_err(Refusal::Invalid)?;
-                Ok(format!(
-                    "run playbook {} on incident {}",
-                    book.id, ctx.incident
-                ))
+                let (book, ctx, _) = self.plan_run(who, playbook, which)?;
+                Ok(started_text(&book, &ctx))
             }
             PlaybookCommand::DryRun { playbook, which } => {
                 let (book, ctx) = self.book_and_context(playbook, which)?;
@@ -475,13 +459,16 @@ impl State {
         command: &PlaybookCommand,
         now: SystemTime,
     ) -> Reply {
-        let text = self.check_playbook(who, command, now)?;
+        // A run is planned once, as it is started; the others are checked
+        // first, on a copy, so a refusal changes nothing.
+        let text = match command {
+            PlaybookCommand::Run { .. } => String::new(),
+            _ => self.check_playbook(who, command, now)?,
+        };
         let done = match command {
             PlaybookCommand::Run { playbook, which } => {
-                let (book, ctx) = self.book_and_context(playbook, which)?;
-                let book = book.clone();
-                let works =
-                    resolve::resolve(&book, &ctx, self.board.layout()).map_err(Refusal::Invalid)?;
+                let (book, ctx, works) = self.plan_run(who, playbook, which)?;
+                let text = started_text(&book, &ctx);
                 let n = self
                     .runs
                     .list
@@ -550,6 +537,33 @@ impl State {
         };
         self.after_runs();
         Ok(done)
+    }
+
+    /// What starting `playbook` on the incident `which` takes: the
+    /// playbook, the incident and every step's work; or why it cannot
+    /// start (shell steps not allowed, a run of the incident not over, a
+    /// step that does not resolve).
+    fn plan_run(
+        &self,
+        who: &Identity,
+        playbook: &str,
+        which: &str,
+    ) -> Result<(Playbook, Context, Vec<crate::playbook::Work>), Refusal> {
+        let (book, ctx) = self.book_and_context(playbook, which)?;
+        self.may_run(who, book)?;
+        if let Some(r) = self
+            .runs
+            .list
+            .iter()
+            .find(|r| r.incident == ctx.incident && !r.is_over())
+        {
+            return Err(Refusal::Invalid(format!(
+                "incident {} already has run {} ({}, {}): abort it first",
+                ctx.incident, r.id, r.playbook, r.state
+            )));
+        }
+        let works = resolve::resolve(book, &ctx, self.board.layout()).map_err(Refusal::Invalid)?;
+        Ok((book.clone(), ctx, works))
     }
 
     /// Whether `who` may start `book`: shell steps only where venues.toml
@@ -626,9 +640,9 @@ pub fn dry_run_text(book: &Playbook, ctx: &Context, layout: &Layout) -> String {
     lines.join("\n")
 }
 
-/// Whether a step state waits on a person.
-pub const fn waits_for_person(state: StepState) -> bool {
-    matches!(state, StepState::Waiting | StepState::NeedsApproval)
+/// What starting a run says.
+fn started_text(book: &Playbook, ctx: &Context) -> String {
+    format!("run playbook {} on incident {}", book.id, ctx.incident)
 }
 
 #[cfg(test)]
