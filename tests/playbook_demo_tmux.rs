@@ -247,14 +247,14 @@ fn primary_results_server_lost(tmux: &Tmux, venues: &Path) {
     // The relay takes the backup only, and results keep flowing.
     command(tmux, ":relay");
     let first = tmux.wait(Duration::from_secs(20), "the feed on its backup", |p| {
-        p.lines()
-            .any(|l| l.contains("STA-results") && l.contains("STA-ovr-b"))
-            && newest_forwarded(p).is_some()
+        sta_forwarded(p).is_some()
     });
-    let n = newest_forwarded(&first).unwrap();
-    tmux.wait(Duration::from_secs(30), "results still flowing", |p| {
-        newest_forwarded(p).is_some_and(|m| m > n)
-    });
+    let n = sta_forwarded(&first).unwrap();
+    tmux.wait(
+        Duration::from_secs(60),
+        "STA's results still flowing",
+        |p| sta_forwarded(p).is_some_and(|m| m > n),
+    );
 }
 
 fn wait_incident(venues: &Path, subject: &str) {
@@ -265,15 +265,16 @@ fn wait_incident(venues: &Path, subject: &str) {
     }
 }
 
-/// The highest journal number of a forwarded message in the relay view's
-/// tail.
-fn newest_forwarded(pane: &str) -> Option<u64> {
-    pane.split("forwarded #")
-        .skip(1)
-        .filter_map(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse().ok())
-        })
-        .max()
+/// How many of STA's results the relay forwarded, from the relay view's
+/// line of the feed, once it shows the backup (`fwd N`).
+fn sta_forwarded(pane: &str) -> Option<u64> {
+    let line = pane
+        .lines()
+        .find(|l| l.contains("STA-results") && l.contains("STA-ovr-b"))?;
+    line.split("fwd ")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
