@@ -283,6 +283,36 @@ async fn gzip_bomb_is_413() {
     r.shutdown().await;
 }
 
+/// A source that sends a message over the limit reads a 413, not a reset
+/// connection: the relay reads (and drops) what the source is still
+/// sending before it answers, whether the length was declared or chunked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_body_reads_413_not_a_reset() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let r = start(dir.path(), 1 << 20, no_standby()).await;
+    let c = client();
+    let size = 8 << 20;
+    for round in 0..8 {
+        let (code, body) = post(&c, r.addr, Some("token-a"), false, vec![b' '; size]).await;
+        assert_eq!(code, 413, "round {round}: {body}");
+        assert!(body.contains("over the limit"), "{body}");
+        let chunks = futures_util::stream::iter(
+            (0..4).map(move |_| Ok::<_, std::io::Error>(vec![b' '; size / 4])),
+        );
+        let resp = c
+            .post(format!("http://{}/odf", r.addr))
+            .header("Authorization", "Bearer token-a")
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send()
+            .await
+            .expect("chunked send");
+        assert_eq!(resp.status().as_u16(), 413, "round {round} (chunked)");
+    }
+    assert_eq!(r.log.head(), 1, "nothing journaled");
+    drop(c);
+    r.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctype_is_400_and_quarantined_with_its_reason() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -5,7 +5,7 @@
 //! docs/relay.md, "Ingest".
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Body;
@@ -141,6 +141,13 @@ async fn post_odf(State(st): State<Arc<IngestState>>, headers: HeaderMap, body: 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > st.max_message) {
+        // A client that asked to be told first has sent nothing yet.
+        let waits = headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if !waits {
+            discard(body.into_data_stream()).await;
+        }
         return too_large(st.max_message);
     }
     let raw = match read_limited(body, st.max_message).await {
@@ -176,11 +183,35 @@ async fn read_limited(body: Body, max: u64) -> Result<Vec<u8>, Box<Response>> {
             ))
         })?;
         if (raw.len() + chunk.len()) as u64 > max {
+            discard(stream).await;
             return Err(Box::new(too_large(max)));
         }
         raw.extend_from_slice(&chunk);
     }
     Ok(raw)
+}
+
+/// How much of an oversized body is read and dropped before the 413, and
+/// for how long: enough that a source sending a message over the limit
+/// reads the answer, where closing with its bytes unread would reset the
+/// connection and lose the answer; bounded, so a sender cannot hold the
+/// connection open by sending forever.
+const DISCARD_BYTES: u64 = 64 << 20;
+const DISCARD_TIME: Duration = Duration::from_secs(5);
+
+/// Reads and drops the rest of a body, up to [`DISCARD_BYTES`] and
+/// [`DISCARD_TIME`].
+async fn discard(mut stream: axum::body::BodyDataStream) {
+    let drain = async {
+        let mut seen = 0u64;
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len() as u64;
+            if seen > DISCARD_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
 }
 
 enum Checked {
