@@ -1,6 +1,7 @@
 //! toc: a Technology Operations Center console for multi-venue sports
 //! events. See README.md and docs/config.md.
 
+pub mod api;
 pub mod config;
 pub mod console;
 pub mod engine;

@@ -1,0 +1,1 @@
+//! Work in progress (step 11).
