@@ -71,6 +71,16 @@ impl EngineHandle {
         }
     }
 
+    /// The same engine, acting as `identity` (the API server makes one
+    /// per connection, from what authenticated it).
+    #[must_use]
+    pub fn with_identity(&self, identity: Identity) -> Self {
+        EngineHandle {
+            identity,
+            ..self.clone()
+        }
+    }
+
     /// Who this handle acts as.
     pub fn identity(&self) -> &Identity {
         &self.identity
