@@ -277,8 +277,8 @@ fn changed<T: PartialEq + Clone>(old: &[T], new: &[T]) -> Vec<(u32, T)> {
 }
 
 fn option_arc<T: PartialEq + Clone>(
-    old: &Option<Arc<T>>,
-    new: &Option<Arc<T>>,
+    old: Option<&Arc<T>>,
+    new: Option<&Arc<T>>,
 ) -> Option<Set<Option<T>>> {
     let unchanged = match (old, new) {
         (Some(a), Some(b)) => same(a, b),
@@ -286,7 +286,7 @@ fn option_arc<T: PartialEq + Clone>(
         _ => false,
     };
     (!unchanged).then(|| Set {
-        value: new.as_deref().cloned(),
+        value: new.map(|n| T::clone(n)),
     })
 }
 
@@ -351,13 +351,13 @@ pub fn diff(prev: &Snapshot, next: &Snapshot) -> Option<Delta> {
             ListPatch::between(&prev.audit, &next.audit)
         },
         incidents: list(&prev.incidents, &next.incidents),
-        host: option_arc(&prev.host, &next.host),
+        host: option_arc(prev.host.as_ref(), next.host.as_ref()),
         faults: list(&prev.faults, &next.faults),
         audit_failing: (prev.audit_failing != next.audit_failing).then(|| Set {
             value: next.audit_failing.clone(),
         }),
         maintenance: list(&prev.maintenance, &next.maintenance),
-        relay: option_arc(&prev.relay, &next.relay),
+        relay: option_arc(prev.relay.as_ref(), next.relay.as_ref()),
         playbooks: list(&prev.playbooks, &next.playbooks),
         runs: list(&prev.runs, &next.runs),
     })
