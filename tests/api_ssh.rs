@@ -1,4 +1,4 @@
-//! A technician on site SSHes into the TOC server and runs the console on
+//! A technician on site logs in to the TOC server over SSH and runs the console on
 //! the server's Unix socket: real OpenSSH (sshd in inetd mode on a
 //! loopback listener), real OS users, `ssh -t` inside tmux.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
