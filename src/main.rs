@@ -681,7 +681,10 @@ fn check_users(
 
 /// `toc check`: the API, maintenance windows and the incident policy.
 fn print_policy(inv: &Inventory) {
-    say!("  api        {}", inv.api.summary().trim_start_matches("api: "));
+    say!(
+        "  api        {}",
+        inv.api.summary().trim_start_matches("api: ")
+    );
     if let Some(relay) = &inv.relay {
         say!(
             "  relay      {}",
@@ -1129,11 +1132,7 @@ fn live(
 /// The API of `[api]` beside the engine. In `toc serve` a failure (a port
 /// in use, a non-loopback address without TLS) stops the start; in a demo
 /// or `toc run` it is a warning in the log (the console works without it).
-fn start_api(
-    live: &mut toc::runtime::Live,
-    face: Face<'_>,
-    name: &str,
-) -> Result<(), ExitCode> {
+fn start_api(live: &mut toc::runtime::Live, face: Face<'_>, name: &str) -> Result<(), ExitCode> {
     // TODO(auth): the Authenticator of the users file the run resolved,
     // once the auth helper gives it a constructor from `Users`.
     let auth = std::sync::Arc::new(toc::api::auth::Authenticator::default());
@@ -1144,7 +1143,8 @@ fn start_api(
             insecure_listen: true
         }
     );
-    if serve && let Ok(Some(warning)) = toc::api::server::check_listen(&live.inventory.api, insecure)
+    if serve
+        && let Ok(Some(warning)) = toc::api::server::check_listen(&live.inventory.api, insecure)
     {
         tell!("{name}: {warning}");
     }

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio_tungstenite::tungstenite::Message;
 use toc::api::auth::Authenticator;
 use toc::api::server::{self, Addr, ApiServer, Options, fanout};
 use toc::api::{delta, wire};
 use toc::config::venues::Api;
 use toc::runtime::Live;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio_tungstenite::tungstenite::Message;
 
 /// How long any condition may take under load.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -101,7 +101,11 @@ async fn health_metrics_and_wall_answer_without_a_token() {
         "text/plain; version=0.0.4"
     );
     assert!(!metrics.text().await.expect("text").is_empty());
-    let wall = client.get(format!("{base}/wall")).send().await.expect("wall");
+    let wall = client
+        .get(format!("{base}/wall"))
+        .send()
+        .await
+        .expect("wall");
     assert_eq!(wall.status(), 200);
     assert!(
         wall.headers()["content-type"]
@@ -110,7 +114,11 @@ async fn health_metrics_and_wall_answer_without_a_token() {
             .starts_with("text/html")
     );
     assert_eq!(wall.text().await.expect("html"), toc::api::wall::PAGE);
-    let missing = client.get(format!("{base}/nothing")).send().await.expect("404");
+    let missing = client
+        .get(format!("{base}/nothing"))
+        .send()
+        .await
+        .expect("404");
     assert_eq!(missing.status(), 404);
     stop(server, live).await;
 }
@@ -160,7 +168,10 @@ async fn no_token_or_a_wrong_one_is_401_with_the_bearer_challenge() {
         panic!("{first:?}")
     };
     assert!(
-        matches!(wire::decode_text(&t).unwrap(), wire::ServerMsg::Error { .. }),
+        matches!(
+            wire::decode_text(&t).unwrap(),
+            wire::ServerMsg::Error { .. }
+        ),
         "{t}"
     );
     // The wrong upgrade header is refused at once.
@@ -233,8 +244,12 @@ async fn the_unix_socket_answers_and_a_stale_file_is_replaced() {
         socket: Some(path.clone()),
         ..loopback()
     };
-    let server = server::start(&options(api.clone()), live.handle(), Arc::new(Authenticator::default()))
-        .expect("starts over a stale socket");
+    let server = server::start(
+        &options(api.clone()),
+        live.handle(),
+        Arc::new(Authenticator::default()),
+    )
+    .expect("starts over a stale socket");
     assert_eq!(server.addrs()[1], Addr::Unix(path.clone()));
     use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
@@ -242,9 +257,15 @@ async fn the_unix_socket_answers_and_a_stale_file_is_replaced() {
         0o666
     );
     // A second server on the same live socket is refused.
-    let again = server::start(&options(api), live.handle(), Arc::new(Authenticator::default()));
+    let again = server::start(
+        &options(api),
+        live.handle(),
+        Arc::new(Authenticator::default()),
+    );
     assert!(
-        again.as_ref().is_err_and(|e| e.contains("another server answers")),
+        again
+            .as_ref()
+            .is_err_and(|e| e.contains("another server answers")),
         "{:?}",
         again.map(|s| s.addrs().to_vec())
     );
@@ -284,8 +305,12 @@ async fn a_port_in_use_is_an_error_that_names_it() {
         listen: taken.local_addr().unwrap(),
         ..Api::default()
     };
-    let e = server::start(&options(api), live.handle(), Arc::new(Authenticator::default()))
-        .expect_err("in use");
+    let e = server::start(
+        &options(api),
+        live.handle(),
+        Arc::new(Authenticator::default()),
+    )
+    .expect_err("in use");
     assert!(e.contains(&taken.local_addr().unwrap().to_string()), "{e}");
     live.shutdown().await;
 }
@@ -316,8 +341,12 @@ async fn tls_serves_https_and_wss_to_a_rustls_client() {
         listen: "0.0.0.0:0".parse().unwrap(),
         ..Api::default()
     };
-    let server = server::start(&options(api), live.handle(), Arc::new(Authenticator::default()))
-        .expect("starts with TLS");
+    let server = server::start(
+        &options(api),
+        live.handle(),
+        Arc::new(Authenticator::default()),
+    )
+    .expect("starts with TLS");
     let Addr::Https(addr) = server.addrs()[0] else {
         panic!("{:?}", server.addrs())
     };
@@ -325,7 +354,10 @@ async fn tls_serves_https_and_wss_to_a_rustls_client() {
     // HTTPS with reqwest (rustls), trusting only this certificate.
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_der(&der).unwrap())
-        .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .resolve(
+            "localhost",
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )
         .build()
         .unwrap();
     let text = eventually("/healthz over https", || async {
@@ -365,12 +397,10 @@ async fn tls_serves_https_and_wss_to_a_rustls_client() {
         )
         .await
         .expect("TLS handshake");
-    let (mut ws, _) = tokio_tungstenite::client_async(
-        format!("wss://localhost:{port}/api/ws?view=wall"),
-        stream,
-    )
-    .await
-    .expect("wss upgrade");
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(format!("wss://localhost:{port}/api/ws?view=wall"), stream)
+            .await
+            .expect("wss upgrade");
     let first = tokio::time::timeout(LIMIT, ws.next())
         .await
         .expect("in time")
@@ -389,7 +419,9 @@ async fn tls_serves_https_and_wss_to_a_rustls_client() {
 async fn unix_console(
     path: &std::path::Path,
 ) -> tokio_tungstenite::WebSocketStream<tokio::net::UnixStream> {
-    let stream = tokio::net::UnixStream::connect(path).await.expect("connect");
+    let stream = tokio::net::UnixStream::connect(path)
+        .await
+        .expect("connect");
     let (ws, _) = tokio_tungstenite::client_async("ws://toc/api/ws", stream)
         .await
         .expect("upgrade");
@@ -523,7 +555,9 @@ async fn a_console_gets_hello_full_and_deltas_that_apply_and_sends_commands() {
 
 /// One HTTP exchange over the Unix socket; the whole answer.
 async fn raw_unix(path: &std::path::Path, request: &str) -> String {
-    let mut s = tokio::net::UnixStream::connect(path).await.expect("connect");
+    let mut s = tokio::net::UnixStream::connect(path)
+        .await
+        .expect("connect");
     s.write_all(request.as_bytes()).await.expect("write");
     let mut out = String::new();
     tokio::time::timeout(LIMIT, s.read_to_string(&mut out))
@@ -540,7 +574,10 @@ async fn a_console_that_never_reads_does_not_delay_another() {
     // The slow one: upgraded, then never read again.
     let slow = unix_console(&path).await;
     let mut fast = unix_console(&path).await;
-    assert!(matches!(next_msg(&mut fast).await, wire::ServerMsg::Hello { .. }));
+    assert!(matches!(
+        next_msg(&mut fast).await,
+        wire::ServerMsg::Hello { .. }
+    ));
     let wire::ServerMsg::Full { snapshot } = next_msg(&mut fast).await else {
         panic!("full")
     };

@@ -62,7 +62,10 @@ impl ApiRun {
 pub fn listening_line(addr: &Addr) -> String {
     match addr {
         Addr::Http(_) | Addr::Https(_) => {
-            format!("api listening on {} (commands, ws, metrics, wall)", addr.url())
+            format!(
+                "api listening on {} (commands, ws, metrics, wall)",
+                addr.url()
+            )
         }
         Addr::Unix(_) => format!("api listening on {} (commands, ws)", addr.url()),
     }

@@ -96,8 +96,12 @@ pub(super) async fn command(
         Some(Ok(identity)) => identity,
         Some(Err(denied)) => return unauthorized(&shared, &peer, &denied.reason).await,
         None => {
-            return unauthorized(&shared, &peer, "no token: send `Authorization: Bearer TOKEN`")
-                .await;
+            return unauthorized(
+                &shared,
+                &peer,
+                "no token: send `Authorization: Bearer TOKEN`",
+            )
+            .await;
         }
     };
     let request: CommandRequest = match serde_json::from_slice(&body) {
@@ -105,7 +109,10 @@ pub(super) async fn command(
         Err(e) => {
             return (
                 StatusCode::BAD_REQUEST,
-                format!("the body is not a command request of version {}: {e}\n", wire::VERSION),
+                format!(
+                    "the body is not a command request of version {}: {e}\n",
+                    wire::VERSION
+                ),
             )
                 .into_response();
         }
@@ -144,7 +151,10 @@ pub(super) async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     let age = SystemTime::now()
         .duration_since(snap.at)
         .unwrap_or(Duration::ZERO);
-    let limit = shared.poll_interval.saturating_mul(3).max(Duration::from_secs(1));
+    let limit = shared
+        .poll_interval
+        .saturating_mul(3)
+        .max(Duration::from_secs(1));
     let age_ms = age.as_millis();
     if age > limit {
         (
@@ -157,7 +167,11 @@ pub(super) async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
         )
             .into_response()
     } else {
-        (StatusCode::OK, format!("ok seq={} age={age_ms}ms\n", snap.seq)).into_response()
+        (
+            StatusCode::OK,
+            format!("ok seq={} age={age_ms}ms\n", snap.seq),
+        )
+            .into_response()
     }
 }
 

@@ -55,13 +55,17 @@ impl Bound {
 fn tls_acceptor(tls: &ApiTls) -> Result<TlsAcceptor, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let read = |p: &Path| {
-        std::fs::read(p).map_err(|e| format!("api: cannot read {}: {e}", p.display()))
-    };
+    let read =
+        |p: &Path| std::fs::read(p).map_err(|e| format!("api: cannot read {}: {e}", p.display()));
     let cert_pem = read(&tls.cert)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("api: {} is not a PEM certificate chain: {e}", tls.cert.display()))?;
+        .map_err(|e| {
+            format!(
+                "api: {} is not a PEM certificate chain: {e}",
+                tls.cert.display()
+            )
+        })?;
     if certs.is_empty() {
         return Err(format!(
             "api: {} holds no certificate (a PEM `BEGIN CERTIFICATE` block)",
@@ -99,8 +103,12 @@ fn bind_unix(path: &Path) -> Result<std::os::unix::net::UnixListener, String> {
                 path.display()
             ));
         }
-        std::fs::remove_file(path)
-            .map_err(|e| format!("api: cannot remove the stale socket {}: {e}", path.display()))?;
+        std::fs::remove_file(path).map_err(|e| {
+            format!(
+                "api: cannot remove the stale socket {}: {e}",
+                path.display()
+            )
+        })?;
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)

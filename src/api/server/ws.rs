@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
-use futures_util::{SinkExt as _, StreamExt as _};
 use futures_util::stream::SplitSink;
+use futures_util::{SinkExt as _, StreamExt as _};
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
@@ -90,7 +90,10 @@ pub(super) async fn upgrade(
     let slot = Slot(Arc::clone(&shared));
     if n >= shared.max_consoles {
         drop(slot);
-        tracing::warn!("api: console from {} refused: {n} connected already", peer.name);
+        tracing::warn!(
+            "api: console from {} refused: {n} connected already",
+            peer.name
+        );
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("{n} consoles are connected, the most [api] max_consoles allows\n"),
@@ -148,7 +151,9 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
 async fn first_auth(shared: &Shared, socket: &mut WebSocket) -> Result<Identity, String> {
     let first = tokio::time::timeout(AUTH_TIMEOUT, socket.recv())
         .await
-        .map_err(|_| "no token: send `Authorization: Bearer TOKEN` or an auth message within 5 s".to_owned())?;
+        .map_err(|_| {
+            "no token: send `Authorization: Bearer TOKEN` or an auth message within 5 s".to_owned()
+        })?;
     let Some(Ok(Message::Text(t))) = first else {
         return Err("no token: the first message must be an auth message".to_owned());
     };
@@ -222,10 +227,7 @@ async fn run_console(
                                 .to_owned(),
                         },
                         Err(e) => ServerMsg::Error {
-                            reason: format!(
-                                "not a message of version {}: {e}",
-                                wire::VERSION
-                            ),
+                            reason: format!("not a message of version {}: {e}", wire::VERSION),
                         },
                     };
                     if out_tx.send(text(&reply)).await.is_err() {
@@ -280,7 +282,10 @@ async fn run_console(
             }
         };
         if !send(&mut sink, msg).await {
-            tracing::info!("api: console {} dropped (gone, or a write took over 30 s)", peer.name);
+            tracing::info!(
+                "api: console {} dropped (gone, or a write took over 30 s)",
+                peer.name
+            );
             break;
         }
     }

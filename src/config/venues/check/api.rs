@@ -37,9 +37,10 @@ impl Cx<'_> {
         api.socket = raw.socket.as_ref().and_then(|v| self.api_path(v, "socket"));
         match (&raw.tls_cert, &raw.tls_key) {
             (Some(cert), Some(key)) => {
-                if let (Some(cert), Some(key)) =
-                    (self.api_path(cert, "tls_cert"), self.api_path(key, "tls_key"))
-                {
+                if let (Some(cert), Some(key)) = (
+                    self.api_path(cert, "tls_cert"),
+                    self.api_path(key, "tls_key"),
+                ) {
                     api.tls = Some(ApiTls { cert, key });
                 }
             }
@@ -70,7 +71,8 @@ impl Cx<'_> {
                 "updates_per_second",
                 "write how many snapshot updates a second each console gets, e.g. 4",
             ) {
-                api.updates_per_second = u32::try_from(n).unwrap_or(Api::DEFAULT_UPDATES_PER_SECOND);
+                api.updates_per_second =
+                    u32::try_from(n).unwrap_or(Api::DEFAULT_UPDATES_PER_SECOND);
             }
         }
         api
@@ -103,8 +105,8 @@ impl Cx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Inventory, SourceFile};
     use crate::config::venues::Api;
+    use crate::config::{Inventory, SourceFile};
 
     const BASE: &str = "[event]\nname = \"t\"\n\n[profiles.v2]\nversion = \"v2c\"\ncommunity = \"c\"\n\n\
         [[venues]]\ncode = \"TT\"\nname = \"T\"\ncity = \"T\"\n\n\
@@ -113,9 +115,11 @@ mod tests {
     fn parse(api: &str) -> Result<Inventory, Vec<String>> {
         let text = format!("{BASE}\n{api}");
         let src = SourceFile::new("/etc/toc/venues.toml", text);
-        Inventory::parse(&src)
-            .map(|(inv, _)| inv)
-            .map_err(|d| d.iter().map(|d| format!("{}:{} {}", d.line, d.column, d.message)).collect())
+        Inventory::parse(&src).map(|(inv, _)| inv).map_err(|d| {
+            d.iter()
+                .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+                .collect()
+        })
     }
 
     #[test]
@@ -153,7 +157,10 @@ mod tests {
         .expect_err("invalid");
         let all = errs.join("\n");
         assert!(all.contains("listen `nowhere` is not an address"), "{all}");
-        assert!(all.contains("`tls_cert` and `tls_key` go together"), "{all}");
+        assert!(
+            all.contains("`tls_cert` and `tls_key` go together"),
+            "{all}"
+        );
         assert!(all.contains("updates_per_second is 21"), "{all}");
         assert!(all.contains("max_consoles is 0"), "{all}");
         let errs = parse("[api]\nport = 1\n").expect_err("unknown key");

@@ -4,6 +4,7 @@
 //! references that need every id: device links, group sizes, feeds,
 //! parent cycles, secrets, then `[relay]`) and holds what they share.
 
+mod api;
 mod devices;
 mod event;
 mod feeds;
@@ -15,7 +16,6 @@ mod playbooks;
 mod probe_url;
 mod profiles;
 mod relay;
-mod api;
 mod shared_snmp;
 mod venue;
 
