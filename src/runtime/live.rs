@@ -309,7 +309,6 @@ impl Live {
         config.restore_timeline = kept_timeline;
         config.restore_audit = kept_audit;
         config.restore_runs = kept_runs;
-        let data_dir = tuning.data_dir.clone();
         let engine = Engine::start_with(&inventory, inputs, config, ports);
         log_events(&engine.handle());
         Ok(Live {
@@ -325,7 +324,7 @@ impl Live {
             relay,
             relay_tokens,
             demo_relay: None,
-            data_dir,
+            data_dir: tuning.data_dir,
             api: None,
         })
     }

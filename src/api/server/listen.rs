@@ -2,7 +2,7 @@
 //! a Unix socket. Every connection is served by hyper on a task of its
 //! own, with upgrades (the WebSocket), and each request carries a
 //! [`Peer`]: where it came from and, over the Unix socket, the uid of the
-//! process at the other end (SO_PEERCRED).
+//! process at the other end (`SO_PEERCRED`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

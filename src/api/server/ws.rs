@@ -213,35 +213,7 @@ async fn run_console(
     // Replies and pongs come from the reader.
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(32);
     let (pong_tx, pong_rx) = tokio::sync::watch::channel(Instant::now());
-    let reader = tokio::spawn(async move {
-        while let Some(Ok(msg)) = stream.next().await {
-            match msg {
-                Message::Text(t) => {
-                    let reply = match serde_json::from_str::<ClientMsg>(&t) {
-                        Ok(ClientMsg::Command { id, command }) => ServerMsg::Reply {
-                            id,
-                            reply: handle.send(command).await,
-                        },
-                        Ok(ClientMsg::Auth { .. }) => ServerMsg::Error {
-                            reason: "already authenticated; an auth message comes only first"
-                                .to_owned(),
-                        },
-                        Err(e) => ServerMsg::Error {
-                            reason: format!("not a message of version {}: {e}", wire::VERSION),
-                        },
-                    };
-                    if out_tx.send(text(&reply)).await.is_err() {
-                        break;
-                    }
-                }
-                Message::Pong(_) => {
-                    let _ = pong_tx.send(Instant::now());
-                }
-                Message::Close(_) => break,
-                Message::Binary(_) | Message::Ping(_) => {}
-            }
-        }
-    });
+    let reader = tokio::spawn(read_console(stream, handle, out_tx, pong_tx));
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     loop {
         let msg = tokio::select! {
@@ -294,6 +266,43 @@ async fn run_console(
     tracing::info!("api: console {} disconnected", peer.name);
 }
 
+/// A console's reader: runs each command and queues its reply for the
+/// writer; notes every pong.
+async fn read_console(
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    handle: crate::engine::EngineHandle,
+    out_tx: mpsc::Sender<Message>,
+    pong_tx: tokio::sync::watch::Sender<Instant>,
+) {
+    while let Some(Ok(msg)) = stream.next().await {
+        match msg {
+            Message::Text(t) => {
+                let reply = match serde_json::from_str::<ClientMsg>(&t) {
+                    Ok(ClientMsg::Command { id, command }) => ServerMsg::Reply {
+                        id,
+                        reply: handle.send(command).await,
+                    },
+                    Ok(ClientMsg::Auth { .. }) => ServerMsg::Error {
+                        reason: "already authenticated; an auth message comes only first"
+                            .to_owned(),
+                    },
+                    Err(e) => ServerMsg::Error {
+                        reason: format!("not a message of version {}: {e}", wire::VERSION),
+                    },
+                };
+                if out_tx.send(text(&reply)).await.is_err() {
+                    break;
+                }
+            }
+            Message::Pong(_) => {
+                let _ = pong_tx.send(Instant::now());
+            }
+            Message::Close(_) => break,
+            Message::Binary(_) | Message::Ping(_) => {}
+        }
+    }
+}
+
 /// The wall: its JSON, at most twice a second, when it changed.
 async fn run_wall(shared: Arc<Shared>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
@@ -308,10 +317,10 @@ async fn run_wall(shared: Arc<Shared>, socket: WebSocket) {
                     let _ = pong_tx.send(Instant::now());
                 }
                 Message::Text(t) => {
-                    if let Ok(ClientMsg::Command { id, .. }) = serde_json::from_str(&t) {
-                        if cmd_tx.send(id).await.is_err() {
-                            break;
-                        }
+                    if let Ok(ClientMsg::Command { id, .. }) = serde_json::from_str(&t)
+                        && cmd_tx.send(id).await.is_err()
+                    {
+                        break;
                     }
                 }
                 Message::Close(_) => break,

@@ -735,7 +735,7 @@ pub struct Api {
     pub socket: Option<PathBuf>,
     /// TLS certificate and key (PEM files), when `listen` speaks TLS.
     pub tls: Option<ApiTls>,
-    /// Most consoles (WebSockets) connected at once.
+    /// Most consoles (their WebSocket connections) at once.
     pub max_consoles: usize,
     /// Most snapshot updates a second sent to each console (1 to 20).
     pub updates_per_second: u32,

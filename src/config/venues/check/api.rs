@@ -54,26 +54,25 @@ impl Cx<'_> {
                 );
             }
         }
-        if let Some(v) = &raw.max_consoles {
-            if let Some(n) = self.int_range(
+        if let Some(v) = &raw.max_consoles
+            && let Some(n) = self.int_range(
                 v,
                 MAX_CONSOLES,
                 "max_consoles",
                 "write how many consoles may be connected at once, e.g. 200",
-            ) {
-                api.max_consoles = usize::try_from(n).unwrap_or(Api::DEFAULT_MAX_CONSOLES);
-            }
+            )
+        {
+            api.max_consoles = usize::try_from(n).unwrap_or(Api::DEFAULT_MAX_CONSOLES);
         }
-        if let Some(v) = &raw.updates_per_second {
-            if let Some(n) = self.int_range(
+        if let Some(v) = &raw.updates_per_second
+            && let Some(n) = self.int_range(
                 v,
                 UPDATES,
                 "updates_per_second",
                 "write how many snapshot updates a second each console gets, e.g. 4",
-            ) {
-                api.updates_per_second =
-                    u32::try_from(n).unwrap_or(Api::DEFAULT_UPDATES_PER_SECOND);
-            }
+            )
+        {
+            api.updates_per_second = u32::try_from(n).unwrap_or(Api::DEFAULT_UPDATES_PER_SECOND);
         }
         api
     }
