@@ -1097,17 +1097,9 @@ fn live(
         } else {
             toc::runtime::Live::run(inventory, tuning)
         };
-        let mut live = match started {
-            Ok(live) => live,
-            Err(e) => {
-                tell!("{name}: {e}");
-                return ExitCode::FAILURE;
-            }
+        let Some(live) = with_api(started, face, name).await else {
+            return ExitCode::FAILURE;
         };
-        if let Err(code) = start_api(&mut live, face, name) {
-            live.shutdown().await;
-            return code;
-        }
         tracing::info!(
             devices = live.inventory.devices.len(),
             venues = live.inventory.venues.len(),
@@ -1129,10 +1121,23 @@ fn live(
     code
 }
 
-/// The API of `[api]` beside the engine. In `toc serve` a failure (a port
-/// in use, a non-loopback address without TLS) stops the start; in a demo
-/// or `toc run` it is a warning in the log (the console works without it).
-fn start_api(live: &mut toc::runtime::Live, face: Face<'_>, name: &str) -> Result<(), ExitCode> {
+/// The started engine with the API of `[api]` beside it; `None` (after
+/// saying why) when the start failed. In `toc serve` an API that cannot
+/// start (a port in use, a non-loopback address without TLS) stops the
+/// start; in a demo or `toc run` it is a warning in the log (the console
+/// works without it).
+async fn with_api(
+    started: Result<toc::runtime::Live, String>,
+    face: Face<'_>,
+    name: &str,
+) -> Option<toc::runtime::Live> {
+    let mut live = match started {
+        Ok(live) => live,
+        Err(e) => {
+            tell!("{name}: {e}");
+            return None;
+        }
+    };
     // TODO(auth): the Authenticator of the users file the run resolved,
     // once the auth helper gives it a constructor from `Users`.
     let auth = std::sync::Arc::new(toc::api::auth::Authenticator::default());
@@ -1155,17 +1160,15 @@ fn start_api(live: &mut toc::runtime::Live, face: Face<'_>, name: &str) -> Resul
                     say!("{}", toc::runtime::api::listening_line(addr));
                 }
             }
-            Ok(())
         }
         Err(e) if serve => {
             tell!("{name}: {e}");
-            Err(ExitCode::FAILURE)
+            live.shutdown().await;
+            return None;
         }
-        Err(e) => {
-            tracing::warn!("{name}: the API is off: {e}");
-            Ok(())
-        }
+        Err(e) => tracing::warn!("{name}: the API is off: {e}"),
     }
+    Some(live)
 }
 
 /// `toc serve`: says where the relay listens and that it is ready, then

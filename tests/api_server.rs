@@ -9,6 +9,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::os::unix::fs::PermissionsExt as _;
+
 use futures_util::{SinkExt as _, StreamExt as _};
 use toc::api::auth::Authenticator;
 use toc::api::server::{self, Addr, ApiServer, Options, fanout};
@@ -251,7 +253,6 @@ async fn the_unix_socket_answers_and_a_stale_file_is_replaced() {
     )
     .expect("starts over a stale socket");
     assert_eq!(server.addrs()[1], Addr::Unix(path.clone()));
-    use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o666

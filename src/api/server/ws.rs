@@ -196,7 +196,7 @@ async fn run_console(
     let handle = shared.handle.with_identity(identity.clone());
     // Subscribe before the full snapshot is taken: nothing falls between.
     let mut frames = shared.hub.subscribe();
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, stream) = socket.split();
     let hello = ServerMsg::Hello {
         v: wire::VERSION,
         identity,
