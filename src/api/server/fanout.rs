@@ -26,6 +26,8 @@ pub struct Frame {
     pub seq: u64,
     /// The binary frame ([`wire::encode_binary`]).
     pub bytes: axum::body::Bytes,
+    /// The snapshot it makes (for the details of a console's focus).
+    pub snapshot: Arc<Snapshot>,
 }
 
 /// The latest snapshot published, and its full frame, encoded the first
@@ -55,6 +57,7 @@ impl Latest {
                 from: None,
                 seq: self.snapshot.seq,
                 bytes: wire::encode_binary(&msg).into(),
+                snapshot: Arc::clone(&self.snapshot),
             })
         }))
     }
@@ -111,6 +114,7 @@ pub fn spawn(mut snapshots: watch::Receiver<Arc<Snapshot>>, updates_per_second: 
                     from: Some(d.from),
                     seq: d.seq,
                     bytes: wire::encode_binary(&ServerMsg::Delta { delta: Box::new(d) }).into(),
+                    snapshot: Arc::clone(&next),
                 }),
                 None => latest.full(),
             };
@@ -140,10 +144,15 @@ pub enum Step {
 
 /// Decides [`Step`] for a frame.
 pub fn step(have: u64, frame: &Frame) -> Step {
-    if frame.seq <= have {
+    step_for(have, frame.from, frame.seq)
+}
+
+/// [`step`] for a frame from `from` (none: a full snapshot) to `seq`.
+fn step_for(have: u64, from: Option<u64>, seq: u64) -> Step {
+    if seq <= have {
         return Step::Skip;
     }
-    match frame.from {
+    match from {
         None => Step::Send,
         Some(from) if from == have => Step::Send,
         Some(_) => Step::Resync,
@@ -154,20 +163,12 @@ pub fn step(have: u64, frame: &Frame) -> Step {
 mod tests {
     use super::*;
 
-    fn frame(from: Option<u64>, seq: u64) -> Frame {
-        Frame {
-            from,
-            seq,
-            bytes: axum::body::Bytes::new(),
-        }
-    }
-
     #[test]
     fn a_console_gets_what_follows_skips_the_old_and_resyncs_on_a_gap() {
-        assert_eq!(step(5, &frame(Some(5), 6)), Step::Send);
-        assert_eq!(step(5, &frame(Some(4), 5)), Step::Skip);
-        assert_eq!(step(5, &frame(Some(6), 7)), Step::Resync);
-        assert_eq!(step(5, &frame(None, 9)), Step::Send);
-        assert_eq!(step(9, &frame(None, 9)), Step::Skip);
+        assert_eq!(step_for(5, Some(5), 6), Step::Send);
+        assert_eq!(step_for(5, Some(4), 5), Step::Skip);
+        assert_eq!(step_for(5, Some(6), 7), Step::Resync);
+        assert_eq!(step_for(5, None, 9), Step::Send);
+        assert_eq!(step_for(9, None, 9), Step::Skip);
     }
 }

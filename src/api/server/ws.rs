@@ -26,8 +26,10 @@ use super::Shared;
 use super::fanout::{Frame, Step, step};
 use super::http::{check_token, identify, unauthorized};
 use super::listen::Peer;
+use crate::api::delta::{self, Focus};
 use crate::api::wire::{self, ClientMsg, ServerMsg};
 use crate::engine::command::{Identity, Refusal};
+use crate::engine::snapshot::Snapshot;
 
 /// A write that takes longer drops the console.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -167,13 +169,15 @@ async fn first_auth(shared: &Shared, socket: &mut WebSocket) -> Result<Identity,
             }
             check_token(shared, token).await.map_err(|d| d.reason)
         }
-        Ok(ClientMsg::Command { .. }) | Err(_) => {
+        Ok(ClientMsg::Command { .. } | ClientMsg::Focus { .. }) | Err(_) => {
             Err("no token: the first message must be an auth message".to_owned())
         }
     }
 }
 
-/// A console: authenticate, Hello, Full, then deltas and replies.
+/// A console: authenticate, Hello, Full, then deltas, the details of its
+/// focus, and replies.
+#[allow(clippy::too_many_lines)] // one select loop over what it sends
 async fn run_console(
     shared: Arc<Shared>,
     peer: Peer,
@@ -207,13 +211,17 @@ async fn run_console(
     }
     let full = shared.hub.latest().full();
     let mut have = full.seq;
+    // The snapshot the console has, and the devices it looks at.
+    let mut held = Arc::clone(&full.snapshot);
+    let mut focused: Vec<u32> = Vec::new();
     if !send(&mut sink, binary(&full)).await {
         return;
     }
     // Replies and pongs come from the reader.
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(32);
     let (pong_tx, pong_rx) = tokio::sync::watch::channel(Instant::now());
-    let reader = tokio::spawn(read_console(stream, handle, out_tx, pong_tx));
+    let (focus_tx, mut focus_rx) = tokio::sync::watch::channel(Focus::default());
+    let reader = tokio::spawn(read_console(stream, handle, out_tx, pong_tx, focus_tx));
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     loop {
         let msg = tokio::select! {
@@ -222,16 +230,38 @@ async fn run_console(
                 Some(m) => m,
                 None => break,
             },
+            changed = focus_rx.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                focused = focus_rx.borrow_and_update().devices_in(&held);
+                match detail(None, &held, &focused) {
+                    Some(m) => m,
+                    None => continue,
+                }
+            }
             frame = frames.recv() => match frame {
                 Ok(frame) => match step(have, &frame) {
                     Step::Skip => continue,
                     Step::Send => {
                         have = frame.seq;
-                        binary(&frame)
+                        let before = std::mem::replace(&mut held, Arc::clone(&frame.snapshot));
+                        if frame.from.is_some() && !send(&mut sink, binary(&frame)).await {
+                            break;
+                        }
+                        if frame.from.is_none() {
+                            binary(&frame)
+                        } else {
+                            match detail(Some(&before), &held, &focused) {
+                                Some(m) => m,
+                                None => continue,
+                            }
+                        }
                     }
                     Step::Resync => {
                         let full = shared.hub.latest().full();
                         have = full.seq;
+                        held = Arc::clone(&full.snapshot);
                         binary(&full)
                     }
                 },
@@ -241,6 +271,7 @@ async fn run_console(
                         continue;
                     }
                     have = full.seq;
+                    held = Arc::clone(&full.snapshot);
                     binary(&full)
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
@@ -266,18 +297,42 @@ async fn run_console(
     tracing::info!("api: console {} disconnected", peer.name);
 }
 
+/// The details of the focused devices that changed from `before` (all of
+/// them when `None`) to `now`, as a binary frame; `None` when there are
+/// none.
+fn detail(before: Option<&Snapshot>, now: &Snapshot, focused: &[u32]) -> Option<Message> {
+    if focused.is_empty() {
+        return None;
+    }
+    let devices = delta::details(before, now, focused);
+    (!devices.is_empty()).then(|| {
+        Message::Binary(
+            wire::encode_binary(&ServerMsg::Detail {
+                seq: now.seq,
+                devices,
+            })
+            .into(),
+        )
+    })
+}
+
 /// A console's reader: runs each command and queues its reply for the
-/// writer; notes every pong.
+/// writer; notes every pong and the console's focus.
 async fn read_console(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     handle: crate::engine::EngineHandle,
     out_tx: mpsc::Sender<Message>,
     pong_tx: tokio::sync::watch::Sender<Instant>,
+    focus_tx: tokio::sync::watch::Sender<Focus>,
 ) {
     while let Some(Ok(msg)) = stream.next().await {
         match msg {
             Message::Text(t) => {
                 let reply = match serde_json::from_str::<ClientMsg>(&t) {
+                    Ok(ClientMsg::Focus { focus }) => {
+                        let _ = focus_tx.send(focus);
+                        continue;
+                    }
                     Ok(ClientMsg::Command { id, command }) => ServerMsg::Reply {
                         id,
                         reply: handle.send(command).await,
