@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 mod cli_incidents;
 mod cli_playbook;
+mod cli_tokens;
 mod cli_users;
 
 use toc::config::{self, Diagnostic, Inventory, Severity};
@@ -171,6 +172,9 @@ enum Command {
     /// Incident playbooks: list them, show one, dry-run one for an
     /// incident (prints what each step would do; does nothing).
     Playbook(cli_playbook::Args),
+    /// API tokens for users.toml: `toc users token NAME` makes one,
+    /// `toc users hash` hashes one read from stdin.
+    Users(cli_tokens::Args),
     /// The TOC server: the engine, the poller and the result relay of the
     /// file, without a terminal. Logs to the data folder; SIGTERM or
     /// SIGINT drains the relay and exits 0.
@@ -392,6 +396,7 @@ fn command(command: Command) -> ExitCode {
             live(&Source::File(file), (None, None), (face, &who), false)
         }
         Command::Playbook(args) => cli_playbook::run(&args),
+        Command::Users(args) => cli_tokens::run(&args),
         Command::Serve { file } => {
             let who = Who {
                 user: None,
