@@ -3,12 +3,14 @@
 //! argon2 hash goes in the file; a token is never taken on the command
 //! line (`toc users hash` reads it from stdin).
 
-use std::io::{BufRead as _, Write as _};
+use std::io::{BufRead as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use toc::api::auth::{MAX_TOKEN_LEN, hash_token, new_token};
+use toc::api::auth::{Authenticator, MAX_TOKEN_LEN, hash_token, new_token};
 use toc::config::users::{MAX_TOKEN_ID, parse_rfc3339};
+use toc::config::{Diagnostic, Inventory};
 
 /// `toc users`.
 #[derive(Debug, clap::Args)]
@@ -41,6 +43,23 @@ enum What {
     Hash,
 }
 
+/// The API's authenticator for `toc serve`, `toc run` and `toc demo`:
+/// the users file at `path` (none when it does not exist), its
+/// technicians' venues checked against the inventory's when `check`;
+/// `None`: no users file (a plain demo). The errors of a bad file, with
+/// its path.
+pub fn authenticator(
+    path: Option<&Path>,
+    inventory: &Inventory,
+    check: bool,
+) -> Result<Authenticator, (PathBuf, Vec<Diagnostic>)> {
+    let Some(path) = path else {
+        return Ok(Authenticator::new(None));
+    };
+    let codes = check.then(|| crate::cli_users::venue_codes(inventory));
+    Authenticator::from_file(path, codes.as_deref()).map_err(|d| (path.to_path_buf(), d))
+}
+
 /// Runs `toc users …`.
 pub fn run(args: &Args) -> ExitCode {
     let result = match &args.what {
@@ -65,7 +84,9 @@ fn expiry(text: &str, now: SystemTime) -> Result<SystemTime, String> {
         format!("--expires {text}: give an RFC 3339 time like 2027-01-01T00:00:00Z or a duration like 90d")
     })?;
     if d < Duration::from_secs(1) {
-        return Err(format!("--expires {text}: a token must live at least a second"));
+        return Err(format!(
+            "--expires {text}: a token must live at least a second"
+        ));
     }
     now.checked_add(d)
         .ok_or_else(|| format!("--expires {text}: too far in the future"))
@@ -88,8 +109,15 @@ fn block(name: &str, id: &str, hash: &str, expires: Option<SystemTime>) -> Strin
 
 fn token(name: &str, id: Option<&str>, expires: Option<&str>) -> Result<(), String> {
     let now = SystemTime::now();
-    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '"' || c == ':') {
-        return Err(format!("`{}` is not a user name of users.toml", name.escape_debug()));
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == ':')
+    {
+        return Err(format!(
+            "`{}` is not a user name of users.toml",
+            name.escape_debug()
+        ));
     }
     let id = match id {
         Some(id) => id.to_owned(),
@@ -136,7 +164,9 @@ fn hash_stdin() -> Result<(), String> {
         .map_err(|e| format!("stdin: {e}"))?;
     let token = line.trim();
     if token.is_empty() {
-        return Err("give the token on stdin, e.g. `printf %s \"$TOKEN\" | toc users hash`".to_owned());
+        return Err(
+            "give the token on stdin, e.g. `printf %s \"$TOKEN\" | toc users hash`".to_owned(),
+        );
     }
     if token.len() > MAX_TOKEN_LEN {
         return Err(format!("the token is longer than {MAX_TOKEN_LEN} bytes"));
@@ -156,8 +186,7 @@ mod tests {
         let now = parse_rfc3339("2026-06-01T00:00:00Z").expect("now");
         assert_eq!(
             expiry("2027-01-01T00:00:00Z", now),
-            parse_rfc3339("2027-01-01T00:00:00Z")
-                .map_err(|_| String::new())
+            parse_rfc3339("2027-01-01T00:00:00Z").map_err(|_| String::new())
         );
         assert_eq!(
             expiry("90d", now).expect("90d"),
@@ -176,8 +205,13 @@ mod tests {
             block("alice", "alice-laptop", hash, Some(at))
         );
         let src = toc::config::SourceFile::new("users.toml", text);
-        let users = toc::config::users::Users::parse(&src, None).expect("valid").0;
+        let users = toc::config::users::Users::parse(&src, None)
+            .expect("valid")
+            .0;
         let t = &users.users[0].tokens[0];
-        assert_eq!((t.id.as_str(), t.hash.as_str(), t.expires), ("alice-laptop", hash, Some(at)));
+        assert_eq!(
+            (t.id.as_str(), t.hash.as_str(), t.expires),
+            ("alice-laptop", hash, Some(at))
+        );
     }
 }

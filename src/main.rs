@@ -1046,6 +1046,18 @@ fn live(
         Ok(user) => user,
         Err(code) => return code,
     };
+    // A plain demo ignores the users file, as for the console's user.
+    let plain_demo = demo && who.user.is_none() && who.users.is_none();
+    let users_file =
+        (!plain_demo).then(|| cli_users::users_path(who.users.as_deref(), source_file(source)));
+    let auth = match cli_tokens::authenticator(
+        users_file.as_deref(),
+        &inventory,
+        source_file(source).is_some(),
+    ) {
+        Ok(auth) => std::sync::Arc::new(auth),
+        Err((path, diags)) => return config_failed(&path, &diags),
+    };
     // After the file (its errors come first), before the log and the
     // engine: nothing starts on a terminal that cannot show the console.
     let options = match face {
@@ -1109,7 +1121,7 @@ fn live(
                 return ExitCode::FAILURE;
             }
         };
-        if let Err(code) = start_api(&mut live, face, name) {
+        if let Err(code) = start_api(&mut live, face, name, auth) {
             live.shutdown().await;
             return code;
         }
@@ -1137,10 +1149,12 @@ fn live(
 /// The API of `[api]` beside the engine. In `toc serve` a failure (a port
 /// in use, a non-loopback address without TLS) stops the start; in a demo
 /// or `toc run` it is a warning in the log (the console works without it).
-fn start_api(live: &mut toc::runtime::Live, face: Face<'_>, name: &str) -> Result<(), ExitCode> {
-    // TODO(auth): the Authenticator of the users file the run resolved,
-    // once the auth helper gives it a constructor from `Users`.
-    let auth = std::sync::Arc::new(toc::api::auth::Authenticator::default());
+fn start_api(
+    live: &mut toc::runtime::Live,
+    face: Face<'_>,
+    name: &str,
+    auth: std::sync::Arc<toc::api::auth::Authenticator>,
+) -> Result<(), ExitCode> {
     let serve = matches!(face, Face::Serve { .. });
     let insecure = matches!(
         face,
@@ -1207,6 +1221,14 @@ fn exit_status(name: &str, served: toc::runtime::console::Served, log: &Path) ->
             tracing::error!("the console panicked");
             ExitCode::from(EXIT_PANIC)
         }
+    }
+}
+
+/// The venues file of a source (none for a synthetic Games).
+fn source_file(source: &Source) -> Option<&Path> {
+    match source {
+        Source::File(f) => Some(f),
+        Source::Synthetic { .. } => None,
     }
 }
 

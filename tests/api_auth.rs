@@ -212,7 +212,11 @@ fn ack(which: &str) -> Command {
 async fn no_wrong_expired_or_revoked_tokens_are_401_and_roles_403_all_audited() {
     let dir = tempfile::tempdir().unwrap();
     let live = demo(dir.path()).await;
-    let server = start(&live, loopback(), Authenticator::new(Some(users(&users_text("")))));
+    let server = start(
+        &live,
+        loopback(),
+        Authenticator::new(Some(users(&users_text("")))),
+    );
     let addr = http_addr(&server);
     let check = Command::check_now("STA");
 
@@ -233,21 +237,37 @@ async fn no_wrong_expired_or_revoked_tokens_are_401_and_roles_403_all_audited() 
         let outcome = line["outcome"].as_str().unwrap();
         assert!(outcome.contains("127.0.0.1:"), "names the peer: {outcome}");
         assert!(
-            line["command"].as_str().unwrap().starts_with("connect from 127.0.0.1:"),
+            line["command"]
+                .as_str()
+                .unwrap()
+                .starts_with("connect from 127.0.0.1:"),
             "{line}"
         );
         if let Some(t) = token {
-            assert!(!line.to_string().contains(t), "the audit repeats the token: {line}");
+            assert!(
+                !line.to_string().contains(t),
+                "the audit repeats the token: {line}"
+            );
         }
     }
 
     // 403s: a viewer and a technician acknowledging.
     let (status, text) = post(addr, Some(VICTOR), &ack("STA-core")).await;
     assert_eq!(status, 403, "{text}");
-    audited(dir.path(), "victor", &["needs role duty_manager, you are viewer"]).await;
+    audited(
+        dir.path(),
+        "victor",
+        &["needs role duty_manager, you are viewer"],
+    )
+    .await;
     let (status, text) = post(addr, Some(TINA), &ack("STA-core")).await;
     assert_eq!(status, 403, "{text}");
-    audited(dir.path(), "tina", &["needs role duty_manager, you are technician"]).await;
+    audited(
+        dir.path(),
+        "tina",
+        &["needs role duty_manager, you are technician"],
+    )
+    .await;
     // A technician out of their venues: 403 too.
     let (status, text) = post(addr, Some(TINA), &Command::check_now("MRN")).await;
     assert_eq!(status, 403, "{text}");
@@ -309,13 +329,24 @@ fn os_user(name: &str) -> Option<u32> {
             .output()
             .ok()
             .filter(|o| o.status.success())
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u32>().ok())
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+            })
     };
     if let Some(u) = uid(name) {
         return Some(u);
     }
     let made = std::process::Command::new("useradd")
-        .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ])
         .status()
         .ok()?;
     if !made.success() {
@@ -414,7 +445,11 @@ async fn unix_socket_peers_get_the_role_of_their_os_user() {
         socket: Some(socket.clone()),
         ..loopback()
     };
-    let server = start(&live, api, Authenticator::new(Some(users(&users_text(&extra)))));
+    let server = start(
+        &live,
+        api,
+        Authenticator::new(Some(users(&users_text(&extra)))),
+    );
 
     // The technician (by OS name): checks STA, may not acknowledge, nor
     // act on MRN.
@@ -422,7 +457,12 @@ async fn unix_socket_peers_get_the_role_of_their_os_user() {
     assert_eq!(status, 200, "{text}");
     let (status, text) = curl_as(tech, &socket, &ack("STA-core")).await;
     assert_eq!(status, 403, "{text}");
-    audited(&data, TECH, &["needs role duty_manager, you are technician"]).await;
+    audited(
+        &data,
+        TECH,
+        &["needs role duty_manager, you are technician"],
+    )
+    .await;
     let (status, text) = curl_as(tech, &socket, &Command::check_now("MRN")).await;
     assert_eq!(status, 403, "{text}");
 

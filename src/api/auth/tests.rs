@@ -150,7 +150,11 @@ fn the_cache_spares_argon2_and_honours_revocation_after_reload() {
     for _ in 0..10 {
         auth.token(TINA, now()).expect("cached");
     }
-    assert_eq!(auth.verifications(), after_first, "cache hits pay no argon2");
+    assert_eq!(
+        auth.verifications(),
+        after_first,
+        "cache hits pay no argon2"
+    );
     // Revoked in the file, read again: the cached token is refused.
     auth.reload(Some(users(&users_text(true))));
     let d = auth.token(TINA, now()).expect_err("revoked after reload");
@@ -199,7 +203,10 @@ fn a_socket_peer_is_its_listed_user_or_denied() {
         .with_own_uid(Some(0));
     // By uid: ana's uid is alice's entry.
     let alice = auth.peer_uid(1500).expect("uid 1500");
-    assert_eq!((alice.user.as_str(), alice.role), ("alice", Role::DutyManager));
+    assert_eq!(
+        (alice.user.as_str(), alice.role),
+        ("alice", Role::DutyManager)
+    );
     // By OS name.
     let tina = auth.peer_uid(1501).expect("tina");
     assert_eq!(
@@ -209,7 +216,8 @@ fn a_socket_peer_is_its_listed_user_or_denied() {
     // Unlisted: denied, not a viewer; so is the server's own user.
     let bob = auth.peer_uid(1502).expect_err("bob");
     assert!(
-        bob.reason.starts_with("uid 1502 (bob) is not listed in users.toml"),
+        bob.reason
+            .starts_with("uid 1502 (bob) is not listed in users.toml"),
         "{bob}"
     );
     assert!(bob.reason.contains("no viewer default"), "{bob}");
@@ -217,7 +225,10 @@ fn a_socket_peer_is_its_listed_user_or_denied() {
     // alice's entry is pinned to uid 1500: OS user alice is not her.
     assert!(auth.peer_uid(1503).is_err());
     let nobody = auth.peer_uid(4242).expect_err("no name");
-    assert!(nobody.reason.starts_with("uid 4242 is not listed"), "{nobody}");
+    assert!(
+        nobody.reason.starts_with("uid 4242 is not listed"),
+        "{nobody}"
+    );
 }
 
 #[test]
@@ -233,7 +244,9 @@ fn without_a_users_file_only_the_servers_own_user_comes_in() {
     );
     let other = auth.peer_uid(1501).expect_err("another user");
     assert!(
-        other.reason.starts_with("uid 1501 (tina) is not the server's own user"),
+        other
+            .reason
+            .starts_with("uid 1501 (tina) is not the server's own user"),
         "{other}"
     );
     let d = auth.token(ALICE, now()).expect_err("no tokens");
@@ -261,7 +274,10 @@ fn made_tokens_hash_and_verify_with_default_parameters() {
     assert_eq!(token.len(), tokens::PREFIX.len() + 64);
     assert_ne!(token, new_token());
     let hash = hash_token(&token).expect("hash");
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
     assert!(!hash.contains(&token));
     assert!(verify_token(&token, &hash));
     assert!(!verify_token("toc_other", &hash));

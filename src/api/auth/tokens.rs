@@ -1,8 +1,8 @@
 //! Making tokens and their argon2 hashes (`toc users token`, `toc users
 //! hash`), and checking a token against a hash.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// The prefix of the tokens toc makes (so a leaked one is recognisable).
 pub const PREFIX: &str = "toc_";
@@ -32,6 +32,9 @@ pub fn hash_token(token: &str) -> Result<String, String> {
 /// Whether `token` matches the PHC `hash` (argon2 compares in constant
 /// time); a hash that does not parse matches nothing.
 pub fn verify_token(token: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|h| Argon2::default().verify_password(token.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(token.as_bytes(), &h)
+            .is_ok()
+    })
 }

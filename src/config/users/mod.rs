@@ -154,15 +154,12 @@ impl Users {
     /// the entry named `os_name` (the OS name of the uid) that gives no
     /// uid of its own.
     pub fn lookup_peer(&self, uid: u32, os_name: Option<&str>) -> Option<&User> {
-        self.users
-            .iter()
-            .find(|u| u.uid == Some(uid))
-            .or_else(|| {
-                let name = os_name?;
-                self.users
-                    .iter()
-                    .find(|u| u.uid.is_none() && u.name == name)
-            })
+        self.users.iter().find(|u| u.uid == Some(uid)).or_else(|| {
+            let name = os_name?;
+            self.users
+                .iter()
+                .find(|u| u.uid.is_none() && u.name == name)
+        })
     }
 
     /// Every token with the user it belongs to, in file order.

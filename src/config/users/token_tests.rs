@@ -54,8 +54,14 @@ fn a_peer_is_found_by_uid_then_by_name() {
     let text = "[[users]]\nname = \"alice\"\nrole = \"duty_manager\"\nuid = 1001\n\n[[users]]\nname = \"tina\"\nrole = \"technician\"\nvenues = [\"STA\"]\n";
     let users = parse(text).expect("valid");
     let name = |u: Option<&User>| u.map(|u| u.name.clone());
-    assert_eq!(name(users.lookup_peer(1001, Some("ana"))), Some("alice".into()));
-    assert_eq!(name(users.lookup_peer(1002, Some("tina"))), Some("tina".into()));
+    assert_eq!(
+        name(users.lookup_peer(1001, Some("ana"))),
+        Some("alice".into())
+    );
+    assert_eq!(
+        name(users.lookup_peer(1002, Some("tina"))),
+        Some("tina".into())
+    );
     // alice's entry is pinned to uid 1001: another uid named alice is not her.
     assert_eq!(name(users.lookup_peer(1003, Some("alice"))), None);
     assert_eq!(name(users.lookup_peer(1004, None)), None);
@@ -71,7 +77,11 @@ fn bad_hashes_dates_ids_and_uids_are_errors_at_their_place() {
         (4, 7, "uid -1 of `alice` is not a user id"),
         (8, 8, "`hash` is not a PHC hash string"),
         (13, 11, "`expires`: `2027-01-01` is not an RFC 3339 date"),
-        (21, 6, "duplicate token id `a` (first given at users.toml:7:6)"),
+        (
+            21,
+            6,
+            "duplicate token id `a` (first given at users.toml:7:6)",
+        ),
         (22, 8, "`hash` uses `pbkdf2-sha256`, not argon2"),
         (27, 7, "duplicate uid 7 (first given at users.toml:18:7)"),
     ];
@@ -91,7 +101,8 @@ fn a_token_entry_takes_only_its_keys() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!((got[0].0, got[0].1), (8, 1), "{got:?}");
     assert!(got[0].2.contains("token"), "{got:?}");
-    let missing = "[[users]]\nname = \"alice\"\nrole = \"viewer\"\n\n[[users.tokens]]\nid = \"a\"\n";
+    let missing =
+        "[[users]]\nname = \"alice\"\nrole = \"viewer\"\n\n[[users.tokens]]\nid = \"a\"\n";
     let got = errors(missing);
     assert!(got[0].2.contains("hash"), "{got:?}");
 }

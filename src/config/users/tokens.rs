@@ -56,7 +56,9 @@ pub(super) fn check_id(id: &str) -> Result<(), (String, String)> {
     } else {
         Err((
             format!("token id `{}` is not a token id", id.escape_debug()),
-            format!("name the token in at most {MAX_TOKEN_ID} letters, digits, `-`, `_`, `.` or `@`, like \"alice-laptop\""),
+            format!(
+                "name the token in at most {MAX_TOKEN_ID} letters, digits, `-`, `_`, `.` or `@`, like \"alice-laptop\""
+            ),
         ))
     }
 }
@@ -81,10 +83,7 @@ pub(super) fn check_hash(hash: &str) -> Result<(), (String, String)> {
         ));
     }
     if parsed.salt.is_none() || parsed.hash.is_none() {
-        return Err((
-            "`hash` has no salt or no hash output".to_owned(),
-            help,
-        ));
+        return Err(("`hash` has no salt or no hash output".to_owned(), help));
     }
     if let Err(e) = argon2::Params::try_from(&parsed) {
         return Err((format!("`hash` has bad argon2 parameters ({e})"), help));
@@ -97,7 +96,12 @@ pub(super) fn check_hash(hash: &str) -> Result<(), (String, String)> {
 pub fn parse_rfc3339(text: &str) -> Result<SystemTime, (String, String)> {
     let help = "write an RFC 3339 date and time in quotes, like \"2027-01-01T00:00:00Z\" or \"2027-01-01T09:00:00+02:00\"".to_owned();
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| (format!("`{}` is not an RFC 3339 date ({e})", text.escape_debug()), help.clone()))?;
+        .map_err(|e| {
+            (
+                format!("`{}` is not an RFC 3339 date ({e})", text.escape_debug()),
+                help.clone(),
+            )
+        })?;
     let nanos = at.unix_timestamp_nanos();
     let Ok(nanos) = u64::try_from(nanos) else {
         return Err((format!("`{text}` is before 1970"), help));
@@ -116,7 +120,10 @@ mod tests {
         assert_eq!(check_hash(GOOD), Ok(()));
         for (bad, says) in [
             ("hunter2", "not a PHC"),
-            ("$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", "not argon2"),
+            (
+                "$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+                "not argon2",
+            ),
             ("$argon2id$v=19$m=19456,t=2,p=1", "no salt"),
             ("", "not a PHC"),
         ] {
@@ -129,10 +136,18 @@ mod tests {
     #[test]
     fn dates_are_rfc3339() {
         let at = parse_rfc3339("2027-01-01T00:00:00Z").expect("date");
-        assert_eq!(humantime::format_rfc3339_seconds(at).to_string(), "2027-01-01T00:00:00Z");
+        assert_eq!(
+            humantime::format_rfc3339_seconds(at).to_string(),
+            "2027-01-01T00:00:00Z"
+        );
         let off = parse_rfc3339("2027-01-01T02:00:00+02:00").expect("offset");
         assert_eq!(off, at);
-        for bad in ["2027-01-01", "tomorrow", "2027-13-01T00:00:00Z", "1969-12-31T00:00:00Z"] {
+        for bad in [
+            "2027-01-01",
+            "tomorrow",
+            "2027-13-01T00:00:00Z",
+            "1969-12-31T00:00:00Z",
+        ] {
             assert!(parse_rfc3339(bad).is_err(), "{bad}");
         }
     }
