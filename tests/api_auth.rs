@@ -222,7 +222,7 @@ async fn no_wrong_expired_or_revoked_tokens_are_401_and_roles_403_all_audited() 
 
     // 401s: none, wrong, expired, revoked; the token never in the answer.
     let cases: [(Option<&str>, &[&str]); 4] = [
-        (None, &["no token given"]),
+        (None, &["no token"]),
         (Some("toc_e2e-guess"), &["matches no token"]),
         (Some(OLD), &["`alice-old` expired"]),
         (Some(LOST), &["`alice-lost` is revoked"]),
