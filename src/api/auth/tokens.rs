@@ -1,6 +1,8 @@
 //! Making tokens and their argon2 hashes (`toc users token`, `toc users
 //! hash`), and checking a token against a hash.
 
+use std::fmt::Write as _;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
@@ -13,7 +15,7 @@ pub fn new_token() -> String {
     let mut out = String::with_capacity(PREFIX.len() + 64);
     out.push_str(PREFIX);
     for b in bytes {
-        out.push_str(&format!("{b:02x}"));
+        let _ = write!(out, "{b:02x}");
     }
     out
 }
