@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 mod cli_incidents;
 mod cli_playbook;
+mod cli_tokens;
 mod cli_users;
 
 use toc::config::{self, Diagnostic, Inventory, Severity};
@@ -171,6 +172,9 @@ enum Command {
     /// Incident playbooks: list them, show one, dry-run one for an
     /// incident (prints what each step would do; does nothing).
     Playbook(cli_playbook::Args),
+    /// API tokens for users.toml: `toc users token NAME` makes one,
+    /// `toc users hash` hashes one read from stdin.
+    Users(cli_tokens::Args),
     /// The TOC server: the engine, the poller and the result relay of the
     /// file, without a terminal. Logs to the data folder; SIGTERM or
     /// SIGINT drains the relay and exits 0.
@@ -397,6 +401,7 @@ fn command(command: Command) -> ExitCode {
             live(&Source::File(file), (None, None), (face, &who), false)
         }
         Command::Playbook(args) => cli_playbook::run(&args),
+        Command::Users(args) => cli_tokens::run(&args),
         Command::Serve {
             file,
             insecure_listen,
@@ -1041,6 +1046,18 @@ fn live(
         Ok(user) => user,
         Err(code) => return code,
     };
+    // A plain demo ignores the users file, as for the console's user.
+    let plain_demo = demo && who.user.is_none() && who.users.is_none();
+    let users_file =
+        (!plain_demo).then(|| cli_users::users_path(who.users.as_deref(), source_file(source)));
+    let auth = match cli_tokens::authenticator(
+        users_file.as_deref(),
+        &inventory,
+        source_file(source).is_some(),
+    ) {
+        Ok(auth) => std::sync::Arc::new(auth),
+        Err((path, diags)) => return config_failed(&path, &diags),
+    };
     // After the file (its errors come first), before the log and the
     // engine: nothing starts on a terminal that cannot show the console.
     let options = match face {
@@ -1097,7 +1114,7 @@ fn live(
         } else {
             toc::runtime::Live::run(inventory, tuning)
         };
-        let Some(live) = with_api(started, face, name).await else {
+        let Some(live) = with_api(started, face, name, auth).await else {
             return ExitCode::FAILURE;
         };
         tracing::info!(
@@ -1130,6 +1147,7 @@ async fn with_api(
     started: Result<toc::runtime::Live, String>,
     face: Face<'_>,
     name: &str,
+    auth: std::sync::Arc<toc::api::auth::Authenticator>,
 ) -> Option<toc::runtime::Live> {
     let mut live = match started {
         Ok(live) => live,
@@ -1138,9 +1156,6 @@ async fn with_api(
             return None;
         }
     };
-    // TODO(auth): the Authenticator of the users file the run resolved,
-    // once the auth helper gives it a constructor from `Users`.
-    let auth = std::sync::Arc::new(toc::api::auth::Authenticator::default());
     let serve = matches!(face, Face::Serve { .. });
     let insecure = matches!(
         face,
@@ -1205,6 +1220,14 @@ fn exit_status(name: &str, served: toc::runtime::console::Served, log: &Path) ->
             tracing::error!("the console panicked");
             ExitCode::from(EXIT_PANIC)
         }
+    }
+}
+
+/// The venues file of a source (none for a synthetic Games).
+fn source_file(source: &Source) -> Option<&Path> {
+    match source {
+        Source::File(f) => Some(f),
+        Source::Synthetic { .. } => None,
     }
 }
 

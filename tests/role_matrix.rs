@@ -22,7 +22,7 @@ use serde_json::Value;
 use toc::engine::port::{IncidentStore as _, StoreOp};
 use toc::engine::{
     Command, DeviceCommand, Done, EngineHandle, FaultKind, Identity, IncidentCommand,
-    IncidentState, Refusal, Reply, Role, SimCommand, Snapshot, TimelineKind,
+    IncidentState, Refusal, Reply, Role, SessionCommand, SimCommand, Snapshot, TimelineKind,
 };
 use toc::incident::IncidentRecord;
 use toc::model::Status;
@@ -192,6 +192,13 @@ fn samples(fx: &Fixture, user: &str) -> Vec<(&'static str, Command)> {
                 sinks: vec!["archive".into()],
             }),
         ),
+        (
+            "denied peer",
+            Command::Session(SessionCommand::Denied {
+                peer: "127.0.0.1:9".into(),
+                reason: format!("a wrong token, said to be {user}'s"),
+            }),
+        ),
     ]);
     rows.splice(at..at, playbook_samples(fx, user));
     rows
@@ -284,6 +291,7 @@ fn rows_of(command: &Command) -> &'static [&'static str] {
         Command::Playbook(PlaybookCommand::Answer { .. }) => &["approve nothing", "done nothing"],
         Command::Playbook(PlaybookCommand::Control { .. }) => &["abort nothing"],
         Command::Playbook(PlaybookCommand::Step { .. }) => &["step nothing"],
+        Command::Session(SessionCommand::Denied { .. }) => &["denied peer"],
     }
 }
 
@@ -322,8 +330,9 @@ fn matrix_playbook() -> Playbook {
 /// forbidden (role), `S` out of scope, `I` past the role check but
 /// refused as invalid (what it names does not exist; with a venue scope
 /// that is out of scope instead, so a scope does not reveal what exists
-/// outside it).
-const TABLE: [(&str, [&str; 2]); 35] = [
+/// outside it), `U` refused as not authenticated (an API caller not let
+/// in, audited through the engine: refused for every role).
+const TABLE: [(&str, [&str; 2]); 36] = [
     ("check STA dev", ["FAAA", "FAAA"]),
     ("check STA", ["FAAA", "FAAA"]),
     ("check MRN dev", ["FAAA", "FSSS"]),
@@ -362,6 +371,7 @@ const TABLE: [(&str, [&str; 2]); 35] = [
     ("source MRN b", ["FFAA", "FFSS"]),
     ("source MRN both", ["FFAA", "FFSS"]),
     ("route results", ["FFAA", "FFSS"]),
+    ("denied peer", ["UUUU", "UUUU"]),
 ];
 
 // ---------------------------------------------------------------------
@@ -636,6 +646,13 @@ fn letter(reply: &Reply, who: &Identity, command: &Command, row: &str) -> char {
             'S'
         }
         Err(Refusal::Invalid(_)) => 'I',
+        Err(Refusal::Unauthenticated(why)) => {
+            let Command::Session(SessionCommand::Denied { peer, reason }) = command else {
+                panic!("{row}: {why}");
+            };
+            assert_eq!(*why, format!("{peer}: {reason}"), "{row}");
+            'U'
+        }
         Err(other) => panic!("{row} as {}: unexpected refusal {other}", who.user),
     }
 }
@@ -655,7 +672,9 @@ fn command_target(command: &Command) -> Option<&str> {
         Command::Incident(c) => Some(c.which()),
         Command::Playbook(c) => Some(c.which()),
         Command::Relay(RelayCommand::Source { feed, .. }) => Some(feed),
-        Command::Sim(SimCommand::Clear { target: None }) | Command::Relay(_) => None,
+        Command::Sim(SimCommand::Clear { target: None })
+        | Command::Relay(_)
+        | Command::Session(_) => None,
     }
 }
 
@@ -732,6 +751,7 @@ fn applied(
                 _ => assert!(run.starts_with(c.which()), "{row}: {run}"),
             }
         }
+        Command::Session(_) => panic!("{row}: a session command was applied: {done:?}"),
     }
 }
 
@@ -946,7 +966,7 @@ fn every_command_kind_has_samples_and_a_line_in_the_table() {
     for (_, [all, sta]) in TABLE {
         for letters in [all, sta] {
             assert_eq!(letters.len(), Role::ALL.len());
-            assert!(letters.chars().all(|c| "AFSI".contains(c)), "{letters}");
+            assert!(letters.chars().all(|c| "AFSIU".contains(c)), "{letters}");
         }
     }
 }

@@ -513,7 +513,9 @@ pub fn with_known_ids(command: Command, snap: &Snapshot) -> Command {
             duration,
             reason,
         }),
-        Command::Incident(_) | Command::Relay(_) | Command::Playbook(_) => command,
+        Command::Incident(_) | Command::Relay(_) | Command::Playbook(_) | Command::Session(_) => {
+            command
+        }
         Command::Sim(SimCommand::Fault(mut spec)) => {
             spec.target = known_id(snap, spec.target);
             Command::Sim(SimCommand::Fault(spec))

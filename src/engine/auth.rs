@@ -15,7 +15,8 @@
 //! only duty managers approve or reject.
 
 use super::command::{
-    Command, DeviceCommand, Identity, IncidentCommand, PlaybookCommand, Refusal, Role, SimCommand,
+    Command, DeviceCommand, Identity, IncidentCommand, PlaybookCommand, Refusal, Role,
+    SessionCommand, SimCommand,
 };
 use super::snapshot::Layout;
 use crate::model::relay::RelayCommand;
@@ -41,9 +42,9 @@ pub const fn required_role(command: &Command) -> Role {
             | PlaybookCommand::Control { .. }
             | PlaybookCommand::Step { .. },
         ) => Role::Operator,
-        Command::Incident(IncidentCommand::Ack { .. } | IncidentCommand::Resolve { .. }) => {
-            Role::DutyManager
-        }
+        // A session command is refused for every role by `authorize_in`.
+        Command::Incident(IncidentCommand::Ack { .. } | IncidentCommand::Resolve { .. })
+        | Command::Session(_) => Role::DutyManager,
     }
 }
 
@@ -62,7 +63,9 @@ fn target(command: &Command) -> Option<&str> {
         Command::Playbook(c) => Some(c.which()),
         // A feed is its venue's; sinks and routes serve every venue.
         Command::Relay(RelayCommand::Source { feed, .. }) => Some(feed),
-        Command::Sim(SimCommand::Clear { target: None }) | Command::Relay(_) => None,
+        Command::Sim(SimCommand::Clear { target: None })
+        | Command::Relay(_)
+        | Command::Session(_) => None,
     }
 }
 
@@ -107,6 +110,11 @@ pub fn authorize_in(
     command: &Command,
     venue: impl Fn(&str) -> Option<String>,
 ) -> Result<(), Refusal> {
+    // A caller the API did not let in: refused for every role, so the
+    // refusal is audited.
+    if let Command::Session(SessionCommand::Denied { peer, reason }) = command {
+        return Err(Refusal::Unauthenticated(format!("{peer}: {reason}")));
+    }
     let needed = required_role(command);
     if who.role < needed {
         return Err(Refusal::Forbidden {

@@ -412,6 +412,21 @@ impl fmt::Display for PlaybookCommand {
     }
 }
 
+/// About a caller's session with the API server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SessionCommand {
+    /// A caller the API server did not let in (a 401): always refused
+    /// ([`Refusal::Unauthenticated`]), so the refusal is audited like any
+    /// other, naming the peer and why.
+    Denied {
+        /// Where they came from: an address, or a Unix-socket uid.
+        peer: String,
+        /// Why they were not let in (never the token).
+        reason: String,
+    },
+}
+
 /// Something a user asks the engine to do, by subject. Incident,
 /// playbook and relay commands join with their steps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -427,6 +442,8 @@ pub enum Command {
     Relay(crate::model::relay::RelayCommand),
     /// About playbook runs.
     Playbook(PlaybookCommand),
+    /// About an API session (a caller not let in).
+    Session(SessionCommand),
 }
 
 impl Command {
@@ -484,7 +501,7 @@ impl Command {
             | Command::Incident(_)
             | Command::Relay(_)
             | Command::Playbook(_) => true,
-            Command::Device(DeviceCommand::CheckNow { .. }) => false,
+            Command::Device(DeviceCommand::CheckNow { .. }) | Command::Session(_) => false,
         }
     }
 }
@@ -541,6 +558,9 @@ impl fmt::Display for Command {
             Command::Incident(IncidentCommand::Resolve { which }) => write!(f, "resolve {which}"),
             Command::Relay(c) => write!(f, "relay: {c}"),
             Command::Playbook(c) => c.fmt(f),
+            Command::Session(SessionCommand::Denied { peer, .. }) => {
+                write!(f, "connect from {peer}")
+            }
         }
     }
 }
@@ -671,6 +691,8 @@ pub enum Refusal {
     StoreFailing(String),
     /// The engine is gone or the connection to it is lost.
     Unavailable,
+    /// The caller was not let in (an API 401): why, in one sentence.
+    Unauthenticated(String),
 }
 
 impl fmt::Display for Refusal {
@@ -687,6 +709,7 @@ impl fmt::Display for Refusal {
             ),
             Refusal::StoreFailing(why) => write!(f, "refused: {why}; nothing was changed"),
             Refusal::Unavailable => f.write_str("the engine is not reachable"),
+            Refusal::Unauthenticated(why) => write!(f, "denied (not authenticated): {why}"),
         }
     }
 }

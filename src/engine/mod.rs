@@ -26,7 +26,7 @@ pub mod task;
 pub use auth::authorize;
 pub use command::{
     Command, DeviceCommand, Done, FaultKind, FaultSpec, Identity, IncidentCommand, PlaybookCommand,
-    Refusal, Reply, Role, SimCommand,
+    Refusal, Reply, Role, SessionCommand, SimCommand,
 };
 pub use handle::{EngineHandle, Link, Request};
 pub use port::{

@@ -6,16 +6,24 @@
 //! manager over every venue; with one, a listed user has their role and
 //! an unlisted one is a viewer (read only).
 //!
+//! Users may also have API tokens (`[[users.tokens]]`: an id, the
+//! argon2 hash, an expiry, a revocation flag) for `toc console --connect`,
+//! and a `uid` that maps a Unix-socket peer to them when its OS name
+//! differs from `name` (the API server, `src/api/auth.rs`).
+//!
 //! - [`read`] parses and checks the file;
-//! - [`os`] finds the OS user the console runs as.
+//! - [`tokens`] checks token entries;
+//! - [`os`] finds the OS user the console runs as, and the name of a uid.
 
 mod os;
 mod read;
+mod tokens;
 
 use std::fmt;
 use std::path::Path;
 
-pub use os::os_user;
+pub use os::{name_of_uid, os_user, passwd_name};
+pub use tokens::{MAX_TOKEN_ID, Token, parse_rfc3339};
 
 use super::diag::{Diagnostic, Severity, SourceFile};
 
@@ -87,6 +95,11 @@ pub struct User {
     /// Venue codes a technician may act on; empty for every other role
     /// (they cover every venue).
     pub venues: Vec<String>,
+    /// The user id of a Unix-socket peer that is this user, when given:
+    /// such an entry matches that uid only, whatever its OS name.
+    pub uid: Option<u32>,
+    /// API tokens, in file order.
+    pub tokens: Vec<Token>,
 }
 
 /// A validated `users.toml`.
@@ -135,6 +148,25 @@ impl Users {
             .iter()
             .find(|u| u.name == name)
             .map(|u| (u.role, u.venues.clone()))
+    }
+
+    /// The user a Unix-socket peer is: the entry with this `uid`, else
+    /// the entry named `os_name` (the OS name of the uid) that gives no
+    /// uid of its own.
+    pub fn lookup_peer(&self, uid: u32, os_name: Option<&str>) -> Option<&User> {
+        self.users.iter().find(|u| u.uid == Some(uid)).or_else(|| {
+            let name = os_name?;
+            self.users
+                .iter()
+                .find(|u| u.uid.is_none() && u.name == name)
+        })
+    }
+
+    /// Every token with the user it belongs to, in file order.
+    pub fn tokens(&self) -> impl Iterator<Item = (&User, &Token)> {
+        self.users
+            .iter()
+            .flat_map(|u| u.tokens.iter().map(move |t| (u, t)))
     }
 
     /// How many users hold each role, least first (roles held by nobody
@@ -288,3 +320,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod token_tests;

@@ -24,9 +24,14 @@ fn real_uid() -> Option<u32> {
     None
 }
 
+/// The OS name of `uid`, from `/etc/passwd`.
+pub fn name_of_uid(uid: u32) -> Option<String> {
+    passwd_name(Path::new("/etc/passwd"), uid)
+}
+
 /// The name of `uid` in a passwd file (`name:x:uid:gid:…` lines); `None`
 /// when the file cannot be read or has no such user.
-fn passwd_name(file: &Path, uid: u32) -> Option<String> {
+pub fn passwd_name(file: &Path, uid: u32) -> Option<String> {
     let text = crate::config::file::read_text(file).ok()?;
     name_of(&text, uid)
 }

@@ -9,6 +9,7 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::tokens::{self, Token};
 use super::{User, UserRole, Users};
 use crate::config::diag::{Diagnostic, SourceFile};
 
@@ -25,6 +26,18 @@ struct RawUser {
     name: Spanned<String>,
     role: Spanned<String>,
     venues: Option<Spanned<Vec<Spanned<String>>>>,
+    uid: Option<Spanned<i64>>,
+    tokens: Option<Vec<RawToken>>,
+}
+
+/// A `[[users.tokens]]` table, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    id: Spanned<String>,
+    hash: Spanned<String>,
+    expires: Option<Spanned<String>>,
+    revoked: Option<bool>,
 }
 
 /// Reading state: the file, what is wrong so far, the names seen.
@@ -33,6 +46,10 @@ struct Reader<'a> {
     diags: Vec<Diagnostic>,
     /// Name -> span of its first entry.
     seen: HashMap<String, std::ops::Range<usize>>,
+    /// Token id -> span of its first entry.
+    token_ids: HashMap<String, std::ops::Range<usize>>,
+    /// Uid -> span of its first entry.
+    uids: HashMap<u32, std::ops::Range<usize>>,
 }
 
 /// Reads a whole file: the users that are valid and every diagnostic.
@@ -41,6 +58,8 @@ pub(super) fn read(src: &SourceFile, venues: Option<&[&str]>) -> (Users, Vec<Dia
         src,
         diags: Vec::new(),
         seen: HashMap::new(),
+        token_ids: HashMap::new(),
+        uids: HashMap::new(),
     };
     let (root, syntax) = DeTable::parse_recoverable(src.text());
     if !syntax.is_empty() {
@@ -57,7 +76,7 @@ pub(super) fn read(src: &SourceFile, venues: Option<&[&str]>) -> (Users, Vec<Dia
             r.diags.push(src.error(
                 key.span(),
                 format!("unknown top-level key `{}`", key.get_ref()),
-                "users.toml holds only [[users]] tables (name, role, venues)",
+                "users.toml holds only [[users]] tables (name, role, venues, uid, tokens)",
             ));
         }
     }
@@ -141,6 +160,13 @@ impl Reader<'_> {
             ),
             (_, None) | (None, Some(_)) => {}
         }
+        let uid = raw.uid.as_ref().and_then(|u| self.check_uid(&name, u));
+        let tokens = raw
+            .tokens
+            .iter()
+            .flatten()
+            .filter_map(|t| self.check_token(t))
+            .collect();
         if self.diags.len() > before {
             return None;
         }
@@ -148,6 +174,79 @@ impl Reader<'_> {
             name,
             role: role?,
             venues: codes,
+            uid,
+            tokens,
+        })
+    }
+
+    /// Checks a `uid`: a user id, each once in the file.
+    fn check_uid(&mut self, name: &str, uid: &Spanned<i64>) -> Option<u32> {
+        let span = uid.span();
+        let Ok(id) = u32::try_from(*uid.get_ref()) else {
+            self.error(
+                span,
+                format!("uid {} of `{name}` is not a user id", uid.get_ref()),
+                "write the numeric user id `id -u NAME` prints (0 to 4294967295)",
+            );
+            return None;
+        };
+        if let Some(first) = self.uids.get(&id) {
+            let (line, column) = self.src.position(first.start);
+            self.error(
+                span,
+                format!(
+                    "duplicate uid {id} (first given at {}:{line}:{column})",
+                    self.src.path().display()
+                ),
+                "a Unix-socket peer maps to one user: give each uid once",
+            );
+            return None;
+        }
+        self.uids.insert(id, span);
+        Some(id)
+    }
+
+    /// Checks one `[[users.tokens]]` entry: its id (unique in the file),
+    /// its argon2 hash, its expiry.
+    fn check_token(&mut self, raw: &RawToken) -> Option<Token> {
+        let before = self.diags.len();
+        let id = raw.id.get_ref();
+        if let Err((msg, help)) = tokens::check_id(id) {
+            self.error(raw.id.span(), msg, help);
+        } else if let Some(first) = self.token_ids.get(id) {
+            let (line, column) = self.src.position(first.start);
+            self.error(
+                raw.id.span(),
+                format!(
+                    "duplicate token id `{id}` (first given at {}:{line}:{column})",
+                    self.src.path().display()
+                ),
+                "token ids name a token in audit lines and for revocation: give each token its own id, like \"alice-laptop-2\"",
+            );
+        } else {
+            self.token_ids.insert(id.clone(), raw.id.span());
+        }
+        if let Err((msg, help)) = tokens::check_hash(raw.hash.get_ref()) {
+            self.error(raw.hash.span(), msg, help);
+        }
+        let expires = match &raw.expires {
+            None => None,
+            Some(e) => match tokens::parse_rfc3339(e.get_ref()) {
+                Ok(at) => Some(at),
+                Err((msg, help)) => {
+                    self.error(e.span(), format!("`expires`: {msg}"), help);
+                    None
+                }
+            },
+        };
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(Token {
+            id: id.clone(),
+            hash: raw.hash.get_ref().clone(),
+            expires,
+            revoked: raw.revoked.unwrap_or(false),
         })
     }
 

@@ -831,6 +831,9 @@ impl Task {
             }
             Command::Relay(c) => self.relay()?.check(c).map_err(Refusal::Invalid),
             Command::Playbook(_) => Ok(String::new()),
+            Command::Session(_) => Err(Refusal::Invalid(
+                "a session command is never applied".to_owned(),
+            )),
         }
     }
 
@@ -866,6 +869,9 @@ impl Task {
             }
             Command::Playbook(_) => Err(Refusal::Invalid(
                 "playbook commands are applied with their identity".to_owned(),
+            )),
+            Command::Session(_) => Err(Refusal::Invalid(
+                "a session command is never applied".to_owned(),
             )),
             Command::Sim(SimCommand::Fault(spec)) => {
                 let detail = self.faults()?.inject(spec).map_err(Refusal::Invalid)?;
@@ -959,6 +965,7 @@ fn target_of(command: &Command) -> &str {
             | RelayCommand::Replay { sink: t, .. },
         ) => t,
         Command::Playbook(c) => c.which(),
+        Command::Session(crate::engine::command::SessionCommand::Denied { peer, .. }) => peer,
     }
 }
 
