@@ -385,7 +385,7 @@ impl App {
     }
 
     /// The playbook runs shown, as the snapshot lists them.
-    pub fn runs_shown<'s>(&self, snap: &'s Snapshot) -> Vec<&'s crate::playbook::Run> {
+    pub fn runs_shown<'s>(&self, snap: &'s Snapshot) -> Vec<&'s crate::engine::Run> {
         snap.runs
             .iter()
             .filter(|r| self.scope.has_run(snap, r))

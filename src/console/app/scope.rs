@@ -8,8 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::engine::{Event, EventKind, Identity, Incident, IncidentId, Snapshot};
-use crate::playbook::Run;
+use crate::engine::{Event, EventKind, Identity, Incident, IncidentId, Run, Snapshot};
 
 /// The venues a console shows; [`Scope::all`] shows every venue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
