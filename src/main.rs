@@ -976,6 +976,7 @@ fn console_options(
         demo,
         glyphs,
         palette: toc::console::Palette::for_terminal(term.as_deref(), env("COLORTERM").as_deref()),
+        venues: Vec::new(),
     })
 }
 

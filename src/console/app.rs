@@ -21,6 +21,9 @@ mod incidents;
 mod navigate;
 mod playbooks;
 mod relay;
+mod scope;
+
+pub use scope::{Scope, Seen};
 
 pub use playbooks::{Plan, RunKey, incident_runs, matching, prompt, waits_for_answer};
 
@@ -208,6 +211,17 @@ pub struct App {
     down_seen: Option<std::collections::HashSet<IncidentId>>,
     /// New DOWN incidents opened since the last draw: ring the bell.
     bell: u32,
+    /// The venues shown ([`App::set_scope`]); every one by default.
+    pub(crate) scope: Scope,
+    /// Which incidents were in scope when last seen.
+    pub(crate) seen: Seen,
+    /// The venue codes asked for (`--venue`), and the layout the scope
+    /// was checked against (a new layout, as after connecting to a
+    /// server, checks them again).
+    scope_wanted: Vec<String>,
+    scope_layout: Option<std::sync::Arc<crate::engine::Layout>>,
+    /// When the link to the server was lost, while it is.
+    pub(crate) lost_at: Option<SystemTime>,
 }
 
 /// A message (not a command on its way) is cleared after this long, or
@@ -251,6 +265,11 @@ impl App {
             relay_sel: 0,
             down_seen: None,
             bell: 0,
+            scope: Scope::all(),
+            seen: Seen::default(),
+            scope_wanted: Vec::new(),
+            scope_layout: None,
+            lost_at: None,
         }
     }
 
@@ -265,9 +284,112 @@ impl App {
         self.area = area;
     }
 
-    /// The state of the link to the engine.
+    /// The state of the link to the engine, changed now.
     pub fn set_link(&mut self, link: Link) {
+        self.set_link_at(link, SystemTime::now());
+    }
+
+    /// The state of the link to the engine, changed at `now`: lost, a
+    /// banner says since when; back, the message line says it resynced
+    /// (for [`MESSAGE_TTL`], or until the next key).
+    pub fn set_link_at(&mut self, link: Link, now: SystemTime) {
+        match (self.link, link) {
+            (Link::Lost, Link::Lost) => {}
+            (_, Link::Lost) => self.lost_at = Some(now),
+            (Link::Lost, _) => {
+                let since = self
+                    .lost_at
+                    .take()
+                    .map(|at| format!(" (lost at {})", ui::text::clock(at)))
+                    .unwrap_or_default();
+                self.info(format!(
+                    "reconnected at {}; resynced: the wall shows the server's state again{since}",
+                    ui::text::clock(now)
+                ));
+            }
+            _ => {}
+        }
         self.link = link;
+    }
+
+    /// The state of the link to the engine.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// When the link was lost, while it is.
+    pub fn lost_at(&self) -> Option<SystemTime> {
+        self.lost_at.filter(|_| self.link == Link::Lost)
+    }
+
+    /// Narrows every view to the venue codes `venues` (`--venue`; empty:
+    /// all) and to the identity's venues when it has some; checked against
+    /// the layout of `snap`. A code the layout does not have, or outside
+    /// the identity's venues, is told on the message line.
+    pub fn set_scope(&mut self, venues: &[String], snap: &Snapshot) {
+        self.scope_wanted = venues.to_vec();
+        self.apply_scope(snap);
+    }
+
+    /// The scope worked out again against the layout of `snap`.
+    fn apply_scope(&mut self, snap: &Snapshot) {
+        self.scope_layout = Some(std::sync::Arc::clone(&snap.layout));
+        let (scope, problems) = Scope::new(&self.identity, &self.scope_wanted, snap);
+        self.scope = scope;
+        self.filter = std::mem::take(&mut self.filter).within(&self.scope);
+        self.seen = Seen::default();
+        self.seen.observe(&self.scope, snap);
+        // A layout with no venue yet (a remote console before its first
+        // snapshot) cannot say which codes exist.
+        if !problems.0.is_empty() && !snap.layout.venues.is_empty() {
+            self.error(problems.0.join("; "));
+        }
+        // A selection outside the scope is dropped.
+        if let Some(v) = self.wall_sel
+            && !self.scope.has_venue(snap, v)
+        {
+            self.wall_sel = None;
+        }
+        let keep: Vec<View> = self
+            .views
+            .iter()
+            .copied()
+            .take_while(|view| match *view {
+                View::Venue(v) => self.scope.has_venue(snap, v),
+                View::Device(d) => self.scope.has_device(snap, d),
+                _ => true,
+            })
+            .collect();
+        self.views = if keep.is_empty() {
+            vec![View::Wall]
+        } else {
+            keep
+        };
+    }
+
+    /// The venues shown.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The events of the ticker shown, newest first.
+    pub fn ticker_events<'s>(&self, snap: &'s Snapshot) -> Vec<&'s crate::engine::Event> {
+        snap.ticker
+            .iter()
+            .rev()
+            .filter(|e| {
+                self.scope
+                    .has_event(snap, &self.seen, e, &self.identity.user)
+            })
+            .collect()
+    }
+
+    /// The playbook runs shown, as the snapshot lists them.
+    pub fn runs_shown<'s>(&self, snap: &'s Snapshot) -> Vec<&'s crate::engine::Run> {
+        snap.runs
+            .iter()
+            .filter(|r| self.scope.has_run(snap, r))
+            .collect()
     }
 
     /// The view on screen.
@@ -412,6 +534,14 @@ impl App {
             self.bell += u32::try_from(down.difference(before).count()).unwrap_or(u32::MAX);
         }
         self.down_seen = Some(down);
+        if self
+            .scope_layout
+            .as_ref()
+            .is_some_and(|l| !std::sync::Arc::ptr_eq(l, &snap.layout) && **l != *snap.layout)
+        {
+            self.apply_scope(snap);
+        }
+        self.seen.observe(&self.scope, snap);
         let Some((d, before)) = self.checking else {
             return;
         };
@@ -481,6 +611,16 @@ impl App {
             let scope = match refusal {
                 crate::engine::Refusal::OutOfScope(_) => {
                     format!(" (your venues: {})", self.identity.venues.join(" "))
+                }
+                // Not sent, or its answer never came: the link says why.
+                crate::engine::Refusal::Unavailable if self.link == Link::Lost => {
+                    let since = self
+                        .lost_at
+                        .map(|at| format!(" since {}", ui::text::clock(at)))
+                        .unwrap_or_default();
+                    format!(
+                        " — not connected to the server{since}; nothing was done: send it again once it is back"
+                    )
                 }
                 _ => String::new(),
             };
@@ -620,7 +760,7 @@ impl App {
     }
 
     fn clear_filter(&mut self) {
-        self.filter = Filter::default();
+        self.filter = Filter::default().within(&self.scope);
         self.filter_text.clear();
     }
 
@@ -636,7 +776,7 @@ impl App {
         match filter::parse(&input.text) {
             Ok(filter) => {
                 input.error = None;
-                self.filter = filter;
+                self.filter = filter.within(&self.scope);
                 self.filter_text = input.text.trim().to_owned();
             }
             Err(e) => input.error = Some(e.to_string()),
@@ -693,10 +833,12 @@ impl App {
     fn run_line(&mut self, line: Line, snap: &Snapshot) -> Effect {
         match line {
             Line::Venue(code) => match find_venue(snap, &code) {
+                Some(v) if !self.scope.has_venue(snap, v) => self.out_of_scope(&code),
                 Some(v) => self.go_venue(v),
                 None => self.error(format!("no venue `{code}`; venues: {}", venue_codes(snap))),
             },
             Line::Device(id) => match find_device(snap, &id) {
+                Some(d) if !self.scope.has_device(snap, d) => self.out_of_scope(&id),
                 Some(d) => self.go_device(snap, d),
                 None => self.error(format!("no device `{id}`")),
             },
@@ -727,6 +869,12 @@ impl App {
             }
         }
         Effect::None
+    }
+
+    /// `:venue` or `:device` outside the scope.
+    fn out_of_scope(&mut self, what: &str) {
+        let shown = self.scope.label().unwrap_or_default();
+        self.error(format!("{what} is not shown in this console ({shown})"));
     }
 
     fn complete(&mut self, snap: &Snapshot) {

@@ -15,13 +15,17 @@
 
 use std::fmt;
 
+use crate::console::app::Scope;
 use crate::engine::Snapshot;
 use crate::model::Status;
 
-/// A parsed filter; the empty filter matches everything.
+/// A parsed filter; the empty filter matches everything. Within a
+/// console's [`Scope`] (`--venue`, a technician's venues) it matches
+/// nothing outside it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Filter {
     terms: Vec<Term>,
+    scope: Scope,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +123,10 @@ pub fn parse(text: &str) -> Result<Filter, FilterError> {
         };
         terms.push(term);
     }
-    Ok(Filter { terms })
+    Ok(Filter {
+        terms,
+        scope: Scope::all(),
+    })
 }
 
 /// Whether `hay` contains `needle` (already lower case), ignoring ASCII
@@ -142,9 +149,21 @@ fn contains_lower(hay: &str, needle: &str) -> bool {
 }
 
 impl Filter {
-    /// Whether it has no terms (matches everything).
+    /// Whether it has no terms (matches everything in its scope).
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// The same terms, matching only within `scope`.
+    #[must_use]
+    pub fn within(mut self, scope: &Scope) -> Self {
+        self.scope = scope.clone();
+        self
+    }
+
+    /// The scope it matches within.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     fn venue_text(snap: &Snapshot, venue: usize, text: &str) -> bool {
@@ -164,6 +183,9 @@ impl Filter {
 
     /// Whether the venue itself (not its devices) matches every term.
     pub fn matches_venue_itself(&self, snap: &Snapshot, venue: usize) -> bool {
+        if !self.scope.has_venue(snap, venue) {
+            return false;
+        }
         let status = snap.venues.get(venue).map(|v| v.eval.status);
         self.terms.iter().all(|term| match term {
             Term::Text(text) => Self::venue_text(snap, venue, text),
@@ -179,6 +201,9 @@ impl Filter {
         let Some(info) = snap.layout.devices.get(device) else {
             return false;
         };
+        if !self.scope.has_venue(snap, info.venue.0) {
+            return false;
+        }
         let status = snap.devices.get(device).map(|d| d.status);
         self.terms.iter().all(|term| match term {
             Term::Text(text) => {
@@ -196,6 +221,9 @@ impl Filter {
     /// Whether an incident belongs on the filtered incident list: its
     /// device matches, or (a group's) its venue or one of its devices.
     pub fn matches_incident(&self, snap: &Snapshot, incident: &crate::engine::Incident) -> bool {
+        if !self.scope.has_incident(snap, incident) {
+            return false;
+        }
         if self.is_empty() {
             return true;
         }
@@ -217,6 +245,9 @@ impl Filter {
     /// Whether a venue belongs on the filtered wall: it or one of its
     /// devices matches.
     pub fn matches_venue(&self, snap: &Snapshot, venue: usize) -> bool {
+        if !self.scope.has_venue(snap, venue) {
+            return false;
+        }
         if self.is_empty() || self.matches_venue_itself(snap, venue) {
             return true;
         }

@@ -44,7 +44,7 @@ pub use ui::render;
 use crate::engine::{Command, EngineHandle, Link, Reply, Snapshot};
 
 /// How the console runs; `main.rs` decides from flags and environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)] // each is a switch of the command line
 pub struct ConsoleOptions {
     /// Colours on; off with `NO_COLOR` or `--no-color` (then only bold,
@@ -60,6 +60,10 @@ pub struct ConsoleOptions {
     pub glyphs: Glyphs,
     /// How the colours are written (from `TERM` and `COLORTERM`).
     pub palette: Palette,
+    /// Venue codes every view is narrowed to (`--venue STA`); empty:
+    /// every venue. A user whose identity names venues sees only those
+    /// whatever this says (it can narrow them further).
+    pub venues: Vec<String>,
 }
 
 impl Default for ConsoleOptions {
@@ -71,6 +75,7 @@ impl Default for ConsoleOptions {
             demo: false,
             glyphs: Glyphs::UNICODE,
             palette: Palette::Extended,
+            venues: Vec::new(),
         }
     }
 }
@@ -85,7 +90,8 @@ pub async fn run<F>(handle: EngineHandle, options: ConsoleOptions, stop: F) -> i
 where
     F: Future<Output = ()>,
 {
-    let hook = PanicHook::install(options.mouse);
+    let mouse = options.mouse;
+    let hook = PanicHook::install(mouse);
     let panicked = Arc::clone(&hook.panicked);
     let stop = async move {
         tokio::select! {
@@ -95,15 +101,15 @@ where
             )),
         }
     };
-    let mut terminal = match enter(options.mouse, options.palette) {
+    let mut terminal = match enter(mouse, options.palette) {
         Ok(terminal) => terminal,
         Err(e) => {
-            let _ = leave(options.mouse);
+            let _ = leave(mouse);
             return Err(e);
         }
     };
     let result = run_loop_until(&mut terminal, EventStream::new(), handle, options, stop).await;
-    let restored = leave(options.mouse);
+    let restored = leave(mouse);
     drop(hook);
     result.and(restored)
 }
@@ -272,6 +278,9 @@ where
     app.set_glyphs(options.glyphs);
     let mut snapshots = handle.watch();
     let mut snap: Arc<Snapshot> = Arc::clone(&snapshots.borrow_and_update());
+    // Every view narrowed: `--venue` and the identity's venues, checked
+    // against the layout (a code it lacks is told, not fatal).
+    app.set_scope(&options.venues, &snap);
     let mut links = handle.link();
     app.set_link(*links.borrow_and_update());
     let (mut snapshots_open, mut links_open) = (true, true);

@@ -56,7 +56,8 @@ impl App {
                 }
             }
             Context::Ticker => {
-                let event = snap.ticker.iter().rev().nth(self.ticker_sel);
+                let events = self.ticker_events(snap);
+                let event = events.get(self.ticker_sel).copied();
                 let subject = event.and_then(|e| match &e.kind {
                     EventKind::Device { device, .. }
                     | EventKind::Flapping { device, .. }
@@ -122,7 +123,8 @@ impl App {
                     .map(|i| i.id);
             }
             Context::Ticker => {
-                self.ticker_sel = step(self.ticker_sel, snap.ticker.len(), action, 1, page);
+                let n = self.ticker_events(snap).len();
+                self.ticker_sel = step(self.ticker_sel, n, action, 1, page);
             }
             Context::Incident => {
                 if let View::Incident(id) = self.view() {
@@ -161,7 +163,8 @@ impl App {
                 }
             }
             Context::Runs => {
-                self.run_sel = step(self.run_sel, snap.runs.len(), action, 1, page);
+                let n = self.runs_shown(snap).len();
+                self.run_sel = step(self.run_sel, n, action, 1, page);
             }
             Context::Plan => self.scroll_plan(action, page),
             Context::Global | Context::Input => {}
@@ -288,7 +291,9 @@ pub fn device_order(
         .iter()
         .map(|d| d.0)
         .filter(|&d| d < snap.devices.len() && d < snap.layout.devices.len())
-        .filter(|&d| filter.is_empty() || filter.matches_device(snap, d))
+        .filter(|&d| {
+            (filter.is_empty() && filter.scope().is_all()) || filter.matches_device(snap, d)
+        })
         .collect();
     match sort {
         DeviceSort::Id => {

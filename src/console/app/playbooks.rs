@@ -163,8 +163,8 @@ impl App {
 
     /// Enter on the runs view: the selected run.
     pub(super) fn open_selected_run(&mut self, snap: &Snapshot) {
-        if let Some(key) = snap
-            .runs
+        if let Some(key) = self
+            .runs_shown(snap)
             .get(self.run_sel)
             .and_then(|r| RunKey::parse(&r.id))
         {

@@ -53,10 +53,25 @@ pub(crate) fn status_bar(
         return;
     }
     let theme = app.theme;
+    let scope = app.scope();
     let mut venues_down = 0;
     let mut venues_degraded = 0;
     let (mut down, mut degraded, mut unreachable) = (0, 0, 0);
-    for v in &snap.venues {
+    // The wall's status and the counts are those of the venues shown.
+    let mut worst = if scope.is_all() {
+        Some(snap.wall)
+    } else {
+        None
+    };
+    for (_, v) in snap
+        .venues
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| scope.has_venue(snap, k))
+    {
+        if !scope.is_all() && worst.is_none_or(|w| v.eval.status.severity() > w.severity()) {
+            worst = Some(v.eval.status);
+        }
         match v.eval.status {
             Status::Down => venues_down += 1,
             Status::Degraded => venues_degraded += 1,
@@ -76,10 +91,16 @@ pub(crate) fn status_bar(
         (unreachable, Status::Unreachable),
     ];
     let clock = text::clock(now);
+    let wall_status = worst.unwrap_or(Status::Unknown);
     let wall = vec![Span::styled(
-        text::status(snap.wall),
-        theme.status(snap.wall),
+        text::status(wall_status),
+        theme.status(wall_status),
     )];
+    // A narrowed console says so (`STA only`), at every width.
+    let scoped = scope
+        .label()
+        .map(|label| vec![Span::styled(format!(" {label} "), theme.focused_title())])
+        .unwrap_or_default();
     // An engine in this process has no link to speak of (and `local`
     // beside the local user read twice).
     let link = match app.link {
@@ -158,6 +179,7 @@ pub(crate) fn status_bar(
         let mut segments = level.clone();
         // Link and staleness are never dropped: they say whether the rest is true.
         segments.insert(2, link.clone());
+        segments.insert(2, scoped.clone());
         if let Some(stale) = &stale {
             segments.insert(2, stale.clone());
         }
@@ -305,8 +327,9 @@ pub(crate) fn message_line(
             spans.push(Span::styled(error.clone(), theme.error()));
         } else if input.kind == InputKind::Filter && !app.filter.is_empty() {
             let n = wall_order(snap, app.wall_sort, &app.filter).len();
+            let total = app.scope().venue_count(snap);
             spans.push(Span::styled(
-                format!("   {n} of {} venues", snap.layout.venues.len()),
+                format!("   {n} of {total} venues"),
                 theme.dim(),
             ));
         }
@@ -444,4 +467,63 @@ pub(crate) fn audit_banner(buf: &mut Buffer, area: Rect, theme: Theme, why: &str
         0,
         &Line::from(Span::styled(fit(&line, usize::from(area.width)), style)),
     );
+}
+
+/// The banner's text while the link to the server is lost, from the
+/// most to the least detailed.
+fn link_texts(lost_at: SystemTime, glyph: &str) -> [String; 2] {
+    let at = text::clock(lost_at);
+    [
+        format!(
+            " {glyph} connection to the server lost at {at} — reconnecting; the wall shows the last state received; commands are refused until it is back"
+        ),
+        format!(" {glyph} LINK LOST at {at} — reconnecting; last state shown; commands refused"),
+    ]
+}
+
+/// Rows the link banner takes at this width and height: none while the
+/// link holds; one, or two on a narrow screen with rows to spare.
+pub(crate) fn link_banner_rows(app: &App, width: u16, height: u16) -> u16 {
+    let Some(at) = app.lost_at() else {
+        return 0;
+    };
+    if height < 4 {
+        return 0;
+    }
+    let [full, _] = link_texts(at, app.theme.glyphs().status(Status::Down));
+    let w = usize::from(width).max(1);
+    if text::width(&full) <= w || height < 20 {
+        1
+    } else {
+        text::u16_of(wrap(&full, w.saturating_sub(1)).len().min(2))
+    }
+}
+
+/// The banner across the top while the link to the server is lost: red
+/// (reversed without colour), glyph and words, since when, and what it
+/// means for the data and the commands.
+pub(crate) fn link_banner(buf: &mut Buffer, area: Rect, app: &App) {
+    let Some(at) = app.lost_at() else {
+        return;
+    };
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let style = app.theme.alert();
+    let w = usize::from(area.width);
+    let [full, short] = link_texts(at, app.theme.glyphs().status(Status::Down));
+    let lines = if text::width(&full) <= w {
+        vec![full]
+    } else if area.height >= 2 {
+        let mut lines = wrap(full.trim_start(), w.saturating_sub(1));
+        lines.truncate(usize::from(area.height));
+        lines.into_iter().map(|l| format!(" {l}")).collect()
+    } else {
+        vec![short]
+    };
+    for (k, l) in lines.iter().enumerate() {
+        let y = text::u16_of(k);
+        text::fill(buf, area, y, style);
+        put(buf, area, y, &Line::from(Span::styled(fit(l, w), style)));
+    }
 }

@@ -39,9 +39,14 @@ pub(crate) fn draw(
     focused: bool,
 ) {
     let theme = app.theme;
-    let n = snap.incidents.len();
-    let unacked = snap
+    // Those in the console's scope (every one, unless narrowed).
+    let in_scope: Vec<&crate::engine::Incident> = snap
         .incidents
+        .iter()
+        .filter(|i| app.scope().has_incident(snap, i))
+        .collect();
+    let n = in_scope.len();
+    let unacked = in_scope
         .iter()
         .filter(|i| i.state == IncidentState::Open && i.clear_since.is_none())
         .count();

@@ -58,6 +58,9 @@ const HOST_H: u16 = 9;
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Screen {
     pub status: Rect,
+    /// The banner under the status bar while the link to the server is
+    /// lost; empty otherwise.
+    pub link: Rect,
     /// The red line under the status bar while the audit log cannot be
     /// written; empty otherwise.
     pub banner: Rect,
@@ -126,11 +129,14 @@ pub(crate) fn screen(area: Rect, app: &App, snap: &Snapshot) -> Screen {
     };
     // While the audit log cannot be written, a banner under the status
     // bar says so, on any screen with room for a pane below it.
-    let middle_top = if snap.audit_failing.is_some() && h >= 4 {
-        s.banner = row(area, 1, 1);
-        2
+    // While the link to the server is lost, a banner says so first.
+    let link_h = bars::link_banner_rows(app, area.width, h);
+    s.link = row(area, 1, link_h);
+    let middle_top = if snap.audit_failing.is_some() && h >= 4 + link_h {
+        s.banner = row(area, 1 + link_h, 1);
+        2 + link_h
     } else {
-        1
+        1 + link_h
     };
     let middle_bottom = h.saturating_sub(1 + message_h.max(1)).max(middle_top);
     let ticker_top = middle_bottom.saturating_sub(ticker_h).max(middle_top);
@@ -152,8 +158,8 @@ pub(crate) fn screen(area: Rect, app: &App, snap: &Snapshot) -> Screen {
     } else {
         s.main = middle;
         if app.focus() == Pane::Main && app.view() == View::Wall && middle.height > 1 {
-            let grid = wall::Grid::new(body(middle), snap);
-            let n = snap.layout.venues.len().max(1);
+            let n = app.scope().venue_count(snap).max(1);
+            let grid = wall::Grid::new(body(middle), snap, n);
             let needed = u16::try_from(n.div_ceil(grid.cols.max(1))).unwrap_or(u16::MAX);
             let spare = body(middle).height.saturating_sub(needed);
             if spare > 0 {
@@ -235,7 +241,9 @@ pub(crate) fn page_size(app: &App, snap: &Snapshot) -> usize {
     let scr = screen(app.area, app, snap);
     let main = main_content(app, &scr);
     match app.context() {
-        Context::Wall => wall::Grid::new(body(scr.main), snap).per_page(),
+        Context::Wall => {
+            wall::Grid::new(body(scr.main), snap, app.scope().venue_count(snap)).per_page()
+        }
         Context::Venue => match main {
             Main::View(View::Venue(v)) => venue::table_rows(body(scr.main), snap, v),
             _ => 1,
@@ -268,7 +276,7 @@ pub(crate) fn page_size(app: &App, snap: &Snapshot) -> usize {
 /// Tiles in a row of the wall as laid out now.
 pub(crate) fn wall_columns(app: &App, snap: &Snapshot) -> usize {
     let scr = screen(app.area, app, snap);
-    wall::Grid::new(body(scr.main), snap).cols
+    wall::Grid::new(body(scr.main), snap, app.scope().venue_count(snap)).cols
 }
 
 /// Draws the whole console. A pure function of the view state, the
@@ -279,6 +287,7 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
     let buf = frame.buffer_mut();
     let theme = app.theme;
     bars::status_bar(buf, scr.status, app, snap, now);
+    bars::link_banner(buf, scr.link, app);
     if let Some(why) = &snap.audit_failing {
         bars::audit_banner(buf, scr.banner, theme, why);
     }
@@ -318,6 +327,15 @@ pub fn render(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, now: SystemTime
         snap,
         scr.wide && app.focus() == Pane::Ticker,
     );
+    if app.lost_at().is_some() {
+        // The last state received: dimmed, under the banner that says so.
+        for pane in [scr.main, scr.incidents, scr.host, scr.ticker] {
+            buf.set_style(
+                pane.intersection(buf.area),
+                ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::DIM),
+            );
+        }
+    }
     let cursor = bars::message_line(buf, scr.message, app, snap);
     bars::footer(buf, scr.footer, app);
     if let Some(p) = app.plan() {

@@ -126,7 +126,7 @@ pub(crate) fn draw(
             selected.then(|| theme.selected()),
         );
     }
-    let feeds = feed_lines(theme, snap, relay, now);
+    let feeds = feed_lines(theme, snap, relay, now, app.scope());
     let rows = feed_rows(body, snap);
     let start = app.history_scroll.min(feeds.len().saturating_sub(rows));
     line(
@@ -251,18 +251,21 @@ fn sink_line(theme: Theme, s: &SinkStatus, wide: bool) -> Line<'static> {
     Line::from(spans)
 }
 
-/// One line per feed the relay serves, worst first.
+/// One line per feed the relay serves in the console's scope, worst
+/// first.
 fn feed_lines(
     theme: Theme,
     snap: &Snapshot,
     relay: &RelayStatus,
     now: SystemTime,
+    scope: &crate::console::app::Scope,
 ) -> Vec<Line<'static>> {
     let mut rows: Vec<(Status, &str, Vec<&SourceStatus>)> = snap
         .layout
         .feeds
         .iter()
         .enumerate()
+        .filter(|&(f, _)| scope.has_feed(snap, f))
         .map(|(f, info)| {
             let sources: Vec<&SourceStatus> = relay
                 .sources

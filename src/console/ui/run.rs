@@ -349,13 +349,13 @@ fn draw_step_box(buf: &mut Buffer, area: Rect, app: &App, run: &Run) {
 /// lists them: those not over first.
 pub(crate) fn draw_runs(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, focused: bool) {
     let theme = app.theme;
-    let waiting = snap
-        .runs
+    let runs = app.runs_shown(snap);
+    let waiting = runs
         .iter()
         .filter(|r| crate::console::app::waits_for_answer(r))
         .count();
     let right = vec![Span::styled(
-        format!("{} runs · {waiting} waiting for an answer", snap.runs.len()),
+        format!("{} runs · {waiting} waiting for an answer", runs.len()),
         theme.dim(),
     )];
     let body = title(
@@ -367,7 +367,7 @@ pub(crate) fn draw_runs(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot
         Vec::new(),
         right,
     );
-    if snap.runs.is_empty() {
+    if runs.is_empty() {
         put(
             buf,
             body,
@@ -395,16 +395,9 @@ pub(crate) fn draw_runs(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot
         )),
     );
     let rows = usize::from(body.height.saturating_sub(1));
-    let sel = app.run_sel.min(snap.runs.len().saturating_sub(1));
+    let sel = app.run_sel.min(runs.len().saturating_sub(1));
     let first = (sel + 1).saturating_sub(rows);
-    for (row, (i, run)) in snap
-        .runs
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(rows)
-        .enumerate()
-    {
+    for (row, (i, run)) in runs.iter().enumerate().skip(first).take(rows).enumerate() {
         let y = u16_of(row + 1);
         let (glyph, style) = run_mark(theme, run.state);
         let line = Line::from(vec![

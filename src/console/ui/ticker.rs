@@ -121,7 +121,8 @@ pub(crate) fn describe(snap: &Snapshot, theme: Theme, event: &Event) -> (String,
 /// Draws the ticker in `area` (title row included).
 pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, focused: bool) {
     let theme = app.theme;
-    let n = snap.ticker.len();
+    let events = app.ticker_events(snap);
+    let n = events.len();
     let left = vec![Span::raw(format!("{n} · newest first"))];
     let body = title(buf, area, theme, "Events", focused, left, Vec::new());
     if body.height == 0 || body.width == 0 {
@@ -143,7 +144,7 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
         0
     };
     let offset = selected / rows * rows;
-    for (k, event) in snap.ticker.iter().rev().enumerate().skip(offset).take(rows) {
+    for (k, event) in events.iter().enumerate().skip(offset).take(rows) {
         let (mark, style, what) = describe(snap, theme, event);
         let line = Line::from(vec![
             Span::styled(format!(" {} ", text::clock(event.at)), theme.dim()),

@@ -46,10 +46,11 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
-    /// The layout of the wall's tiles in `area` (the pane body, the
-    /// header row excluded).
-    pub fn new(area: Rect, snap: &Snapshot) -> Grid {
-        let n = snap.layout.venues.len().max(1);
+    /// The layout of the wall's tiles for `venues` venues (those in the
+    /// console's scope) in `area` (the pane body, the header row
+    /// excluded).
+    pub fn new(area: Rect, snap: &Snapshot, venues: usize) -> Grid {
+        let n = venues.max(1);
         let code_w = snap
             .layout
             .venues
@@ -186,8 +187,8 @@ fn tile(snap: &Snapshot, v: usize, grid: &Grid, theme: Theme) -> Vec<Span<'stati
 pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, focused: bool) {
     let theme = app.theme;
     let order = wall_order(snap, app.wall_sort, &app.filter);
-    let total = snap.layout.venues.len();
-    let grid = Grid::new(super::body(area), snap);
+    let total = app.scope().venue_count(snap);
+    let grid = Grid::new(super::body(area), snap, total);
     let per_page = grid.per_page().max(1);
     let selected = position(&order, app.wall_sel);
     let pages = order.len().div_ceil(per_page).max(1);
