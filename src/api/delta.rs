@@ -18,6 +18,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::engine::handle::Focus;
 use crate::engine::port::AuditRecord;
 use crate::engine::snapshot::{
     DeviceSnap, EngineStats, Event, Incident, SimFault, Snapshot, VenueSnap,
@@ -176,46 +177,6 @@ impl DevicePatch {
             readings: old.readings.clone(),
             history: old.history.clone(),
         }
-    }
-}
-
-/// The devices a console looks at (the venue or device it shows): their
-/// whole state follows every poll, where the others follow only what the
-/// wall shows. Empty: none.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Focus {
-    /// Venue codes: every device of them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub venues: Vec<String>,
-    /// Device ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub devices: Vec<String>,
-}
-
-impl Focus {
-    /// Whether it names nothing.
-    pub fn is_empty(&self) -> bool {
-        self.venues.is_empty() && self.devices.is_empty()
-    }
-
-    /// The indexes of the devices it covers in `snap`'s layout (names it
-    /// does not know are left out), increasing.
-    pub fn devices_in(&self, snap: &Snapshot) -> Vec<u32> {
-        let layout = &snap.layout;
-        let venues: Vec<usize> = layout
-            .venues
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| self.venues.contains(&v.code))
-            .map(|(i, _)| i)
-            .collect();
-        layout
-            .devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| venues.contains(&d.venue.0) || self.devices.contains(&d.id))
-            .map(|(i, _)| idx(i))
-            .collect()
     }
 }
 

@@ -322,6 +322,26 @@ impl App {
         self.lost_at.filter(|_| self.link == Link::Lost)
     }
 
+    /// What the console looks at now, for a remote engine to send in
+    /// whole: the venue or device shown; nothing on the other views.
+    pub fn looking_at(&self, snap: &Snapshot) -> crate::engine::Focus {
+        let mut focus = crate::engine::Focus::default();
+        match self.view() {
+            View::Venue(v) => {
+                if let Some(v) = snap.layout.venues.get(v) {
+                    focus.venues.push(v.code.clone());
+                }
+            }
+            View::Device(d) => {
+                if let Some(d) = snap.layout.devices.get(d) {
+                    focus.devices.push(d.id.clone());
+                }
+            }
+            _ => {}
+        }
+        focus
+    }
+
     /// Narrows every view to the venue codes `venues` (`--venue`; empty:
     /// all) and to the identity's venues when it has some; checked against
     /// the layout of `snap`. A code the layout does not have, or outside

@@ -353,6 +353,8 @@ where
         if quit {
             return Ok(());
         }
+        // A remote engine sends the whole state of what is looked at.
+        handle.focus(app.looking_at(&snap));
         if dirty || second_of(SystemTime::now()) != shown_second {
             shown_second = draw(terminal, &mut app, &snap)?;
         }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::command::{Command, Identity, Refusal, Reply};
@@ -32,6 +33,46 @@ impl Link {
     }
 }
 
+/// The devices a console looks at (the venue or device it shows): their
+/// whole state follows every poll, where the others follow only what the
+/// wall shows. Empty: none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Focus {
+    /// Venue codes: every device of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub venues: Vec<String>,
+    /// Device ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
+}
+
+impl Focus {
+    /// Whether it names nothing.
+    pub fn is_empty(&self) -> bool {
+        self.venues.is_empty() && self.devices.is_empty()
+    }
+
+    /// The indexes of the devices it covers in `snap`'s layout (names it
+    /// does not know are left out), increasing.
+    pub fn devices_in(&self, snap: &Snapshot) -> Vec<u32> {
+        let layout = &snap.layout;
+        let venues: Vec<usize> = layout
+            .venues
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| self.venues.contains(&v.code))
+            .map(|(i, _)| i)
+            .collect();
+        layout
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| venues.contains(&d.venue.0) || self.devices.contains(&d.id))
+            .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect()
+    }
+}
+
 /// A command on its way to the engine.
 #[derive(Debug)]
 pub struct Request {
@@ -51,7 +92,7 @@ pub struct EngineHandle {
     requests: mpsc::Sender<Request>,
     link: watch::Receiver<Link>,
     identity: Identity,
-    focus: Option<watch::Sender<crate::api::delta::Focus>>,
+    focus: Option<watch::Sender<Focus>>,
 }
 
 impl EngineHandle {
@@ -77,7 +118,7 @@ impl EngineHandle {
     /// remote engine then sends those devices' every poll; a local one
     /// has them all anyway and needs none).
     #[must_use]
-    pub fn with_focus(self, focus: watch::Sender<crate::api::delta::Focus>) -> Self {
+    pub fn with_focus(self, focus: watch::Sender<Focus>) -> Self {
         EngineHandle {
             focus: Some(focus),
             ..self
@@ -86,7 +127,7 @@ impl EngineHandle {
 
     /// Says what the console looks at now (see [`Self::with_focus`]);
     /// nothing for a local engine.
-    pub fn focus(&self, focus: crate::api::delta::Focus) {
+    pub fn focus(&self, focus: Focus) {
         if let Some(tx) = &self.focus {
             tx.send_if_modified(|f| {
                 let changed = *f != focus;

@@ -28,7 +28,7 @@ pub use command::{
     Command, DeviceCommand, Done, FaultKind, FaultSpec, Identity, IncidentCommand, PlaybookCommand,
     Refusal, Reply, Role, SessionCommand, SimCommand,
 };
-pub use handle::{EngineHandle, Link, Request};
+pub use handle::{EngineHandle, Focus, Link, Request};
 pub use port::{
     AuditRecord, AuditSink, CheckNow, FaultInjector, IncidentStore, Notifier, StepWorker, StoreOp,
 };
