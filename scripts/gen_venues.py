@@ -485,6 +485,7 @@ def render(built: list[BuiltVenue]) -> str:
                       f"stale_after = {q(f.stale_after)}"]
     lines += render_relay(built)
     lines += render_playbooks()
+    lines += render_api()
     return "\n".join(lines) + "\n"
 
 
@@ -499,6 +500,21 @@ def render_playbooks() -> list[str]:
         "[playbooks]",
         'dir = "playbooks"',
         "shell = true",
+    ]
+
+
+def render_api() -> list[str]:
+    return [
+        "",
+        "# --- the API of toc serve " + "-" * 45,
+        "# Consoles, the wall and Prometheus connect here (docs/api.md): HTTP and",
+        "# WebSocket on loopback (the default), and a Unix socket where a",
+        "# technician who SSHes in is who the OS says (users.toml gives the role).",
+        "[api]",
+        'listen = "127.0.0.1:7470"',
+        'socket = "toc-data/toc.sock"',
+        "max_consoles = 200",
+        "updates_per_second = 4",
     ]
 
 

@@ -178,6 +178,11 @@ enum Command {
         /// The inventory to poll and the relay to run.
         #[arg(default_value = "venues.toml")]
         file: PathBuf,
+        /// Let the API listen on a non-loopback `[api] listen` without
+        /// TLS (tokens and commands cross the network in clear; a warning
+        /// is printed and logged).
+        #[arg(long)]
+        insecure_listen: bool,
     },
     /// The console on real equipment: poll the devices of the file and
     /// show them live.
@@ -392,7 +397,10 @@ fn command(command: Command) -> ExitCode {
             live(&Source::File(file), (None, None), (face, &who), false)
         }
         Command::Playbook(args) => cli_playbook::run(&args),
-        Command::Serve { file } => {
+        Command::Serve {
+            file,
+            insecure_listen,
+        } => {
             let who = Who {
                 user: None,
                 users: None,
@@ -400,7 +408,7 @@ fn command(command: Command) -> ExitCode {
             live(
                 &Source::File(file),
                 (None, None),
-                (Face::Serve, &who),
+                (Face::Serve { insecure_listen }, &who),
                 false,
             )
         }
@@ -671,8 +679,12 @@ fn check_users(
     }
 }
 
-/// `toc check`: maintenance windows and the incident policy.
+/// `toc check`: the API, maintenance windows and the incident policy.
 fn print_policy(inv: &Inventory) {
+    say!(
+        "  api        {}",
+        inv.api.summary().trim_start_matches("api: ")
+    );
     if let Some(relay) = &inv.relay {
         say!(
             "  relay      {}",
@@ -986,7 +998,10 @@ enum Face<'a> {
     Console(&'a Screen),
     Headless,
     /// `toc serve`: no console and no commands; until a signal.
-    Serve,
+    Serve {
+        /// `--insecure-listen`.
+        insecure_listen: bool,
+    },
 }
 
 /// `toc demo` and `toc run`: engine and console (and, in a demo, the
@@ -998,7 +1013,7 @@ fn live(
     demo: bool,
 ) -> ExitCode {
     let name = match (face, demo) {
-        (Face::Serve, _) => "toc serve",
+        (Face::Serve { .. }, _) => "toc serve",
         (_, true) => "toc demo",
         (_, false) => "toc run",
     };
@@ -1033,7 +1048,7 @@ fn live(
             Ok(options) => Some(options),
             Err(code) => return code,
         },
-        Face::Headless | Face::Serve => None,
+        Face::Headless | Face::Serve { .. } => None,
     };
     let data_dir = inventory.event.data_dir.clone();
     let log = match start_log(&data_dir, &inventory.event.logs) {
@@ -1082,12 +1097,8 @@ fn live(
         } else {
             toc::runtime::Live::run(inventory, tuning)
         };
-        let live = match started {
-            Ok(live) => live,
-            Err(e) => {
-                tell!("{name}: {e}");
-                return ExitCode::FAILURE;
-            }
+        let Some(live) = with_api(started, face, name).await else {
+            return ExitCode::FAILURE;
         };
         tracing::info!(
             devices = live.inventory.devices.len(),
@@ -1098,7 +1109,7 @@ fn live(
         let handle = live.handle_for(cli_users::identity(&user));
         let served = match (options, face) {
             (Some(options), _) => toc::runtime::console::serve(handle, options).await,
-            (None, Face::Serve) => until_stopped(&live, &log).await,
+            (None, Face::Serve { .. }) => until_stopped(&live, &log).await,
             (None, _) => toc::runtime::headless::serve(handle, demo).await,
         };
         live.shutdown().await;
@@ -1108,6 +1119,56 @@ fn live(
     runtime.shutdown_timeout(Duration::from_millis(200));
     tracing::info!("{name} stopped");
     code
+}
+
+/// The started engine with the API of `[api]` beside it; `None` (after
+/// saying why) when the start failed. In `toc serve` an API that cannot
+/// start (a port in use, a non-loopback address without TLS) stops the
+/// start; in a demo or `toc run` it is a warning in the log (the console
+/// works without it).
+async fn with_api(
+    started: Result<toc::runtime::Live, String>,
+    face: Face<'_>,
+    name: &str,
+) -> Option<toc::runtime::Live> {
+    let mut live = match started {
+        Ok(live) => live,
+        Err(e) => {
+            tell!("{name}: {e}");
+            return None;
+        }
+    };
+    // TODO(auth): the Authenticator of the users file the run resolved,
+    // once the auth helper gives it a constructor from `Users`.
+    let auth = std::sync::Arc::new(toc::api::auth::Authenticator::default());
+    let serve = matches!(face, Face::Serve { .. });
+    let insecure = matches!(
+        face,
+        Face::Serve {
+            insecure_listen: true
+        }
+    );
+    if serve
+        && let Ok(Some(warning)) = toc::api::server::check_listen(&live.inventory.api, insecure)
+    {
+        tell!("{name}: {warning}");
+    }
+    match live.start_api(insecure, auth) {
+        Ok(addrs) => {
+            if serve {
+                for addr in &addrs {
+                    say!("{}", toc::runtime::api::listening_line(addr));
+                }
+            }
+        }
+        Err(e) if serve => {
+            tell!("{name}: {e}");
+            live.shutdown().await;
+            return None;
+        }
+        Err(e) => tracing::warn!("{name}: the API is off: {e}"),
+    }
+    Some(live)
 }
 
 /// `toc serve`: says where the relay listens and that it is ready, then

@@ -113,6 +113,10 @@ pub struct Live {
     relay_tokens: Vec<(String, String)>,
     /// A demo's simulated consumers and results systems.
     demo_relay: Option<super::relay::DemoRelay>,
+    /// The data folder (where the API publishes its addresses).
+    data_dir: Option<PathBuf>,
+    /// The API, once [`Live::start_api`] started it.
+    api: Option<super::api::ApiRun>,
 }
 
 /// The audit log of the data folder, when there is one. Fails when it
@@ -320,7 +324,40 @@ impl Live {
             relay,
             relay_tokens,
             demo_relay: None,
+            data_dir: tuning.data_dir,
+            api: None,
         })
+    }
+
+    /// Starts the API of the file's `[api]` on a thread of its own
+    /// ([`crate::api::server`]); its addresses are published in the data
+    /// folder. `insecure_listen`: a non-loopback address without TLS is
+    /// allowed (with a warning). Returns every address it listens on.
+    pub fn start_api(
+        &mut self,
+        insecure_listen: bool,
+        auth: Arc<crate::api::auth::Authenticator>,
+    ) -> Result<Vec<crate::api::server::Addr>, String> {
+        let options = crate::api::server::Options {
+            api: self.inventory.api.clone(),
+            insecure_listen,
+            poll_interval: self.inventory.event.poll_interval,
+        };
+        let run =
+            super::api::ApiRun::start(&options, self.handle(), auth, self.data_dir.as_deref())?;
+        let addrs = run.addrs().to_vec();
+        if let Some(old) = self.api.replace(run) {
+            old.shutdown();
+        }
+        Ok(addrs)
+    }
+
+    /// Where the API listens, when it runs.
+    pub fn api_addrs(&self) -> Vec<crate::api::server::Addr> {
+        self.api
+            .as_ref()
+            .map(|a| a.addrs().to_vec())
+            .unwrap_or_default()
     }
 
     /// Where the result relay's `POST /odf` listens, when it runs.
@@ -358,6 +395,10 @@ impl Live {
     /// Stops polling, the engine and the simulator; the audit log is
     /// synced, a demo's published addresses removed.
     pub async fn shutdown(mut self) {
+        if let Some(api) = self.api.take() {
+            // Joins the API's thread: off this runtime's workers.
+            let _ = tokio::task::spawn_blocking(move || api.shutdown()).await;
+        }
         if let Some(h) = self.host.take() {
             h.abort();
         }

@@ -8,6 +8,7 @@
 //! a demo publishes where it serves its devices ([`published`]); the
 //! commands print without panicking on a closed pipe ([`out`]).
 
+pub mod api;
 pub mod audit;
 pub mod console;
 pub mod headless;

@@ -108,19 +108,7 @@ pub fn publish(
             .collect(),
     };
     let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-    let target = path(data_dir);
-    let tmp = data_dir.join(format!("{FILE_NAME}.{pid}.tmp"));
-    let written = std::fs::create_dir_all(data_dir).and_then(|()| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &target)
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(format!("cannot write {}: {e}", target.display()));
-    }
-    Ok(target)
+    write_whole(data_dir, FILE_NAME, &text)
 }
 
 /// Removes the published file if this process wrote it (a newer demo on
@@ -134,6 +122,73 @@ pub fn withdraw(data_dir: &Path) {
     if ours {
         let _ = std::fs::remove_file(&target);
     }
+}
+
+/// The file in the data folder where a running `toc serve`, `toc demo`
+/// or `toc run` publishes where its API listens.
+pub const API_FILE_NAME: &str = "api-address.json";
+
+/// Where a running process serves its API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiAddresses {
+    /// The process's id.
+    pub pid: u32,
+    /// When it started (as in [`DemoAddresses`]).
+    pub process_started: u64,
+    /// Every address, as URLs (`http://127.0.0.1:7470`,
+    /// `unix:/srv/toc-data/toc.sock`), TCP first.
+    pub urls: Vec<String>,
+}
+
+/// Writes `text` to `data_dir/name` whole (a temporary file renamed over
+/// it).
+fn write_whole(data_dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
+    let target = data_dir.join(name);
+    let tmp = data_dir.join(format!("{name}.{}.tmp", std::process::id()));
+    let written = std::fs::create_dir_all(data_dir).and_then(|()| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &target)
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("cannot write {}: {e}", target.display()));
+    }
+    Ok(target)
+}
+
+/// Publishes where this process's API listens in
+/// `data_dir/api-address.json`. Returns its path.
+pub fn publish_api(data_dir: &Path, urls: &[String]) -> Result<PathBuf, String> {
+    let (pid, process_started) = this_process()?;
+    let doc = ApiAddresses {
+        pid,
+        process_started,
+        urls: urls.to_vec(),
+    };
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    write_whole(data_dir, API_FILE_NAME, &text)
+}
+
+/// Removes `data_dir/api-address.json` if this process wrote it.
+pub fn withdraw_api(data_dir: &Path) {
+    let target = data_dir.join(API_FILE_NAME);
+    let ours = crate::config::file::read_text(&target)
+        .ok()
+        .and_then(|t| serde_json::from_str::<ApiAddresses>(&t).ok())
+        .is_some_and(|d| d.pid == std::process::id());
+    if ours {
+        let _ = std::fs::remove_file(&target);
+    }
+}
+
+/// Where the API of the process running on `data_dir` listens, when one
+/// runs (a file left by a dead process is ignored).
+pub fn lookup_api(data_dir: &Path) -> Option<ApiAddresses> {
+    let text = crate::config::file::read_text(&data_dir.join(API_FILE_NAME)).ok()?;
+    let doc: ApiAddresses = serde_json::from_str(&text).ok()?;
+    (started(doc.pid) == Some(doc.process_started)).then_some(doc)
 }
 
 /// What the data folder says about a running demo.
@@ -247,6 +302,18 @@ mod tests {
         assert_eq!(names, [FILE_NAME]);
         withdraw(dir.path());
         assert_eq!(lookup(dir.path()), Lookup::Absent);
+    }
+
+    #[test]
+    fn the_api_address_is_published_found_and_withdrawn() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(lookup_api(dir.path()), None);
+        let urls = vec!["http://127.0.0.1:7470".to_owned()];
+        publish_api(dir.path(), &urls).expect("published");
+        let doc = lookup_api(dir.path()).expect("running");
+        assert_eq!(doc.urls, urls);
+        withdraw_api(dir.path());
+        assert_eq!(lookup_api(dir.path()), None);
     }
 
     #[test]

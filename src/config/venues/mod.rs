@@ -22,10 +22,10 @@ mod read;
 use std::path::Path;
 
 pub use model::{
-    AckTimeouts, AuthProtocol, Checks, Device, Event, Feed, Group, IncidentPolicy, Inventory,
-    JsonCheck, LogRotation, MIN_PASSPHRASE, MaintenanceScope, MaintenanceWindow, PlaybookPolicy,
-    PrivProtocol, ProbeTarget, Profile, Relay, RelayRoute, RelaySink, RelaySource, Secret,
-    SinkKind, Summary, Venue,
+    AckTimeouts, Api, ApiTls, AuthProtocol, Checks, Device, Event, Feed, Group, IncidentPolicy,
+    Inventory, JsonCheck, LogRotation, MIN_PASSPHRASE, MaintenanceScope, MaintenanceWindow,
+    PlaybookPolicy, PrivProtocol, ProbeTarget, Profile, Relay, RelayRoute, RelaySink, RelaySource,
+    Secret, SinkKind, Summary, Venue,
 };
 
 use super::diag::{Diagnostic, Severity, SourceFile};

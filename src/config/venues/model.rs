@@ -37,6 +37,9 @@ pub struct Inventory {
     pub relay: Option<Relay>,
     /// Where the playbooks are and what they may do (`[playbooks]`).
     pub playbooks: PlaybookPolicy,
+    /// The API of `toc serve` (`[api]`; loopback on the default port when
+    /// the file has none).
+    pub api: Api,
     /// Device id -> index, for lookups by id.
     pub(super) device_index: HashMap<String, DeviceIdx>,
 }
@@ -717,5 +720,70 @@ impl Relay {
     /// A sink's index by id.
     pub fn sink_index(&self, id: &str) -> Option<usize> {
         self.sinks.iter().position(|s| s.id == id)
+    }
+}
+
+/// `[api]`: the API of `toc serve`, `toc demo` and `toc run`
+/// (docs/api.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    /// Where HTTP and the WebSocket listen (`127.0.0.1:7470` by default;
+    /// port 0 = any free port, reported at start).
+    pub listen: std::net::SocketAddr,
+    /// A Unix socket to listen on too (resolved against the file's
+    /// folder), where the OS user of the peer is who it is.
+    pub socket: Option<PathBuf>,
+    /// TLS certificate and key (PEM files), when `listen` speaks TLS.
+    pub tls: Option<ApiTls>,
+    /// Most consoles (their WebSocket connections) at once.
+    pub max_consoles: usize,
+    /// Most snapshot updates a second sent to each console (1 to 20).
+    pub updates_per_second: u32,
+}
+
+/// The TLS files of `[api]` (both or neither).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTls {
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+}
+
+impl Api {
+    /// The default `listen`.
+    pub const DEFAULT_LISTEN: std::net::SocketAddr = std::net::SocketAddr::V4(
+        std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 7470),
+    );
+    /// The default `max_consoles`.
+    pub const DEFAULT_MAX_CONSOLES: usize = 200;
+    /// The default `updates_per_second`.
+    pub const DEFAULT_UPDATES_PER_SECOND: u32 = 4;
+
+    /// One line for `toc check`.
+    pub fn summary(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let socket = self
+            .socket
+            .as_ref()
+            .map(|p| format!(" and unix:{}", p.display()))
+            .unwrap_or_default();
+        format!(
+            "api: listens on {scheme}://{}{socket}, at most {} consoles, {} updates a second",
+            self.listen, self.max_consoles, self.updates_per_second
+        )
+    }
+}
+
+impl Default for Api {
+    /// Loopback on the default port, no socket, no TLS.
+    fn default() -> Self {
+        Api {
+            listen: Self::DEFAULT_LISTEN,
+            socket: None,
+            tls: None,
+            max_consoles: Self::DEFAULT_MAX_CONSOLES,
+            updates_per_second: Self::DEFAULT_UPDATES_PER_SECOND,
+        }
     }
 }

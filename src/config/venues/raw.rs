@@ -162,6 +162,20 @@ pub(super) struct RawDocument {
     pub(super) relay: Option<RawRelay>,
     /// `[playbooks]`, when present and read without errors.
     pub(super) playbooks: Option<RawPlaybooks>,
+    /// `[api]`, when present and read without errors.
+    pub(super) api: Option<RawApi>,
+}
+
+/// `[api]`: the API of `toc serve`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApi {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) socket: Option<Spanned<String>>,
+    pub(super) tls_cert: Option<Spanned<String>>,
+    pub(super) tls_key: Option<Spanned<String>>,
+    pub(super) max_consoles: Option<Spanned<i64>>,
+    pub(super) updates_per_second: Option<Spanned<i64>>,
 }
 
 /// `[playbooks]`.

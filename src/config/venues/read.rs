@@ -19,6 +19,7 @@ const TOP_KEYS: &[&str] = &[
     "incidents",
     "relay",
     "playbooks",
+    "api",
 ];
 /// The arrays of tables inside `[relay]`.
 const RELAY_LISTS: &[&str] = &["sources", "sinks", "routes"];
@@ -57,6 +58,7 @@ impl Cx<'_> {
             incidents: None,
             relay: None,
             playbooks: None,
+            api: None,
         };
         for (key, value) in root.into_inner() {
             match key.get_ref().as_ref() {
@@ -70,6 +72,7 @@ impl Cx<'_> {
                 "incidents" => doc.incidents = self.de(value, "[incidents] table"),
                 "relay" => doc.relay = self.read_relay(key.span(), value),
                 "playbooks" => doc.playbooks = self.de(value, "[playbooks] table"),
+                "api" => doc.api = self.de(value, "[api] table"),
                 other => {
                     let msg = format!("unknown top-level key `{other}`");
                     self.error(

@@ -4,6 +4,7 @@
 //! references that need every id: device links, group sizes, feeds,
 //! parent cycles, secrets, then `[relay]`) and holds what they share.
 
+mod api;
 mod devices;
 mod event;
 mod feeds;
@@ -133,6 +134,7 @@ impl Cx<'_> {
             .and_then(|r| self.validate_relay(r, &mut b, event.as_ref().map(|e| &e.slo)));
 
         let playbooks = self.validate_playbooks(doc.playbooks.as_ref());
+        let api = self.validate_api(doc.api.as_ref());
         let event = event?;
         Some(Inventory {
             source: self.src.path().to_path_buf(),
@@ -149,6 +151,7 @@ impl Cx<'_> {
             incidents,
             relay,
             playbooks,
+            api,
             device_index: b.device_idx,
         })
     }
