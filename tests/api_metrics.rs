@@ -12,7 +12,9 @@ use toc::api::metrics::{Exposition, parse};
 use wall_support::Demo;
 
 async fn scrape(url: &str) -> (String, Exposition) {
-    let r = reqwest::get(format!("{url}/metrics")).await.expect("scrape");
+    let r = reqwest::get(format!("{url}/metrics"))
+        .await
+        .expect("scrape");
     assert_eq!(r.status(), 200);
     let ct = r
         .headers()
@@ -92,7 +94,10 @@ async fn a_demo_is_scraped_and_its_counts_add_up() {
         let down = one(&exp, "toc_devices", &[("venue", "STA"), ("status", "down")]);
         let open = one(&exp, "toc_incidents", &[("state", "open")]);
         if (down - 1.0).abs() < 1e-9 && open >= 1.0 {
-            assert!((one(&exp, "toc_venue_status", &[("venue", "STA")]) - 4.0).abs() < 1e-9, "{text}");
+            assert!(
+                (one(&exp, "toc_venue_status", &[("venue", "STA")]) - 4.0).abs() < 1e-9,
+                "{text}"
+            );
             assert!((exp.sum("toc_devices") - 4.0).abs() < 1e-9, "{text}");
             break;
         }

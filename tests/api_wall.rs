@@ -54,9 +54,17 @@ async fn the_wall_shows_the_venues_and_turns_orange_on_a_fault() {
     let (w, h, _) = png_pixel(&shot, 0, 0);
     assert_eq!((w, h), (1920, 1080), "the screenshot's size");
     let (_, _, px) = png_pixel(&shot, sta.x, sta.y);
-    assert!(near(px, GREEN), "STA's centre is {px:?}, not green {GREEN:?}");
-    let text = browser.eval_string("document.getElementById('venue-STA').innerText").await;
-    assert!(text.contains("STA") && text.contains("✔") && text.contains("OK"), "{text:?}");
+    assert!(
+        near(px, GREEN),
+        "STA's centre is {px:?}, not green {GREEN:?}"
+    );
+    let text = browser
+        .eval_string("document.getElementById('venue-STA').innerText")
+        .await;
+    assert!(
+        text.contains("STA") && text.contains("✔") && text.contains("OK"),
+        "{text:?}"
+    );
 
     // A core switch dies: STA's redundancy is lost, the tile turns orange.
     let start = Instant::now();
@@ -80,15 +88,57 @@ async fn the_wall_shows_the_venues_and_turns_orange_on_a_fault() {
     )
     .unwrap();
     let (_, _, px) = png_pixel(&shot, degraded.x, degraded.y);
-    assert!(near(px, ORANGE), "STA's centre is {px:?}, not orange {ORANGE:?}");
-    let text = browser.eval_string("document.getElementById('venue-STA').innerText").await;
+    assert!(
+        near(px, ORANGE),
+        "STA's centre is {px:?}, not orange {ORANGE:?}"
+    );
+    let text = browser
+        .eval_string("document.getElementById('venue-STA').innerText")
+        .await;
     assert!(text.contains("▲") && text.contains("DEGRADED"), "{text:?}");
 
     // The link drops: the banner says so.
     demo.stop();
-    browser
-        .wait_for(Duration::from_secs(30), |t| t.lost)
+    browser.wait_for(Duration::from_secs(30), |t| t.lost).await;
+    let banner = browser
+        .eval_string("document.getElementById('banner-text').innerText")
         .await;
-    let banner = browser.eval_string("document.getElementById('banner-text').innerText").await;
     assert!(banner.contains("connection lost"), "{banner:?}");
+
+    // The Games: 49 venues fit on the screen, each tile readable.
+    let fit = browser.eval_string(FORTY_NINE).await;
+    let shot = browser.screenshot().await;
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("wall-49.png"),
+        &shot,
+    )
+    .unwrap();
+    let fit: serde_json::Value = serde_json::from_str(&fit).expect(&fit);
+    eprintln!("49 venues: {fit}");
+    assert_eq!(fit["tiles"], 49, "{fit}");
+    assert_eq!(fit["outside"], 0, "every tile on the screen: {fit}");
+    assert!(fit["minWidth"].as_f64().unwrap() >= 200.0, "{fit}");
+    assert!(fit["minHeight"].as_f64().unwrap() >= 100.0, "{fit}");
+    assert!(fit["codePx"].as_f64().unwrap() >= 36.0, "big type: {fit}");
 }
+
+/// Draws a view of 49 venues by hand and measures the tiles.
+const FORTY_NINE: &str = "(() => {
+  const st = (s, g, w) => ({ status: s, glyph: g, word: w });
+  const venues = [];
+  for (let i = 0; i < 49; i++) {
+    const s = i % 7 === 3 ? st('down', '✖', 'DOWN') : i % 5 === 1 ? st('degraded', '▲', 'DEGRADED') : st('ok', '✔', 'OK');
+    venues.push({ code: 'V' + (10 + i), name: 'Venue number ' + i, city: 'Paris', status: s,
+      counts: { ok: 200, degraded: 1, down: 1, unreachable: 0, unknown: 0, maintenance: 0, total: 202 },
+      incidents: 1, since_ms: Date.now() - 60000 });
+  }
+  window.tocWallDraw({ seq: 1, event: 'Paris 2024 Olympic Games', at_ms: Date.now(),
+    wall: st('down', '✖', 'DOWN'), venues: venues, incidents: 20 });
+  const tiles = Array.from(document.querySelectorAll('.tile'));
+  const rects = tiles.map(t => t.getBoundingClientRect());
+  const code = getComputedStyle(tiles[0].querySelector('.code')).fontSize;
+  return JSON.stringify({ tiles: tiles.length,
+    outside: rects.filter(r => r.left < 0 || r.top < 0 || r.right > innerWidth || r.bottom > innerHeight).length,
+    minWidth: Math.min(...rects.map(r => r.width)), minHeight: Math.min(...rects.map(r => r.height)),
+    codePx: parseFloat(code) });
+})()";

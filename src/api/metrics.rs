@@ -151,7 +151,11 @@ fn flag(b: bool) -> f64 {
 }
 
 fn engine(out: &mut Text, snap: &Snapshot, now: SystemTime) {
-    out.family("toc_info", "gauge", "The event this engine watches (always 1).");
+    out.family(
+        "toc_info",
+        "gauge",
+        "The event this engine watches (always 1).",
+    );
     out.sample("toc_info", &[("event", &snap.layout.event)], 1.0);
     out.single(
         "toc_snapshot_seq",
@@ -223,7 +227,11 @@ fn devices(out: &mut Text, snap: &Snapshot) {
         "Each venue's status: 0 maintenance, 1 ok, 2 unknown, 3 unreachable, 4 degraded, 5 down.",
     );
     for (code, v) in venues() {
-        out.sample("toc_venue_status", &[("venue", code)], status(v.eval.status));
+        out.sample(
+            "toc_venue_status",
+            &[("venue", code)],
+            status(v.eval.status),
+        );
     }
     out.family(
         "toc_devices",
@@ -253,7 +261,11 @@ fn devices(out: &mut Text, snap: &Snapshot) {
         "Incidents not resolved at each venue.",
     );
     for (code, v) in venues() {
-        out.sample("toc_venue_incidents", &[("venue", code)], count(v.incidents));
+        out.sample(
+            "toc_venue_incidents",
+            &[("venue", code)],
+            count(v.incidents),
+        );
     }
     // The last check of each device that failed (soft or hard), per venue.
     let mut failing = vec![0usize; snap.layout.venues.len()];
@@ -270,7 +282,13 @@ fn devices(out: &mut Text, snap: &Snapshot) {
         "gauge",
         "Devices per venue whose last check did not answer OK (soft or hard).",
     );
-    for (code, n) in snap.layout.venues.iter().map(|v| v.code.as_str()).zip(failing) {
+    for (code, n) in snap
+        .layout
+        .venues
+        .iter()
+        .map(|v| v.code.as_str())
+        .zip(failing)
+    {
         out.sample("toc_checks_failing", &[("venue", code)], count(n));
     }
     if !snap.layout.feeds.is_empty() {
@@ -406,9 +424,13 @@ fn relay(out: &mut Text, snap: &Snapshot) {
             );
         }
     }
+    relay_sinks(out, &r.sinks);
+}
+
+fn relay_sinks(out: &mut Text, sinks: &[SinkStatus]) {
     let sink = |out: &mut Text, name: &str, kind: &str, help: &str, f: fn(&SinkStatus) -> f64| {
         out.family(name, kind, help);
-        for s in &r.sinks {
+        for s in sinks {
             out.sample(name, &[("sink", &s.id), ("consumer", &s.consumer)], f(s));
         }
     };
@@ -445,7 +467,7 @@ fn relay(out: &mut Text, snap: &Snapshot) {
         "gauge",
         "Latency from ingest to delivery over the last minute, by quantile (absent before a delivery).",
     );
-    for s in &r.sinks {
+    for s in sinks {
         for (q, v) in [("0.5", s.p50), ("0.99", s.p99)] {
             if let Some(v) = v {
                 out.sample(
@@ -461,7 +483,7 @@ fn relay(out: &mut Text, snap: &Snapshot) {
         "gauge",
         "1 for each sink's state (running, paused or failing), 0 for the others.",
     );
-    for s in &r.sinks {
+    for s in sinks {
         for (word, state) in [
             ("running", SinkState::Running),
             ("paused", SinkState::Paused),

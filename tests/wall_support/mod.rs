@@ -206,9 +206,8 @@ pub fn chromium() -> Option<PathBuf> {
     None
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Headless Chromium and the DevTools connection to its page.
 pub struct Browser {
@@ -272,7 +271,10 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(60);
         let port = loop {
             if let Ok(text) = std::fs::read_to_string(&port_file)
-                && let Some(port) = text.lines().next().and_then(|l| l.trim().parse::<u16>().ok())
+                && let Some(port) = text
+                    .lines()
+                    .next()
+                    .and_then(|l| l.trim().parse::<u16>().ok())
                 && text.lines().count() >= 2
             {
                 break port;

@@ -79,9 +79,9 @@ fn family_of<'a>(name: &'a str, families: &BTreeMap<String, Family>) -> Option<&
     }
     for suffix in ["_bucket", "_sum", "_count"] {
         if let Some(base) = name.strip_suffix(suffix)
-            && families
-                .get(base)
-                .is_some_and(|f| f.kind == "histogram" || (f.kind == "summary" && suffix != "_bucket"))
+            && families.get(base).is_some_and(|f| {
+                f.kind == "histogram" || (f.kind == "summary" && suffix != "_bucket")
+            })
         {
             return Some(base);
         }
@@ -89,8 +89,11 @@ fn family_of<'a>(name: &'a str, families: &BTreeMap<String, Family>) -> Option<&
     None
 }
 
+/// Label names and values, in order.
+type Labels = Vec<(String, String)>;
+
 /// `{a="1",b="x\"y"}` and the rest of the line after it.
-fn labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn labels(s: &str) -> Result<(Labels, &str), String> {
     let mut out = Vec::new();
     let mut rest = s;
     loop {
@@ -140,103 +143,137 @@ fn labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
 /// are together; no sample (name and labels) is written twice; a
 /// histogram's buckets end with `le="+Inf"` equal to its `_count`.
 pub fn parse(text: &str) -> Result<Exposition, String> {
-    let mut exp = Exposition::default();
-    let mut helps = HashSet::new();
-    let mut done: HashSet<String> = HashSet::new();
-    let mut current: Option<String> = None;
-    let mut seen = HashSet::new();
+    let mut p = Parser::default();
     for (n, line) in text.lines().enumerate() {
-        let at = |e: String| format!("line {}: {e}: {line:?}", n + 1);
         if line.trim().is_empty() {
             continue;
         }
-        if let Some(comment) = line.strip_prefix('#') {
-            let mut words = comment.trim_start().splitn(3, ' ');
-            let (kw, name, rest) = (words.next(), words.next(), words.next().unwrap_or(""));
-            let (Some(kw @ ("HELP" | "TYPE")), Some(name)) = (kw, name) else {
-                continue;
-            };
-            if !is_name(name, true) {
-                return Err(at(format!("bad metric name {name:?}")));
-            }
-            if current.as_deref() != Some(name) {
-                if let Some(prev) = current.take() {
-                    done.insert(prev);
-                }
-                if done.contains(name) {
-                    return Err(at(format!("{name} again after other families")));
-                }
-                current = Some(name.to_owned());
-            }
-            if exp.samples.last().is_some_and(|s| family_of(&s.name, &exp.families) == Some(name)) {
-                return Err(at(format!("{kw} of {name} after its samples")));
-            }
-            if kw == "HELP" {
-                if !helps.insert(name.to_owned()) {
-                    return Err(at(format!("HELP of {name} twice")));
-                }
-                let help = rest.replace("\\n", "\n").replace("\\\\", "\\");
-                exp.families
-                    .entry(name.to_owned())
-                    .or_insert_with(|| Family { kind: String::new(), help: String::new() })
-                    .help = help;
-            } else {
-                if !matches!(rest, "counter" | "gauge" | "histogram" | "summary" | "untyped") {
-                    return Err(at(format!("unknown type {rest:?}")));
-                }
-                let f = exp
-                    .families
-                    .entry(name.to_owned())
-                    .or_insert_with(|| Family { kind: String::new(), help: String::new() });
-                if !f.kind.is_empty() {
-                    return Err(at(format!("TYPE of {name} twice")));
-                }
-                rest.clone_into(&mut f.kind);
-            }
-            continue;
+        let read = match line.strip_prefix('#') {
+            Some(comment) => p.comment(comment),
+            None => p.sample(line),
+        };
+        read.map_err(|e| format!("line {}: {e}: {line:?}", n + 1))?;
+    }
+    check_histograms(&p.exp)?;
+    Ok(p.exp)
+}
+
+/// What the parser has read so far.
+#[derive(Debug, Default)]
+struct Parser {
+    exp: Exposition,
+    /// Families with a `# HELP`.
+    helps: HashSet<String>,
+    /// Families whose lines are over.
+    done: HashSet<String>,
+    /// The family whose lines these are.
+    current: Option<String>,
+    /// Samples written, by name and sorted labels.
+    seen: HashSet<(String, Vec<String>)>,
+}
+
+impl Parser {
+    /// A `#` line: `HELP` or `TYPE`, any other comment skipped.
+    fn comment(&mut self, comment: &str) -> Result<(), String> {
+        let mut words = comment.trim_start().splitn(3, ' ');
+        let (kw, name, rest) = (words.next(), words.next(), words.next().unwrap_or(""));
+        let (Some(kw @ ("HELP" | "TYPE")), Some(name)) = (kw, name) else {
+            return Ok(());
+        };
+        if !is_name(name, true) {
+            return Err(format!("bad metric name {name:?}"));
         }
-        let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
-            .ok_or_else(|| at("a sample without a value".to_owned()))?;
+        if self.current.as_deref() != Some(name) {
+            if let Some(prev) = self.current.take() {
+                self.done.insert(prev);
+            }
+            if self.done.contains(name) {
+                return Err(format!("{name} again after other families"));
+            }
+            self.current = Some(name.to_owned());
+        }
+        let exp = &mut self.exp;
+        if exp
+            .samples
+            .last()
+            .is_some_and(|s| family_of(&s.name, &exp.families) == Some(name))
+        {
+            return Err(format!("{kw} of {name} after its samples"));
+        }
+        let family = exp
+            .families
+            .entry(name.to_owned())
+            .or_insert_with(|| Family {
+                kind: String::new(),
+                help: String::new(),
+            });
+        if kw == "HELP" {
+            if !self.helps.insert(name.to_owned()) {
+                return Err(format!("HELP of {name} twice"));
+            }
+            family.help = rest.replace("\\n", "\n").replace("\\\\", "\\");
+        } else {
+            if !matches!(
+                rest,
+                "counter" | "gauge" | "histogram" | "summary" | "untyped"
+            ) {
+                return Err(format!("unknown type {rest:?}"));
+            }
+            if !family.kind.is_empty() {
+                return Err(format!("TYPE of {name} twice"));
+            }
+            rest.clone_into(&mut family.kind);
+        }
+        Ok(())
+    }
+
+    /// A sample line.
+    fn sample(&mut self, line: &str) -> Result<(), String> {
+        let name_end = line.find(['{', ' ']).ok_or("a sample without a value")?;
         let name = &line[..name_end];
         if !is_name(name, true) {
-            return Err(at(format!("bad metric name {name:?}")));
+            return Err(format!("bad metric name {name:?}"));
         }
         let (labels, rest) = match line[name_end..].strip_prefix('{') {
-            Some(after) => labels(after).map_err(at)?,
+            Some(after) => labels(after)?,
             None => (Vec::new(), &line[name_end..]),
         };
         let mut fields = rest.split_whitespace();
-        let v = value(fields.next().ok_or_else(|| at("no value".to_owned()))?).map_err(at)?;
+        let v = value(fields.next().ok_or("no value")?)?;
         if let Some(ts) = fields.next() {
             ts.parse::<i64>()
-                .map_err(|_| at(format!("bad timestamp {ts:?}")))?;
+                .map_err(|_| format!("bad timestamp {ts:?}"))?;
         }
         if fields.next().is_some() {
-            return Err(at("more after the timestamp".to_owned()));
+            return Err("more after the timestamp".to_owned());
         }
-        let Some(family) = family_of(name, &exp.families) else {
-            return Err(at(format!("{name} has no # TYPE before it")));
+        let Some(family) = family_of(name, &self.exp.families) else {
+            return Err(format!("{name} has no # TYPE before it"));
         };
-        if current.as_deref() != Some(family) {
-            return Err(at(format!("{name} apart from its family's lines")));
+        if self.current.as_deref() != Some(family) {
+            return Err(format!("{name} apart from its family's lines"));
         }
-        if !helps.contains(family) || exp.families.get(family).is_some_and(|f| f.kind.is_empty()) {
-            return Err(at(format!("{family} lacks # HELP or # TYPE")));
+        if !self.helps.contains(family)
+            || self
+                .exp
+                .families
+                .get(family)
+                .is_some_and(|f| f.kind.is_empty())
+        {
+            return Err(format!("{family} lacks # HELP or # TYPE"));
         }
         let mut key: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         key.sort();
-        if !seen.insert((name.to_owned(), key)) {
-            return Err(at(format!("{name} with these labels twice")));
+        if !self.seen.insert((name.to_owned(), key)) {
+            return Err(format!("{name} with these labels twice"));
         }
-        exp.samples.push(Sample {
+        self.exp.samples.push(Sample {
             name: name.to_owned(),
             labels,
             value: v,
         });
+        Ok(())
     }
-    check_histograms(&exp)?;
-    Ok(exp)
 }
 
 /// Each histogram's buckets ascend and its `+Inf` bucket is its count.
@@ -260,7 +297,9 @@ fn check_histograms(exp: &Exposition) -> Result<(), String> {
         }
         let count = exp.named(&format!("{name}_count")).map(|s| s.value).next();
         if inf.is_none() || inf != count {
-            return Err(format!("{name}: +Inf bucket {inf:?} is not _count {count:?}"));
+            return Err(format!(
+                "{name}: +Inf bucket {inf:?} is not _count {count:?}"
+            ));
         }
     }
     Ok(())

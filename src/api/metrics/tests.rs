@@ -48,7 +48,12 @@ pub(crate) fn snapshot() -> Snapshot {
     }
     let rtr = inv.device("STA-rtr-a").expect("STA-rtr-a").0.0;
     for _ in 0..=inv.event.max_attempts {
-        observe(&mut state, rtr, CheckResult::Fail("no \"answer\"".to_owned()), 900);
+        observe(
+            &mut state,
+            rtr,
+            CheckResult::Fail("no \"answer\"".to_owned()),
+            900,
+        );
     }
     state.snapshot(t(100))
 }
@@ -154,11 +159,11 @@ fn counts_add_up_and_statuses_are_numbers() {
     assert!((value(&exp, "toc_venue_status", &[("venue", "STA")]) - 4.0).abs() < 1e-9);
     assert!((value(&exp, "toc_venue_status", &[("venue", "MRN")]) - 1.0).abs() < 1e-9);
     assert!((value(&exp, "toc_wall_status", &[]) - 4.0).abs() < 1e-9);
-    assert!((value(&exp, "toc_devices", &[("venue", "STA"), ("status", "down")]) - 1.0).abs() < 1e-9);
-    assert!((value(&exp, "toc_snapshot_age_seconds", &[]) - 3.0).abs() < 1e-9);
     assert!(
-        (value(&exp, "toc_checks_total", &[]) - count(snap.stats.observations)).abs() < 1e-9
+        (value(&exp, "toc_devices", &[("venue", "STA"), ("status", "down")]) - 1.0).abs() < 1e-9
     );
+    assert!((value(&exp, "toc_snapshot_age_seconds", &[]) - 3.0).abs() < 1e-9);
+    assert!((value(&exp, "toc_checks_total", &[]) - count(snap.stats.observations)).abs() < 1e-9);
     assert!(value(&exp, "toc_checks_failing", &[("venue", "STA")]) >= 1.0);
     assert!((value(&exp, "toc_checks_failing", &[("venue", "MRN")])).abs() < 1e-9);
 }
@@ -217,7 +222,10 @@ fn relay_rates_backlogs_and_latencies() {
     assert!(!text.contains("toc_relay_"), "no relay, no relay metrics");
     snap.relay = Some(Arc::new(relay()));
     let text = render_at(&snap, t(100));
-    assert!(text.contains(r#"sink="commentators\\1""#), "escaped: {text}");
+    assert!(
+        text.contains(r#"sink="commentators\\1""#),
+        "escaped: {text}"
+    );
     let exp = parse(&text).expect("parses");
     let sink = [("sink", "commentators\\1")];
     assert!((value(&exp, "toc_relay_source_rate", &[("source", "STA-ovr-a")]) - 2.5).abs() < 1e-9);
@@ -234,12 +242,28 @@ fn relay_rates_backlogs_and_latencies() {
     assert!((value(&exp, "toc_relay_sink_rate", &sink) - 1.5).abs() < 1e-9);
     assert!((value(&exp, "toc_relay_sink_slo_seconds", &sink) - 0.35).abs() < 1e-9);
     assert!(
-        (value(&exp, "toc_relay_sink_latency_seconds", &[sink[0], ("quantile", "0.5")]) - 0.0005)
+        (value(
+            &exp,
+            "toc_relay_sink_latency_seconds",
+            &[sink[0], ("quantile", "0.5")]
+        ) - 0.0005)
             .abs()
             < 1e-9
     );
-    assert_eq!(exp.named("toc_relay_sink_latency_seconds").count(), 1, "no p99 yet");
-    assert!((value(&exp, "toc_relay_sink_state", &[sink[0], ("state", "running")]) - 1.0).abs() < 1e-9);
+    assert_eq!(
+        exp.named("toc_relay_sink_latency_seconds").count(),
+        1,
+        "no p99 yet"
+    );
+    assert!(
+        (value(
+            &exp,
+            "toc_relay_sink_state",
+            &[sink[0], ("state", "running")]
+        ) - 1.0)
+            .abs()
+            < 1e-9
+    );
     assert!((value(&exp, "toc_relay_journal_head", &[]) - 42.0).abs() < 1e-9);
 }
 
@@ -250,7 +274,10 @@ fn label_values_are_escaped_and_read_back() {
     layout.event = "Games \"2024\"\nback\\slash".to_owned();
     snap.layout = Arc::new(layout);
     let text = render_at(&snap, t(100));
-    assert!(text.contains(r#"toc_info{event="Games \"2024\"\nback\\slash"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"toc_info{event="Games \"2024\"\nback\\slash"} 1"#),
+        "{text}"
+    );
     let exp = parse(&text).expect("parses");
     assert_eq!(
         exp.named("toc_info").next().and_then(|s| s.label("event")),
@@ -263,13 +290,13 @@ fn the_parser_refuses_what_a_scraper_would() {
     let ok = "# HELP a x\n# TYPE a gauge\na{b=\"c\"} 1\n";
     assert!(parse(ok).is_ok());
     for bad in [
-        "a 1\n",                                               // no TYPE
-        "# HELP a x\n# TYPE a gauge\n# TYPE a gauge\na 1\n",   // TYPE twice
-        "# HELP a x\n# HELP a y\n# TYPE a gauge\na 1\n",       // HELP twice
-        "# HELP a x\n# TYPE a gauge\na{b=\"c} 1\n",            // unterminated
-        "# HELP a x\n# TYPE a gauge\na{b=\"\\q\"} 1\n",        // bad escape
-        "# HELP a x\n# TYPE a gauge\na one\n",                 // not a number
-        "# HELP a x\n# TYPE a gauge\na 1\na 2\n",              // twice
+        "a 1\n",                                                         // no TYPE
+        "# HELP a x\n# TYPE a gauge\n# TYPE a gauge\na 1\n",             // TYPE twice
+        "# HELP a x\n# HELP a y\n# TYPE a gauge\na 1\n",                 // HELP twice
+        "# HELP a x\n# TYPE a gauge\na{b=\"c} 1\n",                      // unterminated
+        "# HELP a x\n# TYPE a gauge\na{b=\"\\q\"} 1\n",                  // bad escape
+        "# HELP a x\n# TYPE a gauge\na one\n",                           // not a number
+        "# HELP a x\n# TYPE a gauge\na 1\na 2\n",                        // twice
         "# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\na 1\n", // apart
         "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n",
     ] {

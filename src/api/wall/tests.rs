@@ -92,7 +92,14 @@ fn same_drawing_ignores_only_seq_and_time() {
 fn the_page_is_self_contained() {
     // Plain HTML and an inline script: nothing fetched from anywhere.
     let lower = PAGE.to_lowercase();
-    for banned in ["<script src", "<link", "http://", "https://", "@import", "url("] {
+    for banned in [
+        "<script src",
+        "<link",
+        "http://",
+        "https://",
+        "@import",
+        "url(",
+    ] {
         assert!(!lower.contains(banned), "the page loads {banned}");
     }
     assert!(PAGE.starts_with("<!doctype html>"));
