@@ -1,6 +1,6 @@
 //! The room's big screens in a real browser: a `toc demo --no-console`
 //! child serves `/wall` on a free port; headless Chromium (the Debian
-//! package) opens it, driven over the Chrome DevTools Protocol. The test
+//! package) opens it, driven over the Chrome `DevTools` Protocol. The test
 //! takes a 1920x1080 screenshot (saved as `CARGO_TARGET_TMPDIR/wall.png`),
 //! checks STA's tile is green, injects a fault that makes STA degraded on
 //! the demo's standard input, and checks the tile turns DEGRADED and

@@ -1,7 +1,13 @@
 //! What tests/api_wall.rs and tests/api_metrics.rs share: a `toc demo
 //! --no-console` child with its API on a free port, headless Chromium
 //! driven over the DevTools Protocol, and a small PNG reader.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    clippy::many_single_char_names,
+    clippy::similar_names,
+    clippy::doc_markdown,
+    clippy::manual_midpoint
+)]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
