@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod cli_console;
 mod cli_incidents;
 mod cli_playbook;
 mod cli_users;
@@ -178,6 +179,16 @@ enum Command {
         /// The inventory to poll and the relay to run.
         #[arg(default_value = "venues.toml")]
         file: PathBuf,
+    },
+    /// The console of a remote TOC server (toc serve): over its API
+    /// (--connect URL, the token in TOC_TOKEN or --token-file) or its
+    /// Unix socket (--socket PATH, as your OS user). Survives a server
+    /// restart: a banner while disconnected, then it reconnects.
+    Console {
+        #[command(flatten)]
+        args: cli_console::Args,
+        #[command(flatten)]
+        screen: Screen,
     },
     /// The console on real equipment: poll the devices of the file and
     /// show them live.
@@ -349,6 +360,17 @@ fn command(command: Command) -> ExitCode {
                 Face::Console(&screen)
             };
             live(&source, (interval, timeout), (face, &who), true)
+        }
+        Command::Console { args, screen } => {
+            let options = if args.no_console {
+                None
+            } else {
+                match console_options("toc console", &screen, false) {
+                    Ok(options) => Some(options),
+                    Err(code) => return code,
+                }
+            };
+            cli_console::run(args, options)
         }
         Command::Incidents {
             file,
@@ -959,6 +981,7 @@ fn console_options(
         demo,
         glyphs,
         palette: toc::console::Palette::for_terminal(term.as_deref(), env("COLORTERM").as_deref()),
+        venues: Vec::new(),
     })
 }
 

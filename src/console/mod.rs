@@ -44,7 +44,7 @@ pub use ui::render;
 use crate::engine::{Command, EngineHandle, Link, Reply, Snapshot};
 
 /// How the console runs; `main.rs` decides from flags and environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)] // each is a switch of the command line
 pub struct ConsoleOptions {
     /// Colours on; off with `NO_COLOR` or `--no-color` (then only bold,
@@ -60,6 +60,9 @@ pub struct ConsoleOptions {
     pub glyphs: Glyphs,
     /// How the colours are written (from `TERM` and `COLORTERM`).
     pub palette: Palette,
+    /// Venue codes every view is narrowed to (`toc console --venue`);
+    /// empty: all.
+    pub venues: Vec<String>,
 }
 
 impl Default for ConsoleOptions {
@@ -71,6 +74,7 @@ impl Default for ConsoleOptions {
             demo: false,
             glyphs: Glyphs::UNICODE,
             palette: Palette::Extended,
+            venues: Vec::new(),
         }
     }
 }
@@ -102,8 +106,9 @@ where
             return Err(e);
         }
     };
+    let mouse = options.mouse;
     let result = run_loop_until(&mut terminal, EventStream::new(), handle, options, stop).await;
-    let restored = leave(options.mouse);
+    let restored = leave(mouse);
     drop(hook);
     result.and(restored)
 }

@@ -671,6 +671,9 @@ pub enum Refusal {
     StoreFailing(String),
     /// The engine is gone or the connection to it is lost.
     Unavailable,
+    /// A remote console is not connected to its server, or lost the
+    /// connection before the answer came (why, naming the server).
+    Disconnected(String),
 }
 
 impl fmt::Display for Refusal {
@@ -687,6 +690,7 @@ impl fmt::Display for Refusal {
             ),
             Refusal::StoreFailing(why) => write!(f, "refused: {why}; nothing was changed"),
             Refusal::Unavailable => f.write_str("the engine is not reachable"),
+            Refusal::Disconnected(why) => write!(f, "refused: {why}"),
         }
     }
 }
@@ -770,6 +774,9 @@ mod tests {
                 held: Role::Viewer,
             }),
             Err(Refusal::Unavailable),
+            Err(Refusal::Disconnected(
+                "not connected to the server at ws://127.0.0.1:7470/api/ws".to_owned(),
+            )),
         ];
         for r in replies {
             let json = serde_json::to_string(&r).expect("serialize");
