@@ -764,7 +764,7 @@ mod tests {
             let back: Command = serde_json::from_str(&json).expect(&json);
             assert_eq!(back, c, "{json}");
         }
-        let replies: [Reply; 3] = [
+        let replies: [Reply; 4] = [
             Ok(Done::FaultsCleared {
                 target: None,
                 count: 2,
