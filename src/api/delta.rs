@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::port::AuditRecord;
 use crate::engine::snapshot::{
-    DeviceSnap, EngineStats, Event, HistoryEntry, Incident, Layout, SimFault, Snapshot, VenueSnap,
+    DeviceSnap, EngineStats, Event, HistoryEntry, Incident, SimFault, Snapshot, VenueSnap,
 };
 use crate::model::device::StateType;
 use crate::model::device::Transitions;
@@ -277,8 +277,8 @@ fn changed<T: PartialEq + Clone>(old: &[T], new: &[T]) -> Vec<(u32, T)> {
 }
 
 fn option_arc<T: PartialEq + Clone>(
-    old: &Option<Arc<T>>,
-    new: &Option<Arc<T>>,
+    old: Option<&Arc<T>>,
+    new: Option<&Arc<T>>,
 ) -> Option<Set<Option<T>>> {
     let unchanged = match (old, new) {
         (Some(a), Some(b)) => same(a, b),
@@ -286,7 +286,7 @@ fn option_arc<T: PartialEq + Clone>(
         _ => false,
     };
     (!unchanged).then(|| Set {
-        value: new.as_deref().cloned(),
+        value: new.map(|n| T::clone(n)),
     })
 }
 
@@ -351,13 +351,13 @@ pub fn diff(prev: &Snapshot, next: &Snapshot) -> Option<Delta> {
             ListPatch::between(&prev.audit, &next.audit)
         },
         incidents: list(&prev.incidents, &next.incidents),
-        host: option_arc(&prev.host, &next.host),
+        host: option_arc(prev.host.as_ref(), next.host.as_ref()),
         faults: list(&prev.faults, &next.faults),
         audit_failing: (prev.audit_failing != next.audit_failing).then(|| Set {
             value: next.audit_failing.clone(),
         }),
         maintenance: list(&prev.maintenance, &next.maintenance),
-        relay: option_arc(&prev.relay, &next.relay),
+        relay: option_arc(prev.relay.as_ref(), next.relay.as_ref()),
         playbooks: list(&prev.playbooks, &next.playbooks),
         runs: list(&prev.runs, &next.runs),
     })
@@ -438,8 +438,40 @@ pub fn apply(base: &Snapshot, delta: &Delta) -> Result<Snapshot, DeltaError> {
     Ok(next)
 }
 
-/// The layout, which a delta never carries (a changed layout is sent as
-/// a full snapshot).
-pub fn layout_of(s: &Snapshot) -> &Arc<Layout> {
-    &s.layout
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any list to any list: the patch rebuilds the new one exactly.
+        #[test]
+        fn list_patch_rebuilds_any_list(
+            old in proptest::collection::vec(0u8..6, 0..30),
+            new in proptest::collection::vec(0u8..6, 0..30),
+        ) {
+            let p = ListPatch::between(&old, &new);
+            prop_assert_eq!(p.apply(&old).expect("applies"), new);
+        }
+    }
+
+    #[test]
+    fn a_ring_that_moved_on_is_one_removal_and_one_addition() {
+        let old: Vec<u32> = (0..20).collect();
+        let new: Vec<u32> = (1..21).collect();
+        let p = ListPatch::between(&old, &new);
+        assert_eq!(
+            (p.removed.as_slice(), p.add.as_slice()),
+            (&[0][..], &[20][..])
+        );
+        assert!(ListPatch::between(&old, &old).is_empty());
+        let bad = ListPatch::<u32> {
+            removed: vec![25],
+            add: Vec::new(),
+        };
+        assert_eq!(
+            bad.apply(&old),
+            Err(DeltaError::Shape("a removed index past the list"))
+        );
+    }
 }

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod games;
 pub mod headless;
 pub mod snmpsim;
+pub mod sshd;
 pub mod uplink;
 pub mod view;
 
