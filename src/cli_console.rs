@@ -49,7 +49,10 @@ pub struct Args {
 
 /// Prints a line to stderr, ignoring a closed stderr.
 fn tell(text: &str) {
-    toc::runtime::out::err(format_args!("toc console: {}\n", toc::model::printable(text)));
+    toc::runtime::out::err(format_args!(
+        "toc console: {}\n",
+        toc::model::printable(text)
+    ));
 }
 
 /// The token: the file's first line, or `TOC_TOKEN`; none over a socket.

@@ -186,7 +186,10 @@ mod tests {
             ("ws://127.0.0.1:7470", "ws://127.0.0.1:7470/api/ws"),
             ("http://127.0.0.1:7470/", "ws://127.0.0.1:7470/api/ws"),
             ("https://toc.example:443", "wss://toc.example/api/ws"),
-            ("wss://toc.example:8443/api/ws", "wss://toc.example:8443/api/ws"),
+            (
+                "wss://toc.example:8443/api/ws",
+                "wss://toc.example:8443/api/ws",
+            ),
             ("unix:/run/toc.sock", "unix:/run/toc.sock"),
         ] {
             let target = Target::parse(text).expect(text);

@@ -95,7 +95,10 @@ impl fmt::Display for DialError {
 pub struct Dialer {
     target: Target,
     token: Option<String>,
-    tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls::pki_types::ServerName<'static>,
+    )>,
     timeout: Duration,
     /// How long the link may stay silent.
     pub idle_timeout: Duration,
@@ -235,7 +238,11 @@ impl Dialer {
 /// Reads `Hello` (checks the version), then the full snapshot.
 async fn hello(mut ws: Ws, target: &str) -> Result<Opened, DialError> {
     let (identity, server) = match next_msg(&mut ws, target).await? {
-        ServerMsg::Hello { v, identity, server } => {
+        ServerMsg::Hello {
+            v,
+            identity,
+            server,
+        } => {
             if v != wire::VERSION {
                 return Err(DialError::Version {
                     target: target.to_owned(),
@@ -274,9 +281,7 @@ async fn next_msg(ws: &mut Ws, target: &str) -> Result<ServerMsg, DialError> {
             Some(Ok(frame)) => frame,
             Some(Err(e)) => return Err(DialError::Other(format!("{target}: {e}"))),
             None => {
-                return Err(DialError::Other(format!(
-                    "{target} closed the connection"
-                )));
+                return Err(DialError::Other(format!("{target} closed the connection")));
             }
         };
         match decode(frame) {
@@ -306,7 +311,10 @@ pub fn decode(frame: Message) -> Decoded {
         Message::Binary(bytes) => wire::decode_binary(&bytes),
         Message::Text(text) => wire::decode_text(text.as_str()),
         Message::Close(Some(close)) if !close.reason.is_empty() => {
-            return Decoded::Closed(format!("the server closed the connection: {}", close.reason));
+            return Decoded::Closed(format!(
+                "the server closed the connection: {}",
+                close.reason
+            ));
         }
         Message::Close(_) => return Decoded::Closed("the server closed the connection".to_owned()),
         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Decoded::Skip,
