@@ -80,12 +80,12 @@ fn read_token_file(file: &Path) -> Result<String, String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        if let Ok(meta) = std::fs::metadata(file) {
-            if meta.permissions().mode() & 0o044 != 0 {
-                tell(&format!(
-                    "warning: the token file {shown} may be read by other users (chmod 600 {shown})"
-                ));
-            }
+        if let Ok(meta) = std::fs::metadata(file)
+            && meta.permissions().mode() & 0o044 != 0
+        {
+            tell(&format!(
+                "warning: the token file {shown} may be read by other users (chmod 600 {shown})"
+            ));
         }
     }
     let token = text.lines().next().unwrap_or_default().trim().to_owned();

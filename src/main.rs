@@ -361,17 +361,7 @@ fn command(command: Command) -> ExitCode {
             };
             live(&source, (interval, timeout), (face, &who), true)
         }
-        Command::Console { args, screen } => {
-            let options = if args.no_console {
-                None
-            } else {
-                match console_options("toc console", &screen, false) {
-                    Ok(options) => Some(options),
-                    Err(code) => return code,
-                }
-            };
-            cli_console::run(args, options)
-        }
+        Command::Console { args, screen } => console(args, &screen),
         Command::Incidents {
             file,
             all,
@@ -932,6 +922,20 @@ async fn stop_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `toc console`: the console drawn as `toc demo`'s, over a remote
+/// engine.
+fn console(args: cli_console::Args, screen: &Screen) -> ExitCode {
+    let options = if args.no_console {
+        None
+    } else {
+        match console_options("toc console", screen, false) {
+            Ok(options) => Some(options),
+            Err(code) => return code,
+        }
+    };
+    cli_console::run(args, options)
 }
 
 /// Where the inventory of `toc demo` / `toc run` comes from.

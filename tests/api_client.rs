@@ -41,11 +41,11 @@ impl Server {
         let addr = listener.local_addr().expect("addr");
         let hold = Arc::new(tokio::sync::Semaphore::new(1000));
         let mut tasks = JoinSet::new();
-        let held = Arc::clone(&hold);
+        let gate = Arc::clone(&hold);
         tasks.spawn(async move {
             let mut conns = JoinSet::new();
             while let Ok((tcp, _)) = listener.accept().await {
-                conns.spawn(serve(tcp, handle.clone(), Arc::clone(&held)));
+                conns.spawn(serve(tcp, handle.clone(), Arc::clone(&gate)));
             }
         });
         Server { addr, tasks, hold }
@@ -148,6 +148,10 @@ async fn wait_link(handle: &EngineHandle, want: Link, limit: Duration) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one story: connect, follow, lose, come back"
+)]
 async fn follows_the_server_and_survives_its_restart() {
     let live = Live::demo(small(), quick(200)).await.expect("demo starts");
     let server = Server::start("127.0.0.1:0".parse().unwrap(), live.handle_for(duty())).await;
@@ -306,6 +310,7 @@ async fn live_seq_ahead(seq: u64) -> Live {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::result_large_err, reason = "tungstenite's callback type")]
 async fn first_connection_failures_say_why() {
     // Nothing listens: a port the OS gave and took back.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -683,14 +683,15 @@ impl fmt::Display for Refusal {
                 write!(f, "refused: needs role {needed}, you are {held}")
             }
             Refusal::OutOfScope(what) => write!(f, "refused: {what} is outside your venues"),
-            Refusal::Unsupported(why) | Refusal::Invalid(why) => write!(f, "refused: {why}"),
+            Refusal::Unsupported(why) | Refusal::Invalid(why) | Refusal::Disconnected(why) => {
+                write!(f, "refused: {why}")
+            }
             Refusal::AuditFailing(why) => write!(
                 f,
                 "refused: the audit log cannot be written ({why}); nothing that changes state is applied until it can"
             ),
             Refusal::StoreFailing(why) => write!(f, "refused: {why}; nothing was changed"),
             Refusal::Unavailable => f.write_str("the engine is not reachable"),
-            Refusal::Disconnected(why) => write!(f, "refused: {why}"),
         }
     }
 }

@@ -287,8 +287,9 @@ async fn next_msg(ws: &mut Ws, target: &str) -> Result<ServerMsg, DialError> {
         match decode(frame) {
             Decoded::Msg(msg) => return Ok(msg),
             Decoded::Skip => {}
-            Decoded::Closed(why) => return Err(DialError::Other(format!("{target}: {why}"))),
-            Decoded::Bad(why) => return Err(DialError::Other(format!("{target}: {why}"))),
+            Decoded::Closed(why) | Decoded::Bad(why) => {
+                return Err(DialError::Other(format!("{target}: {why}")));
+            }
         }
     }
 }

@@ -46,8 +46,9 @@ pub fn last_event(snapshot: &Snapshot) -> u64 {
 impl Shared {
     /// A new snapshot: published, and its new ticker entries broadcast.
     fn publish(&mut self, snapshot: Snapshot) {
-        let mut new: Vec<&Event> = self
-            .ticker_after(&snapshot)
+        let mut new: Vec<&Event> = snapshot
+            .ticker
+            .iter()
             .filter(|e| e.seq > self.last_event)
             .collect();
         new.sort_by_key(|e| e.seq);
@@ -57,10 +58,6 @@ impl Shared {
         }
         self.last_event = self.last_event.max(last_event(&snapshot));
         self.snapshots.send_replace(Arc::new(snapshot));
-    }
-
-    fn ticker_after<'a>(&self, snapshot: &'a Snapshot) -> impl Iterator<Item = &'a Event> {
-        snapshot.ticker.iter()
     }
 
     /// The full snapshot of a new connection. A server that restarted
