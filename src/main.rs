@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod cli_console;
 mod cli_incidents;
 mod cli_playbook;
 mod cli_tokens;
@@ -188,6 +189,16 @@ enum Command {
         #[arg(long)]
         insecure_listen: bool,
     },
+    /// The console of a remote TOC server (toc serve): over its API
+    /// (--connect URL, the token in TOC_TOKEN or --token-file) or its
+    /// Unix socket (--socket PATH, as your OS user). Survives a server
+    /// restart: a banner while disconnected, then it reconnects.
+    Console {
+        #[command(flatten)]
+        args: cli_console::Args,
+        #[command(flatten)]
+        screen: Screen,
+    },
     /// The console on real equipment: poll the devices of the file and
     /// show them live.
     Run {
@@ -359,6 +370,7 @@ fn command(command: Command) -> ExitCode {
             };
             live(&source, (interval, timeout), (face, &who), true)
         }
+        Command::Console { args, screen } => console(args, &screen),
         Command::Incidents {
             file,
             all,
@@ -927,6 +939,20 @@ async fn stop_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `toc console`: the console drawn as `toc demo`'s, over a remote
+/// engine.
+fn console(args: cli_console::Args, screen: &Screen) -> ExitCode {
+    let options = if args.no_console {
+        None
+    } else {
+        match console_options("toc console", screen, false) {
+            Ok(options) => Some(options),
+            Err(code) => return code,
+        }
+    };
+    cli_console::run(args, options)
 }
 
 /// Where the inventory of `toc demo` / `toc run` comes from.

@@ -108,6 +108,7 @@ where
             return Err(e);
         }
     };
+    let mouse = options.mouse;
     let result = run_loop_until(&mut terminal, EventStream::new(), handle, options, stop).await;
     let restored = leave(mouse);
     drop(hook);

@@ -693,6 +693,9 @@ pub enum Refusal {
     Unavailable,
     /// The caller was not let in (an API 401): why, in one sentence.
     Unauthenticated(String),
+    /// A remote console is not connected to its server, or lost the
+    /// connection before the answer came (why, naming the server).
+    Disconnected(String),
 }
 
 impl fmt::Display for Refusal {
@@ -702,7 +705,9 @@ impl fmt::Display for Refusal {
                 write!(f, "refused: needs role {needed}, you are {held}")
             }
             Refusal::OutOfScope(what) => write!(f, "refused: {what} is outside your venues"),
-            Refusal::Unsupported(why) | Refusal::Invalid(why) => write!(f, "refused: {why}"),
+            Refusal::Unsupported(why) | Refusal::Invalid(why) | Refusal::Disconnected(why) => {
+                write!(f, "refused: {why}")
+            }
             Refusal::AuditFailing(why) => write!(
                 f,
                 "refused: the audit log cannot be written ({why}); nothing that changes state is applied until it can"
@@ -783,7 +788,7 @@ mod tests {
             let back: Command = serde_json::from_str(&json).expect(&json);
             assert_eq!(back, c, "{json}");
         }
-        let replies: [Reply; 3] = [
+        let replies: [Reply; 4] = [
             Ok(Done::FaultsCleared {
                 target: None,
                 count: 2,
@@ -793,6 +798,9 @@ mod tests {
                 held: Role::Viewer,
             }),
             Err(Refusal::Unavailable),
+            Err(Refusal::Disconnected(
+                "not connected to the server at ws://127.0.0.1:7470/api/ws".to_owned(),
+            )),
         ];
         for r in replies {
             let json = serde_json::to_string(&r).expect("serialize");
