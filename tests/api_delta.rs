@@ -2,7 +2,7 @@
 //! (devices polled, a fault, its incident, the ticker and audit moving) is
 //! rebuilt exactly from the one before and the delta, after the delta has
 //! crossed the wire as a deflated frame; and a delta carries only what
-//! changed.
+//! the wall shows, the rest going to the consoles looking at it.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod support;
@@ -31,14 +31,33 @@ async fn collect(live: &Live, n: usize) -> Vec<Arc<Snapshot>> {
     out
 }
 
-/// `b` rebuilt from `a` through a delta that went over the wire.
+/// `b` rebuilt from `a` through a delta that went over the wire, and the
+/// details of every device (a console whose focus is the whole Games).
 fn through_the_wire(a: &Snapshot, b: &Snapshot) -> Snapshot {
     let d = delta::diff(a, b).expect("same layout");
     let frame = wire::encode_binary(&ServerMsg::Delta { delta: Box::new(d) });
     let ServerMsg::Delta { delta: d } = wire::decode_binary(&frame).expect("decodes") else {
         panic!("not a delta");
     };
-    delta::apply(a, &d).expect("applies")
+    let shown = delta::apply(a, &d).expect("applies");
+    // What the wall shows is there without details.
+    for (x, y) in shown.devices.iter().zip(&b.devices) {
+        assert_eq!(
+            (x.status, &x.reason, x.attempt),
+            (y.status, &y.reason, y.attempt)
+        );
+    }
+    assert_eq!(shown.venues, b.venues);
+    assert_eq!(shown.incidents, b.incidents);
+    let all = (0..u32::try_from(b.devices.len()).expect("few")).collect::<Vec<_>>();
+    let frame = wire::encode_binary(&ServerMsg::Detail {
+        seq: b.seq,
+        devices: delta::details(Some(a), b, &all),
+    });
+    let ServerMsg::Detail { devices, .. } = wire::decode_binary(&frame).expect("decodes") else {
+        panic!("not details");
+    };
+    delta::apply_details(&shown, &devices).expect("applies")
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -90,42 +109,39 @@ async fn every_snapshot_is_rebuilt_from_the_one_before() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_delta_carries_only_what_changed() {
+async fn a_poll_without_news_sends_nothing_but_to_those_looking() {
     let live = Live::demo(small(), quick(200)).await.expect("demo");
     let h = live.handle();
     wait_for(&h, Duration::from_secs(20), "all OK", all_ok).await;
     let snaps = collect(&live, 6).await;
     let (a, b) = (&snaps[4], &snaps[5]);
-    let full = wire::encode_binary(&ServerMsg::Full {
-        snapshot: Box::new(Snapshot::clone(b)),
-    });
+    let polled: Vec<u32> = (0..b.devices.len())
+        .filter(|&i| a.devices[i] != b.devices[i])
+        .map(|i| u32::try_from(i).expect("few"))
+        .collect();
+    assert!(!polled.is_empty(), "devices were polled");
     let d = delta::diff(a, b).expect("same layout");
-    let polled = a
-        .devices
-        .iter()
-        .zip(&b.devices)
-        .filter(|(x, y)| x != y)
-        .count();
-    assert_eq!(d.devices.len(), polled, "one patch per changed device");
+    assert!(
+        d.devices.is_empty(),
+        "all OK and polled again: {:?}",
+        d.devices
+    );
     assert!(
         d.incidents.is_none() && d.playbooks.is_none(),
         "unchanged lists left out"
     );
-    // Each patch carries the new history entries, not the history.
-    for p in &d.devices {
-        let (old, new) = (
-            &a.devices[p.i as usize].history,
-            &b.devices[p.i as usize].history,
-        );
-        let fresh = new.iter().filter(|e| !old.contains(e)).count();
-        assert_eq!(p.history.add.len(), fresh, "{:?}", p.history);
-    }
-    let d = wire::encode_binary(&ServerMsg::Delta { delta: Box::new(d) });
-    assert!(
-        d.len() < full.len(),
-        "delta {} bytes, full {} bytes",
-        d.len(),
-        full.len()
+    // A console looking at STA gets each polled STA device whole.
+    let focus = delta::Focus {
+        venues: vec!["STA".to_owned()],
+        devices: Vec::new(),
+    };
+    let sta = focus.devices_in(b);
+    assert!(!sta.is_empty());
+    let details = delta::details(Some(a), b, &sta);
+    let expected: Vec<u32> = polled.iter().copied().filter(|i| sta.contains(i)).collect();
+    assert_eq!(
+        details.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        expected
     );
     live.shutdown().await;
 }

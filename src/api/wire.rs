@@ -9,7 +9,9 @@
 //! - the server sends [`ServerMsg::Hello`] (who the connection acts as),
 //!   then [`ServerMsg::Full`] (the whole snapshot), then
 //!   [`ServerMsg::Delta`]s (what changed since the snapshot before, at most
-//!   a few a second), and [`ServerMsg::Reply`] to each command.
+//!   a few a second), [`ServerMsg::Detail`] for the devices the console
+//!   looks at ([`ClientMsg::Focus`]), and [`ServerMsg::Reply`] to each
+//!   command.
 //!
 //! Snapshots and deltas travel as binary frames: the JSON of the message,
 //! deflated ([`encode_binary`]); every other message as a text frame of
@@ -19,8 +21,9 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::delta::Delta;
+use super::delta::{Delta, Focus};
 use crate::engine::command::{Command, Identity, Reply};
+use crate::engine::snapshot::DeviceSnap;
 use crate::engine::snapshot::Snapshot;
 
 /// The protocol version this build speaks. A message of another version
@@ -51,6 +54,13 @@ pub enum ClientMsg {
         /// What to do.
         command: Command,
     },
+    /// What the console looks at now: the server sends the whole state of
+    /// those devices ([`ServerMsg::Detail`]) at once and after each change.
+    /// Replaces the focus before; an empty one ends it.
+    Focus {
+        /// The venues and devices.
+        focus: Focus,
+    },
 }
 
 /// From the server to a console, on the WebSocket.
@@ -76,6 +86,15 @@ pub enum ServerMsg {
     Delta {
         /// The change.
         delta: Box<Delta>,
+    },
+    /// The whole state of devices in the console's focus that changed, to
+    /// put in the snapshot `seq` it has (a binary frame, sent right after
+    /// the delta or full snapshot `seq`).
+    Detail {
+        /// The snapshot these belong to.
+        seq: u64,
+        /// Device index and state.
+        devices: Vec<(u32, DeviceSnap)>,
     },
     /// The answer to [`ClientMsg::Command`] `id`.
     Reply {

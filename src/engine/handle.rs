@@ -51,6 +51,7 @@ pub struct EngineHandle {
     requests: mpsc::Sender<Request>,
     link: watch::Receiver<Link>,
     identity: Identity,
+    focus: Option<watch::Sender<crate::api::delta::Focus>>,
 }
 
 impl EngineHandle {
@@ -68,6 +69,30 @@ impl EngineHandle {
             requests,
             link,
             identity,
+            focus: None,
+        }
+    }
+
+    /// The same handle, telling `focus` what the console looks at (a
+    /// remote engine then sends those devices' every poll; a local one
+    /// has them all anyway and needs none).
+    #[must_use]
+    pub fn with_focus(self, focus: watch::Sender<crate::api::delta::Focus>) -> Self {
+        EngineHandle {
+            focus: Some(focus),
+            ..self
+        }
+    }
+
+    /// Says what the console looks at now (see [`Self::with_focus`]);
+    /// nothing for a local engine.
+    pub fn focus(&self, focus: crate::api::delta::Focus) {
+        if let Some(tx) = &self.focus {
+            tx.send_if_modified(|f| {
+                let changed = *f != focus;
+                *f = focus;
+                changed
+            });
         }
     }
 
