@@ -26,6 +26,8 @@ pub struct Frame {
     pub seq: u64,
     /// The binary frame ([`wire::encode_binary`]).
     pub bytes: axum::body::Bytes,
+    /// The snapshot it makes (for the details of a console's focus).
+    pub snapshot: Arc<Snapshot>,
 }
 
 /// The latest snapshot published, and its full frame, encoded the first
@@ -55,6 +57,7 @@ impl Latest {
                 from: None,
                 seq: self.snapshot.seq,
                 bytes: wire::encode_binary(&msg).into(),
+                snapshot: Arc::clone(&self.snapshot),
             })
         }))
     }
@@ -111,6 +114,7 @@ pub fn spawn(mut snapshots: watch::Receiver<Arc<Snapshot>>, updates_per_second: 
                     from: Some(d.from),
                     seq: d.seq,
                     bytes: wire::encode_binary(&ServerMsg::Delta { delta: Box::new(d) }).into(),
+                    snapshot: Arc::clone(&next),
                 }),
                 None => latest.full(),
             };

@@ -26,6 +26,7 @@ use super::Shared;
 use super::fanout::{Frame, Step, step};
 use super::http::{check_token, identify, unauthorized};
 use super::listen::Peer;
+use crate::api::delta::{self, Focus};
 use crate::api::wire::{self, ClientMsg, ServerMsg};
 use crate::engine::command::{Identity, Refusal};
 
@@ -125,6 +126,13 @@ fn text(msg: &ServerMsg) -> Message {
     ))
 }
 
+/// The details of a console's focus as a binary frame; none when nothing
+/// changed.
+fn detail(seq: u64, devices: Vec<(u32, crate::engine::snapshot::DeviceSnap)>) -> Option<Message> {
+    (!devices.is_empty())
+        .then(|| Message::Binary(wire::encode_binary(&ServerMsg::Detail { seq, devices }).into()))
+}
+
 fn binary(frame: &Frame) -> Message {
     Message::Binary(frame.bytes.clone())
 }
@@ -167,7 +175,7 @@ async fn first_auth(shared: &Shared, socket: &mut WebSocket) -> Result<Identity,
             }
             check_token(shared, token).await.map_err(|d| d.reason)
         }
-        Ok(ClientMsg::Command { .. }) | Err(_) => {
+        Ok(ClientMsg::Command { .. } | ClientMsg::Focus { .. }) | Err(_) => {
             Err("no token: the first message must be an auth message".to_owned())
         }
     }
@@ -210,55 +218,71 @@ async fn run_console(
     if !send(&mut sink, binary(&full)).await {
         return;
     }
-    // Replies and pongs come from the reader.
+    // Replies, pongs and the focus come from the reader.
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(32);
     let (pong_tx, pong_rx) = tokio::sync::watch::channel(Instant::now());
-    let reader = tokio::spawn(read_console(stream, handle, out_tx, pong_tx));
+    let (focus_tx, mut focus_rx) = tokio::sync::watch::channel(Focus::default());
+    let reader = tokio::spawn(read_console(stream, handle, out_tx, (pong_tx, focus_tx)));
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    // The snapshot the console has, and the devices it looks at.
+    let mut cur = Arc::clone(&full.snapshot);
+    let mut focus: Vec<u32> = Vec::new();
     loop {
-        let msg = tokio::select! {
+        let mut msgs = Vec::with_capacity(2);
+        tokio::select! {
             biased;
             out = out_rx.recv() => match out {
-                Some(m) => m,
+                Some(m) => msgs.push(m),
                 None => break,
             },
-            frame = frames.recv() => match frame {
-                Ok(frame) => match step(have, &frame) {
-                    Step::Skip => continue,
-                    Step::Send => {
-                        have = frame.seq;
-                        binary(&frame)
-                    }
-                    Step::Resync => {
-                        let full = shared.hub.latest().full();
-                        have = full.seq;
-                        binary(&full)
-                    }
-                },
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let full = shared.hub.latest().full();
-                    if full.seq <= have {
-                        continue;
-                    }
-                    have = full.seq;
-                    binary(&full)
+            changed = focus_rx.changed() => {
+                if changed.is_err() {
+                    break;
                 }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
+                focus = focus_rx.borrow_and_update().devices_in(&cur);
+                msgs.extend(detail(cur.seq, delta::details(None, &cur, &focus)));
+            }
+            frame = frames.recv() => {
+                let frame = match frame {
+                    Ok(frame) => match step(have, &frame) {
+                        Step::Skip => continue,
+                        Step::Send => frame,
+                        Step::Resync => shared.hub.latest().full(),
+                    },
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let full = shared.hub.latest().full();
+                        if full.seq <= have {
+                            continue;
+                        }
+                        full
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                have = frame.seq;
+                msgs.push(binary(&frame));
+                let prev = std::mem::replace(&mut cur, Arc::clone(&frame.snapshot));
+                // A full snapshot carries every device whole already.
+                if frame.from.is_some() && !focus.is_empty() {
+                    msgs.extend(detail(cur.seq, delta::details(Some(&prev), &cur, &focus)));
+                }
+            }
             _ = ping.tick() => {
                 if pong_rx.borrow().elapsed() > PONG_TIMEOUT {
                     tracing::info!("api: console {} closed: no pong for 45 s", peer.name);
                     break;
                 }
-                Message::Ping(axum::body::Bytes::new())
+                msgs.push(Message::Ping(axum::body::Bytes::new()));
             }
-        };
-        if !send(&mut sink, msg).await {
-            tracing::info!(
-                "api: console {} dropped (gone, or a write took over 30 s)",
-                peer.name
-            );
-            break;
+        }
+        for msg in msgs {
+            if !send(&mut sink, msg).await {
+                tracing::info!(
+                    "api: console {} dropped (gone, or a write took over 30 s)",
+                    peer.name
+                );
+                reader.abort();
+                return;
+            }
         }
     }
     reader.abort();
@@ -272,7 +296,10 @@ async fn read_console(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     handle: crate::engine::EngineHandle,
     out_tx: mpsc::Sender<Message>,
-    pong_tx: tokio::sync::watch::Sender<Instant>,
+    (pong_tx, focus_tx): (
+        tokio::sync::watch::Sender<Instant>,
+        tokio::sync::watch::Sender<Focus>,
+    ),
 ) {
     while let Some(Ok(msg)) = stream.next().await {
         match msg {
@@ -282,6 +309,10 @@ async fn read_console(
                         id,
                         reply: handle.send(command).await,
                     },
+                    Ok(ClientMsg::Focus { focus }) => {
+                        focus_tx.send_replace(focus);
+                        continue;
+                    }
                     Ok(ClientMsg::Auth { .. }) => ServerMsg::Error {
                         reason: "already authenticated; an auth message comes only first"
                             .to_owned(),
