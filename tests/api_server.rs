@@ -537,7 +537,8 @@ async fn a_console_gets_hello_full_and_deltas_that_apply_and_sends_commands() {
                     devices.iter().any(|(i, _)| *i as usize == core),
                     "{devices:?}"
                 );
-                have = delta::apply_details(&have, &devices).expect("details apply");
+                let whole = delta::apply_details(&have, &devices).expect("details apply");
+                assert_eq!(whole.seq, have.seq);
                 break;
             }
             wire::ServerMsg::Delta { delta: d } => have = delta::apply(&have, &d).expect("applies"),
@@ -560,6 +561,14 @@ async fn a_console_gets_hello_full_and_deltas_that_apply_and_sends_commands() {
         }
     };
     assert!(reply.is_ok(), "{reply:?}");
+    post_over_the_socket(&path).await;
+    stop(server, live).await;
+}
+
+/// `POST /api/commands` over the Unix socket: 200 with the reply; bad
+/// JSON and another version: 400 with the reason.
+async fn post_over_the_socket(path: &std::path::Path) {
+    let path = path.to_path_buf();
     // And over POST on the socket: 200 with the reply.
     let body = serde_json::to_string(&wire::CommandRequest {
         v: wire::VERSION,
@@ -594,7 +603,6 @@ async fn a_console_gets_hello_full_and_deltas_that_apply_and_sends_commands() {
         assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
         assert!(answer.contains(says), "{answer}");
     }
-    stop(server, live).await;
 }
 
 /// One HTTP exchange over the Unix socket; the whole answer.
