@@ -142,12 +142,13 @@ pub enum Step {
     Resync,
 }
 
-/// Decides [`Step`] for a frame.
-pub fn step(have: u64, frame: &Frame) -> Step {
-    if frame.seq <= have {
+/// Decides [`Step`] for a frame from `from` (`None`: a full snapshot) to
+/// `seq`.
+pub fn step(have: u64, from: Option<u64>, seq: u64) -> Step {
+    if seq <= have {
         return Step::Skip;
     }
-    match frame.from {
+    match from {
         None => Step::Send,
         Some(from) if from == have => Step::Send,
         Some(_) => Step::Resync,
@@ -158,20 +159,12 @@ pub fn step(have: u64, frame: &Frame) -> Step {
 mod tests {
     use super::*;
 
-    fn frame(from: Option<u64>, seq: u64) -> Frame {
-        Frame {
-            from,
-            seq,
-            bytes: axum::body::Bytes::new(),
-        }
-    }
-
     #[test]
     fn a_console_gets_what_follows_skips_the_old_and_resyncs_on_a_gap() {
-        assert_eq!(step(5, &frame(Some(5), 6)), Step::Send);
-        assert_eq!(step(5, &frame(Some(4), 5)), Step::Skip);
-        assert_eq!(step(5, &frame(Some(6), 7)), Step::Resync);
-        assert_eq!(step(5, &frame(None, 9)), Step::Send);
-        assert_eq!(step(9, &frame(None, 9)), Step::Skip);
+        assert_eq!(step(5, Some(5), 6), Step::Send);
+        assert_eq!(step(5, Some(4), 5), Step::Skip);
+        assert_eq!(step(5, Some(6), 7), Step::Resync);
+        assert_eq!(step(5, None, 9), Step::Send);
+        assert_eq!(step(9, None, 9), Step::Skip);
     }
 }

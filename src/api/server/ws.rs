@@ -244,7 +244,7 @@ async fn run_console(
             }
             frame = frames.recv() => {
                 let frame = match frame {
-                    Ok(frame) => match step(have, &frame) {
+                    Ok(frame) => match step(have, frame.from, frame.seq) {
                         Step::Skip => continue,
                         Step::Send => frame,
                         Step::Resync => shared.hub.latest().full(),
