@@ -142,13 +142,9 @@ pub enum Step {
     Resync,
 }
 
-/// Decides [`Step`] for a frame.
-pub fn step(have: u64, frame: &Frame) -> Step {
-    step_for(have, frame.from, frame.seq)
-}
-
-/// [`step`] for a frame from `from` (none: a full snapshot) to `seq`.
-fn step_for(have: u64, from: Option<u64>, seq: u64) -> Step {
+/// Decides [`Step`] for a frame from `from` (`None`: a full snapshot) to
+/// `seq`.
+pub fn step(have: u64, from: Option<u64>, seq: u64) -> Step {
     if seq <= have {
         return Step::Skip;
     }
@@ -165,10 +161,10 @@ mod tests {
 
     #[test]
     fn a_console_gets_what_follows_skips_the_old_and_resyncs_on_a_gap() {
-        assert_eq!(step_for(5, Some(5), 6), Step::Send);
-        assert_eq!(step_for(5, Some(4), 5), Step::Skip);
-        assert_eq!(step_for(5, Some(6), 7), Step::Resync);
-        assert_eq!(step_for(5, None, 9), Step::Send);
-        assert_eq!(step_for(9, None, 9), Step::Skip);
+        assert_eq!(step(5, Some(5), 6), Step::Send);
+        assert_eq!(step(5, Some(4), 5), Step::Skip);
+        assert_eq!(step(5, Some(6), 7), Step::Resync);
+        assert_eq!(step(5, None, 9), Step::Send);
+        assert_eq!(step(9, None, 9), Step::Skip);
     }
 }

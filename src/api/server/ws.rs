@@ -29,7 +29,6 @@ use super::listen::Peer;
 use crate::api::delta::{self, Focus};
 use crate::api::wire::{self, ClientMsg, ServerMsg};
 use crate::engine::command::{Identity, Refusal};
-use crate::engine::snapshot::Snapshot;
 
 /// A write that takes longer drops the console.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -127,6 +126,13 @@ fn text(msg: &ServerMsg) -> Message {
     ))
 }
 
+/// The details of a console's focus as a binary frame; none when nothing
+/// changed.
+fn detail(seq: u64, devices: Vec<(u32, crate::engine::snapshot::DeviceSnap)>) -> Option<Message> {
+    (!devices.is_empty())
+        .then(|| Message::Binary(wire::encode_binary(&ServerMsg::Detail { seq, devices }).into()))
+}
+
 fn binary(frame: &Frame) -> Message {
     Message::Binary(frame.bytes.clone())
 }
@@ -175,9 +181,7 @@ async fn first_auth(shared: &Shared, socket: &mut WebSocket) -> Result<Identity,
     }
 }
 
-/// A console: authenticate, Hello, Full, then deltas, the details of its
-/// focus, and replies.
-#[allow(clippy::too_many_lines)] // one select loop over what it sends
+/// A console: authenticate, Hello, Full, then deltas and replies.
 async fn run_console(
     shared: Arc<Shared>,
     peer: Peer,
@@ -211,85 +215,74 @@ async fn run_console(
     }
     let full = shared.hub.latest().full();
     let mut have = full.seq;
-    // The snapshot the console has, and the devices it looks at.
-    let mut held = Arc::clone(&full.snapshot);
-    let mut focused: Vec<u32> = Vec::new();
     if !send(&mut sink, binary(&full)).await {
         return;
     }
-    // Replies and pongs come from the reader.
+    // Replies, pongs and the focus come from the reader.
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(32);
     let (pong_tx, pong_rx) = tokio::sync::watch::channel(Instant::now());
     let (focus_tx, mut focus_rx) = tokio::sync::watch::channel(Focus::default());
-    let reader = tokio::spawn(read_console(stream, handle, out_tx, pong_tx, focus_tx));
+    let reader = tokio::spawn(read_console(stream, handle, out_tx, (pong_tx, focus_tx)));
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    // The snapshot the console has, and the devices it looks at.
+    let mut cur = Arc::clone(&full.snapshot);
+    let mut focus: Vec<u32> = Vec::new();
     loop {
-        let msg = tokio::select! {
+        let mut msgs = Vec::with_capacity(2);
+        tokio::select! {
             biased;
             out = out_rx.recv() => match out {
-                Some(m) => m,
+                Some(m) => msgs.push(m),
                 None => break,
             },
             changed = focus_rx.changed() => {
                 if changed.is_err() {
                     break;
                 }
-                focused = focus_rx.borrow_and_update().devices_in(&held);
-                match detail(None, &held, &focused) {
-                    Some(m) => m,
-                    None => continue,
+                focus = focus_rx.borrow_and_update().devices_in(&cur);
+                msgs.extend(detail(cur.seq, delta::details(None, &cur, &focus)));
+            }
+            frame = frames.recv() => {
+                let frame = match frame {
+                    Ok(frame) => match step(have, frame.from, frame.seq) {
+                        Step::Skip => continue,
+                        Step::Send => frame,
+                        Step::Resync => shared.hub.latest().full(),
+                    },
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let full = shared.hub.latest().full();
+                        if full.seq <= have {
+                            continue;
+                        }
+                        full
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                have = frame.seq;
+                msgs.push(binary(&frame));
+                let prev = std::mem::replace(&mut cur, Arc::clone(&frame.snapshot));
+                // A full snapshot carries every device whole already.
+                if frame.from.is_some() && !focus.is_empty() {
+                    msgs.extend(detail(cur.seq, delta::details(Some(&prev), &cur, &focus)));
                 }
             }
-            frame = frames.recv() => match frame {
-                Ok(frame) => match step(have, &frame) {
-                    Step::Skip => continue,
-                    Step::Send => {
-                        have = frame.seq;
-                        let before = std::mem::replace(&mut held, Arc::clone(&frame.snapshot));
-                        if frame.from.is_some() && !send(&mut sink, binary(&frame)).await {
-                            break;
-                        }
-                        if frame.from.is_none() {
-                            binary(&frame)
-                        } else {
-                            match detail(Some(&before), &held, &focused) {
-                                Some(m) => m,
-                                None => continue,
-                            }
-                        }
-                    }
-                    Step::Resync => {
-                        let full = shared.hub.latest().full();
-                        have = full.seq;
-                        held = Arc::clone(&full.snapshot);
-                        binary(&full)
-                    }
-                },
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let full = shared.hub.latest().full();
-                    if full.seq <= have {
-                        continue;
-                    }
-                    have = full.seq;
-                    held = Arc::clone(&full.snapshot);
-                    binary(&full)
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
             _ = ping.tick() => {
                 if pong_rx.borrow().elapsed() > PONG_TIMEOUT {
                     tracing::info!("api: console {} closed: no pong for 45 s", peer.name);
                     break;
                 }
-                Message::Ping(axum::body::Bytes::new())
+                msgs.push(Message::Ping(axum::body::Bytes::new()));
             }
-        };
-        if !send(&mut sink, msg).await {
-            tracing::info!(
-                "api: console {} dropped (gone, or a write took over 30 s)",
-                peer.name
-            );
-            break;
+        }
+        for msg in msgs {
+            if !send(&mut sink, msg).await {
+                tracing::info!(
+                    "api: console {} dropped (gone, or a write took over 30 s)",
+                    peer.name
+                );
+                reader.abort();
+                return;
+            }
         }
     }
     reader.abort();
@@ -297,46 +290,29 @@ async fn run_console(
     tracing::info!("api: console {} disconnected", peer.name);
 }
 
-/// The details of the focused devices that changed from `before` (all of
-/// them when `None`) to `now`, as a binary frame; `None` when there are
-/// none.
-fn detail(before: Option<&Snapshot>, now: &Snapshot, focused: &[u32]) -> Option<Message> {
-    if focused.is_empty() {
-        return None;
-    }
-    let devices = delta::details(before, now, focused);
-    (!devices.is_empty()).then(|| {
-        Message::Binary(
-            wire::encode_binary(&ServerMsg::Detail {
-                seq: now.seq,
-                devices,
-            })
-            .into(),
-        )
-    })
-}
-
 /// A console's reader: runs each command and queues its reply for the
-/// writer; notes every pong and the console's focus.
+/// writer; notes every pong.
 async fn read_console(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     handle: crate::engine::EngineHandle,
     out_tx: mpsc::Sender<Message>,
-    pong_tx: tokio::sync::watch::Sender<Instant>,
-    focus_tx: tokio::sync::watch::Sender<Focus>,
+    (pong_tx, focus_tx): (
+        tokio::sync::watch::Sender<Instant>,
+        tokio::sync::watch::Sender<Focus>,
+    ),
 ) {
     while let Some(Ok(msg)) = stream.next().await {
         match msg {
             Message::Text(t) => {
                 let reply = match serde_json::from_str::<ClientMsg>(&t) {
-                    Ok(ClientMsg::Focus { focus }) => {
-                        let _ = focus_tx.send(focus);
-                        continue;
-                    }
                     Ok(ClientMsg::Command { id, command }) => ServerMsg::Reply {
                         id,
                         reply: handle.send(command).await,
                     },
+                    Ok(ClientMsg::Focus { focus }) => {
+                        focus_tx.send_replace(focus);
+                        continue;
+                    }
                     Ok(ClientMsg::Auth { .. }) => ServerMsg::Error {
                         reason: "already authenticated; an auth message comes only first"
                             .to_owned(),
