@@ -3,6 +3,7 @@
 //! argon2 hash goes in the file; a token is never taken on the command
 //! line (`toc users hash` reads it from stdin).
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -98,10 +99,11 @@ fn block(name: &str, id: &str, hash: &str, expires: Option<SystemTime>) -> Strin
         "# A token of {name}: put this under its [[users]] entry in users.toml\n[[users.tokens]]\nid = \"{id}\"\nhash = \"{hash}\"\n"
     );
     if let Some(at) = expires {
-        out.push_str(&format!(
-            "expires = \"{}\"\n",
+        let _ = writeln!(
+            out,
+            "expires = \"{}\"",
             humantime::format_rfc3339_seconds(at)
-        ));
+        );
     }
     out.push_str("revoked = false\n");
     out
@@ -119,17 +121,16 @@ fn token(name: &str, id: Option<&str>, expires: Option<&str>) -> Result<(), Stri
             name.escape_debug()
         ));
     }
-    let id = match id {
-        Some(id) => id.to_owned(),
-        None => {
-            let stamp = humantime::format_rfc3339_seconds(now).to_string();
-            let digits: String = stamp
-                .chars()
-                .filter(char::is_ascii_digit)
-                .take(14)
-                .collect();
-            format!("{name}-{digits}")
-        }
+    let id = if let Some(id) = id {
+        id.to_owned()
+    } else {
+        let stamp = humantime::format_rfc3339_seconds(now).to_string();
+        let digits: String = stamp
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(14)
+            .collect();
+        format!("{name}-{digits}")
     };
     let good_id = !id.is_empty()
         && id.chars().count() <= MAX_TOKEN_ID

@@ -233,20 +233,20 @@ async fn no_wrong_expired_or_revoked_tokens_are_401_and_roles_403_all_audited() 
         if let Some(t) = token {
             assert!(!text.contains(t), "the answer repeats the token: {text}");
         }
-        let line = audited(dir.path(), UNAUTHENTICATED, words).await;
-        let outcome = line["outcome"].as_str().unwrap();
+        let record = audited(dir.path(), UNAUTHENTICATED, words).await;
+        let outcome = record["outcome"].as_str().unwrap();
         assert!(outcome.contains("127.0.0.1:"), "names the peer: {outcome}");
         assert!(
-            line["command"]
+            record["command"]
                 .as_str()
                 .unwrap()
                 .starts_with("connect from 127.0.0.1:"),
-            "{line}"
+            "{record}"
         );
         if let Some(t) = token {
             assert!(
-                !line.to_string().contains(t),
-                "the audit repeats the token: {line}"
+                !record.to_string().contains(t),
+                "the audit repeats the token: {record}"
             );
         }
     }
@@ -473,11 +473,11 @@ async fn unix_socket_peers_get_the_role_of_their_os_user() {
     assert_ne!(status, 401, "{text}");
     let (status, text) = curl_as(dm, &socket, &Command::check_now("MRN")).await;
     assert_eq!(status, 200, "{text}");
-    let line = audit_lines(&data)
+    let record = audit_lines(&data)
         .into_iter()
         .find(|l| l["user"] == "someone-else")
         .expect("the duty manager's commands audited under its users.toml name");
-    assert_eq!(line["role"], "duty_manager", "{line}");
+    assert_eq!(record["role"], "duty_manager", "{record}");
 
     // An OS user users.toml does not list: 401, audited with its uid.
     let nobody = os_user("nobody").unwrap_or(65534);
