@@ -328,6 +328,7 @@ fn main() -> ExitCode {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one arm per subcommand
 fn command(command: Command) -> ExitCode {
     match command {
         Command::Check {
@@ -1038,6 +1039,7 @@ enum Face<'a> {
 
 /// `toc demo` and `toc run`: engine and console (and, in a demo, the
 /// simulator) in one process.
+#[allow(clippy::too_many_lines)] // the start, in order, with each way it fails
 fn live(
     source: &Source,
     (interval, timeout): (Option<Duration>, Option<Duration>),
