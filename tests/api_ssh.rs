@@ -1,7 +1,7 @@
 //! A technician on site logs in to the TOC server over SSH and runs the
 //! console on the server's Unix socket: real OpenSSH (sshd in inetd mode
 //! on a loopback listener the test bound to port 0), a real OS user whose
-//! uid the server reads from the socket (SO_PEERCRED) and maps through
+//! uid the server reads from the socket (`SO_PEERCRED`) and maps through
 //! users.toml, `ssh -t` inside tmux. No password and no token: the login
 //! is the identity.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
