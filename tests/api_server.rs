@@ -806,3 +806,79 @@ fn toc_serve_refuses_a_plain_non_loopback_address_without_the_flag() {
         "{err}"
     );
 }
+
+/// The real `toc serve`, killed and started again on the same socket: a
+/// remote console (the real client) shows the link lost, refuses a
+/// command with the reason meanwhile, reconnects by itself and resyncs
+/// from the new server's full snapshot, then takes commands again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_console_survives_a_toc_serve_restart_and_resyncs() {
+    use toc::api::client::{self, Target};
+    use toc::engine::Link;
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("toc.sock");
+    let file = serve_file(
+        dir.path(),
+        &format!(
+            "[api]\nlisten = \"127.0.0.1:0\"\nsocket = \"{}\"\n",
+            socket.display()
+        ),
+    );
+    let mut first = spawn_serve(&file, &[]);
+    lines_until_ready(&mut first);
+    let remote = client::connect(
+        Target::parse(&format!("unix:{}", socket.display())).expect("target"),
+        None,
+        client::Options::default(),
+    )
+    .await
+    .expect("connects over the socket");
+    let handle = remote.handle.clone();
+    let wait_link = |want: Link| {
+        let mut link = handle.link();
+        async move {
+            tokio::time::timeout(LIMIT, link.wait_for(|l| *l == want))
+                .await
+                .expect("the link changes in time")
+                .expect("the client runs");
+        }
+    };
+    let before = handle.snapshot().seq;
+    // Let the first server move well ahead of where a new one starts.
+    for _ in 0..5 {
+        let reply = handle.send(toc::engine::Command::check_now("TT-a")).await;
+        assert!(reply.is_ok(), "{reply:?}");
+    }
+    let mut snaps = handle.watch();
+    tokio::time::timeout(LIMIT, snaps.wait_for(|s| s.seq > before + 3))
+        .await
+        .expect("updates")
+        .expect("client runs");
+    let old_seq = handle.snapshot().seq;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    wait_link(Link::Lost).await;
+    let refused = handle.send(toc::engine::Command::check_now("TT-a")).await;
+    let why = format!("{refused:?}");
+    assert!(why.contains("not connected to the server"), "{why}");
+    // The same socket path, a new server (its stale socket file replaced).
+    let mut second = spawn_serve(&file, &[]);
+    lines_until_ready(&mut second);
+    wait_link(Link::Connected).await;
+    let resynced = handle.snapshot();
+    assert!(
+        resynced.seq < old_seq,
+        "the new server's snapshot ({}) replaced the old one's ({old_seq})",
+        resynced.seq
+    );
+    let reply = handle.send(toc::engine::Command::check_now("TT-a")).await;
+    assert!(reply.is_ok(), "commands work again: {reply:?}");
+    drop(remote);
+    kill_and_reap(&mut second);
+}
+
+/// Ends a child (SIGKILL) and reaps it.
+fn kill_and_reap(child: &mut std::process::Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
