@@ -73,15 +73,20 @@ where
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_metrics_and_wall_answer_without_a_token() {
-    let live = demo().await;
-    let server = server::start(
+/// The API on a free loopback port over `live`, with no tokens.
+fn plain_server(live: &Live) -> ApiServer {
+    server::start(
         &options(loopback()),
         live.handle(),
         Arc::new(Authenticator::default()),
     )
-    .expect("starts");
+    .expect("starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_metrics_and_wall_answer_without_a_token() {
+    let live = demo().await;
+    let server = plain_server(&live);
     let base = format!("http://{}", http_addr(&server));
     let client = reqwest::Client::new();
     let health = eventually("/healthz says ok", || async {
@@ -128,12 +133,7 @@ async fn health_metrics_and_wall_answer_without_a_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_or_a_wrong_one_is_401_with_the_bearer_challenge() {
     let live = demo().await;
-    let server = server::start(
-        &options(loopback()),
-        live.handle(),
-        Arc::new(Authenticator::default()),
-    )
-    .expect("starts");
+    let server = plain_server(&live);
     let addr = http_addr(&server);
     let client = reqwest::Client::new();
     let body = serde_json::to_string(&wire::CommandRequest {

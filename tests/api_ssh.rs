@@ -7,6 +7,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod support;
+#[path = "wall_support/mod.rs"]
+mod wall_support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -15,61 +17,6 @@ use std::time::{Duration, Instant};
 use support::headless::Demo;
 use support::sshd::{self, Sshd};
 use support::tmux::{self, Tmux};
-
-/// Two venues, STA with a redundant core, polled twice a second, a
-/// problem hard at once; the API on a free port and a socket beside.
-const VENUES: &str = r#"
-[event]
-name = "SSH Test Games"
-poll_interval = "500ms"
-timeout = "200ms"
-retries = 0
-max_attempts = 1
-
-[profiles.venue-v2c]
-version = "v2c"
-community = "public"
-
-[[venues]]
-code = "STA"
-name = "Stade de France"
-city = "Saint-Denis"
-sports = ["Athletics"]
-
-[[venues.devices]]
-id = "STA-core-a"
-role = "core-switch"
-probe = "snmp://127.0.0.1:16100"
-profile = "venue-v2c"
-group = "STA-core"
-
-[[venues.devices]]
-id = "STA-core-b"
-role = "core-switch"
-probe = "snmp://127.0.0.1:16101"
-profile = "venue-v2c"
-group = "STA-core"
-
-[[venues.groups]]
-id = "STA-core"
-min_up = 1
-
-[[venues]]
-code = "MRN"
-name = "Marseille Marina"
-city = "Marseille"
-sports = ["Sailing"]
-
-[[venues.devices]]
-id = "MRN-core"
-role = "core-switch"
-probe = "snmp://127.0.0.1:16102"
-profile = "venue-v2c"
-
-[api]
-listen = "127.0.0.1:0"
-socket = "toc.sock"
-"#;
 
 const USERS: &str = r#"
 [[users]]
@@ -117,7 +64,9 @@ fn a_technician_over_ssh_sees_their_venue_and_is_told_why_an_ack_is_refused() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     sshd::os_user("toc-t-tech");
     let venues = dir.path().join("venues.toml");
-    std::fs::write(&venues, VENUES).expect("venues");
+    // The wall tests' Games ([api] is its last table), with a socket.
+    let text = format!("{}socket = \"toc.sock\"\n", wall_support::VENUES);
+    std::fs::write(&venues, text).expect("venues");
     let users = dir.path().join("users.toml");
     std::fs::write(&users, USERS).expect("users");
     let mut demo = Demo::start(&venues, &["--users", users.to_str().expect("utf-8")]);
@@ -138,7 +87,7 @@ fn a_technician_over_ssh_sees_their_venue_and_is_told_why_an_ack_is_refused() {
     let pane = wait_pane(
         &tmux,
         &[
-            "SSH Test Games",
+            "Wall Test Games",
             "toc-t-tech",
             "STA only",
             "Stade de France",
