@@ -57,7 +57,7 @@ const ALICE: &str = "[[users]]\nname = \"alice\"\nrole = \"duty_manager\"\n";
 #[case::unknown_key(
     "[[users]]\nname = \"a\"\nrole = \"viewer\"\nemail = \"a@example.org\"\n",
     "4:1",
-    "unknown field `email`, expected one of `name`, `role`, `venues` in [[users]] table",
+    "unknown field `email`, expected one of `name`, `role`, `venues`, `uid`, `tokens` in [[users]] table",
     "remove the key"
 )]
 #[case::unknown_top_key(
@@ -424,7 +424,7 @@ fn every_key_and_role_is_documented_in_docs_config() {
         .split(", ")
         .map(|k| k.trim_matches('`'))
         .collect();
-    assert_eq!(keys, ["name", "role", "venues"]);
+    assert_eq!(keys, ["name", "role", "venues", "uid", "tokens"]);
     for key in keys {
         assert!(
             docs.contains(&format!("| `{key}` |")),

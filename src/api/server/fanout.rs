@@ -109,6 +109,14 @@ pub fn spawn(mut snapshots: watch::Receiver<Arc<Snapshot>>, updates_per_second: 
                 continue;
             }
             let latest = Arc::new(Latest::new(Arc::clone(&next)));
+            if frames.receiver_count() == 0 {
+                // Nobody connected (a demo nobody watches remotely): no
+                // delta to make; a console that comes gets the full one.
+                latest_tx.send_replace(latest);
+                prev = next;
+                tokio::time::sleep(every).await;
+                continue;
+            }
             let frame = match delta::diff(&prev, &next) {
                 Some(d) => Arc::new(Frame {
                     from: Some(d.from),
