@@ -278,6 +278,14 @@ async fn no_wrong_expired_or_revoked_tokens_are_401_and_roles_403_all_audited() 
     assert_eq!(status, 200, "{text}");
     let (status, text) = post(addr, Some(ALICE), &check).await;
     assert_eq!(status, 200, "{text}");
+    // A session record is the server's: a caller cannot write one, not
+    // even a duty manager (no forged denial in another's name).
+    let forged = Command::Session(toc::engine::SessionCommand::Denied {
+        peer: "somebody else".to_owned(),
+        reason: "made up".to_owned(),
+    });
+    let (status, text) = post(addr, Some(ALICE), &forged).await;
+    assert_eq!(status, 400, "{text}");
 
     // The store's audit table (what `toc audit` prints) has the 401s too.
     let deadline = tokio::time::Instant::now() + LIMIT;

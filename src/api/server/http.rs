@@ -128,6 +128,13 @@ pub(super) async fn command(
         )
             .into_response();
     }
+    if matches!(request.command, crate::engine::Command::Session(_)) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "a session record is the server's to write, not a command to send\n",
+        )
+            .into_response();
+    }
     let reply = shared
         .handle
         .with_identity(identity)

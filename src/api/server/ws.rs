@@ -307,7 +307,14 @@ async fn read_console(
                 let reply = match serde_json::from_str::<ClientMsg>(&t) {
                     Ok(ClientMsg::Command { id, command }) => ServerMsg::Reply {
                         id,
-                        reply: handle.send(command).await,
+                        reply: if matches!(command, crate::engine::Command::Session(_)) {
+                            Err(Refusal::Invalid(
+                                "a session record is the server's to write, not a command to send"
+                                    .to_owned(),
+                            ))
+                        } else {
+                            handle.send(command).await
+                        },
                     },
                     Ok(ClientMsg::Focus { focus }) => {
                         focus_tx.send_replace(focus);
