@@ -339,15 +339,17 @@ async fn ack_fanout(consoles: &[Console], ids: &[IncidentId]) -> Result<Vec<Dura
 fn print_fanout(consoles: usize, fan: &[Duration]) {
     let mut ms: Vec<f64> = fan.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
-    let pick = |q: f64| {
-        let i = ((ms.len() as f64 * q).ceil() as usize).saturating_sub(1);
+    // The nearest rank: the smallest value with at least q of them at or
+    // below it (q in hundredths).
+    let pick = |hundredths: usize| {
+        let i = (ms.len() * hundredths).div_ceil(100).saturating_sub(1);
         ms.get(i).copied().unwrap_or(0.0)
     };
     println!(
         "ack fan-out, {consoles} consoles ({} acks, until every other console shows it): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (target p99 <= 500 ms)",
         ms.len(),
-        pick(0.5),
-        pick(0.99),
+        pick(50),
+        pick(99),
         ms.last().copied().unwrap_or(0.0)
     );
 }

@@ -114,7 +114,9 @@ pub fn spawn(mut snapshots: watch::Receiver<Arc<Snapshot>>, updates_per_second: 
                 // delta to make; a console that comes gets the full one.
                 latest_tx.send_replace(latest);
                 prev = next;
-                tokio::time::sleep(every).await;
+                if !pace(&mut snapshots, &prev, every).await {
+                    break;
+                }
                 continue;
             }
             let frame = match delta::diff(&prev, &next) {
@@ -132,10 +134,45 @@ pub fn spawn(mut snapshots: watch::Receiver<Arc<Snapshot>>, updates_per_second: 
             // No console connected is not an error.
             let _ = frames.send(frame);
             prev = next;
-            tokio::time::sleep(every).await;
+            if !pace(&mut snapshots, &prev, every).await {
+                break;
+            }
         }
     });
     hub
+}
+
+/// Waits out the rest of one update's time (`every`), but ends it early
+/// when a snapshot answers a command (its audit list moved): what a
+/// person just did shows on every console at once, not a tick later.
+/// Commands come at human pace, so the rate stays bounded. False when the
+/// engine is gone.
+async fn pace(
+    snapshots: &mut watch::Receiver<Arc<Snapshot>>,
+    sent: &Snapshot,
+    every: Duration,
+) -> bool {
+    let until = tokio::time::Instant::now() + every;
+    let mut seen = false;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => break,
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    return false;
+                }
+                seen = true;
+                if !Arc::ptr_eq(&snapshots.borrow_and_update().audit, &sent.audit) {
+                    break;
+                }
+            }
+        }
+    }
+    if seen {
+        // Taken here: the publisher's wait must still see it.
+        snapshots.mark_changed();
+    }
+    true
 }
 
 /// What a connection's writer does with the next frame, given the
