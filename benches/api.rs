@@ -112,7 +112,7 @@ async fn bench(dir: &std::path::Path, plan: &Plan) -> Result<(), String> {
         t0.elapsed().as_secs_f64()
     );
     println!(
-        "(a shared, noisy machine: 2 cores, other builds and tests running; figures are indicative)"
+        "(one machine of 2 cores runs the server, its simulated devices and every console: figures are indicative)"
     );
     let mut consoles = Vec::new();
     for i in 0..plan.small {
