@@ -131,8 +131,14 @@ fn an_acknowledged_incident_survives_a_kill_9() {
     // hold).
     tmux.keys(":incidents");
     tmux.key("Enter");
+    // Acknowledged: not among the incidents nobody took (another may
+    // open meanwhile: the relay's sinks catch up after the kill, and a
+    // slow catch-up opens its own SLO incident).
     tmux.wait(Duration::from_secs(10), "the kept incident", |p| {
-        p.contains("STA-core redundancy lost") && p.contains("0 not acknowledged")
+        let kept = p.lines().find(|l| l.contains("STA-core redundancy lost"));
+        let untaken = p.lines().filter(|l| l.contains(" OPEN ")).count();
+        kept.is_some_and(|l| !l.contains(" OPEN "))
+            && p.contains(&format!("{untaken} not acknowledged"))
     });
 
     // The acknowledgement is in the audit, with who and what.
@@ -169,7 +175,13 @@ fn an_acknowledged_incident_survives_a_kill_9() {
         String::from_utf8(out.stdout).expect("UTF-8")
     };
     let handover = text(&["handover", "--since", "1h"]);
-    assert!(handover.contains("## Still open (1)"), "{handover}");
+    // Still open: it (and maybe the relay's catch-up incident, above).
+    let still = handover
+        .split("## Still open (")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap_or_default();
+    assert!(still.contains("STA-core"), "{handover}");
     assert!(
         handover.contains("acknowledged by dana: fibre team on site"),
         "{handover}"
