@@ -69,6 +69,18 @@ fn toc_pid(tmux: &Tmux) -> i32 {
         .expect("toc runs under the pane's shell")
 }
 
+/// The incidents view shows STA-core's incident acknowledged: not among
+/// those nobody took (another may open meanwhile: the relay's sinks catch
+/// up after the kill, and a slow catch-up opens its own SLO incident).
+fn kept_and_taken(pane: &str) -> bool {
+    let kept = pane
+        .lines()
+        .find(|l| l.contains("STA-core redundancy lost"));
+    let untaken = pane.lines().filter(|l| l.contains(" OPEN ")).count();
+    kept.is_some_and(|l| !l.contains(" OPEN "))
+        && pane.contains(&format!("{untaken} not acknowledged"))
+}
+
 #[test]
 fn an_acknowledged_incident_survives_a_kill_9() {
     if !support::have("tmux") {
@@ -131,15 +143,7 @@ fn an_acknowledged_incident_survives_a_kill_9() {
     // hold).
     tmux.keys(":incidents");
     tmux.key("Enter");
-    // Acknowledged: not among the incidents nobody took (another may
-    // open meanwhile: the relay's sinks catch up after the kill, and a
-    // slow catch-up opens its own SLO incident).
-    tmux.wait(Duration::from_secs(10), "the kept incident", |p| {
-        let kept = p.lines().find(|l| l.contains("STA-core redundancy lost"));
-        let untaken = p.lines().filter(|l| l.contains(" OPEN ")).count();
-        kept.is_some_and(|l| !l.contains(" OPEN "))
-            && p.contains(&format!("{untaken} not acknowledged"))
-    });
+    tmux.wait(Duration::from_secs(10), "the kept incident", kept_and_taken);
 
     // The acknowledgement is in the audit, with who and what.
     let out = Command::new(env!("CARGO_BIN_EXE_toc"))
