@@ -114,6 +114,18 @@ async fn bench(dir: &std::path::Path, plan: &Plan) -> Result<(), String> {
     println!(
         "(one machine of 2 cores runs the server, its simulated devices and every console: figures are indicative)"
     );
+    // The server's own cost (engine, poller and the simulated devices in
+    // the same process) with no console, to set the API's share apart.
+    tokio::time::sleep(plan.settle).await;
+    let cpu0 = server.cpu_seconds()?;
+    let w0 = Instant::now();
+    tokio::time::sleep(plan.window / 2).await;
+    let idle = (server.cpu_seconds()? - cpu0) / w0.elapsed().as_secs_f64();
+    let (idle_rss, _) = server.memory_kib()?;
+    println!(
+        "no console: server CPU {idle:.2} cores (engine, poller and simulated devices), RSS {:.1} MiB",
+        idle_rss as f64 / 1024.0
+    );
     let mut consoles = Vec::new();
     for i in 0..plan.small {
         consoles.push(attach(dir, &server, i).await?);
@@ -127,6 +139,8 @@ async fn bench(dir: &std::path::Path, plan: &Plan) -> Result<(), String> {
             .snapshot()
             .layout,
     );
+
+    print_encode(&consoles[0].remote.handle.snapshot());
 
     // Phase A.
     let first = fault_devices(&layout, 0, plan.faults);
@@ -173,8 +187,9 @@ async fn bench(dir: &std::path::Path, plan: &Plan) -> Result<(), String> {
         plan.devices
     );
     println!(
-        "  server CPU {:.2} cores (target <= 1 core); RSS {:.1} MiB, peak {:.1} MiB",
+        "  server CPU {:.2} cores (target <= 1 core; {:.2} more than with no console); RSS {:.1} MiB, peak {:.1} MiB",
         cpu / secs,
+        cpu / secs - idle,
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0
     );
@@ -351,5 +366,27 @@ fn print_fanout(consoles: usize, fan: &[Duration]) {
         pick(50),
         pick(99),
         ms.last().copied().unwrap_or(0.0)
+    );
+}
+
+/// What one full snapshot costs the server to encode (once per snapshot
+/// that a console needs whole: on connect, or after falling behind).
+fn print_encode(snapshot: &Snapshot) {
+    let msg = toc::api::wire::ServerMsg::Full {
+        snapshot: Box::new(snapshot.clone()),
+    };
+    let json = serde_json::to_vec(&msg).map_or(0, |j| j.len());
+    let rounds = 5;
+    let t = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..rounds {
+        bytes = toc::api::wire::encode_binary(&msg).len();
+    }
+    println!(
+        "full snapshot of {} devices: {:.1} ms to encode, {:.0} KB deflated ({:.0} KB of JSON)",
+        snapshot.devices.len(),
+        t.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds),
+        bytes as f64 / 1000.0,
+        json as f64 / 1000.0
     );
 }
