@@ -213,19 +213,23 @@ async fn run_console(
     if !send(&mut sink, text(&hello)).await {
         return;
     }
-    let full = shared.hub.latest().full();
-    let mut have = full.seq;
-    if !send(&mut sink, binary(&full)).await {
-        return;
-    }
+    // Only the snapshot is kept: the frame (a megabyte at 10,000
+    // devices), and the snapshot of its moment once the console moved on,
+    // must not stay alive for as long as the console is connected.
+    let (mut have, mut cur) = {
+        let full = shared.hub.latest().full();
+        if !send(&mut sink, binary(&full)).await {
+            return;
+        }
+        (full.seq, Arc::clone(&full.snapshot))
+    };
     // Replies, pongs and the focus come from the reader.
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(32);
     let (pong_tx, pong_rx) = tokio::sync::watch::channel(Instant::now());
     let (focus_tx, mut focus_rx) = tokio::sync::watch::channel(Focus::default());
     let reader = tokio::spawn(read_console(stream, handle, out_tx, (pong_tx, focus_tx)));
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
-    // The snapshot the console has, and the devices it looks at.
-    let mut cur = Arc::clone(&full.snapshot);
+    // The devices the console looks at (`cur`: the snapshot it has).
     let mut focus: Vec<u32> = Vec::new();
     loop {
         let mut msgs = Vec::with_capacity(2);
