@@ -161,14 +161,7 @@ async fn no_token_or_a_wrong_one_is_401_with_the_bearer_challenge() {
     ws.send(Message::text(r#"{"type":"auth","v":1,"token":"wrong"}"#))
         .await
         .expect("send");
-    let first = tokio::time::timeout(LIMIT, ws.next())
-        .await
-        .expect("in time")
-        .expect("a message")
-        .expect("ok");
-    let Message::Text(t) = first else {
-        panic!("{first:?}")
-    };
+    let t = next_text(&mut ws).await;
     assert!(
         matches!(
             wire::decode_text(&t).unwrap(),
@@ -303,6 +296,13 @@ fn a_non_loopback_address_without_tls_needs_the_flag() {
     let warned = server::check_listen(&api, true).expect("allowed");
     assert!(warned.is_some_and(|w| w.starts_with("warning:")));
     assert_eq!(server::check_listen(&Api::default(), false), Ok(None));
+    // Not loopback, but TLS: allowed without the flag, and no warning.
+    let (tls, _) = self_signed(tempfile::tempdir().unwrap().path());
+    let tls = Api {
+        tls: Some(tls),
+        ..api
+    };
+    assert_eq!(server::check_listen(&tls, false), Ok(None));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,9 +345,7 @@ async fn tls_serves_https_and_wss_to_a_rustls_client() {
     let live = demo().await;
     let api = Api {
         tls: Some(tls),
-        // Not loopback, but TLS: allowed without the flag.
-        listen: "0.0.0.0:0".parse().unwrap(),
-        ..Api::default()
+        ..loopback()
     };
     let server = server::start(
         &options(api),
@@ -409,14 +407,7 @@ async fn tls_serves_https_and_wss_to_a_rustls_client() {
         tokio_tungstenite::client_async(format!("wss://localhost:{port}/api/ws?view=wall"), stream)
             .await
             .expect("wss upgrade");
-    let first = tokio::time::timeout(LIMIT, ws.next())
-        .await
-        .expect("in time")
-        .expect("a message")
-        .expect("ok");
-    let Message::Text(t) = first else {
-        panic!("{first:?}")
-    };
+    let t = next_text(&mut ws).await;
     let view: toc::api::wall::WallView = serde_json::from_str(&t).expect("the wall's JSON");
     assert!(view.seq > 0 || t.contains("seq"), "{t}");
     stop(server, live).await;
@@ -436,9 +427,8 @@ async fn unix_console(
     ws
 }
 
-/// The next message of `ws` as a server message (binary or text), pings
-/// and pongs skipped.
-async fn next_msg<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> wire::ServerMsg
+/// The next message of `ws` other than a ping or a pong.
+async fn next_frame<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> Message
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -448,12 +438,33 @@ where
             .expect("a message in time")
             .expect("open")
             .expect("ok");
-        match m {
-            Message::Text(t) => return wire::decode_text(&t).expect("text message"),
-            Message::Binary(b) => return wire::decode_binary(&b).expect("binary message"),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("{other:?}"),
+        if !matches!(m, Message::Ping(_) | Message::Pong(_)) {
+            return m;
         }
+    }
+}
+
+/// The next message of `ws`, which must be text.
+async fn next_text<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match next_frame(ws).await {
+        Message::Text(t) => t.to_string(),
+        other => panic!("not text: {other:?}"),
+    }
+}
+
+/// The next message of `ws` as a server message (binary or text), pings
+/// and pongs skipped.
+async fn next_msg<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> wire::ServerMsg
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match next_frame(ws).await {
+        Message::Text(t) => wire::decode_text(&t).expect("text message"),
+        Message::Binary(b) => wire::decode_binary(&b).expect("binary message"),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -688,8 +699,29 @@ fn serve_file(dir: &std::path::Path, api: &str) -> std::path::PathBuf {
 
 /// `toc serve FILE ARGS`, its stdout and stderr piped.
 fn spawn_serve(file: &std::path::Path, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_toc"))
-        .arg("serve")
+    serve_in(
+        std::process::Command::new(env!("CARGO_BIN_EXE_toc")),
+        file,
+        args,
+    )
+}
+
+/// `toc serve FILE ARGS` in a network namespace of its own, whose only
+/// interface is a loopback that is down: an address beyond loopback
+/// (`0.0.0.0`) can be bound there without listening on this machine's
+/// network. Needs root (as CI runs).
+fn spawn_serve_isolated(file: &std::path::Path, args: &[&str]) -> std::process::Child {
+    let mut unshare = std::process::Command::new("unshare");
+    unshare.arg("--net").arg(env!("CARGO_BIN_EXE_toc"));
+    serve_in(unshare, file, args)
+}
+
+fn serve_in(
+    mut cmd: std::process::Command,
+    file: &std::path::Path,
+    args: &[&str],
+) -> std::process::Child {
+    cmd.arg("serve")
         .arg(file)
         .args(args)
         .stdin(std::process::Stdio::null())
@@ -789,8 +821,9 @@ fn toc_serve_refuses_a_plain_non_loopback_address_without_the_flag() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--insecure-listen"), "{err}");
-    // With the flag it starts, and warns.
-    let mut child = spawn_serve(&file, &["--insecure-listen"]);
+    // With the flag it starts, and warns (in a namespace of its own: a
+    // test never listens beyond loopback).
+    let mut child = spawn_serve_isolated(&file, &["--insecure-listen"]);
     let lines = lines_until_ready(&mut child);
     assert!(
         lines
