@@ -103,6 +103,23 @@ async fn attach(dir: &std::path::Path, server: &Server, i: usize) -> Result<Cons
     Ok(Console { remote, proxy })
 }
 
+/// The server's own cost (engine, poller and the simulated devices in
+/// the same process) with no console, to set the API's share apart: its
+/// CPU in cores, printed with its RSS.
+async fn idle(server: &Server, plan: &Plan) -> Result<f64, String> {
+    tokio::time::sleep(plan.settle).await;
+    let cpu0 = server.cpu_seconds()?;
+    let w0 = Instant::now();
+    tokio::time::sleep(plan.window / 2).await;
+    let idle = (server.cpu_seconds()? - cpu0) / w0.elapsed().as_secs_f64();
+    let (rss, _) = server.memory_kib()?;
+    println!(
+        "no console: server CPU {idle:.2} cores (engine, poller and simulated devices), RSS {:.1} MiB",
+        rss as f64 / 1024.0
+    );
+    Ok(idle)
+}
+
 async fn bench(dir: &std::path::Path, plan: &Plan) -> Result<(), String> {
     let t0 = Instant::now();
     let mut server = Server::start(dir, 49, plan.devices, plan.devices < 10_000)?;
@@ -114,18 +131,7 @@ async fn bench(dir: &std::path::Path, plan: &Plan) -> Result<(), String> {
     println!(
         "(one machine of 2 cores runs the server, its simulated devices and every console: figures are indicative)"
     );
-    // The server's own cost (engine, poller and the simulated devices in
-    // the same process) with no console, to set the API's share apart.
-    tokio::time::sleep(plan.settle).await;
-    let cpu0 = server.cpu_seconds()?;
-    let w0 = Instant::now();
-    tokio::time::sleep(plan.window / 2).await;
-    let idle = (server.cpu_seconds()? - cpu0) / w0.elapsed().as_secs_f64();
-    let (idle_rss, _) = server.memory_kib()?;
-    println!(
-        "no console: server CPU {idle:.2} cores (engine, poller and simulated devices), RSS {:.1} MiB",
-        idle_rss as f64 / 1024.0
-    );
+    let idle = idle(&server, plan).await?;
     let mut consoles = Vec::new();
     for i in 0..plan.small {
         consoles.push(attach(dir, &server, i).await?);

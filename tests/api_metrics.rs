@@ -4,6 +4,7 @@
 //! fault shows in the counts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
 mod wall_support;
 
 use std::time::{Duration, Instant};

@@ -10,6 +10,7 @@
 //! `TOC_REQUIRE_PEERS=1` (CI), where it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
 mod wall_support;
 
 use std::time::{Duration, Instant};

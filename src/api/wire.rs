@@ -152,7 +152,7 @@ impl std::error::Error for WireError {}
 /// A message as a binary frame: its JSON, deflated.
 ///
 /// The JSON is written out first and deflated in one call: flate2's
-/// writer zeroes its output's spare room on every write, and serde_json
+/// writer zeroes its output's spare room on every write, and `serde_json`
 /// writes a few bytes at a time, so deflating as it serialised spent most
 /// of the API's CPU clearing memory (a full snapshot of 10,000 devices:
 /// `cargo bench --bench api`, README).

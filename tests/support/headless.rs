@@ -18,12 +18,19 @@ impl Demo {
     /// Starts `toc demo FILE --no-console` with `args` (interval, timeout)
     /// as the user dana, and waits for `ready`.
     pub fn start(venues: &Path, args: &[&str]) -> Demo {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_toc"))
-            .arg("demo")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_toc"));
+        cmd.arg("demo")
             .arg(venues)
             .arg("--no-console")
             .args(args)
-            .env("USER", "dana")
+            .env("USER", "dana");
+        Demo::spawn(cmd)
+    }
+
+    /// Runs `cmd` (a `toc demo --no-console`) with its input and output
+    /// piped, and waits for `ready`.
+    pub fn spawn(mut cmd: Command) -> Demo {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,6 +1,7 @@
 //! What tests/api_wall.rs and tests/api_metrics.rs share: a `toc demo
 //! --no-console` child with its API on a free port, headless Chromium
-//! driven over the DevTools Protocol, and a small PNG reader.
+//! driven over the DevTools Protocol, and a small PNG reader. A test that
+//! uses it declares `mod support;` too.
 #![allow(
     dead_code,
     clippy::many_single_char_names,
@@ -9,13 +10,16 @@
     clippy::manual_midpoint
 )]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
+
+// The test crate's `mod support;` (tests/support/).
+use crate::support::headless;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Two venues: STA with a redundant core (one switch down makes it
@@ -96,37 +100,24 @@ impl Demo {
     pub fn start(dir: &Path) -> Demo {
         let file = dir.join("venues.toml");
         std::fs::write(&file, VENUES).expect("write venues.toml");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_toc"))
-            .arg("demo")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_toc"));
+        cmd.arg("demo")
             .arg(&file)
             .arg("--no-console")
             .env("USER", "dana")
             .env_remove("TERM")
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("toc demo starts");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut demo = Demo {
+            .current_dir(dir);
+        let headless::Demo {
             child,
             stdin,
             lines,
+        } = headless::Demo::spawn(cmd);
+        Demo {
+            child,
+            stdin: Some(stdin),
+            lines,
             data: dir.join("toc-data"),
-        };
-        assert_eq!(demo.next(Duration::from_secs(60)), "ready");
-        demo
+        }
     }
 
     /// The API's base URL (`http://127.0.0.1:PORT`), from the address the
