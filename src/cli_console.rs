@@ -45,6 +45,45 @@ pub struct Args {
     /// as `toc run --no-console` does.
     #[arg(long)]
     pub no_console: bool,
+    /// The console's log (the link lost and back, what the server
+    /// refused), rotated at 16 MiB keeping 5. Default:
+    /// $XDG_STATE_HOME/toc/console.log, else
+    /// ~/.local/state/toc/console.log.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+/// Where the console logs: `--log`, else the XDG state folder.
+fn log_path(args: &Args) -> Option<PathBuf> {
+    let nonempty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    args.log.clone().or_else(|| {
+        nonempty("XDG_STATE_HOME")
+            .or_else(|| nonempty("HOME").map(|h| h.join(".local").join("state")))
+            .map(|state| state.join("toc").join("console.log"))
+    })
+}
+
+/// Starts the log; a console that cannot write it still runs, after
+/// saying so.
+fn start_log(args: &Args) {
+    let Some(path) = log_path(args) else {
+        return;
+    };
+    let logs = toc::config::venues::LogRotation::default();
+    let started = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| crate::cli_live::start_log_file(&path, logs.log_max_bytes, logs.log_keep));
+    if let Err(e) = started {
+        tell(&format!(
+            "warning: no log ({}: {e}); the console runs without one",
+            path.display()
+        ));
+    }
 }
 
 /// Prints a line to stderr, ignoring a closed stderr.
@@ -119,6 +158,7 @@ pub fn run(args: Args, options: Option<ConsoleOptions>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    start_log(&args);
     let opts = client::Options {
         ca: args
             .ca
@@ -137,9 +177,11 @@ pub fn run(args: Args, options: Option<ConsoleOptions>) -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
+        tracing::info!(%target, "toc console connecting");
         let remote = match client::connect(target, token, opts).await {
             Ok(remote) => remote,
             Err(e) => {
+                tracing::error!("{e}");
                 tell(&e);
                 return ExitCode::FAILURE;
             }

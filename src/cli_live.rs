@@ -450,7 +450,15 @@ fn load(source: &Source) -> Result<Inventory, ExitCode> {
 fn start_log(data_dir: &Path, logs: &toc::config::venues::LogRotation) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("toc.log");
-    let file = toc::runtime::rotate::RotatingFile::open(&path, logs.log_max_bytes, logs.log_keep)?;
+    start_log_file(&path, logs.log_max_bytes, logs.log_keep)?;
+    Ok(path)
+}
+
+/// Sends every log line to `path` (rotated past `max_bytes`, `keep` old
+/// files kept), never to the terminal; `TOC_LOG` filters (default
+/// `info`).
+pub(crate) fn start_log_file(path: &Path, max_bytes: u64, keep: usize) -> std::io::Result<()> {
+    let file = toc::runtime::rotate::RotatingFile::open(path, max_bytes, keep)?;
     // Never a word on stderr, the console's terminal: a line that cannot
     // be written is counted and the count logged once writing works.
     let file = toc::runtime::rotate::QuietLog::new(file);
@@ -465,5 +473,5 @@ fn start_log(data_dir: &Path, logs: &toc::config::venues::LogRotation) -> std::i
     if installed.is_err() {
         return Err(std::io::Error::other("a logger is already installed"));
     }
-    Ok(path)
+    Ok(())
 }

@@ -866,6 +866,19 @@ async fn a_remote_console_survives_a_toc_serve_restart_and_resyncs() {
     )
     .await
     .expect("connects over the socket");
+    // And the real `toc console` (headless), writing its log.
+    let log = dir.path().join("state").join("console.log");
+    let mut console = std::process::Command::new(env!("CARGO_BIN_EXE_toc"))
+        .args(["console", "--no-console", "--socket"])
+        .arg(&socket)
+        .arg("--log")
+        .arg(&log)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("toc console runs");
+    lines_until_ready(&mut console);
     let handle = remote.handle.clone();
     let wait_link = |want: Link| {
         let mut link = handle.link();
@@ -906,7 +919,16 @@ async fn a_remote_console_survives_a_toc_serve_restart_and_resyncs() {
     );
     let reply = handle.send(toc::engine::Command::check_now("TT-a")).await;
     assert!(reply.is_ok(), "commands work again: {reply:?}");
+    // `toc console` logged the loss and the resync.
+    let text = eventually("the console's log shows the reconnection", || async {
+        let text = std::fs::read_to_string(&log).ok()?;
+        text.contains("reconnected; resynced").then_some(text)
+    })
+    .await;
+    let lost = text.find("link lost").expect("the loss is logged");
+    assert!(lost < text.find("reconnected").unwrap_or(0), "{text}");
     drop(remote);
+    kill_and_reap(&mut console);
     kill_and_reap(&mut second);
 }
 
