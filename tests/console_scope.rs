@@ -170,6 +170,77 @@ fn venue_flag_narrows_a_technician_further_and_never_widens() {
     );
 }
 
+/// The candidates offered after typing `text` (from the wall).
+fn offered(app: &mut App, snap: &Snapshot, text: &str) -> Vec<String> {
+    for c in text.chars() {
+        app.on_key(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), snap);
+    }
+    let offered = app
+        .completion(snap)
+        .map(|c| c.candidates)
+        .unwrap_or_default();
+    app.on_key(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), snap);
+    offered
+}
+
+#[test]
+fn completion_offers_only_what_is_in_scope() {
+    let (mut app, snap) = scoped(who("tina", Role::Technician, &["STA"]), &[]);
+    assert_eq!(offered(&mut app, &snap, ":venue "), ["STA"]);
+    let devices = offered(&mut app, &snap, ":device ");
+    assert!(!devices.is_empty(), "STA's devices are offered");
+    assert!(devices.iter().all(|d| d.starts_with("STA-")), "{devices:?}");
+    let targets = offered(&mut app, &snap, ":maint ");
+    assert!(
+        targets.iter().all(|t| t == "off" || t.starts_with("STA")),
+        "{targets:?}"
+    );
+    assert_eq!(offered(&mut app, &snap, "/venue:"), ["STA"]);
+    // A console without a scope is offered every venue.
+    let (mut all, snap) = scoped(who("alice", Role::DutyManager, &[]), &[]);
+    assert_eq!(
+        offered(&mut all, &snap, ":venue ").len(),
+        snap.layout.venues.len()
+    );
+    assert!(snap.layout.venues.len() > 1);
+}
+
+#[test]
+fn the_audit_shows_only_what_is_in_scope() {
+    let (mut app, mut snap) = scoped(who("tina", Role::Technician, &["STA"]), &[]);
+    let record = |user: &str, role: Role, target: &str| toc::engine::AuditRecord {
+        at: std::time::SystemTime::now(),
+        identity: who(user, role, &[]),
+        text: format!("check {target}"),
+        command: toc::engine::Command::check_now(target),
+        applied: true,
+        outcome: format!("checked {target}"),
+    };
+    let other = snap.layout.venues.iter().find(|v| v.code != "STA").unwrap();
+    let other = other.code.clone();
+    snap.audit = Arc::new(vec![
+        record("alice", Role::DutyManager, "STA"),
+        record("alice", Role::DutyManager, &other),
+        record("tina", Role::Technician, &other),
+    ]);
+    command(&mut app, &snap, "audit");
+    let shown = flat(&screen(&mut app, &snap, 160, 48));
+    assert!(shown.contains("checked STA"), "{shown}");
+    assert!(shown.contains("2 newest commands"), "{shown}");
+    // Another venue's command by someone else is not shown; tina's own
+    // (refused or not) is.
+    assert_eq!(
+        shown.matches(&format!("checked {other}")).count(),
+        1,
+        "{shown}"
+    );
+    // Without a scope, all three.
+    let (mut all, _) = scoped(who("alice", Role::DutyManager, &[]), &[]);
+    command(&mut all, &snap, "audit");
+    let shown = flat(&screen(&mut all, &snap, 160, 48));
+    assert!(shown.contains("3 newest commands"), "{shown}");
+}
+
 #[test]
 fn an_unknown_venue_code_is_an_error_line_not_a_crash() {
     let (mut app, snap) = scoped(who("alice", Role::Operator, &[]), &["XYZ"]);

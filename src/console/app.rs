@@ -602,8 +602,8 @@ impl App {
     pub fn completion(&self, snap: &Snapshot) -> Option<Completion> {
         let input = self.input.as_ref()?;
         Some(match input.kind {
-            InputKind::Command => complete::command(&input.text, self.demo, snap),
-            InputKind::Filter => complete::filter(&input.text, snap),
+            InputKind::Command => complete::command(&input.text, self.demo, snap, &self.scope),
+            InputKind::Filter => complete::filter(&input.text, snap, &self.scope),
         })
     }
 

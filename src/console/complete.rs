@@ -7,6 +7,7 @@
 use crate::engine::Snapshot;
 use crate::engine::command::FAULT_KINDS;
 
+use super::app::Scope;
 use super::cmdline;
 
 /// The candidates for the last word of a line.
@@ -41,12 +42,18 @@ fn starts_with_ci(text: &str, prefix: &str) -> bool {
         && text[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
-fn venues(snap: &Snapshot) -> impl Iterator<Item = String> + '_ {
-    snap.layout.venues.iter().map(|v| v.code.clone())
+/// The venues in the console's scope.
+fn venues<'a>(snap: &'a Snapshot, scope: &'a Scope) -> impl Iterator<Item = String> + 'a {
+    (snap.layout.venues.iter().enumerate())
+        .filter(|(i, _)| scope.has_venue(snap, *i))
+        .map(|(_, v)| v.code.clone())
 }
 
-fn devices(snap: &Snapshot) -> impl Iterator<Item = String> + '_ {
-    snap.layout.devices.iter().map(|d| d.id.clone())
+/// The devices in the console's scope.
+fn devices<'a>(snap: &'a Snapshot, scope: &'a Scope) -> impl Iterator<Item = String> + 'a {
+    (snap.layout.devices.iter().enumerate())
+        .filter(|(i, _)| scope.has_device(snap, *i))
+        .map(|(_, d)| d.id.clone())
 }
 
 fn finish(start: usize, word: &str, all: impl Iterator<Item = String>) -> Completion {
@@ -69,8 +76,9 @@ fn last_word(text: &str) -> usize {
     text.rfind(' ').map_or(0, |i| i + 1)
 }
 
-/// Candidates for the last word of a `:` command line.
-pub fn command(text: &str, demo: bool, snap: &Snapshot) -> Completion {
+/// Candidates for the last word of a `:` command line: venues, devices,
+/// groups and incidents of the console's `scope` only.
+pub fn command(text: &str, demo: bool, snap: &Snapshot, scope: &Scope) -> Completion {
     let start = last_word(text);
     let word = &text[start..];
     let before: Vec<String> = text[..start]
@@ -87,10 +95,10 @@ pub fn command(text: &str, demo: bool, snap: &Snapshot) -> Completion {
     let words: Vec<&str> = before.iter().map(String::as_str).collect();
     let all: Vec<String> = match words.as_slice() {
         [] => names(),
-        ["venue" | "v"] => venues(snap).collect(),
-        ["device" | "d"] => devices(snap).collect(),
+        ["venue" | "v"] => venues(snap, scope).collect(),
+        ["device" | "d"] => devices(snap, scope).collect(),
         ["maint" | "maintenance"] => std::iter::once("off".to_owned())
-            .chain(maint_targets(snap))
+            .chain(maint_targets(snap, scope))
             .collect(),
         ["maint" | "maintenance", "off"] => snap
             .maintenance
@@ -98,13 +106,14 @@ pub fn command(text: &str, demo: bool, snap: &Snapshot) -> Completion {
             .filter(|m| m.by != crate::engine::MAINTENANCE_FROM_FILE)
             .map(|m| m.target.clone())
             .collect(),
-        ["check" | "clear"] => venues(snap).chain(devices(snap)).collect(),
+        ["check" | "clear"] => venues(snap, scope).chain(devices(snap, scope)).collect(),
         ["run" | "dry-run" | "dryrun"] => snap.playbooks.iter().map(|b| b.id.clone()).collect(),
         ["run" | "dry-run" | "dryrun", _] => vec!["on".to_owned()],
-        ["run" | "dry-run" | "dryrun", _, "on"] => {
-            snap.incidents.iter().map(|i| i.id.to_string()).collect()
-        }
-        ["fault"] if demo => venues(snap).chain(devices(snap)).collect(),
+        ["run" | "dry-run" | "dryrun", _, "on"] => (snap.incidents.iter())
+            .filter(|i| scope.has_incident(snap, i))
+            .map(|i| i.id.to_string())
+            .collect(),
+        ["fault"] if demo => venues(snap, scope).chain(devices(snap, scope)).collect(),
         ["maint" | "maintenance", _] => ["30m", "1h", "2h", "8h"].map(str::to_owned).to_vec(),
         ["fault", target] if demo => {
             let is_venue = snap
@@ -123,15 +132,15 @@ pub fn command(text: &str, demo: bool, snap: &Snapshot) -> Completion {
     finish(start, word, all.into_iter())
 }
 
-/// Candidates for the last word of a `/` filter.
-pub fn filter(text: &str, snap: &Snapshot) -> Completion {
+/// Candidates for the last word of a `/` filter (venues of `scope`).
+pub fn filter(text: &str, snap: &Snapshot, scope: &Scope) -> Completion {
     let start = last_word(text);
     let word = &text[start..];
     if let Some((key, value)) = word.split_once(':') {
         let values: Vec<String> = match key.to_ascii_lowercase().as_str() {
             "status" | "s" => STATUS_WORDS.iter().map(|s| (*s).to_owned()).collect(),
             "kind" | "k" => KIND_WORDS.iter().map(|s| (*s).to_owned()).collect(),
-            "venue" | "v" => venues(snap).collect(),
+            "venue" | "v" => venues(snap, scope).collect(),
             "role" | "r" => {
                 let mut roles: Vec<String> =
                     snap.layout.devices.iter().map(|d| d.role.clone()).collect();
@@ -146,7 +155,7 @@ pub fn filter(text: &str, snap: &Snapshot) -> Completion {
         return c;
     }
     let keys = FILTER_KEYS.iter().map(|k| (*k).to_owned());
-    finish(start, word, keys.chain(venues(snap)))
+    finish(start, word, keys.chain(venues(snap, scope)))
 }
 
 impl Completion {
@@ -193,8 +202,12 @@ impl Completion {
 }
 
 /// What `:maint` may name: venues, redundancy groups and devices.
-fn maint_targets(snap: &Snapshot) -> impl Iterator<Item = String> + '_ {
-    venues(snap)
-        .chain(snap.layout.groups.iter().map(|g| g.id.clone()))
-        .chain(devices(snap))
+fn maint_targets<'a>(snap: &'a Snapshot, scope: &'a Scope) -> impl Iterator<Item = String> + 'a {
+    venues(snap, scope)
+        .chain(
+            (snap.layout.groups.iter())
+                .filter(|g| scope.has_venue(snap, g.venue.0))
+                .map(|g| g.id.clone()),
+        )
+        .chain(devices(snap, scope))
 }

@@ -50,7 +50,7 @@ pub const fn required_role(command: &Command) -> Role {
 
 /// The target a command acts on: a device id or venue code, or `None` for
 /// every venue.
-fn target(command: &Command) -> Option<&str> {
+pub fn target(command: &Command) -> Option<&str> {
     match command {
         Command::Device(
             DeviceCommand::Maintenance { target: t, .. } | DeviceCommand::CheckNow { target: t },

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use crate::engine::{Event, EventKind, Identity, Incident, IncidentId, Run, Snapshot};
+use crate::engine::{
+    AuditRecord, Command, Event, EventKind, Identity, Incident, IncidentId, Run, Snapshot,
+};
 
 /// The venues a console shows; [`Scope::all`] shows every venue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -218,6 +220,28 @@ impl Scope {
             EventKind::Command { user: by, .. } => by == user,
             EventKind::Audit { .. } => true,
         }
+    }
+
+    /// Whether an audit record is shown: the user's own; one about a
+    /// venue, device, group, feed, incident or run in scope; one about
+    /// every venue (a relay sink or route). Who was denied at the API
+    /// (no venue) is shown only to a console of every venue.
+    pub fn has_audit(&self, snap: &Snapshot, record: &AuditRecord, user: &str) -> bool {
+        if self.venues.is_none() || record.identity.user == user {
+            return true;
+        }
+        let Some(target) = crate::engine::auth::target(&record.command) else {
+            return !matches!(record.command, Command::Session(_));
+        };
+        if let Some(code) = crate::engine::auth::venue_of(&snap.layout, target) {
+            return self.has_code(code);
+        }
+        // An incident (`4-17`) or a run of one (`4-17/1`).
+        let id = target.split('/').next().unwrap_or(target);
+        snap.incidents
+            .iter()
+            .find(|i| i.id.to_string() == id)
+            .is_some_and(|i| self.has_incident(snap, i))
     }
 
     /// Whether a playbook run is shown: its venue, else its incident's,

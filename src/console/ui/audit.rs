@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use super::text::{self, put, u16_of};
 use super::title;
 use crate::console::app::App;
-use crate::engine::Snapshot;
+use crate::engine::{AuditRecord, Snapshot};
 
 /// Rows a page holds in `area` (the pane, title included).
 pub(crate) fn rows(area: Rect) -> usize {
@@ -19,8 +19,12 @@ pub(crate) fn rows(area: Rect) -> usize {
 /// Draws the audit in `area` (title row included).
 pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, focused: bool) {
     let theme = app.theme;
-    let n = snap.audit.len();
-    let refused = snap.audit.iter().filter(|r| !r.applied).count();
+    // What this console's scope shows (every record without one).
+    let records: Vec<&AuditRecord> = (snap.audit.iter())
+        .filter(|r| app.scope.has_audit(snap, r, &app.identity.user))
+        .collect();
+    let n = records.len();
+    let refused = records.iter().filter(|r| !r.applied).count();
     let left = vec![Span::raw(format!(
         "{n} newest commands, {refused} refused · newest first"
     ))];
@@ -40,14 +44,13 @@ pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, foc
     }
     let rows = usize::from(body.height);
     let start = app.history_scroll.min(n.saturating_sub(rows));
-    let user_w = snap
-        .audit
+    let user_w = records
         .iter()
         .map(|r| text::width(&r.identity.user) + text::width(r.identity.role.name()) + 3)
         .max()
         .unwrap_or(8)
         .min(28);
-    for (y, r) in snap.audit.iter().rev().skip(start).take(rows).enumerate() {
+    for (y, r) in records.iter().rev().skip(start).take(rows).enumerate() {
         let (mark, style) = if r.applied {
             ("✔", theme.dim())
         } else {
