@@ -31,6 +31,8 @@ async fn http_delivers_in_order_with_the_body_unchanged_and_its_headers() {
         assert_eq!(g.source, "STA-ovr-a");
         assert_eq!(g.content_type, "application/xml");
     }
+    // The consumer has the last message before the sink counts it.
+    eventually("50 counted", || sink.status().delivered == 50).await;
     let s = sink.status();
     assert_eq!(
         (s.delivered, s.backlog, s.state),
@@ -185,6 +187,7 @@ async fn a_message_the_consumer_refuses_for_good_is_counted_and_passed() {
     eventually("5 delivered", || consumer.seqs().len() == 5).await;
     let want: Vec<u64> = seqs.iter().copied().filter(|s| *s != 3).collect();
     assert_eq!(consumer.seqs(), want);
+    eventually("5 counted", || sink.status().delivered == 5).await;
     assert_eq!(sink.summary().rejected, 1);
     assert_eq!(sink.status().delivered, 5);
     assert_eq!(consumer.attempts(), 6, "a refusal is not retried");
@@ -334,6 +337,12 @@ async fn a_dead_sink_neither_slows_the_other_nor_holds_more_than_one_batch() {
     assert_eq!(dead_sink.status().state, SinkState::Failing);
     assert_eq!(dead_sink.status().delivered, 0);
     assert_eq!(dead_sink.status().backlog, 1000);
+    // The consumer has a message before the sink reads its answer and
+    // counts it delivered.
+    eventually("live counts all delivered", || {
+        live_sink.status().delivered == 1000
+    })
+    .await;
     let live_status = live_sink.status();
     assert_eq!(live_status.delivered, 1000);
     let p99 = live_status.p99.expect("p99");
