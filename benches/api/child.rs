@@ -109,17 +109,7 @@ impl Server {
 
     /// (`VmRSS`, `VmHWM`) in KiB.
     pub fn memory_kib(&self) -> Result<(u64, u64), String> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .map_err(|e| format!("toc demo is gone: {e}"))?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        Ok((field("VmRSS:"), field("VmHWM:")))
+        crate::proc_stat::memory_kib(self.pid).ok_or_else(|| "toc demo is gone".to_owned())
     }
 
     /// Ends the demo (the end of its input), killing it after 30 s.

@@ -8,7 +8,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -145,18 +145,8 @@ impl Demo {
 
     /// (`VmHWM`, `VmRSS`) in KiB: peak and current resident memory.
     pub fn memory_kib(&self) -> Result<(u64, u64), String> {
-        let status =
-            std::fs::read_to_string(Path::new("/proc").join(self.pid.to_string()).join("status"))
-                .map_err(|e| format!("toc is gone: {e}"))?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        Ok((field("VmHWM:"), field("VmRSS:")))
+        let (rss, hwm) = crate::proc_stat::memory_kib(self.pid).ok_or("toc is gone")?;
+        Ok((hwm, rss))
     }
 }
 

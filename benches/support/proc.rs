@@ -28,3 +28,18 @@ pub fn cpu(pid: Option<u32>) -> Option<f64> {
 pub fn cpu_seconds(pid: Option<u32>) -> f64 {
     cpu(pid).unwrap_or(0.0)
 }
+
+/// (`VmRSS`, `VmHWM`) of `pid` in KiB: current and peak resident memory;
+/// `None` when the process is gone.
+pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Some((field("VmRSS:"), field("VmHWM:")))
+}

@@ -412,6 +412,14 @@ impl App {
             .collect()
     }
 
+    /// The audit records shown, oldest first as the snapshot lists them.
+    pub fn audit_shown<'s>(&self, snap: &'s Snapshot) -> Vec<&'s crate::engine::AuditRecord> {
+        snap.audit
+            .iter()
+            .filter(|r| self.scope.has_audit(snap, r, &self.identity.user))
+            .collect()
+    }
+
     /// The view on screen.
     pub fn view(&self) -> View {
         self.views.last().copied().unwrap_or(View::Wall)

@@ -137,7 +137,8 @@ impl App {
                 }
             }
             Context::Audit => {
-                self.history_scroll = step(self.history_scroll, snap.audit.len(), action, 1, page);
+                let n = self.audit_shown(snap).len();
+                self.history_scroll = step(self.history_scroll, n, action, 1, page);
             }
             Context::Relay => {
                 let relay = snap.relay.as_deref();

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use super::text::{self, put, u16_of};
 use super::title;
 use crate::console::app::App;
-use crate::engine::{AuditRecord, Snapshot};
+use crate::engine::Snapshot;
 
 /// Rows a page holds in `area` (the pane, title included).
 pub(crate) fn rows(area: Rect) -> usize {
@@ -19,10 +19,7 @@ pub(crate) fn rows(area: Rect) -> usize {
 /// Draws the audit in `area` (title row included).
 pub(crate) fn draw(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, focused: bool) {
     let theme = app.theme;
-    // What this console's scope shows (every record without one).
-    let records: Vec<&AuditRecord> = (snap.audit.iter())
-        .filter(|r| app.scope.has_audit(snap, r, &app.identity.user))
-        .collect();
+    let records = app.audit_shown(snap);
     let n = records.len();
     let refused = records.iter().filter(|r| !r.applied).count();
     let left = vec![Span::raw(format!(
